@@ -1,0 +1,123 @@
+"""Command-line entry point: ``eoinstruct <stage>``; each DVC stage calls one subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import eoinstruct
+from pipeline.accounting import StageStats
+from pipeline.config import ConfigError, Params, load_params
+
+log = logging.getLogger("eoinstruct")
+
+
+def _stage_runner(module: str) -> Callable[[Params, bool], StageStats]:
+    def run(params: Params, progress: bool) -> StageStats:
+        mod = __import__(f"pipeline.stages.{module}", fromlist=["run"])
+        return mod.run(params, progress=progress)
+
+    return run
+
+
+PARTITIONED: dict[str, tuple[str, str]] = {
+    "ingest": ("ingest", "read every enabled source into samples (metadata only)"),
+    "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
+    "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
+    "generate": ("generate", "make and validate template-based instruction pairs"),
+    "shard": ("shard", "write Parquet + WebDataset shards and the corpus card"),
+}
+
+
+def _print_stats(stage: str, stats: StageStats) -> None:
+    parts = [f"read {stats.read}", f"kept {stats.kept}"]
+    if stats.dropped:
+        parts.append(f"dropped {dict(sorted(stats.dropped.items()))}")
+    if stats.failed:
+        parts.append(f"failed {dict(sorted(stats.failed.items()))}")
+    print(f"{stage}: " + ", ".join(parts))
+
+
+def _cmd_sample_data(params: Params, args: argparse.Namespace) -> int:
+    from pipeline.stages import sample_data
+
+    counts = sample_data.run(params)
+    for name, n in counts.items():
+        print(f"sample_data: {name}: {n} files")
+    return 0
+
+
+def _cmd_report(params: Params, args: argparse.Namespace) -> int:
+    from pipeline.stages import report
+
+    data = report.run(params)
+    print(json.dumps(data["corpus"], indent=2, sort_keys=True))
+    return 0
+
+
+def _cmd_all(params: Params, args: argparse.Namespace) -> int:
+    _cmd_sample_data(params, args)
+    for stage, (module, _) in PARTITIONED.items():
+        _print_stats(stage, _stage_runner(module)(params, not args.no_progress))
+    return _cmd_report(params, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``eoinstruct`` command."""
+    parser = argparse.ArgumentParser(
+        prog="eoinstruct",
+        description="Build EarthDial-Instruct-style instruction corpora for Earth observation. "
+        "Each subcommand is one DVC stage (see dvc.yaml); `dvc repro` runs them in order.",
+    )
+    parser.add_argument("--version", action="version", version=eoinstruct.__version__)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameters file")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("sample-data", help="write the embedded sample corpus (real layouts)")
+    for stage, (_, text) in PARTITIONED.items():
+        sub.add_parser(stage, help=text)
+    sub.add_parser("report", help="write the build's metrics (counts per stage and source)")
+    sub.add_parser("all", help="run every stage in order, without DVC")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 on success, 2 on a configuration or missing-input error.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    # GDAL's own messages about a broken file repeat what the failure ledgers record.
+    logging.getLogger("rasterio").setLevel(logging.ERROR)
+    try:
+        params = load_params(args.params)
+        if args.command == "sample-data":
+            return _cmd_sample_data(params, args)
+        if args.command == "report":
+            return _cmd_report(params, args)
+        if args.command == "all":
+            return _cmd_all(params, args)
+        module, _ = PARTITIONED[args.command]
+        stats = _stage_runner(module)(params, not args.no_progress)
+        _print_stats(args.command, stats)
+        return 0
+    except (ConfigError, FileNotFoundError, KeyError) as exc:
+        print(f"eoinstruct {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

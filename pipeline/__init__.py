@@ -1,0 +1,1 @@
+"""Stages and the shared machinery (records, executor, atomic writes, rasters)."""

@@ -1,0 +1,88 @@
+"""Reading ``params.yaml``: the one place stages get their parameters and paths from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class ConfigError(ValueError):
+    """``params.yaml`` is missing a section or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class Params:
+    """The parsed ``params.yaml``.
+
+    Attributes:
+        raw: The whole YAML document.
+        path: Where it was read from.
+    """
+
+    raw: Mapping[str, Any]
+    path: Path
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """Return a top-level section.
+
+        Args:
+            name: Section name, e.g. ``filter``.
+
+        Returns:
+            The section mapping.
+
+        Raises:
+            ConfigError: If the section is missing or not a mapping.
+        """
+        value = self.raw.get(name)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.path}: section {name!r} is missing or not a mapping")
+        return value
+
+    def path_of(self, key: str) -> Path:
+        """Return ``paths.<key>`` as a path.
+
+        Args:
+            key: One of ``sample``, ``work``, ``corpus``, ``metrics``.
+
+        Returns:
+            The path (relative paths are relative to the working directory).
+        """
+        paths = self.section("paths")
+        if key not in paths:
+            raise ConfigError(f"{self.path}: paths.{key} is not set")
+        return Path(str(paths[key]))
+
+    def work_dir(self, stage: str) -> Path:
+        """Return the intermediate folder of a stage, ``<paths.work>/<stage>``."""
+        return self.path_of("work") / stage
+
+
+def load_params(path: Path = DEFAULT_PARAMS) -> Params:
+    """Load ``params.yaml``.
+
+    Args:
+        path: The file to read.
+
+    Returns:
+        The parameters.
+
+    Raises:
+        ConfigError: If the file is missing or not a YAML mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path} not found: run from the repository root or pass --params")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return Params(raw=raw, path=path)

@@ -1,0 +1,404 @@
+"""Run a step over partitions, atomically and resumably.
+
+A stage's work is split into :class:`Partition` objects (a slice of a source's units, or one
+upstream partition's files). A *step* is a plain function ``step(partition, outputs) ->
+StageStats`` that writes its files through :class:`PartitionOutputs`; it does not know how it
+is scheduled. :func:`run_partitions` runs the steps in-process (a Dask executor can call the
+same steps on workers): it publishes a partition's files together, then a completion record
+``_done/<partition>.json`` with the partition's fingerprint, output hashes and stats. A re-run
+skips partitions whose record matches the current fingerprint, redoes the rest, and deletes
+files no current partition owns, so a crash loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+import eoinstruct
+from pipeline.accounting import StageStats, total
+from pipeline.atomic import publish, sweep_temporaries, temporary_path, write_text_atomic
+from pipeline.records import to_json
+
+log = logging.getLogger(__name__)
+
+DONE_DIR = "_done"
+STATS_FILE = "_stats.json"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A unit of scheduled work.
+
+    Attributes:
+        name: Unique, filesystem-safe name, e.g. ``xbd-00000``; output files are named by it.
+        source: Source adapter the partition's data comes from.
+        items: What to process: source unit ids (ingest) or names of inputs.
+        inputs: Files the outputs depend on; their content is part of the fingerprint.
+        signature: Extra text that changes when the inputs change in ways file content
+            hashing does not see (e.g. sizes and mtimes of raw source files).
+    """
+
+    name: str
+    source: str
+    items: tuple[str, ...] = ()
+    inputs: tuple[Path, ...] = ()
+    signature: str = ""
+
+
+class PartitionOutputs:
+    """The files one step writes for one partition, published together at the end.
+
+    Args:
+        stage_dir: The stage's output folder.
+        partition: The partition being processed.
+        records_dir: Folder of completion records (default ``<stage_dir>/_done``).
+    """
+
+    def __init__(
+        self, stage_dir: Path, partition: Partition, records_dir: Path | None = None
+    ) -> None:
+        self.stage_dir = stage_dir
+        self.partition = partition
+        self.records_dir = records_dir or stage_dir / DONE_DIR
+        self.aux_dir = self.records_dir.parent
+        self._pending: dict[Path, Path] = {}
+
+    def path(
+        self, kind: str, suffix: str = ".parquet", stem: str | None = None, aux: bool = False
+    ) -> Path:
+        """Reserve an output file and return the temporary path to write it to.
+
+        Args:
+            kind: Sub-folder of the stage folder (``samples``, ``failed``…).
+            suffix: File extension including the dot.
+            stem: File name without extension; defaults to the partition name.
+            aux: Write under the folder that holds the records instead of the stage folder
+                (for ledgers of a stage whose folder is published).
+
+        Returns:
+            The temporary path; it becomes ``<stage_dir>/<kind>/<stem><suffix>`` on commit.
+        """
+        base = self.aux_dir if aux else self.stage_dir
+        final = base / kind / f"{stem or self.partition.name}{suffix}"
+        if final in self._pending:
+            raise ValueError(f"output {final} reserved twice")
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_path(final)
+        self._pending[final] = tmp
+        return tmp
+
+    def abort(self) -> None:
+        """Delete every temporary file written so far."""
+        for tmp in self._pending.values():
+            if tmp.exists():
+                tmp.unlink()
+        self._pending.clear()
+
+    def commit(self, stats: StageStats, fingerprint: str) -> dict[str, object]:
+        """Publish all reserved files, then the completion record.
+
+        Reserved files that the step did not create are skipped (a step may reserve a split
+        it then finds empty).
+
+        Args:
+            stats: The partition's counts (checked: read = kept + dropped + failed).
+            fingerprint: The partition fingerprint to record.
+
+        Returns:
+            The completion record written.
+        """
+        stats.check(f"{self.stage_dir.name}/{self.partition.name}")
+        outputs: dict[str, dict[str, object]] = {}
+        for final, tmp in sorted(self._pending.items()):
+            if not tmp.exists():
+                continue
+            outputs[_output_key(self.stage_dir, self.aux_dir, final)] = {
+                "sha256": file_sha256(tmp),
+                "bytes": tmp.stat().st_size,
+            }
+            publish(tmp, final)
+        self._pending.clear()
+        record: dict[str, object] = {
+            "partition": self.partition.name,
+            "source": self.partition.source,
+            "fingerprint": fingerprint,
+            "outputs": outputs,
+            "stats": stats.to_dict(),
+        }
+        write_text_atomic(
+            self.records_dir / f"{self.partition.name}.json",
+            json.dumps(record, indent=1, sort_keys=True) + "\n",
+        )
+        return record
+
+
+Step = Callable[[Partition, PartitionOutputs], StageStats]
+
+AUX_PREFIX = "aux:"
+
+
+def _output_key(stage_dir: Path, aux_dir: Path, path: Path) -> str:
+    if path.is_relative_to(stage_dir):
+        return path.relative_to(stage_dir).as_posix()
+    return AUX_PREFIX + path.relative_to(aux_dir).as_posix()
+
+
+def output_path(stage_dir: Path, key: str, records_dir: Path | None = None) -> Path:
+    """Resolve an output key of a completion record to a path.
+
+    Args:
+        stage_dir: The stage's output folder.
+        key: A key of the record's ``outputs``.
+        records_dir: The stage's records folder, if not ``<stage_dir>/_done``.
+
+    Returns:
+        The file path.
+    """
+    if key.startswith(AUX_PREFIX):
+        aux = (records_dir or stage_dir / DONE_DIR).parent
+        return aux / key[len(AUX_PREFIX) :]
+    return stage_dir / key
+
+
+def file_sha256(path: Path) -> str:
+    """Return the SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def partition_fingerprint(stage: str, config: Mapping[str, object], partition: Partition) -> str:
+    """Fingerprint of everything a partition's outputs depend on.
+
+    Args:
+        stage: Stage name.
+        config: The stage's parameters.
+        partition: The partition.
+
+    Returns:
+        A SHA-256 hex digest over the stage, package version, parameters, items, signature
+        and the content of the input files.
+    """
+    digest = hashlib.sha256()
+    digest.update(
+        to_json(
+            {
+                "stage": stage,
+                "version": eoinstruct.__version__,
+                "config": config,
+                "partition": partition.name,
+                "items": list(partition.items),
+                "signature": partition.signature,
+            }
+        ).encode()
+    )
+    for path in partition.inputs:
+        digest.update(file_sha256(path).encode())
+    return digest.hexdigest()
+
+
+def read_record(records_dir: Path, name: str) -> dict[str, object] | None:
+    """Return a partition's completion record, or ``None`` if absent or unreadable."""
+    path = records_dir / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _record_is_current(
+    stage_dir: Path, records_dir: Path, record: Mapping[str, object] | None, fp: str
+) -> bool:
+    if not record or record.get("fingerprint") != fp:
+        return False
+    outputs = record.get("outputs", {})
+    assert isinstance(outputs, Mapping)
+    for rel, meta in outputs.items():
+        path = output_path(stage_dir, rel, records_dir)
+        if not path.is_file() or path.stat().st_size != meta["bytes"]:
+            return False
+    return True
+
+
+def completed_records(stage_dir: Path, records_dir: Path | None = None) -> list[dict[str, object]]:
+    """Return the completion records of a finished stage, sorted by partition name.
+
+    Args:
+        stage_dir: The stage's output folder.
+        records_dir: Folder of its completion records (default ``<stage_dir>/_done``).
+
+    Returns:
+        The records (see :meth:`PartitionOutputs.commit`).
+
+    Raises:
+        FileNotFoundError: If the stage has not run (no records folder).
+    """
+    done = records_dir or stage_dir / DONE_DIR
+    if not done.is_dir():
+        raise FileNotFoundError(f"{done} does not exist: run the upstream stage first")
+    records = []
+    for path in sorted(done.glob("*.json")):
+        records.append(json.loads(path.read_text(encoding="utf-8")))
+    return records
+
+
+def output_of(stage_dir: Path, record: Mapping[str, object], kind: str) -> Path | None:
+    """Return the path of a partition's output of one kind, or ``None`` if it wrote none.
+
+    Args:
+        stage_dir: The stage's output folder.
+        record: A completion record.
+        kind: The output sub-folder (``samples``…).
+
+    Returns:
+        The file path, or ``None``.
+    """
+    outputs = record["outputs"]
+    assert isinstance(outputs, Mapping)
+    matches = [rel for rel in outputs if rel.split("/", 1)[0] == kind]
+    if len(matches) > 1:
+        raise ValueError(f"partition {record['partition']} has several {kind} outputs")
+    return output_path(stage_dir, matches[0]) if matches else None
+
+
+def _remove_unowned(stage_dir: Path, owned: set[Path], keep: Iterable[str]) -> list[Path]:
+    keep_paths = {stage_dir / k for k in keep}
+    removed = []
+    for path in sorted(stage_dir.rglob("*")):
+        if path.is_file() and path not in owned and path not in keep_paths:
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def run_partitions(
+    stage: str,
+    stage_dir: Path,
+    partitions: Sequence[Partition],
+    step: Step,
+    config: Mapping[str, object],
+    keep: Iterable[str] = (),
+    progress: bool = True,
+    records_dir: Path | None = None,
+) -> StageStats:
+    """Run ``step`` over every partition not already done with the same fingerprint.
+
+    Args:
+        stage: Stage name (for messages, fingerprints and the progress bar).
+        stage_dir: The stage's output folder.
+        partitions: All partitions of the stage, in order; names must be unique.
+        step: The step function.
+        config: Parameters the step's results depend on.
+        keep: Paths relative to ``stage_dir`` of stage-level files the cleanup must keep.
+        progress: Show a progress bar.
+        records_dir: Folder for completion records and ``_stats.json`` (default
+            ``<stage_dir>/_done`` and ``<stage_dir>``); set it to keep them out of a
+            published folder.
+
+    Returns:
+        The stats summed over all partitions (also written to ``_stats.json``).
+    """
+    records = records_dir or stage_dir / DONE_DIR
+    stats_path = (records_dir.parent if records_dir else stage_dir) / STATS_FILE
+    names = [p.name for p in partitions]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{stage}: partition names are not unique")
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    swept = sweep_temporaries(stage_dir)
+    if swept:
+        log.warning("%s: removed %d temporary files of an interrupted run", stage, len(swept))
+    owned: set[Path] = set()
+    all_stats: list[StageStats] = []
+    skipped = 0
+    bar = tqdm(partitions, desc=stage, unit="part", disable=not progress, leave=False)
+    for partition in bar:
+        fp = partition_fingerprint(stage, config, partition)
+        record = read_record(records, partition.name)
+        if not _record_is_current(stage_dir, records, record, fp):
+            outputs = PartitionOutputs(stage_dir, partition, records)
+            started = time.perf_counter()
+            try:
+                stats = step(partition, outputs)
+            except BaseException:
+                outputs.abort()
+                raise
+            stats.seconds = time.perf_counter() - started
+            record = outputs.commit(stats, fp)
+        else:
+            skipped += 1
+        assert record is not None
+        owned.add(records / f"{partition.name}.json")
+        owned.update(
+            output_path(stage_dir, rel, records)
+            for rel in record["outputs"]  # type: ignore[union-attr]
+        )
+        all_stats.append(StageStats.from_dict(record["stats"]))  # type: ignore[arg-type]
+    if skipped:
+        log.info("%s: %d of %d partitions already done, skipped", stage, skipped, len(partitions))
+    removed = _remove_unowned(stage_dir, owned, [STATS_FILE, *keep])
+    if records_dir is not None:
+        removed += _remove_unowned(records_dir.parent, owned, [STATS_FILE])
+    if removed:
+        log.info("%s: removed %d files of partitions that no longer exist", stage, len(removed))
+    summary = total(all_stats)
+    summary.check(stage)
+    write_text_atomic(
+        stats_path,
+        json.dumps(
+            {"stage": stage, "partitions": len(partitions), **summary.to_dict()},
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n",
+    )
+    return summary
+
+
+def partitions_from(upstream: Sequence[tuple[Path, str]]) -> list[Partition]:
+    """Derive a stage's partitions from finished upstream stages, one per upstream partition.
+
+    Args:
+        upstream: ``(stage_dir, kind)`` pairs; the first stage defines the partitions, each
+            other must have the same partitions. A partition's inputs are the output of the
+            given kind of each upstream stage, in that order.
+
+    Returns:
+        The partitions, sorted by name.
+
+    Raises:
+        FileNotFoundError: If an upstream stage has not run or lacks a partition.
+    """
+    tables = [
+        (stage_dir, kind, {str(r["partition"]): r for r in completed_records(stage_dir)})
+        for stage_dir, kind in upstream
+    ]
+    partitions = []
+    for name in sorted(tables[0][2]):
+        inputs: list[Path] = []
+        for stage_dir, kind, records in tables:
+            if name not in records:
+                raise FileNotFoundError(f"{stage_dir} has no partition {name}: re-run it")
+            path = output_of(stage_dir, records[name], kind)
+            if path is None:
+                raise FileNotFoundError(f"{stage_dir}: partition {name} wrote no {kind} file")
+            inputs.append(path)
+        source = str(tables[0][2][name]["source"])
+        partitions.append(
+            Partition(
+                name=name,
+                source=source,
+                items=tuple(p.as_posix() for p in inputs),
+                inputs=tuple(inputs),
+            )
+        )
+    return partitions

@@ -1,0 +1,171 @@
+"""Parquet reading and writing shared by the stages, plus the failure and drop ledgers.
+
+Every intermediate file is written with the same settings (zstd, fixed row-group size), so
+that the same rows give the same bytes. Ledgers are Parquet files listing every unit a stage
+failed on (with the error) or dropped (with the reason): nothing disappears unrecorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.records import InstructionPair, Sample, pair_from_row, sample_from_row
+
+ROW_GROUP_SIZE = 1024
+
+FAILURE_SCHEMA = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("partition", pa.string()),
+        ("source", pa.string()),
+        ("item", pa.string()),
+        ("kind", pa.string()),
+        ("message", pa.string()),
+    ]
+)
+"""One row per unit a stage could not process."""
+
+DROP_SCHEMA = pa.schema(
+    [
+        ("stage", pa.string()),
+        ("partition", pa.string()),
+        ("source", pa.string()),
+        ("item", pa.string()),
+        ("reason", pa.string()),
+        ("reasons", pa.list_(pa.string())),
+        ("detail", pa.string()),
+    ]
+)
+"""One row per unit a stage removed on purpose; ``reason`` is the first of ``reasons``."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A unit that could not be processed."""
+
+    item: str
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A unit removed on purpose, with every reason that applied (first one counts)."""
+
+    item: str
+    reasons: tuple[str, ...]
+    detail: str = ""
+
+
+def write_table(path: Path, table: pa.Table, row_group_size: int = ROW_GROUP_SIZE) -> None:
+    """Write a table to Parquet with the project's fixed settings.
+
+    Args:
+        path: Destination (normally a temporary path from the executor).
+        table: The table.
+        row_group_size: Rows per row group.
+    """
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        row_group_size=row_group_size,
+        write_statistics=True,
+    )
+
+
+def write_failures(
+    path: Path, stage: str, partition: str, source: str, failures: Sequence[Failure]
+) -> None:
+    """Write a failure ledger (possibly empty).
+
+    Args:
+        path: Destination.
+        stage: Stage name.
+        partition: Partition name.
+        source: Source name.
+        failures: The failures, in processing order.
+    """
+    rows = [
+        {
+            "stage": stage,
+            "partition": partition,
+            "source": source,
+            "item": f.item,
+            "kind": f.kind,
+            "message": f.message,
+        }
+        for f in failures
+    ]
+    write_table(path, pa.Table.from_pylist(rows, schema=FAILURE_SCHEMA))
+
+
+def write_drops(path: Path, stage: str, partition: str, source: str, drops: Sequence[Drop]) -> None:
+    """Write a drop ledger (possibly empty).
+
+    Args:
+        path: Destination.
+        stage: Stage name.
+        partition: Partition name.
+        source: Source name.
+        drops: The drops, in processing order.
+    """
+    rows = [
+        {
+            "stage": stage,
+            "partition": partition,
+            "source": source,
+            "item": d.item,
+            "reason": d.reasons[0],
+            "reasons": list(d.reasons),
+            "detail": d.detail,
+        }
+        for d in drops
+    ]
+    write_table(path, pa.Table.from_pylist(rows, schema=DROP_SCHEMA))
+
+
+def iter_rows(path: Path, batch_size: int = 256) -> Iterator[dict[str, object]]:
+    """Yield the rows of a Parquet file as dicts, one batch in memory at a time.
+
+    Args:
+        path: The file.
+        batch_size: Rows per batch read.
+
+    Yields:
+        Rows.
+    """
+    parquet = pq.ParquetFile(path)
+    for batch in parquet.iter_batches(batch_size=batch_size):
+        yield from batch.to_pylist()
+
+
+def iter_samples(path: Path) -> Iterator[Sample]:
+    """Yield the samples stored in a Parquet file.
+
+    Args:
+        path: A file with :data:`~pipeline.records.SAMPLE_SCHEMA`.
+
+    Yields:
+        Samples, in file order.
+    """
+    for row in iter_rows(path):
+        yield sample_from_row(row)
+
+
+def iter_pairs(path: Path) -> Iterator[InstructionPair]:
+    """Yield the instruction pairs stored in a Parquet file.
+
+    Args:
+        path: A file with :data:`~pipeline.records.PAIR_SCHEMA`.
+
+    Yields:
+        Pairs, in file order.
+    """
+    for row in iter_rows(path):
+        yield pair_from_row(row)

@@ -1,0 +1,154 @@
+"""Reading a sample's pixels, whatever the file format, into float arrays with NaN for nodata.
+
+GeoTIFFs are read with rasterio (per band file, resampled by nearest neighbour onto the image's
+reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are); PNG and
+JPEG with Pillow. Nodata becomes NaN: the file's declared nodata value, and for encodings with
+an implicit nodata (``reflectance_1e4``: 0) that value too. Any problem raises
+:class:`RasterReadError` with a failure kind the stages record.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from PIL import Image, UnidentifiedImageError
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+from pipeline.records import ImageRef
+
+Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
+
+IMPLICIT_NODATA: dict[str, float] = {"reflectance_1e4": 0.0}
+"""Values that mean "no data" for an encoding even where the file declares none."""
+
+PILLOW_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+class RasterReadError(Exception):
+    """A raster could not be read.
+
+    Attributes:
+        kind: ``missing_file``, ``missing_band`` or ``corrupt_raster``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def _read_pillow(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode not in ("RGB", "L", "I;16", "I", "F"):
+                im = im.convert("RGB")
+            array = np.asarray(im)
+    except FileNotFoundError as exc:
+        raise RasterReadError("missing_file", f"{path}: file not found") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise RasterReadError("corrupt_raster", f"{path}: cannot decode image: {exc}") from exc
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    else:
+        array = np.moveaxis(array, -1, 0)
+    return array.astype(np.float32)
+
+
+def _read_geotiff_band(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    if not path.is_file():
+        raise RasterReadError("missing_file", f"{path}: file not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                if ds.count < 1:
+                    raise RasterReadError("corrupt_raster", f"{path}: no bands")
+                data = ds.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)
+    except RasterioError as exc:
+        raise RasterReadError("corrupt_raster", f"{path}: cannot read GeoTIFF: {exc}") from exc
+    out = data.astype(np.float32).filled(np.nan)
+    return out
+
+
+def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarray:
+    """Read an image's bands onto its reference grid.
+
+    Args:
+        image: The image reference from a sample.
+        bands: Band names to read, in order; all bands by default.
+
+    Returns:
+        A float32 array of shape ``(bands, height, width)`` with NaN where there is no data.
+
+    Raises:
+        RasterReadError: If a file is missing or cannot be decoded, a band is unknown, or a
+            decoded image does not match the reference grid.
+    """
+    wanted = tuple(bands) if bands is not None else image.bands
+    missing = [b for b in wanted if b not in image.bands]
+    if missing:
+        raise RasterReadError("missing_band", f"image {image.role!r} has no bands {missing}")
+    shape = (image.height, image.width)
+    layers: list[np.ndarray] = []
+    if len(image.files) == 1:
+        path = Path(image.files[0])
+        if path.suffix.lower() in PILLOW_SUFFIXES:
+            array = _read_pillow(path)
+        else:
+            if not path.is_file():
+                raise RasterReadError("missing_file", f"{path}: file not found")
+            try:
+                with rasterio.open(path) as ds:
+                    array = ds.read(out_shape=(ds.count, *shape), masked=True)
+                    array = array.astype(np.float32).filled(np.nan)
+            except RasterioError as exc:
+                raise RasterReadError("corrupt_raster", f"{path}: cannot read: {exc}") from exc
+        if array.shape[0] != len(image.bands):
+            raise RasterReadError(
+                "corrupt_raster",
+                f"{path}: {array.shape[0]} channels, expected {len(image.bands)} "
+                f"({','.join(image.bands)})",
+            )
+        if array.shape[1:] != shape:
+            raise RasterReadError(
+                "corrupt_raster", f"{path}: size {array.shape[1:]} differs from {shape}"
+            )
+        layers = [array[image.bands.index(b)] for b in wanted]
+    else:
+        layers = [_read_geotiff_band(Path(image.band_file(b)), shape) for b in wanted]
+    stack = np.stack(layers).astype(np.float32, copy=False)
+    implicit = IMPLICIT_NODATA.get(image.encoding)
+    if implicit is not None:
+        stack[stack == implicit] = np.nan
+    return stack
+
+
+def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
+    """Map raw values to a sensor-aware brightness in [0, 1] (NaN stays NaN).
+
+    - ``uint8``: value / 255.
+    - ``reflectance_1e4``: reflectance (value / 10 000), clipped to [0, 1].
+    - ``sar_db``: (dB + 30) / 35 clipped, i.e. −30 dB → 0 and +5 dB → 1, the range of
+      Sentinel-1 backscatter over land and water.
+
+    Args:
+        array: Raw values.
+        encoding: The image's encoding.
+
+    Returns:
+        Brightness of the same shape, float32.
+    """
+    if encoding == "uint8":
+        out = array / 255.0
+    elif encoding == "reflectance_1e4":
+        out = array / 10_000.0
+    elif encoding == "sar_db":
+        out = (array + 30.0) / 35.0
+    else:
+        raise ValueError(f"unknown encoding {encoding!r}")
+    return np.clip(out, 0.0, 1.0).astype(np.float32)

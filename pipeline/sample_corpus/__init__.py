@@ -1,0 +1,31 @@
+"""Writers of the embedded sample corpus: tiny datasets in the sources' real layouts.
+
+Each module writes one source under ``<paths.sample>/<source>/`` exactly as the publisher's
+archives extract, with synthetic pixels and labels and a few deliberately broken units that
+exercise the failure and filter paths. Same seed, byte-identical files.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+WRITERS: dict[str, str] = {
+    "bigearthnet_v1": "pipeline.sample_corpus.bigearthnet_v1:write",
+    "xbd": "pipeline.sample_corpus.xbd:write",
+}
+"""Source name → ``module:function`` writing that source's sample data."""
+
+
+def writer(name: str) -> Callable[[Path, int], None]:
+    """Return the sample-data writer of a source.
+
+    Args:
+        name: Source name.
+
+    Returns:
+        ``write(root, seed)``.
+    """
+    module, func = WRITERS[name].split(":")
+    return getattr(importlib.import_module(module), func)

@@ -1,0 +1,153 @@
+"""Stage ``generate``: template-based instruction pairs for every kept sample.
+
+For each sample, every template of its source is tried (:mod:`templates`); the builder
+computes the answer from the labels and each pair is validated (:mod:`pipeline.validate`)
+before it is written. Outputs per partition: ``pairs/<partition>.parquet``
+(:data:`~pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (samples that got no
+pair, with the reasons of each template), ``rejected/<partition>.parquet`` (pairs that failed
+validation, with the problems) and ``failed/<partition>.parquet`` (unexpected errors).
+
+Accounting is per sample: read = kept (≥ 1 pair) + dropped (no template applied) + failed.
+Pairs per task, templates not applicable by reason and rejected pairs are in ``produced``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pipeline.accounting import StageStats
+from pipeline.config import Params
+from pipeline.executor import Partition, PartitionOutputs, partitions_from, run_partitions
+from pipeline.instructions import GENERATOR, make_pair, templates_for
+from pipeline.parquet_io import (
+    Drop,
+    Failure,
+    iter_samples,
+    write_drops,
+    write_failures,
+    write_table,
+)
+from pipeline.records import InstructionPair, pairs_table
+from pipeline.tasks import GenerationConfig, NotApplicable
+from pipeline.validate import validate_pair
+from templates import Template, load_templates
+
+log = logging.getLogger(__name__)
+
+STAGE = "generate"
+
+
+def generation_config(params: Params) -> GenerationConfig:
+    """Read the ``generate`` section into a :class:`GenerationConfig`."""
+    section = params.section("generate")
+    return GenerationConfig(
+        seed=int(section["seed"]),
+        box_scale=int(section["box_scale"]),
+        max_boxes=int(section["max_boxes"]),
+        class_set=str(section["class_set"]),
+    )
+
+
+def generate_partition(
+    partition: Partition,
+    outputs: PartitionOutputs,
+    templates: list[Template],
+    config: GenerationConfig,
+) -> StageStats:
+    """Make and validate the pairs of one partition.
+
+    Args:
+        partition: The partition (input: the filter stage's kept samples).
+        outputs: Where to write.
+        templates: All templates.
+        config: Generation settings.
+
+    Returns:
+        Counts per sample, with pairs per task in ``produced``.
+    """
+    stats = StageStats()
+    pairs: list[InstructionPair] = []
+    drops: list[Drop] = []
+    rejected: list[Drop] = []
+    failures: list[Failure] = []
+    seen: set[str] = set()
+    for sample in iter_samples(partition.inputs[0]):
+        stats.read += 1
+        made: list[InstructionPair] = []
+        skipped: list[str] = []
+        try:
+            for template in templates_for(sample, templates):
+                try:
+                    candidate = make_pair(sample, template, config)
+                except NotApplicable as exc:
+                    skipped.append(f"{template.id}:{exc.reason}")
+                    stats.produced[f"not_applicable:{exc.reason}"] += 1
+                    continue
+                problems = validate_pair(candidate, sample, config.box_scale)
+                if candidate.pair.pair_id in seen:
+                    problems.append("duplicate_pair")
+                if problems:
+                    rejected.append(
+                        Drop(candidate.pair.pair_id, tuple(problems), f"{sample.sample_id}")
+                    )
+                    stats.produced["rejected_pairs"] += 1
+                    log.warning("generate: rejected %s: %s", candidate.pair.pair_id, problems)
+                    continue
+                seen.add(candidate.pair.pair_id)
+                made.append(candidate.pair)
+        except Exception as exc:  # a template bug must not lose the run
+            log.exception("generate: unexpected error on %s", sample.sample_id)
+            failures.append(
+                Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
+            )
+            stats.fail("unexpected_error")
+            continue
+        if made:
+            pairs.extend(made)
+            stats.kept += 1
+            for pair in made:
+                stats.produced[f"pairs:{pair.task}"] += 1
+        else:
+            reasons = tuple(skipped) or ("no_template_for_source",)
+            drops.append(Drop(sample.sample_id, ("no_applicable_template", *reasons)))
+            stats.drop("no_applicable_template")
+    stats.produced["pairs"] = len(pairs)
+    write_table(outputs.path("pairs"), pairs_table(pairs))
+    write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
+    write_drops(outputs.path("rejected"), STAGE, partition.name, partition.source, rejected)
+    write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
+    return stats
+
+
+def run(params: Params, progress: bool = True) -> StageStats:
+    """Run the generate stage.
+
+    Args:
+        params: Parameters (section ``generate``).
+        progress: Show a progress bar.
+
+    Returns:
+        Counts summed over all partitions.
+    """
+    config = generation_config(params)
+    templates = load_templates()
+    fingerprint_config = {
+        "generate": dict(params.section("generate")),
+        "generator": GENERATOR,
+        "templates": [t.id for t in templates],
+        "template_text": [[p.question + "|" + p.answer for p in t.paraphrases] for t in templates],
+    }
+    partitions = partitions_from([(params.work_dir("filter"), "kept")])
+
+    def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
+        return generate_partition(partition, outputs, templates, config)
+
+    return run_partitions(
+        STAGE,
+        Path(params.work_dir(STAGE)),
+        partitions,
+        step,
+        fingerprint_config,
+        progress=progress,
+    )

@@ -1,0 +1,142 @@
+"""Stage ``report``: the build's accounting as DVC metrics.
+
+Writes ``<paths.metrics>/report.json``: per stage the counts (read, kept, dropped by reason,
+failed by kind) with the identity read = kept + dropped + failed checked, the same per source,
+the links between stages (what one stage passed on is what the next one read), pairs per task
+and split. Timings go to ``timings.json`` so that ``dvc metrics diff`` of the report compares
+only counts. The stage fails if any identity or link does not hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from pipeline.accounting import AccountingError, StageStats, total
+from pipeline.atomic import write_text_atomic
+from pipeline.config import Params
+from pipeline.executor import completed_records
+
+STAGES: tuple[str, ...] = ("ingest", "score", "filter", "generate", "shard")
+
+LINKS: tuple[tuple[str, str, str, str], ...] = (
+    ("ingest", "produced:samples", "score", "read"),
+    ("score", "kept", "filter", "read"),
+    ("filter", "kept", "generate", "read"),
+    ("generate", "produced:pairs", "shard", "read"),
+)
+"""(upstream stage, its count, downstream stage, its count) that must be equal."""
+
+
+def _records_dir(params: Params, stage: str) -> tuple[Path, Path | None]:
+    if stage == "shard":
+        return params.path_of("corpus"), params.work_dir("shard") / "_done"
+    return params.work_dir(stage), None
+
+
+def _value(stats: StageStats, what: str) -> int:
+    if what.startswith("produced:"):
+        return stats.produced.get(what.split(":", 1)[1], 0)
+    return int(getattr(stats, what))
+
+
+def _prefixed(produced: dict[str, int], prefix: str) -> dict[str, int]:
+    return {k[len(prefix) :]: v for k, v in sorted(produced.items()) if k.startswith(prefix)}
+
+
+def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Collect the counts of every stage.
+
+    Args:
+        params: Parameters (paths).
+
+    Returns:
+        The report and the timings.
+
+    Raises:
+        AccountingError: If a stage's identity or a link between stages does not hold.
+    """
+    per_stage: dict[str, StageStats] = {}
+    per_source: dict[str, dict[str, StageStats]] = defaultdict(dict)
+    timings: dict[str, Any] = {}
+    for stage in STAGES:
+        stage_dir, records_dir = _records_dir(params, stage)
+        records = completed_records(stage_dir, records_dir)
+        by_source: dict[str, list[StageStats]] = defaultdict(list)
+        for record in records:
+            by_source[str(record["source"])].append(StageStats.from_dict(record["stats"]))  # type: ignore[arg-type]
+        summary = total(s for group in by_source.values() for s in group)
+        summary.check(stage)
+        per_stage[stage] = summary
+        for source, group in sorted(by_source.items()):
+            per_source[source][stage] = total(group)
+            per_source[source][stage].check(f"{stage}/{source}")
+        timings[stage] = {
+            "seconds": round(summary.seconds, 3),
+            "partitions": len(records),
+            "items_per_second": round(summary.read / summary.seconds, 1)
+            if summary.seconds
+            else None,
+        }
+    links = []
+    for up, up_what, down, down_what in LINKS:
+        a, b = _value(per_stage[up], up_what), _value(per_stage[down], down_what)
+        links.append({"from": f"{up}.{up_what}", "to": f"{down}.{down_what}", "equal": a == b})
+        if a != b:
+            raise AccountingError(f"{up}.{up_what} = {a} but {down}.{down_what} = {b}")
+
+    def clean(stats: StageStats) -> dict[str, Any]:
+        data = stats.to_dict()
+        data.pop("seconds")
+        return data
+
+    shard = per_stage["shard"].produced
+    report: dict[str, Any] = {
+        "stages": {name: clean(stats) for name, stats in per_stage.items()},
+        "sources": {
+            source: {stage: clean(stats) for stage, stats in stages.items()}
+            for source, stages in sorted(per_source.items())
+        },
+        "links": links,
+        "corpus": {
+            "pairs": per_stage["shard"].kept,
+            "splits": _prefixed(dict(shard), "split:"),
+            "tasks": _prefixed(dict(shard), "task:"),
+            "sources": _prefixed(dict(shard), "source:"),
+            "modalities": _prefixed(dict(shard), "modality:"),
+        },
+        "drop_reasons": dict(
+            sorted(
+                {
+                    f"{stage}:{reason}": n
+                    for stage, stats in per_stage.items()
+                    for reason, n in stats.dropped.items()
+                }.items()
+            )
+        ),
+        "failures": {
+            stage: dict(sorted(stats.failed.items()))
+            for stage, stats in per_stage.items()
+            if stats.failed
+        },
+        "accounting_ok": True,
+    }
+    return report, timings
+
+
+def run(params: Params) -> dict[str, Any]:
+    """Write ``report.json`` and ``timings.json`` into ``paths.metrics``.
+
+    Args:
+        params: Parameters.
+
+    Returns:
+        The report.
+    """
+    report, timings = build_report(params)
+    out = params.path_of("metrics")
+    write_text_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(out / "timings.json", json.dumps(timings, indent=2, sort_keys=True) + "\n")
+    return report

@@ -1,0 +1,1 @@
+"""Source adapters: one module per dataset, each reading its real, as-distributed layout."""
