@@ -1,0 +1,48 @@
+"""Helpers to build the sample corpus into a temporary folder from the tests."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from eoinstruct.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_params(root: Path, **overrides: Any) -> Path:
+    """Write a params.yaml whose paths all point into ``root``; return its path."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["paths"] = {
+        "sample": str(root / "sample"),
+        "work": str(root / "work"),
+        "corpus": str(root / "corpus"),
+        "metrics": str(root / "metrics"),
+    }
+    for name in params["sources"]:
+        params["sources"][name]["root"] = str(root / "sample" / name)
+    for dotted, value in overrides.items():
+        section, key = dotted.split("__")
+        params[section][key] = value
+    path = root / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    return path
+
+
+def build(root: Path, command: str = "all", **overrides: Any) -> Path:
+    """Run ``eoinstruct <command>`` with params pointing into ``root``."""
+    params = make_params(root, **overrides)
+    assert main(["--params", str(params), "--no-progress", command]) == 0
+    return params
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under a folder, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -1,0 +1,68 @@
+"""`dvc repro` on a copy of the repository: runs, is idempotent, and re-runs only what changed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def ran(output: str) -> list[str]:
+    return re.findall(r"Running stage '([^']+)'", output)
+
+
+@pytest.mark.slow
+def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is needed for dvc")
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    repo = tmp_path / "repo"
+    for name in files:
+        if not (REPO / name).is_file() or name.startswith(("data/", "metrics/")):
+            continue
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, repo / name)
+    (repo / "dvc.lock").unlink(missing_ok=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env.setdefault("GIT_AUTHOR_NAME", "test")
+    env.setdefault("GIT_AUTHOR_EMAIL", "test@example.invalid")
+    env.setdefault("GIT_COMMITTER_NAME", "test")
+    env.setdefault("GIT_COMMITTER_EMAIL", "test@example.invalid")
+    run(["git", "init", "-q"], repo, env)
+    dvc = [sys.executable, "-m", "dvc"]
+
+    first = run([*dvc, "repro"], repo, env)
+    assert ran(first) == ["sample_data", "ingest", "score", "filter", "generate", "shard", "report"]
+    assert (repo / "data" / "corpus" / "README.md").is_file()
+
+    again = run([*dvc, "repro"], repo, env)
+    assert ran(again) == []
+
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["filter"]["min_tags"] = 2
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    third = run([*dvc, "repro"], repo, env)
+    assert ran(third) == ["filter", "generate", "shard", "report"]
+    assert "up to date" in run([*dvc, "status"], repo, env)

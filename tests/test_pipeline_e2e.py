@@ -1,0 +1,162 @@
+"""The whole build on the embedded sample corpus: outputs, accounting, determinism, resume."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from build_helpers import build, make_params, tree_digest
+from PIL import Image
+
+from eoinstruct.cli import main
+from pipeline.executor import completed_records
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("build")
+    build(root)
+    return root
+
+
+def ledger(root: Path, stage: str, kind: str) -> dict[str, str]:
+    rows = []
+    for path in sorted((root / "work" / stage / kind).glob("*.parquet")):
+        rows += pq.read_table(path).to_pylist()
+    key = "kind" if kind == "failed" else "reason"
+    return {row["item"]: row[key] for row in rows}
+
+
+def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> None:
+    ingest_failed = ledger(built, "ingest", "failed")
+    assert ingest_failed == {
+        "s2/S2A_MSIL2A_20170613T101031_90_01": "missing_band",
+        "s1/S1A_IW_GRDH_1SDV_20170613T165043_33UUP_90_05": "malformed_label",
+        "train/hurricane-harvey_00000900": "malformed_label",
+        "train/hurricane-harvey_00000904": "missing_file",
+    }
+    assert ledger(built, "score", "failed") == {
+        "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster"
+    }
+    assert ledger(built, "filter", "dropped") == {
+        "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_03": "low_coverage",
+        "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_04": "too_bright",
+        "xbd:hurricane-harvey_00000901": "too_dark",
+        "xbd:hurricane-harvey_00000902": "too_few_tags",
+        "xbd:hurricane-harvey_00000903": "no_geolocation",
+    }
+
+
+def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> None:
+    report = json.loads((built / "metrics" / "report.json").read_text())
+    assert report["accounting_ok"] is True
+    for name, stats in report["stages"].items():
+        dropped, failed = sum(stats["dropped"].values()), sum(stats["failed"].values())
+        assert stats["read"] == stats["kept"] + dropped + failed, name
+    for source, stages in report["sources"].items():
+        for name, stats in stages.items():
+            dropped, failed = sum(stats["dropped"].values()), sum(stats["failed"].values())
+            assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
+    assert all(link["equal"] for link in report["links"])
+    # 21 BigEarthNet units and 13 xBD units in the sample corpus
+    assert report["stages"]["ingest"]["read"] == 34
+    assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
+    assert set(report["corpus"]["sources"]) == {"bigearthnet_v1", "xbd"}
+    assert set(report["corpus"]["tasks"]) == {
+        "classification",
+        "disaster_assessment",
+        "grounding",
+    }
+
+
+def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    ds = datasets.load_dataset(str(built / "corpus"))
+    assert set(ds) == {"train", "validation", "test"}
+    rows = [row for split in ds.values() for row in split]
+    report = json.loads((built / "metrics" / "report.json").read_text())
+    assert len(rows) == report["corpus"]["pairs"]
+    assert {r["source"] for r in rows} == {"bigearthnet_v1", "xbd"}
+    for row in rows:
+        assert isinstance(row["conversations"], list) and len(row["conversations"]) == 2
+        assert [t["from"] for t in row["conversations"]] == ["human", "gpt"]
+        human = row["conversations"][0]["value"]
+        assert human.count("<image>") == len(row["images"]) == len(row["image_roles"])
+        for image in row["images"]:
+            assert isinstance(image, Image.Image)
+            assert image.mode == "RGB" and min(image.size) >= 100
+        meta = json.loads(row["metadata"])
+        assert meta["footprint_wkt"].startswith("POLYGON")
+    xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
+    assert xbd_pairs and all(len(r["images"]) == 2 for r in xbd_pairs)
+
+
+def test_tar_shards_read_with_webdataset(built: Path) -> None:
+    import webdataset as wds
+
+    tars = sorted(str(p) for p in (built / "corpus" / "wds").glob("*.tar"))
+    keys = set()
+    for sample in wds.WebDataset(tars, shardshuffle=False):
+        doc = json.loads(sample["json"])
+        assert doc["pair_id"] == sample["__key__"]
+        for role in doc["image_roles"]:
+            Image.open(io.BytesIO(sample[f"{role}.png"])).verify()
+        keys.add(sample["__key__"])
+    parquet_ids = set()
+    for path in (built / "corpus" / "data").glob("*.parquet"):
+        parquet_ids |= set(pq.read_table(path, columns=["pair_id"]).column(0).to_pylist())
+    assert keys == parquet_ids
+
+
+def test_corpus_folder_holds_only_published_files(built: Path) -> None:
+    names = {p.relative_to(built / "corpus").parts[0] for p in (built / "corpus").rglob("*")}
+    assert names == {"README.md", "data", "wds"}
+
+
+def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> None:
+    # The second build lives elsewhere: no absolute path may leak into the shards.
+    build(tmp_path)
+    assert tree_digest(tmp_path / "corpus") == tree_digest(built / "corpus")
+    assert tree_digest(tmp_path / "sample") == tree_digest(built / "sample")
+
+
+def test_rerun_resumes_only_missing_partitions(tmp_path: Path) -> None:
+    params = build(tmp_path)
+    first = tree_digest(tmp_path / "corpus")
+    victim = sorted((tmp_path / "corpus" / "data").glob("train-xbd-*.parquet"))[0]
+    victim.unlink()
+    records = {r["partition"]: r for r in completed_records(tmp_path / "work" / "score")}
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "work" / "score").rglob("*.parquet")}
+    assert main(["--params", str(params), "--no-progress", "all"]) == 0
+    assert tree_digest(tmp_path / "corpus") == first
+    # earlier stages were skipped: their files were not rewritten
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert {r["partition"] for r in completed_records(tmp_path / "work" / "score")} == set(records)
+
+
+def test_missing_params_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["--params", str(tmp_path / "nope.yaml"), "ingest"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_running_a_stage_before_its_upstream_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    params = make_params(tmp_path)
+    assert main(["--params", str(params), "--no-progress", "score"]) == 2
+    assert "run the upstream stage first" in capsys.readouterr().err
+
+
+def test_missing_dataset_root_names_the_param(tmp_path: Path, capsys) -> None:
+    params = make_params(tmp_path)
+    assert not (tmp_path / "sample").exists()
+    assert main(["--params", str(params), "--no-progress", "ingest"]) == 2
+    err = capsys.readouterr().err
+    assert "params.yaml" in err and "does not exist" in err
+    assert os.path.exists(params)

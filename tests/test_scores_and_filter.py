@@ -1,0 +1,237 @@
+"""Scores (tags, brightness, coverage) and the filter's decisions, on crafted and real data."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from pipeline.config import ConfigError
+from pipeline.rasters import RasterReadError, read_image
+from pipeline.records import ImageRef, Labels, ObjectLabel, Sample
+from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from pipeline.stages.filter import REASONS, Thresholds, decide
+from sources.bigearthnet_v1 import BigEarthNetV1
+
+DEFAULT = Thresholds(
+    min_tags=3,
+    min_valid_fraction=0.9,
+    require_geolocation=True,
+    brightness={"uint8": (0.04, 0.95), "reflectance_1e4": (0.005, 0.5), "sar_db": (0.05, 0.95)},
+)
+
+
+def scores(**overrides):
+    row = {
+        "n_tags": 4,
+        "geo_problem": "",
+        "image_encodings": ["uint8", "uint8"],
+        "brightness": [0.4, 0.5],
+        "valid_fraction": [1.0, 1.0],
+        "dark_fraction": [0.0, 0.0],
+    }
+    row.update(overrides)
+    return row
+
+
+@pytest.mark.parametrize(
+    "overrides, reasons",
+    [
+        ({}, []),
+        ({"geo_problem": "no_footprint"}, ["no_geolocation"]),
+        ({"valid_fraction": [1.0, 0.5]}, ["low_coverage"]),
+        ({"brightness": [0.01, 0.5]}, ["too_dark"]),
+        ({"brightness": [0.4, 0.99]}, ["too_bright"]),
+        ({"n_tags": 2}, ["too_few_tags"]),
+        ({"n_tags": 0, "brightness": [0.0, 0.5]}, ["too_dark", "too_few_tags"]),
+        ({"brightness": [None, 0.5], "valid_fraction": [0.0, 1.0]}, ["low_coverage"]),
+    ],
+)
+def test_decide_names_every_reason(overrides, reasons):
+    assert decide(scores(**overrides), DEFAULT) == reasons
+    assert all(r in REASONS for r in reasons)
+
+
+def test_brightness_thresholds_are_per_encoding():
+    # 0.03 is a normal reflectance for water but a black 8-bit image
+    assert (
+        decide(
+            scores(image_encodings=["reflectance_1e4"], brightness=[0.03], valid_fraction=[1.0]),
+            DEFAULT,
+        )
+        == []
+    )
+    assert decide(
+        scores(image_encodings=["uint8"], brightness=[0.03], valid_fraction=[1.0]), DEFAULT
+    ) == ["too_dark"]
+
+
+def test_bad_thresholds_are_refused():
+    with pytest.raises(ConfigError, match="min < max"):
+        Thresholds.from_params(
+            {
+                "min_tags": 3,
+                "min_valid_fraction": 0.9,
+                "require_geolocation": True,
+                "brightness": {"uint8": {"min": 0.9, "max": 0.1}},
+            }
+        )
+    with pytest.raises(ConfigError, match="incomplete"):
+        Thresholds.from_params({"min_tags": 3})
+
+
+def make_sample(**overrides) -> Sample:
+    fields = dict(
+        sample_id="s:1",
+        source="s",
+        native_id="1",
+        modality="rgb",
+        sensor="x",
+        bands=("R", "G", "B"),
+        gsd_m=1.0,
+        crs="EPSG:4326",
+        footprint_wkt="POLYGON ((10 40, 11 40, 11 41, 10 41, 10 40))",
+        acquired=(),
+        images=(ImageRef("image", ("a.png",), ("R", "G", "B"), "uint8", 2, 2),),
+        tags={"a": "1", "b": "", "c": "3"},
+        labels=Labels(
+            classes=("Pastures",),
+            objects=(
+                ObjectLabel("building", "destroyed", "image", (0, 0, 1, 1)),
+                ObjectLabel("building", "destroyed", "image", (0, 0, 1, 1)),
+                ObjectLabel("building", "no-damage", "image", (0, 0, 1, 1)),
+            ),
+        ),
+        licence="x",
+    )
+    fields.update(overrides)
+    return Sample(**fields)
+
+
+def test_tag_fields_count_distinct_non_empty_fields():
+    # tags a, c (b is empty) + 1 class + 2 distinct object kinds
+    assert count_tag_fields(make_sample()) == 5
+    assert count_tag_fields(make_sample(tags={}, labels=Labels())) == 0
+
+
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({}, ""),
+        ({"footprint_wkt": ""}, "no_footprint"),
+        ({"crs": ""}, "unknown_crs"),
+        ({"crs": "EPSG:999999"}, "unknown_crs"),
+        ({"footprint_wkt": "POLYGON ((190 40, 191 40, 191 41, 190 40))"}, "footprint_out_of_range"),
+        ({"footprint_wkt": "POLYGON ((1 1, 1 1, 1 1, 1 1))"}, "invalid_footprint"),
+        ({"footprint_wkt": "not wkt"}, "invalid_footprint"),
+    ],
+)
+def test_geolocation_problems(overrides, problem):
+    assert geolocation_problem(make_sample(**overrides)) == problem
+
+
+def write_tif(path: Path, data: np.ndarray, nodata=None) -> None:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[-1],
+        height=data.shape[-2],
+        count=1,
+        dtype=data.dtype,
+        crs="EPSG:32633",
+        transform=from_origin(0, 100, 10, 10),
+        nodata=nodata,
+    ) as ds:
+        ds.write(data, 1)
+
+
+def test_nan_and_nodata_count_as_invalid(tmp_path):
+    data = np.full((4, 4), -12.0, dtype=np.float32)
+    data[0, :] = np.nan
+    write_tif(tmp_path / "vv.tif", data)
+    vh = np.full((4, 4), -18.0, dtype=np.float32)
+    vh[1, :2] = -9999
+    write_tif(tmp_path / "vh.tif", vh, nodata=-9999)
+    image = ImageRef(
+        "image", (str(tmp_path / "vv.tif"), str(tmp_path / "vh.tif")), ("VV", "VH"), "sar_db", 4, 4
+    )
+    result = image_scores(image, 0.02, 0.98)
+    assert result.valid_fraction == pytest.approx(10 / 16)
+    # (-12 + 30) / 35 and (-18 + 30) / 35 averaged over the valid pixels
+    assert result.brightness == pytest.approx(((18 / 35) + (12 / 35)) / 2, abs=1e-6)
+
+
+def test_corrupt_and_missing_files_raise_read_errors(tmp_path):
+    good = np.ones((4, 4), dtype=np.uint16)
+    write_tif(tmp_path / "b.tif", good)
+    (tmp_path / "c.tif").write_bytes((tmp_path / "b.tif").read_bytes()[:200])
+    (tmp_path / "d.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    bad = ImageRef("image", (str(tmp_path / "c.tif"),), ("B04",), "reflectance_1e4", 4, 4)
+    with pytest.raises(RasterReadError) as info:
+        read_image(bad)
+    assert info.value.kind == "corrupt_raster"
+    gone = ImageRef("image", (str(tmp_path / "zz.tif"),), ("B04",), "reflectance_1e4", 4, 4)
+    with pytest.raises(RasterReadError) as info:
+        read_image(gone)
+    assert info.value.kind == "missing_file"
+    png = ImageRef("image", (str(tmp_path / "d.png"),), ("R", "G", "B"), "uint8", 4, 4)
+    with pytest.raises(RasterReadError) as info:
+        read_image(png)
+    assert info.value.kind == "corrupt_raster"
+
+
+def test_real_landsat_excerpt_valid_fraction(peer_data: Path):
+    # rasterio's RGB.byte.tif: a Landsat 7 excerpt with a nodata (0) collar of about 32.5 %
+    path = peer_data / "rasterio__rasterio/tests/data/RGB.byte.tif"
+    image = ImageRef("image", (str(path),), ("R", "G", "B"), "uint8", 791, 718)
+    result = image_scores(image, 0.02, 0.98)
+    with rasterio.open(path) as ds:
+        valid_in_every_band = np.all(ds.read_masks() > 0, axis=0)
+    assert result.valid_fraction == pytest.approx(valid_in_every_band.mean(), abs=1e-9)
+    assert 0.66 < result.valid_fraction < 0.69
+    row = scores(
+        image_encodings=["uint8"],
+        brightness=[result.brightness],
+        valid_fraction=[result.valid_fraction],
+    )
+    assert decide(row, DEFAULT) == ["low_coverage"]
+
+
+def test_real_bigearthnet_patches_are_kept(peer_data: Path, tmp_path: Path):
+    real = peer_data / "kai-tub__bigearthnet_gdf_builder/tests/datasets/tiny"
+    (tmp_path / "BigEarthNet-v1.0").mkdir()
+    for patch in sorted(real.iterdir()):
+        (tmp_path / "BigEarthNet-v1.0" / patch.name).symlink_to(patch)
+    adapter = BigEarthNetV1(tmp_path, {"sensors": ["s2"]})
+    units = adapter.list_units()
+    assert len(units) == 3
+    for unit in units:
+        [sample] = adapter.read_unit(unit)
+        [image] = sample.images
+        result = image_scores(image, 0.02, 0.98)
+        row = {
+            "n_tags": count_tag_fields(sample),
+            "geo_problem": geolocation_problem(sample),
+            "image_encodings": [image.encoding],
+            "brightness": [result.brightness],
+            "valid_fraction": [result.valid_fraction],
+            "dark_fraction": [result.dark_fraction],
+        }
+        assert decide(row, DEFAULT) == [], (unit, row)
+        assert 0.005 < result.brightness < 0.5  # real L2A reflectance of land
+
+
+def test_real_xbd_images_are_neither_dark_nor_bright(peer_data: Path, tmp_path: Path):
+    folder = peer_data / "DIUx-xView__xView2-deploy/sample_data/input"
+    for phase in ("pre", "post"):
+        src = folder / phase / f"hurricane-matthew_00000351_{phase}_disaster.png"
+        shutil.copy(src, tmp_path / src.name)
+        image = ImageRef(phase, (str(tmp_path / src.name),), ("R", "G", "B"), "uint8", 1024, 1024)
+        result = image_scores(image, 0.02, 0.98)
+        assert 0.04 < result.brightness < 0.95
+        assert result.valid_fraction == 1.0
