@@ -69,16 +69,23 @@ class StageStats:
         self.seconds += other.seconds
         return self
 
-    def to_dict(self) -> dict[str, object]:
-        """Return a JSON-ready dict with sorted keys (stable metrics files)."""
-        return {
+    def to_dict(self, with_seconds: bool = True) -> dict[str, object]:
+        """Return a JSON-ready dict with sorted keys (stable metrics files).
+
+        Args:
+            with_seconds: Include the wall time (leave it out of files that must be
+                identical from one build to the next).
+        """
+        data: dict[str, object] = {
             "read": self.read,
             "kept": self.kept,
             "dropped": dict(sorted(self.dropped.items())),
             "failed": dict(sorted(self.failed.items())),
             "produced": dict(sorted(self.produced.items())),
-            "seconds": round(self.seconds, 3),
         }
+        if with_seconds:
+            data["seconds"] = round(self.seconds, 3)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> StageStats:

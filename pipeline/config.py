@@ -63,6 +63,14 @@ class Params:
         """Return the intermediate folder of a stage, ``<paths.work>/<stage>``."""
         return self.path_of("work") / stage
 
+    def state_dir(self, stage: str) -> Path:
+        """Return a stage's local state folder, ``<paths.work>/_state/<stage>``.
+
+        It holds the fingerprints and timings of finished partitions: bookkeeping for resumed
+        runs, not an output (DVC does not track it).
+        """
+        return self.path_of("work") / "_state" / stage
+
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     """Load ``params.yaml``.

@@ -4,10 +4,17 @@ A stage's work is split into :class:`Partition` objects (a slice of a source's u
 upstream partition's files). A *step* is a plain function ``step(partition, outputs) ->
 StageStats`` that writes its files through :class:`PartitionOutputs`; it does not know how it
 is scheduled. :func:`run_partitions` runs the steps in-process (a Dask executor can call the
-same steps on workers): it publishes a partition's files together, then a completion record
-``_done/<partition>.json`` with the partition's fingerprint, output hashes and stats. A re-run
-skips partitions whose record matches the current fingerprint, redoes the rest, and deletes
-files no current partition owns, so a crash loses nothing and duplicates nothing.
+same steps on workers): it publishes a partition's files together, then its completion record
+``_done/<partition>.json`` (output hashes and counts) and its state record (the fingerprint of
+everything the outputs depend on, and the time taken) in a separate state folder. A re-run
+skips partitions whose state matches the current fingerprint and whose outputs are intact,
+redoes the rest, and deletes files no current partition owns, so a crash loses nothing and
+duplicates nothing.
+
+Completion records and ``_stats.json`` are part of the stage's outputs and identical from one
+build to the next (no times, no machine-specific fingerprints); fingerprints and timings live
+in the state folder, which is local bookkeeping like a cache. A partition whose state record is
+missing (e.g. outputs checked out by DVC on another machine) is simply redone.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DONE_DIR = "_done"
 STATS_FILE = "_stats.json"
+TIMINGS_FILE = "_timings.json"
 
 
 @dataclass(frozen=True)
@@ -60,14 +68,20 @@ class PartitionOutputs:
         stage_dir: The stage's output folder.
         partition: The partition being processed.
         records_dir: Folder of completion records (default ``<stage_dir>/_done``).
+        state_dir: Folder of state records (default :func:`default_state_dir`).
     """
 
     def __init__(
-        self, stage_dir: Path, partition: Partition, records_dir: Path | None = None
+        self,
+        stage_dir: Path,
+        partition: Partition,
+        records_dir: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.stage_dir = stage_dir
         self.partition = partition
         self.records_dir = records_dir or stage_dir / DONE_DIR
+        self.state_dir = state_dir or default_state_dir(stage_dir)
         self.aux_dir = self.records_dir.parent
         self._pending: dict[Path, Path] = {}
 
@@ -129,18 +143,24 @@ class PartitionOutputs:
         record: dict[str, object] = {
             "partition": self.partition.name,
             "source": self.partition.source,
-            "fingerprint": fingerprint,
             "outputs": outputs,
-            "stats": stats.to_dict(),
+            "stats": stats.to_dict(with_seconds=False),
         }
         write_text_atomic(
             self.records_dir / f"{self.partition.name}.json",
             json.dumps(record, indent=1, sort_keys=True) + "\n",
         )
+        state = {"fingerprint": fingerprint, "seconds": round(stats.seconds, 3)}
+        write_text_atomic(self.state_dir / f"{self.partition.name}.json", json.dumps(state))
         return record
 
 
 Step = Callable[[Partition, PartitionOutputs], StageStats]
+
+
+def default_state_dir(stage_dir: Path) -> Path:
+    """Return the state folder of a stage: ``_state/<stage folder name>`` beside it."""
+    return stage_dir.parent / "_state" / stage_dir.name
 
 AUX_PREFIX = "aux:"
 
@@ -208,7 +228,7 @@ def partition_fingerprint(stage: str, config: Mapping[str, object], partition: P
 
 
 def read_record(records_dir: Path, name: str) -> dict[str, object] | None:
-    """Return a partition's completion record, or ``None`` if absent or unreadable."""
+    """Return a partition's completion (or state) record, or ``None`` if absent or unreadable."""
     path = records_dir / f"{name}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -217,9 +237,13 @@ def read_record(records_dir: Path, name: str) -> dict[str, object] | None:
 
 
 def _record_is_current(
-    stage_dir: Path, records_dir: Path, record: Mapping[str, object] | None, fp: str
+    stage_dir: Path,
+    records_dir: Path,
+    record: Mapping[str, object] | None,
+    state: Mapping[str, object] | None,
+    fp: str,
 ) -> bool:
-    if not record or record.get("fingerprint") != fp:
+    if not record or not state or state.get("fingerprint") != fp:
         return False
     outputs = record.get("outputs", {})
     assert isinstance(outputs, Mapping)
@@ -290,6 +314,7 @@ def run_partitions(
     keep: Iterable[str] = (),
     progress: bool = True,
     records_dir: Path | None = None,
+    state_dir: Path | None = None,
 ) -> StageStats:
     """Run ``step`` over every partition not already done with the same fingerprint.
 
@@ -304,11 +329,15 @@ def run_partitions(
         records_dir: Folder for completion records and ``_stats.json`` (default
             ``<stage_dir>/_done`` and ``<stage_dir>``); set it to keep them out of a
             published folder.
+        state_dir: Folder for state records and ``_timings.json`` (default
+            :func:`default_state_dir`).
 
     Returns:
-        The stats summed over all partitions (also written to ``_stats.json``).
+        The stats summed over all partitions (also written to ``_stats.json``, without
+        times; the times go to ``<state_dir>/_timings.json``).
     """
     records = records_dir or stage_dir / DONE_DIR
+    states = state_dir or default_state_dir(stage_dir)
     stats_path = (records_dir.parent if records_dir else stage_dir) / STATS_FILE
     names = [p.name for p in partitions]
     if len(set(names)) != len(names):
@@ -324,8 +353,9 @@ def run_partitions(
     for partition in bar:
         fp = partition_fingerprint(stage, config, partition)
         record = read_record(records, partition.name)
-        if not _record_is_current(stage_dir, records, record, fp):
-            outputs = PartitionOutputs(stage_dir, partition, records)
+        state = read_record(states, partition.name)
+        if not _record_is_current(stage_dir, records, record, state, fp):
+            outputs = PartitionOutputs(stage_dir, partition, records, states)
             started = time.perf_counter()
             try:
                 stats = step(partition, outputs)
@@ -334,15 +364,19 @@ def run_partitions(
                 raise
             stats.seconds = time.perf_counter() - started
             record = outputs.commit(stats, fp)
+            seconds = stats.seconds
         else:
             skipped += 1
+            seconds = float(state["seconds"])  # type: ignore[index,arg-type]
         assert record is not None
         owned.add(records / f"{partition.name}.json")
         owned.update(
             output_path(stage_dir, rel, records)
             for rel in record["outputs"]  # type: ignore[union-attr]
         )
-        all_stats.append(StageStats.from_dict(record["stats"]))  # type: ignore[arg-type]
+        partition_stats = StageStats.from_dict(record["stats"])  # type: ignore[arg-type]
+        partition_stats.seconds = seconds
+        all_stats.append(partition_stats)
     if skipped:
         log.info("%s: %d of %d partitions already done, skipped", stage, skipped, len(partitions))
     removed = _remove_unowned(stage_dir, owned, [STATS_FILE, *keep])
@@ -350,17 +384,32 @@ def run_partitions(
         removed += _remove_unowned(records_dir.parent, owned, [STATS_FILE])
     if removed:
         log.info("%s: removed %d files of partitions that no longer exist", stage, len(removed))
+    for path in sorted(states.glob("*.json")) if states.is_dir() else []:
+        if path.stem not in names and path.name != TIMINGS_FILE:
+            path.unlink()
     summary = total(all_stats)
     summary.check(stage)
     write_text_atomic(
         stats_path,
         json.dumps(
-            {"stage": stage, "partitions": len(partitions), **summary.to_dict()},
+            {
+                "stage": stage,
+                "partitions": len(partitions),
+                **summary.to_dict(with_seconds=False),
+            },
             indent=1,
             sort_keys=True,
         )
         + "\n",
     )
+    timings = {
+        "stage": stage,
+        "partitions": len(partitions),
+        "redone": len(partitions) - skipped,
+        "seconds": round(summary.seconds, 3),
+        "items_read": summary.read,
+    }
+    write_text_atomic(states / TIMINGS_FILE, json.dumps(timings, indent=1, sort_keys=True))
     return summary
 
 

@@ -22,25 +22,32 @@ def parts(*names):
 
 
 def test_rerun_skips_finished_partitions_and_redoes_changed_ones(tmp_path):
+    st = tmp_path / "st"
     calls = []
-    stats = run_partitions("st", tmp_path, parts("a", "b"), write_step(calls), {"k": 1})
+    stats = run_partitions("st", tmp_path / "st", parts("a", "b"), write_step(calls), {"k": 1})
     assert calls == ["a", "b"] and stats.read == 4
-    run_partitions("st", tmp_path, parts("a", "b"), write_step(calls), {"k": 1})
+    run_partitions("st", tmp_path / "st", parts("a", "b"), write_step(calls), {"k": 1})
     assert calls == ["a", "b"]  # nothing redone
-    run_partitions("st", tmp_path, parts("a", "b"), write_step(calls), {"k": 2})
+    run_partitions("st", tmp_path / "st", parts("a", "b"), write_step(calls), {"k": 2})
     assert calls == ["a", "b", "a", "b"]  # params changed: everything redone
-    (tmp_path / "out" / "b.txt").unlink()
-    run_partitions("st", tmp_path, parts("a", "b"), write_step(calls), {"k": 2})
+    (st / "out" / "b.txt").unlink()
+    run_partitions("st", tmp_path / "st", parts("a", "b"), write_step(calls), {"k": 2})
     assert calls[-1] == "b" and len(calls) == 5  # a lost output is rebuilt
 
 
 def test_partitions_that_disappear_are_cleaned_up(tmp_path):
-    run_partitions("st", tmp_path, parts("a", "b"), write_step([]), {})
-    run_partitions("st", tmp_path, parts("a"), write_step([]), {})
+    run_partitions("st", tmp_path / "st", parts("a", "b"), write_step([]), {})
+    run_partitions("st", tmp_path / "st", parts("a"), write_step([]), {})
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert files == ["_done/a.json", "_stats.json", "out/a.txt"]
-    summary = json.loads((tmp_path / "_stats.json").read_text())
-    assert summary["read"] == 2 and summary["partitions"] == 1
+    assert files == [
+        "_state/st/_timings.json",
+        "_state/st/a.json",
+        "st/_done/a.json",
+        "st/_stats.json",
+        "st/out/a.txt",
+    ]
+    summary = json.loads((tmp_path / "st" / "_stats.json").read_text())
+    assert summary["read"] == 2 and summary["partitions"] == 1 and "seconds" not in summary
 
 
 def test_crashed_step_leaves_no_output_and_no_record(tmp_path):
@@ -49,19 +56,19 @@ def test_crashed_step_leaves_no_output_and_no_record(tmp_path):
         raise RuntimeError("killed")
 
     with pytest.raises(RuntimeError):
-        run_partitions("st", tmp_path, parts("a"), crash, {})
+        run_partitions("st", tmp_path / "st", parts("a"), crash, {})
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
     calls = []
-    run_partitions("st", tmp_path, parts("a"), write_step(calls), {})
+    run_partitions("st", tmp_path / "st", parts("a"), write_step(calls), {})
     assert calls == ["a"]
-    record = completed_records(tmp_path)[0]
-    assert output_of(tmp_path, record, "out").read_text() == "a,x"
+    record = completed_records(tmp_path / "st")[0]
+    assert output_of(tmp_path / "st", record, "out").read_text() == "a,x"
 
 
 def test_leftover_temporaries_of_a_killed_run_are_swept(tmp_path):
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / ".a.txt.tmp-999").write_text("partial")
-    run_partitions("st", tmp_path, parts("a"), write_step([]), {})
+    (tmp_path / "st" / "out").mkdir(parents=True)
+    (tmp_path / "st" / "out" / ".a.txt.tmp-999").write_text("partial")
+    run_partitions("st", tmp_path / "st", parts("a"), write_step([]), {})
     assert not list(tmp_path.rglob("*.tmp-*"))
 
 
@@ -70,8 +77,8 @@ def test_broken_accounting_is_refused(tmp_path):
         return StageStats(read=3, kept=1)
 
     with pytest.raises(AccountingError, match="read 3"):
-        run_partitions("st", tmp_path, parts("a"), bad, {})
-    assert not (tmp_path / "_done" / "a.json").exists()
+        run_partitions("st", tmp_path / "st", parts("a"), bad, {})
+    assert not (tmp_path / "st" / "_done" / "a.json").exists()
 
 
 def test_input_content_is_part_of_the_fingerprint(tmp_path):
@@ -94,3 +101,21 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path):
         raise ValueError
     assert final.read_text() == "old"
     assert sweep_temporaries(tmp_path) == []
+
+
+def test_completion_records_are_identical_from_build_to_build(tmp_path):
+    # fingerprints and times stay in the local state folder, out of the tracked outputs
+    run_partitions("st", tmp_path / "one" / "st", parts("a"), write_step([]), {})
+    run_partitions("st", tmp_path / "two" / "st", parts("a"), write_step([]), {})
+    for name in ("_done/a.json", "_stats.json"):
+        one = (tmp_path / "one" / "st" / name).read_bytes()
+        assert one == (tmp_path / "two" / "st" / name).read_bytes()
+        assert b"seconds" not in one and b"fingerprint" not in one
+
+
+def test_missing_state_means_the_partition_is_redone(tmp_path):
+    calls = []
+    run_partitions("st", tmp_path / "st", parts("a"), write_step(calls), {})
+    (tmp_path / "_state" / "st" / "a.json").unlink()
+    run_partitions("st", tmp_path / "st", parts("a"), write_step(calls), {})
+    assert calls == ["a", "a"]

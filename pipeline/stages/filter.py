@@ -170,5 +170,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         return filter_partition(partition, outputs, thresholds)
 
     return run_partitions(
-        STAGE, Path(params.work_dir(STAGE)), partitions, step, section, progress=progress
+        STAGE,
+        Path(params.work_dir(STAGE)),
+        partitions,
+        step,
+        section,
+        progress=progress,
+        state_dir=params.state_dir(STAGE),
     )

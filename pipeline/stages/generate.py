@@ -150,4 +150,5 @@ def run(params: Params, progress: bool = True) -> StageStats:
         step,
         fingerprint_config,
         progress=progress,
+        state_dir=params.state_dir(STAGE),
     )

@@ -129,5 +129,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         return ingest_partition(adapters[partition.source], partition, outputs)
 
     return run_partitions(
-        STAGE, Path(params.work_dir(STAGE)), partitions, step, config, progress=progress
+        STAGE,
+        Path(params.work_dir(STAGE)),
+        partitions,
+        step,
+        config,
+        progress=progress,
+        state_dir=params.state_dir(STAGE),
     )

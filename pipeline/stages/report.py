@@ -3,8 +3,8 @@
 Writes ``<paths.metrics>/report.json``: per stage the counts (read, kept, dropped by reason,
 failed by kind) with the identity read = kept + dropped + failed checked, the same per source,
 the links between stages (what one stage passed on is what the next one read), pairs per task
-and split. Timings go to ``timings.json`` so that ``dvc metrics diff`` of the report compares
-only counts. The stage fails if any identity or link does not hold.
+and split. Timings (summed over partitions, from the stages' local state folders) go to
+``timings.json`` so that ``dvc metrics diff`` of the report compares only counts. The stage fails if any identity or link does not hold.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from pipeline.accounting import AccountingError, StageStats, total
 from pipeline.atomic import write_text_atomic
 from pipeline.config import Params
-from pipeline.executor import completed_records
+from pipeline.executor import TIMINGS_FILE, completed_records
 
 STAGES: tuple[str, ...] = ("ingest", "score", "filter", "generate", "shard")
 
@@ -73,13 +73,16 @@ def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
         for source, group in sorted(by_source.items()):
             per_source[source][stage] = total(group)
             per_source[source][stage].check(f"{stage}/{source}")
-        timings[stage] = {
-            "seconds": round(summary.seconds, 3),
-            "partitions": len(records),
-            "items_per_second": round(summary.read / summary.seconds, 1)
-            if summary.seconds
-            else None,
-        }
+        timing_path = params.state_dir(stage) / TIMINGS_FILE
+        if timing_path.is_file():
+            timing = json.loads(timing_path.read_text(encoding="utf-8"))
+            seconds = float(timing["seconds"])
+            timings[stage] = {
+                "seconds": seconds,
+                "partitions": timing["partitions"],
+                "partitions_redone_last_run": timing["redone"],
+                "items_per_second": round(summary.read / seconds, 1) if seconds else None,
+            }
     links = []
     for up, up_what, down, down_what in LINKS:
         a, b = _value(per_stage[up], up_what), _value(per_stage[down], down_what)

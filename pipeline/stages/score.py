@@ -116,5 +116,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         return score_partition(partition, outputs, dark, bright)
 
     return run_partitions(
-        STAGE, Path(params.work_dir(STAGE)), partitions, step, config, progress=progress
+        STAGE,
+        Path(params.work_dir(STAGE)),
+        partitions,
+        step,
+        config,
+        progress=progress,
+        state_dir=params.state_dir(STAGE),
     )

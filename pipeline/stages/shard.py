@@ -246,6 +246,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         keep=["README.md"],
         progress=progress,
         records_dir=records_dir,
+        state_dir=params.state_dir(STAGE),
     )
     splits = Counter(
         {k.split(":", 1)[1]: v for k, v in stats.produced.items() if k.startswith("split:")}
