@@ -4,7 +4,8 @@ Writes ``<paths.metrics>/report.json``: per stage the counts (read, kept, droppe
 failed by kind) with the identity read = kept + dropped + failed checked, the same per source,
 the links between stages (what one stage passed on is what the next one read), pairs per task
 and split. Timings (summed over partitions, from the stages' local state folders) go to
-``timings.json`` so that ``dvc metrics diff`` of the report compares only counts. The stage fails if any identity or link does not hold.
+``timings.json`` so that ``dvc metrics diff`` of the report compares only counts. The stage
+fails if any identity or link does not hold.
 """
 
 from __future__ import annotations
