@@ -162,6 +162,7 @@ def default_state_dir(stage_dir: Path) -> Path:
     """Return the state folder of a stage: ``_state/<stage folder name>`` beside it."""
     return stage_dir.parent / "_state" / stage_dir.name
 
+
 AUX_PREFIX = "aux:"
 
 
