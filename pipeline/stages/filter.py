@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pipeline.accounting import StageStats
 from pipeline.config import ConfigError, Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from, run_partitions
+from pipeline.executor import Partition, PartitionOutputs, partitions_from
 from pipeline.parquet_io import Drop, iter_rows, iter_samples, write_drops, write_table
 from pipeline.records import ENCODINGS, samples_table, to_json
+from pipeline.stages import run_work_stage
 
 STAGE = "filter"
 
@@ -169,12 +169,4 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return filter_partition(partition, outputs, thresholds)
 
-    return run_partitions(
-        STAGE,
-        Path(params.work_dir(STAGE)),
-        partitions,
-        step,
-        section,
-        progress=progress,
-        state_dir=params.state_dir(STAGE),
-    )
+    return run_work_stage(params, STAGE, partitions, step, section, progress)

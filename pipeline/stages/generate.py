@@ -14,11 +14,10 @@ Pairs per task, templates not applicable by reason and rejected pairs are in ``p
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from pipeline.accounting import StageStats
 from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from, run_partitions
+from pipeline.executor import Partition, PartitionOutputs, partitions_from
 from pipeline.instructions import GENERATOR, make_pair, templates_for
 from pipeline.parquet_io import (
     Drop,
@@ -29,6 +28,7 @@ from pipeline.parquet_io import (
     write_table,
 )
 from pipeline.records import InstructionPair, pairs_table
+from pipeline.stages import run_work_stage
 from pipeline.tasks import GenerationConfig, NotApplicable
 from pipeline.validate import validate_pair
 from templates import Template, load_templates
@@ -143,12 +143,4 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return generate_partition(partition, outputs, templates, config)
 
-    return run_partitions(
-        STAGE,
-        Path(params.work_dir(STAGE)),
-        partitions,
-        step,
-        fingerprint_config,
-        progress=progress,
-        state_dir=params.state_dir(STAGE),
-    )
+    return run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)

@@ -10,13 +10,13 @@ metadata only; pixels are first read by the score stage.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from pipeline.accounting import StageStats
 from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, run_partitions
+from pipeline.executor import Partition, PartitionOutputs
 from pipeline.parquet_io import Failure, write_failures, write_table
 from pipeline.records import Sample, samples_table
+from pipeline.stages import run_work_stage
 from sources.base import SourceAdapter, SourceError
 from sources.registry import enabled_sources, make_adapter
 
@@ -128,12 +128,4 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return ingest_partition(adapters[partition.source], partition, outputs)
 
-    return run_partitions(
-        STAGE,
-        Path(params.work_dir(STAGE)),
-        partitions,
-        step,
-        config,
-        progress=progress,
-        state_dir=params.state_dir(STAGE),
-    )
+    return run_work_stage(params, STAGE, partitions, step, config, progress)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import pyarrow as pa
 
 from pipeline.accounting import StageStats
 from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from, run_partitions
+from pipeline.executor import Partition, PartitionOutputs, partitions_from
 from pipeline.parquet_io import Failure, iter_samples, write_failures, write_table
 from pipeline.rasters import RasterReadError
 from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from pipeline.stages import run_work_stage
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +115,4 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return score_partition(partition, outputs, dark, bright)
 
-    return run_partitions(
-        STAGE,
-        Path(params.work_dir(STAGE)),
-        partitions,
-        step,
-        config,
-        progress=progress,
-        state_dir=params.state_dir(STAGE),
-    )
+    return run_work_stage(params, STAGE, partitions, step, config, progress)
