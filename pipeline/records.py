@@ -25,12 +25,28 @@ MODALITIES: tuple[str, ...] = (
 )
 """Allowed values of :attr:`Sample.modality`."""
 
-ENCODINGS: tuple[str, ...] = ("uint8", "reflectance_1e4", "sar_db")
+ENCODINGS: tuple[str, ...] = (
+    "uint8",
+    "reflectance_1e4",
+    "reflectance",
+    "sar_db",
+    "sar_linear",
+    "radiance",
+    "kelvin",
+    "float",
+)
 """How pixel values of an image are to be read.
 
-- ``uint8``: 8-bit display values (RGB PNG/JPEG); no implicit nodata.
+- ``uint8``: 8-bit display values (RGB PNG/JPEG, Satlas band PNGs); no implicit nodata.
 - ``reflectance_1e4``: surface reflectance × 10 000 in uint16 (Sentinel-2 L2A); 0 is nodata.
-- ``sar_db``: backscatter in decibels, float32 (Sentinel-1 GRD as in BigEarthNet); NaN is nodata.
+- ``reflectance``: surface or TOA reflectance as floats, 0–1 (scale/offset already applied).
+- ``sar_db``: backscatter in decibels, float32 (Sentinel-1 GRD as in BigEarthNet).
+- ``sar_linear``: backscatter as linear power (σ0, γ0), float32; converted to dB when read
+  for brightness or display.
+- ``radiance``: at-sensor radiance in µW cm⁻² sr⁻¹ nm⁻¹ (AVIRIS TOA bands).
+- ``kelvin``: brightness or surface temperature in kelvin (thermal bands).
+- ``float``: any other physical quantity (e.g. a methane enhancement); no brightness scale.
+NaN is always nodata, as is the file's declared nodata value.
 """
 
 
@@ -50,6 +66,9 @@ class ImageRef:
         encoding: One of :data:`ENCODINGS`.
         width: Width in pixels of the image's reference grid (the finest band).
         height: Height in pixels of the image's reference grid.
+        display_bands: Bands that make the image's rendering and brightness: three for
+            red, green, blue; one for a grey image; ``("VV", "VH")`` for dual-polarised SAR.
+            Empty: guessed from the band names (see :mod:`pipeline.render`).
     """
 
     role: str
@@ -58,6 +77,7 @@ class ImageRef:
     encoding: str
     width: int
     height: int
+    display_bands: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.encoding not in ENCODINGS:
@@ -68,6 +88,9 @@ class ImageRef:
             raise RecordError(
                 f"image {self.role!r}: {len(self.files)} files for {len(self.bands)} bands"
             )
+        unknown = [b for b in self.display_bands if b not in self.bands]
+        if unknown or len(self.display_bands) not in (0, 1, 2, 3):
+            raise RecordError(f"image {self.role!r}: bad display bands {self.display_bands}")
 
     def band_file(self, band: str) -> str:
         """Return the file that holds ``band``.
@@ -119,12 +142,15 @@ class Labels:
         classes: Scene-level class names (multi-label; sorted, no duplicates).
         objects: Annotated objects.
         properties: Other label facts, e.g. ``disaster_type``.
+        rasters: Raster labels by name → file path, e.g. ``{"reference_map": …}`` (reBEN),
+            ``{"land_cover": …}`` (SatlasPretrain), ``{"plume_mask": …}`` (STARCOP).
     """
 
     scheme: str = ""
     classes: tuple[str, ...] = ()
     objects: tuple[ObjectLabel, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    rasters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -248,6 +274,7 @@ IMAGE_TYPE = pa.struct(
         ("encoding", pa.string()),
         ("width", pa.int32()),
         ("height", pa.int32()),
+        ("display_bands", pa.list_(pa.string())),
     ]
 )
 OBJECT_TYPE = pa.struct(
@@ -266,6 +293,7 @@ LABELS_TYPE = pa.struct(
         ("classes", pa.list_(pa.string())),
         ("objects", pa.list_(OBJECT_TYPE)),
         ("properties", _MAP),
+        ("rasters", _MAP),
     ]
 )
 
@@ -350,6 +378,7 @@ def sample_to_row(sample: Sample) -> dict[str, object]:
                 "encoding": im.encoding,
                 "width": im.width,
                 "height": im.height,
+                "display_bands": list(im.display_bands),
             }
             for im in sample.images
         ],
@@ -369,6 +398,7 @@ def sample_to_row(sample: Sample) -> dict[str, object]:
                 for ob in sample.labels.objects
             ],
             "properties": _sorted_map(sample.labels.properties),
+            "rasters": _sorted_map(sample.labels.rasters),
         },
         "licence": sample.licence,
         "split": sample.split,
@@ -405,6 +435,7 @@ def sample_from_row(row: Mapping[str, object]) -> Sample:
                 encoding=im["encoding"],
                 width=int(im["width"]),
                 height=int(im["height"]),
+                display_bands=tuple(im.get("display_bands") or ()),
             )
             for im in row["images"]  # type: ignore[union-attr]
         ),
@@ -424,6 +455,7 @@ def sample_from_row(row: Mapping[str, object]) -> Sample:
                 for ob in labels["objects"] or ()
             ),
             properties=_as_dict(labels["properties"]),
+            rasters=_as_dict(labels.get("rasters")),
         ),
         licence=str(row["licence"]),
         split=str(row["split"] or ""),

@@ -1,16 +1,24 @@
 """RGB renderings of sample images, as embedded in the corpus and sent to captioners.
 
-The renderings are fixed, documented stretches, never per-image auto-contrast, so that the
-same reflectance always gives the same colour and brightness is comparable across samples:
+The renderings are fixed, documented stretches, never per-image auto-contrast (except for
+``float`` images, which have no physical scale), so that the same physical value always gives
+the same colour and brightness is comparable across samples:
 
-- **RGB 8-bit** (xBD, SkyScript…): the original PNG/JPEG bytes, unchanged.
-- **Sentinel-2 reflectance** (``reflectance_1e4``): true colour B04/B03/B02; reflectance 0 → 0
-  and 0.3 → 255, linear, clipped (0.3 is bright bare soil; clouds and snow saturate).
-- **Sentinel-1 backscatter** (``sar_db``): false colour R = VV in [−25, 0] dB,
-  G = VH in [−30, −5] dB, B = VV − VH in [0, 15] dB, each linear and clipped; the usual
-  dual-polarisation composite where vegetation is green and water dark.
+- **8-bit RGB** files (xBD, SkyScript…): the original PNG/JPEG bytes, unchanged; 8-bit band
+  files (SatlasPretrain) are stacked as they are.
+- **Reflectance** (``reflectance_1e4``, ``reflectance``): true colour (e.g. B04/B03/B02);
+  reflectance 0 → 0 and 0.3 → 255, linear, clipped (0.3 is bright bare soil; clouds and snow
+  saturate).
+- **SAR** (``sar_db``, ``sar_linear`` converted to dB): dual-polarisation false colour
+  R = co-pol (VV or HH) in [−25, 0] dB, G = cross-pol (VH or HV) in [−30, −5] dB,
+  B = co − cross in [0, 15] dB, each linear and clipped (vegetation green, water dark);
+  single-polarisation images are grey over [−25, 0] dB.
+- **Radiance** (``radiance``): 0–20 µW cm⁻² sr⁻¹ nm⁻¹ → 0–255.
+- **Temperature** (``kelvin``): grey, 250 K → 0 and 330 K → 255.
+- **Other floats** (``float``): grey, 2nd–98th percentile of the image → 0–255.
 
-Nodata pixels render black.
+Which bands are shown is :attr:`ImageRef.display_bands`, or guessed from the band names. Nodata
+renders black.
 """
 
 from __future__ import annotations
@@ -21,26 +29,70 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.rasters import PILLOW_SUFFIXES, RasterReadError, read_image
+from pipeline.rasters import (
+    KELVIN_RANGE,
+    PILLOW_SUFFIXES,
+    RADIANCE_WHITE,
+    RasterReadError,
+    read_image,
+    to_db,
+)
 from pipeline.records import ImageRef
 
 TRUE_COLOUR_BANDS: tuple[tuple[str, str, str], ...] = (
     ("B04", "B03", "B02"),
     ("red", "green", "blue"),
     ("R", "G", "B"),
+    ("tci_r", "tci_g", "tci_b"),
 )
 """Band-name triples recognised as true colour, tried in order."""
 
-REFLECTANCE_WHITE = 0.3
+CO_POL = ("VV", "HH", "vv", "hh")
+CROSS_POL = ("VH", "HV", "vh", "hv")
+
+DISPLAY_RANGES: dict[str, tuple[float, float]] = {
+    "uint8": (0.0, 255.0),
+    "reflectance_1e4": (0.0, 3000.0),
+    "reflectance": (0.0, 0.3),
+    "radiance": (0.0, RADIANCE_WHITE),
+    "kelvin": KELVIN_RANGE,
+}
+"""Raw value range stretched linearly to 0–255, per encoding (SAR and ``float`` aside)."""
+
 SAR_RANGES_DB: dict[str, tuple[float, float]] = {
-    "VV": (-25.0, 0.0),
-    "VH": (-30.0, -5.0),
-    "VV-VH": (0.0, 15.0),
+    "co": (-25.0, 0.0),
+    "cross": (-30.0, -5.0),
+    "ratio": (0.0, 15.0),
 }
 
 
+def display_bands(image: ImageRef) -> tuple[str, ...]:
+    """Return the bands an image is rendered (and its brightness measured) from.
+
+    Args:
+        image: The image.
+
+    Returns:
+        Three bands (red, green, blue), two (SAR co- and cross-polarisation) or one (grey).
+    """
+    if image.display_bands:
+        return image.display_bands
+    if image.encoding in ("sar_db", "sar_linear"):
+        co = next((b for b in image.bands if b in CO_POL), None)
+        cross = next((b for b in image.bands if b in CROSS_POL), None)
+        if co and cross:
+            return (co, cross)
+        return (image.bands[0],)
+    for triple in TRUE_COLOUR_BANDS:
+        if all(b in image.bands for b in triple):
+            return triple
+    if len(image.bands) == 3:
+        return image.bands
+    return (image.bands[0],)
+
+
 def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    scaled = (values - low) / (high - low)
+    scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
     scaled = np.nan_to_num(scaled, nan=0.0)
     return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
 
@@ -51,24 +103,6 @@ def _png_bytes(rgb: np.ndarray) -> bytes:
         buffer, format="PNG", optimize=False, compress_level=6
     )
     return buffer.getvalue()
-
-
-def true_colour_bands(image: ImageRef) -> tuple[str, str, str]:
-    """Return the image's red, green and blue band names.
-
-    Args:
-        image: An optical image.
-
-    Returns:
-        The three band names.
-
-    Raises:
-        RasterReadError: If the image has no recognised true-colour bands.
-    """
-    for triple in TRUE_COLOUR_BANDS:
-        if all(b in image.bands for b in triple):
-            return triple
-    raise RasterReadError("missing_band", f"image {image.role!r} has no red/green/blue bands")
 
 
 def render_rgb(image: ImageRef) -> np.ndarray:
@@ -83,29 +117,43 @@ def render_rgb(image: ImageRef) -> np.ndarray:
     Raises:
         RasterReadError: If the pixels cannot be read or the bands needed are missing.
     """
-    if image.encoding == "uint8":
-        array = read_image(image)
-        if array.shape[0] == 1:
-            array = np.repeat(array, 3, axis=0)
-        return np.nan_to_num(array[:3], nan=0.0).astype(np.uint8)
-    if image.encoding == "reflectance_1e4":
-        array = read_image(image, true_colour_bands(image)) / 10_000.0
-        return _stretch(array, 0.0, REFLECTANCE_WHITE)
-    if image.encoding == "sar_db":
-        vv, vh = read_image(image, ("VV", "VH"))
-        layers = [
-            _stretch(vv, *SAR_RANGES_DB["VV"]),
-            _stretch(vh, *SAR_RANGES_DB["VH"]),
-            _stretch(vv - vh, *SAR_RANGES_DB["VV-VH"]),
-        ]
-        return np.stack(layers)
-    raise ValueError(f"unknown encoding {image.encoding!r}")
+    bands = display_bands(image)
+    array = read_image(image, bands)
+    if image.encoding in ("sar_db", "sar_linear"):
+        db = to_db(array) if image.encoding == "sar_linear" else array
+        if len(bands) == 2:
+            co, cross = db
+            layers = [
+                _stretch(co, *SAR_RANGES_DB["co"]),
+                _stretch(cross, *SAR_RANGES_DB["cross"]),
+                _stretch(co - cross, *SAR_RANGES_DB["ratio"]),
+            ]
+            return np.stack(layers)
+        grey = _stretch(db[0], *SAR_RANGES_DB["co"])
+        return np.stack([grey] * 3)
+    if image.encoding == "float":
+        finite = array[np.isfinite(array)]
+        low, high = (
+            (float(np.percentile(finite, 2)), float(np.percentile(finite, 98)))
+            if finite.size
+            else (0.0, 1.0)
+        )
+    elif image.encoding in DISPLAY_RANGES:
+        low, high = DISPLAY_RANGES[image.encoding]
+    else:
+        raise ValueError(f"unknown encoding {image.encoding!r}")
+    layers = [_stretch(layer, low, high) for layer in array]
+    if len(layers) == 1:
+        layers *= 3
+    if len(layers) != 3:
+        raise RasterReadError("missing_band", f"image {image.role!r}: cannot show {bands}")
+    return np.stack(layers)
 
 
 def render_png(image: ImageRef) -> bytes:
     """Return PNG (or the original PNG/JPEG) bytes of an image's RGB rendering.
 
-    Original 8-bit PNG/JPEG files are passed through unchanged, after checking that they
+    Original 8-bit RGB PNG/JPEG files are passed through unchanged, after checking that they
     decode completely.
 
     Args:
@@ -117,7 +165,7 @@ def render_png(image: ImageRef) -> bytes:
     Raises:
         RasterReadError: If the pixels cannot be read.
     """
-    if image.encoding == "uint8" and len(image.files) == 1:
+    if image.encoding == "uint8" and len(image.files) == 1 and len(image.bands) == 3:
         path = Path(image.files[0])
         if path.suffix.lower() in PILLOW_SUFFIXES:
             read_image(image)  # decodes fully: a truncated file fails here, not in training

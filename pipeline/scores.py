@@ -22,7 +22,7 @@ from shapely.errors import ShapelyError
 
 from pipeline.rasters import read_image, unit_brightness
 from pipeline.records import ImageRef, Sample
-from pipeline.render import true_colour_bands
+from pipeline.render import display_bands
 
 
 def count_tag_fields(sample: Sample) -> int:
@@ -81,7 +81,8 @@ class ImageScores:
     """Brightness and coverage of one image.
 
     Attributes:
-        brightness: Mean unit brightness of the visible bands over valid pixels (NaN if none).
+        brightness: Mean unit brightness of the display bands over valid pixels (NaN if there
+            are none, or if the encoding has no brightness scale).
         dark_fraction: Fraction of valid pixels darker than the dark level.
         bright_fraction: Fraction of valid pixels brighter than the bright level.
         valid_fraction: Fraction of pixels valid in every band.
@@ -91,12 +92,6 @@ class ImageScores:
     dark_fraction: float
     bright_fraction: float
     valid_fraction: float
-
-
-def _visible_bands(image: ImageRef) -> tuple[str, ...]:
-    if image.encoding == "reflectance_1e4":
-        return true_colour_bands(image)
-    return image.bands
 
 
 def image_scores(image: ImageRef, dark_level: float, bright_level: float) -> ImageScores:
@@ -116,10 +111,10 @@ def image_scores(image: ImageRef, dark_level: float, bright_level: float) -> Ima
     array = read_image(image)  # every band: a corrupt band file fails here
     valid = np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
-    visible = [image.bands.index(b) for b in _visible_bands(image)]
+    visible = [image.bands.index(b) for b in display_bands(image)]
     brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
     values = brightness[valid]
-    if values.size == 0:
+    if values.size == 0 or image.encoding == "float":
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction)
     return ImageScores(
         brightness=float(values.mean()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +26,54 @@ FAILURE_KINDS: tuple[str, ...] = (
     "corrupt_raster",
 )
 """Kinds of :class:`SourceError`; they become the ``failed`` keys in the stage metrics."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of a sensor, as a source distributes it.
+
+    Attributes:
+        name: Band name as used in file names or asset keys (``B04``, ``VV``, ``tci``).
+        description: What the band is (``red``, ``VV backscatter``…).
+        wavelength_nm: Centre wavelength in nanometres (None for SAR and composites).
+        gsd_m: Ground sample distance of the band in metres, where fixed.
+    """
+
+    name: str
+    description: str = ""
+    wavelength_nm: float | None = None
+    gsd_m: float | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Facts about a source, declared as data by its adapter (shown in the README table).
+
+    Attributes:
+        title: Dataset name and version.
+        modalities: Modalities of its samples (values of :data:`~pipeline.records.MODALITIES`).
+        sensors: Sensors or platforms.
+        bands: The bands the adapter reads.
+        gsd: Ground sample distance as text (e.g. ``10 / 20 / 60 m``).
+        temporal: ``single`` or ``multi`` (pre/post, time series).
+        tasks: Task families its labels support.
+        licence: Licence of the data (SPDX id where there is one).
+        citation: How to cite the dataset.
+        homepage: Where the dataset is described and distributed.
+        layout: The folder the adapter expects as ``root``, in one line.
+    """
+
+    title: str
+    modalities: tuple[str, ...]
+    sensors: tuple[str, ...]
+    bands: tuple[Band, ...]
+    gsd: str
+    temporal: str
+    tasks: tuple[str, ...]
+    licence: str
+    citation: str
+    homepage: str
+    layout: str
 
 
 class SourceError(Exception):
@@ -50,9 +99,10 @@ class SourceNotFoundError(FileNotFoundError):
 class SourceAdapter(ABC):
     """Base class of a source adapter.
 
-    Subclasses set :attr:`name` and :attr:`licence` and implement :meth:`list_units` and
-    :meth:`read_unit`. Paths written into samples are ``root`` joined with the path inside the
-    dataset, so a relative ``root`` gives relative, machine-independent records.
+    Subclasses set :attr:`name`, :attr:`licence` and :attr:`info` and implement
+    :meth:`list_units` and :meth:`read_unit`. Paths written into samples are ``root`` joined
+    with the path inside the dataset, so a relative ``root`` gives relative,
+    machine-independent records.
 
     Args:
         root: Root folder of the dataset, as extracted from its official archives.
@@ -61,6 +111,7 @@ class SourceAdapter(ABC):
 
     name: ClassVar[str]
     licence: ClassVar[str]
+    info: ClassVar[SourceInfo]
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         self.root = Path(root)

@@ -73,7 +73,8 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
 from pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from sources.base import SourceAdapter, SourceError, SourceNotFoundError
+from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from sources.sensors import RGB_BANDS
 
 SPLIT_MAP: dict[str, str] = {
     "train": "train",
@@ -268,6 +269,19 @@ class XBD(SourceAdapter):
 
     name: ClassVar[str] = "xbd"
     licence: ClassVar[str] = "CC-BY-NC-SA-4.0"
+    info: ClassVar[SourceInfo] = SourceInfo(
+        title="xBD (xView2 challenge)",
+        modalities=("rgb",),
+        sensors=("Maxar WorldView-2/3, GeoEye-1, QuickBird-2",),
+        bands=RGB_BANDS,
+        gsd="about 0.3–0.8 m (pan-sharpened RGB)",
+        temporal="multi (pre/post disaster)",
+        tasks=("disaster assessment", "building damage", "grounding", "change detection"),
+        licence="CC-BY-NC-SA-4.0",
+        citation="Gupta et al., xBD: A Dataset for Assessing Building Damage, CVPR-W 2019",
+        homepage="https://xview2.org",
+        layout="{train,test,tier3,hold}/{images,labels,targets}/<disaster>_<id>_{pre,post}_*",
+    )
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -97,7 +97,7 @@ def test_image_ref_checks_files_against_bands():
     with pytest.raises(RecordError, match="2 files for 3 bands"):
         ImageRef("image", ("a", "b"), ("B02", "B03", "B04"), "reflectance_1e4", 120, 120)
     with pytest.raises(RecordError, match="unknown encoding"):
-        ImageRef("image", ("a",), ("R",), "float", 1, 1)
+        ImageRef("image", ("a",), ("R",), "floating", 1, 1)
     image = ImageRef("image", ("a", "b"), ("B02", "B03"), "reflectance_1e4", 120, 120)
     assert image.band_file("B03") == "b"
     with pytest.raises(KeyError):

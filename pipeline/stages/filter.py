@@ -97,7 +97,7 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     for enc, value in zip(scores["image_encodings"], scores["brightness"], strict=True):
         low, high = thresholds.brightness.get(enc, (0.0, 1.0))
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue  # no valid pixel at all: low_coverage already says so
+            continue  # no valid pixel (low_coverage says so) or no brightness scale
         dark |= value < low
         bright |= value > high
     if dark:
