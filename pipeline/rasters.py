@@ -2,7 +2,9 @@
 
 GeoTIFFs are read with rasterio (per band file, resampled by nearest neighbour onto the image's
 reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are); PNG and
-JPEG with Pillow. Nodata becomes NaN: the file's declared nodata value, and for encodings with
+JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
+``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
+first, whichever has one entry per band). Nodata becomes NaN: the file's declared nodata value, and for encodings with
 an implicit nodata (``reflectance_1e4``: 0) that value too. Any problem raises
 :class:`RasterReadError` with a failure kind the stages record.
 """
@@ -27,6 +29,7 @@ IMPLICIT_NODATA: dict[str, float] = {"reflectance_1e4": 0.0}
 """Values that mean "no data" for an encoding even where the file declares none."""
 
 PILLOW_SUFFIXES = {".png", ".jpg", ".jpeg"}
+HDF5_SEPARATOR = "::"
 
 
 class RasterReadError(Exception):
@@ -57,6 +60,29 @@ def _read_pillow(path: Path) -> np.ndarray:
     else:
         array = np.moveaxis(array, -1, 0)
     return array.astype(np.float32)
+
+
+def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
+    import h5py
+
+    file_name, _, dataset = reference.partition(HDF5_SEPARATOR)
+    path = Path(file_name)
+    if not path.is_file():
+        raise RasterReadError("missing_file", f"{path}: file not found")
+    try:
+        with h5py.File(path, "r") as handle:
+            if dataset not in handle:
+                raise RasterReadError("missing_band", f"{path}: no dataset {dataset}")
+            array = np.asarray(handle[dataset][...], dtype=np.float32)
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise RasterReadError("corrupt_raster", f"{reference}: cannot read: {exc}") from exc
+    if array.ndim == 2:
+        array = array[np.newaxis]
+    elif array.ndim == 3 and array.shape[-1] == n_bands and array.shape[0] != n_bands:
+        array = np.moveaxis(array, -1, 0)
+    if array.ndim != 3:
+        raise RasterReadError("corrupt_raster", f"{reference}: shape {array.shape} is not 2-D")
+    return array
 
 
 def _read_geotiff_band(path: Path, shape: tuple[int, int]) -> np.ndarray:
@@ -97,7 +123,9 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
     layers: list[np.ndarray] = []
     if len(image.files) == 1:
         path = Path(image.files[0])
-        if path.suffix.lower() in PILLOW_SUFFIXES:
+        if HDF5_SEPARATOR in image.files[0]:
+            array = _read_hdf5(image.files[0], len(image.bands))
+        elif path.suffix.lower() in PILLOW_SUFFIXES:
             array = _read_pillow(path)
         else:
             if not path.is_file():

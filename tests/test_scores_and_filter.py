@@ -235,3 +235,27 @@ def test_real_xbd_images_are_neither_dark_nor_bright(peer_data: Path, tmp_path: 
         result = image_scores(image, 0.02, 0.98)
         assert 0.04 < result.brightness < 0.95
         assert result.valid_fraction == 1.0
+
+
+def test_hdf5_arrays_read_channels_last(tmp_path):
+    import h5py
+
+    data = np.zeros((8, 8, 2), dtype=np.float32)
+    data[..., 0] = 0.1
+    data[..., 1] = 0.01
+    data[0, 0, 0] = np.nan
+    with h5py.File(tmp_path / "q.h5", "w") as handle:
+        handle.create_dataset("ev/patch_0/pre", data=data)
+    image = ImageRef(
+        "pre", (f"{tmp_path / 'q.h5'}::ev/patch_0/pre",), ("VV", "VH"), "sar_linear", 8, 8
+    )
+    array = read_image(image)
+    assert array.shape == (2, 8, 8)
+    assert np.isnan(array[0, 0, 0]) and array[1, 0, 0] == pytest.approx(0.01)
+    assert image_scores(image, 0.02, 0.98).valid_fraction == pytest.approx(63 / 64)
+    missing = ImageRef(
+        "pre", (f"{tmp_path / 'q.h5'}::ev/patch_9/pre",), ("VV", "VH"), "sar_linear", 8, 8
+    )
+    with pytest.raises(RasterReadError) as info:
+        read_image(missing)
+    assert info.value.kind == "missing_band"
