@@ -5,8 +5,8 @@ reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are)
 JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
 first, whichever has one entry per band). Nodata becomes NaN: the file's declared nodata
-value, and for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too. Any problem raises
-:class:`RasterReadError` with a failure kind the stages record.
+value, and for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too.
+Any problem raises :class:`RasterReadError` with a failure kind the stages record.
 """
 
 from __future__ import annotations
