@@ -66,6 +66,17 @@ def _cmd_all(params: Params, args: argparse.Namespace) -> int:
     return _cmd_report(params, args)
 
 
+def _executor_overrides(params: Params, args: argparse.Namespace) -> Params:
+    settings = dict(params.raw.get("executor") or {})
+    if args.scheduler:
+        settings.update(kind="dask", scheduler=args.scheduler)
+    if args.executor:
+        settings["kind"] = args.executor
+    if args.workers:
+        settings["workers"] = args.workers
+    return params.with_section("executor", settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``eoinstruct`` command."""
     parser = argparse.ArgumentParser(
@@ -77,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameters file")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--executor",
+        choices=["inprocess", "local", "dask"],
+        help="where partitions run (default: params.yaml executor.kind, else in-process)",
+    )
+    parser.add_argument("--workers", type=int, help="worker processes of a local Dask cluster")
+    parser.add_argument(
+        "--scheduler", help="address of an existing Dask scheduler (tcp://host:port)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("sample-data", help="write the embedded sample corpus (real layouts)")
     for stage, (_, text) in PARTITIONED.items():
@@ -104,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("rasterio").setLevel(logging.ERROR)
     try:
         params = load_params(args.params)
+        params = _executor_overrides(params, args)
         if args.command == "sample-data":
             return _cmd_sample_data(params, args)
         if args.command == "report":
@@ -114,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats = _stage_runner(module)(params, not args.no_progress)
         _print_stats(args.command, stats)
         return 0
-    except (ConfigError, FileNotFoundError, KeyError) as exc:
+    except (ConfigError, FileNotFoundError, KeyError, ValueError) as exc:
         print(f"eoinstruct {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

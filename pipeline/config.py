@@ -59,6 +59,18 @@ class Params:
             raise ConfigError(f"{self.path}: paths.{key} is not set")
         return Path(str(paths[key]))
 
+    def with_section(self, name: str, value: Mapping[str, Any]) -> Params:
+        """Return a copy with one top-level section replaced (e.g. CLI overrides).
+
+        Args:
+            name: Section name.
+            value: The new section.
+
+        Returns:
+            The new parameters.
+        """
+        return Params(raw={**self.raw, name: dict(value)}, path=self.path)
+
     def work_dir(self, stage: str) -> Path:
         """Return the intermediate folder of a stage, ``<paths.work>/<stage>``."""
         return self.path_of("work") / stage

@@ -19,6 +19,7 @@ missing (e.g. outputs checked out by DVC on another machine) is simply redone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ from tqdm import tqdm
 import eoinstruct
 from pipeline.accounting import StageStats, total
 from pipeline.atomic import publish, sweep_temporaries, temporary_path, write_text_atomic
+from pipeline.executors import Executor, InProcessExecutor
 from pipeline.records import to_json
 
 log = logging.getLogger(__name__)
@@ -306,6 +308,38 @@ def _remove_unowned(stage_dir: Path, owned: set[Path], keep: Iterable[str]) -> l
     return removed
 
 
+def _process_partition(
+    stage: str,
+    stage_dir: Path,
+    records: Path,
+    states: Path,
+    step: Step,
+    config: Mapping[str, object],
+    partition: Partition,
+) -> tuple[dict[str, object], float, bool]:
+    """Do one partition unless its outputs are current; runs wherever the executor puts it.
+
+    Returns:
+        The completion record, the seconds the partition took (now or when it was done),
+        and whether it was (re)done now.
+    """
+    fp = partition_fingerprint(stage, config, partition)
+    record = read_record(records, partition.name)
+    state = read_record(states, partition.name)
+    if _record_is_current(stage_dir, records, record, state, fp):
+        assert record is not None and state is not None
+        return record, float(state["seconds"]), False  # type: ignore[arg-type]
+    outputs = PartitionOutputs(stage_dir, partition, records, states)
+    started = time.perf_counter()
+    try:
+        stats = step(partition, outputs)
+    except BaseException:
+        outputs.abort()
+        raise
+    stats.seconds = time.perf_counter() - started
+    return outputs.commit(stats, fp), stats.seconds, True
+
+
 def run_partitions(
     stage: str,
     stage_dir: Path,
@@ -316,6 +350,7 @@ def run_partitions(
     progress: bool = True,
     records_dir: Path | None = None,
     state_dir: Path | None = None,
+    executor: Executor | None = None,
 ) -> StageStats:
     """Run ``step`` over every partition not already done with the same fingerprint.
 
@@ -323,7 +358,8 @@ def run_partitions(
         stage: Stage name (for messages, fingerprints and the progress bar).
         stage_dir: The stage's output folder.
         partitions: All partitions of the stage, in order; names must be unique.
-        step: The step function.
+        step: The step function (picklable, e.g. a module-level function or a
+            :func:`functools.partial` of one, when the executor is a Dask cluster).
         config: Parameters the step's results depend on.
         keep: Paths relative to ``stage_dir`` of stage-level files the cleanup must keep.
         progress: Show a progress bar.
@@ -332,45 +368,40 @@ def run_partitions(
             published folder.
         state_dir: Folder for state records and ``_timings.json`` (default
             :func:`default_state_dir`).
+        executor: Where partitions run (default: in this process).
 
     Returns:
         The stats summed over all partitions (also written to ``_stats.json``, without
         times; the times go to ``<state_dir>/_timings.json``).
     """
-    records = records_dir or stage_dir / DONE_DIR
-    states = state_dir or default_state_dir(stage_dir)
-    stats_path = (records_dir.parent if records_dir else stage_dir) / STATS_FILE
     names = [p.name for p in partitions]
     if len(set(names)) != len(names):
         raise ValueError(f"{stage}: partition names are not unique")
+    records = records_dir or stage_dir / DONE_DIR
+    states = state_dir or default_state_dir(stage_dir)
+    stats_path = (records_dir.parent if records_dir else stage_dir) / STATS_FILE
     stage_dir.mkdir(parents=True, exist_ok=True)
     swept = sweep_temporaries(stage_dir)
+    if records_dir is not None:
+        swept += sweep_temporaries(records_dir.parent)
     if swept:
         log.warning("%s: removed %d temporary files of an interrupted run", stage, len(swept))
+    work = functools.partial(_process_partition, stage, stage_dir, records, states, step, config)
+    runner = executor or InProcessExecutor()
+    results: dict[str, tuple[dict[str, object], float, bool]] = {}
+    started = time.perf_counter()
+    items = 0
+    with tqdm(total=len(partitions), desc=stage, unit="part", disable=not progress) as bar:
+        for record, seconds, redone in runner.map_unordered(work, partitions):
+            results[str(record["partition"])] = (record, seconds, redone)
+            items += int(record["stats"]["read"])  # type: ignore[index]
+            bar.update(1)
+            bar.set_postfix(items_per_s=f"{items / max(time.perf_counter() - started, 1e-9):.1f}")
     owned: set[Path] = set()
     all_stats: list[StageStats] = []
-    skipped = 0
-    bar = tqdm(partitions, desc=stage, unit="part", disable=not progress, leave=False)
-    for partition in bar:
-        fp = partition_fingerprint(stage, config, partition)
-        record = read_record(records, partition.name)
-        state = read_record(states, partition.name)
-        if not _record_is_current(stage_dir, records, record, state, fp):
-            outputs = PartitionOutputs(stage_dir, partition, records, states)
-            started = time.perf_counter()
-            try:
-                stats = step(partition, outputs)
-            except BaseException:
-                outputs.abort()
-                raise
-            stats.seconds = time.perf_counter() - started
-            record = outputs.commit(stats, fp)
-            seconds = stats.seconds
-        else:
-            skipped += 1
-            seconds = float(state["seconds"])  # type: ignore[index,arg-type]
-        assert record is not None
-        owned.add(records / f"{partition.name}.json")
+    for name in names:
+        record, seconds, _ = results[name]
+        owned.add(records / f"{name}.json")
         owned.update(
             output_path(stage_dir, rel, records)
             for rel in record["outputs"]  # type: ignore[union-attr]
@@ -378,8 +409,14 @@ def run_partitions(
         partition_stats = StageStats.from_dict(record["stats"])  # type: ignore[arg-type]
         partition_stats.seconds = seconds
         all_stats.append(partition_stats)
-    if skipped:
-        log.info("%s: %d of %d partitions already done, skipped", stage, skipped, len(partitions))
+    redone = sum(1 for _, _, r in results.values() if r)
+    if redone < len(partitions):
+        log.info(
+            "%s: %d of %d partitions already done, skipped",
+            stage,
+            len(partitions) - redone,
+            len(partitions),
+        )
     removed = _remove_unowned(stage_dir, owned, [STATS_FILE, *keep])
     if records_dir is not None:
         removed += _remove_unowned(records_dir.parent, owned, [STATS_FILE])
@@ -406,9 +443,11 @@ def run_partitions(
     timings = {
         "stage": stage,
         "partitions": len(partitions),
-        "redone": len(partitions) - skipped,
+        "redone": redone,
         "seconds": round(summary.seconds, 3),
+        "wall_seconds": round(time.perf_counter() - started, 3),
         "items_read": summary.read,
+        "executor": runner.name,
     }
     write_text_atomic(states / TIMINGS_FILE, json.dumps(timings, indent=1, sort_keys=True))
     return summary

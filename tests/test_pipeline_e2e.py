@@ -160,3 +160,21 @@ def test_missing_dataset_root_names_the_param(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "params.yaml" in err and "does not exist" in err
     assert os.path.exists(params)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_build_is_identical_to_in_process(built: Path, tmp_path: Path) -> None:
+    params = make_params(tmp_path)
+    argv = ["--params", str(params), "--no-progress", "--executor", "local", "--workers", "2"]
+    assert main([*argv, "all"]) == 0
+    assert tree_digest(tmp_path / "corpus") == tree_digest(built / "corpus")
+    timings = json.loads((tmp_path / "work" / "_state" / "score" / "_timings.json").read_text())
+    assert timings["executor"] == "local(2 workers)"
+
+
+def test_unknown_executor_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    params = build(tmp_path, command="sample-data")
+    text = params.read_text().replace("kind: inprocess", "kind: spark")
+    params.write_text(text)
+    assert main(["--params", str(params), "--no-progress", "ingest"]) == 2
+    assert "executor.kind" in capsys.readouterr().err

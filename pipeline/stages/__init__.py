@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pipeline.accounting import StageStats
 from pipeline.config import Params
 from pipeline.executor import Partition, Step, run_partitions
+from pipeline.executors import make_executor
 
 
 def run_work_stage(
@@ -30,12 +31,17 @@ def run_work_stage(
     Returns:
         Counts summed over all partitions.
     """
-    return run_partitions(
-        stage,
-        params.work_dir(stage),
-        partitions,
-        step,
-        config,
-        progress=progress,
-        state_dir=params.state_dir(stage),
-    )
+    executor = make_executor(params.raw.get("executor"))
+    try:
+        return run_partitions(
+            stage,
+            params.work_dir(stage),
+            partitions,
+            step,
+            config,
+            progress=progress,
+            state_dir=params.state_dir(stage),
+            executor=executor,
+        )
+    finally:
+        executor.close()

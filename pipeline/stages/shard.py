@@ -31,6 +31,7 @@ from pipeline.executor import (
     partitions_from,
     run_partitions,
 )
+from pipeline.executors import make_executor
 from pipeline.parquet_io import Failure, iter_pairs, iter_samples, write_failures
 from pipeline.rasters import RasterReadError
 from pipeline.records import InstructionPair, Sample, to_json
@@ -237,17 +238,22 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return shard_partition(partition, outputs, shard, box_convention)
 
-    stats = run_partitions(
-        STAGE,
-        corpus,
-        partitions,
-        step,
-        {"shard": shard, "box_convention": box_convention},
-        keep=["README.md"],
-        progress=progress,
-        records_dir=records_dir,
-        state_dir=params.state_dir(STAGE),
-    )
+    executor = make_executor(params.raw.get("executor"))
+    try:
+        stats = run_partitions(
+            STAGE,
+            corpus,
+            partitions,
+            step,
+            {"shard": shard, "box_convention": box_convention},
+            keep=["README.md"],
+            progress=progress,
+            records_dir=records_dir,
+            state_dir=params.state_dir(STAGE),
+            executor=executor,
+        )
+    finally:
+        executor.close()
     splits = Counter(
         {k.split(":", 1)[1]: v for k, v in stats.produced.items() if k.startswith("split:")}
     )
