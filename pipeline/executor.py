@@ -23,6 +23,8 @@ import functools
 import hashlib
 import json
 import logging
+import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,11 @@ from pipeline.executors import Executor, InProcessExecutor
 from pipeline.records import to_json
 
 log = logging.getLogger(__name__)
+
+FAULT_ENV = "EOINSTRUCT_FAULT"
+"""Fault injection for the crash-resume harness: ``<stage>:<partition>:<phase>`` makes the
+process SIGKILL itself at that point (phases: ``step`` — outputs written, nothing published;
+``publish`` — one output published; ``record`` — completion record written, state not)."""
 
 DONE_DIR = "_done"
 STATS_FILE = "_stats.json"
@@ -71,6 +78,7 @@ class PartitionOutputs:
         partition: The partition being processed.
         records_dir: Folder of completion records (default ``<stage_dir>/_done``).
         state_dir: Folder of state records (default :func:`default_state_dir`).
+        stage: Stage name (default: the stage folder's name).
     """
 
     def __init__(
@@ -79,7 +87,9 @@ class PartitionOutputs:
         partition: Partition,
         records_dir: Path | None = None,
         state_dir: Path | None = None,
+        stage: str = "",
     ) -> None:
+        self.stage = stage or stage_dir.name
         self.stage_dir = stage_dir
         self.partition = partition
         self.records_dir = records_dir or stage_dir / DONE_DIR
@@ -132,6 +142,8 @@ class PartitionOutputs:
             The completion record written.
         """
         stats.check(f"{self.stage_dir.name}/{self.partition.name}")
+        stage = self.stage
+        _fault_point(stage, self.partition.name, "step")
         outputs: dict[str, dict[str, object]] = {}
         for final, tmp in sorted(self._pending.items()):
             if not tmp.exists():
@@ -141,6 +153,7 @@ class PartitionOutputs:
                 "bytes": tmp.stat().st_size,
             }
             publish(tmp, final)
+            _fault_point(stage, self.partition.name, "publish")
         self._pending.clear()
         record: dict[str, object] = {
             "partition": self.partition.name,
@@ -152,12 +165,20 @@ class PartitionOutputs:
             self.records_dir / f"{self.partition.name}.json",
             json.dumps(record, indent=1, sort_keys=True) + "\n",
         )
+        _fault_point(stage, self.partition.name, "record")
         state = {"fingerprint": fingerprint, "seconds": round(stats.seconds, 3)}
         write_text_atomic(self.state_dir / f"{self.partition.name}.json", json.dumps(state))
         return record
 
 
 Step = Callable[[Partition, PartitionOutputs], StageStats]
+
+
+def _fault_point(stage: str, partition: str, phase: str) -> None:
+    spec = os.environ.get(FAULT_ENV)
+    if spec and spec == f"{stage}:{partition}:{phase}":
+        log.warning("fault injection: killing the process at %s", spec)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def default_state_dir(stage_dir: Path) -> Path:
@@ -329,7 +350,7 @@ def _process_partition(
     if _record_is_current(stage_dir, records, record, state, fp):
         assert record is not None and state is not None
         return record, float(state["seconds"]), False  # type: ignore[arg-type]
-    outputs = PartitionOutputs(stage_dir, partition, records, states)
+    outputs = PartitionOutputs(stage_dir, partition, records, states, stage)
     started = time.perf_counter()
     try:
         stats = step(partition, outputs)

@@ -13,17 +13,23 @@ from eoinstruct.cli import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_params(root: Path, **overrides: Any) -> Path:
-    """Write a params.yaml whose paths all point into ``root``; return its path."""
+def make_params(root: Path, relative: bool = False, **overrides: Any) -> Path:
+    """Write a params.yaml whose paths all point into ``root``; return its path.
+
+    With ``relative``, the paths are relative to ``root`` (run the build with ``root`` as
+    the working directory): two such builds in different folders read and write the same
+    relative paths, so even the intermediate files must be identical.
+    """
     params = yaml.safe_load((REPO / "params.yaml").read_text())
+    base = Path() if relative else root
     params["paths"] = {
-        "sample": str(root / "sample"),
-        "work": str(root / "work"),
-        "corpus": str(root / "corpus"),
-        "metrics": str(root / "metrics"),
+        "sample": str(base / "sample"),
+        "work": str(base / "work"),
+        "corpus": str(base / "corpus"),
+        "metrics": str(base / "metrics"),
     }
     for name in params["sources"]:
-        params["sources"][name]["root"] = str(root / "sample" / name)
+        params["sources"][name]["root"] = str(base / "sample" / name)
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
         params[section][key] = value
