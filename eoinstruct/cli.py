@@ -59,6 +59,17 @@ def _cmd_report(params: Params, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from pipeline.source_table import sources_markdown, update_readme
+
+    if args.update_readme:
+        changed = update_readme(args.update_readme)
+        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+    else:
+        print(sources_markdown(), end="")
+    return 0
+
+
 def _cmd_all(params: Params, args: argparse.Namespace) -> int:
     _cmd_sample_data(params, args)
     for stage, (module, _) in PARTITIONED.items():
@@ -103,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(stage, help=text)
     sub.add_parser("report", help="write the build's metrics (counts per stage and source)")
     sub.add_parser("all", help="run every stage in order, without DVC")
+    sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
+    sources.add_argument(
+        "--update-readme", type=Path, metavar="README", help="rewrite the table in a README"
+    )
     return parser
 
 
@@ -122,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # GDAL's own messages about a broken file repeat what the failure ledgers record.
     logging.getLogger("rasterio").setLevel(logging.ERROR)
+    if args.command == "sources":
+        return _cmd_sources(args)
     try:
         params = load_params(args.params)
         params = _executor_overrides(params, args)

@@ -116,3 +116,15 @@ def test_schema_is_fixed():
     assert PAIR_SCHEMA.field("conversations").type == pa.list_(
         pa.struct([("from", pa.string()), ("value", pa.string())])
     )
+
+
+def test_readme_sources_table_is_current():
+    from pathlib import Path
+
+    from pipeline.source_table import END, START, sources_markdown
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split(START, 1)[1].split(END, 1)[0]
+    assert table.strip() == sources_markdown().strip(), (
+        "run: eoinstruct sources --update-readme README.md"
+    )
