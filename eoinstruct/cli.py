@@ -26,6 +26,7 @@ def _stage_runner(module: str) -> Callable[[Params, bool], StageStats]:
 
 PARTITIONED: dict[str, tuple[str, str]] = {
     "ingest": ("ingest", "read every enabled source into samples (metadata only)"),
+    "enrich": ("enrich", "add OpenStreetMap tags to samples by footprint"),
     "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
     "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
     "generate": ("generate", "make and validate template-based instruction pairs"),

@@ -12,6 +12,7 @@ from sources.base import SourceAdapter
 ADAPTERS: dict[str, str] = {
     "bigearthnet_v1": "sources.bigearthnet_v1:BigEarthNetV1",
     "xbd": "sources.xbd:XBD",
+    "skyscript": "sources.skyscript:SkyScript",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

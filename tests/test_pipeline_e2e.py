@@ -38,9 +38,12 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "s1/S1A_IW_GRDH_1SDV_20170613T165043_33UUP_90_05": "malformed_label",
         "train/hurricane-harvey_00000900": "malformed_label",
         "train/hurricane-harvey_00000904": "missing_file",
+        "images3/w600100200_US_20.jpg": "missing_file",
+        "images3/n600100203_DE_19.jpg": "malformed_label",
     }
     assert ledger(built, "score", "failed") == {
-        "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster"
+        "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
+        "skyscript:images2/a600100201_CH_19.jpg": "corrupt_raster",
     }
     assert ledger(built, "filter", "dropped") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_03": "low_coverage",
@@ -48,6 +51,7 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "xbd:hurricane-harvey_00000901": "too_dark",
         "xbd:hurricane-harvey_00000902": "too_few_tags",
         "xbd:hurricane-harvey_00000903": "no_geolocation",
+        "skyscript:images2/w600100202_US_21.jpg": "too_dark",
     }
 
 
@@ -62,8 +66,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             dropped, failed = sum(stats["dropped"].values()), sum(stats["failed"].values())
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
-    # 21 BigEarthNet units and 13 xBD units in the sample corpus
-    assert report["stages"]["ingest"]["read"] == 34
+    # 21 BigEarthNet units, 13 xBD units and 11 SkyScript images in the sample corpus
+    assert report["stages"]["ingest"]["read"] == 45
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) == {"bigearthnet_v1", "xbd"}
     assert set(report["corpus"]["tasks"]) == {

@@ -14,6 +14,7 @@ from pathlib import Path
 WRITERS: dict[str, str] = {
     "bigearthnet_v1": "pipeline.sample_corpus.bigearthnet_v1:write",
     "xbd": "pipeline.sample_corpus.xbd:write",
+    "skyscript": "pipeline.sample_corpus.skyscript:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

@@ -120,7 +120,7 @@ def filter_partition(
     """Apply the thresholds to one partition.
 
     Args:
-        partition: The partition (inputs: ingest samples, score scores).
+        partition: The partition (inputs: enriched samples, scores).
         outputs: Where to write.
         thresholds: The thresholds.
 
@@ -144,7 +144,7 @@ def filter_partition(
             kept.append(sample)
             stats.kept += 1
     if stats.read != len(scores):
-        raise ValueError(f"{partition.name}: scores for samples that ingest did not write")
+        raise ValueError(f"{partition.name}: scores for samples that enrich did not write")
     write_table(outputs.path("kept"), samples_table(kept))
     write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
     return stats
@@ -163,7 +163,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     section = dict(params.section("filter"))
     thresholds = Thresholds.from_params(section)
     partitions = partitions_from(
-        [(params.work_dir("ingest"), "samples"), (params.work_dir("score"), "scores")]
+        [(params.work_dir("enrich"), "samples"), (params.work_dir("score"), "scores")]
     )
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:

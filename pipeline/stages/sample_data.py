@@ -1,7 +1,10 @@
 """Stage ``sample_data``: write the embedded sample corpus under ``paths.sample``.
 
 Each source's writer builds its folder under a temporary name which then replaces the old
-one, so an interrupted run never leaves a half-written source behind.
+one, so an interrupted run never leaves a half-written source behind. Last, a synthetic
+OpenStreetMap extract ``osm/extract.osm`` is written over the footprints of the samples the
+adapters read from those folders (except units a writer lists in ``NO_OSM``, which must stay
+tag-poor), so the enrich stage has features to find.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from pathlib import Path
 
 from pipeline.config import Params
 from pipeline.sample_corpus import WRITERS, writer
+from sources.base import SourceError
+from sources.registry import ADAPTERS, make_adapter
+
+OSM_DIR = "osm"
+OSM_EXTRACT = "extract.osm"
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +45,7 @@ def run(params: Params) -> dict[str, int]:
     seed = int(params.section("sample_data")["seed"])
     out.mkdir(parents=True, exist_ok=True)
     for stale in sorted(out.iterdir()):
-        if stale.name not in WRITERS:
+        if stale.name not in WRITERS and stale.name != OSM_DIR:
             _remove(stale)
     counts: dict[str, int] = {}
     for name in sorted(WRITERS):
@@ -49,4 +57,37 @@ def run(params: Params) -> dict[str, int]:
         os.replace(tmp, final)
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
         log.info("sample_data: %s: %d files in %s", name, counts[name], final)
+    footprints = sample_footprints(out)
+    from pipeline.sample_corpus.osm import write_extract
+
+    write_extract(out / OSM_DIR / OSM_EXTRACT, footprints, seed)
+    counts[OSM_DIR] = 1
+    log.info("sample_data: osm: extract over %d footprints", len(footprints))
     return counts
+
+
+def sample_footprints(out: Path) -> list[str]:
+    """Read the sample sources with their adapters and collect their lon/lat footprints.
+
+    Args:
+        out: The sample corpus folder (one sub-folder per source).
+
+    Returns:
+        Footprint WKTs, sorted and de-duplicated, without those of ``NO_OSM`` units.
+    """
+    import importlib
+
+    footprints: set[str] = set()
+    for name in sorted(set(WRITERS) & set(ADAPTERS)):
+        module = importlib.import_module(WRITERS[name].split(":")[0])
+        excluded = set(getattr(module, "NO_OSM", ()))
+        adapter = make_adapter(name, {"root": str(out / name)})
+        for unit in adapter.list_units():
+            try:
+                samples = adapter.read_unit(unit)
+            except SourceError:
+                continue
+            for sample in samples:
+                if sample.footprint_wkt and sample.native_id not in excluded:
+                    footprints.add(sample.footprint_wkt)
+    return sorted(footprints)

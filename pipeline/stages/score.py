@@ -48,7 +48,7 @@ def score_partition(
     """Score one partition's samples.
 
     Args:
-        partition: The partition (input: the ingest samples file).
+        partition: The partition (input: the enrich stage's samples file).
         outputs: Where to write.
         dark_level: Unit brightness under which a pixel is dark.
         bright_level: Unit brightness over which a pixel is saturated.
@@ -110,7 +110,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     """
     config = dict(params.section("score"))
     dark, bright = float(config["dark_level"]), float(config["bright_level"])
-    partitions = partitions_from([(params.work_dir("ingest"), "samples")])
+    partitions = partitions_from([(params.work_dir("enrich"), "samples")])
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return score_partition(partition, outputs, dark, bright)
