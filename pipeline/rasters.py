@@ -5,7 +5,8 @@ reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are)
 JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
 first, whichever has one entry per band). Nodata becomes NaN: the file's declared nodata
-value, and for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too.
+value, for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too, and
+non-positive linear SAR power.
 Any problem raises :class:`RasterReadError` with a failure kind the stages record.
 """
 
@@ -153,11 +154,16 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
     implicit = IMPLICIT_NODATA.get(image.encoding)
     if implicit is not None:
         stack[stack == implicit] = np.nan
+    if image.encoding == "sar_linear":
+        stack[stack <= 0] = np.nan  # no backscatter power: nodata, not a valid −∞ dB
     return stack
 
 
 RADIANCE_WHITE = 20.0
 """TOA radiance (µW cm⁻² sr⁻¹ nm⁻¹) shown as white / counted as unit brightness 1."""
+
+NORMALIZED_RADIANCE_WHITE = 60.0
+"""Normalised radiance (µW cm⁻² nm⁻¹) shown as white (STARCOP displays RGB as value / 60)."""
 
 KELVIN_RANGE = (250.0, 330.0)
 """Temperatures (K) mapped to unit brightness 0 and 1."""
@@ -178,7 +184,8 @@ def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
     - ``reflectance``: the value, clipped to [0, 1].
     - ``sar_db``: (dB + 30) / 35 clipped, i.e. −30 dB → 0 and +5 dB → 1, the range of
       Sentinel-1 backscatter over land and water; ``sar_linear`` is converted to dB first.
-    - ``radiance``: value / :data:`RADIANCE_WHITE`.
+    - ``radiance``: value / :data:`RADIANCE_WHITE`; ``normalized_radiance``: value /
+      :data:`NORMALIZED_RADIANCE_WHITE`.
     - ``kelvin``: :data:`KELVIN_RANGE` mapped to [0, 1].
     - ``float``: no physical brightness scale; all NaN (brightness checks do not apply).
 
@@ -201,6 +208,8 @@ def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
         out = (to_db(array) + 30.0) / 35.0
     elif encoding == "radiance":
         out = array / RADIANCE_WHITE
+    elif encoding == "normalized_radiance":
+        out = array / NORMALIZED_RADIANCE_WHITE
     elif encoding == "kelvin":
         low, high = KELVIN_RANGE
         out = (array - low) / (high - low)

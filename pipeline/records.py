@@ -32,6 +32,7 @@ ENCODINGS: tuple[str, ...] = (
     "sar_db",
     "sar_linear",
     "radiance",
+    "normalized_radiance",
     "kelvin",
     "float",
 )
@@ -43,9 +44,12 @@ ENCODINGS: tuple[str, ...] = (
 - ``sar_db``: backscatter in decibels, float32 (Sentinel-1 GRD as in BigEarthNet).
 - ``sar_linear``: backscatter as linear power (σ0, γ0), float32; converted to dB when read
   for brightness or display.
-- ``radiance``: at-sensor radiance in µW cm⁻² sr⁻¹ nm⁻¹ (AVIRIS TOA bands).
+- ``radiance``: at-sensor radiance in µW cm⁻² sr⁻¹ nm⁻¹.
+- ``normalized_radiance``: radiance × π d² / cos θs in µW cm⁻² nm⁻¹ (STARCOP's AVIRIS-NG
+  TOA bands; reflectance × 100 × solar irradiance), visible values about 20–60.
 - ``kelvin``: brightness or surface temperature in kelvin (thermal bands).
-- ``float``: any other physical quantity (e.g. a methane enhancement); no brightness scale.
+- ``float``: any other physical quantity (e.g. a methane enhancement); no brightness scale,
+  and auxiliary: the filter's brightness and coverage tests ignore such images.
 NaN is always nodata, as is the file's declared nodata value.
 """
 

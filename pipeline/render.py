@@ -13,7 +13,8 @@ the same colour and brightness is comparable across samples:
   R = co-pol (VV or HH) in [−25, 0] dB, G = cross-pol (VH or HV) in [−30, −5] dB,
   B = co − cross in [0, 15] dB, each linear and clipped (vegetation green, water dark);
   single-polarisation images are grey over [−25, 0] dB.
-- **Radiance** (``radiance``): 0–20 µW cm⁻² sr⁻¹ nm⁻¹ → 0–255.
+- **Radiance** (``radiance``): 0–20 µW cm⁻² sr⁻¹ nm⁻¹ → 0–255; ``normalized_radiance``
+  (STARCOP): 0–60 µW cm⁻² nm⁻¹ → 0–255.
 - **Temperature** (``kelvin``): grey, 250 K → 0 and 330 K → 255.
 - **Other floats** (``float``): grey, 2nd–98th percentile of the image → 0–255.
 
@@ -31,6 +32,7 @@ from PIL import Image
 
 from pipeline.rasters import (
     KELVIN_RANGE,
+    NORMALIZED_RADIANCE_WHITE,
     PILLOW_SUFFIXES,
     RADIANCE_WHITE,
     RasterReadError,
@@ -55,6 +57,7 @@ DISPLAY_RANGES: dict[str, tuple[float, float]] = {
     "reflectance_1e4": (0.0, 3000.0),
     "reflectance": (0.0, 0.3),
     "radiance": (0.0, RADIANCE_WHITE),
+    "normalized_radiance": (0.0, NORMALIZED_RADIANCE_WHITE),
     "kelvin": KELVIN_RANGE,
 }
 """Raw value range stretched linearly to 0–255, per encoding (SAR and ``float`` aside)."""

@@ -13,6 +13,8 @@ ADAPTERS: dict[str, str] = {
     "bigearthnet_v1": "sources.bigearthnet_v1:BigEarthNetV1",
     "xbd": "sources.xbd:XBD",
     "skyscript": "sources.skyscript:SkyScript",
+    "starcop": "sources.starcop:STARCOP",
+    "quakeset": "sources.quakeset:QuakeSet",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

@@ -40,6 +40,10 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "train/hurricane-harvey_00000904": "missing_file",
         "images3/w600100200_US_20.jpg": "missing_file",
         "images3/n600100203_DE_19.jpg": "malformed_label",
+        "ang20191025t165545_r6573_c24_w151_h151": "missing_file",
+        "ang20190930t171842_r4410_c305_w151_h151": "bad_metadata",
+        "618090219/patch_2": "missing_file",
+        "619224085/patch_0": "bad_metadata",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -52,6 +56,7 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "xbd:hurricane-harvey_00000902": "too_few_tags",
         "xbd:hurricane-harvey_00000903": "no_geolocation",
         "skyscript:images2/w600100202_US_21.jpg": "too_dark",
+        "starcop:ang20191021t160052_r8192_c0_w512_h512": "low_coverage",
     }
 
 
@@ -66,8 +71,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             dropped, failed = sum(stats["dropped"].values()), sum(stats["failed"].values())
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
-    # 21 BigEarthNet units, 13 xBD units and 11 SkyScript images in the sample corpus
-    assert report["stages"]["ingest"]["read"] == 45
+    # 21 BigEarthNet units, 13 xBD tiles, 11 SkyScript images, 7 STARCOP events,
+    # 8 QuakeSet patches
+    assert report["stages"]["ingest"]["read"] == 60
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) == {"bigearthnet_v1", "xbd"}
     assert set(report["corpus"]["tasks"]) == {

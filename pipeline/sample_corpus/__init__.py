@@ -15,6 +15,8 @@ WRITERS: dict[str, str] = {
     "bigearthnet_v1": "pipeline.sample_corpus.bigearthnet_v1:write",
     "xbd": "pipeline.sample_corpus.xbd:write",
     "skyscript": "pipeline.sample_corpus.skyscript:write",
+    "starcop": "pipeline.sample_corpus.starcop:write",
+    "quakeset": "pipeline.sample_corpus.quakeset:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

@@ -91,10 +91,16 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     reasons: list[str] = []
     if thresholds.require_geolocation and scores["geo_problem"]:
         reasons.append("no_geolocation")
-    if min(scores["valid_fraction"]) < thresholds.min_valid_fraction:
+    # auxiliary products (encoding "float", e.g. STARCOP's mag1c, whose zeros are nodata)
+    # take part in neither the coverage nor the brightness test
+    primary = [i for i, enc in enumerate(scores["image_encodings"]) if enc != "float"] or list(
+        range(len(scores["image_encodings"]))
+    )
+    if min(scores["valid_fraction"][i] for i in primary) < thresholds.min_valid_fraction:
         reasons.append("low_coverage")
     dark = bright = False
-    for enc, value in zip(scores["image_encodings"], scores["brightness"], strict=True):
+    for i in primary:
+        enc, value = scores["image_encodings"][i], scores["brightness"][i]
         low, high = thresholds.brightness.get(enc, (0.0, 1.0))
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue  # no valid pixel (low_coverage says so) or no brightness scale
