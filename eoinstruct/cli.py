@@ -29,7 +29,8 @@ PARTITIONED: dict[str, tuple[str, str]] = {
     "enrich": ("enrich", "add OpenStreetMap tags to samples by footprint"),
     "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
     "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
-    "generate": ("generate", "make and validate template-based instruction pairs"),
+    "generate": ("generate", "make template-based instruction pairs from the labels"),
+    "validate": ("validate", "check every pair against its sample and labels"),
     "shard": ("shard", "write Parquet + WebDataset shards and the corpus card"),
 }
 
@@ -115,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(stage, help=text)
     sub.add_parser("report", help="write the build's metrics (counts per stage and source)")
     sub.add_parser("all", help="run every stage in order, without DVC")
+    from sources.downloads import add_download_arguments
+
+    download = sub.add_parser("download", help="download, verify and extract a source dataset")
+    add_download_arguments(download)
     sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
     sources.add_argument(
         "--update-readme", type=Path, metavar="README", help="rewrite the table in a README"
@@ -140,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("rasterio").setLevel(logging.ERROR)
     if args.command == "sources":
         return _cmd_sources(args)
+    if args.command == "download":
+        from sources.downloads import run_download
+
+        return run_download(args, progress=not args.no_progress)
     try:
         params = load_params(args.params)
         params = _executor_overrides(params, args)

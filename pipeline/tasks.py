@@ -108,10 +108,14 @@ def draw(seed: int, *keys: str, n: int) -> int:
 
 
 def landcover_multilabel(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """Multi-label land-cover classification from BigEarthNet CLC labels."""
-    if sample.labels.scheme != "clc43":
+    """Multi-label land-cover classification from BigEarthNet CLC labels (v1: 43, v2: 19)."""
+    if sample.labels.scheme == "ben19":
+        if config.class_set != "ben19":
+            raise NotApplicable("no_clc43_labels")
+        options, classes = BEN19_NAMES, tuple(sorted(set(sample.labels.classes)))
+    elif sample.labels.scheme != "clc43":
         raise NotApplicable("no_clc_labels")
-    if config.class_set == "ben19":
+    elif config.class_set == "ben19":
         options, classes = BEN19_NAMES, to_ben19(sample.labels.classes)
     elif config.class_set == "clc43":
         options, classes = CLC43_NAMES, tuple(sorted(set(sample.labels.classes)))

@@ -272,19 +272,19 @@ class BigEarthNetV1(SourceAdapter):
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
-        files = _find_band_files(folder, patch, spec.bands, unit)
+        files = find_band_files(folder, patch, spec.bands, unit)
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
         crs = _crs_from_wkt(meta.get("projection"))
         if crs is None:
             crs = _crs_from_headers(files)
-        crs_text = _crs_string(crs) if crs is not None else ""
+        crs_text = crs_string(crs) if crs is not None else ""
 
         if box is not None:
             ulx, uly, lrx, lry = box
             width = round((lrx - ulx) / GRID_M)
             height = round((uly - lry) / GRID_M)
-            footprint = _footprint(box, crs) if crs is not None else ""
+            footprint = footprint_from_box(box, crs) if crs is not None else ""
         else:
             width, height = _size_from_headers(files, json_path, unit)
             footprint = ""
@@ -293,7 +293,7 @@ class BigEarthNetV1(SourceAdapter):
             tags = _s2_tags(patch, meta)
             split = self._split_table().s2.get(patch, "")
         else:
-            tags = _s1_tags(patch, meta)
+            tags = s1_name_tags(patch, meta)
             splits = self._split_table()
             split = splits.s1.get(patch) or splits.s2.get(tags.get("paired_s2_patch", ""), "")
 
@@ -476,7 +476,7 @@ def _parse_box(
     return ulx, uly, lrx, lry
 
 
-def _find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -> list[Path]:
+def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -> list[Path]:
     """Find one ``*_<band>.tif`` per band (the file prefix need not equal the folder name).
 
     Raises:
@@ -539,13 +539,13 @@ def _crs_from_headers(files: Sequence[Path]) -> CRS | None:
     return None
 
 
-def _crs_string(crs: CRS) -> str:
+def crs_string(crs: CRS) -> str:
     """Format a CRS as ``EPSG:<code>``, or as WKT if it has no EPSG code."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
-def _footprint(box: tuple[float, float, float, float], crs: CRS) -> str:
+def footprint_from_box(box: tuple[float, float, float, float], crs: CRS) -> str:
     """Transform the patch rectangle to lon/lat and return it as a WKT polygon.
 
     Args:
@@ -610,7 +610,7 @@ def _s2_tags(patch: str, meta: Mapping[str, Any]) -> dict[str, str]:
     return tags
 
 
-def _s1_tags(patch: str, meta: Mapping[str, Any]) -> dict[str, str]:
+def s1_name_tags(patch: str, meta: Mapping[str, Any]) -> dict[str, str]:
     """Tags of an S1 patch: platform, mode, product, polarisations (name) and S2 partner."""
     tags: dict[str, str] = {}
     match = _S1_NAME.match(patch)

@@ -15,6 +15,8 @@ ADAPTERS: dict[str, str] = {
     "skyscript": "sources.skyscript:SkyScript",
     "starcop": "sources.starcop:STARCOP",
     "quakeset": "sources.quakeset:QuakeSet",
+    "bigearthnet_v2": "sources.bigearthnet_v2:BigEarthNetV2",
+    "satlas": "sources.satlas:SatlasPretrain",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

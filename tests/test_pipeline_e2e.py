@@ -44,10 +44,15 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "ang20190930t171842_r4410_c305_w151_h151": "bad_metadata",
         "618090219/patch_2": "missing_file",
         "619224085/patch_0": "bad_metadata",
+        "s2/S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP_62_45": "missing_band",
+        "sentinel2/1311_2862": "malformed_label",
+        "sentinel2/1312_2862": "missing_band",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
         "skyscript:images2/a600100201_CH_19.jpg": "corrupt_raster",
+        "bigearthnet_v2:S1A_IW_GRDH_1SDV_20170613T165043_33UUP_63_45": "corrupt_raster",
+        "satlas:sentinel2/1312_2861": "corrupt_raster",
     }
     assert ledger(built, "filter", "dropped") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_03": "low_coverage",
@@ -72,10 +77,10 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 13 xBD tiles, 11 SkyScript images, 7 STARCOP events,
-    # 8 QuakeSet patches
-    assert report["stages"]["ingest"]["read"] == 60
+    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles
+    assert report["stages"]["ingest"]["read"] == 75
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
-    assert set(report["corpus"]["sources"]) == {"bigearthnet_v1", "xbd"}
+    assert {"bigearthnet_v1", "bigearthnet_v2", "xbd"} <= set(report["corpus"]["sources"])
     assert set(report["corpus"]["tasks"]) == {
         "classification",
         "disaster_assessment",
@@ -89,12 +94,12 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
 
-    ds = datasets.load_dataset(str(built / "corpus"))
+    ds = datasets.load_dataset(str(built / "corpus"), cache_dir=str(tmp_path / "hf-cache"))
     assert set(ds) == {"train", "validation", "test"}
     rows = [row for split in ds.values() for row in split]
     report = json.loads((built / "metrics" / "report.json").read_text())
     assert len(rows) == report["corpus"]["pairs"]
-    assert {r["source"] for r in rows} == {"bigearthnet_v1", "xbd"}
+    assert {"bigearthnet_v1", "bigearthnet_v2", "xbd"} <= {r["source"] for r in rows}
     for row in rows:
         assert isinstance(row["conversations"], list) and len(row["conversations"]) == 2
         assert [t["from"] for t in row["conversations"]] == ["human", "gpt"]

@@ -17,6 +17,8 @@ WRITERS: dict[str, str] = {
     "skyscript": "pipeline.sample_corpus.skyscript:write",
     "starcop": "pipeline.sample_corpus.starcop:write",
     "quakeset": "pipeline.sample_corpus.quakeset:write",
+    "bigearthnet_v2": "pipeline.sample_corpus.bigearthnet_v2:write",
+    "satlas": "pipeline.sample_corpus.satlas:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

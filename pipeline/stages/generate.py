@@ -1,14 +1,13 @@
 """Stage ``generate``: template-based instruction pairs for every kept sample.
 
 For each sample, every template of its source is tried (:mod:`templates`); the builder
-computes the answer from the labels and each pair is validated (:mod:`pipeline.validate`)
-before it is written. Outputs per partition: ``pairs/<partition>.parquet``
-(:data:`~pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (samples that got no
-pair, with the reasons of each template), ``rejected/<partition>.parquet`` (pairs that failed
-validation, with the problems) and ``failed/<partition>.parquet`` (unexpected errors).
+computes the answer from the labels. Outputs per partition: ``pairs/<partition>.parquet``
+(:data:`~pipeline.records.PAIR_SCHEMA`; checked by the validate stage before anything is
+written to the corpus), ``dropped/<partition>.parquet`` (samples that got no pair, with the
+reasons of each template) and ``failed/<partition>.parquet`` (unexpected errors).
 
 Accounting is per sample: read = kept (≥ 1 pair) + dropped (no template applied) + failed.
-Pairs per task, templates not applicable by reason and rejected pairs are in ``produced``.
+Pairs per task and templates not applicable by reason are in ``produced``.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from pipeline.parquet_io import (
 from pipeline.records import InstructionPair, pairs_table
 from pipeline.stages import run_work_stage
 from pipeline.tasks import GenerationConfig, NotApplicable
-from pipeline.validate import validate_pair
 from templates import Template, load_templates
 
 log = logging.getLogger(__name__)
@@ -69,9 +67,7 @@ def generate_partition(
     stats = StageStats()
     pairs: list[InstructionPair] = []
     drops: list[Drop] = []
-    rejected: list[Drop] = []
     failures: list[Failure] = []
-    seen: set[str] = set()
     for sample in iter_samples(partition.inputs[0]):
         stats.read += 1
         made: list[InstructionPair] = []
@@ -84,17 +80,6 @@ def generate_partition(
                     skipped.append(f"{template.id}:{exc.reason}")
                     stats.produced[f"not_applicable:{exc.reason}"] += 1
                     continue
-                problems = validate_pair(candidate, sample, config.box_scale)
-                if candidate.pair.pair_id in seen:
-                    problems.append("duplicate_pair")
-                if problems:
-                    rejected.append(
-                        Drop(candidate.pair.pair_id, tuple(problems), f"{sample.sample_id}")
-                    )
-                    stats.produced["rejected_pairs"] += 1
-                    log.warning("generate: rejected %s: %s", candidate.pair.pair_id, problems)
-                    continue
-                seen.add(candidate.pair.pair_id)
                 made.append(candidate.pair)
         except Exception as exc:  # a template bug must not lose the run
             log.exception("generate: unexpected error on %s", sample.sample_id)
@@ -115,7 +100,6 @@ def generate_partition(
     stats.produced["pairs"] = len(pairs)
     write_table(outputs.path("pairs"), pairs_table(pairs))
     write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
-    write_drops(outputs.path("rejected"), STAGE, partition.name, partition.source, rejected)
     write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
     return stats
 

@@ -20,14 +20,23 @@ from pipeline.atomic import write_text_atomic
 from pipeline.config import Params
 from pipeline.executor import TIMINGS_FILE, completed_records
 
-STAGES: tuple[str, ...] = ("ingest", "enrich", "score", "filter", "generate", "shard")
+STAGES: tuple[str, ...] = (
+    "ingest",
+    "enrich",
+    "score",
+    "filter",
+    "generate",
+    "validate",
+    "shard",
+)
 
 LINKS: tuple[tuple[str, str, str, str], ...] = (
     ("ingest", "produced:samples", "enrich", "read"),
     ("enrich", "kept", "score", "read"),
     ("score", "kept", "filter", "read"),
     ("filter", "kept", "generate", "read"),
-    ("generate", "produced:pairs", "shard", "read"),
+    ("generate", "produced:pairs", "validate", "read"),
+    ("validate", "kept", "shard", "read"),
 )
 """(upstream stage, its count, downstream stage, its count) that must be equal."""
 
