@@ -221,6 +221,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Return a SHA-256 over the project's own code and templates.
+
+    It covers ``eoinstruct``, ``pipeline``, ``sources`` and ``templates``, so that a re-run
+    after a code change redoes the partitions instead of keeping what the old code wrote.
+    """
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in ("eoinstruct", "pipeline", "sources", "templates"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def partition_fingerprint(stage: str, config: Mapping[str, object], partition: Partition) -> str:
     """Fingerprint of everything a partition's outputs depend on.
 
@@ -230,8 +247,8 @@ def partition_fingerprint(stage: str, config: Mapping[str, object], partition: P
         partition: The partition.
 
     Returns:
-        A SHA-256 hex digest over the stage, package version, parameters, items, signature
-        and the content of the input files.
+        A SHA-256 hex digest over the stage, package version and code, parameters, items,
+        signature and the content of the input files.
     """
     digest = hashlib.sha256()
     digest.update(
@@ -239,6 +256,7 @@ def partition_fingerprint(stage: str, config: Mapping[str, object], partition: P
             {
                 "stage": stage,
                 "version": eoinstruct.__version__,
+                "code": code_fingerprint(),
                 "config": config,
                 "partition": partition.name,
                 "items": list(partition.items),

@@ -87,11 +87,13 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
     Raises:
         NotApplicable: If the sample lacks what the template needs.
     """
-    roles = template.images or tuple(im.role for im in sample.images)
+    if template.chain:
+        return _make_chain(sample, template, config)
+    values = BUILDERS[template.builder](sample, config)
+    roles = values.image_roles or template.images or tuple(im.role for im in sample.images)
     have = {im.role for im in sample.images}
     if not set(roles) <= have:
         raise NotApplicable("missing_image_role")
-    values = BUILDERS[template.builder](sample, config)
     index = draw(config.seed, sample.sample_id, template.id, n=len(template.paraphrases))
     paraphrase = template.paraphrases[index]
     images = " ".join(["<image>"] * len(roles))
@@ -112,6 +114,43 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
         split=sample.split or "train",
     )
     return Candidate(pair=pair, expected=values)
+
+
+def _make_chain(sample: Sample, template: Template, config: GenerationConfig) -> Candidate:
+    """A multi-turn dialogue: the parts' questions in order, images shown in the first turn."""
+    parts = [make_pair(sample, part, config) for part in template.chain]
+    roles = parts[0].pair.image_roles
+    if any(p.pair.image_roles != roles for p in parts):
+        raise NotApplicable("chain_parts_show_different_images")
+    turns: list[Turn] = list(parts[0].pair.turns)
+    images = " ".join(["<image>"] * len(roles))
+    for part in parts[1:]:
+        human, gpt = part.pair.turns
+        question = human.value.split("\n", 1)[1]
+        tag = part.pair.turns[0].value.split(" ", 1)[0]
+        turns += [Turn("human", f"{tag} {question}" if tag.startswith("[") else question), gpt]
+    del images
+    expected = TaskValues(
+        values={},
+        options=tuple(o for p in parts for o in p.expected.options),
+        answers=tuple(a for p in parts for a in p.expected.answers),
+        boxes=tuple(b for p in parts for b in p.expected.boxes),
+    )
+    index = sum(p.pair.paraphrase_id for p in parts)
+    pair = InstructionPair(
+        pair_id=pair_id(sample.sample_id, template.id, index),
+        sample_id=sample.sample_id,
+        source=sample.source,
+        task=template.task,
+        template_id=template.id,
+        paraphrase_id=index,
+        generator=GENERATOR,
+        generator_params=config.as_params(),
+        image_roles=roles,
+        turns=tuple(turns),
+        split=sample.split or "train",
+    )
+    return Candidate(pair=pair, expected=expected)
 
 
 def templates_for(sample: Sample, templates: list[Template]) -> list[Template]:

@@ -17,6 +17,7 @@ ADAPTERS: dict[str, str] = {
     "quakeset": "sources.quakeset:QuakeSet",
     "bigearthnet_v2": "sources.bigearthnet_v2:BigEarthNetV2",
     "satlas": "sources.satlas:SatlasPretrain",
+    "stac": "sources.stac:STACScenes",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

@@ -3,8 +3,10 @@
 Each file holds ``family`` and a list of ``templates``; a template names the ``builder`` that
 computes its values from a sample's labels (see :mod:`pipeline.tasks`), the ``sources`` it
 applies to, its EarthDial ``task_tag``, the image roles it shows (``images``; default: all
-of the sample's images) and several ``paraphrases``, each a ``question`` and an ``answer``
-format string. :func:`load_templates` validates all of it.
+of the sample's images, or as the builder decides) and several ``paraphrases``, each a
+``question`` and an ``answer`` format string. A multi-turn template instead lists the ids of
+other templates in ``chain``: its dialogue asks their questions in turn about one sample.
+:func:`load_templates` validates all of it.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Template:
     images: tuple[str, ...]
     paraphrases: tuple[Paraphrase, ...]
     file: str
+    chain: tuple[Template, ...] = ()
 
 
 def _require(entry: dict[str, object], key: str, where: str) -> object:
@@ -71,6 +74,7 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
         TemplateError: If a file is malformed or two templates share an id.
     """
     templates: dict[str, Template] = {}
+    chains: list[tuple[dict[str, object], str, str, str]] = []
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise TemplateError(f"no template files in {folder}")
@@ -84,6 +88,9 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
         family = str(_require(doc, "family", path.name))
         for entry in doc["templates"]:
             where = f"{path.name}:{entry.get('id', '?')}"
+            if entry.get("chain"):
+                chains.append((entry, family, path.name, where))
+                continue
             paraphrases = _require(entry, "paraphrases", where)
             assert isinstance(paraphrases, list)
             parsed = []
@@ -91,9 +98,6 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
                 if not isinstance(p, dict) or not p.get("question") or not p.get("answer"):
                     raise TemplateError(f"{where}: paraphrase {i} needs a question and an answer")
                 parsed.append(Paraphrase(str(p["question"]), str(p["answer"])))
-            fields = {frozenset(p.fields()) for p in parsed}
-            if len(fields) != 1:
-                raise TemplateError(f"{where}: paraphrases use different placeholders {fields}")
             template = Template(
                 id=str(_require(entry, "id", where)),
                 family=family,
@@ -108,4 +112,24 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
             if template.id in templates:
                 raise TemplateError(f"{where}: duplicate template id {template.id!r}")
             templates[template.id] = template
+    for entry, family, file_name, where in chains:
+        ids = list(entry["chain"])  # type: ignore[call-overload]
+        missing = [i for i in ids if i not in templates]
+        if missing or len(ids) < 2:
+            raise TemplateError(f"{where}: chain needs ≥ 2 known template ids (unknown {missing})")
+        template = Template(
+            id=str(_require(entry, "id", where)),
+            family=family,
+            task=str(_require(entry, "task", where)),
+            builder="chain",
+            sources=tuple(_require(entry, "sources", where)),  # type: ignore[arg-type]
+            task_tag="",
+            images=(),
+            paraphrases=(),
+            file=file_name,
+            chain=tuple(templates[i] for i in ids),
+        )
+        if template.id in templates:
+            raise TemplateError(f"{where}: duplicate template id {template.id!r}")
+        templates[template.id] = template
     return [templates[k] for k in sorted(templates)]

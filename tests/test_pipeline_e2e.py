@@ -47,6 +47,8 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "s2/S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP_62_45": "missing_band",
         "sentinel2/1311_2862": "malformed_label",
         "sentinel2/1312_2862": "missing_band",
+        "sentinel-2-l2a/S2A_13TDE_20230729_0_L2A": "corrupt_raster",
+        "landsat-c2-l2/LC08_L2SP_033032_20230720_02_T1": "missing_file",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -77,15 +79,36 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 13 xBD tiles, 11 SkyScript images, 7 STARCOP events,
-    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles
-    assert report["stages"]["ingest"]["read"] == 75
+    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items
+    assert report["stages"]["ingest"]["read"] == 82
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
-    assert {"bigearthnet_v1", "bigearthnet_v2", "xbd"} <= set(report["corpus"]["sources"])
-    assert set(report["corpus"]["tasks"]) == {
-        "classification",
-        "disaster_assessment",
-        "grounding",
+    assert set(report["corpus"]["sources"]) >= {
+        "bigearthnet_v1",
+        "bigearthnet_v2",
+        "xbd",
+        "skyscript",
+        "satlas",
+        "starcop",
+        "quakeset",
+        "stac",
     }
+    # every task family of the templates, over several modalities and both temporal types
+    assert {
+        "classification",
+        "detection",
+        "grounding",
+        "vqa",
+        "captioning",
+        "change_detection",
+        "methane",
+        "disaster_assessment",
+        "earthquake",
+        "multi_turn",
+        "urban_heat_island",
+    } <= set(report["corpus"]["tasks"])
+    modalities = {"rgb", "multispectral", "sar", "hyperspectral", "thermal"}
+    assert modalities <= set(report["corpus"]["modalities"])
+    assert report["stages"]["validate"]["dropped"] == {}, "a template produced invalid pairs"
 
 
 def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) -> None:
@@ -101,13 +124,14 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
     assert len(rows) == report["corpus"]["pairs"]
     assert {"bigearthnet_v1", "bigearthnet_v2", "xbd"} <= {r["source"] for r in rows}
     for row in rows:
-        assert isinstance(row["conversations"], list) and len(row["conversations"]) == 2
-        assert [t["from"] for t in row["conversations"]] == ["human", "gpt"]
+        turns = row["conversations"]
+        assert isinstance(turns, list) and len(turns) >= 2 and len(turns) % 2 == 0
+        assert [t["from"] for t in turns] == ["human", "gpt"] * (len(turns) // 2)
         human = row["conversations"][0]["value"]
         assert human.count("<image>") == len(row["images"]) == len(row["image_roles"])
         for image in row["images"]:
             assert isinstance(image, Image.Image)
-            assert image.mode == "RGB" and min(image.size) >= 100
+            assert image.mode == "RGB" and min(image.size) >= 32
         meta = json.loads(row["metadata"])
         assert meta["footprint_wkt"].startswith("POLYGON")
     xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
@@ -133,7 +157,7 @@ def test_tar_shards_read_with_webdataset(built: Path) -> None:
 
 def test_corpus_folder_holds_only_published_files(built: Path) -> None:
     names = {p.relative_to(built / "corpus").parts[0] for p in (built / "corpus").rglob("*")}
-    assert names == {"README.md", "data", "wds"}
+    assert {"README.md", "data", "wds"} <= names <= {"README.md", "data", "wds", "manifest.json"}
 
 
 def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> None:

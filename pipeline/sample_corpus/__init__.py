@@ -19,6 +19,7 @@ WRITERS: dict[str, str] = {
     "quakeset": "pipeline.sample_corpus.quakeset:write",
     "bigearthnet_v2": "pipeline.sample_corpus.bigearthnet_v2:write",
     "satlas": "pipeline.sample_corpus.satlas:write",
+    "stac": "pipeline.sample_corpus.stac:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

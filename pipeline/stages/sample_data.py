@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import Params
 from pipeline.sample_corpus import WRITERS, writer
@@ -57,7 +59,7 @@ def run(params: Params) -> dict[str, int]:
         os.replace(tmp, final)
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
         log.info("sample_data: %s: %d files in %s", name, counts[name], final)
-    footprints = sample_footprints(out)
+    footprints = sample_footprints(out, params.section("sources"))
     from pipeline.sample_corpus.osm import write_extract
 
     write_extract(out / OSM_DIR / OSM_EXTRACT, footprints, seed)
@@ -66,28 +68,37 @@ def run(params: Params) -> dict[str, int]:
     return counts
 
 
-def sample_footprints(out: Path) -> list[str]:
+def sample_footprints(out: Path, sources: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Read the sample sources with their adapters and collect their lon/lat footprints.
 
     Args:
         out: The sample corpus folder (one sub-folder per source).
+        sources: The ``sources`` section of ``params.yaml`` (adapter options; roots are
+            replaced by the sample folders, and STAC chips go to a scratch folder).
 
     Returns:
         Footprint WKTs, sorted and de-duplicated, without those of ``NO_OSM`` units.
     """
     import importlib
+    import tempfile
 
     footprints: set[str] = set()
-    for name in sorted(set(WRITERS) & set(ADAPTERS)):
-        module = importlib.import_module(WRITERS[name].split(":")[0])
-        excluded = set(getattr(module, "NO_OSM", ()))
-        adapter = make_adapter(name, {"root": str(out / name)})
-        for unit in adapter.list_units():
-            try:
-                samples = adapter.read_unit(unit)
-            except SourceError:
-                continue
-            for sample in samples:
-                if sample.footprint_wkt and sample.native_id not in excluded:
-                    footprints.add(sample.footprint_wkt)
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in sorted(set(WRITERS) & set(ADAPTERS)):
+            module = importlib.import_module(WRITERS[name].split(":")[0])
+            excluded = set(getattr(module, "NO_OSM", ()))
+            options = {
+                k: v for k, v in sources.get(name, {}).items() if k not in ("root", "enabled")
+            }
+            if "chips_dir" in options or name == "stac":
+                options["chips_dir"] = str(Path(scratch) / f"{name}_chips")
+            adapter = make_adapter(name, {**options, "root": str(out / name)})
+            for unit in adapter.list_units():
+                try:
+                    samples = adapter.read_unit(unit)
+                except SourceError:
+                    continue
+                for sample in samples:
+                    if sample.footprint_wkt and sample.native_id not in excluded:
+                        footprints.add(sample.footprint_wkt)
     return sorted(footprints)

@@ -1,4 +1,6 @@
-"""Task builders: compute a template's values from a sample's labels, never guessing.
+"""Shared task machinery and the first builders (BigEarthNet land cover, xBD disasters).
+
+Task builders compute a template's values from a sample's labels, never guessing.
 
 A builder takes a sample and the generation settings and returns :class:`TaskValues`: the
 strings that fill the template's placeholders, plus what the validator needs to check the
@@ -82,12 +84,15 @@ class TaskValues:
         options: For closed-set answers, the allowed answers (the answer must be among them).
         answers: The answer items (class names), each of which must be in ``options``.
         boxes: Boxes that the answer must contain, in order, on the box grid.
+        image_roles: Images the pair shows, when the builder decides them (e.g. the image
+            the referred objects are annotated on); empty: the template's ``images``.
     """
 
     values: dict[str, str]
     options: tuple[str, ...] = ()
     answers: tuple[str, ...] = ()
     boxes: tuple[tuple[int, int, int, int, int], ...] = field(default_factory=tuple)
+    image_roles: tuple[str, ...] = ()
 
 
 def draw(seed: int, *keys: str, n: int) -> int:
@@ -233,10 +238,16 @@ def refer_damage_level(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 Builder = Callable[[Sample, GenerationConfig], TaskValues]
 
-BUILDERS: dict[str, Builder] = {
-    "landcover_multilabel": landcover_multilabel,
-    "disaster_type": disaster_type,
-    "damage_counts": damage_counts,
-    "refer_damage_level": refer_damage_level,
-}
-"""Builder name (as used in template files) → function."""
+
+def yes_no(value: bool) -> str:
+    """Return ``Yes`` or ``No``."""
+    return "Yes" if value else "No"
+
+
+def join_phrases(items: list[str]) -> str:
+    """Join phrases as English prose: ``a``, ``a and b``, ``a, b and c``."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
