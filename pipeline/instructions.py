@@ -153,6 +153,28 @@ def _make_chain(sample: Sample, template: Template, config: GenerationConfig) ->
     return Candidate(pair=pair, expected=expected)
 
 
+THERMAL_ENCODINGS = frozenset({"kelvin"})
+
+
+def pair_modality(sample: Sample, image_roles: tuple[str, ...]) -> str:
+    """Return the modality of what a pair shows.
+
+    A pair that shows only a sample's thermal image (e.g. the Landsat ST_B10 chip of a
+    multispectral scene) is a thermal pair; otherwise it has the sample's modality.
+
+    Args:
+        sample: The pair's sample.
+        image_roles: The images the pair shows.
+
+    Returns:
+        One of :data:`~pipeline.records.MODALITIES`.
+    """
+    encodings = {sample.image(role).encoding for role in image_roles}
+    if encodings and encodings <= THERMAL_ENCODINGS:
+        return "thermal"
+    return sample.modality
+
+
 def templates_for(sample: Sample, templates: list[Template]) -> list[Template]:
     """Return the templates that apply to a sample's source, in id order."""
     return [t for t in templates if sample.source in t.sources]

@@ -107,7 +107,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "urban_heat_island",
     } <= set(report["corpus"]["tasks"])
     modalities = {"rgb", "multispectral", "sar", "hyperspectral", "thermal"}
-    assert modalities <= set(report["corpus"]["modalities"])
+    assert modalities <= set(report["families"]["by_modality"])
+    assert set(report["families"]["by_temporal"]) == {"single", "multi"}
     assert report["stages"]["validate"]["dropped"] == {}, "a template produced invalid pairs"
 
 

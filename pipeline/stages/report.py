@@ -57,6 +57,14 @@ def _prefixed(produced: dict[str, int], prefix: str) -> dict[str, int]:
     return {k[len(prefix) :]: v for k, v in sorted(produced.items()) if k.startswith(prefix)}
 
 
+def _nested(flat: dict[str, int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for key, value in sorted(flat.items()):
+        outer, inner = key.split("/", 1)
+        out.setdefault(outer, {})[inner] = value
+    return out
+
+
 def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
     """Collect the counts of every stage.
 
@@ -120,6 +128,15 @@ def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
             "tasks": _prefixed(dict(shard), "task:"),
             "sources": _prefixed(dict(shard), "source:"),
             "modalities": _prefixed(dict(shard), "modality:"),
+        },
+        "families": {
+            "by_source": {
+                source: _prefixed(dict(stages["validate"].produced), "pairs:")
+                for source, stages in sorted(per_source.items())
+                if "validate" in stages
+            },
+            "by_modality": _nested(_prefixed(dict(per_stage["validate"].produced), "by_modality:")),
+            "by_temporal": _nested(_prefixed(dict(per_stage["validate"].produced), "by_temporal:")),
         },
         "drop_reasons": dict(
             sorted(

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.accounting import StageStats
 from pipeline.config import Params
 from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.instructions import GENERATOR, Candidate, make_pair
+from pipeline.instructions import GENERATOR, Candidate, make_pair, pair_modality
 from pipeline.parquet_io import Drop, iter_pairs, iter_samples, write_drops, write_table
 from pipeline.records import InstructionPair, Sample, pairs_table
 from pipeline.stages import run_work_stage
@@ -30,6 +30,9 @@ from pipeline.validate import validate_pair
 from templates import Template, load_templates
 
 STAGE = "validate"
+
+TEMPORAL_ROLES = frozenset({"pre", "post", "before", "t0", "t1", "t2", "t3", "t4"})
+"""Image roles that are dates of a time series: two of them in one pair make it multi-temporal."""
 
 
 def check_pair(
@@ -109,6 +112,11 @@ def validate_partition(
             valid.append(pair)
             stats.kept += 1
             stats.produced[f"pairs:{pair.task}"] += 1
+            sample = samples[pair.sample_id]
+            modality = pair_modality(sample, pair.image_roles)
+            temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
+            stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
+            stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
     write_table(outputs.path("pairs"), pairs_table(valid))
     write_drops(outputs.path("rejected"), STAGE, partition.name, partition.source, rejected)
     return stats

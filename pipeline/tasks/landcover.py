@@ -125,6 +125,12 @@ def satlas_shares(sample: Sample) -> dict[str, float]:
     }
 
 
+def _static_image(sample: Sample) -> tuple[str, ...]:
+    """The image static labels describe (the most recent), as the Satlas adapter records it."""
+    role = sample.labels.properties.get("static_image_role", "")
+    return (role,) if role else ()
+
+
 def satlas_landcover(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Multi-label land cover of a Satlas tile: classes with at least 5 % of the pixels."""
     shares = satlas_shares(sample)
@@ -136,6 +142,7 @@ def satlas_landcover(sample: Sample, config: GenerationConfig) -> TaskValues:
         values={"options": ", ".join(options), "classes": ", ".join(present)},
         options=options,
         answers=present,
+        image_roles=_static_image(sample),
     )
 
 
@@ -151,4 +158,5 @@ def satlas_dominant_share(sample: Sample, config: GenerationConfig) -> TaskValue
         },
         options=SATLAS_LAND_COVER[1:],
         answers=(name,),
+        image_roles=_static_image(sample),
     )
