@@ -30,6 +30,7 @@ PARTITIONED: dict[str, tuple[str, str]] = {
     "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
     "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
     "generate": ("generate", "make template-based instruction pairs from the labels"),
+    "caption": ("caption", "free-form pairs from a VLM server (when caption.enabled)"),
     "validate": ("validate", "check every pair against its sample and labels"),
     "shard": ("shard", "write Parquet + WebDataset shards and the corpus card"),
 }

@@ -26,6 +26,7 @@ STAGES: tuple[str, ...] = (
     "score",
     "filter",
     "generate",
+    "caption",
     "validate",
     "shard",
 )
@@ -35,7 +36,8 @@ LINKS: tuple[tuple[str, str, str, str], ...] = (
     ("enrich", "kept", "score", "read"),
     ("score", "kept", "filter", "read"),
     ("filter", "kept", "generate", "read"),
-    ("generate", "produced:pairs", "validate", "read"),
+    ("filter", "kept", "caption", "read+produced:not_marked"),
+    ("generate+caption", "produced:pairs", "validate", "read"),
     ("validate", "kept", "shard", "read"),
 )
 """(upstream stage, its count, downstream stage, its count) that must be equal."""
@@ -48,6 +50,8 @@ def _records_dir(params: Params, stage: str) -> tuple[Path, Path | None]:
 
 
 def _value(stats: StageStats, what: str) -> int:
+    if "+" in what:
+        return sum(_value(stats, part) for part in what.split("+"))
     if what.startswith("produced:"):
         return stats.produced.get(what.split(":", 1)[1], 0)
     return int(getattr(stats, what))
@@ -104,7 +108,8 @@ def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
             }
     links = []
     for up, up_what, down, down_what in LINKS:
-        a, b = _value(per_stage[up], up_what), _value(per_stage[down], down_what)
+        a = sum(_value(per_stage[name], up_what) for name in up.split("+"))
+        b = _value(per_stage[down], down_what)
         links.append({"from": f"{up}.{up_what}", "to": f"{down}.{down_what}", "equal": a == b})
         if a != b:
             raise AccountingError(f"{up}.{up_what} = {a} but {down}.{down_what} = {b}")

@@ -1,0 +1,254 @@
+"""Stage ``caption``: free-form instruction pairs from a vision-language model.
+
+For every kept sample of a source marked for captioning (``caption.sources``) the captioner
+(:mod:`pipeline.captioner`) sends the sample's RGB rendering and a prompt built from its tags
+to an OpenAI-compatible server and turns the reply into one multi-turn pair. Outputs per
+partition (the filter stage's partitions, same names): ``pairs/<partition>.parquet``
+(:data:`~pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (replies that are
+empty, refusals, garbled or contradict the tags, with the reason and detail) and
+``failed/<partition>.parquet`` (requests that failed after their retries, images that could
+not be rendered, unexpected errors).
+
+Accounting is per sample marked for captioning: read = kept (one pair) + dropped + failed.
+Samples of other sources (all samples, when disabled) are not read; their number is in
+``produced["not_marked"]``. With
+``caption.enabled: false`` (the default) every partition gets empty outputs, so the DVC graph
+is the same either way.
+
+Replies are cached as they arrive (:class:`~pipeline.captioner.RequestCache`) while the
+partition's files are published only when it completes: a killed run leaves no half-written
+output, and its restart re-asks nothing already answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipeline.accounting import StageStats
+from pipeline.captioner import (
+    GENERATOR_VERSION,
+    CaptionClient,
+    CaptionConfig,
+    CaptionRequest,
+    PromptTemplate,
+    Reply,
+    ReplyRejected,
+    RequestCache,
+    RequestFailure,
+    ServerProcess,
+    build_request,
+    load_prompts,
+    make_pair,
+)
+from pipeline.config import ConfigError, Params, load_params
+from pipeline.executor import Partition, PartitionOutputs, partitions_from
+from pipeline.instructions import Candidate
+from pipeline.parquet_io import (
+    Drop,
+    Failure,
+    iter_samples,
+    write_drops,
+    write_failures,
+    write_table,
+)
+from pipeline.rasters import RasterReadError
+from pipeline.records import InstructionPair, Sample, pairs_table
+from pipeline.stages import run_work_stage
+from pipeline.validate import validate_pair
+
+log = logging.getLogger(__name__)
+
+STAGE = "caption"
+BOX_SCALE = 100
+"""Upper bound of box coordinates for the validator (captions carry no boxes)."""
+
+
+def caption_config(params: Params) -> CaptionConfig:
+    """Read the ``caption`` section (all defaults, i.e. disabled, when it is absent)."""
+    section = params.raw.get("caption")
+    if section is None:
+        return CaptionConfig()
+    if not isinstance(section, dict):
+        raise ConfigError(f"{params.path}: section 'caption' is not a mapping")
+    return CaptionConfig.from_mapping(section)
+
+
+def caption_partition(
+    partition: Partition,
+    outputs: PartitionOutputs,
+    config: CaptionConfig,
+    template: PromptTemplate,
+) -> StageStats:
+    """Caption the marked samples of one partition.
+
+    Args:
+        partition: The partition (input: the filter stage's kept samples).
+        outputs: Where to write.
+        config: Captioner settings.
+        template: The prompt template.
+
+    Returns:
+        Counts per sample; ``produced`` has pairs, turns, requests, cache hits and retries.
+    """
+    stats = StageStats()
+    pairs: list[InstructionPair] = []
+    drops: list[Drop] = []
+    failures: list[Failure] = []
+    todo: list[tuple[Sample, CaptionRequest]] = []
+    if not config.enabled:
+        stats.produced["not_marked"] = sum(1 for _ in iter_samples(partition.inputs[0]))
+    else:
+        for sample in iter_samples(partition.inputs[0]):
+            if sample.source not in config.sources:
+                stats.produced["not_marked"] += 1
+                continue
+            stats.read += 1
+            try:
+                todo.append((sample, build_request(sample, template, config)))
+            except RasterReadError as exc:
+                failures.append(Failure(sample.sample_id, exc.kind, str(exc)))
+                stats.fail(exc.kind)
+            except Exception as exc:  # a bad sample must not lose the run
+                log.exception("caption: cannot build the request of %s", sample.sample_id)
+                failures.append(
+                    Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
+                )
+                stats.fail("unexpected_error")
+    if todo:
+        client = CaptionClient(config, RequestCache(config.cache_dir))
+        results = client.fetch_sync([request for _, request in todo])
+        counters = client.counters
+        stats.produced["requests"] += counters.attempts
+        stats.produced["cache_hits"] += counters.cache_hits
+        stats.produced["retries"] += counters.retries
+        for sample, request in todo:
+            outcome = results[request.key]
+            if isinstance(outcome, RequestFailure):
+                failures.append(
+                    Failure(
+                        sample.sample_id,
+                        outcome.kind,
+                        f"{outcome.message} (after {outcome.attempts} attempts)",
+                    )
+                )
+                stats.fail(outcome.kind)
+                continue
+            _turn_into_pair(
+                sample, request, outcome, config, template, stats, pairs, drops, failures
+            )
+    stats.produced["pairs"] = len(pairs)
+    write_table(outputs.path("pairs"), pairs_table(pairs))
+    write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
+    write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
+    return stats
+
+
+def _turn_into_pair(
+    sample: Sample,
+    request: CaptionRequest,
+    reply: Reply,
+    config: CaptionConfig,
+    template: PromptTemplate,
+    stats: StageStats,
+    pairs: list[InstructionPair],
+    drops: list[Drop],
+    failures: list[Failure],
+) -> None:
+    try:
+        pair, expected = make_pair(sample, template, config, request, reply)
+    except ReplyRejected as exc:
+        drops.append(Drop(sample.sample_id, (exc.reason,), exc.detail[:500]))
+        stats.drop(exc.reason)
+        return
+    except Exception as exc:  # a parser bug must not lose the run
+        log.exception("caption: unexpected error on %s", sample.sample_id)
+        failures.append(
+            Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
+        )
+        stats.fail("unexpected_error")
+        return
+    problems = validate_pair(Candidate(pair, expected), sample, BOX_SCALE)
+    if problems:
+        drops.append(Drop(sample.sample_id, ("invalid_pair", *problems)))
+        stats.drop("invalid_pair")
+        return
+    pairs.append(pair)
+    stats.kept += 1
+    stats.produced[f"turns:{len(pair.turns)}"] += 1
+
+
+@contextlib.contextmanager
+def serving(config: CaptionConfig) -> Iterator[CaptionConfig]:
+    """Start the configured server for the duration of a block, if ``launch`` is set.
+
+    Args:
+        config: Captioner settings.
+
+    Yields:
+        The settings to use: with the started server's URL as the only ``base_urls`` when
+        the stage launched one, else unchanged.
+    """
+    if not config.enabled or config.launch is None:
+        yield config
+        return
+    with ServerProcess(config) as server:
+        yield dataclasses.replace(config, base_urls=(server.base_url,))
+
+
+def run(params: Params, progress: bool = True) -> StageStats:
+    """Run the caption stage.
+
+    Args:
+        params: Parameters (section ``caption``; absent means disabled).
+        progress: Show a progress bar.
+
+    Returns:
+        Counts summed over all partitions.
+    """
+    config = caption_config(params)
+    prompts = load_prompts(config.prompts_file)
+    if config.prompt_template not in prompts:
+        raise ConfigError(
+            f"caption.prompt_template {config.prompt_template!r} not in {sorted(prompts)}"
+        )
+    template = prompts[config.prompt_template]
+    fingerprint_config = {
+        "caption": config.output_params(),
+        "generator_version": GENERATOR_VERSION,
+        "template": dataclasses.asdict(template),
+    }
+    partitions = partitions_from([(params.work_dir("filter"), "kept")])
+    with serving(config) as live:
+
+        def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
+            return caption_partition(partition, outputs, live, template)
+
+        return run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stage from the command line: ``python -m pipeline.stages.caption --params P``.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit status 0.
+    """
+    parser = argparse.ArgumentParser(description="Run the caption stage.")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    stats = run(load_params(args.params), progress=not args.no_progress)
+    print(f"caption: {stats.to_dict(with_seconds=False)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
