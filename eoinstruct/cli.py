@@ -73,11 +73,43 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(params: Params, args: argparse.Namespace) -> int:
+    from pipeline.stages import export
+
+    result = export.run(params)
+    print(f"export: {json.dumps(result, sort_keys=True, default=str)[:2000]}")
+    return 0
+
+
+def _cmd_build_report(params: Params, args: argparse.Namespace) -> int:
+    from pipeline.stages import build_report
+
+    print(f"build-report: {build_report.run(params)}")
+    return 0
+
+
+def _cmd_publish(params: Params, args: argparse.Namespace) -> int:
+    from pipeline.manifest import ManifestError
+    from pipeline.publish import PublishError
+    from pipeline.stages import publish
+
+    try:
+        result = publish.run(params, args.repo_id, dry_run=args.dry_run, revision=args.revision)
+    except (PublishError, ManifestError) as exc:
+        print(f"eoinstruct publish: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"publish: {result}")
+    return 0
+
+
 def _cmd_all(params: Params, args: argparse.Namespace) -> int:
     _cmd_sample_data(params, args)
     for stage, (module, _) in PARTITIONED.items():
         _print_stats(stage, _stage_runner(module)(params, not args.no_progress))
-    return _cmd_report(params, args)
+    status = _cmd_report(params, args)
+    _cmd_export(params, args)
+    _cmd_build_report(params, args)
+    return status
 
 
 def _executor_overrides(params: Params, args: argparse.Namespace) -> Params:
@@ -116,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     for stage, (_, text) in PARTITIONED.items():
         sub.add_parser(stage, help=text)
     sub.add_parser("report", help="write the build's metrics (counts per stage and source)")
+    sub.add_parser(
+        "export", help="export the corpus for EarthDial's trainer (save_to_disk + mixture)"
+    )
+    sub.add_parser("build-report", help="write the HTML build report and the DVC plot data")
+    publish = sub.add_parser("publish", help="upload the corpus to the Hugging Face Hub, verified")
+    publish.add_argument("--repo-id", help="ORG/NAME (default: params.yaml publish.repo_id)")
+    publish.add_argument("--revision", help="branch to upload to")
+    publish.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
     sub.add_parser("all", help="run every stage in order, without DVC")
     from sources.downloads import add_download_arguments
 
@@ -159,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_report(params, args)
         if args.command == "all":
             return _cmd_all(params, args)
+        if args.command == "export":
+            return _cmd_export(params, args)
+        if args.command == "build-report":
+            return _cmd_build_report(params, args)
+        if args.command == "publish":
+            return _cmd_publish(params, args)
         module, _ = PARTITIONED[args.command]
         stats = _stage_runner(module)(params, not args.no_progress)
         _print_stats(args.command, stats)

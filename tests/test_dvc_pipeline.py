@@ -54,7 +54,20 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
     dvc = [sys.executable, "-m", "dvc"]
 
     first = run([*dvc, "repro"], repo, env)
-    assert ran(first) == ["sample_data", "ingest", "score", "filter", "generate", "shard", "report"]
+    assert ran(first) == [
+        "sample_data",
+        "ingest",
+        "enrich",
+        "score",
+        "filter",
+        "generate",
+        "caption",
+        "validate",
+        "shard",
+        "report",
+        "export",
+        "build_report",
+    ]
     assert (repo / "data" / "corpus" / "README.md").is_file()
 
     again = run([*dvc, "repro"], repo, env)
@@ -68,7 +81,16 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
     assert ran(run([*dvc, "repro"], repo, env)) == ["filter"]
     params["filter"]["min_tags"] = 1
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert ran(run([*dvc, "repro"], repo, env)) == ["filter", "generate", "shard", "report"]
+    assert ran(run([*dvc, "repro"], repo, env)) == [
+        "filter",
+        "generate",
+        "caption",
+        "validate",
+        "shard",
+        "report",
+        "export",
+        "build_report",
+    ]
     assert "up to date" in run([*dvc, "status"], repo, env)
     report = yaml.safe_load((repo / "metrics" / "report.json").read_text())
     assert "filter:too_few_tags" not in report["drop_reasons"]

@@ -1,23 +1,47 @@
 """Stage ``shard``: write the corpus as Parquet shards with images and as WebDataset tars.
 
-For every partition of pairs, and every split in it, the stage writes
-``<corpus>/data/<split>-<partition>.parquet``, whose schema carries the Hugging Face features
-(so ``datasets.load_dataset(<corpus>)`` decodes the images and reads conversations as lists of
-turns), and ``<corpus>/wds/<split>-<partition>.tar`` with, per pair, ``<pair_id>.json`` and one
-``<pair_id>.<role>.png`` per image. Images are the RGB renderings of :mod:`pipeline.render`.
-Then it writes the corpus card ``README.md``. Completion records live in the work folder so
-the corpus folder holds only what is published.
+File layout (one design serves the named configurations without copying any image bytes):
+every pair is written exactly once, into the Parquet file and the tar of its split, source and
+task, rotated by size within a partition::
+
+    <corpus>/data/<split>-<source>-<partition index>-<task>-<nnnnn>.parquet
+    <corpus>/wds/<split>-<source>-<partition index>-<task>-<nnnnn>.tar
+
+e.g. ``data/train-xbd-00000-grounding-00000.parquet``. Because source and task are tokens of
+the file name (neither may contain ``-``), the configurations of the corpus card are plain
+globs over the same files: ``<source>`` is ``data/<split>-<source>-*``, ``<task>`` is
+``data/<split>-*-<task>-*`` and ``<source>_<task>`` is ``data/<split>-<source>-*-<task>-*``
+(see :func:`config_patterns`). A new file is started when the current one holds
+``shard.max_rows`` pairs or ``shard.max_bytes`` bytes of payload (images, rasters and JSON), so
+file names and contents depend only on the pairs and the params: the stage stays
+byte-for-byte reproducible.
+
+The Parquet schema carries the Hugging Face features (so ``datasets.load_dataset(<corpus>)``
+decodes the images and reads conversations as lists of turns). A tar holds, per pair,
+``<pair_id>.json``, one ``<pair_id>.<role>.png`` RGB rendering per image
+(:mod:`pipeline.render`) and, for every image that is not 8-bit RGB (multispectral, SAR,
+thermal, hyperspectral…), ``<pair_id>.<role>.npy``: the raster itself, all bands on the image's
+grid (band names, encoding and nodata in the JSON's ``rasters``). Per partition a summary
+(``<work>/shard/summary/<partition>.json``: pairs per split/source/task, generators, sensors and
+their bands, sample locations, band value histograms, answer lengths) feeds the corpus card
+and the build report. Completion records live in the work folder so that the corpus folder
+holds only what is published; the card and the manifest are written last.
 
 Accounting is per pair: read = written + failed (an image that cannot be read or rendered).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections import Counter
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -28,19 +52,46 @@ from pipeline.executor import (
     Partition,
     PartitionOutputs,
     completed_records,
+    output_path,
     partitions_from,
     run_partitions,
 )
 from pipeline.executors import make_executor
+from pipeline.instructions import pair_modality
 from pipeline.parquet_io import Failure, iter_pairs, iter_samples, write_failures
-from pipeline.rasters import RasterReadError
-from pipeline.records import InstructionPair, Sample, to_json
-from pipeline.render import render_png
+from pipeline.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
+from pipeline.records import ImageRef, InstructionPair, Sample, to_json
+from pipeline.render import display_bands, render_png
 from pipeline.webdataset_io import TarShardWriter
 
 log = logging.getLogger(__name__)
 
 STAGE = "shard"
+SUMMARY_KIND = "summary"
+
+DEFAULT_MAX_ROWS = 10_000
+"""Pairs per shard file when ``shard.max_rows`` is not set."""
+
+DEFAULT_MAX_BYTES = 500_000_000
+"""Payload bytes per shard file when ``shard.max_bytes`` is not set (the Hub's advice is
+files of a few hundred MB)."""
+
+NAME_TOKEN = re.compile(r"^[a-z0-9_]+$")
+"""Sources, tasks and splits are file-name tokens: lowercase, digits and ``_``, no ``-``."""
+
+HIST_BINS = 32
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "uint8": (0.0, 255.0),
+    "reflectance_1e4": (0.0, 10000.0),
+    "reflectance": (0.0, 1.0),
+    "sar_db": (-50.0, 10.0),
+    "sar_linear": (-50.0, 10.0),
+    "radiance": (0.0, 2 * RADIANCE_WHITE),
+    "normalized_radiance": (0.0, 120.0),
+    "kelvin": (200.0, 350.0),
+}
+"""Histogram range of band values per encoding (``sar_linear`` is histogrammed in dB; values
+outside fall into the edge bins; ``float`` images have no fixed scale and are left out)."""
 
 
 def corpus_features() -> Any:
@@ -92,36 +143,302 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
     }
 
 
-class _SplitWriter:
-    """Parquet and tar writers of one split of one partition, flushed in row groups."""
+def check_token(kind: str, value: str) -> str:
+    """Check that a split, source or task name can be a token of a shard file name.
+
+    Args:
+        kind: What the value is (for the message).
+        value: The name.
+
+    Returns:
+        The name.
+
+    Raises:
+        ValueError: If it contains anything but lowercase letters, digits and ``_``.
+    """
+    if not NAME_TOKEN.match(value):
+        raise ValueError(f"{kind} name {value!r} cannot name shard files: use [a-z0-9_] only")
+    return value
+
+
+def partition_index(partition: str, source: str) -> str:
+    """Return the part of a partition name after ``<source>-`` (the whole name otherwise)."""
+    prefix = f"{source}-"
+    return partition[len(prefix) :] if partition.startswith(prefix) else partition
+
+
+def shard_stem(split: str, source: str, partition: str, task: str, index: int) -> str:
+    """Return the file name (without extension) of one shard.
+
+    Args:
+        split: ``train``, ``validation``…
+        source: Source name.
+        partition: Partition name (``<source>-<nnnnn>``).
+        task: Task family.
+        index: Rotation index within the partition's split, source and task.
+
+    Returns:
+        ``<split>-<source>-<partition index>-<task>-<index:05d>``.
+    """
+    part = partition_index(partition, source).replace("-", "_")
+    return f"{split}-{source}-{part}-{task}-{index:05d}"
+
+
+def parse_stem(stem: str) -> dict[str, str]:
+    """Split a shard file stem back into split, source, partition, task and index.
+
+    Args:
+        stem: A name made by :func:`shard_stem`.
+
+    Returns:
+        The five tokens by name.
+
+    Raises:
+        ValueError: If the stem does not have five ``-``-separated tokens.
+    """
+    parts = stem.split("-")
+    if len(parts) != 5:
+        raise ValueError(f"{stem!r} is not a shard name <split>-<source>-<part>-<task>-<n>")
+    return dict(zip(("split", "source", "partition", "task", "index"), parts, strict=True))
+
+
+def config_patterns(
+    source: str | None, task: str | None, split: str, folder: str = "data", ext: str = "parquet"
+) -> str:
+    """Return the glob selecting one split of a configuration.
+
+    Args:
+        source: The source, or ``None`` for all.
+        task: The task, or ``None`` for all.
+        split: The split.
+        folder: ``data`` (Parquet) or ``wds`` (tars).
+        ext: File extension.
+
+    Returns:
+        A glob relative to the corpus folder.
+    """
+    if source and task:
+        return f"{folder}/{split}-{source}-*-{task}-*.{ext}"
+    if source:
+        return f"{folder}/{split}-{source}-*.{ext}"
+    if task:
+        return f"{folder}/{split}-*-{task}-*.{ext}"
+    return f"{folder}/{split}-*.{ext}"
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """Serialise an array as ``.npy`` bytes (no pickle; deterministic header)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Return the array stored as ``<role>.npy`` and its description.
+
+    Reflectance ×10 000 is stored as uint16 with 0 for nodata (its own nodata value);
+    everything else as float32 with NaN for nodata, in the image's own unit.
+
+    Args:
+        image: The image.
+        array: Its pixels from :func:`pipeline.rasters.read_image` (bands, height, width).
+
+    Returns:
+        The array to store and the JSON description (bands, encoding, dtype, shape, nodata).
+    """
+    if image.encoding == "reflectance_1e4":
+        stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
+        nodata: float | str = 0
+    else:
+        stored = array.astype("<f4")
+        nodata = "NaN"
+    info = {
+        "bands": list(image.bands),
+        "display_bands": list(image.display_bands),
+        "encoding": image.encoding,
+        "dtype": str(stored.dtype),
+        "shape": list(stored.shape),
+        "nodata": nodata,
+        "member": f"{image.role}.npy",
+    }
+    return stored, info
+
+
+def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
+    """Histogram each band of an image over the fixed range of its encoding.
+
+    Args:
+        image: The image.
+        array: Its pixels (bands, height, width), NaN for nodata.
+
+    Returns:
+        Band name → :data:`HIST_BINS` counts (NaN excluded); empty for ``float`` images.
+    """
+    limits = VALUE_RANGES.get(image.encoding)
+    if limits is None:
+        return {}
+    values = to_db(array) if image.encoding == "sar_linear" else array
+    out: dict[str, list[int]] = {}
+    for band, layer in zip(image.bands, values, strict=True):
+        finite = layer[np.isfinite(layer)]
+        clipped = np.clip(finite, limits[0], limits[1])
+        counts, _ = np.histogram(clipped, bins=HIST_BINS, range=limits)
+        out[band] = [int(c) for c in counts]
+    return out
+
+
+def _footprint_point(wkt: str) -> tuple[float, float] | None:
+    if not wkt:
+        return None
+    try:
+        from shapely import wkt as shapely_wkt
+
+        centre = shapely_wkt.loads(wkt).centroid
+    except Exception:  # a bad footprint only costs the map a point
+        return None
+    if centre.is_empty:
+        return None
+    return round(float(centre.x), 4), round(float(centre.y), 4)
+
+
+class _Summary:
+    """What a partition contributes to the card and the build report."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, Counter[str]] = defaultdict(Counter)
+        self.sensors: dict[str, dict[str, Any]] = {}
+        self.points: list[list[Any]] = []
+        self.hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self.answer_lengths: dict[str, Counter[int]] = defaultdict(Counter)
+        self.seen_samples: set[str] = set()
+
+    def add_pair(self, pair: InstructionPair, sample: Sample, split: str) -> None:
+        group = self.groups[f"{split}|{pair.source}|{pair.task}"]
+        group["pairs"] += 1
+        group[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+        group[f"sensor:{sample.sensor}"] += 1
+        group[f"generator:{pair.generator}"] += 1
+        model = pair.generator_params.get("model", "")
+        if model:
+            group[f"model:{model}"] += 1
+        for turn in pair.turns:
+            if turn.speaker == "gpt":
+                self.answer_lengths[pair.task][len(turn.value)] += 1
+
+    def add_sample(self, sample: Sample, arrays: Mapping[str, np.ndarray]) -> None:
+        if sample.sample_id in self.seen_samples:
+            return
+        self.seen_samples.add(sample.sample_id)
+        point = _footprint_point(sample.footprint_wkt)
+        if point is not None:
+            self.points.append([point[0], point[1], sample.source, sample.modality])
+        entry = self.sensors.setdefault(
+            sample.sensor, {"modality": sample.modality, "images": {}, "sources": []}
+        )
+        if sample.source not in entry["sources"]:
+            entry["sources"] = sorted([*entry["sources"], sample.source])
+        for image in sample.images:
+            key = f"{image.encoding}|{','.join(image.bands)}"
+            entry["images"].setdefault(
+                key,
+                {
+                    "encoding": image.encoding,
+                    "bands": list(image.bands),
+                    "display_bands": list(display_bands(image)),
+                },
+            )
+            array = arrays.get(image.role)
+            if array is None:
+                continue
+            for band, counts in band_histograms(image, array).items():
+                slot = self.hist[sample.sensor].setdefault(
+                    band,
+                    {
+                        "encoding": image.encoding,
+                        "range": list(VALUE_RANGES[image.encoding]),
+                        "counts": [0] * HIST_BINS,
+                    },
+                )
+                if slot["encoding"] == image.encoding:
+                    slot["counts"] = [a + b for a, b in zip(slot["counts"], counts, strict=True)]
+
+    def to_json(self) -> str:
+        data = {
+            "groups": {k: dict(sorted(v.items())) for k, v in sorted(self.groups.items())},
+            "sensors": dict(sorted(self.sensors.items())),
+            "points": sorted(self.points),
+            "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(self.hist.items())},
+            "answer_lengths": {
+                task: {str(n): c for n, c in sorted(lengths.items())}
+                for task, lengths in sorted(self.answer_lengths.items())
+            },
+        }
+        return json.dumps(data, sort_keys=True, indent=1) + "\n"
+
+
+class _ShardGroup:
+    """The rotating Parquet and tar writers of one split/source/task of one partition."""
 
     def __init__(
-        self, outputs: PartitionOutputs, split: str, schema: pa.Schema, shard: dict[str, Any]
+        self,
+        outputs: PartitionOutputs,
+        key: tuple[str, str, str],
+        schema: pa.Schema,
+        shard: Mapping[str, Any],
     ) -> None:
-        stem = f"{split}-{outputs.partition.name}"
+        self.outputs = outputs
+        self.split, self.source, self.task = key
         self.schema = schema
         self.row_group_size = int(shard["row_group_size"])
-        self.parquet = pq.ParquetWriter(
-            outputs.path("data", ".parquet", stem), schema, compression=str(shard["compression"])
-        )
-        self.tar = TarShardWriter(outputs.path("wds", ".tar", stem))
+        self.compression = str(shard["compression"])
+        self.max_rows = int(shard.get("max_rows") or DEFAULT_MAX_ROWS)
+        self.max_bytes = int(shard.get("max_bytes") or DEFAULT_MAX_BYTES)
+        self.index = -1
+        self.parquet: pq.ParquetWriter | None = None
+        self.tar: TarShardWriter | None = None
         self.rows: list[dict[str, Any]] = []
+        self.file_rows = 0
+        self.file_bytes = 0
+
+    def _open(self) -> None:
+        self.close()
+        self.index += 1
+        name = self.outputs.partition.name
+        stem = shard_stem(self.split, self.source, name, self.task, self.index)
+        self.parquet = pq.ParquetWriter(
+            self.outputs.path("data", ".parquet", stem), self.schema, compression=self.compression
+        )
+        self.tar = TarShardWriter(self.outputs.path("wds", ".tar", stem))
+        self.file_rows = self.file_bytes = 0
 
     def add(self, row: dict[str, Any], members: dict[str, bytes]) -> None:
+        size = sum(len(v) for v in members.values())
+        full = self.file_rows >= self.max_rows or (
+            self.file_rows > 0 and self.file_bytes + size > self.max_bytes
+        )
+        if self.parquet is None or full:
+            self._open()
+        assert self.tar is not None
         self.rows.append(row)
         self.tar.write(row["pair_id"], members)
+        self.file_rows += 1
+        self.file_bytes += size
         if len(self.rows) >= self.row_group_size:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
+        if self.rows and self.parquet is not None:
             self.parquet.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
             self.rows = []
 
     def close(self) -> None:
         self.flush()
-        self.parquet.close()
-        self.tar.close()
+        if self.parquet is not None:
+            self.parquet.close()
+            self.parquet = None
+        if self.tar is not None:
+            self.tar.close()
+            self.tar = None
 
 
 def shard_partition(
@@ -136,52 +453,70 @@ def shard_partition(
         box_convention: Description of the box format.
 
     Returns:
-        Counts per pair, with pairs per split, source and task in ``produced``.
+        Counts per pair, with pairs per split, source, task and modality in ``produced``.
     """
     schema = corpus_features().arrow_schema
+    with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
     stats = StageStats()
+    summary = _Summary()
     failures: list[Failure] = []
-    writers: dict[str, _SplitWriter] = {}
+    groups: dict[tuple[str, str, str], _ShardGroup] = {}
     rendered: dict[str, bytes] = {}
-    rendered_for = ""
+    rasters: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    current = ""
     try:
         for pair in iter_pairs(partition.inputs[0]):
             stats.read += 1
             sample = samples.get(pair.sample_id)
             if sample is None:
                 raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
-            if rendered_for != sample.sample_id:
-                rendered, rendered_for = {}, sample.sample_id
+            if current != sample.sample_id:
+                rendered, rasters, arrays, current = {}, {}, {}, sample.sample_id
             try:
                 for role in pair.image_roles:
-                    if role not in rendered:
-                        rendered[role] = render_png(sample.image(role))
+                    if role in rendered:
+                        continue
+                    image = sample.image(role)
+                    rendered[role] = render_png(image)
+                    arrays[role] = read_image(image)
+                    if with_rasters and image.encoding != "uint8":
+                        stored, info = raster_array(image, arrays[role])
+                        rasters[role] = (npy_bytes(stored), info)
             except RasterReadError as exc:
                 failures.append(Failure(pair.pair_id, exc.kind, f"{sample.sample_id}: {exc}"))
                 stats.fail(exc.kind)
                 continue
-            row, members = _pair_row(pair, sample, rendered, box_convention)
-            split = pair.split or "train"
-            if split not in writers:
-                writers[split] = _SplitWriter(outputs, split, schema, shard)
-            writers[split].add(row, members)
+            split = check_token("split", pair.split or "train")
+            key = (split, check_token("source", pair.source), check_token("task", pair.task))
+            row, members = _pair_row(pair, sample, rendered, rasters, box_convention)
+            if key not in groups:
+                groups[key] = _ShardGroup(outputs, key, schema, shard)
+            groups[key].add(row, members)
+            summary.add_pair(pair, sample, split)
+            summary.add_sample(sample, arrays)
             stats.kept += 1
             stats.produced[f"split:{split}"] += 1
             stats.produced[f"task:{pair.task}"] += 1
             stats.produced[f"source:{pair.source}"] += 1
-            stats.produced[f"modality:{sample.modality}"] += 1
+            stats.produced[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
     finally:
-        for writer in writers.values():
-            writer.close()
+        for group in groups.values():
+            group.close()
     write_failures(
         outputs.path("failed", aux=True), STAGE, partition.name, partition.source, failures
     )
+    outputs.path(SUMMARY_KIND, ".json", aux=True).write_text(summary.to_json(), encoding="utf-8")
     return stats
 
 
 def _pair_row(
-    pair: InstructionPair, sample: Sample, rendered: dict[str, bytes], box_convention: str
+    pair: InstructionPair,
+    sample: Sample,
+    rendered: dict[str, bytes],
+    rasters: dict[str, tuple[bytes, dict[str, Any]]],
+    box_convention: str,
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
     conversations = [{"from": t.speaker, "value": t.value} for t in pair.turns]
     metadata = sample_metadata(sample, box_convention)
@@ -195,7 +530,7 @@ def _pair_row(
         "task": pair.task,
         "template_id": pair.template_id,
         "paraphrase_id": pair.paraphrase_id,
-        "modality": sample.modality,
+        "modality": pair_modality(sample, pair.image_roles),
         "sensor": sample.sensor,
         "images": images,
         "image_roles": list(pair.image_roles),
@@ -207,32 +542,108 @@ def _pair_row(
     doc = {k: v for k, v in row.items() if k != "images"}
     doc["generator_params"] = dict(pair.generator_params)
     doc["metadata"] = metadata
+    doc["rasters"] = {role: rasters[role][1] for role in pair.image_roles if role in rasters}
     members = {"json": json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")}
     for role in pair.image_roles:
         members[f"{role}.png"] = rendered[role]
+        if role in rasters:
+            members[f"{role}.npy"] = rasters[role][0]
     return row, members
 
 
-def run(params: Params, progress: bool = True) -> StageStats:
-    """Run the shard stage and write the corpus card.
+def box_convention_text(scale: int) -> str:
+    """Return the description of the box format for a ``generate.box_scale``."""
+    return (
+        f"[[x1, y1, x2, y2, angle]] with x and y scaled to 0..{scale} of the image width and "
+        "height (origin top-left), angle in degrees (0: axis-aligned)"
+    )
+
+
+def merge_summaries(paths: Iterable[Path]) -> dict[str, Any]:
+    """Merge the per-partition summaries written by :func:`shard_partition`.
 
     Args:
-        params: Parameters (sections ``shard``, ``generate``, ``paths``).
+        paths: Summary JSON files.
+
+    Returns:
+        The same structure as one summary, summed over partitions.
+    """
+    groups: dict[str, Counter[str]] = defaultdict(Counter)
+    sensors: dict[str, dict[str, Any]] = {}
+    points: list[list[Any]] = []
+    hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    lengths: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for key, counts in data["groups"].items():
+            groups[key].update(counts)
+        for sensor, entry in data["sensors"].items():
+            into = sensors.setdefault(sensor, {"modality": entry["modality"], "images": {}})
+            into["sources"] = sorted(set(into.get("sources", [])) | set(entry["sources"]))
+            for key, image in entry["images"].items():
+                into["images"].setdefault(key, image)
+        points.extend(data["points"])
+        for sensor, bands in data["band_histograms"].items():
+            for band, slot in bands.items():
+                have = hist[sensor].get(band)
+                if have is None:
+                    hist[sensor][band] = dict(slot)
+                elif have["encoding"] == slot["encoding"]:
+                    pairs = zip(have["counts"], slot["counts"], strict=True)
+                    have["counts"] = [a + b for a, b in pairs]
+        for task, counts in data["answer_lengths"].items():
+            lengths[task].update(counts)
+    return {
+        "groups": {k: dict(sorted(v.items())) for k, v in sorted(groups.items())},
+        "sensors": dict(sorted(sensors.items())),
+        "points": sorted(points),
+        "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(hist.items())},
+        "answer_lengths": {k: dict(v) for k, v in sorted(lengths.items())},
+    }
+
+
+def summary_paths(params: Params) -> list[Path]:
+    """Return the summary files of the finished shard stage, by partition.
+
+    Args:
+        params: Parameters (paths).
+
+    Returns:
+        Paths of ``<work>/shard/summary/<partition>.json``.
+
+    Raises:
+        FileNotFoundError: If the shard stage has not run.
+    """
+    corpus = params.path_of("corpus")
+    records_dir = params.work_dir(STAGE) / "_done"
+    paths = []
+    for record in completed_records(corpus, records_dir):
+        for key in record["outputs"]:  # type: ignore[union-attr]
+            if key.startswith(f"aux:{SUMMARY_KIND}/"):
+                paths.append(output_path(corpus, key, records_dir))
+    return paths
+
+
+def run(params: Params, progress: bool = True) -> StageStats:
+    """Run the shard stage, then write the corpus card and the manifest.
+
+    Args:
+        params: Parameters (sections ``shard``, ``generate``, ``filter``, ``sources``,
+            ``paths``).
         progress: Show a progress bar.
 
     Returns:
         Counts summed over all partitions.
     """
+    from pipeline.manifest import MANIFEST_NAME, write_manifest
+
     shard = dict(params.section("shard"))
     scale = int(params.section("generate")["box_scale"])
-    box_convention = (
-        f"[[x1, y1, x2, y2, angle]] with x and y scaled to 0..{scale} of the image width and "
-        "height (origin top-left), angle in degrees (0: axis-aligned)"
-    )
+    box_convention = box_convention_text(scale)
     corpus = params.path_of("corpus")
     records_dir = params.work_dir(STAGE) / "_done"
     partitions = partitions_from(
-        [(params.work_dir("generate"), "pairs"), (params.work_dir("filter"), "kept")]
+        [(params.work_dir("validate"), "pairs"), (params.work_dir("filter"), "kept")]
     )
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
@@ -246,7 +657,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
             partitions,
             step,
             {"shard": shard, "box_convention": box_convention},
-            keep=["README.md"],
+            keep=["README.md", MANIFEST_NAME],
             progress=progress,
             records_dir=records_dir,
             state_dir=params.state_dir(STAGE),
@@ -254,8 +665,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         )
     finally:
         executor.close()
-    splits = Counter(
-        {k.split(":", 1)[1]: v for k, v in stats.produced.items() if k.startswith("split:")}
-    )
-    write_card(corpus, stats, splits, box_convention, completed_records(corpus, records_dir))
+    summary = merge_summaries(summary_paths(params))
+    write_card(corpus, stats, summary, params, box_convention)
+    write_manifest(corpus)
     return stats

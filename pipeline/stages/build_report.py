@@ -1,0 +1,20 @@
+"""Stage ``build_report``: the HTML build report and plot tables (:mod:`pipeline.build_report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.build_report import build_report
+from pipeline.config import Params
+
+
+def run(params: Params) -> Path:
+    """Write ``<paths.metrics>/report.html`` and ``<paths.metrics>/plots/*.csv``.
+
+    Args:
+        params: Parameters.
+
+    Returns:
+        The path of the HTML report.
+    """
+    return build_report(params)

@@ -1,0 +1,36 @@
+"""Stage ``export``: the EarthDial export of the corpus (:mod:`pipeline.export_earthdial`).
+
+Reads ``<paths.corpus>/wds/*.tar`` and writes ``<earthdial.out>`` (default
+``data/earthdial``): one ``save_to_disk`` dataset per sub-dataset and ``mixture_<split>.json``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Params
+from pipeline.export_earthdial import export_earthdial
+
+DEFAULT_OUT = "data/earthdial"
+
+
+def run(params: Params) -> dict[str, Any]:
+    """Write the EarthDial export.
+
+    Args:
+        params: Parameters: ``paths.corpus`` and the optional section ``earthdial`` with
+            ``out``, ``image_tokens`` (``after_tags`` or ``first``), ``repeat_time``
+            (per source, ``default`` for the rest) and ``annotation_root``.
+
+    Returns:
+        The mixtures by split.
+    """
+    options = dict(params.raw.get("earthdial") or {})
+    return export_earthdial(
+        params.path_of("corpus"),
+        Path(str(options.get("out") or DEFAULT_OUT)),
+        image_tokens=str(options.get("image_tokens") or "after_tags"),
+        repeat_time=dict(options.get("repeat_time") or {}),
+        annotation_root=options.get("annotation_root"),
+    )
