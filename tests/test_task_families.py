@@ -1,0 +1,248 @@
+"""Every task family's answers, checked against the labels of crafted samples."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from pipeline.instructions import make_pair, pair_modality
+from pipeline.records import ImageRef, Labels, ObjectLabel, Sample
+from pipeline.tasks import BUILDERS, GenerationConfig, NotApplicable
+from pipeline.validate import parse_boxes, validate_pair
+from templates import load_templates
+
+CONFIG = GenerationConfig(seed=3, box_scale=100, max_boxes=40, class_set="ben19")
+TEMPLATES = {t.id: t for t in load_templates()}
+
+
+def sample(source: str, **overrides) -> Sample:
+    fields = dict(
+        sample_id=f"{source}:x",
+        source=source,
+        native_id="x",
+        modality="rgb",
+        sensor="sensor",
+        bands=("R", "G", "B"),
+        gsd_m=3.0,
+        crs="EPSG:4326",
+        footprint_wkt="POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))",
+        acquired=("2020-01-01T00:00:00Z",),
+        images=(ImageRef("image", ("a.png",), ("R", "G", "B"), "uint8", 200, 100),),
+        tags={},
+        labels=Labels(),
+        licence="x",
+        split="train",
+    )
+    fields.update(overrides)
+    return Sample(**fields)
+
+
+def pair_of(template_id: str, s: Sample):
+    candidate = make_pair(s, TEMPLATES[template_id], CONFIG)
+    assert validate_pair(candidate, s, CONFIG.box_scale) == []
+    return candidate.pair
+
+
+def answer(template_id: str, s: Sample) -> str:
+    return pair_of(template_id, s).turns[-1].value
+
+
+def write_tif(path: Path, data: np.ndarray, dtype: str = "float32") -> str:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=dtype,
+        crs="EPSG:32613",
+        transform=from_origin(0, 640, 10, 10),
+    ) as ds:
+        ds.write(data.astype(dtype), 1)
+    return str(path)
+
+
+def test_every_builder_has_a_template_and_every_template_a_builder():
+    used = {t.builder for t in TEMPLATES.values() if not t.chain}
+    assert used == set(BUILDERS)
+
+
+def test_methane_presence_strength_and_extent_from_labels(tmp_path):
+    mask = np.zeros((20, 20), dtype=np.uint8)
+    mask[2:6, 3:8] = 1  # 20 plume pixels
+    path = write_tif(tmp_path / "labelbinary.tif", mask, "uint8")
+    plume = sample(
+        "starcop",
+        modality="hyperspectral",
+        labels=Labels(
+            properties={"has_plume": "true", "qplume_kg_h": "1534.2"},
+            rasters={"plume_mask": path},
+        ),
+    )
+    assert answer("starcop_presence", plume) == "Yes"
+    assert answer("starcop_strength", plume).startswith("strong (about 1534 kg/h)")
+    extent = answer("starcop_extent", plume)
+    assert "180" in extent and "5.0 %" in extent  # 20 px × 3 m × 3 m = 180 m², 20/400
+    clean = sample("starcop", labels=Labels(properties={"has_plume": "false"}))
+    assert answer("starcop_presence", clean) == "No"
+    with pytest.raises(NotApplicable):
+        make_pair(clean, TEMPLATES["starcop_strength"], CONFIG)
+
+
+def test_earthquake_pairs_show_the_right_images_and_magnitude():
+    images = tuple(
+        ImageRef(r, (f"q.h5::/e/p/{r}",), ("VV", "VH"), "sar_linear", 8, 8)
+        for r in ("pre", "post", "before")
+    )
+    positive = sample(
+        "quakeset",
+        modality="sar",
+        images=images,
+        tags={"magnitude_class": "strong"},
+        labels=Labels(properties={"earthquake": "yes", "magnitude": "6.4", "pair": "pre/post"}),
+    )
+    negative = dataclasses.replace(
+        positive,
+        tags={},
+        labels=Labels(properties={"earthquake": "no", "magnitude": "0", "pair": "before/pre"}),
+    )
+    yes = pair_of("quakeset_occurred", positive)
+    no = pair_of("quakeset_occurred", negative)
+    assert (yes.turns[-1].value, yes.image_roles) == ("Yes", ("pre", "post"))
+    assert (no.turns[-1].value, no.image_roles) == ("No", ("before", "pre"))
+    assert answer("quakeset_magnitude", positive) == "strong (M 6.4)"
+    with pytest.raises(NotApplicable):
+        make_pair(negative, TEMPLATES["quakeset_magnitude"], CONFIG)
+
+
+def satlas_sample() -> Sample:
+    objects = (
+        ObjectLabel("wind_turbine", "", "t1", (10, 10, 14, 14)),
+        ObjectLabel("wind_turbine", "", "t1", (100, 50, 104, 54)),
+        ObjectLabel("solar_farm", "", "t1", (20, 60, 80, 90)),
+    )
+    images = (
+        ImageRef("t0", ("a.png",), ("tci_r", "tci_g", "tci_b"), "uint8", 200, 100),
+        ImageRef("t1", ("b.png",), ("tci_r", "tci_g", "tci_b"), "uint8", 200, 100),
+    )
+    return sample("satlas", images=images, labels=Labels(objects=objects))
+
+
+def test_satlas_refer_identify_ground_and_count():
+    s = satlas_sample()
+    refer = pair_of("satlas_refer", s)
+    assert refer.image_roles == ("t1",)
+    boxes = parse_boxes(refer.turns[-1].value)
+    if "wind turbines" in refer.turns[-1].value:
+        assert boxes == [(5, 10, 7, 14, 0), (50, 50, 52, 54, 0)]
+    else:
+        assert boxes == [(10, 60, 40, 90, 0)]
+    ident = pair_of("satlas_identify", s)
+    assert ident.turns[-1].value in ("wind turbine", "solar farm")
+    ground = pair_of("satlas_grounding", s).turns[-1].value
+    assert "<ref>solar_farm</ref>" not in ground and "<ref>solar farm</ref>" in ground
+    assert "<ref>wind turbines</ref>" in ground and len(parse_boxes(ground)) == 3
+    count = pair_of("satlas_count", s)
+    q = count.turns[0].value
+    assert count.turns[-1].value == ("2" if "wind turbines" in q else "1")
+
+
+def test_satlas_land_cover_from_the_raster_label(tmp_path):
+    from PIL import Image
+
+    values = np.zeros((10, 10), dtype=np.uint8)
+    values[:, :6] = 3  # tree 60 %
+    values[:, 6:9] = 1  # water 30 %
+    values[:, 9] = 2  # developed 10 %
+    values[0, 0] = 0  # unlabelled, ignored
+    Image.fromarray(values, mode="L").save(tmp_path / "land_cover.png")
+    s = dataclasses.replace(
+        satlas_sample(),
+        labels=Labels(
+            rasters={"land_cover": str(tmp_path / "land_cover.png")},
+            properties={"static_image_role": "t1"},
+        ),
+    )
+    lc = pair_of("satlas_landcover", s)
+    assert lc.turns[-1].value == "developed, tree, water" and lc.image_roles == ("t1",)
+    assert answer("satlas_landcover_share", s) == "tree (60 %)"
+
+
+def test_skyscript_caption_and_main_object():
+    s = sample(
+        "skyscript",
+        tags={"center:landuse": "farmland", "center:name": "x"},
+        labels=Labels(properties={"title": "a satellite image of farmland"}),
+    )
+    assert answer("skyscript_caption", s) == "A satellite image of farmland."
+    assert answer("skyscript_main_object", s) == "farmland"
+
+
+def test_urban_heat_island_from_the_thermal_chip(tmp_path):
+    kelvin = np.full((64, 64), 295.0)
+    kelvin[32:, 32:] = 310.0  # a hot south-east quarter
+    path = write_tif(tmp_path / "st.tif", kelvin)
+    images = (
+        ImageRef("image", (path,), ("SR_B4",), "reflectance", 64, 64),
+        ImageRef("thermal", (path,), ("ST_B10",), "kelvin", 64, 64),
+    )
+    s = sample("stac", modality="multispectral", images=images, tags={"platform": "Landsat 8"})
+    p = pair_of("uhi_summary", s)
+    text = p.turns[-1].value
+    assert p.image_roles == ("thermal",) and pair_modality(s, p.image_roles) == "thermal"
+    assert "south-east" in text and "strong" in text and "ST_B10" in text
+    assert "25.6" in text  # mean of 21.85 °C (3/4) and 36.85 °C (1/4)
+
+
+def test_landcover_vqa_and_caption():
+    s = sample(
+        "bigearthnet_v1",
+        modality="multispectral",
+        labels=Labels(scheme="clc43", classes=("Discontinuous urban fabric", "Pastures")),
+    )
+    assert answer("ben_urban_rural", s) == "urban"
+    rural = dataclasses.replace(s, labels=Labels(scheme="clc43", classes=("Pastures",)))
+    assert answer("ben_urban_rural", rural) == "rural"
+    presence = pair_of("ben_landcover_presence", s)
+    asked = presence.turns[0].value
+    present = "Urban fabric" in asked or "Pastures" in asked
+    assert presence.turns[-1].value == ("Yes" if present else "No")
+    assert "pastures and urban fabric" in answer("ben_landcover_caption", s)
+
+
+def test_xbd_affected_identify_change_description_and_dialogue():
+    objects = (
+        ObjectLabel("building", "destroyed", "post", (0, 0, 20, 20)),
+        ObjectLabel("building", "no-damage", "post", (100, 50, 120, 70)),
+    )
+    images = (
+        ImageRef("pre", ("a.png",), ("R", "G", "B"), "uint8", 200, 100),
+        ImageRef("post", ("b.png",), ("R", "G", "B"), "uint8", 200, 100),
+    )
+    s = sample(
+        "xbd",
+        images=images,
+        labels=Labels(objects=objects, properties={"disaster_type": "fire"}),
+    )
+    assert answer("xbd_affected", s) == "Yes"
+    ident = pair_of("xbd_identify_damage", s)
+    box = parse_boxes(ident.turns[0].value)[0]
+    assert ident.turns[-1].value == ("destroyed" if box[0] == 0 else "no damage")
+    assert answer("xbd_change", s) == "1 of the 2 buildings changed after the event: 1 destroyed."
+    assert "fire" in answer("xbd_damage_description", s)
+    dialogue = pair_of("xbd_dialogue", s)
+    assert [t.speaker for t in dialogue.turns] == ["human", "gpt"] * 3
+    assert [t.value for t in dialogue.turns[1::2]][:2] == ["fire", "Yes"]
+    assert dialogue.turns[0].value.count("<image>") == 2
+    assert all("<image>" not in t.value for t in dialogue.turns[1:])
+    undamaged = dataclasses.replace(
+        s, labels=Labels(objects=objects[1:], properties={"disaster_type": "fire"})
+    )
+    assert answer("xbd_affected", undamaged) == "No"
+    assert answer("xbd_change", undamaged).startswith("No change")
