@@ -62,7 +62,7 @@ from shapely.geometry.polygon import orient
 from pipeline.records import ImageRef, Labels, Sample
 from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
 from sources.bigearthnet_classes import CLC43_NAMES
-from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
+from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, SENTINEL2_L2A_ORDER, bands_named
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""
@@ -70,20 +70,7 @@ S2_DIR = "BigEarthNet-v1.0"
 S1_DIR = "BigEarthNet-S1-v1.0"
 """Folder that ``BigEarthNet-S1-v1.0.tar.gz`` extracts to."""
 
-S2_BANDS: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B11",
-    "B12",
-)
+S2_BANDS: tuple[str, ...] = SENTINEL2_L2A_ORDER
 """Sentinel-2 bands of a BigEarthNet v1 patch, in the order they are read."""
 
 S1_BANDS: tuple[str, ...] = ("VV", "VH")
@@ -188,7 +175,7 @@ class BigEarthNetV1(SourceAdapter):
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)
-        self.sensors: tuple[str, ...] = _parse_sensors(self.options.get("sensors", SENSORS))
+        self.sensors: tuple[str, ...] = parse_sensors(self.options.get("sensors", SENSORS))
         self._splits: _Splits | None = None
         self._sensor_dirs()
 
@@ -331,11 +318,15 @@ class BigEarthNetV1(SourceAdapter):
         return self._splits
 
 
-def _parse_sensors(value: object) -> tuple[str, ...]:
+def parse_sensors(
+    value: object, known: Sequence[str] = SENSORS, source: str = "bigearthnet_v1"
+) -> tuple[str, ...]:
     """Validate the ``sensors`` option.
 
     Args:
         value: The option value: a sensor name or a list of them.
+        known: The sensor names the adapter knows.
+        source: Adapter name used in the error message.
 
     Returns:
         The selected sensors, without duplicates, in the given order.
@@ -346,11 +337,10 @@ def _parse_sensors(value: object) -> tuple[str, ...]:
     names: list[object] = [value] if isinstance(value, str) else []
     if not names and isinstance(value, Sequence):
         names = list(value)
-    unknown = [n for n in names if n not in SENSORS]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise ValueError(
-            f"bigearthnet_v1: option sensors={value!r} is invalid; "
-            f"use a non-empty list of {list(SENSORS)}"
+            f"{source}: option sensors={value!r} is invalid; use a non-empty list of {list(known)}"
         )
     return tuple(str(n) for n in dict.fromkeys(names))
 

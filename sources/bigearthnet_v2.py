@@ -66,6 +66,7 @@ from sources.bigearthnet_v1 import (
     crs_string,
     find_band_files,
     footprint_from_box,
+    parse_sensors,
     s1_name_tags,
 )
 from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
@@ -685,21 +686,8 @@ class BigEarthNetV2(SourceAdapter):
 
 
 def _parse_sensors(value: object) -> tuple[str, ...]:
-    """Validate the ``sensors`` option.
-
-    Raises:
-        ValueError: If a name is unknown or none is given.
-    """
-    names: list[object] = [value] if isinstance(value, str) else []
-    if not names and isinstance(value, Sequence):
-        names = list(value)
-    unknown = [n for n in names if n not in SENSORS]
-    if unknown or not names:
-        raise ValueError(
-            f"bigearthnet_v2: option sensors={value!r} is invalid; "
-            f"use a non-empty list of {list(SENSORS)}"
-        )
-    return tuple(str(n) for n in dict.fromkeys(names))
+    """Validate the ``sensors`` option (as BigEarthNet v1 does)."""
+    return parse_sensors(value, SENSORS, "bigearthnet_v2")
 
 
 def _classes(row: PatchRow, unit: str) -> tuple[str, ...]:

@@ -26,6 +26,22 @@ SENTINEL2_BANDS: tuple[Band, ...] = (
 )
 """Sentinel-2 MSI bands (B10 is in L1C only, not in L2A products)."""
 
+SENTINEL2_L2A_ORDER: tuple[str, ...] = (
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B11",
+    "B12",
+)
+"""The 12 Sentinel-2 L2A bands in the order BigEarthNet (and torchgeo) reads them."""
+
 SENTINEL1_BANDS: tuple[Band, ...] = (
     Band("VV", "C-band backscatter, vertical transmit and receive", None, 10),
     Band("VH", "C-band backscatter, vertical transmit, horizontal receive", None, 10),

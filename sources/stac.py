@@ -112,7 +112,13 @@ from shapely.geometry.polygon import orient
 
 from pipeline.records import ImageRef, Labels, Sample
 from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import LANDSAT89_BANDS, SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
+from sources.sensors import (
+    LANDSAT89_BANDS,
+    SENTINEL1_BANDS,
+    SENTINEL2_BANDS,
+    SENTINEL2_L2A_ORDER,
+    bands_named,
+)
 
 Signer = Callable[[str], str]
 """Turns an asset href into one that can be opened (e.g. appends a SAS token)."""
@@ -129,20 +135,7 @@ DEFAULT_CATALOG = "catalog.json"
 ITEM_JSON = "item.json"
 CHIP_JSON = "chip.json"
 
-S2_BAND_ORDER: tuple[str, ...] = (
-    "B01",
-    "B02",
-    "B03",
-    "B04",
-    "B05",
-    "B06",
-    "B07",
-    "B08",
-    "B8A",
-    "B09",
-    "B11",
-    "B12",
-)
+S2_BAND_ORDER: tuple[str, ...] = SENTINEL2_L2A_ORDER
 """Sentinel-2 L2A bands read by default, in this order (BigEarthNet's order)."""
 
 S2_ES_KEYS: dict[str, str] = {
