@@ -29,6 +29,7 @@ PARTITIONED: dict[str, tuple[str, str]] = {
     "enrich": ("enrich", "add OpenStreetMap tags to samples by footprint"),
     "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
     "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
+    "dedup": ("dedup", "remove exact, near and same-place-and-time duplicates; assign splits"),
     "generate": ("generate", "make template-based instruction pairs from the labels"),
     "caption": ("caption", "free-form pairs from a VLM server (when caption.enabled)"),
     "validate": ("validate", "check every pair against its sample and labels"),

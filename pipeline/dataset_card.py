@@ -35,7 +35,7 @@ from sources.registry import ADAPTERS, adapter_class
 NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
 """Licences whose data may not be used commercially."""
 
-ACCOUNTED_STAGES = ("ingest", "enrich", "score", "filter", "generate")
+ACCOUNTED_STAGES = ("ingest", "enrich", "score", "filter", "dedup", "generate", "validate")
 
 FEATURES: tuple[tuple[str, str, str], ...] = (
     ("pair_id", "string", "stable id (hash of sample, template, paraphrase, generator)"),

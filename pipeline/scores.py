@@ -2,27 +2,46 @@
 
 - **Tags**: :func:`count_tag_fields`, the number of distinct non-empty tag fields.
 - **Brightness**: :func:`image_scores`, sensor-aware (see
-  :func:`pipeline.rasters.unit_brightness`) mean brightness of the visible bands and the
-  fractions of dark and saturated pixels.
-- **Coverage**: the fraction of valid pixels (no NaN or nodata in any band) and
-  :func:`geolocation_problem`, whether the footprint exists, is in range and has a known CRS.
+  :func:`pipeline.rasters.unit_brightness`) mean brightness of the visible bands, the
+  fractions of dark (black) and saturated pixels, per-band mean and 2nd/50th/98th
+  percentiles, and a *degenerate* flag (a band that is constant or entirely NaN).
+- **Coverage**: the fraction of valid pixels (no NaN or nodata in any band),
+  :func:`geolocation_problem` (whether the footprint exists, is in range and has a known CRS),
+  :func:`snow_cloud_flagged` (a source's own snow/cloud/shadow flags, e.g. reBEN's
+  ``contains_seasonal_snow`` and ``contains_cloud_or_shadow``) and :func:`cloud_fraction` (the
+  share of cloud pixels of a ``cloud_mask`` raster label, where a source provides one).
+- **Identity** (for de-duplication, :mod:`pipeline.dedup`): a SHA-256 of every image's decoded
+  pixels and a 64-bit perceptual hash of each image's RGB rendering.
 
 The score stage stores these as columns; the filter stage compares them with thresholds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import rasterio
 import shapely
 from rasterio.crs import CRS
-from rasterio.errors import CRSError
+from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
-from pipeline.rasters import read_image, unit_brightness
+from pipeline.dedup import perceptual_hash
+from pipeline.rasters import RasterReadError, read_image, unit_brightness
 from pipeline.records import ImageRef, Sample
-from pipeline.render import display_bands
+from pipeline.render import display_bands, render_rgb
+
+SNOW_CLOUD_KEYS: tuple[str, ...] = ("contains_seasonal_snow", "contains_cloud_or_shadow")
+"""Label properties or tags that flag snow, cloud or cloud shadow when ``true`` (reBEN's
+``metadata_for_patches_with_snow_cloud_or_shadow.parquet`` columns)."""
+
+CLOUD_MASK_RASTER = "cloud_mask"
+"""Name of the raster label (``labels.rasters``) holding a cloud/shadow mask: non-zero is
+cloud or shadow, zero clear, nodata/NaN unknown. Any adapter that has a QA band or mask
+(e.g. Sentinel-2 SCL classes 3, 8, 9, 10 mapped to 1) can provide it."""
 
 
 def count_tag_fields(sample: Sample) -> int:
@@ -76,31 +95,141 @@ def geolocation_problem(sample: Sample) -> str:
     return ""
 
 
+def snow_cloud_flagged(sample: Sample) -> bool:
+    """Say whether the source flags a sample for seasonal snow, cloud or cloud shadow.
+
+    Args:
+        sample: The sample.
+
+    Returns:
+        True when a label property or tag in :data:`SNOW_CLOUD_KEYS` is ``true``.
+    """
+    for key in SNOW_CLOUD_KEYS:
+        for mapping in (sample.labels.properties, sample.tags):
+            if str(mapping.get(key, "")).strip().lower() == "true":
+                return True
+    return False
+
+
+def cloud_fraction(sample: Sample) -> float | None:
+    """Return the share of cloud/shadow pixels of a sample's ``cloud_mask`` raster label.
+
+    Args:
+        sample: The sample.
+
+    Returns:
+        Cloud pixels / known pixels, ``None`` when the sample has no cloud mask, 1.0 when the
+        mask has no known pixel.
+
+    Raises:
+        pipeline.rasters.RasterReadError: If the mask file is missing or unreadable.
+    """
+    path_text = sample.labels.rasters.get(CLOUD_MASK_RASTER)
+    if not path_text:
+        return None
+    path = Path(path_text)
+    if not path.is_file():
+        raise RasterReadError("missing_file", f"{path}: cloud mask not found")
+    try:
+        with rasterio.open(path) as ds:
+            mask = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
+    except RasterioError as exc:
+        raise RasterReadError("corrupt_raster", f"{path}: cannot read cloud mask: {exc}") from exc
+    known = np.isfinite(mask)
+    if not known.any():
+        return 1.0
+    return float((mask[known] != 0).mean())
+
+
 @dataclass(frozen=True)
 class ImageScores:
-    """Brightness and coverage of one image.
+    """Brightness, coverage and identity of one image.
 
     Attributes:
         brightness: Mean unit brightness of the display bands over valid pixels (NaN if there
             are none, or if the encoding has no brightness scale).
-        dark_fraction: Fraction of valid pixels darker than the dark level.
-        bright_fraction: Fraction of valid pixels brighter than the bright level.
+        dark_fraction: Fraction of valid pixels darker than the dark level (black pixels).
+        bright_fraction: Fraction of valid pixels brighter than the bright level (saturated).
         valid_fraction: Fraction of pixels valid in every band.
+        band_mean: Per band (all bands, in the image's order), mean unit brightness over the
+            band's finite pixels (NaN: none, or no brightness scale).
+        band_p2: Per band, 2nd percentile of unit brightness.
+        band_p50: Per band, median unit brightness.
+        band_p98: Per band, 98th percentile of unit brightness.
+        degenerate: A band is entirely NaN/nodata or constant over its finite pixels.
+        content_sha256: SHA-256 of the decoded pixels (all bands, shape included).
+        phash: 64-bit perceptual hash of the RGB rendering (None if it cannot be rendered).
     """
 
     brightness: float
     dark_fraction: float
     bright_fraction: float
     valid_fraction: float
+    band_mean: tuple[float, ...] = field(default=())
+    band_p2: tuple[float, ...] = field(default=())
+    band_p50: tuple[float, ...] = field(default=())
+    band_p98: tuple[float, ...] = field(default=())
+    degenerate: bool = False
+    content_sha256: str = ""
+    phash: int | None = None
 
 
-def image_scores(image: ImageRef, dark_level: float, bright_level: float) -> ImageScores:
-    """Read an image and compute its brightness and coverage scores.
+def pixel_sha256(array: np.ndarray) -> str:
+    """Return a SHA-256 of a decoded pixel array (shape and float32 values).
+
+    Hashing decoded pixels rather than file bytes makes the same pixels in two containers
+    (a GeoTIFF and a PNG, or one dataset of a shared HDF5 file) hash alike, and two samples
+    referencing different datasets of one HDF5 file hash apart.
+
+    Args:
+        array: A ``(bands, height, width)`` array.
+
+    Returns:
+        The hex digest.
+    """
+    digest = hashlib.sha256(repr(tuple(array.shape)).encode())
+    digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def _band_stats(
+    array: np.ndarray, encoding: str
+) -> tuple[list[float], list[float], list[float], list[float], bool]:
+    means: list[float] = []
+    p2: list[float] = []
+    p50: list[float] = []
+    p98: list[float] = []
+    degenerate = False
+    for band in array:
+        finite = band[np.isfinite(band)]
+        if finite.size == 0 or float(finite.min()) == float(finite.max()):
+            degenerate = True
+        unit = unit_brightness(finite, encoding) if finite.size else finite
+        if unit.size == 0 or not np.isfinite(unit).any():
+            means.append(float("nan"))
+            p2.append(float("nan"))
+            p50.append(float("nan"))
+            p98.append(float("nan"))
+            continue
+        low, mid, high = np.percentile(unit, [2, 50, 98])
+        means.append(float(unit.mean()))
+        p2.append(float(low))
+        p50.append(float(mid))
+        p98.append(float(high))
+    return means, p2, p50, p98, degenerate
+
+
+def image_scores(
+    image: ImageRef, dark_level: float, bright_level: float, identity: bool = True
+) -> ImageScores:
+    """Read an image and compute its brightness, coverage and identity scores.
 
     Args:
         image: The image.
         dark_level: Unit brightness under which a pixel counts as dark.
         bright_level: Unit brightness over which a pixel counts as saturated.
+        identity: Also compute the content and perceptual hashes (the latter renders the
+            image, reading its display bands a second time).
 
     Returns:
         The scores.
@@ -111,14 +240,32 @@ def image_scores(image: ImageRef, dark_level: float, bright_level: float) -> Ima
     array = read_image(image)  # every band: a corrupt band file fails here
     valid = np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
+    means, p2, p50, p98, degenerate = _band_stats(array, image.encoding)
+    content = pixel_sha256(array) if identity else ""
+    phash: int | None = None
+    if identity:
+        try:
+            phash = perceptual_hash(render_rgb(image))
+        except (RasterReadError, ValueError):
+            phash = None  # no RGB rendering: near-duplicate search skips the image
+    extra = {
+        "band_mean": tuple(means),
+        "band_p2": tuple(p2),
+        "band_p50": tuple(p50),
+        "band_p98": tuple(p98),
+        "degenerate": degenerate,
+        "content_sha256": content,
+        "phash": phash,
+    }
     visible = [image.bands.index(b) for b in display_bands(image)]
     brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
     values = brightness[valid]
     if values.size == 0 or image.encoding == "float":
-        return ImageScores(float("nan"), 0.0, 0.0, valid_fraction)
+        return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]
     return ImageScores(
         brightness=float(values.mean()),
         dark_fraction=float((values < dark_level).mean()),
         bright_fraction=float((values > bright_level).mean()),
         valid_fraction=valid_fraction,
+        **extra,  # type: ignore[arg-type]
     )

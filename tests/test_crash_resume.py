@@ -24,7 +24,7 @@ from build_helpers import make_params, tree_digest
 
 from pipeline.executor import FAULT_ENV, completed_records
 
-STAGES = ("ingest", "enrich", "score", "filter", "generate", "shard")
+STAGES = ("ingest", "enrich", "score", "filter", "dedup", "generate", "validate", "shard")
 PHASES = ("step", "publish", "record")
 REPO = Path(__file__).resolve().parents[1]
 

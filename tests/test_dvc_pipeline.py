@@ -60,6 +60,7 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
         "enrich",
         "score",
         "filter",
+        "dedup",
         "generate",
         "caption",
         "validate",
@@ -83,6 +84,7 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert ran(run([*dvc, "repro"], repo, env)) == [
         "filter",
+        "dedup",
         "generate",
         "caption",
         "validate",

@@ -65,6 +65,18 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "skyscript:images2/w600100202_US_21.jpg": "too_dark",
         "starcop:ang20191021t160052_r8192_c0_w512_h512": "low_coverage",
     }
+    # the BigEarthNet v1 copies of reBEN patches (same place and date) are removed once
+    assert ledger(built, "dedup", "dropped") == {
+        f"bigearthnet_v1:{name}": "duplicate_place_time"
+        for name in (
+            "S1A_IW_GRDH_1SDV_20170613T165043_33UUP_62_44",
+            "S1A_IW_GRDH_1SDV_20170613T165043_33UUP_62_45",
+            "S1A_IW_GRDH_1SDV_20170613T165043_33UUP_63_44",
+            "S2A_MSIL2A_20170613T101031_62_44",
+            "S2A_MSIL2A_20170613T101031_63_44",
+            "S2A_MSIL2A_20170613T101031_63_45",
+        )
+    }
 
 
 def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> None:

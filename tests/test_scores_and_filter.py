@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from PIL import Image
 from rasterio.transform import from_origin
 
 from pipeline.config import ConfigError
@@ -259,3 +260,124 @@ def test_hdf5_arrays_read_channels_last(tmp_path):
     with pytest.raises(RasterReadError) as info:
         read_image(missing)
     assert info.value.kind == "missing_band"
+
+
+def test_new_reasons_on_crafted_rows():
+    box = Thresholds(**{**DEFAULT.__dict__, "aoi": (0.0, 30.0, 20.0, 50.0)})
+    inside = scores(footprint_wkt="POLYGON ((10 40, 11 40, 11 41, 10 41, 10 40))")
+    outside = scores(footprint_wkt="POLYGON ((-100 40, -99 40, -99 41, -100 41, -100 40))")
+    assert decide(inside, box) == []
+    assert decide(outside, box) == ["outside_aoi"]
+    assert decide(outside, DEFAULT) == []  # no AOI: the whole Earth
+    assert decide(scores(snow_cloud=True), DEFAULT) == ["snow_or_cloud"]
+    keep = Thresholds(**{**DEFAULT.__dict__, "snow_cloud": "keep"})
+    assert decide(scores(snow_cloud=True), keep) == []
+    assert decide(scores(cloud_fraction=0.5), DEFAULT) == ["snow_or_cloud"]
+    assert decide(scores(cloud_fraction=0.05), DEFAULT) == []
+    assert decide(scores(degenerate=[False, True]), DEFAULT) == ["degenerate"]
+    # a black constant image: too dark first, degenerate also recorded
+    assert decide(scores(brightness=[0.0, 0.5], degenerate=[True, False]), DEFAULT) == [
+        "too_dark",
+        "degenerate",
+    ]
+    assert set(REASONS) >= {"outside_aoi", "snow_or_cloud", "degenerate"}
+
+
+def test_new_thresholds_are_checked():
+    base = {
+        "min_tags": 3,
+        "min_valid_fraction": 0.9,
+        "require_geolocation": True,
+        "brightness": {"uint8": {"min": 0.1, "max": 0.9}},
+    }
+    assert Thresholds.from_params(base).aoi is None
+    assert Thresholds.from_params({**base, "aoi": [5, 45, 15, 55]}).aoi == (5, 45, 15, 55)
+    with pytest.raises(ConfigError, match="aoi"):
+        Thresholds.from_params({**base, "aoi": [15, 45, 5, 55]})
+    with pytest.raises(ConfigError, match="snow_cloud"):
+        Thresholds.from_params({**base, "snow_cloud": "maybe"})
+
+
+def test_band_stats_degenerate_and_hashes(tmp_path):
+    flat = np.full((4, 4), 1200, dtype=np.uint16)
+    write_tif(tmp_path / "b04.tif", flat)
+    ramp = np.arange(16, dtype=np.uint16).reshape(4, 4) * 100 + 100
+    write_tif(tmp_path / "b03.tif", ramp)
+    image = ImageRef(
+        "image",
+        (str(tmp_path / "b04.tif"), str(tmp_path / "b03.tif")),
+        ("B04", "B03"),
+        "reflectance_1e4",
+        4,
+        4,
+    )
+    result = image_scores(image, 0.02, 0.98)
+    assert result.degenerate  # B04 is constant
+    assert result.band_mean[0] == pytest.approx(0.12)
+    assert result.band_p2[1] < result.band_p50[1] < result.band_p98[1]
+    assert result.band_p50[1] == pytest.approx(np.median(ramp) / 10_000)
+    assert len(result.content_sha256) == 64
+    write_tif(tmp_path / "b04.tif", ramp)
+    varied = image_scores(image, 0.02, 0.98)
+    assert not varied.degenerate
+    assert varied.content_sha256 != result.content_sha256
+
+
+def test_cloud_mask_and_snow_cloud_flags(tmp_path):
+    from pipeline.scores import cloud_fraction, snow_cloud_flagged
+
+    mask = np.zeros((4, 4), dtype=np.uint8)
+    mask[:1] = 1
+    write_tif(tmp_path / "cloud.tif", mask)
+    sample = make_sample(labels=Labels(rasters={"cloud_mask": str(tmp_path / "cloud.tif")}))
+    assert cloud_fraction(sample) == pytest.approx(0.25)
+    assert cloud_fraction(make_sample()) is None
+    gone = make_sample(labels=Labels(rasters={"cloud_mask": str(tmp_path / "nope.tif")}))
+    with pytest.raises(RasterReadError) as info:
+        cloud_fraction(gone)
+    assert info.value.kind == "missing_file"
+    assert not snow_cloud_flagged(make_sample())
+    assert snow_cloud_flagged(make_sample(tags={"contains_seasonal_snow": "true"}))
+
+
+def test_real_reben_snow_cloud_rows_are_handled_as_configured(peer_data: Path):
+    from pipeline.scores import snow_cloud_flagged
+    from sources.bigearthnet_v2 import read_metadata
+
+    path = (
+        peer_data
+        / "kai-tub__bigearthnet-pipeline/tracked-artifacts"
+        / "metadata_for_patches_with_snow_cloud_or_shadow.parquet"
+    )
+    table = read_metadata(path).slice(0, 200).to_pylist()
+    flagged = [r for r in table if r["contains_seasonal_snow"] or r["contains_cloud_or_shadow"]]
+    assert flagged, "the companion file lists snow/cloud patches"
+    keep = Thresholds(**{**DEFAULT.__dict__, "snow_cloud": "keep"})
+    for row in flagged[:5]:
+        properties = {
+            k: str(row[k]).lower()
+            for k in ("contains_seasonal_snow", "contains_cloud_or_shadow")
+            if row[k] is not None
+        }
+        sample = make_sample(labels=Labels(classes=tuple(row["labels"]), properties=properties))
+        assert snow_cloud_flagged(sample)
+        row_scores = scores(snow_cloud=True)
+        assert decide(row_scores, DEFAULT) == ["snow_or_cloud"]
+        assert decide(row_scores, keep) == []
+
+
+def test_real_skyscript_torchgeo_fixtures_are_too_dark(peer_data: Path):
+    folder = peer_data / "microsoft__torchgeo/tests/data/skyscript"
+    images = sorted(folder.glob("images*/*.jpg"))
+    assert len(images) >= 2
+    for path in images:
+        width, height = Image.open(path).size
+        image = ImageRef("image", (str(path),), ("R", "G", "B"), "uint8", width, height)
+        result = image_scores(image, 0.02, 0.98)
+        row = scores(
+            image_encodings=["uint8"],
+            brightness=[result.brightness],
+            valid_fraction=[result.valid_fraction],
+            degenerate=[result.degenerate],
+        )
+        assert decide(row, DEFAULT)[0] == "too_dark", (path, result)

@@ -222,7 +222,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "generator_version": GENERATOR_VERSION,
         "template": dataclasses.asdict(template),
     }
-    partitions = partitions_from([(params.work_dir("filter"), "kept")])
+    partitions = partitions_from([(params.work_dir("dedup"), "kept")])
     with serving(config) as live:
 
         def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:

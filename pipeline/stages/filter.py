@@ -6,8 +6,14 @@ A cheap stage by design: it reads the samples and their scores and writes
 the values behind them). Samples that failed scoring were already counted as failures by the
 score stage and are not read here.
 
-Reasons, checked in this order (the first one is the sample's counted reason):
-``no_geolocation``, ``low_coverage``, ``too_dark``, ``too_bright``, ``too_few_tags``.
+Reasons, checked in this order (the first one is the sample's counted reason; all are kept in
+the ledger): ``no_geolocation``, ``outside_aoi`` (footprint does not meet ``filter.aoi``),
+``low_coverage``, ``snow_or_cloud`` (the source flags snow/cloud/shadow, or a cloud mask covers
+more than ``filter.max_cloud_fraction``; only with ``filter.snow_cloud: drop``), ``too_dark``,
+``too_bright``, ``degenerate`` (a band constant or entirely nodata), ``too_few_tags``.
+
+After the partitions, the stage writes ``<paths.metrics>/filter.json`` (kept and dropped per
+source and reason) and plots under ``<paths.metrics>/plots/`` (:mod:`pipeline.filter_plots`).
 """
 
 from __future__ import annotations
@@ -17,9 +23,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import shapely
+from shapely.errors import ShapelyError
+
 from pipeline.accounting import StageStats
 from pipeline.config import ConfigError, Params
 from pipeline.executor import Partition, PartitionOutputs, partitions_from
+from pipeline.filter_plots import write_filter_metrics
 from pipeline.parquet_io import Drop, iter_rows, iter_samples, write_drops, write_table
 from pipeline.records import ENCODINGS, samples_table, to_json
 from pipeline.stages import run_work_stage
@@ -28,11 +38,16 @@ STAGE = "filter"
 
 REASONS: tuple[str, ...] = (
     "no_geolocation",
+    "outside_aoi",
     "low_coverage",
+    "snow_or_cloud",
     "too_dark",
     "too_bright",
+    "degenerate",
     "too_few_tags",
 )
+
+SNOW_CLOUD_MODES: tuple[str, ...] = ("drop", "keep")
 
 
 @dataclass(frozen=True)
@@ -44,12 +59,21 @@ class Thresholds:
         min_valid_fraction: Minimum valid-pixel fraction of every image.
         require_geolocation: Drop samples without a usable footprint and CRS.
         brightness: Encoding → (min, max) mean unit brightness of every image.
+        aoi: Area of interest ``(west, south, east, north)`` in degrees, or None for the whole
+            Earth; samples whose footprint does not intersect it are dropped.
+        snow_cloud: ``drop`` or ``keep`` samples flagged for snow/cloud/shadow.
+        max_cloud_fraction: Largest cloud-mask share kept (with ``snow_cloud: drop``).
+        drop_degenerate: Drop samples with a constant or all-nodata band.
     """
 
     min_tags: int
     min_valid_fraction: float
     require_geolocation: bool
     brightness: Mapping[str, tuple[float, float]]
+    aoi: tuple[float, float, float, float] | None = None
+    snow_cloud: str = "drop"
+    max_cloud_fraction: float = 0.1
+    drop_degenerate: bool = True
 
     @classmethod
     def from_params(cls, section: Mapping[str, Any]) -> Thresholds:
@@ -59,14 +83,30 @@ class Thresholds:
                 enc: (float(v["min"]), float(v["max"]))
                 for enc, v in dict(section["brightness"]).items()
             }
+            aoi_value = section.get("aoi")
+            aoi = None if aoi_value is None else tuple(float(v) for v in aoi_value)
             out = cls(
                 min_tags=int(section["min_tags"]),
                 min_valid_fraction=float(section["min_valid_fraction"]),
                 require_geolocation=bool(section["require_geolocation"]),
                 brightness=brightness,
+                aoi=aoi,  # type: ignore[arg-type]
+                snow_cloud=str(section.get("snow_cloud", "drop")),
+                max_cloud_fraction=float(section.get("max_cloud_fraction", 0.1)),
+                drop_degenerate=bool(section.get("drop_degenerate", True)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"filter section of params.yaml is incomplete: {exc}") from exc
+        if out.aoi is not None:
+            box = out.aoi
+            if len(box) != 4 or not (
+                -180 <= box[0] < box[2] <= 180 and -90 <= box[1] < box[3] <= 90
+            ):
+                raise ConfigError("filter.aoi must be [west, south, east, north] in degrees")
+        if out.snow_cloud not in SNOW_CLOUD_MODES:
+            raise ConfigError(f"filter.snow_cloud must be one of {list(SNOW_CLOUD_MODES)}")
+        if not 0 <= out.max_cloud_fraction <= 1:
+            raise ConfigError("filter.max_cloud_fraction must lie in [0, 1]")
         unknown = set(brightness) - set(ENCODINGS)
         if unknown:
             raise ConfigError(f"filter.brightness: unknown encodings {sorted(unknown)}")
@@ -91,6 +131,8 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     reasons: list[str] = []
     if thresholds.require_geolocation and scores["geo_problem"]:
         reasons.append("no_geolocation")
+    if thresholds.aoi is not None and not in_aoi(scores.get("footprint_wkt"), thresholds):
+        reasons.append("outside_aoi")
     # auxiliary products (encoding "float", e.g. STARCOP's mag1c, whose zeros are nodata)
     # take part in neither the coverage nor the brightness test
     primary = [i for i, enc in enumerate(scores["image_encodings"]) if enc != "float"] or list(
@@ -98,6 +140,12 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
     )
     if min(scores["valid_fraction"][i] for i in primary) < thresholds.min_valid_fraction:
         reasons.append("low_coverage")
+    if thresholds.snow_cloud == "drop":
+        clouds = scores.get("cloud_fraction")
+        if scores.get("snow_cloud") or (
+            clouds is not None and clouds > thresholds.max_cloud_fraction
+        ):
+            reasons.append("snow_or_cloud")
     dark = bright = False
     for i in primary:
         enc, value = scores["image_encodings"][i], scores["brightness"][i]
@@ -110,14 +158,52 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[str]:
         reasons.append("too_dark")
     if bright:
         reasons.append("too_bright")
+    degenerate = scores.get("degenerate") or []
+    if thresholds.drop_degenerate and any(degenerate[i] for i in primary if i < len(degenerate)):
+        reasons.append("degenerate")
     if scores["n_tags"] < thresholds.min_tags:
         reasons.append("too_few_tags")
     return reasons
 
 
+def in_aoi(footprint_wkt: object, thresholds: Thresholds) -> bool:
+    """Say whether a footprint meets the area of interest (always true without one).
+
+    Args:
+        footprint_wkt: The sample's lon/lat footprint (WKT), possibly empty or invalid.
+        thresholds: The thresholds (``aoi``).
+
+    Returns:
+        True when the footprint intersects the AOI box; False when it does not or cannot
+        be parsed.
+    """
+    if thresholds.aoi is None:
+        return True
+    try:
+        geom = shapely.from_wkt(str(footprint_wkt or ""))
+    except (ShapelyError, ValueError):
+        return False
+    if geom is None or geom.is_empty:
+        return False
+    return bool(geom.intersects(shapely.box(*thresholds.aoi)))
+
+
+DETAIL_KEYS: tuple[str, ...] = (
+    "n_tags",
+    "geo_problem",
+    "image_encodings",
+    "brightness",
+    "valid_fraction",
+    "dark_fraction",
+    "bright_fraction",
+    "degenerate",
+    "snow_cloud",
+    "cloud_fraction",
+)
+
+
 def _detail(scores: Mapping[str, Any]) -> str:
-    keys = ("n_tags", "geo_problem", "brightness", "valid_fraction", "dark_fraction")
-    return to_json({k: scores[k] for k in keys})
+    return to_json({k: scores[k] for k in DETAIL_KEYS if k in scores})
 
 
 def filter_partition(
@@ -142,6 +228,7 @@ def filter_partition(
         if row is None:
             continue  # failed in the score stage, counted there
         stats.read += 1
+        row = {**row, "footprint_wkt": sample.footprint_wkt}
         reasons = decide(row, thresholds)
         if reasons:
             drops.append(Drop(sample.sample_id, tuple(reasons), _detail(row)))
@@ -175,4 +262,8 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return filter_partition(partition, outputs, thresholds)
 
-    return run_work_stage(params, STAGE, partitions, step, section, progress)
+    stats = run_work_stage(params, STAGE, partitions, step, section, progress)
+    write_filter_metrics(
+        params.work_dir(STAGE), params.work_dir("score"), params.path_of("metrics"), thresholds
+    )
+    return stats

@@ -122,7 +122,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "templates": [t.id for t in templates],
         "template_text": [[p.question + "|" + p.answer for p in t.paraphrases] for t in templates],
     }
-    partitions = partitions_from([(params.work_dir("filter"), "kept")])
+    partitions = partitions_from([(params.work_dir("dedup"), "kept")])
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return generate_partition(partition, outputs, templates, config)

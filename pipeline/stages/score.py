@@ -2,12 +2,15 @@
 
 Writes ``scores/<partition>.parquet`` (:data:`SCORE_SCHEMA`, one row per scored sample) and
 ``failed/<partition>.parquet`` (samples whose pixels could not be read: a corrupt GeoTIFF, a
-missing band file…). Thresholds are not applied here: the cheap filter stage does that, so
+missing band file…). Besides the filter's scores, each row holds per-band brightness
+statistics, a degenerate flag, snow/cloud evidence and the hashes de-duplication compares
+(:mod:`pipeline.dedup`). Thresholds are not applied here: the cheap filter stage does that, so
 changing a threshold does not re-read any pixel.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 
@@ -18,7 +21,13 @@ from pipeline.config import Params
 from pipeline.executor import Partition, PartitionOutputs, partitions_from
 from pipeline.parquet_io import Failure, iter_samples, write_failures, write_table
 from pipeline.rasters import RasterReadError
-from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from pipeline.scores import (
+    cloud_fraction,
+    count_tag_fields,
+    geolocation_problem,
+    image_scores,
+    snow_cloud_flagged,
+)
 from pipeline.stages import run_work_stage
 
 log = logging.getLogger(__name__)
@@ -37,9 +46,22 @@ SCORE_SCHEMA = pa.schema(
         ("dark_fraction", pa.list_(pa.float64())),
         ("bright_fraction", pa.list_(pa.float64())),
         ("valid_fraction", pa.list_(pa.float64())),
+        ("band_names", pa.list_(pa.list_(pa.string()))),
+        ("band_mean", pa.list_(pa.list_(pa.float64()))),
+        ("band_p2", pa.list_(pa.list_(pa.float64()))),
+        ("band_p50", pa.list_(pa.list_(pa.float64()))),
+        ("band_p98", pa.list_(pa.list_(pa.float64()))),
+        ("degenerate", pa.list_(pa.bool_())),
+        ("snow_cloud", pa.bool_()),
+        ("cloud_fraction", pa.float64()),
+        ("content_sha256", pa.string()),
+        ("phash", pa.list_(pa.uint64())),
     ]
 )
-"""Scores of one sample; list columns hold one value per image, in the sample's order."""
+"""Scores of one sample; list columns hold one value per image, in the sample's order
+(``band_*``: one list per image, one value per band of that image, unit brightness;
+``cloud_fraction``: null without a cloud mask; ``content_sha256``: over every image's pixel
+hash; ``phash``: null where an image has no RGB rendering)."""
 
 
 def score_partition(
@@ -63,6 +85,7 @@ def score_partition(
         stats.read += 1
         try:
             per_image = [image_scores(im, dark_level, bright_level) for im in sample.images]
+            clouds = cloud_fraction(sample)
         except RasterReadError as exc:
             failures.append(Failure(sample.sample_id, exc.kind, str(exc)))
             stats.fail(exc.kind)
@@ -78,6 +101,13 @@ def score_partition(
         def clean(value: float) -> float | None:
             return None if math.isnan(value) else value
 
+        content = hashlib.sha256(
+            "".join(
+                f"{im.role}:{s.content_sha256};"
+                for im, s in zip(sample.images, per_image, strict=True)
+            ).encode()
+        ).hexdigest()
+
         rows.append(
             {
                 "sample_id": sample.sample_id,
@@ -90,6 +120,16 @@ def score_partition(
                 "dark_fraction": [s.dark_fraction for s in per_image],
                 "bright_fraction": [s.bright_fraction for s in per_image],
                 "valid_fraction": [s.valid_fraction for s in per_image],
+                "band_names": [list(im.bands) for im in sample.images],
+                "band_mean": [[clean(v) for v in s.band_mean] for s in per_image],
+                "band_p2": [[clean(v) for v in s.band_p2] for s in per_image],
+                "band_p50": [[clean(v) for v in s.band_p50] for s in per_image],
+                "band_p98": [[clean(v) for v in s.band_p98] for s in per_image],
+                "degenerate": [s.degenerate for s in per_image],
+                "snow_cloud": snow_cloud_flagged(sample),
+                "cloud_fraction": clouds,
+                "content_sha256": content,
+                "phash": [s.phash for s in per_image],
             }
         )
         stats.kept += 1

@@ -643,7 +643,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     corpus = params.path_of("corpus")
     records_dir = params.work_dir(STAGE) / "_done"
     partitions = partitions_from(
-        [(params.work_dir("validate"), "pairs"), (params.work_dir("filter"), "kept")]
+        [(params.work_dir("validate"), "pairs"), (params.work_dir("dedup"), "kept")]
     )
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:

@@ -138,7 +138,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     caption = params.work_dir("caption")
     if (caption / "_done").is_dir():
         upstream.append((caption, "pairs"))
-    upstream.append((params.work_dir("filter"), "kept"))
+    upstream.append((params.work_dir("dedup"), "kept"))
     partitions = partitions_from(upstream)
     fingerprint = {
         "generate": dataclasses.asdict(config),
