@@ -77,7 +77,7 @@ def sample(i: int, folder: Path, fault: str = "", source: str = "skyscript", **k
 
 
 def write_filter_output(root: Path, partitions: dict[str, list[Sample]]) -> None:
-    """Write ``<root>/work/filter`` as the filter stage would (completion records included)."""
+    """Write ``<root>/work/dedup`` (the samples the caption stage reads) as that stage would."""
 
     def step(partition: Partition, outputs: PartitionOutputs):
         from pipeline.accounting import StageStats
@@ -88,7 +88,7 @@ def write_filter_output(root: Path, partitions: dict[str, list[Sample]]) -> None
         return StageStats(read=len(rows), kept=len(rows))
 
     parts = [Partition(name=n, source=n.split("-")[0], items=(n,)) for n in sorted(partitions)]
-    run_partitions("filter", root / "work" / "filter", parts, step, {}, progress=False)
+    run_partitions("dedup", root / "work" / "dedup", parts, step, {}, progress=False)
 
 
 def write_params(root: Path, **caption_section) -> Path:
