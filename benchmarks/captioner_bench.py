@@ -9,7 +9,7 @@ measures a running server instead (e.g. vLLM on the CPU with the tiny test model
 Usage::
 
     .venv/bin/python benchmarks/captioner_bench.py [--requests 1000] \\
-        [--out metrics/captioner_bench.json]
+        [--out benchmarks/captioner_results.json]
     .venv/bin/python benchmarks/captioner_bench.py --base-url http://127.0.0.1:8000/v1 \\
         --model tiny-vlm --requests 64 --concurrency 1 8 --max-tokens 16
 
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model", default="bench")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--structured-output", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics/captioner_bench.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/captioner_results.json"))
     args = parser.parse_args(argv)
 
     stub = None
