@@ -53,7 +53,7 @@ from PIL import Image, ImageDraw
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from pipeline.sample_corpus.bigearthnet_v1 import S2_RES, UTM33N_WKT
+from pipeline.sample_corpus.bigearthnet_v1 import S2_RES, UTM33N_WKT, write_band_tif
 from sources.bigearthnet_classes import CLC43
 
 S2_DIR = "BigEarthNet-v1.0"
@@ -279,26 +279,10 @@ def _smooth(rng: np.random.Generator, size: int, waves: int = 4) -> np.ndarray:
     return out / max(float(out.max()), 1e-9)
 
 
-def _write_geotiff(path: Path, array: np.ndarray, ulx: float, uly: float, res: float) -> None:
-    """Write one single-band, uncompressed, stripped GeoTIFF in EPSG:32633."""
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=array.shape[1],
-        height=array.shape[0],
-        count=1,
-        dtype=array.dtype,
-        crs=CRS.from_epsg(_EPSG),
-        transform=Affine(res, 0.0, ulx, 0.0, -res, uly),
-    ) as dst:
-        dst.write(array, 1)
-
-
 def _template(folder: Path, name: str, array: np.ndarray, res: float) -> _TiffTemplate:
     """Write a template GeoTIFF at the tile origin and locate its tie point and strips."""
     path = folder / name
-    _write_geotiff(path, array, TILE_ORIGIN[0], TILE_ORIGIN[1], res)
+    write_band_tif(path, array, TILE_ORIGIN[0], TILE_ORIGIN[1], res)
     data = path.read_bytes()
     path.unlink()
     needle = struct.pack("<3d", float(TILE_ORIGIN[0]), float(TILE_ORIGIN[1]), 0.0)

@@ -216,8 +216,29 @@ def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
     return array.reshape(n, factor, n, factor).mean(axis=(1, 3))
 
 
-def _write_tif(path: Path, array: np.ndarray, ulx: int, uly: int, res: int) -> None:
-    """Write one single-band, uncompressed, untiled GeoTIFF in EPSG:32633."""
+def write_band_tif(
+    path: Path,
+    array: np.ndarray,
+    ulx: float,
+    uly: float,
+    res: float,
+    *,
+    nodata: float | None = None,
+    deflate: bool = False,
+) -> None:
+    """Write one single-band GeoTIFF in EPSG:32633 (uncompressed, stripped, as BigEarthNet).
+
+    Args:
+        path: Destination; its folder is created.
+        array: The band.
+        ulx: Upper-left x in metres.
+        uly: Upper-left y in metres.
+        res: Pixel size in metres.
+        nodata: Nodata value to declare, if any.
+        deflate: DEFLATE with predictor 2 (as reBEN's reference maps) instead of none.
+    """
+    options: dict[str, object] = {"compress": "deflate", "predictor": 2} if deflate else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(
         path,
         "w",
@@ -228,6 +249,8 @@ def _write_tif(path: Path, array: np.ndarray, ulx: int, uly: int, res: int) -> N
         dtype=array.dtype,
         crs=CRS.from_epsg(EPSG),
         transform=Affine(res, 0.0, ulx, 0.0, -res, uly),
+        nodata=nodata,
+        **options,
     ) as dst:
         dst.write(array, 1)
 
@@ -280,7 +303,7 @@ def _write_s2(
     folder.mkdir(parents=True, exist_ok=True)
     ulx, uly, lrx, lry = patch_corners(*_hv(name))
     for band, data in bands.items():
-        _write_tif(folder / f"{name}_{band}.tif", data, ulx, uly, S2_RES[band])
+        write_band_tif(folder / f"{name}_{band}.tif", data, ulx, uly, S2_RES[band])
     meta = {
         "labels": labels,
         "coordinates": {"ulx": ulx, "uly": uly, "lrx": lrx, "lry": lry},
@@ -305,7 +328,7 @@ def _write_s1(
     folder.mkdir(parents=True, exist_ok=True)
     ulx, uly, lrx, lry = patch_corners(*_hv(name))
     for band, data in _s1_bands(rng).items():
-        _write_tif(folder / f"{name}_{band}.tif", data, ulx, uly, 10)
+        write_band_tif(folder / f"{name}_{band}.tif", data, ulx, uly, 10)
     meta = {
         "labels": labels,
         "coordinates": {"ulx": ulx, "uly": uly, "lrx": lrx, "lly": lry},

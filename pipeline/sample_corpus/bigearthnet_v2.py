@@ -53,11 +53,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import rasterio
-from rasterio.crs import CRS
-from rasterio.transform import Affine
 
-from pipeline.sample_corpus.bigearthnet_v1 import EPSG, S2_RES, patch_corners
+from pipeline.sample_corpus.bigearthnet_v1 import S2_RES, patch_corners, write_band_tif
 from sources.bigearthnet_classes import CLC43, CLC43_TO_BEN19
 
 S2_DIR = "BigEarthNet-S2"
@@ -326,22 +323,7 @@ def _write_tif(
 ) -> None:
     """Write one single-band GeoTIFF on the patch's grid in EPSG:32633."""
     ulx, uly, _, _ = patch_corners(spec.x, spec.y)
-    options: dict[str, object] = {"compress": "deflate", "predictor": 2} if deflate else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=array.shape[1],
-        height=array.shape[0],
-        count=1,
-        dtype=array.dtype,
-        crs=CRS.from_epsg(EPSG),
-        transform=Affine(res, 0.0, ulx, 0.0, -res, uly),
-        nodata=nodata,
-        **options,
-    ) as dst:
-        dst.write(array, 1)
+    write_band_tif(path, array, ulx, uly, res, nodata=nodata, deflate=deflate)
 
 
 def _write_patch(root: Path, spec: PatchSpec, rng: np.random.Generator) -> list[str]:
