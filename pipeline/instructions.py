@@ -123,13 +123,11 @@ def _make_chain(sample: Sample, template: Template, config: GenerationConfig) ->
     if any(p.pair.image_roles != roles for p in parts):
         raise NotApplicable("chain_parts_show_different_images")
     turns: list[Turn] = list(parts[0].pair.turns)
-    images = " ".join(["<image>"] * len(roles))
     for part in parts[1:]:
         human, gpt = part.pair.turns
         question = human.value.split("\n", 1)[1]
         tag = part.pair.turns[0].value.split(" ", 1)[0]
         turns += [Turn("human", f"{tag} {question}" if tag.startswith("[") else question), gpt]
-    del images
     expected = TaskValues(
         values={},
         options=tuple(o for p in parts for o in p.expected.options),

@@ -212,7 +212,7 @@ class STARCOP(SourceAdapter):
         gsd="about 3 m (airborne; read from each tile's transform); 512 x 512 px tiles",
         temporal="single",
         tasks=("methane plume detection", "plume segmentation", "emission-rate facts"),
-        licence="NOASSERTION (check the Zenodo record)",
+        licence="NOASSERTION (third parties cite CC-BY-NC-4.0 for Zenodo 7863343; unverified)",
         citation=(
             "Růžička et al., Semantic segmentation of methane plumes with hyperspectral "
             "machine learning models, Scientific Reports 13, 19999 (2023)"
