@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pipeline.captioner import (
+from eoinstruct.pipeline.captioner import (
     CaptionClient,
     CaptionConfig,
     Reply,
@@ -43,7 +43,7 @@ from pipeline.captioner import (
     load_prompts,
     parse_reply,
 )
-from pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 
 REPLY = {
     "id": "bench",

@@ -10,15 +10,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import eoinstruct
-from pipeline.accounting import StageStats
-from pipeline.config import ConfigError, Params, load_params
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import ConfigError, Params, load_params
 
 log = logging.getLogger("eoinstruct")
 
 
 def _stage_runner(module: str) -> Callable[[Params, bool], StageStats]:
     def run(params: Params, progress: bool) -> StageStats:
-        mod = __import__(f"pipeline.stages.{module}", fromlist=["run"])
+        mod = __import__(f"eoinstruct.pipeline.stages.{module}", fromlist=["run"])
         return mod.run(params, progress=progress)
 
     return run
@@ -47,7 +47,7 @@ def _print_stats(stage: str, stats: StageStats) -> None:
 
 
 def _cmd_sample_data(params: Params, args: argparse.Namespace) -> int:
-    from pipeline.stages import sample_data
+    from eoinstruct.pipeline.stages import sample_data
 
     counts = sample_data.run(params)
     for name, n in counts.items():
@@ -56,7 +56,7 @@ def _cmd_sample_data(params: Params, args: argparse.Namespace) -> int:
 
 
 def _cmd_report(params: Params, args: argparse.Namespace) -> int:
-    from pipeline.stages import report
+    from eoinstruct.pipeline.stages import report
 
     data = report.run(params)
     print(json.dumps(data["corpus"], indent=2, sort_keys=True))
@@ -64,7 +64,7 @@ def _cmd_report(params: Params, args: argparse.Namespace) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace) -> int:
-    from pipeline.source_table import sources_markdown, update_readme
+    from eoinstruct.pipeline.source_table import sources_markdown, update_readme
 
     if args.update_readme:
         changed = update_readme(args.update_readme)
@@ -75,7 +75,7 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(params: Params, args: argparse.Namespace) -> int:
-    from pipeline.stages import export
+    from eoinstruct.pipeline.stages import export
 
     result = export.run(params)
     print(f"export: {json.dumps(result, sort_keys=True, default=str)[:2000]}")
@@ -83,16 +83,16 @@ def _cmd_export(params: Params, args: argparse.Namespace) -> int:
 
 
 def _cmd_build_report(params: Params, args: argparse.Namespace) -> int:
-    from pipeline.stages import build_report
+    from eoinstruct.pipeline.stages import build_report
 
     print(f"build-report: {build_report.run(params)}")
     return 0
 
 
 def _cmd_publish(params: Params, args: argparse.Namespace) -> int:
-    from pipeline.manifest import ManifestError
-    from pipeline.publish import PublishError
-    from pipeline.stages import publish
+    from eoinstruct.pipeline.manifest import ManifestError
+    from eoinstruct.pipeline.publish import PublishError
+    from eoinstruct.pipeline.stages import publish
 
     try:
         result = publish.run(params, args.repo_id, dry_run=args.dry_run, revision=args.revision)
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--revision", help="branch to upload to")
     publish.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
     sub.add_parser("all", help="run every stage in order, without DVC")
-    from sources.downloads import add_download_arguments
+    from eoinstruct.sources.downloads import add_download_arguments
 
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sources":
         return _cmd_sources(args)
     if args.command == "download":
-        from sources.downloads import run_download
+        from eoinstruct.sources.downloads import run_download
 
         return run_download(args, progress=not args.no_progress)
     try:

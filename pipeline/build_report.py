@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from pipeline.atomic import write_text_atomic
-from pipeline.config import Params
+from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.config import Params
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
 BOX_SPAN = re.compile(r"<box>(.*?)</box>", re.S)
@@ -256,7 +256,7 @@ def gallery_rows(corpus: Path, per_task: int = 3, seed: int = 0) -> dict[str, li
         Task → rows (``pair_id``, ``source``, ``images`` bytes, ``image_roles``,
         ``conversations``, ``metadata``).
     """
-    from pipeline.stages.shard import parse_stem
+    from eoinstruct.pipeline.stages.shard import parse_stem
 
     ranked: dict[str, list[tuple[str, Path, int]]] = {}
     for path in sorted((corpus / "data").glob("*.parquet")):
@@ -438,8 +438,8 @@ def build_report(params: Params) -> Path:
     Returns:
         The path of ``report.html``.
     """
-    from pipeline.dataset_card import stage_totals
-    from pipeline.stages.shard import merge_summaries, summary_paths
+    from eoinstruct.pipeline.dataset_card import stage_totals
+    from eoinstruct.pipeline.stages.shard import merge_summaries, summary_paths
 
     options = dict(params.raw.get("build_report") or {})
     summary = merge_summaries(summary_paths(params))

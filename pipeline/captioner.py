@@ -74,11 +74,11 @@ from typing import Any
 
 import yaml
 
-from pipeline.config import ConfigError
-from pipeline.instructions import format_gsd, sensor_tag
-from pipeline.records import ImageRef, InstructionPair, Sample, Turn, to_json
-from pipeline.render import render_png
-from pipeline.tasks import TaskValues, draw
+from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.instructions import format_gsd, sensor_tag
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, Turn, to_json
+from eoinstruct.pipeline.render import render_png
+from eoinstruct.pipeline.tasks import TaskValues, draw
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ _MAX_TURN_CHARS = 6000
 def _scheme_vocabulary(scheme: str) -> tuple[str, ...]:
     """Return the class names of a closed class set, or ``()`` for an unknown scheme."""
     if scheme in ("clc43", "ben19"):
-        from sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES
+        from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES
 
         return CLC43_NAMES if scheme == "clc43" else BEN19_NAMES
     return ()

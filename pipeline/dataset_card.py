@@ -25,12 +25,12 @@ from typing import Any
 
 import yaml
 
-from pipeline.accounting import StageStats, total
-from pipeline.atomic import write_text_atomic
-from pipeline.config import Params
-from pipeline.executor import completed_records
-from pipeline.render import DISPLAY_RANGES, SAR_RANGES_DB
-from sources.registry import ADAPTERS, adapter_class
+from eoinstruct.pipeline.accounting import StageStats, total
+from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import completed_records
+from eoinstruct.pipeline.render import DISPLAY_RANGES, SAR_RANGES_DB
+from eoinstruct.sources.registry import ADAPTERS, adapter_class
 
 NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
 """Licences whose data may not be used commercially."""
@@ -94,7 +94,7 @@ def make_configs(groups: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]
     Raises:
         ValueError: If two configurations would get the same name.
     """
-    from pipeline.stages.shard import config_patterns
+    from eoinstruct.pipeline.stages.shard import config_patterns
 
     keys = [tuple(k.split("|")) for k in groups if groups[k].get("pairs", 0) > 0]
     wanted: dict[str, tuple[str | None, str | None]] = {"default": (None, None)}
@@ -290,7 +290,7 @@ def card_text(
         "`<pair_id>.<role>.npy` with the raster itself (all bands; band names, dtype and "
         "nodata in the JSON's `rasters.<role>`).",
         "- `manifest.json`: SHA-256, bytes and rows of every file, and totals; "
-        '`python -c "from pipeline.manifest import verify_manifest as v; '
+        '`python -c "from eoinstruct.pipeline.manifest import verify_manifest as v; '
         "print(v(__import__('pathlib').Path('.')).describe())\"` checks a download.",
         "",
         "## Conventions",

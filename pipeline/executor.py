@@ -33,10 +33,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 import eoinstruct
-from pipeline.accounting import StageStats, total
-from pipeline.atomic import publish, sweep_temporaries, temporary_path, write_text_atomic
-from pipeline.executors import Executor, InProcessExecutor
-from pipeline.records import to_json
+from eoinstruct.pipeline.accounting import StageStats, total
+from eoinstruct.pipeline.atomic import publish, sweep_temporaries, temporary_path, write_text_atomic
+from eoinstruct.pipeline.executors import Executor, InProcessExecutor
+from eoinstruct.pipeline.records import to_json
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from pipeline.atomic import write_text_atomic
-from pipeline.executor import completed_records, output_of
+from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.executor import completed_records, output_of
 
 if TYPE_CHECKING:
-    from pipeline.stages.filter import Thresholds
+    from eoinstruct.pipeline.stages.filter import Thresholds
 
 BINS = 20
 """Histogram bins over [0, 1] (every plotted score is a fraction or a unit brightness)."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from pipeline.records import InstructionPair, Sample, Turn
-from pipeline.tasks import BUILDERS, GenerationConfig, NotApplicable, TaskValues, draw
-from templates import Template
+from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
+from eoinstruct.pipeline.tasks import BUILDERS, GenerationConfig, NotApplicable, TaskValues, draw
+from eoinstruct.templates import Template
 
 GENERATOR = "template/1"
 """Name and version of the template generator, recorded in every pair."""

@@ -80,8 +80,8 @@ from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.config import ConfigError
-from pipeline.records import Sample
+from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.records import Sample
 
 log = logging.getLogger(__name__)
 

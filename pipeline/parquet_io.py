@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.records import InstructionPair, Sample, pair_from_row, sample_from_row
+from eoinstruct.pipeline.records import InstructionPair, Sample, pair_from_row, sample_from_row
 
 ROW_GROUP_SIZE = 1024
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.executor import file_sha256
-from pipeline.manifest import MANIFEST_NAME, Verification, read_manifest, verify_manifest
+from eoinstruct.pipeline.executor import file_sha256
+from eoinstruct.pipeline.manifest import MANIFEST_NAME, Verification, read_manifest, verify_manifest
 
 REPO_TYPE = "dataset"
 IGNORED_REMOTE = {".gitattributes"}

@@ -22,7 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from pipeline.records import ImageRef
+from eoinstruct.pipeline.records import ImageRef
 
 Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
 

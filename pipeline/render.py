@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.rasters import (
+from eoinstruct.pipeline.rasters import (
     KELVIN_RANGE,
     NORMALIZED_RADIANCE_WHITE,
     PILLOW_SUFFIXES,
@@ -39,7 +39,7 @@ from pipeline.rasters import (
     read_image,
     to_db,
 )
-from pipeline.records import ImageRef
+from eoinstruct.pipeline.records import ImageRef
 
 TRUE_COLOUR_BANDS: tuple[tuple[str, str, str], ...] = (
     ("B04", "B03", "B02"),

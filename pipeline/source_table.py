@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sources.registry import ADAPTERS, adapter_class
+from eoinstruct.sources.registry import ADAPTERS, adapter_class
 
 START = "<!-- sources-table:start -->"
 END = "<!-- sources-table:end -->"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.instructions import Candidate
-from pipeline.records import Sample
+from eoinstruct.pipeline.instructions import Candidate
+from eoinstruct.pipeline.records import Sample
 
 MAX_TURN_CHARS = 6000
 IMAGE_TOKEN = "<image>"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pipeline.records import Sample
+from eoinstruct.pipeline.records import Sample
 
 FAILURE_KINDS: tuple[str, ...] = (
     "missing_file",

@@ -59,10 +59,15 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.bigearthnet_classes import CLC43_NAMES
-from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, SENTINEL2_L2A_ORDER, bands_named
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.bigearthnet_classes import CLC43_NAMES
+from eoinstruct.sources.sensors import (
+    SENTINEL1_BANDS,
+    SENTINEL2_BANDS,
+    SENTINEL2_L2A_ORDER,
+    bands_named,
+)
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""

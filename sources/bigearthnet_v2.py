@@ -56,10 +56,10 @@ import shapely
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.bigearthnet_classes import BEN19_NAMES
-from sources.bigearthnet_v1 import (
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
+from eoinstruct.sources.bigearthnet_v1 import (
     GRID_M,
     S1_BANDS,
     S2_BANDS,
@@ -69,7 +69,7 @@ from sources.bigearthnet_v1 import (
     parse_sensors,
     s1_name_tags,
 )
-from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
+from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
 
 S2_DIR = "BigEarthNet-S2"
 """Folder that ``BigEarthNet-S2.tar.zst`` extracts to."""

@@ -89,10 +89,10 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
-from pipeline.rasters import HDF5_SEPARATOR
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import SENTINEL1_BANDS, bands_named
+from eoinstruct.pipeline.rasters import HDF5_SEPARATOR
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.sensors import SENTINEL1_BANDS, bands_named
 
 HDF5_FILE = "earthquakes.h5"
 """The file the Hub distributes (``DarthReca/quakeset``)."""

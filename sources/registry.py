@@ -7,17 +7,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sources.base import SourceAdapter
+from eoinstruct.sources.base import SourceAdapter
 
 ADAPTERS: dict[str, str] = {
-    "bigearthnet_v1": "sources.bigearthnet_v1:BigEarthNetV1",
-    "xbd": "sources.xbd:XBD",
-    "skyscript": "sources.skyscript:SkyScript",
-    "starcop": "sources.starcop:STARCOP",
-    "quakeset": "sources.quakeset:QuakeSet",
-    "bigearthnet_v2": "sources.bigearthnet_v2:BigEarthNetV2",
-    "satlas": "sources.satlas:SatlasPretrain",
-    "stac": "sources.stac:STACScenes",
+    "bigearthnet_v1": "eoinstruct.sources.bigearthnet_v1:BigEarthNetV1",
+    "xbd": "eoinstruct.sources.xbd:XBD",
+    "skyscript": "eoinstruct.sources.skyscript:SkyScript",
+    "starcop": "eoinstruct.sources.starcop:STARCOP",
+    "quakeset": "eoinstruct.sources.quakeset:QuakeSet",
+    "bigearthnet_v2": "eoinstruct.sources.bigearthnet_v2:BigEarthNetV2",
+    "satlas": "eoinstruct.sources.satlas:SatlasPretrain",
+    "stac": "eoinstruct.sources.stac:STACScenes",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

@@ -104,9 +104,15 @@ from PIL import Image, UnidentifiedImageError
 from shapely.geometry import LineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from sources.base import Band, SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
+from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
+from eoinstruct.sources.base import (
+    Band,
+    SourceAdapter,
+    SourceError,
+    SourceInfo,
+    SourceNotFoundError,
+)
+from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
 
 LABEL_ZOOM = 13
 """Zoom level of the label tiles (and of the low-resolution images)."""

@@ -7,7 +7,7 @@ rounded to the nanometre.
 
 from __future__ import annotations
 
-from sources.base import Band
+from eoinstruct.sources.base import Band
 
 SENTINEL2_BANDS: tuple[Band, ...] = (
     Band("B01", "coastal aerosol", 443, 60),

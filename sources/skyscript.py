@@ -100,9 +100,9 @@ from PIL import Image, UnidentifiedImageError
 from shapely.geometry import box as shapely_box
 from shapely.geometry.polygon import orient
 
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import RGB_BANDS
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.sensors import RGB_BANDS
 
 log = logging.getLogger(__name__)
 

@@ -110,9 +110,9 @@ from rasterio.windows import Window
 from shapely.geometry import Polygon, shape
 from shapely.geometry.polygon import orient
 
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import (
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.sensors import (
     LANDSAT89_BANDS,
     SENTINEL1_BANDS,
     SENTINEL2_BANDS,

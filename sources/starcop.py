@@ -97,8 +97,14 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
-from pipeline.records import ImageRef, Labels, Sample
-from sources.base import Band, SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.sources.base import (
+    Band,
+    SourceAdapter,
+    SourceError,
+    SourceInfo,
+    SourceNotFoundError,
+)
 
 RELEASE_BANDS_NM: tuple[int, ...] = (460, 550, 640, 2004, 2109, 2310, 2350, 2360)
 """Wavelengths (nm) of the ``TOA_AVIRIS_<n>nm.tif`` files of the STARCOP release."""

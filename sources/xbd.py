@@ -72,9 +72,9 @@ from PIL import Image, UnidentifiedImageError
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 
-from pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from sources.sensors import RGB_BANDS
+from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.sensors import RGB_BANDS
 
 SPLIT_MAP: dict[str, str] = {
     "train": "train",

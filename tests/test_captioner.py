@@ -19,7 +19,7 @@ import yaml
 from PIL import Image
 from vlm_server import StubServer, start_vllm
 
-from pipeline.captioner import (
+from eoinstruct.pipeline.captioner import (
     CaptionClient,
     CaptionConfig,
     Reply,
@@ -31,10 +31,10 @@ from pipeline.captioner import (
     make_pair,
     parse_reply,
 )
-from pipeline.config import ConfigError, load_params
-from pipeline.executor import Partition, PartitionOutputs, run_partitions
-from pipeline.records import ImageRef, Labels, ObjectLabel, Sample, samples_table
-from pipeline.stages import caption
+from eoinstruct.pipeline.config import ConfigError, load_params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, run_partitions
+from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample, samples_table
+from eoinstruct.pipeline.stages import caption
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = load_prompts()
@@ -80,8 +80,8 @@ def write_filter_output(root: Path, partitions: dict[str, list[Sample]]) -> None
     """Write ``<root>/work/dedup`` (the samples the caption stage reads) as that stage would."""
 
     def step(partition: Partition, outputs: PartitionOutputs):
-        from pipeline.accounting import StageStats
-        from pipeline.parquet_io import write_table
+        from eoinstruct.pipeline.accounting import StageStats
+        from eoinstruct.pipeline.parquet_io import write_table
 
         rows = partitions[partition.name]
         write_table(outputs.path("kept"), samples_table(rows))
@@ -332,7 +332,7 @@ def test_killed_run_resumes_without_repeating_answered_requests(tmp_path: Path) 
         command = [
             sys.executable,
             "-m",
-            "pipeline.stages.caption",
+            "eoinstruct.pipeline.stages.caption",
             "--params",
             str(params),
             "--no-progress",

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import pytest
 from http_fixtures import FileServer
 
-from pipeline.sample_corpus import bigearthnet_v1 as ben_corpus
-from sources import downloads as dl
-from sources.bigearthnet_v1 import BigEarthNetV1
+from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as ben_corpus
+from eoinstruct.sources import downloads as dl
+from eoinstruct.sources.bigearthnet_v1 import BigEarthNetV1
 
 
 @pytest.fixture

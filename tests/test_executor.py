@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from pipeline.accounting import AccountingError, StageStats
-from pipeline.atomic import atomic_path, sweep_temporaries
-from pipeline.executor import Partition, completed_records, output_of, run_partitions
+from eoinstruct.pipeline.accounting import AccountingError, StageStats
+from eoinstruct.pipeline.atomic import atomic_path, sweep_temporaries
+from eoinstruct.pipeline.executor import Partition, completed_records, output_of, run_partitions
 
 
 def write_step(calls):

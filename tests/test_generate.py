@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.instructions import make_pair, sensor_tag, templates_for
-from pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample, Turn
-from pipeline.tasks import (
+from eoinstruct.pipeline.instructions import make_pair, sensor_tag, templates_for
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample, Turn
+from eoinstruct.pipeline.tasks import (
     GenerationConfig,
     NotApplicable,
     damage_counts,
@@ -19,8 +19,8 @@ from pipeline.tasks import (
     refer_damage_level,
     scale_box,
 )
-from pipeline.validate import parse_boxes, validate_pair
-from templates import TemplateError, load_templates
+from eoinstruct.pipeline.validate import parse_boxes, validate_pair
+from eoinstruct.templates import TemplateError, load_templates
 
 CONFIG = GenerationConfig(seed=7, box_scale=100, max_boxes=40, class_set="ben19")
 TEMPLATES = {t.id: t for t in load_templates()}
@@ -234,7 +234,7 @@ def test_real_joplin_labels_give_boxes_that_enclose_the_polygons(peer_data: Path
 
     import shapely
 
-    from sources.xbd import XBD
+    from eoinstruct.sources.xbd import XBD
 
     src = peer_data / "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
     for sub in ("labels", "images"):

@@ -17,8 +17,8 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from pipeline.config import ConfigError
-from pipeline.osm import (
+from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.osm import (
     OsmConfig,
     OsmError,
     OverpassTagger,
@@ -28,8 +28,8 @@ from pipeline.osm import (
     parse_footprint,
     tagger_from_params,
 )
-from pipeline.records import ImageRef, Labels, Sample
-from pipeline.sample_corpus.osm import write_extract
+from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.pipeline.sample_corpus.osm import write_extract
 
 osmnx.settings.use_cache = False
 

@@ -29,9 +29,9 @@ import yaml
 from build_helpers import build, make_params
 
 from eoinstruct.cli import main
-from pipeline.build_report import draw_boxes, parse_boxes, raster_views
-from pipeline.config import load_params
-from pipeline.export_earthdial import (
+from eoinstruct.pipeline.build_report import draw_boxes, parse_boxes, raster_views
+from eoinstruct.pipeline.config import load_params
+from eoinstruct.pipeline.export_earthdial import (
     IMAGE_TOKEN,
     ExportError,
     check_conversation,
@@ -39,16 +39,16 @@ from pipeline.export_earthdial import (
     place_image_tokens,
     split_leading_tags,
 )
-from pipeline.manifest import MANIFEST_NAME, read_manifest, verify_manifest
-from pipeline.publish import (
+from eoinstruct.pipeline.manifest import MANIFEST_NAME, read_manifest, verify_manifest
+from eoinstruct.pipeline.publish import (
     PublishError,
     hub_listing,
     local_listing,
     publish,
     verify_remote,
 )
-from pipeline.stages import build_report as build_report_stage
-from pipeline.stages.shard import config_patterns, parse_stem, shard_stem
+from eoinstruct.pipeline.stages import build_report as build_report_stage
+from eoinstruct.pipeline.stages.shard import config_patterns, parse_stem, shard_stem
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,10 +17,10 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 
-from pipeline.records import samples_table
-from pipeline.sample_corpus import bigearthnet_v1 as corpus
-from sources.base import SourceError, SourceNotFoundError
-from sources.bigearthnet_v1 import S1_BANDS, S2_BANDS, BigEarthNetV1
+from eoinstruct.pipeline.records import samples_table
+from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as corpus
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.bigearthnet_v1 import S1_BANDS, S2_BANDS, BigEarthNetV1
 
 SEED = 11
 S2A = "S2A_MSIL2A_20170613T101031"

@@ -12,13 +12,13 @@ import shapely
 from PIL import Image
 from rasterio.warp import transform as warp_transform
 
-from pipeline.rasters import RasterReadError
-from pipeline.records import sample_from_row, samples_table
-from pipeline.render import render_rgb
-from pipeline.sample_corpus import satlas as corpus
-from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
-from sources.base import SourceError, SourceNotFoundError
-from sources.satlas import (
+from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.records import sample_from_row, samples_table
+from eoinstruct.pipeline.render import render_rgb
+from eoinstruct.pipeline.sample_corpus import satlas as corpus
+from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.satlas import (
     SatlasPretrain,
     footprint_wkt,
     image_time_from_name,

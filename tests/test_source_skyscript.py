@@ -18,13 +18,13 @@ import pytest
 import shapely
 from PIL import Image
 
-from pipeline.rasters import RasterReadError
-from pipeline.records import sample_from_row, samples_table
-from pipeline.render import render_png, render_rgb
-from pipeline.sample_corpus import skyscript as corpus
-from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
-from sources.base import SourceError, SourceNotFoundError
-from sources.skyscript import (
+from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.records import sample_from_row, samples_table
+from eoinstruct.pipeline.render import render_png, render_rgb
+from eoinstruct.pipeline.sample_corpus import skyscript as corpus
+from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.skyscript import (
     IMAGERY_SOURCES,
     SkyScript,
     box_pixel_size_m,

@@ -29,12 +29,12 @@ import yaml
 from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
 
-from pipeline.render import render_rgb
-from pipeline.sample_corpus import stac as corpus
-from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
-from sources import stac as stac_mod
-from sources.base import SourceError, SourceNotFoundError
-from sources.stac import (
+from eoinstruct.pipeline.render import render_rgb
+from eoinstruct.pipeline.sample_corpus import stac as corpus
+from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.sources import stac as stac_mod
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.stac import (
     STACScenes,
     acquisition_times,
     asset_scaling,

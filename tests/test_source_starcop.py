@@ -25,12 +25,12 @@ from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 
-from pipeline.records import sample_from_row, samples_table
-from pipeline.render import render_rgb
-from pipeline.sample_corpus import starcop as corpus
-from pipeline.scores import count_tag_fields, geolocation_problem, image_scores
-from sources.base import SourceError, SourceNotFoundError
-from sources.starcop import RELEASE_BANDS_NM, STARCOP
+from eoinstruct.pipeline.records import sample_from_row, samples_table
+from eoinstruct.pipeline.render import render_rgb
+from eoinstruct.pipeline.sample_corpus import starcop as corpus
+from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.starcop import RELEASE_BANDS_NM, STARCOP
 
 SEED = 23
 GOOD = {spec.event_id: spec for spec in corpus.GOOD_EVENTS}

@@ -12,10 +12,10 @@ import pytest
 import shapely
 from PIL import Image
 
-from pipeline.records import sample_from_row, samples_table
-from pipeline.sample_corpus import xbd as corpus
-from sources.base import SourceError, SourceNotFoundError
-from sources.xbd import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
+from eoinstruct.pipeline.records import sample_from_row, samples_table
+from eoinstruct.pipeline.sample_corpus import xbd as corpus
+from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.xbd import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
 
 JOPLIN = "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
 MATTHEW = "DIUx-xView__xView2-deploy/sample_data/input"

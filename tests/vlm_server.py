@@ -113,7 +113,7 @@ def start_vllm(tmp: Path) -> VllmServer:
     """
     import subprocess
 
-    from pipeline.captioner import CaptionConfig, LaunchConfig, ServerProcess
+    from eoinstruct.pipeline.captioner import CaptionConfig, LaunchConfig, ServerProcess
 
     python = vllm_python()
     model_dir = tmp / "tiny_vlm"

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 WRITERS: dict[str, str] = {
-    "bigearthnet_v1": "pipeline.sample_corpus.bigearthnet_v1:write",
-    "xbd": "pipeline.sample_corpus.xbd:write",
-    "skyscript": "pipeline.sample_corpus.skyscript:write",
-    "starcop": "pipeline.sample_corpus.starcop:write",
-    "quakeset": "pipeline.sample_corpus.quakeset:write",
-    "bigearthnet_v2": "pipeline.sample_corpus.bigearthnet_v2:write",
-    "satlas": "pipeline.sample_corpus.satlas:write",
-    "stac": "pipeline.sample_corpus.stac:write",
+    "bigearthnet_v1": "eoinstruct.pipeline.sample_corpus.bigearthnet_v1:write",
+    "xbd": "eoinstruct.pipeline.sample_corpus.xbd:write",
+    "skyscript": "eoinstruct.pipeline.sample_corpus.skyscript:write",
+    "starcop": "eoinstruct.pipeline.sample_corpus.starcop:write",
+    "quakeset": "eoinstruct.pipeline.sample_corpus.quakeset:write",
+    "bigearthnet_v2": "eoinstruct.pipeline.sample_corpus.bigearthnet_v2:write",
+    "satlas": "eoinstruct.pipeline.sample_corpus.satlas:write",
+    "stac": "eoinstruct.pipeline.sample_corpus.stac:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

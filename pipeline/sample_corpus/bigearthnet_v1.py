@@ -59,7 +59,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from sources.bigearthnet_classes import CLC43
+from eoinstruct.sources.bigearthnet_classes import CLC43
 
 S2_DIR = "BigEarthNet-v1.0"
 S1_DIR = "BigEarthNet-S1-v1.0"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, Step, run_partitions
-from pipeline.executors import make_executor
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, Step, run_partitions
+from eoinstruct.pipeline.executors import make_executor
 
 
 def run_work_stage(

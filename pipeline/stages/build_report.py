@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.build_report import build_report
-from pipeline.config import Params
+from eoinstruct.pipeline.build_report import build_report
+from eoinstruct.pipeline.config import Params
 
 
 def run(params: Params) -> Path:

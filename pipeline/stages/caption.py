@@ -29,8 +29,8 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.accounting import StageStats
-from pipeline.captioner import (
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.captioner import (
     GENERATOR_VERSION,
     CaptionClient,
     CaptionConfig,
@@ -45,10 +45,10 @@ from pipeline.captioner import (
     load_prompts,
     make_pair,
 )
-from pipeline.config import ConfigError, Params, load_params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.instructions import Candidate
-from pipeline.parquet_io import (
+from eoinstruct.pipeline.config import ConfigError, Params, load_params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.instructions import Candidate
+from eoinstruct.pipeline.parquet_io import (
     Drop,
     Failure,
     iter_samples,
@@ -56,10 +56,10 @@ from pipeline.parquet_io import (
     write_failures,
     write_table,
 )
-from pipeline.rasters import RasterReadError
-from pipeline.records import InstructionPair, Sample, pairs_table
-from pipeline.stages import run_work_stage
-from pipeline.validate import validate_pair
+from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.validate import validate_pair
 
 log = logging.getLogger(__name__)
 

@@ -30,15 +30,15 @@ import pyarrow.parquet as pq
 import shapely
 from shapely.errors import ShapelyError
 
-from pipeline.accounting import StageStats
-from pipeline.atomic import write_text_atomic
-from pipeline.config import ConfigError, Params
-from pipeline.dedup import Duplicate, IndexEntry, find_duplicates
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.parquet_io import Drop, iter_samples, write_drops, write_table
-from pipeline.records import samples_table, to_json
-from pipeline.splits import SplitConfig, assign_splits, leakage
-from pipeline.stages import run_work_stage
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.config import ConfigError, Params
+from eoinstruct.pipeline.dedup import Duplicate, IndexEntry, find_duplicates
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.parquet_io import Drop, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.records import samples_table, to_json
+from eoinstruct.pipeline.splits import SplitConfig, assign_splits, leakage
+from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "dedup"
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, file_sha256, partitions_from
-from pipeline.parquet_io import iter_samples, write_table
-from pipeline.records import samples_table
-from pipeline.stages import run_work_stage
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, file_sha256, partitions_from
+from eoinstruct.pipeline.parquet_io import iter_samples, write_table
+from eoinstruct.pipeline.records import samples_table
+from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "enrich"
 
@@ -37,7 +37,7 @@ def enrich_partition(
         Counts: read = kept = samples; ``produced`` counts enriched samples, samples without
         a footprint and samples on which no feature was found.
     """
-    from pipeline.osm import enrich, parse_footprint, tagger_from_params
+    from eoinstruct.pipeline.osm import enrich, parse_footprint, tagger_from_params
 
     tagger = tagger_from_params(section)
     stats = StageStats()

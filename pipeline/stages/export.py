@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Params
-from pipeline.export_earthdial import export_earthdial
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.export_earthdial import export_earthdial
 
 DEFAULT_OUT = "data/earthdial"
 

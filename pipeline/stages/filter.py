@@ -26,13 +26,13 @@ from typing import Any
 import shapely
 from shapely.errors import ShapelyError
 
-from pipeline.accounting import StageStats
-from pipeline.config import ConfigError, Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.filter_plots import write_filter_metrics
-from pipeline.parquet_io import Drop, iter_rows, iter_samples, write_drops, write_table
-from pipeline.records import ENCODINGS, samples_table, to_json
-from pipeline.stages import run_work_stage
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import ConfigError, Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.filter_plots import write_filter_metrics
+from eoinstruct.pipeline.parquet_io import Drop, iter_rows, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.records import ENCODINGS, samples_table, to_json
+from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "filter"
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.instructions import GENERATOR, make_pair, templates_for
-from pipeline.parquet_io import (
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.instructions import GENERATOR, make_pair, templates_for
+from eoinstruct.pipeline.parquet_io import (
     Drop,
     Failure,
     iter_samples,
@@ -26,10 +26,10 @@ from pipeline.parquet_io import (
     write_failures,
     write_table,
 )
-from pipeline.records import InstructionPair, pairs_table
-from pipeline.stages import run_work_stage
-from pipeline.tasks import GenerationConfig, NotApplicable
-from templates import Template, load_templates
+from eoinstruct.pipeline.records import InstructionPair, pairs_table
+from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.tasks import GenerationConfig, NotApplicable
+from eoinstruct.templates import Template, load_templates
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs
-from pipeline.parquet_io import Failure, write_failures, write_table
-from pipeline.records import Sample, samples_table
-from pipeline.stages import run_work_stage
-from sources.base import SourceAdapter, SourceError
-from sources.registry import enabled_sources, make_adapter
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs
+from eoinstruct.pipeline.parquet_io import Failure, write_failures, write_table
+from eoinstruct.pipeline.records import Sample, samples_table
+from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.sources.base import SourceAdapter, SourceError
+from eoinstruct.sources.registry import enabled_sources, make_adapter
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ comes from ``HF_TOKEN`` or ``hf auth login``.
 
 from __future__ import annotations
 
-from pipeline.config import ConfigError, Params
-from pipeline.publish import PublishResult, publish
+from eoinstruct.pipeline.config import ConfigError, Params
+from eoinstruct.pipeline.publish import PublishResult, publish
 
 
 def run(

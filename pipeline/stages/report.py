@@ -15,10 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.accounting import AccountingError, StageStats, total
-from pipeline.atomic import write_text_atomic
-from pipeline.config import Params
-from pipeline.executor import TIMINGS_FILE, completed_records
+from eoinstruct.pipeline.accounting import AccountingError, StageStats, total
+from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import TIMINGS_FILE, completed_records
 
 STAGES: tuple[str, ...] = (
     "ingest",

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Params
-from pipeline.sample_corpus import WRITERS, writer
-from sources.base import SourceError
-from sources.registry import ADAPTERS, make_adapter
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.sample_corpus import WRITERS, writer
+from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.registry import ADAPTERS, make_adapter
 
 OSM_DIR = "osm"
 OSM_EXTRACT = "extract.osm"
@@ -60,7 +60,7 @@ def run(params: Params) -> dict[str, int]:
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
         log.info("sample_data: %s: %d files in %s", name, counts[name], final)
     footprints = sample_footprints(out, params.section("sources"))
-    from pipeline.sample_corpus.osm import write_extract
+    from eoinstruct.pipeline.sample_corpus.osm import write_extract
 
     write_extract(out / OSM_DIR / OSM_EXTRACT, footprints, seed)
     counts[OSM_DIR] = 1

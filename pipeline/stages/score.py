@@ -16,19 +16,19 @@ import math
 
 import pyarrow as pa
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.parquet_io import Failure, iter_samples, write_failures, write_table
-from pipeline.rasters import RasterReadError
-from pipeline.scores import (
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.parquet_io import Failure, iter_samples, write_failures, write_table
+from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.scores import (
     cloud_fraction,
     count_tag_fields,
     geolocation_problem,
     image_scores,
     snow_cloud_flagged,
 )
-from pipeline.stages import run_work_stage
+from eoinstruct.pipeline.stages import run_work_stage
 
 log = logging.getLogger(__name__)
 

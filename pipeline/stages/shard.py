@@ -45,10 +45,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.dataset_card import write_card
-from pipeline.executor import (
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.dataset_card import write_card
+from eoinstruct.pipeline.executor import (
     Partition,
     PartitionOutputs,
     completed_records,
@@ -56,13 +56,13 @@ from pipeline.executor import (
     partitions_from,
     run_partitions,
 )
-from pipeline.executors import make_executor
-from pipeline.instructions import pair_modality
-from pipeline.parquet_io import Failure, iter_pairs, iter_samples, write_failures
-from pipeline.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
-from pipeline.records import ImageRef, InstructionPair, Sample, to_json
-from pipeline.render import display_bands, render_png
-from pipeline.webdataset_io import TarShardWriter
+from eoinstruct.pipeline.executors import make_executor
+from eoinstruct.pipeline.instructions import pair_modality
+from eoinstruct.pipeline.parquet_io import Failure, iter_pairs, iter_samples, write_failures
+from eoinstruct.pipeline.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
+from eoinstruct.pipeline.render import display_bands, render_png
+from eoinstruct.pipeline.webdataset_io import TarShardWriter
 
 log = logging.getLogger(__name__)
 
@@ -635,7 +635,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    from pipeline.manifest import MANIFEST_NAME, write_manifest
+    from eoinstruct.pipeline.manifest import MANIFEST_NAME, write_manifest
 
     shard = dict(params.section("shard"))
     scale = int(params.section("generate")["box_scale"])

@@ -17,17 +17,17 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from pipeline.accounting import StageStats
-from pipeline.config import Params
-from pipeline.executor import Partition, PartitionOutputs, partitions_from
-from pipeline.instructions import GENERATOR, Candidate, make_pair, pair_modality
-from pipeline.parquet_io import Drop, iter_pairs, iter_samples, write_drops, write_table
-from pipeline.records import InstructionPair, Sample, pairs_table
-from pipeline.stages import run_work_stage
-from pipeline.stages.generate import generation_config
-from pipeline.tasks import GenerationConfig, NotApplicable, TaskValues
-from pipeline.validate import validate_pair
-from templates import Template, load_templates
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.instructions import GENERATOR, Candidate, make_pair, pair_modality
+from eoinstruct.pipeline.parquet_io import Drop, iter_pairs, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.stages.generate import generation_config
+from eoinstruct.pipeline.tasks import GenerationConfig, NotApplicable, TaskValues
+from eoinstruct.pipeline.validate import validate_pair
+from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"
 

@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.records import ObjectLabel, Sample
-from sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES, to_ben19
+from eoinstruct.pipeline.records import ObjectLabel, Sample
+from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES, to_ben19
 
 XBD_DISASTER_TYPES: tuple[str, ...] = (
     "earthquake",

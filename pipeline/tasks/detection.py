@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from pipeline.records import ObjectLabel, Sample
-from pipeline.tasks.common import (
+from eoinstruct.pipeline.records import ObjectLabel, Sample
+from eoinstruct.pipeline.tasks.common import (
     DAMAGE_LEVELS,
     GenerationConfig,
     NotApplicable,

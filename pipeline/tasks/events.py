@@ -12,8 +12,8 @@ from collections import Counter
 
 import numpy as np
 
-from pipeline.records import Sample
-from pipeline.tasks.common import (
+from eoinstruct.pipeline.records import Sample
+from eoinstruct.pipeline.tasks.common import (
     DAMAGE_LEVELS,
     GenerationConfig,
     NotApplicable,
@@ -204,7 +204,7 @@ def main_object(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 def thermal_summary(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Urban heat island: land-surface temperature statistics of a thermal (kelvin) image."""
-    from pipeline.rasters import RasterReadError, read_image
+    from eoinstruct.pipeline.rasters import RasterReadError, read_image
 
     thermal = [im for im in sample.images if im.encoding == "kelvin"]
     if not thermal:

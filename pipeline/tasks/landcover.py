@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.records import Sample
-from pipeline.tasks.common import (
+from eoinstruct.pipeline.records import Sample
+from eoinstruct.pipeline.tasks.common import (
     GenerationConfig,
     NotApplicable,
     TaskValues,
@@ -17,7 +17,7 @@ from pipeline.tasks.common import (
     join_phrases,
     yes_no,
 )
-from sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES, to_ben19
+from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES, to_ben19
 
 URBAN_CLASSES: frozenset[str] = frozenset(
     {
