@@ -64,7 +64,7 @@ def _cmd_report(params: Params, args: argparse.Namespace) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.source_table import sources_markdown, update_readme
+    from eoinstruct.sources.table import sources_markdown, update_readme
 
     if args.update_readme:
         changed = update_readme(args.update_readme)
@@ -90,8 +90,8 @@ def _cmd_build_report(params: Params, args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.manifest import ManifestError
-    from eoinstruct.pipeline.publish import PublishError
+    from eoinstruct.pipeline.corpus.manifest import ManifestError
+    from eoinstruct.pipeline.corpus.publish import PublishError
     from eoinstruct.pipeline.stages import publish
 
     try:

@@ -75,10 +75,10 @@ from typing import Any
 import yaml
 
 from eoinstruct.pipeline.config import ConfigError
-from eoinstruct.pipeline.instructions import format_gsd, sensor_tag
+from eoinstruct.pipeline.instructions.builders import TaskValues, draw
+from eoinstruct.pipeline.instructions.pairs import format_gsd, sensor_tag
+from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, Turn, to_json
-from eoinstruct.pipeline.render import render_png
-from eoinstruct.pipeline.tasks import TaskValues, draw
 
 log = logging.getLogger(__name__)
 

@@ -89,7 +89,7 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
-from eoinstruct.pipeline.rasters import HDF5_SEPARATOR
+from eoinstruct.pipeline.io.rasters import HDF5_SEPARATOR
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
 from eoinstruct.sources.sensors import SENTINEL1_BANDS, bands_named

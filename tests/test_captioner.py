@@ -32,8 +32,8 @@ from eoinstruct.pipeline.captioner import (
     parse_reply,
 )
 from eoinstruct.pipeline.config import ConfigError, load_params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, run_partitions
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample, samples_table
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, run_partitions
 from eoinstruct.pipeline.stages import caption
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def write_filter_output(root: Path, partitions: dict[str, list[Sample]]) -> None
 
     def step(partition: Partition, outputs: PartitionOutputs):
         from eoinstruct.pipeline.accounting import StageStats
-        from eoinstruct.pipeline.parquet_io import write_table
+        from eoinstruct.pipeline.io.parquet import write_table
 
         rows = partitions[partition.name]
         write_table(outputs.path("kept"), samples_table(rows))

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from build_helpers import make_params, tree_digest
 
-from eoinstruct.pipeline.executor import FAULT_ENV, completed_records
+from eoinstruct.pipeline.run.partitions import FAULT_ENV, completed_records
 
 STAGES = ("ingest", "enrich", "score", "filter", "dedup", "generate", "validate", "shard")
 PHASES = ("step", "publish", "record")

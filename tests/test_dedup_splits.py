@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eoinstruct.pipeline.dedup import (
+from eoinstruct.pipeline.quality.dedup import (
     IndexEntry,
     find_duplicates,
     hamming,
@@ -14,7 +14,7 @@ from eoinstruct.pipeline.dedup import (
     normalize_sensor,
     perceptual_hash,
 )
-from eoinstruct.pipeline.splits import SplitConfig, assign_splits, block_of, leakage
+from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, block_of, leakage
 
 
 def scene(seed: int, size: int = 96) -> np.ndarray:

@@ -3,8 +3,13 @@ import json
 import pytest
 
 from eoinstruct.pipeline.accounting import AccountingError, StageStats
-from eoinstruct.pipeline.atomic import atomic_path, sweep_temporaries
-from eoinstruct.pipeline.executor import Partition, completed_records, output_of, run_partitions
+from eoinstruct.pipeline.io.atomic import atomic_path, sweep_temporaries
+from eoinstruct.pipeline.run.partitions import (
+    Partition,
+    completed_records,
+    output_of,
+    run_partitions,
+)
 
 
 def write_step(calls):

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eoinstruct.pipeline.instructions import make_pair, sensor_tag, templates_for
-from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample, Turn
-from eoinstruct.pipeline.tasks import (
+from eoinstruct.pipeline.instructions.builders import (
     GenerationConfig,
     NotApplicable,
     damage_counts,
@@ -19,7 +17,9 @@ from eoinstruct.pipeline.tasks import (
     refer_damage_level,
     scale_box,
 )
-from eoinstruct.pipeline.validate import parse_boxes, validate_pair
+from eoinstruct.pipeline.instructions.pairs import make_pair, sensor_tag, templates_for
+from eoinstruct.pipeline.instructions.validate import parse_boxes, validate_pair
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample, Turn
 from eoinstruct.templates import TemplateError, load_templates
 
 CONFIG = GenerationConfig(seed=7, box_scale=100, max_boxes=40, class_set="ben19")

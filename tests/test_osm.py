@@ -1,4 +1,4 @@
-"""Tests of OSM enrichment (pipeline/osm.py) and the synthetic extract writer."""
+"""Tests of OSM enrichment (pipeline/enrich/osm.py) and the synthetic extract writer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import box
 
 from eoinstruct.pipeline.config import ConfigError
-from eoinstruct.pipeline.osm import (
+from eoinstruct.pipeline.enrich.osm import (
     OsmConfig,
     OsmError,
     OverpassTagger,

@@ -13,7 +13,7 @@ from build_helpers import build, make_params, tree_digest
 from PIL import Image
 
 from eoinstruct.cli import main
-from eoinstruct.pipeline.executor import completed_records
+from eoinstruct.pipeline.run.partitions import completed_records
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ def test_schema_is_fixed():
 def test_readme_sources_table_is_current():
     from pathlib import Path
 
-    from eoinstruct.pipeline.source_table import END, START, sources_markdown
+    from eoinstruct.sources.table import END, START, sources_markdown
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     table = readme.split(START, 1)[1].split(END, 1)[0]

@@ -12,9 +12,9 @@ from PIL import Image
 from rasterio.transform import from_origin
 
 from eoinstruct.pipeline.config import ConfigError
-from eoinstruct.pipeline.rasters import RasterReadError, read_image
+from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.stages.filter import REASONS, Thresholds, decide
 from eoinstruct.sources.bigearthnet_v1 import BigEarthNetV1
 
@@ -324,7 +324,7 @@ def test_band_stats_degenerate_and_hashes(tmp_path):
 
 
 def test_cloud_mask_and_snow_cloud_flags(tmp_path):
-    from eoinstruct.pipeline.scores import cloud_fraction, snow_cloud_flagged
+    from eoinstruct.pipeline.quality.scores import cloud_fraction, snow_cloud_flagged
 
     mask = np.zeros((4, 4), dtype=np.uint8)
     mask[:1] = 1
@@ -341,7 +341,7 @@ def test_cloud_mask_and_snow_cloud_flags(tmp_path):
 
 
 def test_real_reben_snow_cloud_rows_are_handled_as_configured(peer_data: Path):
-    from eoinstruct.pipeline.scores import snow_cloud_flagged
+    from eoinstruct.pipeline.quality.scores import snow_cloud_flagged
     from eoinstruct.sources.bigearthnet_v2 import read_metadata
 
     path = (

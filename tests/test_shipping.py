@@ -29,9 +29,8 @@ import yaml
 from build_helpers import build, make_params
 
 from eoinstruct.cli import main
-from eoinstruct.pipeline.build_report import draw_boxes, parse_boxes, raster_views
 from eoinstruct.pipeline.config import load_params
-from eoinstruct.pipeline.export_earthdial import (
+from eoinstruct.pipeline.corpus.earthdial import (
     IMAGE_TOKEN,
     ExportError,
     check_conversation,
@@ -39,8 +38,9 @@ from eoinstruct.pipeline.export_earthdial import (
     place_image_tokens,
     split_leading_tags,
 )
-from eoinstruct.pipeline.manifest import MANIFEST_NAME, read_manifest, verify_manifest
-from eoinstruct.pipeline.publish import (
+from eoinstruct.pipeline.corpus.html_report import draw_boxes, parse_boxes, raster_views
+from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, read_manifest, verify_manifest
+from eoinstruct.pipeline.corpus.publish import (
     PublishError,
     hub_listing,
     local_listing,

@@ -24,12 +24,12 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 
-from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.io.rasters import RasterReadError
+from eoinstruct.pipeline.io.render import render_rgb
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, sample_to_row, samples_table
-from eoinstruct.pipeline.render import render_rgb
 from eoinstruct.pipeline.sample_corpus import bigearthnet_v2 as corpus
 from eoinstruct.pipeline.sample_corpus.bigearthnet_v1 import patch_corners
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
 from eoinstruct.sources.bigearthnet_v2 import (

@@ -12,11 +12,11 @@ import pytest
 import shapely
 from rasterio.warp import transform as warp_transform
 
-from eoinstruct.pipeline.rasters import read_image
+from eoinstruct.pipeline.io.rasters import read_image
+from eoinstruct.pipeline.io.render import render_rgb
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.render import render_rgb
 from eoinstruct.pipeline.sample_corpus import quakeset as corpus
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.quakeset import (
     CLASS_AFFECTED,

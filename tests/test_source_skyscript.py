@@ -18,11 +18,11 @@ import pytest
 import shapely
 from PIL import Image
 
-from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.io.rasters import RasterReadError
+from eoinstruct.pipeline.io.render import render_png, render_rgb
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.render import render_png, render_rgb
 from eoinstruct.pipeline.sample_corpus import skyscript as corpus
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.skyscript import (
     IMAGERY_SOURCES,

@@ -29,9 +29,9 @@ import yaml
 from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
 
-from eoinstruct.pipeline.render import render_rgb
+from eoinstruct.pipeline.io.render import render_rgb
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.sample_corpus import stac as corpus
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources import stac as stac_mod
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.stac import (

@@ -25,10 +25,10 @@ from rasterio.transform import Affine
 from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon
 
+from eoinstruct.pipeline.io.render import render_rgb
+from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.render import render_rgb
 from eoinstruct.pipeline.sample_corpus import starcop as corpus
-from eoinstruct.pipeline.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.starcop import RELEASE_BANDS_NM, STARCOP
 

@@ -10,10 +10,10 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from eoinstruct.pipeline.instructions import make_pair, pair_modality
+from eoinstruct.pipeline.instructions.builders import BUILDERS, GenerationConfig, NotApplicable
+from eoinstruct.pipeline.instructions.pairs import make_pair, pair_modality
+from eoinstruct.pipeline.instructions.validate import parse_boxes, validate_pair
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from eoinstruct.pipeline.tasks import BUILDERS, GenerationConfig, NotApplicable
-from eoinstruct.pipeline.validate import parse_boxes, validate_pair
 from eoinstruct.templates import load_templates
 
 CONFIG = GenerationConfig(seed=3, box_scale=100, max_boxes=40, class_set="ben19")

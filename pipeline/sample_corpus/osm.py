@@ -47,7 +47,7 @@ import numpy as np
 import shapely
 from shapely.errors import ShapelyError
 
-from eoinstruct.pipeline.atomic import atomic_path
+from eoinstruct.pipeline.io.atomic import atomic_path
 
 GENERATOR = "eoinstruct sample_corpus (synthetic data, not OpenStreetMap)"
 """Value of the root ``generator`` attribute."""

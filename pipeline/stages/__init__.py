@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, Step, run_partitions
-from eoinstruct.pipeline.executors import make_executor
+from eoinstruct.pipeline.run.backends import make_executor
+from eoinstruct.pipeline.run.partitions import Partition, Step, run_partitions
 
 
 def run_work_stage(

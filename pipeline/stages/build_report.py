@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eoinstruct.pipeline.build_report import build_report
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.html_report import build_report
 
 
 def run(params: Params) -> Path:

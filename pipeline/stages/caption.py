@@ -46,9 +46,9 @@ from eoinstruct.pipeline.captioner import (
     make_pair,
 )
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.instructions import Candidate
-from eoinstruct.pipeline.parquet_io import (
+from eoinstruct.pipeline.instructions.pairs import Candidate
+from eoinstruct.pipeline.instructions.validate import validate_pair
+from eoinstruct.pipeline.io.parquet import (
     Drop,
     Failure,
     iter_samples,
@@ -56,10 +56,10 @@ from eoinstruct.pipeline.parquet_io import (
     write_failures,
     write_table,
 )
-from eoinstruct.pipeline.rasters import RasterReadError
+from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
-from eoinstruct.pipeline.validate import validate_pair
 
 log = logging.getLogger(__name__)
 

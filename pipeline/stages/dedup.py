@@ -31,13 +31,13 @@ import shapely
 from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.atomic import write_text_atomic
 from eoinstruct.pipeline.config import ConfigError, Params
-from eoinstruct.pipeline.dedup import Duplicate, IndexEntry, find_duplicates
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.parquet_io import Drop, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.io.parquet import Drop, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.quality.dedup import Duplicate, IndexEntry, find_duplicates
+from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, leakage
 from eoinstruct.pipeline.records import samples_table, to_json
-from eoinstruct.pipeline.splits import SplitConfig, assign_splits, leakage
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "dedup"

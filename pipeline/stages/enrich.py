@@ -15,9 +15,14 @@ from typing import Any
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, file_sha256, partitions_from
-from eoinstruct.pipeline.parquet_io import iter_samples, write_table
+from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.records import samples_table
+from eoinstruct.pipeline.run.partitions import (
+    Partition,
+    PartitionOutputs,
+    file_sha256,
+    partitions_from,
+)
 from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "enrich"
@@ -37,7 +42,7 @@ def enrich_partition(
         Counts: read = kept = samples; ``produced`` counts enriched samples, samples without
         a footprint and samples on which no feature was found.
     """
-    from eoinstruct.pipeline.osm import enrich, parse_footprint, tagger_from_params
+    from eoinstruct.pipeline.enrich.osm import enrich, parse_footprint, tagger_from_params
 
     tagger = tagger_from_params(section)
     stats = StageStats()

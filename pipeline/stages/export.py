@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.export_earthdial import export_earthdial
+from eoinstruct.pipeline.corpus.earthdial import export_earthdial
 
 DEFAULT_OUT = "data/earthdial"
 

@@ -28,10 +28,10 @@ from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.filter_plots import write_filter_metrics
-from eoinstruct.pipeline.parquet_io import Drop, iter_rows, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.io.parquet import Drop, iter_rows, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.quality.plots import write_filter_metrics
 from eoinstruct.pipeline.records import ENCODINGS, samples_table, to_json
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
 
 STAGE = "filter"

@@ -16,9 +16,9 @@ import logging
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.instructions import GENERATOR, make_pair, templates_for
-from eoinstruct.pipeline.parquet_io import (
+from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable
+from eoinstruct.pipeline.instructions.pairs import GENERATOR, make_pair, templates_for
+from eoinstruct.pipeline.io.parquet import (
     Drop,
     Failure,
     iter_samples,
@@ -27,8 +27,8 @@ from eoinstruct.pipeline.parquet_io import (
     write_table,
 )
 from eoinstruct.pipeline.records import InstructionPair, pairs_table
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
-from eoinstruct.pipeline.tasks import GenerationConfig, NotApplicable
 from eoinstruct.templates import Template, load_templates
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import logging
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs
-from eoinstruct.pipeline.parquet_io import Failure, write_failures, write_table
+from eoinstruct.pipeline.io.parquet import Failure, write_failures, write_table
 from eoinstruct.pipeline.records import Sample, samples_table
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
 from eoinstruct.pipeline.stages import run_work_stage
 from eoinstruct.sources.base import SourceAdapter, SourceError
 from eoinstruct.sources.registry import enabled_sources, make_adapter

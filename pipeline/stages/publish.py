@@ -8,7 +8,7 @@ comes from ``HF_TOKEN`` or ``hf auth login``.
 from __future__ import annotations
 
 from eoinstruct.pipeline.config import ConfigError, Params
-from eoinstruct.pipeline.publish import PublishResult, publish
+from eoinstruct.pipeline.corpus.publish import PublishResult, publish
 
 
 def run(

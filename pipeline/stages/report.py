@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.accounting import AccountingError, StageStats, total
-from eoinstruct.pipeline.atomic import write_text_atomic
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import TIMINGS_FILE, completed_records
+from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.run.partitions import TIMINGS_FILE, completed_records
 
 STAGES: tuple[str, ...] = (
     "ingest",

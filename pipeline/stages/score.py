@@ -18,16 +18,16 @@ import pyarrow as pa
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.parquet_io import Failure, iter_samples, write_failures, write_table
-from eoinstruct.pipeline.rasters import RasterReadError
-from eoinstruct.pipeline.scores import (
+from eoinstruct.pipeline.io.parquet import Failure, iter_samples, write_failures, write_table
+from eoinstruct.pipeline.io.rasters import RasterReadError
+from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
     count_tag_fields,
     geolocation_problem,
     image_scores,
     snow_cloud_flagged,
 )
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
 
 log = logging.getLogger(__name__)

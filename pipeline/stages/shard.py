@@ -47,8 +47,15 @@ import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.dataset_card import write_card
-from eoinstruct.pipeline.executor import (
+from eoinstruct.pipeline.corpus.card import write_card
+from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
+from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
+from eoinstruct.pipeline.io.render import display_bands, render_png
+from eoinstruct.pipeline.io.webdataset import TarShardWriter
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
+from eoinstruct.pipeline.run.backends import make_executor
+from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
     completed_records,
@@ -56,13 +63,6 @@ from eoinstruct.pipeline.executor import (
     partitions_from,
     run_partitions,
 )
-from eoinstruct.pipeline.executors import make_executor
-from eoinstruct.pipeline.instructions import pair_modality
-from eoinstruct.pipeline.parquet_io import Failure, iter_pairs, iter_samples, write_failures
-from eoinstruct.pipeline.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
-from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
-from eoinstruct.pipeline.render import display_bands, render_png
-from eoinstruct.pipeline.webdataset_io import TarShardWriter
 
 log = logging.getLogger(__name__)
 
@@ -635,7 +635,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    from eoinstruct.pipeline.manifest import MANIFEST_NAME, write_manifest
+    from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 
     shard = dict(params.section("shard"))
     scale = int(params.section("generate")["box_scale"])

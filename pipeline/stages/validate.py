@@ -19,14 +19,14 @@ from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.instructions import GENERATOR, Candidate, make_pair, pair_modality
-from eoinstruct.pipeline.parquet_io import Drop, iter_pairs, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
+from eoinstruct.pipeline.instructions.pairs import GENERATOR, Candidate, make_pair, pair_modality
+from eoinstruct.pipeline.instructions.validate import validate_pair
+from eoinstruct.pipeline.io.parquet import Drop, iter_pairs, iter_samples, write_drops, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.stages import run_work_stage
 from eoinstruct.pipeline.stages.generate import generation_config
-from eoinstruct.pipeline.tasks import GenerationConfig, NotApplicable, TaskValues
-from eoinstruct.pipeline.validate import validate_pair
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"

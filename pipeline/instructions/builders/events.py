@@ -12,8 +12,7 @@ from collections import Counter
 
 import numpy as np
 
-from eoinstruct.pipeline.records import Sample
-from eoinstruct.pipeline.tasks.common import (
+from eoinstruct.pipeline.instructions.builders.common import (
     DAMAGE_LEVELS,
     GenerationConfig,
     NotApplicable,
@@ -21,6 +20,7 @@ from eoinstruct.pipeline.tasks.common import (
     join_phrases,
     yes_no,
 )
+from eoinstruct.pipeline.records import Sample
 
 MAGNITUDE_CLASSES: tuple[str, ...] = (
     "micro",
@@ -204,7 +204,7 @@ def main_object(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 def thermal_summary(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Urban heat island: land-surface temperature statistics of a thermal (kelvin) image."""
-    from eoinstruct.pipeline.rasters import RasterReadError, read_image
+    from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 
     thermal = [im for im in sample.images if im.encoding == "kelvin"]
     if not thermal:

@@ -34,9 +34,14 @@ from tqdm import tqdm
 
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats, total
-from eoinstruct.pipeline.atomic import publish, sweep_temporaries, temporary_path, write_text_atomic
-from eoinstruct.pipeline.executors import Executor, InProcessExecutor
+from eoinstruct.pipeline.io.atomic import (
+    publish,
+    sweep_temporaries,
+    temporary_path,
+    write_text_atomic,
+)
 from eoinstruct.pipeline.records import to_json
+from eoinstruct.pipeline.run.backends import Executor, InProcessExecutor
 
 log = logging.getLogger(__name__)
 

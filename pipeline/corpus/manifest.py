@@ -18,8 +18,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from eoinstruct.pipeline.atomic import write_text_atomic
-from eoinstruct.pipeline.executor import file_sha256
+from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.run.partitions import file_sha256
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1

@@ -24,7 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eoinstruct.pipeline.dedup import METRES_PER_DEGREE, IndexEntry, grid_cell, neighbour_cells
+from eoinstruct.pipeline.quality.dedup import (
+    METRES_PER_DEGREE,
+    IndexEntry,
+    grid_cell,
+    neighbour_cells,
+)
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 

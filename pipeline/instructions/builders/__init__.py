@@ -11,8 +11,8 @@ Modules: :mod:`.common` (machinery, BigEarthNet classification, xBD basics),
 
 from __future__ import annotations
 
-from eoinstruct.pipeline.tasks import detection, events, landcover
-from eoinstruct.pipeline.tasks.common import (
+from eoinstruct.pipeline.instructions.builders import detection, events, landcover
+from eoinstruct.pipeline.instructions.builders.common import (
     DAMAGE_LEVELS,
     REFERRING_PHRASES,
     XBD_DISASTER_TYPES,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from eoinstruct.pipeline.instructions import Candidate
+from eoinstruct.pipeline.instructions.pairs import Candidate
 from eoinstruct.pipeline.records import Sample
 
 MAX_TURN_CHARS = 6000

@@ -29,10 +29,10 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
-from eoinstruct.pipeline.dedup import perceptual_hash
-from eoinstruct.pipeline.rasters import RasterReadError, read_image, unit_brightness
+from eoinstruct.pipeline.io.rasters import RasterReadError, read_image, unit_brightness
+from eoinstruct.pipeline.io.render import display_bands, render_rgb
+from eoinstruct.pipeline.quality.dedup import perceptual_hash
 from eoinstruct.pipeline.records import ImageRef, Sample
-from eoinstruct.pipeline.render import display_bands, render_rgb
 
 SNOW_CLOUD_KEYS: tuple[str, ...] = ("contains_seasonal_snow", "contains_cloud_or_shadow")
 """Label properties or tags that flag snow, cloud or cloud shadow when ``true`` (reBEN's

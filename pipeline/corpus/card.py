@@ -26,10 +26,10 @@ from typing import Any
 import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
-from eoinstruct.pipeline.atomic import write_text_atomic
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.executor import completed_records
-from eoinstruct.pipeline.render import DISPLAY_RANGES, SAR_RANGES_DB
+from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
+from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.sources.registry import ADAPTERS, adapter_class
 
 NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
@@ -290,7 +290,7 @@ def card_text(
         "`<pair_id>.<role>.npy` with the raster itself (all bands; band names, dtype and "
         "nodata in the JSON's `rasters.<role>`).",
         "- `manifest.json`: SHA-256, bytes and rows of every file, and totals; "
-        '`python -c "from eoinstruct.pipeline.manifest import verify_manifest as v; '
+        '`python -c "from eoinstruct.pipeline.corpus.manifest import verify_manifest as v; '
         "print(v(__import__('pathlib').Path('.')).describe())\"` checks a download.",
         "",
         "## Conventions",

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eoinstruct.pipeline.records import Sample
-from eoinstruct.pipeline.tasks.common import (
+from eoinstruct.pipeline.instructions.builders.common import (
     GenerationConfig,
     NotApplicable,
     TaskValues,
@@ -17,6 +16,7 @@ from eoinstruct.pipeline.tasks.common import (
     join_phrases,
     yes_no,
 )
+from eoinstruct.pipeline.records import Sample
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES, to_ben19
 
 URBAN_CLASSES: frozenset[str] = frozenset(

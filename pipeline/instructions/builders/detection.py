@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from eoinstruct.pipeline.records import ObjectLabel, Sample
-from eoinstruct.pipeline.tasks.common import (
+from eoinstruct.pipeline.instructions.builders.common import (
     DAMAGE_LEVELS,
     GenerationConfig,
     NotApplicable,
@@ -20,6 +19,7 @@ from eoinstruct.pipeline.tasks.common import (
     format_boxes,
     scale_box,
 )
+from eoinstruct.pipeline.records import ObjectLabel, Sample
 
 Box = tuple[int, int, int, int, int]
 

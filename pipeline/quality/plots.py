@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from eoinstruct.pipeline.atomic import write_text_atomic
-from eoinstruct.pipeline.executor import completed_records, output_of
+from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.run.partitions import completed_records, output_of
 
 if TYPE_CHECKING:
     from eoinstruct.pipeline.stages.filter import Thresholds

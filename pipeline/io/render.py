@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eoinstruct.pipeline.rasters import (
+from eoinstruct.pipeline.io.rasters import (
     KELVIN_RANGE,
     NORMALIZED_RADIANCE_WHITE,
     PILLOW_SUFFIXES,

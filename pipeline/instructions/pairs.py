@@ -12,8 +12,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from eoinstruct.pipeline.instructions.builders import (
+    BUILDERS,
+    GenerationConfig,
+    NotApplicable,
+    TaskValues,
+    draw,
+)
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
-from eoinstruct.pipeline.tasks import BUILDERS, GenerationConfig, NotApplicable, TaskValues, draw
 from eoinstruct.templates import Template
 
 GENERATOR = "template/1"

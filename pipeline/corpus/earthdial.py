@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eoinstruct.pipeline.atomic import write_text_atomic
+from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.stages.shard import parse_stem
 
 IMAGE_TOKEN = "<image>"

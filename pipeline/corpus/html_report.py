@@ -35,8 +35,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
-from eoinstruct.pipeline.atomic import write_text_atomic
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
 BOX_SPAN = re.compile(r"<box>(.*?)</box>", re.S)
@@ -438,7 +438,7 @@ def build_report(params: Params) -> Path:
     Returns:
         The path of ``report.html``.
     """
-    from eoinstruct.pipeline.dataset_card import stage_totals
+    from eoinstruct.pipeline.corpus.card import stage_totals
     from eoinstruct.pipeline.stages.shard import merge_summaries, summary_paths
 
     options = dict(params.raw.get("build_report") or {})

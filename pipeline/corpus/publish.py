@@ -26,8 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.pipeline.executor import file_sha256
-from eoinstruct.pipeline.manifest import MANIFEST_NAME, Verification, read_manifest, verify_manifest
+from eoinstruct.pipeline.corpus.manifest import (
+    MANIFEST_NAME,
+    Verification,
+    read_manifest,
+    verify_manifest,
+)
+from eoinstruct.pipeline.run.partitions import file_sha256
 
 REPO_TYPE = "dataset"
 IGNORED_REMOTE = {".gitattributes"}

@@ -1,0 +1,1 @@
+"""The shipped corpus: shard layout, card, manifest, EarthDial export, Hub publish, report."""

@@ -1,0 +1,1 @@
+"""Enrichment of samples from outside the source: OpenStreetMap tags by footprint."""

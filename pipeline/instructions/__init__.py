@@ -1,0 +1,1 @@
+"""Instruction pairs: builders compute answers from labels, templates phrase them, checks."""

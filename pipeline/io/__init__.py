@@ -1,0 +1,1 @@
+"""Reading and writing: atomic files, Parquet records, WebDataset tars, rasters, RGB renderings."""

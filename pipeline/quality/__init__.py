@@ -1,0 +1,1 @@
+"""Sample quality: scores, filter thresholds and reasons, de-duplication, splits, filter plots."""

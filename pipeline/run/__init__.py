@@ -1,0 +1,1 @@
+"""Running stages: partitions, fingerprints, the per-partition runner, in-process or Dask."""
