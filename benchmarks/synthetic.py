@@ -53,8 +53,8 @@ from PIL import Image, ImageDraw
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from eoinstruct.pipeline.sample_corpus.bigearthnet_v1 import S2_RES, UTM33N_WKT, write_band_tif
 from eoinstruct.sources.bigearthnet_classes import CLC43
+from eoinstruct.sources.bigearthnet_v1.sample import S2_RES, UTM33N_WKT, write_band_tif
 
 S2_DIR = "BigEarthNet-v1.0"
 S1_DIR = "BigEarthNet-S1-v1.0"

@@ -10,14 +10,14 @@ from typing import Any
 from eoinstruct.sources.base import SourceAdapter
 
 ADAPTERS: dict[str, str] = {
-    "bigearthnet_v1": "eoinstruct.sources.bigearthnet_v1:BigEarthNetV1",
-    "xbd": "eoinstruct.sources.xbd:XBD",
-    "skyscript": "eoinstruct.sources.skyscript:SkyScript",
-    "starcop": "eoinstruct.sources.starcop:STARCOP",
-    "quakeset": "eoinstruct.sources.quakeset:QuakeSet",
-    "bigearthnet_v2": "eoinstruct.sources.bigearthnet_v2:BigEarthNetV2",
-    "satlas": "eoinstruct.sources.satlas:SatlasPretrain",
-    "stac": "eoinstruct.sources.stac:STACScenes",
+    "bigearthnet_v1": "eoinstruct.sources.bigearthnet_v1.adapter:BigEarthNetV1",
+    "xbd": "eoinstruct.sources.xbd.adapter:XBD",
+    "skyscript": "eoinstruct.sources.skyscript.adapter:SkyScript",
+    "starcop": "eoinstruct.sources.starcop.adapter:STARCOP",
+    "quakeset": "eoinstruct.sources.quakeset.adapter:QuakeSet",
+    "bigearthnet_v2": "eoinstruct.sources.bigearthnet_v2.adapter:BigEarthNetV2",
+    "satlas": "eoinstruct.sources.satlas.adapter:SatlasPretrain",
+    "stac": "eoinstruct.sources.stac.adapter:STACScenes",
 }
 """Adapter name → ``module:class``; adapters are imported only when used."""
 

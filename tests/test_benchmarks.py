@@ -17,8 +17,8 @@ import rasterio
 
 from benchmarks import run as bench
 from benchmarks.synthetic import SyntheticData, generate, read_strip_tiff, strip_layout, write_cogs
-from eoinstruct.sources.bigearthnet_v1 import BigEarthNetV1
-from eoinstruct.sources.xbd import XBD
+from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
+from eoinstruct.sources.xbd.adapter import XBD
 
 
 @pytest.fixture(scope="module")

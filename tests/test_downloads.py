@@ -25,7 +25,7 @@ from http_fixtures import FileServer
 
 from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as ben_corpus
 from eoinstruct.sources import downloads as dl
-from eoinstruct.sources.bigearthnet_v1 import BigEarthNetV1
+from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
 
 
 @pytest.fixture

@@ -234,7 +234,7 @@ def test_real_joplin_labels_give_boxes_that_enclose_the_polygons(peer_data: Path
 
     import shapely
 
-    from eoinstruct.sources.xbd import XBD
+    from eoinstruct.sources.xbd.adapter import XBD
 
     src = peer_data / "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
     for sub in ("labels", "images"):

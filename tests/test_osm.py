@@ -28,8 +28,8 @@ from eoinstruct.pipeline.enrich.osm import (
     parse_footprint,
     tagger_from_params,
 )
+from eoinstruct.pipeline.enrich.sample_extract import write_extract
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.pipeline.sample_corpus.osm import write_extract
 
 osmnx.settings.use_cache = False
 

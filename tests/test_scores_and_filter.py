@@ -16,7 +16,7 @@ from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
 from eoinstruct.pipeline.stages.filter import REASONS, Thresholds, decide
-from eoinstruct.sources.bigearthnet_v1 import BigEarthNetV1
+from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
 
 DEFAULT = Thresholds(
     min_tags=3,
@@ -342,7 +342,7 @@ def test_cloud_mask_and_snow_cloud_flags(tmp_path):
 
 def test_real_reben_snow_cloud_rows_are_handled_as_configured(peer_data: Path):
     from eoinstruct.pipeline.quality.scores import snow_cloud_flagged
-    from eoinstruct.sources.bigearthnet_v2 import read_metadata
+    from eoinstruct.sources.bigearthnet_v2.adapter import read_metadata
 
     path = (
         peer_data

@@ -1,6 +1,6 @@
 """Tests of the BigEarthNet v1.0 adapter and its sample-corpus writer.
 
-Synthetic data: the writer's corpus (``pipeline/sample_corpus/bigearthnet_v1.py``) and
+Synthetic data: the writer's corpus (``sources/bigearthnet_v1/sample.py``) and
 torchgeo's layout fixture. Real data: the BigEarthNet v1 patches in shared/peer-data §8a/§8b.
 """
 
@@ -20,7 +20,7 @@ from shapely.geometry.polygon import orient
 from eoinstruct.pipeline.records import samples_table
 from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.bigearthnet_v1 import S1_BANDS, S2_BANDS, BigEarthNetV1
+from eoinstruct.sources.bigearthnet_v1.adapter import S1_BANDS, S2_BANDS, BigEarthNetV1
 
 SEED = 11
 S2A = "S2A_MSIL2A_20170613T101031"

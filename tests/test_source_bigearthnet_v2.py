@@ -1,6 +1,6 @@
 """Tests of the BigEarthNet v2.0 (reBEN) adapter and its sample-corpus writer.
 
-Synthetic data: the writer's corpus (``pipeline/sample_corpus/bigearthnet_v2.py``) and
+Synthetic data: the writer's corpus (``sources/bigearthnet_v2/sample.py``) and
 torchgeo's layout fixture. Real data: the reBEN patches of rico-hdl (peer data §6) and the
 real snow/cloud companion table of kai-tub/bigearthnet-pipeline (peer data §7).
 """
@@ -29,10 +29,10 @@ from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, sample_to_row, samples_table
 from eoinstruct.pipeline.sample_corpus import bigearthnet_v2 as corpus
-from eoinstruct.pipeline.sample_corpus.bigearthnet_v1 import patch_corners
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
-from eoinstruct.sources.bigearthnet_v2 import (
+from eoinstruct.sources.bigearthnet_v1.sample import patch_corners
+from eoinstruct.sources.bigearthnet_v2.adapter import (
     METADATA_FILE,
     SNOW_CLOUD_FILE,
     BigEarthNetV2,

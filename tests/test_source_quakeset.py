@@ -1,4 +1,4 @@
-"""Tests of the QuakeSet adapter (sources/quakeset.py) and its sample-corpus writer."""
+"""Tests of the QuakeSet adapter (sources/quakeset/adapter.py) and its sample-corpus writer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.pipeline.sample_corpus import quakeset as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.quakeset import (
+from eoinstruct.sources.quakeset.adapter import (
     CLASS_AFFECTED,
     CLASS_UNAFFECTED,
     QuakeSet,

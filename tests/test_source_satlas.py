@@ -1,4 +1,4 @@
-"""Tests of the SatlasPretrain adapter (sources/satlas.py) and its sample-corpus writer."""
+"""Tests of the SatlasPretrain adapter (sources/satlas/adapter.py) and its sample-corpus writer."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.pipeline.sample_corpus import satlas as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.satlas import (
+from eoinstruct.sources.satlas.adapter import (
     SatlasPretrain,
     footprint_wkt,
     image_time_from_name,

@@ -1,6 +1,6 @@
 """Tests of the SkyScript adapter and its sample-corpus writer.
 
-Synthetic data: the writer's corpus (``pipeline/sample_corpus/skyscript.py``) and torchgeo's
+Synthetic data: the writer's corpus (``sources/skyscript/sample.py``) and torchgeo's
 layout fixture (shared/peer-data §1d: real file names and CSV schema, made-up captions, tiny
 black JPEGs). No real SkyScript images or meta pickles are in the peer data.
 """
@@ -24,7 +24,7 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.pipeline.sample_corpus import skyscript as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.skyscript import (
+from eoinstruct.sources.skyscript.adapter import (
     IMAGERY_SOURCES,
     SkyScript,
     box_pixel_size_m,

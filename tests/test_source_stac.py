@@ -1,6 +1,6 @@
 """Tests of the STAC adapter, its sample catalog and a real STAC API.
 
-Synthetic data: the writer's static catalog (``pipeline/sample_corpus/stac.py``). Real data: the
+Synthetic data: the writer's static catalog (``sources/stac/sample.py``). Real data: the
 Earth Search and Planetary Computer items recorded in shared/peer-data §2 (pystac-client
 cassettes) and §3 (stac-geoparquet items), parsed directly and served by a real
 stac-fastapi-pgstac on 127.0.0.1 (``tests/stac_api.py``) with their asset hrefs pointed at
@@ -34,7 +34,7 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.sample_corpus import stac as corpus
 from eoinstruct.sources import stac as stac_mod
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.stac import (
+from eoinstruct.sources.stac.adapter import (
     STACScenes,
     acquisition_times,
     asset_scaling,

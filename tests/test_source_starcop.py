@@ -1,7 +1,7 @@
 """Tests of the STARCOP adapter and its sample-corpus writer.
 
 There is no STARCOP material in ``shared/peer-data`` (its README lists none), so the real
-layout is tested through the sample corpus (``pipeline/sample_corpus/starcop.py``), which
+layout is tested through the sample corpus (``sources/starcop/sample.py``), which
 follows the layout read from spaceml-org/STARCOP, and through edited copies of it for the CSV
 variations documented there: a leading pandas index column, a mini CSV repeating rows of the
 full one (the STARCOP README's ``cp test_mini10.csv test.csv``), training caches beside the
@@ -30,7 +30,7 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.pipeline.sample_corpus import starcop as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.starcop import RELEASE_BANDS_NM, STARCOP
+from eoinstruct.sources.starcop.adapter import RELEASE_BANDS_NM, STARCOP
 
 SEED = 23
 GOOD = {spec.event_id: spec for spec in corpus.GOOD_EVENTS}

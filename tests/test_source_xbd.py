@@ -1,4 +1,4 @@
-"""Tests of the xBD adapter (sources/xbd.py) and its sample-corpus writer."""
+"""Tests of the xBD adapter (sources/xbd/adapter.py) and its sample-corpus writer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from PIL import Image
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.pipeline.sample_corpus import xbd as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.xbd import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
+from eoinstruct.sources.xbd.adapter import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
 
 JOPLIN = "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
 MATTHEW = "DIUx-xView__xView2-deploy/sample_data/input"

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 WRITERS: dict[str, str] = {
-    "bigearthnet_v1": "eoinstruct.pipeline.sample_corpus.bigearthnet_v1:write",
-    "xbd": "eoinstruct.pipeline.sample_corpus.xbd:write",
-    "skyscript": "eoinstruct.pipeline.sample_corpus.skyscript:write",
-    "starcop": "eoinstruct.pipeline.sample_corpus.starcop:write",
-    "quakeset": "eoinstruct.pipeline.sample_corpus.quakeset:write",
-    "bigearthnet_v2": "eoinstruct.pipeline.sample_corpus.bigearthnet_v2:write",
-    "satlas": "eoinstruct.pipeline.sample_corpus.satlas:write",
-    "stac": "eoinstruct.pipeline.sample_corpus.stac:write",
+    "bigearthnet_v1": "eoinstruct.sources.bigearthnet_v1.sample:write",
+    "xbd": "eoinstruct.sources.xbd.sample:write",
+    "skyscript": "eoinstruct.sources.skyscript.sample:write",
+    "starcop": "eoinstruct.sources.starcop.sample:write",
+    "quakeset": "eoinstruct.sources.quakeset.sample:write",
+    "bigearthnet_v2": "eoinstruct.sources.bigearthnet_v2.sample:write",
+    "satlas": "eoinstruct.sources.satlas.sample:write",
+    "stac": "eoinstruct.sources.stac.sample:write",
 }
 """Source name → ``module:function`` writing that source's sample data."""
 

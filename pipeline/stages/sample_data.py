@@ -60,7 +60,7 @@ def run(params: Params) -> dict[str, int]:
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
         log.info("sample_data: %s: %d files in %s", name, counts[name], final)
     footprints = sample_footprints(out, params.section("sources"))
-    from eoinstruct.pipeline.sample_corpus.osm import write_extract
+    from eoinstruct.pipeline.enrich.sample_extract import write_extract
 
     write_extract(out / OSM_DIR / OSM_EXTRACT, footprints, seed)
     counts[OSM_DIR] = 1

@@ -59,7 +59,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
-from eoinstruct.sources.bigearthnet_v1 import (
+from eoinstruct.sources.bigearthnet_v1.adapter import (
     GRID_M,
     S1_BANDS,
     S2_BANDS,

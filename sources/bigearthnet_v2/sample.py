@@ -54,8 +54,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from eoinstruct.pipeline.sample_corpus.bigearthnet_v1 import S2_RES, patch_corners, write_band_tif
 from eoinstruct.sources.bigearthnet_classes import CLC43, CLC43_TO_BEN19
+from eoinstruct.sources.bigearthnet_v1.sample import S2_RES, patch_corners, write_band_tif
 
 S2_DIR = "BigEarthNet-S2"
 S1_DIR = "BigEarthNet-S1"

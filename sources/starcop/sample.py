@@ -69,7 +69,7 @@ import rasterio
 from PIL import Image
 from rasterio.transform import Affine
 
-from eoinstruct.sources.starcop import RELEASE_BANDS_NM
+from eoinstruct.sources.starcop.adapter import RELEASE_BANDS_NM
 
 SIZE = 64
 """Width and height of every raster (the real tiles are 512 x 512)."""

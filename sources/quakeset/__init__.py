@@ -1,0 +1,1 @@
+"""Source `quakeset`: adapter (adapter.py), sample-corpus writer (sample.py)."""

@@ -1,0 +1,1 @@
+"""Source `satlas`: adapter (adapter.py), sample-corpus writer (sample.py)."""

@@ -1,0 +1,1 @@
+"""Source `skyscript`: adapter (adapter.py), sample-corpus writer (sample.py)."""

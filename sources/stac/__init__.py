@@ -1,0 +1,1 @@
+"""Source `stac`: adapter (adapter.py), sample-corpus writer (sample.py)."""

@@ -1,0 +1,1 @@
+"""Source `starcop`: adapter (adapter.py), sample-corpus writer (sample.py)."""

@@ -1,0 +1,1 @@
+"""Source `xbd`: adapter (adapter.py), sample-corpus writer (sample.py)."""
