@@ -10,10 +10,45 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 class AccountingError(AssertionError):
     """A stage's counts do not add up."""
+
+
+class FailureKind(StrEnum):
+    """Why a unit could not be processed: the ``failed`` keys of the stage metrics."""
+
+    MISSING_FILE = "missing_file"
+    MISSING_BAND = "missing_band"
+    MALFORMED_LABEL = "malformed_label"
+    BAD_METADATA = "bad_metadata"
+    CORRUPT_RASTER = "corrupt_raster"
+    UNEXPECTED_ERROR = "unexpected_error"
+    """A bug on odd input: logged with its traceback, counted, and the run goes on."""
+
+
+class Reason(StrEnum):
+    """Why a unit was dropped on purpose: the ``dropped`` keys of the stage metrics.
+
+    The filter's reasons come first, in the order the filter checks them
+    (:data:`eoinstruct.pipeline.quality.thresholds.FILTER_REASONS`).
+    """
+
+    NO_GEOLOCATION = "no_geolocation"
+    OUTSIDE_AOI = "outside_aoi"
+    LOW_COVERAGE = "low_coverage"
+    SNOW_OR_CLOUD = "snow_or_cloud"
+    TOO_DARK = "too_dark"
+    TOO_BRIGHT = "too_bright"
+    DEGENERATE = "degenerate"
+    TOO_FEW_TAGS = "too_few_tags"
+    DUPLICATE_EXACT = "duplicate_exact"
+    DUPLICATE_NEAR = "duplicate_near"
+    DUPLICATE_PLACE_TIME = "duplicate_place_time"
+    NO_APPLICABLE_TEMPLATE = "no_applicable_template"
+    """``generate``: no template applies to the sample's labels."""
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,11 +10,11 @@ from typing import Any
 
 import yaml
 
+from eoinstruct.pipeline.settings import ConfigError, Settings, validate_settings
+
+__all__ = ["DEFAULT_PARAMS", "ConfigError", "Params", "load_params"]
+
 DEFAULT_PARAMS = Path("params.yaml")
-
-
-class ConfigError(ValueError):
-    """``params.yaml`` is missing a section or holds a bad value."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class Params:
 
     raw: Mapping[str, Any]
     path: Path
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        """The whole document, validated and typed (:mod:`eoinstruct.pipeline.settings`).
+
+        Raises:
+            ConfigError: Naming every bad key.
+        """
+        return validate_settings(self.raw, str(self.path))
 
     def section(self, name: str) -> Mapping[str, Any]:
         """Return a top-level section.
@@ -94,7 +104,8 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
         The parameters.
 
     Raises:
-        ConfigError: If the file is missing or not a YAML mapping.
+        ConfigError: If the file is missing, not a YAML mapping, or holds a bad value
+            anywhere (every section is checked now, before any stage runs).
     """
     path = Path(path)
     if not path.is_file():
@@ -105,4 +116,6 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return Params(raw=raw, path=path)
+    params = Params(raw=raw, path=path)
+    _ = params.settings  # the whole file is checked before any stage runs
+    return params

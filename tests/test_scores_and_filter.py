@@ -14,8 +14,8 @@ from rasterio.transform import from_origin
 from eoinstruct.pipeline.config import ConfigError
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.pipeline.quality.thresholds import REASONS, Thresholds, decide
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from eoinstruct.pipeline.stages.filter import REASONS, Thresholds, decide
 from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
 
 DEFAULT = Thresholds(

@@ -39,6 +39,7 @@ from eoinstruct.pipeline.corpus.earthdial import (
     split_leading_tags,
 )
 from eoinstruct.pipeline.corpus.html_report import draw_boxes, parse_boxes, raster_views
+from eoinstruct.pipeline.corpus.layout import config_patterns, parse_stem, shard_stem
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, read_manifest, verify_manifest
 from eoinstruct.pipeline.corpus.publish import (
     PublishError,
@@ -48,7 +49,6 @@ from eoinstruct.pipeline.corpus.publish import (
     verify_remote,
 )
 from eoinstruct.pipeline.stages import build_report as build_report_stage
-from eoinstruct.pipeline.stages.shard import config_patterns, parse_stem, shard_stem
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,8 @@ Its YAML front matter declares the configurations that ``datasets.load_dataset``
 - ``<source>_<task>`` (e.g. ``xbd_disaster_assessment``): one source's pairs of one task.
 
 Each is a set of globs over the same Parquet files (their names carry split, source and task,
-see :mod:`pipeline.stages.shard`), so no configuration copies any bytes. A name that would be
-declared twice (a task named like a source) is an error. The body states the counts per
+see ``pipeline/corpus/layout.py``), so no configuration copies any bytes. A name that would
+be declared twice (a task named like a source) is an error. The body states the counts per
 source, task, modality and split, the features, the file layout, the box convention, the band
 lists and renderings per sensor, the filter thresholds and what every stage dropped or failed
 on, the generator and model per subset, and the licence and citation of every source that
@@ -27,6 +27,7 @@ import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.layout import config_patterns
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
 from eoinstruct.pipeline.run.partitions import completed_records
@@ -94,8 +95,6 @@ def make_configs(groups: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]
     Raises:
         ValueError: If two configurations would get the same name.
     """
-    from eoinstruct.pipeline.stages.shard import config_patterns
-
     keys = [tuple(k.split("|")) for k in groups if groups[k].get("pairs", 0) > 0]
     wanted: dict[str, tuple[str | None, str | None]] = {"default": (None, None)}
     for _, source, task in sorted(keys):
@@ -183,7 +182,7 @@ def card_text(
 
     Args:
         stats: The shard stage's summed counts.
-        summary: The merged shard summary (:func:`pipeline.stages.shard.merge_summaries`).
+        summary: The merged shard summary (``layout.merge_summaries``).
         params: The build's parameters (``filter`` thresholds; earlier stages' records).
         box_convention: Description of the box format.
 

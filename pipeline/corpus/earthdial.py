@@ -55,8 +55,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from eoinstruct.pipeline.corpus.layout import parse_stem
 from eoinstruct.pipeline.io.atomic import write_text_atomic
-from eoinstruct.pipeline.stages.shard import parse_stem
 
 IMAGE_TOKEN = "<image>"
 TAG = re.compile(r"\[[^\]\s]+\]")

@@ -36,6 +36,8 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.card import stage_totals
+from eoinstruct.pipeline.corpus.layout import merge_summaries, parse_stem, summary_paths
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
@@ -256,8 +258,6 @@ def gallery_rows(corpus: Path, per_task: int = 3, seed: int = 0) -> dict[str, li
         Task → rows (``pair_id``, ``source``, ``images`` bytes, ``image_roles``,
         ``conversations``, ``metadata``).
     """
-    from eoinstruct.pipeline.stages.shard import parse_stem
-
     ranked: dict[str, list[tuple[str, Path, int]]] = {}
     for path in sorted((corpus / "data").glob("*.parquet")):
         task = parse_stem(path.stem)["task"]
@@ -325,7 +325,7 @@ def write_build_report(
 
     Args:
         corpus: The corpus folder (for the gallery).
-        summary: The merged shard summary (:func:`pipeline.stages.shard.merge_summaries`).
+        summary: The merged shard summary (``layout.merge_summaries``).
         totals: Stage name → :class:`~pipeline.accounting.StageStats` of the stages before
             ``shard`` (for drops and failures).
         out: The metrics folder.
@@ -438,9 +438,6 @@ def build_report(params: Params) -> Path:
     Returns:
         The path of ``report.html``.
     """
-    from eoinstruct.pipeline.corpus.card import stage_totals
-    from eoinstruct.pipeline.stages.shard import merge_summaries, summary_paths
-
     options = dict(params.raw.get("build_report") or {})
     summary = merge_summaries(summary_paths(params))
     return write_build_report(

@@ -20,6 +20,7 @@ from eoinstruct.pipeline.instructions.builders import (
     draw,
 )
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
+from eoinstruct.pipeline.settings import GenerateSettings
 from eoinstruct.templates import Template
 
 GENERATOR = "template/1"
@@ -182,3 +183,20 @@ def pair_modality(sample: Sample, image_roles: tuple[str, ...]) -> str:
 def templates_for(sample: Sample, templates: list[Template]) -> list[Template]:
     """Return the templates that apply to a sample's source, in id order."""
     return [t for t in templates if sample.source in t.sources]
+
+
+def generation_config(settings: GenerateSettings) -> GenerationConfig:
+    """Return the builders' settings from the typed ``generate`` section.
+
+    Args:
+        settings: The validated section.
+
+    Returns:
+        Seed, box grid, box limit and BigEarthNet class set.
+    """
+    return GenerationConfig(
+        seed=settings.seed,
+        box_scale=settings.box_scale,
+        max_boxes=settings.max_boxes,
+        class_set=settings.class_set,
+    )

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from eoinstruct.pipeline.accounting import Reason
+
 HASH_SIDE = 32
 """The rendering is reduced to a HASH_SIDE × HASH_SIDE grey image before the DCT."""
 
@@ -46,7 +48,11 @@ EARTH_RADIUS_M = 6_371_008.8
 
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180.0
 
-REASONS: tuple[str, ...] = ("duplicate_exact", "duplicate_near", "duplicate_place_time")
+REASONS: tuple[str, ...] = (
+    Reason.DUPLICATE_EXACT,
+    Reason.DUPLICATE_NEAR,
+    Reason.DUPLICATE_PLACE_TIME,
+)
 
 
 def _dct_matrix(size: int) -> np.ndarray:
@@ -257,7 +263,7 @@ def _match(
     order: Mapping[str, int],
 ) -> Duplicate | None:
     if entry.content and entry.content in by_content:
-        return Duplicate(entry.sample_id, "duplicate_exact", by_content[entry.content], 0.0)
+        return Duplicate(entry.sample_id, Reason.DUPLICATE_EXACT, by_content[entry.content], 0.0)
     if not chunks or not entry.phashes or any(h is None for h in entry.phashes):
         return None
     first = entry.phashes[0]
@@ -280,7 +286,7 @@ def _match(
                     best = (rank, other, max(distances))
     if best is None:
         return None
-    return Duplicate(entry.sample_id, "duplicate_near", best[1].sample_id, float(best[2]))
+    return Duplicate(entry.sample_id, Reason.DUPLICATE_NEAR, best[1].sample_id, float(best[2]))
 
 
 def _place_time(
@@ -303,4 +309,6 @@ def _place_time(
                     best = (rank, other, distance)
     if best is None:
         return None
-    return Duplicate(entry.sample_id, "duplicate_place_time", best[1].sample_id, round(best[2], 3))
+    return Duplicate(
+        entry.sample_id, Reason.DUPLICATE_PLACE_TIME, best[1].sample_id, round(best[2], 3)
+    )

@@ -23,15 +23,13 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.quality.thresholds import Thresholds
 from eoinstruct.pipeline.run.partitions import completed_records, output_of
-
-if TYPE_CHECKING:
-    from eoinstruct.pipeline.stages.filter import Thresholds
 
 BINS = 20
 """Histogram bins over [0, 1] (every plotted score is a fraction or a unit brightness)."""

@@ -59,7 +59,7 @@ from eoinstruct.pipeline.io.parquet import (
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.run.runner import run_work_stage
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from eoinstruct.pipeline.quality.dedup import Duplicate, IndexEntry, find_duplic
 from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, leakage
 from eoinstruct.pipeline.records import samples_table, to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.run.runner import run_work_stage
 
 STAGE = "dedup"
 

@@ -1,7 +1,7 @@
 """Stage ``enrich``: add OpenStreetMap tags to every sample by its footprint.
 
 Reads the ingest stage's samples and writes ``samples/<partition>.parquet`` with
-``osm:<key>`` tags merged in (:mod:`pipeline.osm`), from the local extract or the Overpass
+``osm:<key>`` tags merged in (``pipeline/enrich/``), from the local extract or the Overpass
 endpoint of the ``osm`` section of ``params.yaml``. Nothing is dropped: samples without a
 footprint pass unchanged and are counted (``produced.no_footprint``). With ``osm.enabled``
 false the samples are copied through, so the stages after it do not change. An unusable
@@ -10,59 +10,71 @@ extract or endpoint stops the stage with its error (a configuration problem, not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
-from eoinstruct.pipeline.records import samples_table
+from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
     file_sha256,
     partitions_from,
 )
-from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
 
 STAGE = "enrich"
 
 
-def enrich_partition(
-    partition: Partition, outputs: PartitionOutputs, section: Mapping[str, Any]
-) -> StageStats:
-    """Add OSM tags to one partition's samples.
+class EnrichStep(ItemStage[Sample, Sample]):
+    """Add OSM tags to one partition's samples (items: the ingest stage's samples).
 
     Args:
-        partition: The partition (input: the ingest samples file).
-        outputs: Where to write.
         section: The ``osm`` parameters.
-
-    Returns:
-        Counts: read = kept = samples; ``produced`` counts enriched samples, samples without
-        a footprint and samples on which no feature was found.
     """
-    from eoinstruct.pipeline.enrich.osm import enrich, parse_footprint, tagger_from_params
 
-    tagger = tagger_from_params(section)
-    stats = StageStats()
-    samples = []
-    for sample in iter_samples(partition.inputs[0]):
-        stats.read += 1
-        stats.kept += 1
-        if tagger is None:
-            samples.append(sample)
-            continue
-        if parse_footprint(sample.footprint_wkt) is None:
-            stats.produced["no_footprint"] += 1
-            samples.append(sample)
-            continue
-        enriched = enrich(sample, tagger)
-        added = sum(1 for key in enriched.tags if key.startswith(str(section.get("prefix", ""))))
-        stats.produced["enriched" if added else "no_osm_tags"] += 1
-        samples.append(enriched)
-    write_table(outputs.path("samples"), samples_table(samples))
-    return stats
+    name = STAGE
+    failures_kind = None
+
+    def __init__(self, section: Mapping[str, Any]) -> None:
+        self.section = dict(section)
+        self._tagger: Any = None
+        self._ready = False
+
+    def items(self, partition: Partition) -> Iterable[Sample]:
+        """The ingested samples."""
+        return iter_samples(partition.inputs[0])
+
+    def item_id(self, item: Sample) -> str:
+        """A sample is named by its id."""
+        return item.sample_id
+
+    def process(self, item: Sample, ledger: Ledger) -> list[Sample]:
+        """Return the sample with its ``osm:*`` tags; count enriched and untouched samples."""
+        # imported here: osmnx is slow to import and only this stage needs it
+        from eoinstruct.pipeline.enrich.osm import enrich, parse_footprint, tagger_from_params
+
+        if not self._ready:
+            self._tagger, self._ready = tagger_from_params(self.section), True
+        if self._tagger is None:
+            return [item]
+        if parse_footprint(item.footprint_wkt) is None:
+            ledger.stats.produced["no_footprint"] += 1
+            return [item]
+        enriched = enrich(item, self._tagger)
+        prefix = str(self.section.get("prefix", ""))
+        added = sum(1 for key in enriched.tags if key.startswith(prefix))
+        ledger.stats.produced["enriched" if added else "no_osm_tags"] += 1
+        return [enriched]
+
+    def write(
+        self, partition: Partition, outputs: PartitionOutputs, kept: list[Sample], ledger: Ledger
+    ) -> None:
+        """Write the samples."""
+        write_table(outputs.path("samples"), samples_table(kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
@@ -79,15 +91,9 @@ def run(params: Params, progress: bool = True) -> StageStats:
     config: dict[str, object] = {"osm": section}
     extract = section.get("extract")
     if section.get("enabled", True) and extract:
-        from pathlib import Path
-
         path = Path(str(extract))
         if not path.is_file():
             raise FileNotFoundError(f"osm.extract {path} not found (params.yaml, section osm)")
         config["extract_sha256"] = file_sha256(path)
     partitions = partitions_from([(params.work_dir("ingest"), "samples")])
-
-    def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-        return enrich_partition(partition, outputs, section)
-
-    return run_work_stage(params, STAGE, partitions, step, config, progress)
+    return run_work_stage(params, STAGE, partitions, EnrichStep(section), config, progress)

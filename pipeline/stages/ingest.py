@@ -10,13 +10,15 @@ metadata only; pixels are first read by the score stage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.io.parquet import Failure, write_failures, write_table
+from eoinstruct.pipeline.io.parquet import write_table
 from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
-from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
+from eoinstruct.pipeline.settings import require
 from eoinstruct.sources.base import SourceAdapter, SourceError
 from eoinstruct.sources.registry import enabled_sources, make_adapter
 
@@ -46,9 +48,7 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
     Returns:
         The adapters by source name, and the partitions.
     """
-    size = int(params.section("ingest")["partition_size"])
-    if size < 1:
-        raise ValueError("ingest.partition_size must be at least 1")
+    size = require(params.settings.ingest, "ingest").partition_size
     sources = params.section("sources")
     adapters: dict[str, SourceAdapter] = {}
     partitions: list[Partition] = []
@@ -70,46 +70,43 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
     return adapters, partitions
 
 
-def ingest_partition(
-    adapter: SourceAdapter, partition: Partition, outputs: PartitionOutputs
-) -> StageStats:
-    """Read one partition's units and write its samples and failures.
+class IngestStep(ItemStage[tuple[str, str], Sample]):
+    """Read one partition's units into samples (items: ``(source, unit id)``).
 
     Args:
-        adapter: The partition's source adapter.
-        partition: The partition (its items are unit ids).
-        outputs: Where to write.
-
-    Returns:
-        Counts: read = units, kept = units read, failed by kind; ``produced.samples``.
+        adapters: The enabled sources' adapters, by name.
     """
-    stats = StageStats()
-    samples: list[Sample] = []
-    failures: list[Failure] = []
-    seen: set[str] = set()
-    for unit in partition.items:
-        stats.read += 1
-        try:
-            got = adapter.read_unit(unit)
-            duplicate = [s.sample_id for s in got if s.sample_id in seen]
-            if duplicate:
-                raise SourceError("bad_metadata", f"duplicate sample id {duplicate[0]}")
-        except SourceError as exc:
-            failures.append(Failure(unit, exc.kind, str(exc)))
-            stats.fail(exc.kind)
-            continue
-        except Exception as exc:  # an adapter bug on odd input must not lose the run
-            log.exception("ingest: unexpected error on %s %s", partition.source, unit)
-            failures.append(Failure(unit, "unexpected_error", f"{type(exc).__name__}: {exc}"))
-            stats.fail("unexpected_error")
-            continue
-        seen.update(s.sample_id for s in got)
-        samples.extend(got)
-        stats.kept += 1
-    stats.produced["samples"] = len(samples)
-    write_table(outputs.path("samples"), samples_table(samples))
-    write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
-    return stats
+
+    name = STAGE
+    expected_errors = (SourceError,)
+
+    def __init__(self, adapters: dict[str, SourceAdapter]) -> None:
+        self.adapters = adapters
+
+    def items(self, partition: Partition) -> Iterable[tuple[str, str]]:
+        """The partition's unit ids, with their source."""
+        return ((partition.source, unit) for unit in partition.items)
+
+    def item_id(self, item: tuple[str, str]) -> str:
+        """A unit is named by its id."""
+        return item[1]
+
+    def process(self, item: tuple[str, str], ledger: Ledger) -> list[Sample]:
+        """Read one unit; a sample id met twice in the partition fails the unit."""
+        source, unit = item
+        got = self.adapters[source].read_unit(unit)
+        duplicate = [s.sample_id for s in got if s.sample_id in ledger.seen]
+        if duplicate:
+            raise SourceError("bad_metadata", f"duplicate sample id {duplicate[0]}")
+        ledger.seen.update(s.sample_id for s in got)
+        return got
+
+    def write(
+        self, partition: Partition, outputs: PartitionOutputs, kept: list[Sample], ledger: Ledger
+    ) -> None:
+        """Write the samples; ``produced.samples`` counts them."""
+        ledger.stats.produced["samples"] = len(kept)
+        write_table(outputs.path("samples"), samples_table(kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
@@ -124,8 +121,4 @@ def run(params: Params, progress: bool = True) -> StageStats:
     """
     adapters, partitions = plan(params)
     config = {"sources": dict(params.section("sources")), "ingest": dict(params.section("ingest"))}
-
-    def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-        return ingest_partition(adapters[partition.source], partition, outputs)
-
-    return run_work_stage(params, STAGE, partitions, step, config, progress)
+    return run_work_stage(params, STAGE, partitions, IngestStep(adapters), config, progress)

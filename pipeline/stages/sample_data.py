@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.enrich.sample_extract import write_extract
 from eoinstruct.pipeline.sample_corpus import WRITERS, writer
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.registry import ADAPTERS, make_adapter
@@ -60,8 +61,6 @@ def run(params: Params) -> dict[str, int]:
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
         log.info("sample_data: %s: %d files in %s", name, counts[name], final)
     footprints = sample_footprints(out, params.section("sources"))
-    from eoinstruct.pipeline.enrich.sample_extract import write_extract
-
     write_extract(out / OSM_DIR / OSM_EXTRACT, footprints, seed)
     counts[OSM_DIR] = 1
     log.info("sample_data: osm: extract over %d footprints", len(footprints))

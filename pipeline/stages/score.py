@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from collections.abc import Iterable
 
 import pyarrow as pa
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.io.parquet import Failure, iter_samples, write_failures, write_table
+from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
@@ -27,8 +28,10 @@ from eoinstruct.pipeline.quality.scores import (
     image_scores,
     snow_cloud_flagged,
 )
+from eoinstruct.pipeline.records import Sample
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.stages import run_work_stage
+from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
+from eoinstruct.pipeline.settings import require
 
 log = logging.getLogger(__name__)
 
@@ -64,82 +67,95 @@ SCORE_SCHEMA = pa.schema(
 hash; ``phash``: null where an image has no RGB rendering)."""
 
 
-def score_partition(
-    partition: Partition, outputs: PartitionOutputs, dark_level: float, bright_level: float
-) -> StageStats:
-    """Score one partition's samples.
+class ScoreStep(ItemStage[Sample, dict[str, object]]):
+    """Score one partition's samples (items: the enrich stage's samples).
 
     Args:
-        partition: The partition (input: the enrich stage's samples file).
-        outputs: Where to write.
+        dark_level: Unit brightness under which a pixel is dark.
+        bright_level: Unit brightness over which a pixel is saturated.
+    """
+
+    name = STAGE
+    expected_errors = (RasterReadError,)
+
+    def __init__(self, dark_level: float, bright_level: float) -> None:
+        self.dark_level = dark_level
+        self.bright_level = bright_level
+
+    def items(self, partition: Partition) -> Iterable[Sample]:
+        """The enriched samples."""
+        return iter_samples(partition.inputs[0])
+
+    def item_id(self, item: Sample) -> str:
+        """A sample is named by its id."""
+        return item.sample_id
+
+    def process(self, item: Sample, ledger: Ledger) -> list[dict[str, object]]:
+        """Read the sample's pixels once and return its row of scores."""
+        return [score_row(item, self.dark_level, self.bright_level)]
+
+    def write(
+        self,
+        partition: Partition,
+        outputs: PartitionOutputs,
+        kept: list[dict[str, object]],
+        ledger: Ledger,
+    ) -> None:
+        """Write the score rows."""
+        write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
+
+
+def _clean(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def score_row(sample: Sample, dark_level: float, bright_level: float) -> dict[str, object]:
+    """Compute one sample's scores (a row of :data:`SCORE_SCHEMA`).
+
+    Args:
+        sample: The sample.
         dark_level: Unit brightness under which a pixel is dark.
         bright_level: Unit brightness over which a pixel is saturated.
 
     Returns:
-        Counts: read = samples, kept = scored, failed by kind.
+        The row.
+
+    Raises:
+        RasterReadError: If a raster cannot be read.
     """
-    stats = StageStats()
-    rows: list[dict[str, object]] = []
-    failures: list[Failure] = []
-    for sample in iter_samples(partition.inputs[0]):
-        stats.read += 1
-        try:
-            per_image = [image_scores(im, dark_level, bright_level) for im in sample.images]
-            clouds = cloud_fraction(sample)
-        except RasterReadError as exc:
-            failures.append(Failure(sample.sample_id, exc.kind, str(exc)))
-            stats.fail(exc.kind)
-            continue
-        except Exception as exc:  # keep the run alive; the ledger names the sample
-            log.exception("score: unexpected error on %s", sample.sample_id)
-            failures.append(
-                Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
-            )
-            stats.fail("unexpected_error")
-            continue
-
-        def clean(value: float) -> float | None:
-            return None if math.isnan(value) else value
-
-        content = hashlib.sha256(
-            "".join(
-                f"{im.role}:{s.content_sha256};"
-                for im, s in zip(sample.images, per_image, strict=True)
-            ).encode()
-        ).hexdigest()
-
-        rows.append(
-            {
-                "sample_id": sample.sample_id,
-                "source": sample.source,
-                "n_tags": count_tag_fields(sample),
-                "geo_problem": geolocation_problem(sample),
-                "image_roles": [im.role for im in sample.images],
-                "image_encodings": [im.encoding for im in sample.images],
-                "brightness": [clean(s.brightness) for s in per_image],
-                "dark_fraction": [s.dark_fraction for s in per_image],
-                "bright_fraction": [s.bright_fraction for s in per_image],
-                "valid_fraction": [s.valid_fraction for s in per_image],
-                "band_names": [list(im.bands) for im in sample.images],
-                "band_mean": [[clean(v) for v in s.band_mean] for s in per_image],
-                "band_p2": [[clean(v) for v in s.band_p2] for s in per_image],
-                "band_p50": [[clean(v) for v in s.band_p50] for s in per_image],
-                "band_p98": [[clean(v) for v in s.band_p98] for s in per_image],
-                "degenerate": [s.degenerate for s in per_image],
-                "snow_cloud": snow_cloud_flagged(sample),
-                "cloud_fraction": clouds,
-                "content_sha256": content,
-                "phash": [s.phash for s in per_image],
-            }
-        )
-        stats.kept += 1
-    write_table(outputs.path("scores"), pa.Table.from_pylist(rows, schema=SCORE_SCHEMA))
-    write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
-    return stats
+    per_image = [image_scores(im, dark_level, bright_level) for im in sample.images]
+    clouds = cloud_fraction(sample)
+    content = hashlib.sha256(
+        "".join(
+            f"{im.role}:{s.content_sha256};" for im, s in zip(sample.images, per_image, strict=True)
+        ).encode()
+    ).hexdigest()
+    return {
+        "sample_id": sample.sample_id,
+        "source": sample.source,
+        "n_tags": count_tag_fields(sample),
+        "geo_problem": geolocation_problem(sample),
+        "image_roles": [im.role for im in sample.images],
+        "image_encodings": [im.encoding for im in sample.images],
+        "brightness": [_clean(s.brightness) for s in per_image],
+        "dark_fraction": [s.dark_fraction for s in per_image],
+        "bright_fraction": [s.bright_fraction for s in per_image],
+        "valid_fraction": [s.valid_fraction for s in per_image],
+        "band_names": [list(im.bands) for im in sample.images],
+        "band_mean": [[_clean(v) for v in s.band_mean] for s in per_image],
+        "band_p2": [[_clean(v) for v in s.band_p2] for s in per_image],
+        "band_p50": [[_clean(v) for v in s.band_p50] for s in per_image],
+        "band_p98": [[_clean(v) for v in s.band_p98] for s in per_image],
+        "degenerate": [s.degenerate for s in per_image],
+        "snow_cloud": snow_cloud_flagged(sample),
+        "cloud_fraction": clouds,
+        "content_sha256": content,
+        "phash": [s.phash for s in per_image],
+    }
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
-    """Run the score stage over the ingest stage's partitions.
+    """Run the score stage over the enrich stage's partitions.
 
     Args:
         params: Parameters (section ``score``).
@@ -148,11 +164,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    config = dict(params.section("score"))
-    dark, bright = float(config["dark_level"]), float(config["bright_level"])
+    settings = require(params.settings.score, "score")
     partitions = partitions_from([(params.work_dir("enrich"), "samples")])
-
-    def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-        return score_partition(partition, outputs, dark, bright)
-
-    return run_work_stage(params, STAGE, partitions, step, config, progress)
+    step = ScoreStep(settings.dark_level, settings.bright_level)
+    return run_work_stage(params, STAGE, partitions, step, settings.as_dict(), progress)

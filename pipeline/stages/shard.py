@@ -35,10 +35,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -48,6 +46,15 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import write_card
+from eoinstruct.pipeline.corpus.layout import (
+    SUMMARY_KIND,
+    box_convention_text,
+    check_token,
+    merge_summaries,
+    shard_stem,
+    summary_paths,
+)
+from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
 from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
@@ -58,8 +65,6 @@ from eoinstruct.pipeline.run.backends import make_executor
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
-    completed_records,
-    output_path,
     partitions_from,
     run_partitions,
 )
@@ -67,7 +72,6 @@ from eoinstruct.pipeline.run.partitions import (
 log = logging.getLogger(__name__)
 
 STAGE = "shard"
-SUMMARY_KIND = "summary"
 
 DEFAULT_MAX_ROWS = 10_000
 """Pairs per shard file when ``shard.max_rows`` is not set."""
@@ -76,8 +80,6 @@ DEFAULT_MAX_BYTES = 500_000_000
 """Payload bytes per shard file when ``shard.max_bytes`` is not set (the Hub's advice is
 files of a few hundred MB)."""
 
-NAME_TOKEN = re.compile(r"^[a-z0-9_]+$")
-"""Sources, tasks and splits are file-name tokens: lowercase, digits and ``_``, no ``-``."""
 
 HIST_BINS = 32
 VALUE_RANGES: dict[str, tuple[float, float]] = {
@@ -141,89 +143,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
         "box_convention": box_convention,
         "image_sizes": {im.role: [im.width, im.height] for im in sample.images},
     }
-
-
-def check_token(kind: str, value: str) -> str:
-    """Check that a split, source or task name can be a token of a shard file name.
-
-    Args:
-        kind: What the value is (for the message).
-        value: The name.
-
-    Returns:
-        The name.
-
-    Raises:
-        ValueError: If it contains anything but lowercase letters, digits and ``_``.
-    """
-    if not NAME_TOKEN.match(value):
-        raise ValueError(f"{kind} name {value!r} cannot name shard files: use [a-z0-9_] only")
-    return value
-
-
-def partition_index(partition: str, source: str) -> str:
-    """Return the part of a partition name after ``<source>-`` (the whole name otherwise)."""
-    prefix = f"{source}-"
-    return partition[len(prefix) :] if partition.startswith(prefix) else partition
-
-
-def shard_stem(split: str, source: str, partition: str, task: str, index: int) -> str:
-    """Return the file name (without extension) of one shard.
-
-    Args:
-        split: ``train``, ``validation``…
-        source: Source name.
-        partition: Partition name (``<source>-<nnnnn>``).
-        task: Task family.
-        index: Rotation index within the partition's split, source and task.
-
-    Returns:
-        ``<split>-<source>-<partition index>-<task>-<index:05d>``.
-    """
-    part = partition_index(partition, source).replace("-", "_")
-    return f"{split}-{source}-{part}-{task}-{index:05d}"
-
-
-def parse_stem(stem: str) -> dict[str, str]:
-    """Split a shard file stem back into split, source, partition, task and index.
-
-    Args:
-        stem: A name made by :func:`shard_stem`.
-
-    Returns:
-        The five tokens by name.
-
-    Raises:
-        ValueError: If the stem does not have five ``-``-separated tokens.
-    """
-    parts = stem.split("-")
-    if len(parts) != 5:
-        raise ValueError(f"{stem!r} is not a shard name <split>-<source>-<part>-<task>-<n>")
-    return dict(zip(("split", "source", "partition", "task", "index"), parts, strict=True))
-
-
-def config_patterns(
-    source: str | None, task: str | None, split: str, folder: str = "data", ext: str = "parquet"
-) -> str:
-    """Return the glob selecting one split of a configuration.
-
-    Args:
-        source: The source, or ``None`` for all.
-        task: The task, or ``None`` for all.
-        split: The split.
-        folder: ``data`` (Parquet) or ``wds`` (tars).
-        ext: File extension.
-
-    Returns:
-        A glob relative to the corpus folder.
-    """
-    if source and task:
-        return f"{folder}/{split}-{source}-*-{task}-*.{ext}"
-    if source:
-        return f"{folder}/{split}-{source}-*.{ext}"
-    if task:
-        return f"{folder}/{split}-*-{task}-*.{ext}"
-    return f"{folder}/{split}-*.{ext}"
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -551,79 +470,6 @@ def _pair_row(
     return row, members
 
 
-def box_convention_text(scale: int) -> str:
-    """Return the description of the box format for a ``generate.box_scale``."""
-    return (
-        f"[[x1, y1, x2, y2, angle]] with x and y scaled to 0..{scale} of the image width and "
-        "height (origin top-left), angle in degrees (0: axis-aligned)"
-    )
-
-
-def merge_summaries(paths: Iterable[Path]) -> dict[str, Any]:
-    """Merge the per-partition summaries written by :func:`shard_partition`.
-
-    Args:
-        paths: Summary JSON files.
-
-    Returns:
-        The same structure as one summary, summed over partitions.
-    """
-    groups: dict[str, Counter[str]] = defaultdict(Counter)
-    sensors: dict[str, dict[str, Any]] = {}
-    points: list[list[Any]] = []
-    hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-    lengths: dict[str, Counter[str]] = defaultdict(Counter)
-    for path in paths:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        for key, counts in data["groups"].items():
-            groups[key].update(counts)
-        for sensor, entry in data["sensors"].items():
-            into = sensors.setdefault(sensor, {"modality": entry["modality"], "images": {}})
-            into["sources"] = sorted(set(into.get("sources", [])) | set(entry["sources"]))
-            for key, image in entry["images"].items():
-                into["images"].setdefault(key, image)
-        points.extend(data["points"])
-        for sensor, bands in data["band_histograms"].items():
-            for band, slot in bands.items():
-                have = hist[sensor].get(band)
-                if have is None:
-                    hist[sensor][band] = dict(slot)
-                elif have["encoding"] == slot["encoding"]:
-                    pairs = zip(have["counts"], slot["counts"], strict=True)
-                    have["counts"] = [a + b for a, b in pairs]
-        for task, counts in data["answer_lengths"].items():
-            lengths[task].update(counts)
-    return {
-        "groups": {k: dict(sorted(v.items())) for k, v in sorted(groups.items())},
-        "sensors": dict(sorted(sensors.items())),
-        "points": sorted(points),
-        "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(hist.items())},
-        "answer_lengths": {k: dict(v) for k, v in sorted(lengths.items())},
-    }
-
-
-def summary_paths(params: Params) -> list[Path]:
-    """Return the summary files of the finished shard stage, by partition.
-
-    Args:
-        params: Parameters (paths).
-
-    Returns:
-        Paths of ``<work>/shard/summary/<partition>.json``.
-
-    Raises:
-        FileNotFoundError: If the shard stage has not run.
-    """
-    corpus = params.path_of("corpus")
-    records_dir = params.work_dir(STAGE) / "_done"
-    paths = []
-    for record in completed_records(corpus, records_dir):
-        for key in record["outputs"]:  # type: ignore[union-attr]
-            if key.startswith(f"aux:{SUMMARY_KIND}/"):
-                paths.append(output_path(corpus, key, records_dir))
-    return paths
-
-
 def run(params: Params, progress: bool = True) -> StageStats:
     """Run the shard stage, then write the corpus card and the manifest.
 
@@ -635,8 +481,6 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
-
     shard = dict(params.section("shard"))
     scale = int(params.section("generate")["box_scale"])
     box_convention = box_convention_text(scale)

@@ -15,18 +15,25 @@ problem).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
-from eoinstruct.pipeline.instructions.pairs import GENERATOR, Candidate, make_pair, pair_modality
+from eoinstruct.pipeline.instructions.pairs import (
+    GENERATOR,
+    Candidate,
+    generation_config,
+    make_pair,
+    pair_modality,
+)
 from eoinstruct.pipeline.instructions.validate import validate_pair
-from eoinstruct.pipeline.io.parquet import Drop, iter_pairs, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.io.parquet import iter_pairs, iter_samples, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
-from eoinstruct.pipeline.stages import run_work_stage
-from eoinstruct.pipeline.stages.generate import generation_config
+from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
+from eoinstruct.pipeline.settings import require
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"
@@ -71,55 +78,63 @@ def check_pair(
     return problems
 
 
-def validate_partition(
-    partition: Partition,
-    outputs: PartitionOutputs,
-    templates: list[Template],
-    config: GenerationConfig,
-) -> StageStats:
-    """Validate one partition's pairs.
+class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionPair]):
+    """Check one partition's pairs (items: each pair with its sample, ``None`` if unknown).
 
     Args:
-        partition: The partition (inputs: pair files…, then the kept samples file).
-        outputs: Where to write.
         templates: All instruction templates.
         config: Generation settings.
-
-    Returns:
-        Counts per pair.
     """
-    *pair_files, sample_file = partition.inputs
-    samples = {s.sample_id: s for s in iter_samples(sample_file)}
-    by_id = {t.id: t for t in templates}
-    stats = StageStats()
-    valid: list[InstructionPair] = []
-    rejected: list[Drop] = []
-    seen_ids: set[str] = set()
-    seen_content: set[tuple[object, ...]] = set()
-    for path in pair_files:
-        for pair in iter_pairs(path):
-            stats.read += 1
-            problems = check_pair(pair, samples.get(pair.sample_id), by_id, config)
-            content = (pair.sample_id, pair.image_roles, pair.turns)
-            if pair.pair_id in seen_ids or content in seen_content:
-                problems.append("duplicate_pair")
-            if problems:
-                rejected.append(Drop(pair.pair_id, tuple(problems), pair.sample_id))
-                stats.drop(problems[0].split(":", 1)[0])
-                continue
-            seen_ids.add(pair.pair_id)
-            seen_content.add(content)
-            valid.append(pair)
-            stats.kept += 1
-            stats.produced[f"pairs:{pair.task}"] += 1
-            sample = samples[pair.sample_id]
-            modality = pair_modality(sample, pair.image_roles)
-            temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
-            stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
-            stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
-    write_table(outputs.path("pairs"), pairs_table(valid))
-    write_drops(outputs.path("rejected"), STAGE, partition.name, partition.source, rejected)
-    return stats
+
+    name = STAGE
+    drops_kind = "rejected"
+    failures_kind = None
+
+    def __init__(self, templates: list[Template], config: GenerationConfig) -> None:
+        self.by_id = {t.id: t for t in templates}
+        self.config = config
+
+    def items(self, partition: Partition) -> Iterable[tuple[InstructionPair, Sample | None]]:
+        """The pairs of every pair file (generate, then caption), with their samples."""
+        *pair_files, sample_file = partition.inputs
+        samples = {s.sample_id: s for s in iter_samples(sample_file)}
+        for path in pair_files:
+            for pair in iter_pairs(path):
+                yield pair, samples.get(pair.sample_id)
+
+    def item_id(self, item: tuple[InstructionPair, Sample | None]) -> str:
+        """A pair is named by its id."""
+        return item[0].pair_id
+
+    def process(
+        self, item: tuple[InstructionPair, Sample | None], ledger: Ledger
+    ) -> list[InstructionPair]:
+        """Keep a valid pair; reject it with every problem found."""
+        pair, sample = item
+        problems = check_pair(pair, sample, self.by_id, self.config)
+        content = ("content", pair.sample_id, pair.image_roles, pair.turns)
+        if ("id", pair.pair_id) in ledger.seen or content in ledger.seen:
+            problems.append("duplicate_pair")
+        if problems:
+            raise ItemDropped(problems, pair.sample_id)
+        assert sample is not None
+        ledger.seen.update((("id", pair.pair_id), content))
+        ledger.stats.produced[f"pairs:{pair.task}"] += 1
+        modality = pair_modality(sample, pair.image_roles)
+        temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
+        ledger.stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
+        ledger.stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
+        return [pair]
+
+    def write(
+        self,
+        partition: Partition,
+        outputs: PartitionOutputs,
+        kept: list[InstructionPair],
+        ledger: Ledger,
+    ) -> None:
+        """Write the valid pairs."""
+        write_table(outputs.path("pairs"), pairs_table(kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
@@ -132,7 +147,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    config = generation_config(params)
+    config = generation_config(require(params.settings.generate, "generate"))
     templates = load_templates()
     upstream: list[tuple[Path, str]] = [(params.work_dir("generate"), "pairs")]
     caption = params.work_dir("caption")
@@ -147,7 +162,5 @@ def run(params: Params, progress: bool = True) -> StageStats:
         ],
     }
 
-    def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-        return validate_partition(partition, outputs, templates, config)
-
+    step = ValidateStep(templates, config)
     return run_work_stage(params, STAGE, partitions, step, fingerprint, progress)

@@ -20,6 +20,7 @@ from eoinstruct.pipeline.instructions.builders.common import (
     join_phrases,
     yes_no,
 )
+from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.records import Sample
 
 MAGNITUDE_CLASSES: tuple[str, ...] = (
@@ -204,8 +205,6 @@ def main_object(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 def thermal_summary(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Urban heat island: land-surface temperature statistics of a thermal (kelvin) image."""
-    from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
-
     thermal = [im for im in sample.images if im.encoding == "kelvin"]
     if not thermal:
         raise NotApplicable("no_thermal_image")

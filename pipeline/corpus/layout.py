@@ -1,0 +1,185 @@
+"""The corpus's file layout: shard names, configurations and the shard stage's summaries.
+
+Shard files are named ``<split>-<source>-<partition index>-<task>-<n>`` (:func:`shard_stem`),
+so a configuration of the dataset card (a source, a task, both or neither, per split) is a glob
+(:func:`config_patterns`). Readers of the corpus — the card, the EarthDial export, the HTML
+report — use these functions, never the shard stage itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.run.partitions import completed_records, output_path
+
+SHARD_STAGE = "shard"
+"""The stage that writes the corpus (its records live in ``<paths.work>/shard/_done``)."""
+
+
+SUMMARY_KIND = "summary"
+
+
+NAME_TOKEN = re.compile(r"^[a-z0-9_]+$")
+"""Sources, tasks and splits are file-name tokens: lowercase, digits and ``_``, no ``-``."""
+
+
+def check_token(kind: str, value: str) -> str:
+    """Check that a split, source or task name can be a token of a shard file name.
+
+    Args:
+        kind: What the value is (for the message).
+        value: The name.
+
+    Returns:
+        The name.
+
+    Raises:
+        ValueError: If it contains anything but lowercase letters, digits and ``_``.
+    """
+    if not NAME_TOKEN.match(value):
+        raise ValueError(f"{kind} name {value!r} cannot name shard files: use [a-z0-9_] only")
+    return value
+
+
+def partition_index(partition: str, source: str) -> str:
+    """Return the part of a partition name after ``<source>-`` (the whole name otherwise)."""
+    prefix = f"{source}-"
+    return partition[len(prefix) :] if partition.startswith(prefix) else partition
+
+
+def shard_stem(split: str, source: str, partition: str, task: str, index: int) -> str:
+    """Return the file name (without extension) of one shard.
+
+    Args:
+        split: ``train``, ``validation``…
+        source: Source name.
+        partition: Partition name (``<source>-<nnnnn>``).
+        task: Task family.
+        index: Rotation index within the partition's split, source and task.
+
+    Returns:
+        ``<split>-<source>-<partition index>-<task>-<index:05d>``.
+    """
+    part = partition_index(partition, source).replace("-", "_")
+    return f"{split}-{source}-{part}-{task}-{index:05d}"
+
+
+def parse_stem(stem: str) -> dict[str, str]:
+    """Split a shard file stem back into split, source, partition, task and index.
+
+    Args:
+        stem: A name made by :func:`shard_stem`.
+
+    Returns:
+        The five tokens by name.
+
+    Raises:
+        ValueError: If the stem does not have five ``-``-separated tokens.
+    """
+    parts = stem.split("-")
+    if len(parts) != 5:
+        raise ValueError(f"{stem!r} is not a shard name <split>-<source>-<part>-<task>-<n>")
+    return dict(zip(("split", "source", "partition", "task", "index"), parts, strict=True))
+
+
+def config_patterns(
+    source: str | None, task: str | None, split: str, folder: str = "data", ext: str = "parquet"
+) -> str:
+    """Return the glob selecting one split of a configuration.
+
+    Args:
+        source: The source, or ``None`` for all.
+        task: The task, or ``None`` for all.
+        split: The split.
+        folder: ``data`` (Parquet) or ``wds`` (tars).
+        ext: File extension.
+
+    Returns:
+        A glob relative to the corpus folder.
+    """
+    if source and task:
+        return f"{folder}/{split}-{source}-*-{task}-*.{ext}"
+    if source:
+        return f"{folder}/{split}-{source}-*.{ext}"
+    if task:
+        return f"{folder}/{split}-*-{task}-*.{ext}"
+    return f"{folder}/{split}-*.{ext}"
+
+
+def box_convention_text(scale: int) -> str:
+    """Return the description of the box format for a ``generate.box_scale``."""
+    return (
+        f"[[x1, y1, x2, y2, angle]] with x and y scaled to 0..{scale} of the image width and "
+        "height (origin top-left), angle in degrees (0: axis-aligned)"
+    )
+
+
+def merge_summaries(paths: Iterable[Path]) -> dict[str, Any]:
+    """Merge the per-partition summaries written by :func:`shard_partition`.
+
+    Args:
+        paths: Summary JSON files.
+
+    Returns:
+        The same structure as one summary, summed over partitions.
+    """
+    groups: dict[str, Counter[str]] = defaultdict(Counter)
+    sensors: dict[str, dict[str, Any]] = {}
+    points: list[list[Any]] = []
+    hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+    lengths: dict[str, Counter[str]] = defaultdict(Counter)
+    for path in paths:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for key, counts in data["groups"].items():
+            groups[key].update(counts)
+        for sensor, entry in data["sensors"].items():
+            into = sensors.setdefault(sensor, {"modality": entry["modality"], "images": {}})
+            into["sources"] = sorted(set(into.get("sources", [])) | set(entry["sources"]))
+            for key, image in entry["images"].items():
+                into["images"].setdefault(key, image)
+        points.extend(data["points"])
+        for sensor, bands in data["band_histograms"].items():
+            for band, slot in bands.items():
+                have = hist[sensor].get(band)
+                if have is None:
+                    hist[sensor][band] = dict(slot)
+                elif have["encoding"] == slot["encoding"]:
+                    pairs = zip(have["counts"], slot["counts"], strict=True)
+                    have["counts"] = [a + b for a, b in pairs]
+        for task, counts in data["answer_lengths"].items():
+            lengths[task].update(counts)
+    return {
+        "groups": {k: dict(sorted(v.items())) for k, v in sorted(groups.items())},
+        "sensors": dict(sorted(sensors.items())),
+        "points": sorted(points),
+        "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(hist.items())},
+        "answer_lengths": {k: dict(v) for k, v in sorted(lengths.items())},
+    }
+
+
+def summary_paths(params: Params) -> list[Path]:
+    """Return the summary files of the finished shard stage, by partition.
+
+    Args:
+        params: Parameters (paths).
+
+    Returns:
+        Paths of ``<work>/shard/summary/<partition>.json``.
+
+    Raises:
+        FileNotFoundError: If the shard stage has not run.
+    """
+    corpus = params.path_of("corpus")
+    records_dir = params.work_dir(SHARD_STAGE) / "_done"
+    paths = []
+    for record in completed_records(corpus, records_dir):
+        for key in record["outputs"]:  # type: ignore[union-attr]
+            if key.startswith(f"aux:{SUMMARY_KIND}/"):
+                paths.append(output_path(corpus, key, records_dir))
+    return paths

@@ -1,0 +1,272 @@
+"""Typed settings: one validated model per ``params.yaml`` section.
+
+``params.yaml`` is checked as a whole when it is loaded (:func:`validate_settings`), before any
+stage runs: a wrong type, an unknown key or a value out of range is one line naming the key,
+the value and what is allowed. Values are strict — the string ``"false"`` is not a boolean and
+``"3"`` is not a number — so a quoted value never passes silently.
+
+Two sections stay open: each ``sources.<name>`` section has the common keys ``enabled`` and
+``root`` typed here and passes the rest to its adapter, which checks its own options; the
+``caption`` section is checked by the captioner's own settings when the caption stage runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class ConfigError(ValueError):
+    """``params.yaml`` is missing a section or holds a bad value."""
+
+
+class Section(BaseModel):
+    """Base of every section: strict types, no unknown keys, immutable."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the section as plain data (for fingerprints and JSON)."""
+        return self.model_dump(mode="json")
+
+
+Fraction = Field(ge=0.0, le=1.0)
+
+
+class PathsSettings(Section):
+    """``paths``: where the stages read and write (relative to the working directory)."""
+
+    sample: str = "data/sample"
+    work: str = "data/work"
+    corpus: str = "data/corpus"
+    metrics: str = "metrics"
+
+
+class ExecutorSettings(Section):
+    """``executor``: where partitions run; outputs do not depend on it."""
+
+    kind: Literal["inprocess", "local", "dask"] = "inprocess"
+    workers: int = Field(default=2, ge=1)
+    scheduler: str | None = None
+
+
+class SampleDataSettings(Section):
+    """``sample_data``: the seed of the embedded sample corpus."""
+
+    seed: int
+
+
+class SourceOptions(Section):
+    """``sources.<name>``: the keys every source has; the rest goes to the adapter."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    enabled: bool = True
+    root: str | None = None
+
+    @model_validator(mode="after")
+    def _root_when_enabled(self) -> SourceOptions:
+        if self.enabled and not self.root:
+            raise ValueError("an enabled source needs a root folder")
+        return self
+
+
+class IngestSettings(Section):
+    """``ingest``: source units per partition."""
+
+    partition_size: int = Field(ge=1)
+
+
+class OsmSettings(Section):
+    """``osm``: OpenStreetMap enrichment (:mod:`eoinstruct.pipeline.enrich.osm`)."""
+
+    enabled: bool = True
+    extract: str | None = None
+    overpass_url: str | None = None
+    timeout_s: float = Field(default=60.0, gt=0)
+    rate_limit: bool = True
+    tag_keys: list[str] | None = None
+    max_values_per_key: int | None = Field(default=None, ge=1)
+    min_overlap: float | None = Fraction
+    min_inside: float | None = Fraction
+    prefix: str | None = None
+    feature_count: bool | None = None
+
+
+class ScoreSettings(Section):
+    """``score``: unit brightness levels of dark and saturated pixels."""
+
+    dark_level: float = Fraction
+    bright_level: float = Fraction
+
+
+class BrightnessRange(Section):
+    """Mean unit brightness a sample's images must lie within."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BrightnessRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class FilterSettings(Section):
+    """``filter``: the triple filter's thresholds (see ``pipeline/quality/thresholds.py``)."""
+
+    min_tags: int = Field(ge=0)
+    min_valid_fraction: float = Fraction
+    require_geolocation: bool
+    brightness: dict[str, BrightnessRange]
+    aoi: list[float] | None = Field(default=None, min_length=4, max_length=4)
+    snow_cloud: Literal["drop", "keep"] = "drop"
+    max_cloud_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    drop_degenerate: bool = True
+
+
+class SplitSettings(Section):
+    """``dedup.splits``: geographic block splits."""
+
+    block_km: float = Field(default=50.0, gt=0)
+    fractions: dict[Literal["train", "validation", "test"], float] = Field(
+        default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1}
+    )
+    keep_official: bool = True
+    salt: str = "eoinstruct"
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> SplitSettings:
+        if any(v < 0 for v in self.fractions.values()):
+            raise ValueError("split fractions must not be negative")
+        if abs(sum(self.fractions.values()) - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must sum to 1, not {sum(self.fractions.values())}")
+        return self
+
+
+class DedupSettings(Section):
+    """``dedup``: duplicate thresholds, source priority and splits."""
+
+    near_max_distance: int = Field(ge=0, le=64)
+    place_time_m: float = Field(ge=0)
+    source_priority: list[str] = Field(default_factory=list)
+    splits: SplitSettings = Field(default_factory=SplitSettings)
+
+
+class GenerateSettings(Section):
+    """``generate``: template pairs (seed, box grid, limits, BigEarthNet class set)."""
+
+    seed: int
+    box_scale: int = Field(ge=1)
+    max_boxes: int = Field(ge=1)
+    class_set: Literal["ben19", "clc43"] = "ben19"
+
+
+class ShardSettings(Section):
+    """``shard``: Parquet and WebDataset shard files."""
+
+    row_group_size: int = Field(default=64, ge=1)
+    compression: Literal["zstd", "snappy", "gzip", "brotli", "lz4", "none"] = "zstd"
+    max_rows: int = Field(default=10_000, ge=1)
+    max_bytes: int = Field(default=500_000_000, ge=1)
+    raster_members: bool = True
+
+
+class EarthdialSettings(Section):
+    """``earthdial``: the export for EarthDial's trainer."""
+
+    out: str = "data/earthdial"
+    image_tokens: Literal["after_tags", "first"] = "after_tags"
+    repeat_time: dict[str, int] = Field(default_factory=lambda: {"default": 1})
+    annotation_root: str | None = None
+
+
+class BuildReportSettings(Section):
+    """``build_report``: the HTML report's gallery."""
+
+    seed: int = 0
+    per_task: int = Field(default=3, ge=0)
+
+
+class PublishSettings(Section):
+    """``publish``: the Hugging Face Hub repository."""
+
+    repo_id: str | None = None
+    revision: str | None = None
+    private: bool | None = None
+
+
+class Settings(Section):
+    """The whole ``params.yaml``."""
+
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    sample_data: SampleDataSettings | None = None
+    sources: dict[str, SourceOptions] = Field(default_factory=dict)
+    ingest: IngestSettings | None = None
+    osm: OsmSettings = Field(default_factory=OsmSettings)
+    score: ScoreSettings | None = None
+    filter: FilterSettings | None = None
+    dedup: DedupSettings | None = None
+    generate: GenerateSettings | None = None
+    caption: dict[str, Any] = Field(default_factory=dict)
+    shard: ShardSettings = Field(default_factory=ShardSettings)
+    earthdial: EarthdialSettings = Field(default_factory=EarthdialSettings)
+    build_report: BuildReportSettings = Field(default_factory=BuildReportSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc if not str(part).startswith("function-"))
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = _location(tuple(error.get("loc", ())))
+    message = str(error.get("msg", "invalid value"))
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: unknown key"
+    value = error.get("input")
+    shown = repr(value) if not isinstance(value, Mapping) else "a mapping"
+    return f"{where} = {shown[:80]}: {message}"
+
+
+def validate_settings(raw: Mapping[str, Any], origin: str = "params.yaml") -> Settings:
+    """Validate a whole parameters document.
+
+    Args:
+        raw: The parsed YAML document.
+        origin: Where it came from, for messages.
+
+    Returns:
+        The typed settings.
+
+    Raises:
+        ConfigError: Naming every bad key with its value and what is allowed, one per line.
+    """
+    try:
+        return Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors()]
+        raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+def require(section: Section | None, name: str, origin: str = "params.yaml") -> Any:
+    """Return a section a stage needs, or fail with a clear message if it is absent.
+
+    Args:
+        section: The typed section (``None`` when the file has none).
+        name: Section name.
+        origin: Where the parameters came from.
+
+    Returns:
+        The section.
+
+    Raises:
+        ConfigError: If the section is missing.
+    """
+    if section is None:
+        raise ConfigError(f"{origin}: section {name!r} is missing")
+    return section
