@@ -46,11 +46,11 @@ import pyarrow.parquet as pq
 import yaml
 
 from benchmarks.synthetic import SyntheticData, generate, read_strip_tiff
-from eoinstruct.cli import PARTITIONED
+from eoinstruct.pipeline.stages import REGISTRY
 
 REPO = Path(__file__).resolve().parents[1]
 
-STAGES: tuple[str, ...] = tuple(PARTITIONED)
+STAGES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.partitioned)
 """Stages of the end-to-end build, in the CLI's order (``ingest`` … ``shard``; ``sample_data``
 and the reports are left out). ``caption`` runs disabled (empty outputs): its cost is the GPU
 projection's."""

@@ -1,4 +1,9 @@
-"""Command-line entry point: ``eoinstruct <stage>``; each DVC stage calls one subcommand."""
+"""Command-line entry point: ``eoinstruct <stage>``; each DVC stage calls one subcommand.
+
+The stage subcommands are generated from the stage registry
+(:data:`eoinstruct.pipeline.stages.REGISTRY`); ``download`` and ``sources`` are tools beside
+the build.
+"""
 
 from __future__ import annotations
 
@@ -6,111 +11,56 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
+from eoinstruct.pipeline.stages import REGISTRY, Stage, build_order, stage
+from eoinstruct.sources.downloads import add_download_arguments
 
 log = logging.getLogger("eoinstruct")
 
 
-def _stage_runner(module: str) -> Callable[[Params, bool], StageStats]:
-    def run(params: Params, progress: bool) -> StageStats:
-        mod = __import__(f"eoinstruct.pipeline.stages.{module}", fromlist=["run"])
-        return mod.run(params, progress=progress)
-
-    return run
-
-
-PARTITIONED: dict[str, tuple[str, str]] = {
-    "ingest": ("ingest", "read every enabled source into samples (metadata only)"),
-    "enrich": ("enrich", "add OpenStreetMap tags to samples by footprint"),
-    "score": ("score", "compute tag, brightness and coverage scores (reads pixels)"),
-    "filter": ("filter", "apply the filter thresholds of params.yaml, recording each drop"),
-    "dedup": ("dedup", "remove exact, near and same-place-and-time duplicates; assign splits"),
-    "generate": ("generate", "make template-based instruction pairs from the labels"),
-    "caption": ("caption", "free-form pairs from a VLM server (when caption.enabled)"),
-    "validate": ("validate", "check every pair against its sample and labels"),
-    "shard": ("shard", "write Parquet + WebDataset shards and the corpus card"),
-}
-
-
-def _print_stats(stage: str, stats: StageStats) -> None:
-    parts = [f"read {stats.read}", f"kept {stats.kept}"]
-    if stats.dropped:
-        parts.append(f"dropped {dict(sorted(stats.dropped.items()))}")
-    if stats.failed:
-        parts.append(f"failed {dict(sorted(stats.failed.items()))}")
-    print(f"{stage}: " + ", ".join(parts))
-
-
-def _cmd_sample_data(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.stages import sample_data
-
-    counts = sample_data.run(params)
-    for name, n in counts.items():
-        print(f"sample_data: {name}: {n} files")
-    return 0
-
-
-def _cmd_report(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.stages import report
-
-    data = report.run(params)
-    print(json.dumps(data["corpus"], indent=2, sort_keys=True))
-    return 0
-
-
-def _cmd_sources(args: argparse.Namespace) -> int:
-    from eoinstruct.sources.table import sources_markdown, update_readme
-
-    if args.update_readme:
-        changed = update_readme(args.update_readme)
-        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+def _print_result(name: str, result: Any) -> None:
+    if isinstance(result, StageStats):
+        parts = [f"read {result.read}", f"kept {result.kept}"]
+        if result.dropped:
+            parts.append(f"dropped {dict(sorted(result.dropped.items()))}")
+        if result.failed:
+            parts.append(f"failed {dict(sorted(result.failed.items()))}")
+        print(f"{name}: " + ", ".join(parts))
+    elif isinstance(result, dict) and name == "sample_data":
+        for source, n in result.items():
+            print(f"sample_data: {source}: {n} files")
+    elif isinstance(result, dict) and name == "report":
+        print(json.dumps(result["corpus"], indent=2, sort_keys=True))
     else:
-        print(sources_markdown(), end="")
-    return 0
+        text = json.dumps(result, sort_keys=True, default=str)
+        print(f"{name.replace('_', '-')}: {text[:2000]}")
 
 
-def _cmd_export(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.stages import export
+def run_stage(found: Stage, params: Params, progress: bool, **options: Any) -> Any:
+    """Run one stage and print its result.
 
-    result = export.run(params)
-    print(f"export: {json.dumps(result, sort_keys=True, default=str)[:2000]}")
-    return 0
+    Args:
+        found: The stage.
+        params: Parameters.
+        progress: Show progress bars.
+        **options: The stage's extra options (see :attr:`Stage.options`).
 
-
-def _cmd_build_report(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.stages import build_report
-
-    print(f"build-report: {build_report.run(params)}")
-    return 0
-
-
-def _cmd_publish(params: Params, args: argparse.Namespace) -> int:
-    from eoinstruct.pipeline.corpus.manifest import ManifestError
-    from eoinstruct.pipeline.corpus.publish import PublishError
-    from eoinstruct.pipeline.stages import publish
-
-    try:
-        result = publish.run(params, args.repo_id, dry_run=args.dry_run, revision=args.revision)
-    except (PublishError, ManifestError) as exc:
-        print(f"eoinstruct publish: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"publish: {result}")
-    return 0
+    Returns:
+        What the stage's ``run`` returned.
+    """
+    result = found.runner()(params, progress=progress, **options)
+    _print_result(found.name, result)
+    return result
 
 
-def _cmd_all(params: Params, args: argparse.Namespace) -> int:
-    _cmd_sample_data(params, args)
-    for stage, (module, _) in PARTITIONED.items():
-        _print_stats(stage, _stage_runner(module)(params, not args.no_progress))
-    status = _cmd_report(params, args)
-    _cmd_export(params, args)
-    _cmd_build_report(params, args)
-    return status
+def _option_dest(flag: str) -> str:
+    return flag.replace("-", "_")
 
 
 def _executor_overrides(params: Params, args: argparse.Namespace) -> Params:
@@ -124,12 +74,23 @@ def _executor_overrides(params: Params, args: argparse.Namespace) -> Params:
     return params.with_section("executor", settings)
 
 
+def _stage_description(found: Stage) -> str:
+    lines = [found.summary + "."]
+    if found.params:
+        lines.append(f"Settings: params.yaml {', '.join(found.params)}.")
+    if found.inputs:
+        lines.append(f"Reads the outputs of: {', '.join(found.inputs)}.")
+    if found.frozen:
+        lines.append("Frozen in dvc.yaml: `dvc repro` never runs it.")
+    return " ".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``eoinstruct`` command."""
     parser = argparse.ArgumentParser(
         prog="eoinstruct",
         description="Build EarthDial-Instruct-style instruction corpora for Earth observation. "
-        "Each subcommand is one DVC stage (see dvc.yaml); `dvc repro` runs them in order.",
+        "Each stage subcommand is one DVC stage (see dvc.yaml); `dvc repro` runs them in order.",
     )
     parser.add_argument("--version", action="version", version=eoinstruct.__version__)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameters file")
@@ -145,21 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", help="address of an existing Dask scheduler (tcp://host:port)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("sample-data", help="write the embedded sample corpus (real layouts)")
-    for stage, (_, text) in PARTITIONED.items():
-        sub.add_parser(stage, help=text)
-    sub.add_parser("report", help="write the build's metrics (counts per stage and source)")
-    sub.add_parser(
-        "export", help="export the corpus for EarthDial's trainer (save_to_disk + mixture)"
-    )
-    sub.add_parser("build-report", help="write the HTML build report and the DVC plot data")
-    publish = sub.add_parser("publish", help="upload the corpus to the Hugging Face Hub, verified")
-    publish.add_argument("--repo-id", help="ORG/NAME (default: params.yaml publish.repo_id)")
-    publish.add_argument("--revision", help="branch to upload to")
-    publish.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
-    sub.add_parser("all", help="run every stage in order, without DVC")
-    from eoinstruct.sources.downloads import add_download_arguments
-
+    for found in REGISTRY:
+        cmd = sub.add_parser(
+            found.command, help=found.summary, description=_stage_description(found)
+        )
+        for flag, text in found.options:
+            if text.startswith("[switch]"):
+                cmd.add_argument(f"--{flag}", action="store_true", help=text[8:].strip())
+            else:
+                cmd.add_argument(f"--{flag}", help=text)
+    sub.add_parser("all", help="run every stage in order, without DVC (frozen ones left out)")
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
     sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
@@ -167,6 +123,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--update-readme", type=Path, metavar="README", help="rewrite the table in a README"
     )
     return parser
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from eoinstruct.sources.table import sources_markdown, update_readme
+
+    if args.update_readme:
+        changed = update_readme(args.update_readme)
+        print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
+    else:
+        print(sources_markdown(), end="")
+    return 0
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    from eoinstruct.pipeline.corpus.manifest import ManifestError
+    from eoinstruct.pipeline.corpus.publish import PublishError
+
+    return (ConfigError, FileNotFoundError, KeyError, ValueError, PublishError, ManifestError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,26 +165,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from eoinstruct.sources.downloads import run_download
 
         return run_download(args, progress=not args.no_progress)
+    progress = not args.no_progress
     try:
-        params = load_params(args.params)
-        params = _executor_overrides(params, args)
-        if args.command == "sample-data":
-            return _cmd_sample_data(params, args)
-        if args.command == "report":
-            return _cmd_report(params, args)
+        params = _executor_overrides(load_params(args.params), args)
         if args.command == "all":
-            return _cmd_all(params, args)
-        if args.command == "export":
-            return _cmd_export(params, args)
-        if args.command == "build-report":
-            return _cmd_build_report(params, args)
-        if args.command == "publish":
-            return _cmd_publish(params, args)
-        module, _ = PARTITIONED[args.command]
-        stats = _stage_runner(module)(params, not args.no_progress)
-        _print_stats(args.command, stats)
+            for found in build_order():
+                run_stage(found, params, progress)
+            return 0
+        found = stage(args.command)
+        options = {
+            _option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options
+        }
+        run_stage(found, params, progress, **options)
         return 0
-    except (ConfigError, FileNotFoundError, KeyError, ValueError) as exc:
+    except _errors() as exc:
         print(f"eoinstruct {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

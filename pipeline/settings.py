@@ -110,8 +110,8 @@ class BrightnessRange(Section):
 
     @model_validator(mode="after")
     def _ordered(self) -> BrightnessRange:
-        if self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}")
+        if not 0 <= self.min < self.max <= 1:
+            raise ValueError(f"need 0 <= min < max <= 1, not min {self.min} and max {self.max}")
         return self
 
 

@@ -81,8 +81,19 @@ def test_bad_thresholds_are_refused():
                 "brightness": {"uint8": {"min": 0.9, "max": 0.1}},
             }
         )
-    with pytest.raises(ConfigError, match="incomplete"):
+    # a missing key is named
+    with pytest.raises(ConfigError, match="filter.min_valid_fraction: Field required"):
         Thresholds.from_params({"min_tags": 3})
+    # strings never pass as numbers or booleans
+    with pytest.raises(ConfigError, match="filter.require_geolocation"):
+        Thresholds.from_params(
+            {
+                "min_tags": 3,
+                "min_valid_fraction": 0.9,
+                "require_geolocation": "false",
+                "brightness": {},
+            }
+        )
 
 
 def make_sample(**overrides) -> Sample:

@@ -31,12 +31,14 @@ from eoinstruct.pipeline.corpus.layout import config_patterns
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
 from eoinstruct.pipeline.run.partitions import completed_records
+from eoinstruct.pipeline.stages import REGISTRY
 from eoinstruct.sources.registry import ADAPTERS, adapter_class
 
 NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
 """Licences whose data may not be used commercially."""
 
-ACCOUNTED_STAGES = ("ingest", "enrich", "score", "filter", "dedup", "generate", "validate")
+ACCOUNTED_STAGES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.card)
+"""Stages the card's accounting table lists (from the stage registry)."""
 
 FEATURES: tuple[tuple[str, str, str], ...] = (
     ("pair_id", "string", "stable id (hash of sample, template, paraphrase, generator)"),

@@ -1,47 +1,294 @@
-"""One module per pipeline stage; each exposes ``run(params)`` called by the CLI."""
+"""The stages of a build, declared once, in build order (:data:`REGISTRY`).
+
+Each :class:`Stage` names its module (``pipeline/stages/<name>.py``, which has
+``run(params, progress=…)``), the stages it reads, the ``params.yaml`` sections it depends
+on, the code it depends on and what it writes. Everything that lists stages reads this
+registry: the command line (one subcommand per stage), ``eoinstruct all``, the report stage
+(which stages it accounts and the links between them), the dataset card's accounting table
+and the tests; ``tests/test_stage_registry.py`` checks ``dvc.yaml`` against it.
+
+This module imports no stage module: :meth:`Stage.load` imports one when it runs, so the
+registry sits below every stage and nothing here can form an import circle.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
-from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.run.backends import make_executor
-from eoinstruct.pipeline.run.partitions import Partition, Step, run_partitions
+WORK = "${paths.work}"
+CORPUS = "${paths.corpus}"
+METRICS = "${paths.metrics}"
 
 
-def run_work_stage(
-    params: Params,
-    stage: str,
-    partitions: Sequence[Partition],
-    step: Step,
-    config: Mapping[str, object],
-    progress: bool = True,
-) -> StageStats:
-    """Run a stage whose outputs live in ``<paths.work>/<stage>``.
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the build.
 
-    Args:
-        params: Parameters (for the work and state folders).
-        stage: Stage name.
-        partitions: The stage's partitions.
-        step: The step function.
-        config: Parameters the outputs depend on (part of every partition's fingerprint).
-        progress: Show a progress bar.
-
-    Returns:
-        Counts summed over all partitions.
+    Attributes:
+        name: The DVC stage name (``sample_data``, ``ingest``…); the subcommand is the same
+            with ``-`` for ``_``.
+        summary: One line for ``--help``.
+        inputs: Stages whose outputs it reads.
+        params: ``params.yaml`` sections (or ``section.key``) its outputs depend on.
+        code: Code it depends on besides its own module (paths relative to the repository
+            root: DVC re-runs the stage when they change).
+        outputs: What it writes (DVC ``outs``; ``${…}`` are ``params.yaml`` paths).
+        metrics: Metrics files it writes (DVC ``metrics``).
+        partitioned: Whether it runs partition by partition, resumably, and returns counts.
+        accounted: Whether the report stage checks its counts (read = kept + dropped +
+            failed) and the links between such stages.
+        link: ``(upstream, upstream count, own count)`` that must be equal, e.g.
+            ``("ingest", "produced:samples", "read")``; ``+`` sums stages or counts.
+        card: Whether the dataset card's accounting table lists it.
+        frozen: Never run by ``dvc repro`` (e.g. the upload to the Hub).
+        options: Extra command-line options: ``(flag, help)``; ``--flag-name`` is passed to
+            ``run`` as ``flag_name``; a help text starting with ``[switch]`` is a boolean.
     """
-    executor = make_executor(params.raw.get("executor"))
-    try:
-        return run_partitions(
-            stage,
-            params.work_dir(stage),
-            partitions,
-            step,
-            config,
-            progress=progress,
-            state_dir=params.state_dir(stage),
-            executor=executor,
-        )
-    finally:
-        executor.close()
+
+    name: str
+    summary: str
+    inputs: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    code: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    partitioned: bool = False
+    accounted: bool = False
+    link: tuple[str, str, str] | None = None
+    card: bool = False
+    frozen: bool = False
+    options: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def command(self) -> str:
+        """The ``eoinstruct`` subcommand."""
+        return self.name.replace("_", "-")
+
+    @property
+    def module(self) -> str:
+        """The import path of the stage's module."""
+        return f"{__name__}.{self.name}"
+
+    @property
+    def module_path(self) -> str:
+        """The stage module's file, relative to the repository root."""
+        return f"pipeline/stages/{self.name}.py"
+
+    def load(self) -> ModuleType:
+        """Import the stage's module."""
+        return importlib.import_module(self.module)
+
+    def runner(self) -> Callable[..., Any]:
+        """Return the stage's ``run(params, progress=…, **options)``."""
+        run: Callable[..., Any] = self.load().run
+        return run
+
+
+def _work(name: str) -> str:
+    return f"{WORK}/{name}"
+
+
+REGISTRY: tuple[Stage, ...] = (
+    Stage(
+        "sample_data",
+        "write the embedded sample corpus (real layouts, synthetic pixels)",
+        params=("sample_data", "paths.sample"),
+        code=("sources", "pipeline/sample_corpus", "pipeline/enrich/sample_extract.py"),
+        outputs=("${paths.sample}",),
+    ),
+    Stage(
+        "ingest",
+        "read every enabled source into samples (metadata only)",
+        params=("sources", "ingest"),
+        code=("sources", "pipeline/records.py"),
+        outputs=(_work("ingest"), "${sources.stac.chips_dir}"),
+        partitioned=True,
+        accounted=True,
+        card=True,
+    ),
+    Stage(
+        "enrich",
+        "add OpenStreetMap tags to samples by footprint",
+        inputs=("ingest",),
+        params=("osm",),
+        code=("pipeline/enrich",),
+        outputs=(_work("enrich"),),
+        partitioned=True,
+        accounted=True,
+        link=("ingest", "produced:samples", "read"),
+        card=True,
+    ),
+    Stage(
+        "score",
+        "compute tag, brightness and coverage scores (reads pixels)",
+        inputs=("enrich",),
+        params=("score",),
+        code=("pipeline/quality/scores.py", "pipeline/io/rasters.py", "pipeline/quality/dedup.py"),
+        outputs=(_work("score"),),
+        partitioned=True,
+        accounted=True,
+        link=("enrich", "kept", "read"),
+        card=True,
+    ),
+    Stage(
+        "filter",
+        "apply the filter thresholds of params.yaml, recording each drop",
+        inputs=("enrich", "score"),
+        params=("filter",),
+        code=("pipeline/quality/thresholds.py", "pipeline/quality/plots.py"),
+        outputs=(_work("filter"),),
+        metrics=(f"{METRICS}/filter.json",),
+        partitioned=True,
+        accounted=True,
+        link=("score", "kept", "read"),
+        card=True,
+    ),
+    Stage(
+        "dedup",
+        "remove exact, near and same-place-and-time duplicates; assign splits",
+        inputs=("filter", "score"),
+        params=("dedup",),
+        code=("pipeline/quality/dedup.py", "pipeline/quality/splits.py"),
+        outputs=(_work("dedup"),),
+        metrics=(f"{METRICS}/dedup.json",),
+        partitioned=True,
+        accounted=True,
+        link=("filter", "kept", "read"),
+        card=True,
+    ),
+    Stage(
+        "generate",
+        "make template-based instruction pairs from the labels",
+        inputs=("dedup",),
+        params=("generate",),
+        code=("templates", "pipeline/instructions"),
+        outputs=(_work("generate"),),
+        partitioned=True,
+        accounted=True,
+        link=("dedup", "kept", "read"),
+        card=True,
+    ),
+    Stage(
+        "caption",
+        "free-form pairs from a VLM server (when caption.enabled)",
+        inputs=("dedup",),
+        params=("caption",),
+        code=("templates/captioner", "pipeline/caption", "pipeline/io/render.py"),
+        outputs=(_work("caption"),),
+        partitioned=True,
+        accounted=True,
+        link=("dedup", "kept", "read+produced:not_marked"),
+    ),
+    Stage(
+        "validate",
+        "check every pair against its sample and labels",
+        inputs=("generate", "caption", "dedup"),
+        params=("generate",),
+        code=("templates", "pipeline/instructions"),
+        outputs=(_work("validate"),),
+        partitioned=True,
+        accounted=True,
+        link=("generate+caption", "produced:pairs", "read"),
+        card=True,
+    ),
+    Stage(
+        "shard",
+        "write Parquet + WebDataset shards and the corpus card",
+        inputs=("validate", "dedup"),
+        params=("shard", "generate.box_scale"),
+        code=(
+            "pipeline/io/render.py",
+            "pipeline/io/webdataset.py",
+            "pipeline/corpus/card.py",
+            "pipeline/corpus/layout.py",
+            "pipeline/corpus/manifest.py",
+        ),
+        outputs=(CORPUS, _work("shard")),
+        partitioned=True,
+        accounted=True,
+        link=("validate", "kept", "read"),
+    ),
+    Stage(
+        "report",
+        "write the build's metrics (counts per stage and source)",
+        inputs=(
+            "ingest",
+            "enrich",
+            "score",
+            "filter",
+            "dedup",
+            "generate",
+            "caption",
+            "validate",
+            "shard",
+        ),
+        metrics=(f"{METRICS}/report.json", f"{METRICS}/timings.json"),
+    ),
+    Stage(
+        "export",
+        "export the corpus for EarthDial's trainer (save_to_disk + mixture)",
+        inputs=("shard",),
+        params=("earthdial",),
+        code=("pipeline/corpus/earthdial.py",),
+        outputs=("${earthdial.out}",),
+    ),
+    Stage(
+        "build_report",
+        "write the HTML build report and the DVC plot data",
+        inputs=("shard",),
+        params=("build_report", "generate.box_scale"),
+        code=("pipeline/corpus/html_report.py",),
+        outputs=(f"{METRICS}/report.html",),
+    ),
+    Stage(
+        "publish",
+        "upload the corpus to the Hugging Face Hub, verified",
+        inputs=("shard",),
+        params=("publish",),
+        frozen=True,
+        options=(
+            ("repo-id", "ORG/NAME (default: params.yaml publish.repo_id)"),
+            ("revision", "branch to upload to"),
+            ("dry-run", "[switch] list what would be uploaded"),
+        ),
+    ),
+)
+"""Every stage, in build order."""
+
+BY_NAME: dict[str, Stage] = {stage.name: stage for stage in REGISTRY}
+
+
+def stage(name: str) -> Stage:
+    """Return a stage by name (``_`` or ``-``).
+
+    Raises:
+        KeyError: If no stage has that name.
+    """
+    key = name.replace("-", "_")
+    if key not in BY_NAME:
+        raise KeyError(f"unknown stage {name!r}; stages: {', '.join(BY_NAME)}")
+    return BY_NAME[key]
+
+
+def outputs_of(name: str) -> tuple[str, ...]:
+    """Return where a stage's outputs are, as ``dvc.yaml`` names them.
+
+    The shard stage's records live in ``<paths.work>/shard`` beside the corpus; a reader of
+    the shard stage depends on the corpus.
+    """
+    found = stage(name)
+    return found.outputs[:1] if found.outputs else ()
+
+
+def accounted() -> tuple[Stage, ...]:
+    """The stages whose counts the report checks, in build order."""
+    return tuple(s for s in REGISTRY if s.accounted)
+
+
+def build_order(include_frozen: bool = False) -> tuple[Stage, ...]:
+    """The stages ``eoinstruct all`` runs, in order (frozen ones left out by default)."""
+    return tuple(s for s in REGISTRY if include_frozen or not s.frozen)

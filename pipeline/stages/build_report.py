@@ -8,11 +8,12 @@ from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.html_report import build_report
 
 
-def run(params: Params) -> Path:
+def run(params: Params, progress: bool = True) -> Path:
     """Write ``<paths.metrics>/report.html`` and ``<paths.metrics>/plots/*.csv``.
 
     Args:
         params: Parameters.
+        progress: Unused (the stage is quick); accepted like every stage.
 
     Returns:
         The path of the HTML report.

@@ -15,13 +15,14 @@ from eoinstruct.pipeline.corpus.earthdial import export_earthdial
 DEFAULT_OUT = "data/earthdial"
 
 
-def run(params: Params) -> dict[str, Any]:
+def run(params: Params, progress: bool = True) -> dict[str, Any]:
     """Write the EarthDial export.
 
     Args:
         params: Parameters: ``paths.corpus`` and the optional section ``earthdial`` with
             ``out``, ``image_tokens`` (``after_tags`` or ``first``), ``repeat_time``
             (per source, ``default`` for the rest) and ``annotation_root``.
+        progress: Unused (the stage is quick); accepted like every stage.
 
     Returns:
         The mixtures by split.

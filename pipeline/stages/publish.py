@@ -15,6 +15,7 @@ def run(
     params: Params,
     repo_id: str | None = None,
     *,
+    progress: bool = True,
     dry_run: bool = False,
     revision: str | None = None,
 ) -> PublishResult:
@@ -26,6 +27,7 @@ def run(
         repo_id: Overrides ``publish.repo_id``.
         dry_run: Only print what would be uploaded.
         revision: Overrides ``publish.revision``.
+        progress: Unused; accepted like every stage.
 
     Returns:
         What was uploaded and its verification.

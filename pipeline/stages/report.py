@@ -19,28 +19,13 @@ from eoinstruct.pipeline.accounting import AccountingError, StageStats, total
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.run.partitions import TIMINGS_FILE, completed_records
+from eoinstruct.pipeline.stages import accounted
 
-STAGES: tuple[str, ...] = (
-    "ingest",
-    "enrich",
-    "score",
-    "filter",
-    "dedup",
-    "generate",
-    "caption",
-    "validate",
-    "shard",
-)
+STAGES: tuple[str, ...] = tuple(s.name for s in accounted())
+"""The stages whose counts are checked, in build order (from the stage registry)."""
 
-LINKS: tuple[tuple[str, str, str, str], ...] = (
-    ("ingest", "produced:samples", "enrich", "read"),
-    ("enrich", "kept", "score", "read"),
-    ("score", "kept", "filter", "read"),
-    ("filter", "kept", "dedup", "read"),
-    ("dedup", "kept", "generate", "read"),
-    ("dedup", "kept", "caption", "read+produced:not_marked"),
-    ("generate+caption", "produced:pairs", "validate", "read"),
-    ("validate", "kept", "shard", "read"),
+LINKS: tuple[tuple[str, str, str, str], ...] = tuple(
+    (s.link[0], s.link[1], s.name, s.link[2]) for s in accounted() if s.link is not None
 )
 """(upstream stage, its count, downstream stage, its count) that must be equal."""
 
@@ -164,11 +149,12 @@ def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
     return report, timings
 
 
-def run(params: Params) -> dict[str, Any]:
+def run(params: Params, progress: bool = True) -> dict[str, Any]:
     """Write ``report.json`` and ``timings.json`` into ``paths.metrics``.
 
     Args:
         params: Parameters.
+        progress: Unused (the stage is quick); accepted like every stage.
 
     Returns:
         The report.

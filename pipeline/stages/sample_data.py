@@ -35,11 +35,12 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def run(params: Params) -> dict[str, int]:
+def run(params: Params, progress: bool = True) -> dict[str, int]:
     """Write every source's sample data.
 
     Args:
         params: Parameters (``paths.sample``, ``sample_data.seed``).
+        progress: Unused (the stage is quick); accepted like every stage.
 
     Returns:
         Number of files written per source.
