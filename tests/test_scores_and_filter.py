@@ -82,10 +82,10 @@ def test_bad_thresholds_are_refused():
             }
         )
     # a missing key is named
-    with pytest.raises(ConfigError, match="filter.min_valid_fraction: Field required"):
+    with pytest.raises(ConfigError, match=r"filter\.min_valid_fraction: Field required"):
         Thresholds.from_params({"min_tags": 3})
     # strings never pass as numbers or booleans
-    with pytest.raises(ConfigError, match="filter.require_geolocation"):
+    with pytest.raises(ConfigError, match=r"filter\.require_geolocation"):
         Thresholds.from_params(
             {
                 "min_tags": 3,
