@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.io.atomic import write_text_atomic
-from eoinstruct.pipeline.run.partitions import file_sha256
+from eoinstruct.pipeline.run.fingerprint import file_sha256
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1

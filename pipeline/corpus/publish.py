@@ -32,7 +32,7 @@ from eoinstruct.pipeline.corpus.manifest import (
     read_manifest,
     verify_manifest,
 )
-from eoinstruct.pipeline.run.partitions import file_sha256
+from eoinstruct.pipeline.run.fingerprint import file_sha256
 
 REPO_TYPE = "dataset"
 IGNORED_REMOTE = {".gitattributes"}

@@ -42,6 +42,7 @@ from eoinstruct.pipeline.io.atomic import (
 )
 from eoinstruct.pipeline.records import to_json
 from eoinstruct.pipeline.run.backends import Executor, InProcessExecutor
+from eoinstruct.pipeline.run.fingerprint import code_fingerprint, file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -215,32 +216,6 @@ def output_path(stage_dir: Path, key: str, records_dir: Path | None = None) -> P
         aux = (records_dir or stage_dir / DONE_DIR).parent
         return aux / key[len(AUX_PREFIX) :]
     return stage_dir / key
-
-
-def file_sha256(path: Path) -> str:
-    """Return the SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Return a SHA-256 over the project's own code and templates.
-
-    It covers ``eoinstruct``, ``pipeline``, ``sources`` and ``templates``, so that a re-run
-    after a code change redoes the partitions instead of keeping what the old code wrote.
-    """
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for package in ("eoinstruct", "pipeline", "sources", "templates"):
-        for path in sorted((root / package).rglob("*")):
-            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
-                digest.update(path.relative_to(root).as_posix().encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def partition_fingerprint(stage: str, config: Mapping[str, object], partition: Partition) -> str:

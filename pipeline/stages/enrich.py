@@ -18,10 +18,10 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.records import Sample, samples_table
+from eoinstruct.pipeline.run.fingerprint import file_sha256
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
-    file_sha256,
     partitions_from,
 )
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
