@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class AccountingError(AssertionError):
@@ -123,15 +124,15 @@ class StageStats:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> StageStats:
+    def from_dict(cls, data: Mapping[str, Any]) -> StageStats:
         """Rebuild stats from :meth:`to_dict` output."""
         return cls(
-            read=int(data["read"]),  # type: ignore[arg-type]
-            kept=int(data["kept"]),  # type: ignore[arg-type]
-            dropped=Counter(data.get("dropped", {})),  # type: ignore[arg-type]
-            failed=Counter(data.get("failed", {})),  # type: ignore[arg-type]
-            produced=Counter(data.get("produced", {})),  # type: ignore[arg-type]
-            seconds=float(data.get("seconds", 0.0)),  # type: ignore[arg-type]
+            read=int(data["read"]),
+            kept=int(data["kept"]),
+            dropped=Counter(data.get("dropped", {})),
+            failed=Counter(data.get("failed", {})),
+            produced=Counter(data.get("produced", {})),
+            seconds=float(data.get("seconds", 0.0)),
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -346,12 +347,12 @@ def _sorted_map(mapping: Mapping[str, str]) -> list[tuple[str, str]]:
     return sorted((str(k), str(v)) for k, v in mapping.items())
 
 
-def _as_dict(value: object) -> dict[str, str]:
+def _as_dict(value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
-    return {str(k): str(v) for k, v in value}  # type: ignore[union-attr]
+    return {str(k): str(v) for k, v in value}
 
 
 def sample_to_row(sample: Sample) -> dict[str, object]:
@@ -409,7 +410,7 @@ def sample_to_row(sample: Sample) -> dict[str, object]:
     }
 
 
-def sample_from_row(row: Mapping[str, object]) -> Sample:
+def sample_from_row(row: Mapping[str, Any]) -> Sample:
     """Rebuild a sample from a row of :data:`SAMPLE_SCHEMA` (as given by ``to_pylist``).
 
     Args:
@@ -426,11 +427,11 @@ def sample_from_row(row: Mapping[str, object]) -> Sample:
         native_id=str(row["native_id"]),
         modality=str(row["modality"]),
         sensor=str(row["sensor"]),
-        bands=tuple(row["bands"] or ()),  # type: ignore[arg-type]
-        gsd_m=None if row["gsd_m"] is None else float(row["gsd_m"]),  # type: ignore[arg-type]
+        bands=tuple(row["bands"] or ()),
+        gsd_m=None if row["gsd_m"] is None else float(row["gsd_m"]),
         crs=str(row["crs"]),
         footprint_wkt=str(row["footprint_wkt"]),
-        acquired=tuple(row["acquired"] or ()),  # type: ignore[arg-type]
+        acquired=tuple(row["acquired"] or ()),
         images=tuple(
             ImageRef(
                 role=im["role"],
@@ -441,7 +442,7 @@ def sample_from_row(row: Mapping[str, object]) -> Sample:
                 height=int(im["height"]),
                 display_bands=tuple(im.get("display_bands") or ()),
             )
-            for im in row["images"]  # type: ignore[union-attr]
+            for im in row["images"]
         ),
         tags=_as_dict(row["tags"]),
         labels=Labels(
@@ -452,7 +453,7 @@ def sample_from_row(row: Mapping[str, object]) -> Sample:
                     category=ob["category"],
                     attribute=ob["attribute"],
                     image_role=ob["image_role"],
-                    bbox=tuple(ob["bbox"]),  # type: ignore[arg-type]
+                    bbox=tuple(ob["bbox"]),
                     polygon_wkt=ob["polygon_wkt"],
                     uid=ob["uid"],
                 )
@@ -490,7 +491,7 @@ def pair_to_row(pair: InstructionPair) -> dict[str, object]:
     }
 
 
-def pair_from_row(row: Mapping[str, object]) -> InstructionPair:
+def pair_from_row(row: Mapping[str, Any]) -> InstructionPair:
     """Rebuild an instruction pair from a row of :data:`PAIR_SCHEMA`.
 
     Args:
@@ -505,11 +506,11 @@ def pair_from_row(row: Mapping[str, object]) -> InstructionPair:
         source=str(row["source"]),
         task=str(row["task"]),
         template_id=str(row["template_id"]),
-        paraphrase_id=int(row["paraphrase_id"]),  # type: ignore[arg-type]
+        paraphrase_id=int(row["paraphrase_id"]),
         generator=str(row["generator"]),
         generator_params=_as_dict(row["generator_params"]),
-        image_roles=tuple(row["image_roles"]),  # type: ignore[arg-type]
-        turns=tuple(Turn(t["from"], t["value"]) for t in row["conversations"]),  # type: ignore[union-attr]
+        image_roles=tuple(row["image_roles"]),
+        turns=tuple(Turn(t["from"], t["value"]) for t in row["conversations"]),
         split=str(row["split"] or ""),
     )
 

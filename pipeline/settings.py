@@ -128,13 +128,18 @@ class FilterSettings(Section):
     drop_degenerate: bool = True
 
 
+SplitName = Literal["train", "validation", "test"]
+
+
+def _default_fractions() -> dict[SplitName, float]:
+    return {"train": 0.8, "validation": 0.1, "test": 0.1}
+
+
 class SplitSettings(Section):
     """``dedup.splits``: geographic block splits."""
 
     block_km: float = Field(default=50.0, gt=0)
-    fractions: dict[Literal["train", "validation", "test"], float] = Field(
-        default_factory=lambda: {"train": 0.8, "validation": 0.1, "test": 0.1}
-    )
+    fractions: dict[SplitName, float] = Field(default_factory=_default_fractions)
     keep_official: bool = True
     salt: str = "eoinstruct"
 

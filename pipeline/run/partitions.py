@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict
 
 from tqdm import tqdm
 
@@ -54,6 +55,29 @@ process SIGKILL itself at that point (phases: ``step`` — outputs written, noth
 DONE_DIR = "_done"
 STATS_FILE = "_stats.json"
 TIMINGS_FILE = "_timings.json"
+
+
+class OutputEntry(TypedDict):
+    """One published file of a partition: its digest and size."""
+
+    sha256: str
+    bytes: int
+
+
+class CompletionRecord(TypedDict):
+    """``_done/<partition>.json``: what a finished partition wrote and counted."""
+
+    partition: str
+    source: str
+    outputs: dict[str, OutputEntry]
+    stats: dict[str, Any]
+
+
+class StateRecord(TypedDict):
+    """``_state/<stage>/<partition>.json``: the fingerprint it was done for, and its time."""
+
+    fingerprint: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -134,7 +158,7 @@ class PartitionOutputs:
                 tmp.unlink()
         self._pending.clear()
 
-    def commit(self, stats: StageStats, fingerprint: str) -> dict[str, object]:
+    def commit(self, stats: StageStats, fingerprint: str) -> CompletionRecord:
         """Publish all reserved files, then the completion record.
 
         Reserved files that the step did not create are skipped (a step may reserve a split
@@ -150,7 +174,7 @@ class PartitionOutputs:
         stats.check(f"{self.stage_dir.name}/{self.partition.name}")
         stage = self.stage
         _fault_point(stage, self.partition.name, "step")
-        outputs: dict[str, dict[str, object]] = {}
+        outputs: dict[str, OutputEntry] = {}
         for final, tmp in sorted(self._pending.items()):
             if not tmp.exists():
                 continue
@@ -161,7 +185,7 @@ class PartitionOutputs:
             publish(tmp, final)
             _fault_point(stage, self.partition.name, "publish")
         self._pending.clear()
-        record: dict[str, object] = {
+        record: CompletionRecord = {
             "partition": self.partition.name,
             "source": self.partition.source,
             "outputs": outputs,
@@ -218,7 +242,7 @@ def output_path(stage_dir: Path, key: str, records_dir: Path | None = None) -> P
     return stage_dir / key
 
 
-def partition_fingerprint(stage: str, config: Mapping[str, object], partition: Partition) -> str:
+def partition_fingerprint(stage: str, config: Mapping[str, Any], partition: Partition) -> str:
     """Fingerprint of everything a partition's outputs depend on.
 
     Args:
@@ -249,8 +273,12 @@ def partition_fingerprint(stage: str, config: Mapping[str, object], partition: P
     return digest.hexdigest()
 
 
-def read_record(records_dir: Path, name: str) -> dict[str, object] | None:
-    """Return a partition's completion (or state) record, or ``None`` if absent or unreadable."""
+def read_record(records_dir: Path, name: str) -> Any:
+    """Return a partition's completion or state record, or ``None`` if absent or unreadable.
+
+    Returns:
+        The parsed JSON (a :class:`CompletionRecord` or :class:`StateRecord`), or ``None``.
+    """
     path = records_dir / f"{name}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -261,8 +289,8 @@ def read_record(records_dir: Path, name: str) -> dict[str, object] | None:
 def _record_is_current(
     stage_dir: Path,
     records_dir: Path,
-    record: Mapping[str, object] | None,
-    state: Mapping[str, object] | None,
+    record: CompletionRecord | None,
+    state: StateRecord | None,
     fp: str,
 ) -> bool:
     if not record or not state or state.get("fingerprint") != fp:
@@ -276,7 +304,7 @@ def _record_is_current(
     return True
 
 
-def completed_records(stage_dir: Path, records_dir: Path | None = None) -> list[dict[str, object]]:
+def completed_records(stage_dir: Path, records_dir: Path | None = None) -> list[CompletionRecord]:
     """Return the completion records of a finished stage, sorted by partition name.
 
     Args:
@@ -298,7 +326,7 @@ def completed_records(stage_dir: Path, records_dir: Path | None = None) -> list[
     return records
 
 
-def output_of(stage_dir: Path, record: Mapping[str, object], kind: str) -> Path | None:
+def output_of(stage_dir: Path, record: CompletionRecord, kind: str) -> Path | None:
     """Return the path of a partition's output of one kind, or ``None`` if it wrote none.
 
     Args:
@@ -333,9 +361,9 @@ def _process_partition(
     records: Path,
     states: Path,
     step: Step,
-    config: Mapping[str, object],
+    config: Mapping[str, Any],
     partition: Partition,
-) -> tuple[dict[str, object], float, bool]:
+) -> tuple[CompletionRecord, float, bool]:
     """Do one partition unless its outputs are current; runs wherever the executor puts it.
 
     Returns:
@@ -347,7 +375,7 @@ def _process_partition(
     state = read_record(states, partition.name)
     if _record_is_current(stage_dir, records, record, state, fp):
         assert record is not None and state is not None
-        return record, float(state["seconds"]), False  # type: ignore[arg-type]
+        return record, float(state["seconds"]), False
     outputs = PartitionOutputs(stage_dir, partition, records, states, stage)
     started = time.perf_counter()
     try:
@@ -364,7 +392,7 @@ def run_partitions(
     stage_dir: Path,
     partitions: Sequence[Partition],
     step: Step,
-    config: Mapping[str, object],
+    config: Mapping[str, Any],
     keep: Iterable[str] = (),
     progress: bool = True,
     records_dir: Path | None = None,
@@ -407,13 +435,13 @@ def run_partitions(
         log.warning("%s: removed %d temporary files of an interrupted run", stage, len(swept))
     work = functools.partial(_process_partition, stage, stage_dir, records, states, step, config)
     runner = executor or InProcessExecutor()
-    results: dict[str, tuple[dict[str, object], float, bool]] = {}
+    results: dict[str, tuple[CompletionRecord, float, bool]] = {}
     started = time.perf_counter()
     items = 0
     with tqdm(total=len(partitions), desc=stage, unit="part", disable=not progress) as bar:
-        for record, seconds, redone in runner.map_unordered(work, partitions):
-            results[str(record["partition"])] = (record, seconds, redone)
-            items += int(record["stats"]["read"])  # type: ignore[index]
+        for record, seconds, was_redone in runner.map_unordered(work, partitions):
+            results[str(record["partition"])] = (record, seconds, was_redone)
+            items += int(record["stats"]["read"])
             bar.update(1)
             bar.set_postfix(items_per_s=f"{items / max(time.perf_counter() - started, 1e-9):.1f}")
     owned: set[Path] = set()
@@ -421,14 +449,11 @@ def run_partitions(
     for name in names:
         record, seconds, _ = results[name]
         owned.add(records / f"{name}.json")
-        owned.update(
-            output_path(stage_dir, rel, records)
-            for rel in record["outputs"]  # type: ignore[union-attr]
-        )
-        partition_stats = StageStats.from_dict(record["stats"])  # type: ignore[arg-type]
+        owned.update(output_path(stage_dir, rel, records) for rel in record["outputs"])
+        partition_stats = StageStats.from_dict(record["stats"])
         partition_stats.seconds = seconds
         all_stats.append(partition_stats)
-    redone = sum(1 for _, _, r in results.values() if r)
+    redone = sum(1 for _, _, again in results.values() if again)
     if redone < len(partitions):
         log.info(
             "%s: %d of %d partitions already done, skipped",
