@@ -30,21 +30,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.captioner import (
-    GENERATOR_VERSION,
-    CaptionClient,
-    CaptionConfig,
+from eoinstruct.pipeline.caption.cache import Reply, RequestCache
+from eoinstruct.pipeline.caption.client import CaptionClient, RequestFailure
+from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.prompts import (
     CaptionRequest,
     PromptTemplate,
-    Reply,
-    ReplyRejected,
-    RequestCache,
-    RequestFailure,
-    ServerProcess,
     build_request,
     load_prompts,
-    make_pair,
 )
+from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
+from eoinstruct.pipeline.caption.server import ServerProcess
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
 from eoinstruct.pipeline.instructions.pairs import Candidate
 from eoinstruct.pipeline.instructions.validate import validate_pair
