@@ -42,7 +42,8 @@ def enrich_partition(
         Counts: read = kept = samples; ``produced`` counts enriched samples, samples without
         a footprint and samples on which no feature was found.
     """
-    from eoinstruct.pipeline.enrich.osm import enrich, parse_footprint, tagger_from_params
+    from eoinstruct.pipeline.enrich.osm.match import parse_footprint
+    from eoinstruct.pipeline.enrich.osm.tagger import enrich, tagger_from_params
 
     tagger = tagger_from_params(section)
     stats = StageStats()
