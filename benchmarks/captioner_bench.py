@@ -33,16 +33,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from eoinstruct.pipeline.captioner import (
-    CaptionClient,
-    CaptionConfig,
-    Reply,
-    ReplyRejected,
-    RequestCache,
-    build_request,
-    load_prompts,
-    parse_reply,
-)
+from eoinstruct.pipeline.caption.cache import Reply, RequestCache
+from eoinstruct.pipeline.caption.client import CaptionClient
+from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.prompts import build_request, load_prompts
+from eoinstruct.pipeline.caption.replies import ReplyRejected, parse_reply
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 
 REPLY = {

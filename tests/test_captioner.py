@@ -19,15 +19,13 @@ import yaml
 from PIL import Image
 from vlm_server import StubServer, start_vllm
 
-from eoinstruct.pipeline.captioner import (
-    CaptionClient,
-    CaptionConfig,
-    Reply,
+from eoinstruct.pipeline.caption.cache import Reply, RequestCache
+from eoinstruct.pipeline.caption.client import CaptionClient
+from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.prompts import build_request, load_prompts
+from eoinstruct.pipeline.caption.replies import (
     ReplyRejected,
-    RequestCache,
-    build_request,
     contradictions,
-    load_prompts,
     make_pair,
     parse_reply,
 )

@@ -1,4 +1,4 @@
-"""Tests of OSM enrichment (pipeline/enrich/osm.py) and the synthetic extract writer."""
+"""Tests of OSM enrichment (pipeline/enrich/osm/) and the synthetic extract writer."""
 
 from __future__ import annotations
 
@@ -18,16 +18,10 @@ import shapely
 from shapely.geometry import box
 
 from eoinstruct.pipeline.config import ConfigError
-from eoinstruct.pipeline.enrich.osm import (
-    OsmConfig,
-    OsmError,
-    OverpassTagger,
-    XmlTagger,
-    enrich,
-    load_xml_tagger,
-    parse_footprint,
-    tagger_from_params,
-)
+from eoinstruct.pipeline.enrich.osm.extract import XmlTagger, load_xml_tagger
+from eoinstruct.pipeline.enrich.osm.match import OsmConfig, OsmError, parse_footprint
+from eoinstruct.pipeline.enrich.osm.overpass import OverpassTagger
+from eoinstruct.pipeline.enrich.osm.tagger import enrich, tagger_from_params
 from eoinstruct.pipeline.enrich.sample_extract import write_extract
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 

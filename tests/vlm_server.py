@@ -3,7 +3,7 @@
 - :func:`start_vllm` builds the tiny random-weight LLaVA model (``tests/tiny_vlm``) with the
   interpreter of ``.venv-vllm`` (the separate environment of ``requirements-vllm.txt``) and
   starts ``python -m vllm.entrypoints.openai.api_server`` from it through the captioner's own
-  launcher (:class:`pipeline.captioner.ServerProcess`), once per test session. Without
+  launcher (:class:`pipeline.caption.server.ServerProcess`), once per test session. Without
   ``.venv-vllm`` the tests that need it skip, unless ``EOINSTRUCT_REQUIRE_VLLM=1`` (set in
   CI), which turns the skip into a failure.
 - :class:`StubServer` is a tiny OpenAI-compatible chat-completions server in a thread. What it
@@ -113,7 +113,8 @@ def start_vllm(tmp: Path) -> VllmServer:
     """
     import subprocess
 
-    from eoinstruct.pipeline.captioner import CaptionConfig, LaunchConfig, ServerProcess
+    from eoinstruct.pipeline.caption.config import CaptionConfig, LaunchConfig
+    from eoinstruct.pipeline.caption.server import ServerProcess
 
     python = vllm_python()
     model_dir = tmp / "tiny_vlm"

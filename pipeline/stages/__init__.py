@@ -115,7 +115,7 @@ REGISTRY: tuple[Stage, ...] = (
         "add OpenStreetMap tags to samples by footprint",
         inputs=("ingest",),
         params=("osm",),
-        code=("pipeline/enrich",),
+        code=("pipeline/enrich/osm",),
         outputs=(_work("enrich"),),
         partitioned=True,
         accounted=True,

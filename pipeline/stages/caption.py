@@ -1,7 +1,7 @@
 """Stage ``caption``: free-form instruction pairs from a vision-language model.
 
 For every kept sample of a source marked for captioning (``caption.sources``) the captioner
-(:mod:`pipeline.captioner`) sends the sample's RGB rendering and a prompt built from its tags
+(``pipeline/caption/``) sends the sample's RGB rendering and a prompt built from its tags
 to an OpenAI-compatible server and turns the reply into one multi-turn pair. Outputs per
 partition (the filter stage's partitions, same names): ``pairs/<partition>.parquet``
 (:data:`~pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (replies that are
@@ -15,7 +15,7 @@ Samples of other sources (all samples, when disabled) are not read; their number
 ``caption.enabled: false`` (the default) every partition gets empty outputs, so the DVC graph
 is the same either way.
 
-Replies are cached as they arrive (:class:`~pipeline.captioner.RequestCache`) while the
+Replies are cached as they arrive (:class:`~eoinstruct.pipeline.caption.cache.RequestCache`) while the
 partition's files are published only when it completes: a killed run leaves no half-written
 output, and its restart re-asks nothing already answered.
 """
@@ -30,21 +30,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.captioner import (
-    GENERATOR_VERSION,
-    CaptionClient,
-    CaptionConfig,
+from eoinstruct.pipeline.caption.cache import Reply, RequestCache
+from eoinstruct.pipeline.caption.client import CaptionClient, RequestFailure
+from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.prompts import (
     CaptionRequest,
     PromptTemplate,
-    Reply,
-    ReplyRejected,
-    RequestCache,
-    RequestFailure,
-    ServerProcess,
     build_request,
     load_prompts,
-    make_pair,
 )
+from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
+from eoinstruct.pipeline.caption.server import ServerProcess
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
 from eoinstruct.pipeline.instructions.pairs import Candidate
 from eoinstruct.pipeline.instructions.validate import validate_pair

@@ -1,7 +1,7 @@
 """Stage ``enrich``: add OpenStreetMap tags to every sample by its footprint.
 
 Reads the ingest stage's samples and writes ``samples/<partition>.parquet`` with
-``osm:<key>`` tags merged in (``pipeline/enrich/``), from the local extract or the Overpass
+``osm:<key>`` tags merged in (``pipeline/enrich/osm/``), from the local extract or the Overpass
 endpoint of the ``osm`` section of ``params.yaml``. Nothing is dropped: samples without a
 footprint pass unchanged and are counted (``produced.no_footprint``). With ``osm.enabled``
 false the samples are copied through, so the stages after it do not change. An unusable
@@ -55,7 +55,8 @@ class EnrichStep(ItemStage[Sample, Sample]):
     def process(self, item: Sample, ledger: Ledger) -> list[Sample]:
         """Return the sample with its ``osm:*`` tags; count enriched and untouched samples."""
         # imported here: osmnx is slow to import and only this stage needs it
-        from eoinstruct.pipeline.enrich.osm import enrich, parse_footprint, tagger_from_params
+        from eoinstruct.pipeline.enrich.osm.match import parse_footprint
+        from eoinstruct.pipeline.enrich.osm.tagger import enrich, tagger_from_params
 
         if not self._ready:
             self._tagger, self._ready = tagger_from_params(self.section), True

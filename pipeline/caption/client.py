@@ -1,0 +1,214 @@
+"""The captioner's client of an OpenAI-compatible chat-completions server.
+
+**Requests** (:class:`CaptionClient`) are asynchronous (aiohttp) under a concurrency limit,
+spread over several servers (``base_urls``: data-parallel replicas; a request goes to the
+server chosen by its cache key and moves to the next one on each retry), with a timeout per
+request and retries with exponential backoff on 5xx/408/429 answers, timeouts, dropped
+connections and malformed response bodies. Other 4xx answers are not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eoinstruct.pipeline.caption.cache import Reply, RequestCache
+from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.prompts import CaptionRequest
+from eoinstruct.pipeline.config import ConfigError
+
+log = logging.getLogger(__name__)
+
+FAILURE_KINDS: tuple[str, ...] = (
+    "server_error",
+    "timeout",
+    "connection_error",
+    "bad_response",
+    "client_error",
+)
+"""Kinds of request failure, after the retries (the stage adds render failures)."""
+
+
+@dataclass(frozen=True)
+class RequestFailure:
+    """A request that failed after its retries.
+
+    Attributes:
+        kind: One of :data:`FAILURE_KINDS`.
+        message: What happened on the last attempt.
+        attempts: Attempts made.
+    """
+
+    kind: str
+    message: str
+    attempts: int
+
+
+class _Retryable(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _Fatal(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class ClientCounters:
+    """What a client did: requests sent (attempts), retries, cache hits."""
+
+    attempts: int = 0
+    retries: int = 0
+    cache_hits: int = 0
+    replies: int = 0
+    failures: int = 0
+
+
+class CaptionClient:
+    """Asynchronous chat-completions client with a cache, retries and a concurrency limit.
+
+    Args:
+        config: Captioner settings.
+        cache: The request cache (``None``: no caching).
+    """
+
+    def __init__(self, config: CaptionConfig, cache: RequestCache | None) -> None:
+        if not config.base_urls:
+            raise ConfigError("caption: no base_urls to send requests to")
+        self.config = config
+        self.cache = cache
+        self.counters = ClientCounters()
+        self._rng = random.Random(config.seed)
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        token = os.environ.get(self.config.api_key_env, "") if self.config.api_key_env else ""
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def _post(self, session: Any, index: int, body: Mapping[str, Any]) -> Reply:
+        import aiohttp
+
+        url = f"{self.config.base_urls[index]}/chat/completions"
+        self.counters.attempts += 1
+        try:
+            async with session.post(url, json=body, headers=self._headers()) as response:
+                text = await response.text()
+                status = response.status
+        except TimeoutError as exc:
+            raise _Retryable(
+                "timeout", f"no reply within {self.config.timeout_s} s from {url}"
+            ) from exc
+        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
+            raise _Retryable("connection_error", f"{type(exc).__name__}: {exc} ({url})") from exc
+        if status >= 500 or status in (408, 429):
+            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}")
+        if status >= 400:
+            raise _Fatal("client_error", f"HTTP {status} from {url}: {text[:300]}")
+        try:
+            data = json.loads(text)
+            choice = data["choices"][0]
+            message = choice["message"]
+            content = message.get("content") or ""
+            if not isinstance(content, str):
+                raise TypeError("content is not a string")
+            finish = str(choice.get("finish_reason") or "")
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise _Retryable(
+                "bad_response", f"malformed completion from {url}: {text[:200]!r} ({exc})"
+            ) from exc
+        return Reply(content=content, finish_reason=finish, base_url_index=index)
+
+    async def _one(
+        self, session: Any, limit: asyncio.Semaphore, request: CaptionRequest
+    ) -> Reply | RequestFailure:
+        n = len(self.config.base_urls)
+        start = int(request.key[:8], 16) % n
+        last: _Retryable | None = None
+        attempt = 0
+        for attempt in range(self.config.retries + 1):
+            if attempt:
+                self.counters.retries += 1
+                delay = self.config.backoff_s * 2 ** (attempt - 1)
+                await asyncio.sleep(delay * (1.0 + 0.1 * self._rng.random()))
+            try:
+                async with limit:
+                    reply = await self._post(session, (start + attempt) % n, request.body)
+            except _Retryable as exc:
+                last = exc
+                log.warning(
+                    "captioner: attempt %d of %s failed: %s", attempt + 1, request.key[:12], exc
+                )
+                continue
+            except _Fatal as exc:
+                self.counters.failures += 1
+                return RequestFailure(exc.kind, str(exc), attempt + 1)
+            if self.cache is not None:
+                self.cache.put(request.key, reply)
+            self.counters.replies += 1
+            return reply
+        self.counters.failures += 1
+        assert last is not None
+        return RequestFailure(last.kind, str(last), attempt + 1)
+
+    async def fetch(self, requests: Sequence[CaptionRequest]) -> dict[str, Reply | RequestFailure]:
+        """Get the replies of several requests (cached ones without asking).
+
+        Identical keys are requested once. Each reply is stored in the cache as soon as it
+        arrives.
+
+        Args:
+            requests: The requests.
+
+        Returns:
+            Reply or failure by cache key.
+        """
+        import aiohttp
+
+        results: dict[str, Reply | RequestFailure] = {}
+        todo: dict[str, CaptionRequest] = {}
+        for request in requests:
+            if request.key in results or request.key in todo:
+                continue
+            cached = self.cache.get(request.key) if self.cache is not None else None
+            if cached is not None:
+                self.counters.cache_hits += 1
+                results[request.key] = cached
+            else:
+                todo[request.key] = request
+        if not todo:
+            return results
+        limit = asyncio.Semaphore(self.config.concurrency)
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+        connector = aiohttp.TCPConnector(limit=self.config.concurrency, force_close=False)
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+            replies = await asyncio.gather(*(self._one(session, limit, r) for r in todo.values()))
+        results.update(zip(todo, replies, strict=True))
+        return results
+
+    def fetch_sync(self, requests: Sequence[CaptionRequest]) -> dict[str, Reply | RequestFailure]:
+        """Blocking :meth:`fetch` (runs its own event loop, in a thread if one is running).
+
+        Args:
+            requests: The requests.
+
+        Returns:
+            Reply or failure by cache key.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.fetch(requests))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, self.fetch(requests)).result()
