@@ -15,7 +15,7 @@ Samples of other sources (all samples, when disabled) are not read; their number
 ``caption.enabled: false`` (the default) every partition gets empty outputs, so the DVC graph
 is the same either way.
 
-Replies are cached as they arrive (:class:`~eoinstruct.pipeline.caption.cache.RequestCache`) while the
+Replies are cached as they arrive (``pipeline/caption/cache.py``) while the
 partition's files are published only when it completes: a killed run leaves no half-written
 output, and its restart re-asks nothing already answered.
 """
