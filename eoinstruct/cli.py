@@ -1,7 +1,7 @@
 """Command-line entry point: ``eoinstruct <stage>``; each DVC stage calls one subcommand.
 
 The stage subcommands are generated from the stage registry
-(:data:`eoinstruct.pipeline.stages.REGISTRY`); ``download`` and ``sources`` are tools beside
+(:func:`eoinstruct.pipeline.stages.all_stages`); ``download`` and ``sources`` are tools beside
 the build.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
-from eoinstruct.pipeline.stages import REGISTRY, Stage, build_order, stage
+from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage
 from eoinstruct.sources.downloads import add_download_arguments
 
 log = logging.getLogger("eoinstruct")
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", help="address of an existing Dask scheduler (tcp://host:port)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for found in REGISTRY:
+    for found in all_stages():
         cmd = sub.add_parser(
             found.command, help=found.summary, description=_stage_description(found)
         )

@@ -47,6 +47,8 @@ class Stage:
         frozen: Never run by ``dvc repro`` (e.g. the upload to the Hub).
         options: Extra command-line options: ``(flag, help)``; ``--flag-name`` is passed to
             ``run`` as ``flag_name``; a help text starting with ``[switch]`` is a boolean.
+        module_name: The module's import path, for a stage that lives outside
+            ``pipeline/stages`` (a plugin); empty for the project's own stages.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Stage:
     card: bool = False
     frozen: bool = False
     options: tuple[tuple[str, str], ...] = ()
+    module_name: str = ""
 
     @property
     def command(self) -> str:
@@ -71,7 +74,7 @@ class Stage:
     @property
     def module(self) -> str:
         """The import path of the stage's module."""
-        return f"{__name__}.{self.name}"
+        return self.module_name or f"{__name__}.{self.name}"
 
     @property
     def module_path(self) -> str:
@@ -259,7 +262,35 @@ REGISTRY: tuple[Stage, ...] = (
 )
 """Every stage, in build order."""
 
-BY_NAME: dict[str, Stage] = {stage.name: stage for stage in REGISTRY}
+_REGISTERED: list[Stage] = []
+"""Stages added at run time (:func:`register_stage`), after the built-in ones."""
+
+
+def register_stage(new: Stage) -> None:
+    """Add a stage after the built-in ones (a plugin; tests).
+
+    The command line then has its subcommand and ``eoinstruct all`` runs it last; give it a
+    ``dvc.yaml`` entry to run it under DVC.
+
+    Args:
+        new: The stage; its ``module_name`` must be importable.
+
+    Raises:
+        ValueError: If a stage of that name exists.
+    """
+    if any(s.name == new.name for s in all_stages()):
+        raise ValueError(f"a stage named {new.name!r} exists")
+    _REGISTERED.append(new)
+
+
+def unregister_stage(name: str) -> None:
+    """Remove a stage added with :func:`register_stage` (built-in stages stay)."""
+    _REGISTERED[:] = [s for s in _REGISTERED if s.name != name]
+
+
+def all_stages() -> tuple[Stage, ...]:
+    """The built-in stages then the registered ones, in build order."""
+    return (*REGISTRY, *_REGISTERED)
 
 
 def stage(name: str) -> Stage:
@@ -269,11 +300,11 @@ def stage(name: str) -> Stage:
         KeyError: If no stage has that name.
     """
     key = name.replace("-", "_")
-    if key not in BY_NAME:
-        raise KeyError(f"unknown stage {name!r}; stages: {', '.join(BY_NAME)}")
-    return BY_NAME[key]
-
-
+    for found in all_stages():
+        if found.name == key:
+            return found
+    names = ", ".join(s.name for s in all_stages())
+    raise KeyError(f"unknown stage {name!r}; stages: {names}")
 def outputs_of(name: str) -> tuple[str, ...]:
     """Return where a stage's outputs are, as ``dvc.yaml`` names them.
 
@@ -286,9 +317,9 @@ def outputs_of(name: str) -> tuple[str, ...]:
 
 def accounted() -> tuple[Stage, ...]:
     """The stages whose counts the report checks, in build order."""
-    return tuple(s for s in REGISTRY if s.accounted)
+    return tuple(s for s in all_stages() if s.accounted)
 
 
 def build_order(include_frozen: bool = False) -> tuple[Stage, ...]:
     """The stages ``eoinstruct all`` runs, in order (frozen ones left out by default)."""
-    return tuple(s for s in REGISTRY if include_frozen or not s.frozen)
+    return tuple(s for s in all_stages() if include_frozen or not s.frozen)
