@@ -155,7 +155,7 @@ class SplitSettings(Section):
 class DedupSettings(Section):
     """``dedup``: duplicate thresholds, source priority and splits."""
 
-    near_max_distance: int = Field(ge=0, le=64)
+    near_max_distance: int = Field(ge=-1, le=31)
     place_time_m: float = Field(ge=0)
     source_priority: list[str] = Field(default_factory=list)
     splits: SplitSettings = Field(default_factory=SplitSettings)

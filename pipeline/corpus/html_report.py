@@ -39,6 +39,7 @@ from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import stage_totals
 from eoinstruct.pipeline.corpus.layout import merge_summaries, parse_stem, summary_paths
 from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.settings import require
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
 BOX_SPAN = re.compile(r"<box>(.*?)</box>", re.S)
@@ -438,14 +439,14 @@ def build_report(params: Params) -> Path:
     Returns:
         The path of ``report.html``.
     """
-    options = dict(params.raw.get("build_report") or {})
+    options = params.settings.build_report
     summary = merge_summaries(summary_paths(params))
     return write_build_report(
         params.path_of("corpus"),
         summary,
         stage_totals(params),
         params.path_of("metrics"),
-        seed=int(options.get("seed", 0)),
-        per_task=int(options.get("per_task", 3)),
-        box_scale=float(params.section("generate")["box_scale"]),
+        seed=options.seed,
+        per_task=options.per_task,
+        box_scale=float(require(params.settings.generate, "generate").box_scale),
     )

@@ -305,6 +305,8 @@ def stage(name: str) -> Stage:
             return found
     names = ", ".join(s.name for s in all_stages())
     raise KeyError(f"unknown stage {name!r}; stages: {names}")
+
+
 def outputs_of(name: str) -> tuple[str, ...]:
     """Return where a stage's outputs are, as ``dvc.yaml`` names them.
 

@@ -39,6 +39,7 @@ from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, leaka
 from eoinstruct.pipeline.records import samples_table, to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
+from eoinstruct.pipeline.settings import require
 
 STAGE = "dedup"
 
@@ -247,7 +248,8 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    section = dict(params.section(STAGE))
+    settings = require(params.settings.dedup, "dedup")
+    section = settings.as_dict()
     config = DedupConfig.from_params(section)
     partitions = partitions_from(
         [(params.work_dir("filter"), "kept"), (params.work_dir("score"), "scores")]

@@ -27,11 +27,11 @@ def run(params: Params, progress: bool = True) -> dict[str, Any]:
     Returns:
         The mixtures by split.
     """
-    options = dict(params.raw.get("earthdial") or {})
+    options = params.settings.earthdial
     return export_earthdial(
         params.path_of("corpus"),
-        Path(str(options.get("out") or DEFAULT_OUT)),
-        image_tokens=str(options.get("image_tokens") or "after_tags"),
-        repeat_time=dict(options.get("repeat_time") or {}),
-        annotation_root=options.get("annotation_root"),
+        Path(options.out or DEFAULT_OUT),
+        image_tokens=options.image_tokens,
+        repeat_time=dict(options.repeat_time),
+        annotation_root=options.annotation_root,
     )

@@ -35,14 +35,14 @@ def run(
     Raises:
         ConfigError: If no repository is given.
     """
-    options = dict(params.raw.get("publish") or {})
-    repo = repo_id or options.get("repo_id")
+    options = params.settings.publish
+    repo = repo_id or options.repo_id
     if not repo:
         raise ConfigError("no repository: pass --repo-id ORG/NAME or set publish.repo_id")
     return publish(
         params.path_of("corpus"),
         str(repo),
         dry_run=dry_run,
-        revision=revision or options.get("revision"),
-        private=options.get("private"),
+        revision=revision or options.revision,
+        private=options.private,
     )

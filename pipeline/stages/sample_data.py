@@ -19,6 +19,7 @@ from typing import Any
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.enrich.sample_extract import write_extract
 from eoinstruct.pipeline.sample_corpus import WRITERS, writer
+from eoinstruct.pipeline.settings import require
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.registry import ADAPTERS, make_adapter
 
@@ -46,7 +47,7 @@ def run(params: Params, progress: bool = True) -> dict[str, int]:
         Number of files written per source.
     """
     out = params.path_of("sample")
-    seed = int(params.section("sample_data")["seed"])
+    seed = require(params.settings.sample_data, "sample_data").seed
     out.mkdir(parents=True, exist_ok=True)
     for stale in sorted(out.iterdir()):
         if stale.name not in WRITERS and stale.name != OSM_DIR:

@@ -68,6 +68,7 @@ from eoinstruct.pipeline.run.partitions import (
     partitions_from,
     run_partitions,
 )
+from eoinstruct.pipeline.settings import require
 
 log = logging.getLogger(__name__)
 
@@ -481,8 +482,8 @@ def run(params: Params, progress: bool = True) -> StageStats:
     Returns:
         Counts summed over all partitions.
     """
-    shard = dict(params.section("shard"))
-    scale = int(params.section("generate")["box_scale"])
+    shard = params.settings.shard.as_dict()
+    scale = require(params.settings.generate, "generate").box_scale
     box_convention = box_convention_text(scale)
     corpus = params.path_of("corpus")
     records_dir = params.work_dir(STAGE) / "_done"
@@ -493,7 +494,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return shard_partition(partition, outputs, shard, box_convention)
 
-    executor = make_executor(params.raw.get("executor"))
+    executor = make_executor(params.settings.executor.as_dict())
     try:
         stats = run_partitions(
             STAGE,
