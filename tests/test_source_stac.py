@@ -36,6 +36,7 @@ from eoinstruct.sources.stac import assets as stac_assets
 from eoinstruct.sources.stac import chips as stac_chips
 from eoinstruct.sources.stac import grid as stac_grid
 from eoinstruct.sources.stac import sample as corpus
+from eoinstruct.sources.stac import sample_optical, sample_sar, sample_scene
 from eoinstruct.sources.stac import signing as stac_signing
 from eoinstruct.sources.stac.adapter import STACScenes
 from eoinstruct.sources.stac.assets import asset_scaling, item_epsg, select_assets
@@ -65,8 +66,8 @@ def _options(chips: Path, **extra: Any) -> dict[str, Any]:
     return {
         "catalog": "catalog.json",
         "chips_dir": str(chips),
-        "chip_center": list(corpus.CHIP_CENTER),
-        "chip_size": dict(corpus.CHIP_SIZES),
+        "chip_center": list(sample_scene.CHIP_CENTER),
+        "chip_size": dict(sample_scene.CHIP_SIZES),
         **extra,
     }
 
@@ -139,13 +140,13 @@ def test_writer_layout(sample_root: Path) -> None:
         "offset": -0.1,
     }
     folder = _item_json(sample_root, S2_PAIR[0]).parent
-    for key, band, res, _, _ in corpus.S2_BANDS:
+    for key, band, res, _, _ in sample_optical.S2_BANDS:
         with rasterio.open(folder / f"{band}.tif") as ds:
             assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
             assert ds.crs.to_epsg() == 32613 and ds.res == (res, res) and ds.dtypes[0] == "uint16"
             assert ds.width == 1200 // res and ds.nodata == 0
             assert list(ds.transform)[:6] == s2["assets"][key]["proj:transform"]
-            assert (ds.transform.c - corpus.S2_TILE_ORIGIN[0]) % 60 == 0  # real 13TDE grid
+            assert (ds.transform.c - sample_optical.S2_TILE_ORIGIN[0]) % 60 == 0  # real 13TDE grid
             data = ds.read(1)
             assert 900 < data.min() < data.max() < 6000  # DN = 10000 * rho + 1000
 
@@ -227,7 +228,7 @@ def test_reads_s2_items(sample_root: Path, sample_reads: tuple[STACScenes, dict]
         assert tags["mgrs_tile"] == "T13TDE" and tags["constellation"] == "Sentinel-2"
         assert tags["cloud_cover"] == "clear" and tags["relative_orbit"] == "141"
         footprint = shapely.from_wkt(sample.footprint_wkt)
-        assert footprint.contains(shapely.Point(corpus.CHIP_CENTER))
+        assert footprint.contains(shapely.Point(sample_scene.CHIP_CENTER))
         assert footprint.exterior.is_ccw and geolocation_problem(sample) == ""
         assert 0.9e-4 < footprint.area < 1.1e-4  # 960 m x 960 m at 40 deg N, in deg^2
         assert count_tag_fields(sample) >= 3
@@ -265,8 +266,12 @@ def test_change_pairs_share_the_chip_window(sample_reads: tuple[STACScenes, dict
         with rasterio.open(a.images[0].files[0]) as ca, rasterio.open(b.images[0].files[0]) as cb:
             assert ca.transform == cb.transform
     # The Landsat scenes' own grids differ (by whole pixels), the chips do not.
-    t08 = corpus.landsat_transform(corpus.SCENES[4], corpus._utm(*corpus.CHIP_CENTER))
-    t09 = corpus.landsat_transform(corpus.SCENES[3], corpus._utm(*corpus.CHIP_CENTER))
+    t08 = sample_optical.landsat_transform(
+        corpus.SCENES[4], sample_scene._utm(*sample_scene.CHIP_CENTER)
+    )
+    t09 = sample_optical.landsat_transform(
+        corpus.SCENES[3], sample_scene._utm(*sample_scene.CHIP_CENTER)
+    )
     assert t08 != t09
     assert (
         samples[S2_PAIR[0]].labels.properties["chip_grid"]
@@ -331,7 +336,7 @@ def test_s1_grd_is_calibrated_and_geocoded(
     assert uncal.images[0].encoding == "float" and uncal.tags["calibration"] == "none"
     dn = rasterio.open(uncal.images[0].band_file("VV")).read(1)
     gain = np.sqrt(dn**2 / sigma0)
-    _, _, table = corpus.sigma_nought_table("VV")
+    _, _, table = sample_sar.sigma_nought_table("VV")
     assert table.min() - 0.5 < np.nanmin(gain) and np.nanmax(gain) < table.max() + 0.5
     # Geocoding from the GCPs: the bright town is at the chip centre; a wider chip reaches
     # the dark reservoir 700 m east (so east is not mirrored to west).
@@ -625,8 +630,8 @@ def test_real_sentinel1_items(peer_items: dict[str, dict[str, Any]]) -> None:
 
 
 def test_calibration_table_parsing() -> None:
-    lut = parse_calibration(corpus.calibration_xml("VV", "2023-10-07T00:53:25Z"))
-    lines, pixels, values = corpus.sigma_nought_table("VV")
+    lut = parse_calibration(sample_sar.calibration_xml("VV", "2023-10-07T00:53:25Z"))
+    lines, pixels, values = sample_sar.sigma_nought_table("VV")
     assert list(lut.lines) == lines and list(lut.pixels) == pixels
     np.testing.assert_allclose(lut.values, values, rtol=1e-6)
     mid = lut.at(np.array([20.0]), np.array([20.0]))
@@ -700,11 +705,11 @@ def _localise(item: dict[str, Any], folder: Path) -> dict[str, Any]:
             lat = (item["bbox"][1] + item["bbox"][3]) / 2
             epsg = stac_grid._utm_epsg(lon, lat)
             (x,), (y,) = warp_transform("EPSG:4326", f"EPSG:{epsg}", [lon], [lat])
-            sigma0 = np.full((corpus.GRD_SIZE, corpus.GRD_SIZE), 0.1)
-            dn = corpus.grd_dn(sigma0, choice.band)
-            corpus._write_cog(path, dn, None, 0, gcps=corpus.grd_gcps((x, y), epsg))
+            sigma0 = np.full((sample_sar.GRD_SIZE, sample_sar.GRD_SIZE), 0.1)
+            dn = sample_sar.grd_dn(sigma0, choice.band)
+            sample_scene._write_cog(path, dn, None, 0, gcps=sample_sar.grd_gcps((x, y), epsg))
             xml = target / f"calibration-iw-{choice.key}.xml"
-            xml.write_text(corpus.calibration_xml(choice.band, "2025-01-01T00:00:00Z"))
+            xml.write_text(sample_sar.calibration_xml(choice.band, "2025-01-01T00:00:00Z"))
             item["assets"][f"schema-calibration-{choice.key}"]["href"] = str(xml)
         else:
             _, full, height, width = _res_and_grid(item, choice.key)
@@ -714,7 +719,7 @@ def _localise(item: dict[str, Any], folder: Path) -> dict[str, Any]:
             data = _dn_pattern(99 if choice.role == "thermal" else index, dtype)
             if choice.key in ("red", "B04"):
                 data[16, 16] = 0  # nodata in the middle of the chip
-            corpus._write_cog(
+            sample_scene._write_cog(
                 path, data, transform, None, crs=f"EPSG:{item_epsg(item, choice.key)}"
             )
         asset["href"] = str(path)
