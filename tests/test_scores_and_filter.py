@@ -353,7 +353,7 @@ def test_cloud_mask_and_snow_cloud_flags(tmp_path):
 
 def test_real_reben_snow_cloud_rows_are_handled_as_configured(peer_data: Path):
     from eoinstruct.pipeline.quality.scores import snow_cloud_flagged
-    from eoinstruct.sources.bigearthnet_v2.adapter import read_metadata
+    from eoinstruct.sources.bigearthnet_v2.metadata import read_metadata
 
     path = (
         peer_data

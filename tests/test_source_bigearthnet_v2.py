@@ -32,12 +32,10 @@ from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
 from eoinstruct.sources.bigearthnet_v1.sample import patch_corners
 from eoinstruct.sources.bigearthnet_v2 import sample as corpus
-from eoinstruct.sources.bigearthnet_v2.adapter import (
-    METADATA_FILE,
-    SNOW_CLOUD_FILE,
-    BigEarthNetV2,
+from eoinstruct.sources.bigearthnet_v2.adapter import BigEarthNetV2
+from eoinstruct.sources.bigearthnet_v2.metadata import METADATA_FILE, SNOW_CLOUD_FILE, read_metadata
+from eoinstruct.sources.bigearthnet_v2.patches import (
     mgrs_tile,
-    read_metadata,
     reference_map_path,
     s1_patch_folder,
     s2_patch_folder,

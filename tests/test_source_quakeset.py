@@ -18,13 +18,8 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.quakeset import sample as corpus
-from eoinstruct.sources.quakeset.adapter import (
-    CLASS_AFFECTED,
-    CLASS_UNAFFECTED,
-    QuakeSet,
-    format_magnitude,
-    magnitude_class,
-)
+from eoinstruct.sources.quakeset.adapter import CLASS_AFFECTED, CLASS_UNAFFECTED, QuakeSet
+from eoinstruct.sources.quakeset.events import format_magnitude, magnitude_class
 
 TORCHGEO = "microsoft__torchgeo/tests/data/quakeset"
 

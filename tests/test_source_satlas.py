@@ -18,13 +18,9 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.satlas import sample as corpus
-from eoinstruct.sources.satlas.adapter import (
-    SatlasPretrain,
-    footprint_wkt,
-    image_time_from_name,
-    tile_bounds,
-    tile_gsd_m,
-)
+from eoinstruct.sources.satlas.adapter import SatlasPretrain
+from eoinstruct.sources.satlas.metadata import image_time_from_name
+from eoinstruct.sources.satlas.tiles import footprint_wkt, tile_bounds, tile_gsd_m
 
 TORCHGEO = "microsoft__torchgeo/tests/data/satlas"
 TORCHGEO_S2 = "S2A_MSIL1C_20220309T032601_N0400_R018_T48RYR_20220309T060235"

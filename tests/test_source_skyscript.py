@@ -24,14 +24,10 @@ from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_pro
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.skyscript import sample as corpus
-from eoinstruct.sources.skyscript.adapter import (
-    IMAGERY_SOURCES,
-    SkyScript,
-    box_pixel_size_m,
-    load_pickle_restricted,
-    split_of_csv,
-    surrounding_summary,
-)
+from eoinstruct.sources.skyscript.adapter import SkyScript
+from eoinstruct.sources.skyscript.csvs import split_of_csv
+from eoinstruct.sources.skyscript.images import IMAGERY_SOURCES, box_pixel_size_m
+from eoinstruct.sources.skyscript.meta import load_pickle_restricted, surrounding_summary
 
 SEED = 5
 TORCHGEO = Path("microsoft__torchgeo/tests/data/skyscript")

@@ -32,19 +32,17 @@ from rasterio.warp import transform as warp_transform
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
-from eoinstruct.sources.stac import adapter as stac_mod
+from eoinstruct.sources.stac import assets as stac_assets
+from eoinstruct.sources.stac import chips as stac_chips
+from eoinstruct.sources.stac import grid as stac_grid
 from eoinstruct.sources.stac import sample as corpus
-from eoinstruct.sources.stac.adapter import (
-    STACScenes,
-    acquisition_times,
-    asset_scaling,
-    item_epsg,
-    item_tags,
-    parse_calibration,
-    select_assets,
-    sensor_name,
-    sign_planetary_computer,
-)
+from eoinstruct.sources.stac import sample_optical, sample_sar, sample_scene
+from eoinstruct.sources.stac import signing as stac_signing
+from eoinstruct.sources.stac.adapter import STACScenes
+from eoinstruct.sources.stac.assets import asset_scaling, item_epsg, select_assets
+from eoinstruct.sources.stac.calibration import parse_calibration
+from eoinstruct.sources.stac.items import acquisition_times, item_tags, sensor_name
+from eoinstruct.sources.stac.signing import sign_planetary_computer
 
 SEED = 5
 S2_PAIR = ("sentinel-2-l2a/S2A_13TDE_20231008_0_L2A", "sentinel-2-l2a/S2B_13TDE_20230724_0_L2A")
@@ -68,8 +66,8 @@ def _options(chips: Path, **extra: Any) -> dict[str, Any]:
     return {
         "catalog": "catalog.json",
         "chips_dir": str(chips),
-        "chip_center": list(corpus.CHIP_CENTER),
-        "chip_size": dict(corpus.CHIP_SIZES),
+        "chip_center": list(sample_scene.CHIP_CENTER),
+        "chip_size": dict(sample_scene.CHIP_SIZES),
         **extra,
     }
 
@@ -142,13 +140,13 @@ def test_writer_layout(sample_root: Path) -> None:
         "offset": -0.1,
     }
     folder = _item_json(sample_root, S2_PAIR[0]).parent
-    for key, band, res, _, _ in corpus.S2_BANDS:
+    for key, band, res, _, _ in sample_optical.S2_BANDS:
         with rasterio.open(folder / f"{band}.tif") as ds:
             assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
             assert ds.crs.to_epsg() == 32613 and ds.res == (res, res) and ds.dtypes[0] == "uint16"
             assert ds.width == 1200 // res and ds.nodata == 0
             assert list(ds.transform)[:6] == s2["assets"][key]["proj:transform"]
-            assert (ds.transform.c - corpus.S2_TILE_ORIGIN[0]) % 60 == 0  # real 13TDE grid
+            assert (ds.transform.c - sample_optical.S2_TILE_ORIGIN[0]) % 60 == 0  # real 13TDE grid
             data = ds.read(1)
             assert 900 < data.min() < data.max() < 6000  # DN = 10000 * rho + 1000
 
@@ -214,14 +212,14 @@ def test_reads_s2_items(sample_root: Path, sample_reads: tuple[STACScenes, dict]
         (image,) = sample.images
         assert sample.sample_id == f"stac:{unit}" and sample.native_id == unit
         assert sample.modality == "multispectral" and sample.sensor == "Sentinel-2 MSI"
-        assert image.bands == sample.bands == stac_mod.S2_BAND_ORDER
+        assert image.bands == sample.bands == stac_assets.S2_BAND_ORDER
         assert image.encoding == "reflectance" and image.display_bands == ("B04", "B03", "B02")
         assert (image.width, image.height) == (96, 96)
         assert sample.crs == "EPSG:32613" and sample.gsd_m == 10.0
         assert sample.licence == "Copernicus-Sentinel-Data-Terms" and sample.split == ""
         item_id = unit.split("/")[1]
         keys = [Path(f).stem for f in image.files]
-        assert keys == list(stac_mod.S2_ES_KEYS)
+        assert keys == list(stac_assets.S2_ES_KEYS)
         assert all(
             Path(f) == adapter.chips_dir / "sentinel-2-l2a" / item_id / f"{k}.tif"
             for f, k in zip(image.files, keys, strict=True)
@@ -230,7 +228,7 @@ def test_reads_s2_items(sample_root: Path, sample_reads: tuple[STACScenes, dict]
         assert tags["mgrs_tile"] == "T13TDE" and tags["constellation"] == "Sentinel-2"
         assert tags["cloud_cover"] == "clear" and tags["relative_orbit"] == "141"
         footprint = shapely.from_wkt(sample.footprint_wkt)
-        assert footprint.contains(shapely.Point(corpus.CHIP_CENTER))
+        assert footprint.contains(shapely.Point(sample_scene.CHIP_CENTER))
         assert footprint.exterior.is_ccw and geolocation_problem(sample) == ""
         assert 0.9e-4 < footprint.area < 1.1e-4  # 960 m x 960 m at 40 deg N, in deg^2
         assert count_tag_fields(sample) >= 3
@@ -268,14 +266,18 @@ def test_change_pairs_share_the_chip_window(sample_reads: tuple[STACScenes, dict
         with rasterio.open(a.images[0].files[0]) as ca, rasterio.open(b.images[0].files[0]) as cb:
             assert ca.transform == cb.transform
     # The Landsat scenes' own grids differ (by whole pixels), the chips do not.
-    t08 = corpus.landsat_transform(corpus.SCENES[4], corpus._utm(*corpus.CHIP_CENTER))
-    t09 = corpus.landsat_transform(corpus.SCENES[3], corpus._utm(*corpus.CHIP_CENTER))
+    t08 = sample_optical.landsat_transform(
+        corpus.SCENES[4], sample_scene._utm(*sample_scene.CHIP_CENTER)
+    )
+    t09 = sample_optical.landsat_transform(
+        corpus.SCENES[3], sample_scene._utm(*sample_scene.CHIP_CENTER)
+    )
     assert t08 != t09
     assert (
         samples[S2_PAIR[0]].labels.properties["chip_grid"]
         == samples[S1_UNIT].labels.properties["chip_grid"]
     )
-    groups = stac_mod.units_by_place(samples.values())
+    groups = stac_grid.units_by_place(samples.values())
     assert sorted(map(sorted, groups.values())) == sorted(
         [
             sorted(f"stac:{u}" for u in LANDSAT_PAIR),
@@ -334,7 +336,7 @@ def test_s1_grd_is_calibrated_and_geocoded(
     assert uncal.images[0].encoding == "float" and uncal.tags["calibration"] == "none"
     dn = rasterio.open(uncal.images[0].band_file("VV")).read(1)
     gain = np.sqrt(dn**2 / sigma0)
-    _, _, table = corpus.sigma_nought_table("VV")
+    _, _, table = sample_sar.sigma_nought_table("VV")
     assert table.min() - 0.5 < np.nanmin(gain) and np.nanmax(gain) < table.max() + 0.5
     # Geocoding from the GCPs: the bright town is at the chip centre; a wider chip reaches
     # the dark reservoir 700 m east (so east is not mirrored to west).
@@ -376,7 +378,7 @@ def test_chips_are_reused_and_a_fresh_process_needs_no_listing(
     def no_reading(*args: object, **kwargs: object) -> None:
         raise AssertionError("chips were read again")
 
-    monkeypatch.setattr(stac_mod, "_read_gridded", no_reading)
+    monkeypatch.setattr(stac_chips, "_read_gridded", no_reading)
     fresh = STACScenes(sample_root, _options(tmp_path))  # no list_units()
     (again,) = fresh.read_unit(S2_PAIR[0])
     assert again == first
@@ -435,11 +437,11 @@ def test_signer_is_applied_before_reading(sample_root: Path, tmp_path: Path) -> 
         seen.append(href)
         return str(path.parent / href.rsplit("/", 1)[1])
 
-    stac_mod.register_signer("fake", fake_signer)
+    stac_signing.register_signer("fake", fake_signer)
     try:
         (sample,) = STACScenes(root, _options(tmp_path / "c", sign="fake")).read_unit(S2_PAIR[1])
     finally:
-        del stac_mod.SIGNERS["fake"]
+        del stac_signing.SIGNERS["fake"]
     assert len(seen) >= 12 and all(h.startswith("https://example.invalid/") for h in seen)
     assert sample.images[0].width == 96
     with pytest.raises(ValueError, match="known signers"):
@@ -453,14 +455,14 @@ def test_planetary_computer_signing_without_network() -> None:
         calls.append((account, container))
         return "st=2024&se=2024&sig=abc"
 
-    stac_mod._PC_TOKENS.tokens.clear()
+    stac_signing._PC_TOKENS.tokens.clear()
     href = "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/60/V/UK/B04_10m.tif"
     assert sign_planetary_computer(href, token) == f"{href}?st=2024&se=2024&sig=abc"
     assert sign_planetary_computer(href.replace("B04", "B03"), token).endswith("sig=abc")
     assert calls == [("sentinel2l2a01", "sentinel2-l2")]  # cached per container
     assert sign_planetary_computer("s3://usgs-landsat/x.TIF", token) == "s3://usgs-landsat/x.TIF"
     assert sign_planetary_computer(f"{href}?already", token) == f"{href}?already"
-    stac_mod._PC_TOKENS.tokens.clear()
+    stac_signing._PC_TOKENS.tokens.clear()
 
 
 def test_options_are_checked(sample_root: Path, tmp_path: Path) -> None:
@@ -532,18 +534,18 @@ def peer_items(peer_data: Path) -> dict[str, dict[str, Any]]:
 def test_real_earth_search_s2_item(peer_items: dict[str, dict[str, Any]]) -> None:
     item = peer_items["sentinel-2-l2a/S2A_13TDE_20231008_0_L2A"]
     choices = select_assets(item)
-    assert [c.key for c in choices] == list(stac_mod.S2_ES_KEYS)
-    assert [c.band for c in choices] == list(stac_mod.S2_BAND_ORDER)
+    assert [c.key for c in choices] == list(stac_assets.S2_ES_KEYS)
+    assert [c.band for c in choices] == list(stac_assets.S2_BAND_ORDER)
     red = next(c for c in choices if c.key == "red")
     assert red.href.endswith("/S2A_13TDE_20231008_0_L2A/B04.tif")
-    assert red.scaling == stac_mod.Scaling(0.0001, -0.1, 0.0)
+    assert red.scaling == stac_assets.Scaling(0.0001, -0.1, 0.0)
     assert item_epsg(item) == 32613 and item_epsg(item, "red") == 32613
     tags = item_tags(item)
     assert tags["mgrs_tile"] == "T13TDE" and tags["platform"] == "Sentinel-2A"
     assert tags["cloud_cover"] == "clear" and tags["relative_orbit"] == "141"
     assert acquisition_times(item) == ("2023-10-08T18:02:55Z",)
     c1 = peer_items["sentinel-2-c1-l2a/S2B_T20EPT_20250731T131905_L2A"]
-    assert [c.band for c in select_assets(c1)] == list(stac_mod.S2_BAND_ORDER)
+    assert [c.band for c in select_assets(c1)] == list(stac_assets.S2_BAND_ORDER)
     assert item_tags(c1)["mgrs_tile"] == "T20EPT" and item_tags(c1)["cloud_cover"] == "mostly clear"
 
 
@@ -552,19 +554,19 @@ def test_real_planetary_computer_s2_items(peer_items: dict[str, dict[str, Any]])
     assert len(pc) == 4
     for item in pc:
         choices = select_assets(item)
-        assert [c.key for c in choices] == list(stac_mod.S2_BAND_ORDER)  # PC keys are bands
+        assert [c.key for c in choices] == list(stac_assets.S2_BAND_ORDER)  # PC keys are bands
         assert all(c.band == c.key for c in choices)
         assert "raster:bands" not in item["assets"]["B04"]
         # Baseline 05.10: DN carries the +1000 offset; PC's items do not say so.
         assert item["properties"]["s2:processing_baseline"] == "05.10"
-        assert all(c.scaling == stac_mod.Scaling(0.0001, -0.1, 0.0) for c in choices)
+        assert all(c.scaling == stac_assets.Scaling(0.0001, -0.1, 0.0) for c in choices)
         assert item_tags(item)["mgrs_tile"] == f"T{item['properties']['s2:mgrs_tile']}"
         assert item_tags(item)["orbit_state"] == "ascending"
     xml = next(i for i in pc if i["id"].endswith("T47XML_20240419T123458"))
     assert item_epsg(xml) == 32647 and "proj:epsg" not in xml["assets"]["B04"]
     old = copy.deepcopy(xml)
     old["properties"]["s2:processing_baseline"] = "02.12"
-    assert asset_scaling(old, "B04") == stac_mod.Scaling(0.0001, 0.0, 0.0)
+    assert asset_scaling(old, "B04") == stac_assets.Scaling(0.0001, 0.0, 0.0)
 
 
 def test_real_landsat_items(peer_items: dict[str, dict[str, Any]]) -> None:
@@ -581,8 +583,8 @@ def test_real_landsat_items(peer_items: dict[str, dict[str, Any]]) -> None:
         "ST_B10",
     ]
     assert choices["lwir11"].role == "thermal"
-    assert choices["lwir11"].scaling == stac_mod.Scaling(0.00341802, 149.0, 0.0)
-    assert choices["red"].scaling == stac_mod.Scaling(2.75e-05, -0.2, 0.0)
+    assert choices["lwir11"].scaling == stac_assets.Scaling(0.00341802, 149.0, 0.0)
+    assert choices["red"].scaling == stac_assets.Scaling(2.75e-05, -0.2, 0.0)
     assert l2sp["assets"]["lwir11"]["gsd"] == 100 and l2sp["properties"]["gsd"] == 30
     assert item_epsg(l2sp) == 32655 and sensor_name(l2sp) == "Landsat 9 OLI-2/TIRS-2"
     assert (
@@ -602,7 +604,7 @@ def test_real_sentinel1_items(peer_items: dict[str, dict[str, Any]]) -> None:
         "sentinel-1-grd/S1A_IW_GRDH_1SSH_20250731T135702_20250731T135722_060328_077F7E"
     ]
     (hh,) = select_assets(grd)
-    assert hh.key == "hh" and hh.band == "HH" and hh.scaling == stac_mod.Scaling(1.0, 0.0, 0.0)
+    assert hh.key == "hh" and hh.band == "HH" and hh.scaling == stac_assets.Scaling(1.0, 0.0, 0.0)
     assert hh.calibration_href.endswith("/annotation/calibration/calibration-iw-hh.xml")
     assert item_epsg(grd) == 4326  # ES says 4326; the GeoTIFF is in radar geometry
     tags = item_tags(grd)
@@ -622,14 +624,14 @@ def test_real_sentinel1_items(peer_items: dict[str, dict[str, Any]]) -> None:
     ]
     choices = select_assets(rtc)
     assert [c.band for c in choices] == ["VV", "VH"]
-    assert choices[0].scaling == stac_mod.Scaling(1.0, 0.0, -32768.0)
+    assert choices[0].scaling == stac_assets.Scaling(1.0, 0.0, -32768.0)
     assert rtc["assets"]["vv"]["raster:bands"][0]["data_type"] == "float32"
     assert item_epsg(rtc) == 32633 and item_tags(rtc)["product_type"] == "RTC"
 
 
 def test_calibration_table_parsing() -> None:
-    lut = parse_calibration(corpus.calibration_xml("VV", "2023-10-07T00:53:25Z"))
-    lines, pixels, values = corpus.sigma_nought_table("VV")
+    lut = parse_calibration(sample_sar.calibration_xml("VV", "2023-10-07T00:53:25Z"))
+    lines, pixels, values = sample_sar.sigma_nought_table("VV")
     assert list(lut.lines) == lines and list(lut.pixels) == pixels
     np.testing.assert_allclose(lut.values, values, rtol=1e-6)
     mid = lut.at(np.array([20.0]), np.array([20.0]))
@@ -694,20 +696,20 @@ def _localise(item: dict[str, Any], folder: Path) -> dict[str, Any]:
         return item  # unsupported collection: hrefs stay remote, never read
     target = folder / item["collection"] / item["id"]
     target.mkdir(parents=True, exist_ok=True)
-    family = stac_mod.collection_profile(item["collection"]).family
+    family = stac_assets.collection_profile(item["collection"]).family
     for index, choice in enumerate(choices):
         asset = item["assets"][choice.key]
         path = target / Path(urlparse(choice.href).path).name
         if family == "s1grd":
             lon = (item["bbox"][0] + item["bbox"][2]) / 2
             lat = (item["bbox"][1] + item["bbox"][3]) / 2
-            epsg = stac_mod._utm_epsg(lon, lat)
+            epsg = stac_grid._utm_epsg(lon, lat)
             (x,), (y,) = warp_transform("EPSG:4326", f"EPSG:{epsg}", [lon], [lat])
-            sigma0 = np.full((corpus.GRD_SIZE, corpus.GRD_SIZE), 0.1)
-            dn = corpus.grd_dn(sigma0, choice.band)
-            corpus._write_cog(path, dn, None, 0, gcps=corpus.grd_gcps((x, y), epsg))
+            sigma0 = np.full((sample_sar.GRD_SIZE, sample_sar.GRD_SIZE), 0.1)
+            dn = sample_sar.grd_dn(sigma0, choice.band)
+            sample_scene._write_cog(path, dn, None, 0, gcps=sample_sar.grd_gcps((x, y), epsg))
             xml = target / f"calibration-iw-{choice.key}.xml"
-            xml.write_text(corpus.calibration_xml(choice.band, "2025-01-01T00:00:00Z"))
+            xml.write_text(sample_sar.calibration_xml(choice.band, "2025-01-01T00:00:00Z"))
             item["assets"][f"schema-calibration-{choice.key}"]["href"] = str(xml)
         else:
             _, full, height, width = _res_and_grid(item, choice.key)
@@ -717,7 +719,7 @@ def _localise(item: dict[str, Any], folder: Path) -> dict[str, Any]:
             data = _dn_pattern(99 if choice.role == "thermal" else index, dtype)
             if choice.key in ("red", "B04"):
                 data[16, 16] = 0  # nodata in the middle of the chip
-            corpus._write_cog(
+            sample_scene._write_cog(
                 path, data, transform, None, crs=f"EPSG:{item_epsg(item, choice.key)}"
             )
         asset["href"] = str(path)

@@ -15,7 +15,8 @@ from PIL import Image
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.xbd import sample as corpus
-from eoinstruct.sources.xbd.adapter import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
+from eoinstruct.sources.xbd.adapter import XBD
+from eoinstruct.sources.xbd.georeference import MAX_FIT_RMS_PX, fit_pixel_to_lonlat
 
 JOPLIN = "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
 MATTHEW = "DIUx-xView__xView2-deploy/sample_data/input"

@@ -6,363 +6,62 @@ metadata-only: the row supplies labels, split, country and flags, the band files
 and the header of one 10 m band file is opened for the CRS, the size and the corners (v2 has
 no per-patch JSON). No pixel is read.
 
-Layout facts relied on (``shared/docs/source-formats.md`` §2; the files in
-``shared/peer-data`` §1b, §6 and §7 that the tests read):
-
-- The official release (https://zenodo.org/records/10891137) holds ``BigEarthNet-S2.tar.zst``,
-  ``BigEarthNet-S1.tar.zst``, ``Reference_Maps.tar.zst``, ``metadata.parquet`` and
-  ``metadata_for_patches_with_snow_cloud_or_shadow.parquet``; extracted into one folder they
-  give ``BigEarthNet-S2/``, ``BigEarthNet-S1/`` and ``Reference_Maps/`` beside the two
-  Parquet files (kai-tub/bigearthnet-pipeline ``ben-data-finalizer.nu``).
-- ``BigEarthNet-S2/<tile>/<patch_id>/<patch_id>_<band>.tif`` with ``tile`` = ``patch_id``
-  minus its last two ``_`` parts, e.g. ``S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP`` /
-  ``…_T33UUP_26_57``: 12 single-band uint16 files (no B10) at 120/60/20 px for 10/20/60 m,
-  nodata 0 (measured on the real patch ``…_T33UUP_75_43``).
-- ``BigEarthNet-S1/<scene>/<s1_name>/<s1_name>_{VV,VH}.tif`` with ``scene`` = ``s1_name``
-  minus its last three ``_`` parts, e.g. ``S1A_IW_GRDH_1SDV_20170613T165043`` /
-  ``…_33UUP_70_48``: float32 dB, 120x120, the v1.0 S1 patches unchanged, on the grid of the
-  paired S2 patch.
-- ``Reference_Maps/<tile>/<patch_id>/<patch_id>_reference_map.tif``: uint16 CLC-2018 level-3
-  codes on the S2 10 m grid, 999 where CLC data is unavailable.
-- ``metadata.parquet`` columns ``patch_id, labels (list<string>, 19-class names), split
-  (train/validation/test), country, s1_name, s2v1_name, contains_seasonal_snow,
-  contains_cloud_or_shadow``; the companion file has the same schema and lists the 69,450
-  patches reBEN excluded for seasonal snow or cloud/shadow (measured on the real file).
-  torchgeo's layout fixture has only ``patch_id, s1_name, split, labels``, so the other four
-  columns are optional here.
-- Patch positions: x and y count 1200 m steps from the tile's upper-left corner; the S2 id pads
-  them to two digits, the S1 name does not (``…_T29UPU_00_85`` / ``…_29UPU_0_85``).
-
-Georeference check: the band header's CRS must be the UTM zone of the MGRS tile named in the
-patch id (``T33UUP`` → EPSG:32633) and the footprint must lie in the tile's latitude band
-(± 1.5°); otherwise the unit fails with ``bad_metadata``. This rejects torchgeo's layout
-fixture, whose bands all sit at UTM 32N (0, 0), even for the T33UUP patch.
+The adapter class here lists the rows and assembles each sample; its helpers live beside it:
+:mod:`~eoinstruct.sources.bigearthnet_v2.metadata` (the Parquet tables and what a row says)
+and :mod:`~eoinstruct.sources.bigearthnet_v2.patches` (patch files, MGRS tiles,
+georeference). Each states the layout facts (``shared/docs/source-formats.md`` §2) it relies
+on.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-import rasterio
-import shapely
-from rasterio.crs import CRS
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
-from eoinstruct.sources.bigearthnet_v1.adapter import (
+from eoinstruct.sources.bigearthnet_v1.adapter import S1_BANDS, S2_BANDS
+from eoinstruct.sources.bigearthnet_v1.metadata import s1_name_tags
+from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
-    S1_BANDS,
-    S2_BANDS,
-    crs_string,
     find_band_files,
-    footprint_from_box,
-    parse_sensors,
-    s1_name_tags,
+)
+from eoinstruct.sources.bigearthnet_v1.splits import parse_sensors
+from eoinstruct.sources.bigearthnet_v2.metadata import (
+    DOWNLOAD_URL,
+    FLAG_COLUMNS,
+    METADATA_FILE,
+    SNOW_CLOUD_FILE,
+    PatchRow,
+    _classes,
+    _flags,
+    _Index,
+    _row_tags,
+    _split,
+    check_metadata_schema,
+    read_metadata,
+)
+from eoinstruct.sources.bigearthnet_v2.patches import (
+    _S1_ID,
+    _S2_ID,
+    MAPS_DIR,
+    S1_DIR,
+    S2_DIR,
+    _georeference,
+    _iso,
+    _position,
+    mgrs_tile,
+    reference_map_path,
+    s1_patch_folder,
+    s2_patch_folder,
 )
 from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
 
-S2_DIR = "BigEarthNet-S2"
-"""Folder that ``BigEarthNet-S2.tar.zst`` extracts to."""
-
-S1_DIR = "BigEarthNet-S1"
-"""Folder that ``BigEarthNet-S1.tar.zst`` extracts to."""
-
-MAPS_DIR = "Reference_Maps"
-"""Folder that ``Reference_Maps.tar.zst`` extracts to."""
-
-METADATA_FILE = "metadata.parquet"
-"""The patch table of the release (one row per S2/S1 pair)."""
-
-SNOW_CLOUD_FILE = "metadata_for_patches_with_snow_cloud_or_shadow.parquet"
-"""The companion table of the patches reBEN left out for seasonal snow or cloud/shadow."""
-
-DOWNLOAD_URL = "https://zenodo.org/records/10891137"
-"""Where the release is distributed."""
-
-METADATA_COLUMNS: tuple[str, ...] = (
-    "patch_id",
-    "labels",
-    "split",
-    "country",
-    "s1_name",
-    "s2v1_name",
-    "contains_seasonal_snow",
-    "contains_cloud_or_shadow",
-)
-"""The eight columns of the real ``metadata.parquet``, in file order."""
-
-REQUIRED_COLUMNS: tuple[str, ...] = ("patch_id", "labels", "split", "s1_name")
-"""Columns without which the table cannot be read (the four torchgeo's fixture has)."""
-
-FLAG_COLUMNS: tuple[str, ...] = ("contains_seasonal_snow", "contains_cloud_or_shadow")
-"""Boolean columns that mark snow- or cloud-affected patches."""
-
-REFERENCE_MAP_UNAVAILABLE = 999
-"""Reference-map value where CLC-2018 data is unavailable."""
-
 SENSORS: tuple[str, ...] = ("s2", "s1")
 """Values of the ``sensors`` option and prefixes of unit ids."""
-
-SPLITS: dict[str, str] = {
-    "train": "train",
-    "validation": "validation",
-    "val": "validation",
-    "test": "test",
-}
-"""Accepted ``split`` values (lower-cased) → split name."""
-
-LATITUDE_MARGIN_DEG = 1.5
-"""How far (degrees) a footprint may lie outside its MGRS latitude band (tiles overlap it)."""
-
-_TILE = r"(\d{2}[C-HJ-NP-X][A-Z]{2})"
-_S2_ID = re.compile(
-    rf"^S2([AB])_MSI(L\d[A-Z]?)_(\d{{8}}T\d{{6}})_N\d{{4}}_R(\d{{3}})_T{_TILE}_(\d+)_(\d+)$"
-)
-_S1_ID = re.compile(
-    rf"^S1[AB]_[A-Z0-9]{{2}}_[A-Z]{{4}}_\d[A-Z]{{3}}_(\d{{8}}T\d{{6}})_{_TILE}_\d+_\d+$"
-)
-_LAT_BANDS = "CDEFGHJKLMNPQRSTUVWX"
-_HINT = (
-    "point sources.bigearthnet_v2.root in params.yaml at the folder where the reBEN release "
-    f"({DOWNLOAD_URL}: metadata.parquet, BigEarthNet-S2.tar.zst, BigEarthNet-S1.tar.zst, "
-    "Reference_Maps.tar.zst) is extracted"
-)
-
-
-@dataclass(frozen=True)
-class PatchRow:
-    """One row of ``metadata.parquet`` (or of the snow/cloud companion), values as stored.
-
-    Attributes:
-        patch_id: The S2 patch id, e.g. ``S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP_26_57``.
-        labels: The 19-class label names, or None where the cell is null.
-        split: ``train``, ``validation`` or ``test`` (None where null).
-        s1_name: The paired S1 patch name (None where null).
-        country: Country name (None where null or the column is absent).
-        s2v1_name: The BigEarthNet v1.0 S2 name of the patch (None where null or absent).
-        contains_seasonal_snow: Snow flag (None where null or absent).
-        contains_cloud_or_shadow: Cloud/shadow flag (None where null or absent).
-        source_file: Path of the Parquet file the row comes from.
-    """
-
-    patch_id: str
-    labels: tuple[object, ...] | None
-    split: str | None
-    s1_name: str | None
-    country: str | None = None
-    s2v1_name: str | None = None
-    contains_seasonal_snow: bool | None = None
-    contains_cloud_or_shadow: bool | None = None
-    source_file: str = ""
-
-
-def read_metadata(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
-    """Read a reBEN metadata table, checking its schema.
-
-    Args:
-        path: ``metadata.parquet`` or the snow/cloud companion file.
-        columns: Columns to read (default: every known column the file has).
-
-    Returns:
-        The table with the known columns the file has (unknown columns are left out).
-
-    Raises:
-        SourceNotFoundError: If the file is missing or unreadable, lacks a required column or
-            has a column of the wrong type (e.g. ``labels`` as one joined string).
-    """
-    schema = check_metadata_schema(path)
-    wanted = [c for c in (columns or METADATA_COLUMNS) if c in schema.names]
-    try:
-        return pq.read_table(path, columns=wanted)
-    except (pa.ArrowException, OSError) as exc:
-        raise SourceNotFoundError(
-            f"bigearthnet_v2: {path} cannot be read as Parquet ({exc}); {_HINT}"
-        ) from exc
-
-
-def check_metadata_schema(path: Path) -> pa.Schema:
-    """Check that a file is a reBEN metadata table, reading only its schema.
-
-    Args:
-        path: ``metadata.parquet`` or the snow/cloud companion file.
-
-    Returns:
-        The file's Arrow schema.
-
-    Raises:
-        SourceNotFoundError: If the file is missing or unreadable, lacks a required column or
-            has a column of the wrong type.
-    """
-    if not path.is_file():
-        raise SourceNotFoundError(f"bigearthnet_v2: {path} does not exist; {_HINT}")
-    try:
-        schema = pq.read_schema(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise SourceNotFoundError(
-            f"bigearthnet_v2: {path} cannot be read as Parquet ({exc}); {_HINT}"
-        ) from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in schema.names]
-    if missing:
-        raise SourceNotFoundError(
-            f"bigearthnet_v2: {path} lacks the column(s) {missing} (has {schema.names}); "
-            f"it is not a reBEN metadata table; {_HINT}"
-        )
-    for name in METADATA_COLUMNS:
-        if name in schema.names:
-            _check_column_type(path, name, schema.field(name).type)
-    return schema
-
-
-def _check_column_type(path: Path, name: str, dtype: pa.DataType) -> None:
-    """Raise SourceNotFoundError if a known column has the wrong Arrow type."""
-    if name == "labels":
-        ok = (pa.types.is_list(dtype) or pa.types.is_large_list(dtype)) and (
-            pa.types.is_string(dtype.value_type) or pa.types.is_large_string(dtype.value_type)
-        )
-        expected = "list<string>"
-    elif name in FLAG_COLUMNS:
-        ok, expected = pa.types.is_boolean(dtype), "bool"
-    else:
-        ok = pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
-        expected = "string"
-    if not ok:
-        raise SourceNotFoundError(
-            f"bigearthnet_v2: {path}: column {name!r} is {dtype}, expected {expected}"
-        )
-
-
-def s2_patch_folder(root: Path, patch_id: str) -> Path:
-    """Return the folder of an S2 patch: ``BigEarthNet-S2/<tile>/<patch_id>``.
-
-    Args:
-        root: The dataset root.
-        patch_id: The S2 patch id.
-
-    Returns:
-        The folder path (whether or not it exists).
-    """
-    return Path(root) / S2_DIR / patch_id.rsplit("_", 2)[0] / patch_id
-
-
-def s1_patch_folder(root: Path, s1_name: str) -> Path:
-    """Return the folder of an S1 patch: ``BigEarthNet-S1/<scene>/<s1_name>``.
-
-    Args:
-        root: The dataset root.
-        s1_name: The S1 patch name.
-
-    Returns:
-        The folder path (whether or not it exists).
-    """
-    return Path(root) / S1_DIR / s1_name.rsplit("_", 3)[0] / s1_name
-
-
-def reference_map_path(root: Path, patch_id: str) -> Path:
-    """Return the reference map of an S2 patch.
-
-    Args:
-        root: The dataset root.
-        patch_id: The S2 patch id.
-
-    Returns:
-        ``Reference_Maps/<tile>/<patch_id>/<patch_id>_reference_map.tif`` (whether or not it
-        exists).
-    """
-    tile = patch_id.rsplit("_", 2)[0]
-    return Path(root) / MAPS_DIR / tile / patch_id / f"{patch_id}_reference_map.tif"
-
-
-@dataclass(frozen=True)
-class MgrsTile:
-    """What an MGRS tile id says about where its patches are.
-
-    Attributes:
-        tile: The tile id without the ``T`` prefix, e.g. ``33UUP``.
-        zone: UTM zone number.
-        north: Whether the latitude band is in the northern hemisphere.
-        lat_south: Southern edge of the latitude band (degrees).
-        lat_north: Northern edge of the latitude band (degrees).
-    """
-
-    tile: str
-    zone: int
-    north: bool
-    lat_south: float
-    lat_north: float
-
-    @property
-    def epsg(self) -> int:
-        """EPSG code of the WGS 84 / UTM zone of the tile (326zz or 327zz)."""
-        return (32600 if self.north else 32700) + self.zone
-
-
-def mgrs_tile(tile: str) -> MgrsTile:
-    """Parse an MGRS tile id such as ``T33UUP`` or ``33UUP``.
-
-    Args:
-        tile: The tile id, with or without the ``T`` prefix of Sentinel-2 names.
-
-    Returns:
-        Its UTM zone and latitude band.
-
-    Raises:
-        ValueError: If the id is not a valid MGRS grid square.
-    """
-    text = tile[1:] if tile.startswith("T") else tile
-    match = re.fullmatch(r"(\d{2})([C-HJ-NP-X])[A-Z]{2}", text)
-    if not match or not 1 <= int(match.group(1)) <= 60:
-        raise ValueError(f"not an MGRS tile id: {tile!r}")
-    index = _LAT_BANDS.index(match.group(2))
-    south = -80.0 + 8.0 * index
-    north = 84.0 if match.group(2) == "X" else south + 8.0
-    return MgrsTile(text, int(match.group(1)), south >= 0, south, north)
-
-
-@dataclass(frozen=True)
-class _Geo:
-    """What the header of a band file says about the patch."""
-
-    crs: str
-    footprint: str
-    width: int
-    height: int
-
-
-@dataclass
-class _Index:
-    """The metadata tables and where each listed patch and S1 name is in them."""
-
-    tables: list[tuple[Path, pa.Table]]
-    by_patch: dict[str, list[tuple[int, int]]]
-    by_s1: dict[str, list[tuple[int, int]]]
-
-    def row(self, where: tuple[int, int]) -> PatchRow:
-        """Materialise one row."""
-        table_no, row_no = where
-        path, table = self.tables[table_no]
-        cells = table.slice(row_no, 1).to_pylist()[0]
-        labels = cells.get("labels")
-        return PatchRow(
-            patch_id=str(cells["patch_id"]),
-            labels=None if labels is None else tuple(labels),
-            split=cells.get("split"),
-            s1_name=cells.get("s1_name"),
-            country=cells.get("country"),
-            s2v1_name=cells.get("s2v1_name"),
-            contains_seasonal_snow=cells.get("contains_seasonal_snow"),
-            contains_cloud_or_shadow=cells.get("contains_cloud_or_shadow"),
-            source_file=str(path),
-        )
 
 
 class BigEarthNetV2(SourceAdapter):
@@ -688,125 +387,3 @@ class BigEarthNetV2(SourceAdapter):
 def _parse_sensors(value: object) -> tuple[str, ...]:
     """Validate the ``sensors`` option (as BigEarthNet v1 does)."""
     return parse_sensors(value, SENSORS, "bigearthnet_v2")
-
-
-def _classes(row: PatchRow, unit: str) -> tuple[str, ...]:
-    """Return the row's sorted, unique 19-class names.
-
-    Raises:
-        SourceError: ``malformed_label`` if the labels are null, empty, not strings or not
-            among the 19 BigEarthNet classes.
-    """
-    where = f"{row.source_file}: row {row.patch_id}"
-    if not row.labels:
-        raise SourceError("malformed_label", f"{where}: labels are null or empty", unit)
-    if not all(isinstance(x, str) for x in row.labels):
-        raise SourceError("malformed_label", f"{where}: labels hold a null", unit)
-    unknown = sorted({str(x) for x in row.labels if x not in BEN19_NAMES})
-    if unknown:
-        raise SourceError(
-            "malformed_label", f"{where}: labels not among the 19 classes: {unknown}", unit
-        )
-    return tuple(sorted({str(x) for x in row.labels}))
-
-
-def _split(row: PatchRow, unit: str) -> str:
-    """Return the split name of a row (empty if null).
-
-    Raises:
-        SourceError: ``bad_metadata`` if the value is not a known split.
-    """
-    if row.split is None or not row.split.strip():
-        return ""
-    split = SPLITS.get(row.split.strip().lower())
-    if split is None:
-        raise SourceError(
-            "bad_metadata",
-            f"{row.source_file}: row {row.patch_id}: unknown split {row.split!r}",
-            unit,
-        )
-    return split
-
-
-def _row_tags(row: PatchRow) -> dict[str, str]:
-    """Tags every sample of a row carries: country, and the snow/cloud flags that are set."""
-    tags: dict[str, str] = {}
-    if row.country and row.country.strip():
-        tags["country"] = row.country.strip()
-    for flag in FLAG_COLUMNS:
-        if getattr(row, flag) is True:
-            tags[flag] = "true"
-    return tags
-
-
-def _flags(row: PatchRow) -> dict[str, str]:
-    """Label properties: the snow/cloud flags as ``true``/``false`` where the row has them."""
-    values = {flag: getattr(row, flag) for flag in FLAG_COLUMNS}
-    return {flag: str(v).lower() for flag, v in values.items() if v is not None}
-
-
-def _position(name: str) -> tuple[str, int, int] | None:
-    """Return (MGRS tile, x, y) of an S2 patch id or S1 name, or None if unparseable."""
-    parts = name.split("_")
-    if len(parts) < 3 or not (parts[-1].isdigit() and parts[-2].isdigit()):
-        return None
-    return parts[-3].removeprefix("T"), int(parts[-2]), int(parts[-1])
-
-
-def _iso(stamp: str) -> str:
-    """Convert a ``YYYYMMDDThhmmss`` name stamp to ISO 8601 UTC."""
-    return datetime.strptime(stamp, "%Y%m%dT%H%M%S").strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _georeference(path: Path, tile: MgrsTile, name: str, unit: str) -> _Geo:
-    """Read CRS, size and corners from a band header and check them against the MGRS tile.
-
-    Args:
-        path: A 10 m band file of the patch.
-        tile: The MGRS tile named in the patch name.
-        name: The patch name (for messages).
-        unit: The unit (for errors).
-
-    Returns:
-        The CRS as text, the lon/lat footprint and the grid size.
-
-    Raises:
-        SourceError: ``corrupt_raster`` if the header cannot be read; ``bad_metadata`` if it
-            has no CRS, no extent, a CRS other than the tile's UTM zone, or a footprint
-            outside the tile's latitude band.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as dataset:
-                crs: CRS | None = dataset.crs
-                left, bottom, right, top = dataset.bounds
-                width, height = dataset.width, dataset.height
-    except RasterioError as exc:
-        raise SourceError(
-            "corrupt_raster", f"{path}: cannot read the GeoTIFF header: {exc}", unit
-        ) from exc
-    if crs is None:
-        raise SourceError("bad_metadata", f"{path}: the GeoTIFF header has no CRS", unit)
-    footprint = (
-        footprint_from_box((left, top, right, bottom), crs) if right > left and top > bottom else ""
-    )
-    if not footprint:
-        raise SourceError(
-            "bad_metadata",
-            f"{path}: bounds {(left, bottom, right, top)} in {crs_string(crs)} give no "
-            "lon/lat footprint",
-            unit,
-        )
-    epsg = crs.to_epsg()
-    latitude = shapely.from_wkt(footprint).centroid.y
-    band = (tile.lat_south - LATITUDE_MARGIN_DEG, tile.lat_north + LATITUDE_MARGIN_DEG)
-    if (epsg is not None and epsg != tile.epsg) or not band[0] <= latitude <= band[1]:
-        raise SourceError(
-            "bad_metadata",
-            f"{path}: header georeference (EPSG:{epsg}, centre latitude {latitude:.3f}) does "
-            f"not match MGRS tile {tile.tile} of {name} (EPSG:{tile.epsg}, latitude "
-            f"{tile.lat_south:g} to {tile.lat_north:g})",
-            unit,
-        )
-    return _Geo(crs_string(crs), footprint, width, height)

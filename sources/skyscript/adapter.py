@@ -5,40 +5,11 @@ One unit is one image, identified by the ``filepath`` column of the caption CSVs
 listed in several CSVs (the top-30 % list is a subset of the top-50 % one) is still one sample.
 Reading is metadata-only: the CSV row, the JPEG header and the meta pickle.
 
-Layout facts relied on (``shared/docs/source-formats.md`` §3, which cites
-wangzhecheng/SkyScript ``README.md`` and ``image_sources.py``; torchgeo's layout fixture
-``tests/data/skyscript`` in ``shared/peer-data`` §1d):
-
-- Images: ``images2/`` … ``images7/`` (one folder per ``imagesN.zip``) of RGB ``.jpg`` files
-  named ``<t><osm_id>_<SRC>_<yy>.jpg``: ``<t>`` the OSM element type of the focus object
-  (``a`` area, ``w`` way, ``n`` node), ``<SRC>`` the imagery-source code
-  (:data:`IMAGERY_SOURCES`), ``<yy>`` the two-digit capture year (README: ``_19`` → 2019).
-- Meta: ``meta2/`` … ``meta7/``, one ``<stem>.pickle`` per image: a dict with ``box``
-  ``(west, south, east, north)`` in degrees, ``time`` ``(year, month, day, hour, minute)``,
-  ``center_tags`` ``{key: value}`` of the focus object and ``surrounding_tags``, a list of
-  such dicts, one per surrounding object. The folder names ``metaN/`` are inferred from the
-  zip names (UNVERIFIED); meta for ``imagesN/x.jpg`` is looked up at ``metaN/x.pickle``.
-- Captions: ``SkyScript_*.csv`` under the root or its ``dataframe/`` folder (the download URL
-  path), with columns ``filepath,title,title_multi_objects`` and, in torchgeo's fixture, a
-  fourth ``similarity_CLIP_openai``. The split comes from the name: ``SkyScript_train*`` →
-  train, ``SkyScript_val*`` → validation, ``SkyScript_test*`` → test.
-
-**Security.** The meta files are Python pickles downloaded from the internet; a pickle can run
-any code when loaded. They are read only with :class:`RestrictedUnpickler`, whose
-``find_class`` refuses every global: only pickles made of dicts, lists, tuples, strings,
-numbers, booleans and ``None`` load, and anything naming a class or function (``os.system``,
-``numpy`` scalars…) fails as ``malformed_label`` before it can be called. Files over
-:data:`MAX_META_BYTES` are refused unread.
-
-**Scale.** The real top-30 % train CSV has 1.5 M rows and the unfiltered one 5.1 M. CSVs are
-streamed (never loaded whole): the adapter keeps, per distinct image, its ``filepath`` string
-and the byte offset of its row(s), about 150 bytes per image in CPython 3.11, and
-:meth:`SkyScript.list_units` adds an 8-byte list slot per image. Measured on a synthetic
-1.5 M-row CSV: 230 MB for the index plus 12 MB for the list (peak RSS growth 245 MB), built
-in about 5 s (3.6 µs per row); reading every CSV of the full release (5.2 M distinct images)
-needs about 0.8 GB. :meth:`SkyScript.read_unit` seeks straight to its row(s). The index is
-cached per process (keyed by the CSV files' paths, sizes and modification times), so a copy
-of the adapter sent to a Dask worker rebuilds it once per worker, not once per partition.
+The adapter class here finds the CSVs and assembles each sample; its helpers live beside it,
+one module per concern: :mod:`~eoinstruct.sources.skyscript.csvs` (caption CSVs, row index,
+splits), :mod:`~eoinstruct.sources.skyscript.meta` (meta pickles, loaded safely) and
+:mod:`~eoinstruct.sources.skyscript.images` (imagery sources, file names, JPEG headers, pixel
+size). Each states the layout facts (``shared/docs/source-formats.md`` §3) it relies on.
 
 Decisions:
 
@@ -55,457 +26,57 @@ Decisions:
   stored with the suffix ``_polished`` (their column names are UNVERIFIED). Also
   ``listed_in`` (the CSV names, ``;``-separated), ``imagery_source_code``,
   ``nominal_gsd_m`` and ``surrounding_tags`` (the list as canonical JSON).
-- Split: the first split found among test, validation, train, in that order (an image in both a
-  train and a test list counts as test, so it cannot leak into training); ``""`` if no CSV
-  name says.
 - Footprint: the pickle ``box`` as a lon/lat polygon, ``crs`` ``EPSG:4326``; without a meta
   pickle (or a ``box`` in it) both stay empty (the filter then drops the sample as
   ``no_geolocation``).
   ``acquired``: the pickle ``time`` as ``YYYY-MM-DDThh:mm:00Z`` (that it is UTC is
   UNVERIFIED; Earth Engine times are UTC).
-- ``gsd_m``: the pixel size measured from the box and the JPEG size (mean of the east-west and
-  north-south sizes, spherical Earth) when there is a box, else the nominal GSD of the imagery
-  source (:data:`IMAGERY_SOURCES`), the finest the collection offers: an exported image need
-  not have it (how SkyScript chose export scales is UNVERIFIED).
-- Sensor: from the imagery-source code. An unknown code of the right form is kept (sensor
-  ``unknown (<code>)``, GSD from the box only).
-- Licence: SkyScript states no licence for the data (its code is MIT); each image falls under
-  its imagery source's terms, named in the ``imagery_source`` tag.
 
-UNVERIFIED: the ``metaN/`` folder names, the extra CSV columns of the ``_laion_RS`` and
-``_language_polished`` files, image sizes, that the pickles hold only plain Python types (a
-pickle with numpy scalars would be refused), the time zone of ``time``, the data licence, and
-the nominal GSDs of NAIP (``US``, 0.6–1 m; 1.0 used), SkySat (``P3`` 0.8 m, ``P5`` 2.0 m) and
-PNOA (``ES``, 0.1 m read from the collection name ``PNOA10``).
+UNVERIFIED: the ``metaN/`` folder names (meta for ``imagesN/x.jpg`` is looked up at
+``metaN/x.pickle``).
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-import logging
-import math
-import pickle
-import re
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 import shapely
-from PIL import Image, UnidentifiedImageError
 from shapely.geometry import box as shapely_box
 from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
 from eoinstruct.sources.sensors import RGB_BANDS
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImagerySource:
-    """An imagery source of SkyScript, by its two-letter code in the file names.
-
-    Attributes:
-        collection: The Google Earth Engine image collection the images came from.
-        sensor: Sensor or platform name for :attr:`~pipeline.records.Sample.sensor`.
-        nominal_gsd_m: The collection's finest ground sample distance in metres.
-        gsd_verified: Whether :attr:`nominal_gsd_m` is certain (from the collection name or
-            the sensor's specification) rather than an approximation.
-    """
-
-    collection: str
-    sensor: str
-    nominal_gsd_m: float
-    gsd_verified: bool
-
-
-IMAGERY_SOURCES: dict[str, ImagerySource] = {
-    "US": ImagerySource("USDA/NAIP/DOQQ", "NAIP aerial orthophoto", 1.0, False),
-    "DE": ImagerySource(
-        "Germany/Brandenburg/orthos/20cm", "Brandenburg aerial orthophoto", 0.2, True
-    ),
-    "FI": ImagerySource("Finland/SMK/V/50cm", "Finland NLS aerial orthophoto", 0.5, True),
-    "CH": ImagerySource(
-        "ORTHO/Switzerland/SWISSIMAGE/10cm", "SWISSIMAGE aerial orthophoto", 0.1, True
-    ),
-    "ES": ImagerySource("Spain/PNOA/PNOA10", "PNOA aerial orthophoto", 0.1, False),
-    "P3": ImagerySource("SKYSAT/GEN-A/PUBLIC/ORTHO/RGB", "SkySat", 0.8, False),
-    "P5": ImagerySource("SKYSAT/GEN-A/PUBLIC/ORTHO/MULTISPECTRAL", "SkySat", 2.0, False),
-    "S2": ImagerySource("COPERNICUS/S2_SR_HARMONIZED", "Sentinel-2 MSI", 10.0, True),
-    "L8": ImagerySource("LANDSAT/LC08/C02/T1_TOA", "Landsat 8 OLI", 30.0, True),
-    "L9": ImagerySource("LANDSAT/LC09/C02/T1_TOA", "Landsat 9 OLI-2", 30.0, True),
-}
-"""Imagery-source code → source (codes and collections: wangzhecheng/SkyScript
-``image_sources.py``; GSDs of entries with ``gsd_verified=False`` are UNVERIFIED)."""
-
-ELEMENT_TYPES: dict[str, str] = {"a": "area", "w": "way", "n": "node"}
-"""First letter of an image name → OSM element type of the focus object."""
-
-SPLITS: tuple[tuple[str, str], ...] = (
-    ("test", "test"),
-    ("val", "validation"),
-    ("train", "train"),
+from eoinstruct.sources.skyscript.csvs import (
+    _CSV_BITS,
+    _INDEX_CACHE,
+    CSV_GLOB,
+    MAX_CSVS,
+    SPLITS,
+    _build_index,
+    _Csv,
+    _Index,
+    _read_row,
 )
-"""CSV name prefix (after ``SkyScript_``) → split, in order of precedence."""
-
-MAX_META_BYTES = 16 * 1024 * 1024
-"""Meta pickles larger than this are refused unread (real ones hold a few tags)."""
-
-MAX_SURROUNDING_VALUES = 10
-"""Values listed per ``surrounding:<key>`` tag; the rest are summarised as ``+N more``."""
-
-MAX_CSVS = 256
-"""Most caption CSVs one adapter reads (the row index packs the CSV number into 8 bits)."""
-
-CSV_GLOB = "SkyScript_*.csv"
-"""Names of the caption CSVs read by default."""
-
-_NAME_RE = re.compile(
-    r"^(?P<type>[anw])(?P<osm_id>\d+)_(?P<code>[A-Z0-9]{2})_(?P<yy>\d{2})\.(?:jpg|jpeg|JPG|JPEG)$"
+from eoinstruct.sources.skyscript.images import (
+    _IMAGES_DIR_RE,
+    _NAME_RE,
+    ELEMENT_TYPES,
+    IMAGERY_SOURCES,
+    _jpeg_size,
+    _safe_relative,
+    box_pixel_size_m,
 )
-_IMAGES_DIR_RE = re.compile(r"^images(?P<n>\d+)$")
-_CSV_BITS = 8
-
-_Fail = Callable[[str, str], SourceError]
-
-
-class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that refuses every global, so loading can run no code.
-
-    Plain dicts, lists, tuples, sets of literals, strings, bytes, numbers, booleans and
-    ``None`` need no global and load as usual; any pickle that names a module attribute (a
-    class to instantiate, a function to call such as ``os.system``) fails in
-    :meth:`find_class`, before the object is looked up, let alone called.
-    """
-
-    def find_class(self, module: str, name: str) -> Any:
-        """Refuse every global.
-
-        Args:
-            module: The global's module.
-            name: The global's name.
-
-        Raises:
-            pickle.UnpicklingError: Always.
-        """
-        raise pickle.UnpicklingError(f"refused global {module}.{name}")
-
-
-def load_pickle_restricted(path: Path, unit: str = "") -> object:
-    """Load a pickle file with :class:`RestrictedUnpickler`.
-
-    Args:
-        path: The pickle file.
-        unit: The unit being read, for error messages.
-
-    Returns:
-        The unpickled object (made only of built-in containers and scalars).
-
-    Raises:
-        SourceError: ``malformed_label`` if the file is larger than :data:`MAX_META_BYTES`,
-            is not a valid pickle, or names any global; ``missing_file`` if it cannot be
-            opened.
-    """
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_META_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise SourceError("missing_file", f"skyscript {unit}: {path}: not found", unit) from exc
-    except OSError as exc:
-        raise SourceError("missing_file", f"skyscript {unit}: {path}: {exc}", unit) from exc
-    if len(data) > MAX_META_BYTES:
-        raise SourceError(
-            "malformed_label",
-            f"skyscript {unit}: {path}: meta pickle larger than {MAX_META_BYTES} bytes",
-            unit,
-        )
-    try:
-        return RestrictedUnpickler(io.BytesIO(data)).load()
-    except Exception as exc:  # a crafted pickle can raise almost any exception type
-        raise SourceError(
-            "malformed_label",
-            f"skyscript {unit}: {path}: not a plain-data pickle ({type(exc).__name__}: {exc})",
-            unit,
-        ) from exc
-
-
-@dataclass(frozen=True)
-class Meta:
-    """The content of a meta pickle, validated.
-
-    Attributes:
-        box: ``(west, south, east, north)`` in degrees, or ``None`` if absent.
-        time: ISO 8601 acquisition time, or ``""`` if absent.
-        center_tags: Tags of the focus object (values as text).
-        surrounding_tags: Tags of each surrounding object (values as text).
-    """
-
-    box: tuple[float, float, float, float] | None
-    time: str
-    center_tags: dict[str, str] = field(default_factory=dict)
-    surrounding_tags: tuple[dict[str, str], ...] = ()
-
-
-def parse_meta(data: object, path: Path, unit: str = "") -> Meta:
-    """Validate an unpickled meta dict.
-
-    Args:
-        data: What the pickle held.
-        path: The pickle file, for messages.
-        unit: The unit being read, for messages.
-
-    Returns:
-        The validated meta.
-
-    Raises:
-        SourceError: ``malformed_label`` if ``data`` is not a dict or the tags are not
-            dicts of text; ``bad_metadata`` for a ``box`` or ``time`` that is not a valid
-            lon/lat box or date.
-    """
-
-    def fail(kind: str, why: str) -> SourceError:
-        return SourceError(kind, f"skyscript {unit}: {path}: {why}", unit)
-
-    if not isinstance(data, dict):
-        raise fail("malformed_label", f"meta is a {type(data).__name__}, not a dict")
-    return Meta(
-        box=_parse_box(data.get("box"), fail),
-        time=_parse_time(data.get("time"), fail),
-        center_tags=_parse_tags(data.get("center_tags"), "center_tags", fail),
-        surrounding_tags=_parse_surrounding(data.get("surrounding_tags"), fail),
-    )
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _parse_box(value: object, fail: _Fail) -> tuple[float, float, float, float] | None:
-    if value is None:
-        return None
-    if not isinstance(value, tuple | list) or len(value) != 4 or not all(map(_is_number, value)):
-        raise fail("bad_metadata", f"box {value!r:.120} is not four numbers")
-    west, south, east, north = (float(v) for v in value)
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise fail("bad_metadata", f"box {value!r} is not finite")
-    if not (-180.0 <= west < east <= 180.0 and -90.0 <= south < north <= 90.0):
-        raise fail("bad_metadata", f"box {value!r} is not (west, south, east, north) in degrees")
-    return west, south, east, north
-
-
-def _parse_time(value: object, fail: _Fail) -> str:
-    if value is None:
-        return ""
-    if (
-        not isinstance(value, tuple | list)
-        or not 3 <= len(value) <= 6
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        raise fail("bad_metadata", f"time {value!r:.120} is not (year, month, day, hour, minute)")
-    parts = [*value, 0, 0, 0][:6]
-    year, month, day, hour, minute, second = parts
-    try:
-        moment = datetime(year, month, day, hour, minute, second)
-    except (ValueError, OverflowError) as exc:
-        raise fail("bad_metadata", f"time {value!r} is not a date ({exc})") from exc
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _tag_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool | int | float):
-        return str(value)
-    return None
-
-
-def _parse_tags(value: object, where: str, fail: _Fail) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise fail("malformed_label", f"{where} is a {type(value).__name__}, not a dict")
-    tags: dict[str, str] = {}
-    for key, raw in value.items():
-        text = _tag_text(raw)
-        if not isinstance(key, str) or (text is None and raw is not None):
-            raise fail("malformed_label", f"{where} entry {key!r:.60}: {raw!r:.60} is not a tag")
-        if key.strip() and text:
-            tags[key.strip()] = text
-    return tags
-
-
-def _parse_surrounding(value: object, fail: _Fail) -> tuple[dict[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list | tuple):
-        raise fail("malformed_label", f"surrounding_tags is a {type(value).__name__}, not a list")
-    return tuple(_parse_tags(item, f"surrounding_tags[{i}]", fail) for i, item in enumerate(value))
-
-
-def surrounding_summary(objects: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    """Summarise the surrounding objects' tags as one tag per key.
-
-    Args:
-        objects: Tags of each surrounding object.
-
-    Returns:
-        ``surrounding:<key>`` → ``"value (count); …"``, values by falling count then
-        alphabetically, at most :data:`MAX_SURROUNDING_VALUES` of them (then ``+N more``).
-    """
-    counts: dict[str, Counter[str]] = {}
-    for tags in objects:
-        for key, value in tags.items():
-            counts.setdefault(key, Counter())[value] += 1
-    summary: dict[str, str] = {}
-    for key in sorted(counts):
-        ranked = sorted(counts[key].items(), key=lambda kv: (-kv[1], kv[0]))
-        parts = [f"{value} ({n})" for value, n in ranked[:MAX_SURROUNDING_VALUES]]
-        if len(ranked) > MAX_SURROUNDING_VALUES:
-            parts.append(f"+{len(ranked) - MAX_SURROUNDING_VALUES} more")
-        summary[f"surrounding:{key}"] = "; ".join(parts)
-    return summary
-
-
-def split_of_csv(name: str) -> str:
-    """Return the split a caption CSV's name stands for.
-
-    Args:
-        name: File name, e.g. ``SkyScript_val_5K_filtered_by_CLIP_openai.csv``.
-
-    Returns:
-        ``train``, ``validation``, ``test``, or ``""`` if the name says none.
-    """
-    stem = name.lower()
-    stem = stem.removeprefix("skyscript_")
-    for prefix, split in SPLITS:
-        if stem.startswith(prefix):
-            return split
-    return ""
-
-
-# -- the CSV index ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Csv:
-    path: Path
-    header: tuple[str, ...]
-    filepath_column: int
-    split: str
-    polished: bool
-
-
-@dataclass
-class _Index:
-    csvs: list[_Csv]
-    refs: dict[str, int | tuple[int, ...]]
-    skipped: int = 0
-
-
-_INDEX_CACHE: dict[tuple[object, ...], _Index] = {}
-"""Per-process cache of CSV indexes (at most one entry is kept)."""
-
-
-def _records(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(byte offset, raw record)`` of each CSV record, joining quoted newlines."""
-    offset = 0
-    start = 0
-    pending = b""
-    for line in handle:
-        if not pending:
-            start = offset
-        pending = pending + line if pending else line
-        offset += len(line)
-        if pending.count(b'"') % 2 == 0:
-            yield start, pending
-            pending = b""
-    if pending:
-        yield start, pending
-
-
-def _parse_record(raw: bytes, encoding: str = "utf-8") -> list[str]:
-    text = raw.decode(encoding)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    return rows[0] if rows else []
-
-
-def _read_header(path: Path, handle: io.BufferedReader) -> tuple[str, ...]:
-    for _, raw in _records(handle):
-        try:
-            header = tuple(c.strip().lstrip("\ufeff") for c in _parse_record(raw, "utf-8-sig"))
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise SourceNotFoundError(f"skyscript: {path}: unreadable CSV header ({exc})") from exc
-        if header:
-            return header
-    raise SourceNotFoundError(f"skyscript: {path}: empty CSV (no header)")
-
-
-def _build_index(paths: Sequence[Path]) -> _Index:
-    csvs: list[_Csv] = []
-    refs: dict[str, int | tuple[int, ...]] = {}
-    skipped = 0
-    for number, path in enumerate(paths):
-        with path.open("rb") as handle:
-            header = _read_header(path, handle)
-            if "filepath" not in header:
-                raise SourceNotFoundError(
-                    f"skyscript: {path}: no 'filepath' column in header {list(header)[:8]}; "
-                    "is this a SkyScript caption CSV? (fix sources.skyscript.csvs in params.yaml)"
-                )
-            column = header.index("filepath")
-            csvs.append(
-                _Csv(path, header, column, split_of_csv(path.name), "polished" in path.name)
-            )
-            handle.seek(0)
-            records = _records(handle)
-            next(records, None)  # the header (any leading blank lines were skipped with it)
-            for offset, raw in records:
-                if column == 0 and not raw.startswith(b'"'):
-                    end = raw.find(b",")
-                    cell = (raw if end < 0 else raw[:end]).strip(b"\r\n")
-                    try:
-                        filepath = cell.decode("utf-8").strip()
-                    except UnicodeDecodeError:
-                        filepath = ""
-                else:
-                    try:
-                        row = _parse_record(raw)
-                    except (UnicodeDecodeError, csv.Error):
-                        row = []
-                    filepath = row[column].strip() if len(row) > column else ""
-                if not filepath:
-                    if raw.strip():
-                        skipped += 1
-                    continue
-                ref = (offset << _CSV_BITS) | number
-                old = refs.get(filepath)
-                if old is None:
-                    refs[filepath] = ref
-                elif isinstance(old, int):
-                    refs[filepath] = (old, ref)
-                else:
-                    refs[filepath] = (*old, ref)
-    if skipped:
-        log.warning("skyscript: skipped %d CSV rows without a readable filepath", skipped)
-    return _Index(csvs, refs, skipped)
-
-
-def _read_row(entry: _Csv, offset: int) -> list[str]:
-    with entry.path.open("rb") as handle:
-        handle.seek(offset)
-        record = next(_records(handle), (0, b""))[1]
-    return _parse_record(record)
-
-
-# -- the adapter -----------------------------------------------------------------------------
+from eoinstruct.sources.skyscript.meta import (
+    Meta,
+    load_pickle_restricted,
+    parse_meta,
+    surrounding_summary,
+)
 
 
 class SkyScript(SourceAdapter):
@@ -824,52 +395,3 @@ class SkyScript(SourceAdapter):
                 if value and key not in properties:
                     properties[key] = value
         return properties, listed_in, splits
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _safe_relative(filepath: str) -> bool:
-    path = PurePosixPath(filepath)
-    return (
-        bool(filepath)
-        and not path.is_absolute()
-        and "\\" not in filepath
-        and ":" not in filepath
-        and all(part not in ("", ".", "..") for part in filepath.split("/"))
-    )
-
-
-def _jpeg_size(path: Path, unit: str) -> tuple[int, int]:
-    try:
-        with Image.open(path) as image:
-            mode, size = image.mode, image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise SourceError(
-            "corrupt_raster", f"skyscript {unit}: {path}: unreadable ({exc})", unit
-        ) from exc
-    if mode != "RGB":
-        raise SourceError(
-            "corrupt_raster", f"skyscript {unit}: {path}: expected an RGB JPEG, got {mode}", unit
-        )
-    return int(size[0]), int(size[1])
-
-
-def box_pixel_size_m(box: tuple[float, float, float, float], width: int, height: int) -> float:
-    """Return the ground size of a pixel of an image spanning a lon/lat box.
-
-    Args:
-        box: ``(west, south, east, north)`` in degrees.
-        width: Image width in pixels.
-        height: Image height in pixels.
-
-    Returns:
-        Mean of the east-west and north-south pixel sizes in metres (spherical Earth:
-        111 320 m per degree of longitude at the equator, 110 574 m per degree of latitude),
-        rounded to 3 decimals.
-    """
-    west, south, east, north = box
-    lat = math.radians((south + north) / 2)
-    width_m = (east - west) * 111_320.0 * math.cos(lat) / width
-    height_m = (north - south) * 110_574.0 / height
-    return round((width_m + height_m) / 2, 3)

@@ -1,56 +1,20 @@
 """STARCOP methane-plume events (AVIRIS-NG over the Permian Basin): one CSV row → one sample.
 
-Layout facts this adapter relies on (``shared/docs/source-formats.md`` section 6, which cites
-spaceml-org/STARCOP; the facts below were re-read from that repository, commit c478926):
+The adapter class here lists the events and assembles each sample; its helpers live beside
+it: :mod:`~eoinstruct.sources.starcop.csvs` (split CSVs and what a row says) and
+:mod:`~eoinstruct.sources.starcop.rasters` (AVIRIS-NG bands, raster grids, georeference).
+Each states the layout facts it relies on.
+
+Facts relied on (``shared/docs/source-formats.md`` section 6, which cites spaceml-org/STARCOP;
+re-read from that repository, commit c478926):
 
 - The release (Zenodo, https://doi.org/10.5281/zenodo.7863343; Google Drive subsets
   ``STARCOP_test``, ``STARCOP_train_easy``, ``STARCOP_mini``) is a folder holding split CSVs
   (``train.csv``, ``test.csv``, ``train_easy.csv``, ``test_mini10.csv``, ``train_mini10.csv``)
   and one folder per event, ``<root>/<id>/`` (``starcop/data/datamodule.py``
   ``load_dataframe``: ``folder = join(root_folder, id)``; ``notebooks/dataset_exploration.ipynb``).
-- An event folder holds single-band GeoTIFFs (COG, 128-pixel blocks, written by georeader's
-  ``save_cog`` from ``starcop/data/sampling_dataset.py`` ``WindowDataset.cache_item``):
-  ``TOA_AVIRIS_{460,550,640,2004,2109,2310,2350,2360}nm.tif``, ``TOA_WV3_SWIR1..8.tif``,
-  ``mag1c.tif``, ``weight_mag1c.tif``, ``labelbinary.tif`` and the 4-band ``label_rgba.tif``.
-  ``save_cog`` refuses to write without a CRS and a transform, so the rasters are
-  georeferenced in the flight line's map grid (UTM for AVIRIS-NG).
-- ``TOA_AVIRIS_<n>nm`` is **not** at-sensor radiance: it is the AVIRIS-NG L1B radiance
-  (µW cm⁻² sr⁻¹ nm⁻¹) of the band nearest to ``n`` nm multiplied by ``π d² / cos θs``
-  (``starcop/data/aviris.py`` ``observation_date_correction_factor``; the code's own comment
-  calls it "normalized radiance because we don't divide by the solar irradiance"), i.e.
-  µW cm⁻² nm⁻¹, equal to reflectance × 100 × solar irradiance (W m⁻² nm⁻¹). Typical visible
-  values are 20–60 (STARCOP displays RGB as value / 50 or / 60): the pipeline's
-  ``normalized_radiance`` encoding (:data:`TOA_ENCODING`), shown with white at 60.
-- ``mag1c.tif`` is the mag1c matched-filter methane enhancement in ppm·m (band description
-  "CH4 Absorption (ppm x m)" in ``starcop/process_aviris.py``; ``starcop/models/mag1c.py``
-  ``rmf``: "units ppm x m"), non-negative (ReLU), clipped to 0–10 000.
-- Every product of a tile is saved with nodata 0 (``WindowDataset.__getitem__`` sets
-  ``fill_value_default = 0`` and ``save_cog`` writes it as ``nodata``), except
-  ``labelbinary`` (no nodata). For ``mag1c`` this makes every zero enhancement "nodata" to
-  GDAL readers — see the report.
-- ``labelbinary`` is the 0/1 training target: mag1c ≥ 200 ppm·m connected to the hand
-  annotation, whose non-transparent ``label_rgba`` pixels mark the annotated plume
-  (``starcop/data/mask_creation.py`` ``proposed_mask``).
-- CSV columns (the dataset notebook prints ``test_mini10.csv``): ``id, candidate_id, qplume,
-  name, folder, date, datetime, window_col_off, window_row_off, window_width, window_height,
-  subset, difficulty, label_path, has_plume, window_labels``. CSVs are written with
-  ``to_csv(index=True)`` on a frame indexed by ``id``, so ``id`` comes first; files edited
-  by hand may carry a leading unnamed pandas index column (``""`` or ``Unnamed: 0``), which
-  is ignored. ``folder`` is the authors' stale absolute path (ignored for reading).
-- ``qplume`` is the plume's emission rate in kg/h from the Permian 2019 plume list; for
-  plume rows ``difficulty`` is ``easy`` exactly when ``qplume`` ≥ 1000 kg/h, for plume-free
-  tiles it is ``hard`` (the tiles with most mag1c confounders) or ``random``
-  (``sampling_dataset.sampling_no_plumes``). Plume-free rows have ``qplume`` 0 and empty
-  ``candidate_id``/``label_path``.
-- Ids: ``<flight line>_r<row>_c<col>_w<width>_h<height>``, the window in the flight line
-  (``ang%Y%m%dt%H%M%S``, UTC); ``datetime`` is the flight line's start time.
 
-UNVERIFIED: dtypes (float32 products, uint8 labels are assumed, not checked), the GSD (about
-3 m; taken from each raster's transform), whether the flight-line grids are rotated (the
-footprint maps all four corners, so a rotated transform is handled), the exact nodata of the
-released files, the units of ``qplume`` (kg/h, consistent with the values and the 1000 kg/h
-easy/hard split), the dataset licence (:attr:`STARCOP.licence` makes no assertion), and
-``window_labels`` of plume-free rows.
+UNVERIFIED: the dataset licence (:attr:`STARCOP.licence` makes no assertion).
 
 Decisions:
 
@@ -78,116 +42,47 @@ Decisions:
 
 from __future__ import annotations
 
-import csv
-import math
-import re
-import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-import rasterio
-import shapely
-from rasterio.crs import CRS
-from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioError
-from rasterio.transform import Affine
-from rasterio.warp import transform as warp_transform
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
-
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import (
-    Band,
     SourceAdapter,
     SourceError,
     SourceInfo,
     SourceNotFoundError,
 )
+from eoinstruct.sources.starcop.csvs import (
+    EXCLUDED_CSV,
+    _merge_rows,
+    _parse_bool,
+    _parse_qplume,
+    _parse_time,
+    _parse_windows,
+    _properties,
+    _read_csv,
+    _Row,
+    _split,
+    _tags,
+)
+from eoinstruct.sources.starcop.rasters import (
+    _BAND_FILE,
+    RGB_NM,
+    SENSOR,
+    STARCOP_BANDS,
+    TOA_ENCODING,
+    _band_name,
+    _check_image_grid,
+    _check_label_grid,
+    _georeference,
+    _is_plain_name,
+    _read_grid,
+    _required_file,
+)
 
 RELEASE_BANDS_NM: tuple[int, ...] = (460, 550, 640, 2004, 2109, 2310, 2350, 2360)
 """Wavelengths (nm) of the ``TOA_AVIRIS_<n>nm.tif`` files of the STARCOP release."""
-
-RGB_NM: tuple[int, int, int] = (640, 550, 460)
-"""Wavelengths shown as red, green, blue (STARCOP's own ``rgb_aviris``)."""
-
-TOA_ENCODING = "normalized_radiance"
-"""Encoding of the TOA_AVIRIS image: normalised radiance π·L·d²/cos θs (µW cm⁻² nm⁻¹)."""
-
-STRONG_PLUME_KG_H = 1000.0
-"""Emission rate from which a plume is ``strong`` (STARCOP's easy/hard split of plumes)."""
-
-SENSOR = "AVIRIS-NG"
-
-MAG1C_UNITS = "ppm·m"
-TOA_UNITS = "µW cm⁻² nm⁻¹ (π·L·d²/cos θs, L in µW cm⁻² sr⁻¹ nm⁻¹)"
-
-EXCLUDED_CSV = (re.compile(r"_tiled_"), re.compile(r"_sampled_data\.csv$"))
-"""Patterns of CSV names that are training caches, not release indexes."""
-
-SPLITS: dict[str, str] = {
-    "train": "train",
-    "test": "test",
-    "val": "validation",
-    "validation": "validation",
-}
-"""``subset`` values (or CSV name prefixes) → sample split."""
-
-_BAND_FILE = re.compile(r"^TOA_AVIRIS_(\d+)nm\.tif$")
-_ID_WINDOW = re.compile(r"^(?P<line>.+)_r(?P<r>-?\d+)_c(?P<c>-?\d+)_w(?P<w>\d+)_h(?P<h>\d+)$")
-_FLIGHT_LINE = re.compile(r"^ang(\d{8})t(\d{6})")
-_INDEX_HEADERS = ("", "Unnamed: 0")
-_TRUE = ("true", "1", "1.0", "yes")
-_FALSE = ("false", "0", "0.0", "no")
-_WINDOW_COLUMNS = ("window_col_off", "window_row_off", "window_width", "window_height")
-
-
-def _band_name(nm: int) -> str:
-    return f"TOA_AVIRIS_{nm}nm"
-
-
-_BAND_DESCRIPTIONS: dict[int, str] = {
-    460: "blue",
-    550: "green",
-    640: "red",
-    2004: "shortwave infrared",
-    2109: "shortwave infrared",
-    2310: "shortwave infrared, methane absorption region",
-    2350: "shortwave infrared, methane absorption region",
-    2360: "shortwave infrared, methane absorption region",
-}
-
-STARCOP_BANDS: tuple[Band, ...] = (
-    *(
-        Band(_band_name(nm), f"{desc}, normalised TOA radiance", float(nm), None)
-        for nm, desc in _BAND_DESCRIPTIONS.items()
-    ),
-    Band("mag1c", "methane enhancement from the mag1c matched filter (ppm·m)"),
-)
-"""Bands the adapter reads (GSD varies with flight altitude, about 3 m)."""
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One CSV row: where it is and its raw values by column."""
-
-    csv: str
-    line: int
-    values: Mapping[str, str]
-    problem: str = ""
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """What a raster header says about its pixel grid."""
-
-    path: Path
-    width: int
-    height: int
-    count: int
-    crs: CRS | None
-    transform: Affine
 
 
 class STARCOP(SourceAdapter):
@@ -431,272 +326,3 @@ class STARCOP(SourceAdapter):
         if not found:
             raise SourceError("missing_band", f"{folder} has no TOA_AVIRIS_<n>nm.tif", unit)
         return dict(sorted(found.items()))
-
-
-# -- CSV ----------------------------------------------------------------------------------------
-
-
-def _read_csv(path: Path) -> list[_Row]:
-    """Read a STARCOP CSV into rows keyed by column (a leading pandas index is dropped).
-
-    Raises:
-        SourceNotFoundError: If the file is not readable CSV text or has no ``id`` column.
-    """
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SourceNotFoundError(f"starcop: cannot read {path} as CSV: {exc}") from exc
-    if not lines:
-        raise SourceNotFoundError(f"starcop: {path} is empty; expected a header with 'id'")
-    header = [h.strip() for h in lines[0]]
-    skip = 1 if header and header[0] in _INDEX_HEADERS else 0
-    columns = header[skip:]
-    if "id" not in columns:
-        raise SourceNotFoundError(
-            f"starcop: {path} has no 'id' column (header {lines[0]}); is it a STARCOP split "
-            "CSV? List the right ones in sources.starcop.csv_files (params.yaml)"
-        )
-    rows: list[_Row] = []
-    for number, fields in enumerate(lines[1:], start=2):
-        if not fields or all(not f.strip() for f in fields):
-            continue
-        cells = fields[skip:]
-        problem = ""
-        if len(fields) != len(header):
-            problem = f"line {number} has {len(fields)} fields, the header {len(header)}"
-        values = {c: (cells[i].strip() if i < len(cells) else "") for i, c in enumerate(columns)}
-        if not values["id"]:
-            continue  # no id, no event folder to read: nothing to list
-        rows.append(_Row(path.name, number, values, problem))
-    return rows
-
-
-def _merge_rows(unit: str, rows: Sequence[_Row]) -> dict[str, str]:
-    """Combine the rows listing one event, which must agree on every shared column."""
-    merged: dict[str, str] = {}
-    origin: dict[str, _Row] = {}
-    for row in rows:
-        if row.problem:
-            raise SourceError("bad_metadata", f"{row.csv} (id {unit}): {row.problem}", unit)
-        for column, value in row.values.items():
-            if column in merged and merged[column] != value:
-                first = origin[column]
-                raise SourceError(
-                    "bad_metadata",
-                    f"id {unit} has {column}={merged[column]!r} in {first.csv} line "
-                    f"{first.line} but {value!r} in {row.csv} line {row.line}",
-                    unit,
-                )
-            if column not in merged:
-                merged[column] = value
-                origin[column] = row
-    return merged
-
-
-def _parse_bool(values: Mapping[str, str], column: str, where: str, unit: str) -> bool:
-    raw = values.get(column)
-    if raw is None:
-        raise SourceError("bad_metadata", f"{where}: no {column} column", unit)
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise SourceError("bad_metadata", f"{where}: {column}={raw!r} is not a boolean", unit)
-
-
-def _parse_qplume(values: Mapping[str, str], where: str, unit: str) -> float | None:
-    raw = values.get("qplume", "")
-    if not raw or raw.lower() == "nan":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SourceError(
-            "bad_metadata", f"{where}: qplume={raw!r} is not a number", unit
-        ) from None
-    if not math.isfinite(value) or value < 0:
-        raise SourceError("bad_metadata", f"{where}: qplume={raw!r} is not a rate ≥ 0", unit)
-    return value
-
-
-def _parse_windows(values: Mapping[str, str], where: str, unit: str) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for column in _WINDOW_COLUMNS:
-        raw = values.get(column, "")
-        if not raw:
-            continue
-        try:
-            number = float(raw)
-        except ValueError:
-            number = math.nan
-        if not number.is_integer() or (column in _WINDOW_COLUMNS[2:] and number <= 0):
-            raise SourceError("bad_metadata", f"{where}: {column}={raw!r} is not valid", unit)
-        out[column] = int(number)
-    return out
-
-
-def _parse_time(values: Mapping[str, str], unit: str, where: str) -> tuple[str, ...]:
-    """Acquisition time from ``datetime``, else from the flight-line name (UTC)."""
-    raw = values.get("datetime", "")
-    if raw:
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            raise SourceError(
-                "bad_metadata", f"{where}: datetime={raw!r} is not an ISO 8601 time", unit
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return (moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
-    for text in (values.get("name", ""), unit):
-        match = _FLIGHT_LINE.match(text)
-        if match:
-            try:
-                moment = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
-            except ValueError:
-                continue
-            return (moment.strftime("%Y-%m-%dT%H:%M:%SZ"),)
-    return ()
-
-
-def _split(values: Mapping[str, str], rows: Sequence[_Row]) -> str:
-    subset = values.get("subset", "").lower()
-    if subset:
-        return SPLITS.get(subset, "")
-    for row in rows:
-        prefix = re.split(r"[_.]", row.csv.lower(), maxsplit=1)[0]
-        if prefix in SPLITS:
-            return SPLITS[prefix]
-    return ""
-
-
-def _emission_class(has_plume: bool, qplume: float | None) -> str:
-    if not has_plume or qplume is None or qplume <= 0:
-        return ""
-    return "strong" if qplume >= STRONG_PLUME_KG_H else "weak"
-
-
-def _tags(values: Mapping[str, str], has_plume: bool, qplume: float | None) -> dict[str, str]:
-    tags = {"sensor": SENSOR, "methane_plume": "present" if has_plume else "absent"}
-    emission = _emission_class(has_plume, qplume)
-    if emission:
-        tags["emission_class"] = emission
-    if values.get("difficulty"):
-        tags["difficulty"] = values["difficulty"]
-    places = f"{values.get('folder', '')} {values.get('label_path', '')}".lower()
-    if "permian" in places:
-        tags["region"] = "Permian Basin"
-    return tags
-
-
-def _properties(
-    values: Mapping[str, str],
-    has_plume: bool,
-    qplume: float | None,
-    windows: Mapping[str, int],
-    csv_names: str,
-    unit: str,
-) -> dict[str, str]:
-    """Every non-empty CSV value, with ``has_plume``/``qplume``/windows normalised."""
-    props = {k: v for k, v in values.items() if k not in ("id", "qplume") and v}
-    props["has_plume"] = "true" if has_plume else "false"
-    if qplume is not None:
-        props["qplume_kg_h"] = values["qplume"]
-    props.update({k: str(v) for k, v in windows.items()})
-    props["csv"] = csv_names
-    props["mag1c_units"] = MAG1C_UNITS
-    props["toa_units"] = TOA_UNITS
-    match = _ID_WINDOW.match(unit)
-    if match:
-        props["flight_line_window"] = (
-            f"row_off={match['r']} col_off={match['c']} width={match['w']} height={match['h']}"
-        )
-    return props
-
-
-# -- rasters ------------------------------------------------------------------------------------
-
-
-def _is_plain_name(unit: str) -> bool:
-    return bool(unit) and unit not in (".", "..") and "/" not in unit and "\\" not in unit
-
-
-def _required_file(path: Path, unit: str) -> Path:
-    if not path.is_file():
-        raise SourceError("missing_file", f"{path} does not exist", unit)
-    return path
-
-
-def _read_grid(path: Path, unit: str) -> _Grid:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(path) as ds:
-                return _Grid(path, ds.width, ds.height, ds.count, ds.crs, ds.transform)
-    except RasterioError as exc:
-        raise SourceError("corrupt_raster", f"{path}: cannot read GeoTIFF: {exc}", unit) from exc
-
-
-def _same_georeference(a: _Grid, b: _Grid) -> bool:
-    return a.crs == b.crs and a.transform.almost_equals(b.transform, precision=1e-6)
-
-
-def _check_image_grid(grid: _Grid, ref: _Grid, unit: str) -> None:
-    if grid.count != 1 or ref.count != 1:
-        bad = grid if grid.count != 1 else ref
-        raise SourceError("corrupt_raster", f"{bad.path}: {bad.count} bands, expected 1", unit)
-    if (grid.width, grid.height) != (ref.width, ref.height):
-        raise SourceError(
-            "corrupt_raster",
-            f"{grid.path}: {grid.width}x{grid.height} px but {ref.path.name} is "
-            f"{ref.width}x{ref.height}",
-            unit,
-        )
-    if not _same_georeference(grid, ref):
-        raise SourceError(
-            "bad_metadata", f"{grid.path}: CRS or transform differs from {ref.path.name}", unit
-        )
-
-
-def _check_label_grid(grid: _Grid, ref: _Grid, count: int, unit: str) -> None:
-    if grid.count != count:
-        raise SourceError(
-            "malformed_label", f"{grid.path}: {grid.count} bands, expected {count}", unit
-        )
-    if (grid.width, grid.height) != (ref.width, ref.height) or not _same_georeference(grid, ref):
-        raise SourceError(
-            "malformed_label", f"{grid.path}: its grid differs from {ref.path.name}", unit
-        )
-
-
-def _georeference(grid: _Grid, unit: str) -> tuple[str, str, float | None]:
-    """CRS text, lon/lat footprint WKT and pixel size (m) of a grid; empty if not georeferenced.
-
-    The footprint maps the four corners through the full affine transform, so rotated
-    flight-line grids give their true (rotated) outline.
-    """
-    if grid.crs is None or grid.transform == Affine.identity():
-        return "", "", None
-    crs = grid.crs
-    try:
-        epsg = crs.to_epsg()
-        crs_text = f"EPSG:{epsg}" if epsg else crs.to_wkt()
-        corners = [(0, 0), (grid.width, 0), (grid.width, grid.height), (0, grid.height)]
-        xs, ys = zip(*(grid.transform @ c for c in corners), strict=True)
-        lons, lats = warp_transform(crs, "EPSG:4326", list(xs), list(ys))
-        gsd: float | None = None
-        if crs.is_projected:
-            factor = crs.linear_units_factor[1]
-            gsd = round(math.hypot(grid.transform.a, grid.transform.d) * factor, 6)
-    except (CRSError, RasterioError, ValueError) as exc:
-        raise SourceError(
-            "bad_metadata", f"{grid.path}: cannot map its CRS to lon/lat: {exc}", unit
-        ) from exc
-    points = list(zip(lons, lats, strict=True))
-    if not all(math.isfinite(v) for p in points for v in p):
-        raise SourceError("bad_metadata", f"{grid.path}: corners do not map to lon/lat", unit)
-    polygon = orient(Polygon(points), 1.0)
-    if not polygon.is_valid or polygon.area <= 0:
-        raise SourceError("bad_metadata", f"{grid.path}: degenerate footprint {polygon}", unit)
-    return crs_text, shapely.to_wkt(polygon, rounding_precision=7), gsd

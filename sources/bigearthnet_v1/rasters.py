@@ -1,0 +1,137 @@
+"""BigEarthNet v1.0 band files and georeference: file lookup, CRS, footprint, size.
+
+Holds :func:`find_band_files`, the CRS from the JSON's WKT or else from the band headers,
+:func:`crs_string`, :func:`footprint_from_box` (corner coordinates to a lon/lat polygon) and
+the image size from the band headers; BigEarthNet v2.0 reuses the public ones.
+
+Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files in
+``shared/peer-data`` §1a, §8a, §8b that the tests read):
+
+- An S2 folder holds 12 single-band GeoTIFFs ``<name>_<band>.tif`` (B01 to B12 and B8A, no B10)
+  at 120/60/20 px for 10/20/60 m; an S1 folder holds ``<name>_VV.tif`` and ``<name>_VH.tif``
+  (float32 dB). Files are found by their ``_<band>.tif`` suffix, because torchgeo's fixture
+  has an S1 folder ``…_61_42`` whose files are named ``…_61_42_41_*``.
+
+What the adapter does with torchgeo's layout fixture, whose JSON has empty ``projection`` and
+all-zero corner coordinates: the CRS comes from the first band file's header (EPSG:4326
+there), the footprint stays empty (the filter stage drops such samples as having no
+geolocation) and the image size comes from the band headers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import rasterio
+import shapely
+from rasterio.crs import CRS
+from rasterio.errors import CRSError, RasterioIOError
+from rasterio.warp import transform as warp_transform
+from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
+
+from eoinstruct.sources.base import SourceError
+
+GRID_M = 10.0
+"""Pixel size in metres of the reference (finest) grid of both sensors."""
+
+
+def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -> list[Path]:
+    """Find one ``*_<band>.tif`` per band (the file prefix need not equal the folder name).
+
+    Raises:
+        SourceError: ``missing_band`` naming every band without a file.
+    """
+    tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif" and p.is_file())
+    found: list[Path] = []
+    missing: list[str] = []
+    for band in bands:
+        matches = [p for p in tifs if p.stem.endswith(f"_{band}")]
+        exact = [p for p in matches if p.stem == f"{patch}_{band}"]
+        if exact or matches:
+            found.append((exact or matches)[0])
+        else:
+            missing.append(band)
+    if missing:
+        raise SourceError("missing_band", f"{folder}: no *_<band>.tif file for {missing}", unit)
+    return found
+
+
+def _crs_from_wkt(wkt: object) -> CRS | None:
+    """Parse the JSON ``projection`` WKT, or return None if missing or unparseable."""
+    if not isinstance(wkt, str) or not wkt.strip():
+        return None
+    try:
+        return CRS.from_wkt(wkt)
+    except CRSError:
+        return None
+
+
+def _crs_from_headers(files: Sequence[Path]) -> CRS | None:
+    """Return the CRS of the first band file whose header can be read and has one."""
+    for path in files:
+        try:
+            with rasterio.open(path) as dataset:
+                if dataset.crs is not None:
+                    return dataset.crs
+        except RasterioIOError:
+            continue
+    return None
+
+
+def crs_string(crs: CRS) -> str:
+    """Format a CRS as ``EPSG:<code>``, or as WKT if it has no EPSG code."""
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
+
+
+def footprint_from_box(box: tuple[float, float, float, float], crs: CRS) -> str:
+    """Transform the patch rectangle to lon/lat and return it as a WKT polygon.
+
+    Args:
+        box: ``(ulx, uly, lrx, lry)`` in ``crs``.
+        crs: The CRS of the corner coordinates.
+
+    Returns:
+        A closed, counter-clockwise ``POLYGON`` in EPSG:4326 (lon, lat), or an empty string
+        if the transform fails or gives coordinates outside the globe.
+    """
+    ulx, uly, lrx, lry = box
+    xs = [ulx, lrx, lrx, ulx]
+    ys = [uly, uly, lry, lry]
+    try:
+        lons, lats = warp_transform(crs, "EPSG:4326", xs, ys)
+    except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
+        return ""
+    if not all(math.isfinite(v) for v in (*lons, *lats)):
+        return ""
+    if not all(-180 <= x <= 180 for x in lons) or not all(-90 <= y <= 90 for y in lats):
+        return ""
+    polygon = Polygon(zip(lons, lats, strict=True))
+    if not polygon.is_valid or polygon.area == 0:
+        return ""
+    return shapely.to_wkt(orient(polygon, 1.0), rounding_precision=7)
+
+
+def _size_from_headers(files: Sequence[Path], path: Path, unit: str) -> tuple[int, int]:
+    """Return the largest width and height among the band headers (the 10 m grid).
+
+    Raises:
+        SourceError: ``bad_metadata`` if no header can be read.
+    """
+    sizes: list[tuple[int, int]] = []
+    for band_file in files:
+        try:
+            with rasterio.open(band_file) as dataset:
+                sizes.append((dataset.width, dataset.height))
+        except RasterioIOError:
+            continue
+    if not sizes:
+        raise SourceError(
+            "bad_metadata",
+            f"{path}: corner coordinates have no extent and no band header is readable",
+            unit,
+        )
+    return max(w for w, _ in sizes), max(h for _, h in sizes)

@@ -1,0 +1,93 @@
+"""Which BigEarthNet v1.0 patches are read and their split: the ``sensors`` option, split lists.
+
+Holds :func:`parse_sensors` (shared with BigEarthNet v2.0) and the reading of the official
+split lists into the split of every listed S2 and S1 patch name.
+
+Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files in
+``shared/peer-data`` §1a, §8a, §8b that the tests read):
+
+- Splits: the BigEarthNet-MM CSVs as torchgeo names them, ``bigearthnet-{train,val,test}.csv``
+  (no header, rows ``<s2>,<s1>``), or the original S2-only lists ``{train,val,test}.csv``
+  (one S2 name per line). ``val`` becomes ``validation``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SENSORS: tuple[str, ...] = ("s2", "s1")
+"""Values of the ``sensors`` option and prefixes of unit ids."""
+
+SPLIT_FILES: tuple[tuple[str, str], ...] = (
+    ("train", "train"),
+    ("val", "validation"),
+    ("test", "test"),
+)
+"""(file stem, split name) of the split lists."""
+
+
+@dataclass(frozen=True)
+class _Splits:
+    """Official split of each S2 and S1 patch name found in the split lists."""
+
+    s2: dict[str, str]
+    s1: dict[str, str]
+
+
+def parse_sensors(
+    value: object, known: Sequence[str] = SENSORS, source: str = "bigearthnet_v1"
+) -> tuple[str, ...]:
+    """Validate the ``sensors`` option.
+
+    Args:
+        value: The option value: a sensor name or a list of them.
+        known: The sensor names the adapter knows.
+        source: Adapter name used in the error message.
+
+    Returns:
+        The selected sensors, without duplicates, in the given order.
+
+    Raises:
+        ValueError: If a name is unknown or none is given.
+    """
+    names: list[object] = [value] if isinstance(value, str) else []
+    if not names and isinstance(value, Sequence):
+        names = list(value)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ValueError(
+            f"{source}: option sensors={value!r} is invalid; use a non-empty list of {list(known)}"
+        )
+    return tuple(str(n) for n in dict.fromkeys(names))
+
+
+def _load_splits(root: Path) -> _Splits:
+    """Read the split lists under ``root``.
+
+    The BigEarthNet-MM CSVs (``bigearthnet-*.csv``) come first; the S2-only lists
+    (``train.csv`` …) fill in S2 names the former do not list.
+
+    Args:
+        root: The dataset root.
+
+    Returns:
+        The split of every listed S2 and S1 patch name.
+    """
+    s2: dict[str, str] = {}
+    s1: dict[str, str] = {}
+    for prefix in ("bigearthnet-", ""):
+        for stem, split in SPLIT_FILES:
+            path = root / f"{prefix}{stem}.csv"
+            if not path.is_file():
+                continue
+            with path.open(newline="", encoding="utf-8") as handle:
+                for row in csv.reader(handle):
+                    cells = [c.strip() for c in row]
+                    if cells and cells[0]:
+                        s2.setdefault(cells[0], split)
+                    if len(cells) > 1 and cells[1]:
+                        s1.setdefault(cells[1], split)
+    return _Splits(s2=s2, s1=s1)
