@@ -12,7 +12,7 @@ import yaml
 
 from eoinstruct.pipeline.settings import ConfigError, Settings, validate_settings
 
-__all__ = ["DEFAULT_PARAMS", "ConfigError", "Params", "load_params"]
+__all__ = ["DEFAULT_PARAMS", "ConfigError", "Params", "load_params", "parse_override"]
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -81,6 +81,36 @@ class Params:
         """
         return Params(raw={**self.raw, name: dict(value)}, path=self.path)
 
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Params:
+        """Return a copy with dotted keys set (``{"filter.min_tags": 2}``), checked again.
+
+        Args:
+            overrides: Dotted key → value; intermediate sections are created when missing.
+
+        Returns:
+            The new parameters (validated as a whole).
+
+        Raises:
+            ConfigError: If a key does not name a setting or a value is invalid.
+        """
+        raw: dict[str, Any] = _deep_copy(self.raw)
+        for dotted, value in overrides.items():
+            parts = dotted.split(".")
+            if not all(parts):
+                raise ConfigError(f"--set {dotted}: not a dotted key like filter.min_tags")
+            node = raw
+            for part in parts[:-1]:
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                if not isinstance(child, dict):
+                    raise ConfigError(f"--set {dotted}: {part} is not a section")
+                node = child
+            node[parts[-1]] = value
+        params = Params(raw=raw, path=self.path)
+        _ = params.settings
+        return params
+
     def work_dir(self, stage: str) -> Path:
         """Return the intermediate folder of a stage, ``<paths.work>/<stage>``."""
         return self.path_of("work") / stage
@@ -92,6 +122,35 @@ class Params:
         runs, not an output (DVC does not track it).
         """
         return self.path_of("work") / "_state" / stage
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``--set section.key=value``; the value is YAML (``2``, ``true``, ``[a, b]``).
+
+    Args:
+        text: ``section.key=value``.
+
+    Returns:
+        The dotted key and the value.
+
+    Raises:
+        ConfigError: If there is no ``=`` or the value is not valid YAML.
+    """
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({exc})") from None
 
 
 def load_params(path: Path = DEFAULT_PARAMS) -> Params:

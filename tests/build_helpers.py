@@ -31,6 +31,7 @@ def make_params(root: Path, relative: bool = False, **overrides: Any) -> Path:
     for name in params["sources"]:
         params["sources"][name]["root"] = str(base / "sample" / name)
     params["osm"]["extract"] = str(base / "sample" / "osm" / "extract.osm")
+    params["earthdial"]["out"] = str(base / "earthdial")
     params["sources"]["stac"]["chips_dir"] = str(base / "work" / "stac_chips")
     for dotted, value in overrides.items():
         section, key = dotted.split("__")
