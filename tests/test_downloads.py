@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 from http_fixtures import FileServer
 
-from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as ben_corpus
 from eoinstruct.sources import downloads as dl
+from eoinstruct.sources.bigearthnet_v1 import sample as ben_corpus
 from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
 
 

@@ -18,8 +18,8 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import samples_table
-from eoinstruct.pipeline.sample_corpus import bigearthnet_v1 as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.bigearthnet_v1 import sample as corpus
 from eoinstruct.sources.bigearthnet_v1.adapter import S1_BANDS, S2_BANDS, BigEarthNetV1
 
 SEED = 11

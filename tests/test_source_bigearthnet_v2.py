@@ -28,10 +28,10 @@ from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, sample_to_row, samples_table
-from eoinstruct.pipeline.sample_corpus import bigearthnet_v2 as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
 from eoinstruct.sources.bigearthnet_v1.sample import patch_corners
+from eoinstruct.sources.bigearthnet_v2 import sample as corpus
 from eoinstruct.sources.bigearthnet_v2.adapter import (
     METADATA_FILE,
     SNOW_CLOUD_FILE,

@@ -16,8 +16,8 @@ from eoinstruct.pipeline.io.rasters import read_image
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.sample_corpus import quakeset as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.quakeset import sample as corpus
 from eoinstruct.sources.quakeset.adapter import (
     CLASS_AFFECTED,
     CLASS_UNAFFECTED,

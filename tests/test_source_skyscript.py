@@ -22,8 +22,8 @@ from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import render_png, render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.sample_corpus import skyscript as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.skyscript import sample as corpus
 from eoinstruct.sources.skyscript.adapter import (
     IMAGERY_SOURCES,
     SkyScript,

@@ -31,9 +31,9 @@ from rasterio.warp import transform as warp_transform
 
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
-from eoinstruct.pipeline.sample_corpus import stac as corpus
-from eoinstruct.sources import stac as stac_mod
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.stac import adapter as stac_mod
+from eoinstruct.sources.stac import sample as corpus
 from eoinstruct.sources.stac.adapter import (
     STACScenes,
     acquisition_times,

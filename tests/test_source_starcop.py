@@ -28,8 +28,8 @@ from shapely.geometry import Polygon
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.sample_corpus import starcop as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.starcop import sample as corpus
 from eoinstruct.sources.starcop.adapter import RELEASE_BANDS_NM, STARCOP
 
 SEED = 23

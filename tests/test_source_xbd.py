@@ -13,8 +13,8 @@ import shapely
 from PIL import Image
 
 from eoinstruct.pipeline.records import sample_from_row, samples_table
-from eoinstruct.pipeline.sample_corpus import xbd as corpus
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.xbd import sample as corpus
 from eoinstruct.sources.xbd.adapter import MAX_FIT_RMS_PX, XBD, fit_pixel_to_lonlat
 
 JOPLIN = "microsoft__building-damage-assessment-cnn-siamese/eval/test_data"
