@@ -60,13 +60,10 @@ from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_classes import CLC43_NAMES
 from eoinstruct.sources.sensors import (
-    SENTINEL1_BANDS,
-    SENTINEL2_BANDS,
     SENTINEL2_L2A_ORDER,
-    bands_named,
 )
 
 S2_DIR = "BigEarthNet-v1.0"
@@ -159,24 +156,7 @@ class BigEarthNetV1(SourceAdapter):
         ValueError: If ``sensors`` names an unknown sensor or is empty.
     """
 
-    name = "bigearthnet_v1"
-    licence = "CDLA-Permissive-1.0"
-    info = SourceInfo(
-        title="BigEarthNet v1.0 (BigEarthNet-MM: S2 and S1)",
-        modalities=("multispectral", "sar"),
-        sensors=("Sentinel-2 MSI (L2A)", "Sentinel-1 C-SAR (IW GRD)"),
-        bands=(
-            *bands_named(SENTINEL2_BANDS, S2_BANDS),
-            *bands_named(SENTINEL1_BANDS, S1_BANDS),
-        ),
-        gsd="10 / 20 / 60 m (S2), 10 m (S1); 1.2 km patches",
-        temporal="single",
-        tasks=("classification (43 and 19 CLC classes)",),
-        licence="CDLA-Permissive-1.0",
-        citation="Sumbul et al., BigEarthNet-MM, IEEE GRSM 2021",
-        homepage="https://bigearth.net",
-        layout="BigEarthNet-v1.0/<S2 patch>/, BigEarthNet-S1-v1.0/<S1 patch>/, split CSVs",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

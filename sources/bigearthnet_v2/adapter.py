@@ -57,7 +57,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES
 from eoinstruct.sources.bigearthnet_v1.adapter import (
     GRID_M,
@@ -69,7 +69,6 @@ from eoinstruct.sources.bigearthnet_v1.adapter import (
     parse_sensors,
     s1_name_tags,
 )
-from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
 
 S2_DIR = "BigEarthNet-S2"
 """Folder that ``BigEarthNet-S2.tar.zst`` extracts to."""
@@ -387,29 +386,7 @@ class BigEarthNetV2(SourceAdapter):
         ValueError: If an option is invalid.
     """
 
-    name = "bigearthnet_v2"
-    licence = "CDLA-Permissive-1.0"
-    info = SourceInfo(
-        title="BigEarthNet v2.0 (reBEN: S2 and S1, with CLC reference maps)",
-        modalities=("multispectral", "sar"),
-        sensors=("Sentinel-2 MSI (L2A, sen2cor 2.11)", "Sentinel-1 C-SAR (IW GRD)"),
-        bands=(
-            *bands_named(SENTINEL2_BANDS, S2_BANDS),
-            *bands_named(SENTINEL1_BANDS, S1_BANDS),
-        ),
-        gsd="10 / 20 / 60 m (S2), 10 m (S1); 1.2 km patches",
-        temporal="single",
-        tasks=(
-            "classification (19 BigEarthNet classes)",
-            "segmentation (CLC-2018 reference maps)",
-        ),
-        licence="CDLA-Permissive-1.0",
-        citation="Clasen et al., reBEN: Refined BigEarthNet Dataset for Remote Sensing Image "
-        "Analysis, IGARSS 2025 (arXiv:2407.03653)",
-        homepage="https://bigearth.net",
-        layout="metadata.parquet, BigEarthNet-S2/<tile>/<patch>/, "
-        "BigEarthNet-S1/<scene>/<patch>/, Reference_Maps/<tile>/<patch>/",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

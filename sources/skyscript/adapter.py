@@ -93,7 +93,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any
 
 import shapely
 from PIL import Image, UnidentifiedImageError
@@ -101,8 +101,7 @@ from shapely.geometry import box as shapely_box
 from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from eoinstruct.sources.sensors import RGB_BANDS
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 
 log = logging.getLogger(__name__)
 
@@ -527,27 +526,7 @@ class SkyScript(SourceAdapter):
         ValueError: If ``csvs`` is not a list of file names.
     """
 
-    name: ClassVar[str] = "skyscript"
-    licence: ClassVar[str] = "unstated (per imagery source; see the imagery_source tag)"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="SkyScript",
-        modalities=("rgb",),
-        sensors=tuple(dict.fromkeys(s.sensor for s in IMAGERY_SOURCES.values())),
-        bands=RGB_BANDS,
-        gsd="0.1–30 m (per imagery source; measured from each image's box)",
-        temporal="single",
-        tasks=("captioning", "OSM tag description", "image-text retrieval"),
-        licence="unstated (per imagery source)",
-        citation=(
-            "Wang et al., SkyScript: A Large and Semantically Diverse Vision-Language Dataset "
-            "for Remote Sensing, AAAI 2024"
-        ),
-        homepage="https://github.com/wangzhecheng/SkyScript",
-        layout=(
-            "images{2..7}/<a|w|n><osm id>_<SRC>_<yy>.jpg, meta{2..7}/<stem>.pickle, "
-            "[dataframe/]SkyScript_*.csv"
-        ),
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -86,7 +86,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import rasterio
 import shapely
@@ -102,8 +102,8 @@ from eoinstruct.sources.base import (
     Band,
     SourceAdapter,
     SourceError,
-    SourceInfo,
     SourceNotFoundError,
+    facts_of,
 )
 
 RELEASE_BANDS_NM: tuple[int, ...] = (460, 550, 640, 2004, 2109, 2310, 2350, 2360)
@@ -208,24 +208,7 @@ class STARCOP(SourceAdapter):
         ValueError: If an option has a wrong type or value.
     """
 
-    name: ClassVar[str] = "starcop"
-    licence: ClassVar[str] = "NOASSERTION"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="STARCOP (AVIRIS-NG methane plumes, Permian Basin 2019)",
-        modalities=("hyperspectral",),
-        sensors=(SENSOR,),
-        bands=STARCOP_BANDS,
-        gsd="about 3 m (airborne; read from each tile's transform); 512 x 512 px tiles",
-        temporal="single",
-        tasks=("methane plume detection", "plume segmentation", "emission-rate facts"),
-        licence="NOASSERTION (third parties cite CC-BY-NC-4.0 for Zenodo 7863343; unverified)",
-        citation=(
-            "Růžička et al., Semantic segmentation of methane plumes with hyperspectral "
-            "machine learning models, Scientific Reports 13, 19999 (2023)"
-        ),
-        homepage="https://doi.org/10.5281/zenodo.7863343",
-        layout="{train,test,…}.csv + <id>/{TOA_AVIRIS_<n>nm,mag1c,labelbinary,label_rgba}.tif",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)
