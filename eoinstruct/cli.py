@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--revision", help="branch to upload to")
     publish.add_argument("--dry-run", action="store_true", help="list what would be uploaded")
     sub.add_parser("all", help="run every stage in order, without DVC")
-    from eoinstruct.sources.downloads import add_download_arguments
+    from eoinstruct.sources.download import add_download_arguments
 
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sources":
         return _cmd_sources(args)
     if args.command == "download":
-        from eoinstruct.sources.downloads import run_download
+        from eoinstruct.sources.download import run_download
 
         return run_download(args, progress=not args.no_progress)
     try:

@@ -104,11 +104,13 @@ class SourceEntry:
         """Return the sample-corpus writer, ``write(root, seed)`` of ``sample.py``."""
         return self.module("sample").write
 
+    def has_download(self) -> bool:
+        """Whether the source has a ``download.py`` (found without importing it)."""
+        return importlib.util.find_spec(f"{self.package}.download") is not None
+
     def download_spec(self) -> DownloadSpec | None:
         """Return the download spec (``SPEC`` of ``download.py``), or None if there is none."""
-        if importlib.util.find_spec(f"{self.package}.download") is None:
-            return None
-        return self.module("download").SPEC
+        return self.module("download").SPEC if self.has_download() else None
 
 
 _SOURCES: dict[str, SourceEntry] = {
