@@ -52,19 +52,15 @@ from pathlib import Path
 from typing import Any
 
 import rasterio
-import shapely
 from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioIOError
-from rasterio.warp import transform as warp_transform
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_classes import CLC43_NAMES
-from eoinstruct.sources.sensors import (
-    SENTINEL2_L2A_ORDER,
-)
+from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.options import parse_sensors
+from eoinstruct.sources.sensors import SENTINEL2_L2A_ORDER
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""
@@ -160,7 +156,9 @@ class BigEarthNetV1(SourceAdapter):
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)
-        self.sensors: tuple[str, ...] = parse_sensors(self.options.get("sensors", SENSORS))
+        self.sensors: tuple[str, ...] = parse_sensors(
+            self.options.get("sensors", SENSORS), SENSORS, self.name
+        )
         self._splits: _Splits | None = None
         self._sensor_dirs()
 
@@ -301,33 +299,6 @@ class BigEarthNetV1(SourceAdapter):
         if self._splits is None:
             self._splits = _load_splits(self.root)
         return self._splits
-
-
-def parse_sensors(
-    value: object, known: Sequence[str] = SENSORS, source: str = "bigearthnet_v1"
-) -> tuple[str, ...]:
-    """Validate the ``sensors`` option.
-
-    Args:
-        value: The option value: a sensor name or a list of them.
-        known: The sensor names the adapter knows.
-        source: Adapter name used in the error message.
-
-    Returns:
-        The selected sensors, without duplicates, in the given order.
-
-    Raises:
-        ValueError: If a name is unknown or none is given.
-    """
-    names: list[object] = [value] if isinstance(value, str) else []
-    if not names and isinstance(value, Sequence):
-        names = list(value)
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise ValueError(
-            f"{source}: option sensors={value!r} is invalid; use a non-empty list of {list(known)}"
-        )
-    return tuple(str(n) for n in dict.fromkeys(names))
 
 
 def _load_splits(root: Path) -> _Splits:
@@ -518,34 +489,6 @@ def crs_string(crs: CRS) -> str:
     """Format a CRS as ``EPSG:<code>``, or as WKT if it has no EPSG code."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
-
-
-def footprint_from_box(box: tuple[float, float, float, float], crs: CRS) -> str:
-    """Transform the patch rectangle to lon/lat and return it as a WKT polygon.
-
-    Args:
-        box: ``(ulx, uly, lrx, lry)`` in ``crs``.
-        crs: The CRS of the corner coordinates.
-
-    Returns:
-        A closed, counter-clockwise ``POLYGON`` in EPSG:4326 (lon, lat), or an empty string
-        if the transform fails or gives coordinates outside the globe.
-    """
-    ulx, uly, lrx, lry = box
-    xs = [ulx, lrx, lrx, ulx]
-    ys = [uly, uly, lry, lry]
-    try:
-        lons, lats = warp_transform(crs, "EPSG:4326", xs, ys)
-    except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
-        return ""
-    if not all(math.isfinite(v) for v in (*lons, *lats)):
-        return ""
-    if not all(-180 <= x <= 180 for x in lons) or not all(-90 <= y <= 90 for y in lats):
-        return ""
-    polygon = Polygon(zip(lons, lats, strict=True))
-    if not polygon.is_valid or polygon.area == 0:
-        return ""
-    return shapely.to_wkt(orient(polygon, 1.0), rounding_precision=7)
 
 
 def _size_from_headers(files: Sequence[Path], path: Path, unit: str) -> tuple[int, int]:

@@ -65,10 +65,10 @@ from eoinstruct.sources.bigearthnet_v1.adapter import (
     S2_BANDS,
     crs_string,
     find_band_files,
-    footprint_from_box,
-    parse_sensors,
     s1_name_tags,
 )
+from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.options import parse_sensors
 
 S2_DIR = "BigEarthNet-S2"
 """Folder that ``BigEarthNet-S2.tar.zst`` extracts to."""

@@ -92,6 +92,7 @@ from shapely.geometry.polygon import orient
 from eoinstruct.pipeline.io.rasters import HDF5_SEPARATOR
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.geo import M_PER_DEG_LON as EARTH_M_PER_DEG
 
 HDF5_FILE = "earthquakes.h5"
 """The file the Hub distributes (``DarthReca/quakeset``)."""
@@ -128,8 +129,6 @@ CLASS_AFFECTED = "earthquake_affected_area"
 CLASS_UNAFFECTED = "unaffected_area"
 
 SENSOR = "Sentinel-1 C-SAR"
-
-EARTH_M_PER_DEG = 111_320.0
 
 _UNIT_RE = re.compile(r"^(?P<event>[^/]+)/(?P<patch>[^/]+)$")
 _PATCH_INDEX_RE = re.compile(r"^patch_(\d+)$")

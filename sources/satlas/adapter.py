@@ -93,7 +93,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +112,7 @@ from eoinstruct.sources.base import (
     SourceNotFoundError,
     facts_of,
 )
+from eoinstruct.sources.options import parse_sensors
 
 LABEL_ZOOM = 13
 """Zoom level of the label tiles (and of the low-resolution images)."""
@@ -710,15 +711,7 @@ class SatlasPretrain(SourceAdapter):
 
 def _parse_sensors(value: object) -> tuple[str, ...]:
     """Validate the ``sensors`` option (a name or a list of names)."""
-    names: list[object] = [value] if isinstance(value, str) else []
-    if not names and isinstance(value, Sequence):
-        names = list(value)
-    unknown = [n for n in names if n not in SENSORS]
-    if unknown or not names:
-        raise ValueError(
-            f"satlas: option sensors={value!r} is invalid; use a non-empty list of {list(SENSORS)}"
-        )
-    return tuple(str(n) for n in dict.fromkeys(names))
+    return parse_sensors(value, SENSORS, "satlas")
 
 
 def _parse_max_images(value: object) -> int:

@@ -102,6 +102,7 @@ from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.geo import box_pixel_size_m
 
 log = logging.getLogger(__name__)
 
@@ -832,23 +833,3 @@ def _jpeg_size(path: Path, unit: str) -> tuple[int, int]:
             "corrupt_raster", f"skyscript {unit}: {path}: expected an RGB JPEG, got {mode}", unit
         )
     return int(size[0]), int(size[1])
-
-
-def box_pixel_size_m(box: tuple[float, float, float, float], width: int, height: int) -> float:
-    """Return the ground size of a pixel of an image spanning a lon/lat box.
-
-    Args:
-        box: ``(west, south, east, north)`` in degrees.
-        width: Image width in pixels.
-        height: Image height in pixels.
-
-    Returns:
-        Mean of the east-west and north-south pixel sizes in metres (spherical Earth:
-        111 320 m per degree of longitude at the equator, 110 574 m per degree of latitude),
-        rounded to 3 decimals.
-    """
-    west, south, east, north = box
-    lat = math.radians((south + north) / 2)
-    width_m = (east - west) * 111_320.0 * math.cos(lat) / width
-    height_m = (north - south) * 110_574.0 / height
-    return round((width_m + height_m) / 2, 3)

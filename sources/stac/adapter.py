@@ -107,14 +107,12 @@ from rasterio.transform import Affine, GCPTransformer
 from rasterio.warp import reproject, transform_bounds
 from rasterio.warp import transform as warp_transform
 from rasterio.windows import Window
-from shapely.geometry import Polygon, shape
-from shapely.geometry.polygon import orient
+from shapely.geometry import shape
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
-from eoinstruct.sources.sensors import (
-    SENTINEL2_L2A_ORDER,
-)
+from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.sensors import SENTINEL2_L2A_ORDER
 
 Signer = Callable[[str], str]
 """Turns an asset href into one that can be opened (e.g. appends a SAS token)."""
@@ -1313,18 +1311,7 @@ def _write_json_atomic(path: Path, value: object, only_if_changed: bool = False)
 def _footprint(grid: ChipGrid) -> str:
     """The chip rectangle in lon/lat as a counter-clockwise WKT polygon ("" if it fails)."""
     left, bottom, right, top = grid.bounds()
-    try:
-        lons, lats = warp_transform(
-            grid.crs, "EPSG:4326", [left, right, right, left], [top, top, bottom, bottom]
-        )
-    except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
-        return ""
-    if not all(math.isfinite(v) for v in (*lons, *lats)):
-        return ""
-    polygon = Polygon(zip(lons, lats, strict=True))
-    if not polygon.is_valid or polygon.area == 0:
-        return ""
-    return shapely.to_wkt(orient(polygon, 1.0), rounding_precision=7)
+    return footprint_from_box((left, top, right, bottom), grid.crs)
 
 
 # --- the adapter ----------------------------------------------------------------------------
