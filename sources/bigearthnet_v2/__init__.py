@@ -1,1 +1,1 @@
-"""Source `bigearthnet_v2`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `bigearthnet_v2`: adapter.py, facts.py, sample.py, download.py."""

@@ -1,1 +1,1 @@
-"""Source `quakeset`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `quakeset`: adapter.py, facts.py, sample.py, download.py."""

@@ -1,1 +1,1 @@
-"""Source `satlas`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `satlas`: adapter.py, facts.py, sample.py, download.py."""

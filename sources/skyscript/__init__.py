@@ -1,1 +1,1 @@
-"""Source `skyscript`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `skyscript`: adapter.py, facts.py, sample.py, download.py."""

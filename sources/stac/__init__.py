@@ -1,1 +1,1 @@
-"""Source `stac`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `stac`: adapter.py, facts.py, sample.py."""

@@ -1,1 +1,1 @@
-"""Source `starcop`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `starcop`: adapter.py, facts.py, sample.py, download.py."""

@@ -1,1 +1,1 @@
-"""Source `xbd`: adapter (adapter.py), sample-corpus writer (sample.py)."""
+"""Source `xbd`: adapter.py, facts.py, sample.py, download.py."""
