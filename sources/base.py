@@ -5,7 +5,8 @@ adapter's options from ``params.yaml``. :meth:`SourceAdapter.list_units` lists t
 deterministic order (the executor splits that list into partitions);
 :meth:`SourceAdapter.read_unit` turns one unit into zero or more :class:`~pipeline.records.Sample`
 records and raises :class:`SourceError` for bad input, which the ingest stage records as a
-failure of that unit instead of crashing the run.
+failure of that unit instead of crashing the run. What is known about a source (title, bands,
+licence…) is a :class:`SourceFacts`, stated once in the source's ``facts.py``.
 """
 
 from __future__ import annotations
