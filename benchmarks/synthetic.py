@@ -11,7 +11,7 @@ The generator writes ``n`` of each kind of unit the benchmark needs, fast and de
   GeoTIFFs at 120 px and the S1 JSON (with the real ``lly`` key), plus
   the split CSVs ``bigearthnet-{train,val,test}.csv``. Layout facts: ``shared/docs/
   source-formats.md`` §1 (kai-tub/bigearthnet_common, torchgeo ``bigearthnet.py``), as used
-  by :mod:`pipeline.sample_corpus.bigearthnet_v1`, whose band resolutions and projection WKT
+  by :mod:`sources.bigearthnet_v1.sample`, whose band resolutions and projection WKT
   are reused. Every patch's GeoTIFF tie point is rewritten to the patch's own corner, so
   headers and JSON agree.
 - **xBD** (read by :mod:`sources.xbd`): ``ceil(n * xbd_ratio)`` tiles

@@ -19,7 +19,7 @@ import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
 from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage
-from eoinstruct.sources.downloads import add_download_arguments
+from eoinstruct.sources.download import add_download_arguments
 
 log = logging.getLogger("eoinstruct")
 
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "sources":
         return _cmd_sources(args)
     if args.command == "download":
-        from eoinstruct.sources.downloads import run_download
+        from eoinstruct.sources.download import run_download
 
         return run_download(args, progress=not args.no_progress)
     progress = not args.no_progress

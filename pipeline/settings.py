@@ -89,8 +89,10 @@ class OsmSettings(Section):
     rate_limit: bool = True
     tag_keys: list[str] | None = None
     max_values_per_key: int | None = Field(default=None, ge=1)
-    min_overlap: float | None = Fraction
-    min_inside: float | None = Fraction
+    # optional (the enrichment's own defaults apply when absent), so that a params.yaml
+    # without an ``osm`` section validates
+    min_overlap: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_inside: float | None = Field(default=None, ge=0.0, le=1.0)
     prefix: str | None = None
     feature_count: bool | None = None
 

@@ -5,13 +5,15 @@ adapter's options from ``params.yaml``. :meth:`SourceAdapter.list_units` lists t
 deterministic order (the executor splits that list into partitions);
 :meth:`SourceAdapter.read_unit` turns one unit into zero or more :class:`~pipeline.records.Sample`
 records and raises :class:`SourceError` for bad input, which the ingest stage records as a
-failure of that unit instead of crashing the run.
+failure of that unit instead of crashing the run. What is known about a source (title, bands,
+licence…) is a :class:`SourceFacts`, stated once in the source's ``facts.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,24 +48,37 @@ class Band:
 
 
 @dataclass(frozen=True)
-class SourceInfo:
-    """Facts about a source, declared as data by its adapter (shown in the README table).
+class SourceFacts:
+    """Facts about a source, stated once, in ``sources/<name>/facts.py`` as ``FACTS``.
+
+    The adapter (its :attr:`SourceAdapter.name` and :attr:`SourceAdapter.licence`), the
+    download spec (``sources/<name>/download.py``), the README sources table
+    (:mod:`~eoinstruct.sources.table`) and the corpus card all read this one declaration.
 
     Attributes:
+        name: Source name: the registry key and the ``params.yaml`` section
+            ``sources.<name>``.
         title: Dataset name and version.
+        homepage: Where the dataset is described and distributed.
         modalities: Modalities of its samples (values of :data:`~pipeline.records.MODALITIES`).
         sensors: Sensors or platforms.
         bands: The bands the adapter reads.
         gsd: Ground sample distance as text (e.g. ``10 / 20 / 60 m``).
         temporal: ``single`` or ``multi`` (pre/post, time series).
         tasks: Task families its labels support.
-        licence: Licence of the data (SPDX id where there is one).
+        licence: Licence of the data as the README, the corpus card and ``eoinstruct download
+            --list`` state it (SPDX id where there is one, with any caveat).
         citation: How to cite the dataset.
-        homepage: Where the dataset is described and distributed.
         layout: The folder the adapter expects as ``root``, in one line.
+        sample_licence: The licence id each sample carries (``metadata.licence``) when it is
+            shorter than :attr:`licence` (an SPDX id without the caveat); empty means
+            :attr:`licence`. Adapters that know a finer licence per sensor or collection
+            write that instead.
     """
 
+    name: str
     title: str
+    homepage: str
     modalities: tuple[str, ...]
     sensors: tuple[str, ...]
     bands: tuple[Band, ...]
@@ -72,8 +87,50 @@ class SourceInfo:
     tasks: tuple[str, ...]
     licence: str
     citation: str
-    homepage: str
     layout: str
+    sample_licence: str = ""
+
+
+class _DeclaredFacts:
+    """Class attribute: the ``FACTS`` of a source package's ``facts`` module, read on use."""
+
+    def __init__(self, package: str) -> None:
+        self.module = f"{package}.facts"
+
+    def __get__(self, obj: object, owner: type | None = None) -> SourceFacts:
+        facts = getattr(importlib.import_module(self.module), "FACTS", None)
+        if not isinstance(facts, SourceFacts):
+            raise TypeError(f"{self.module}.FACTS must be a SourceFacts")
+        return facts
+
+
+def facts_of(package: str | None) -> SourceFacts:
+    """Declare in an adapter class that its facts are ``FACTS`` of ``<package>.facts``.
+
+    Written ``facts = facts_of(__package__)`` in the class body. The facts module may import
+    the adapter module (for the band tables the adapter reads), so it is imported when the
+    facts are first read, not here.
+
+    Args:
+        package: The source's package (``__package__`` of the adapter module).
+
+    Returns:
+        A class attribute that reads as the :class:`SourceFacts`.
+    """
+    if not package:
+        raise ValueError("facts_of(__package__) must be used in a module of a source package")
+    return _DeclaredFacts(package)  # type: ignore[return-value]
+
+
+class _FromFacts:
+    """Class attribute of an adapter read from its facts (one field, or a function of them)."""
+
+    def __init__(self, read: Callable[[SourceFacts], str]) -> None:
+        self.read = read
+
+    def __get__(self, obj: object, owner: type[SourceAdapter] | None = None) -> str:
+        cls = owner if owner is not None else type(obj)
+        return self.read(cls.facts)
 
 
 class SourceError(Exception):
@@ -99,7 +156,8 @@ class SourceNotFoundError(FileNotFoundError):
 class SourceAdapter(ABC):
     """Base class of a source adapter.
 
-    Subclasses set :attr:`name`, :attr:`licence` and :attr:`info` and implement
+    Subclasses set :attr:`facts` (``facts = facts_of(__package__)``: the source's
+    ``facts.py``), from which :attr:`name` and :attr:`licence` are read, and implement
     :meth:`list_units` and :meth:`read_unit`. Paths written into samples are ``root`` joined
     with the path inside the dataset, so a relative ``root`` gives relative,
     machine-independent records.
@@ -109,9 +167,14 @@ class SourceAdapter(ABC):
         options: The adapter's options from ``params.yaml`` (``sources.<name>``), minus ``root``.
     """
 
-    name: ClassVar[str]
-    licence: ClassVar[str]
-    info: ClassVar[SourceInfo]
+    facts: ClassVar[SourceFacts]
+    """The source's facts (its ``facts.py``)."""
+    name: ClassVar[str] = _FromFacts(lambda facts: facts.name)  # type: ignore[assignment]
+    """Source name (``facts.name``)."""
+    licence: ClassVar[str] = _FromFacts(  # type: ignore[assignment]
+        lambda facts: facts.sample_licence or facts.licence
+    )
+    """Licence id written into the samples (``facts.sample_licence``, else ``facts.licence``)."""
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         self.root = Path(root)

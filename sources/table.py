@@ -1,4 +1,4 @@
-"""The table of all sources, generated from the adapters' declared facts (``SourceInfo``).
+"""The table of all sources, generated from their declared facts (``sources/<name>/facts.py``).
 
 ``eoinstruct sources`` prints it; ``eoinstruct sources --update-readme README.md`` rewrites the
 part of the README between :data:`START` and :data:`END`, and a test checks that the README
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from eoinstruct.sources.registry import ADAPTERS, adapter_class
+from eoinstruct.sources.registry import facts, source_names
 
 START = "<!-- sources-table:start -->"
 END = "<!-- sources-table:end -->"
@@ -24,13 +24,13 @@ def sources_markdown() -> str:
     """Return the Markdown table of every registered source.
 
     Returns:
-        The table, one row per adapter, sorted by adapter name.
+        The table, one row per registered source, sorted by source name.
     """
     header = ("source", "dataset", "modality", "sensors", "bands", "GSD", "time", "tasks")
     header += ("licence", "citation")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name in sorted(ADAPTERS):
-        info = adapter_class(name).info
+    for name in source_names():
+        info = facts(name)
         bands = ", ".join(b.name for b in info.bands)
         cells = [
             f"`{name}`",

@@ -1,4 +1,4 @@
-"""Tests of ``sources.downloads``: resumable download, verification, safe extraction, specs.
+"""Tests of ``sources.download``: resumable download, verification, safe extraction, specs.
 
 Everything runs against a local HTTP server on 127.0.0.1 (``tests/http_fixtures.py``); no
 test touches the network. The BigEarthNet archives are built from the sample-corpus writer,
@@ -23,9 +23,14 @@ from urllib.parse import urlsplit
 import pytest
 from http_fixtures import FileServer
 
-from eoinstruct.sources import downloads as dl
+from eoinstruct.sources import download as dl
+from eoinstruct.sources.bigearthnet_v1 import download as ben_download
 from eoinstruct.sources.bigearthnet_v1 import sample as ben_corpus
 from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
+from eoinstruct.sources.download import archive as dl_archive
+from eoinstruct.sources.satlas import download as satlas_download
+from eoinstruct.sources.starcop import download as starcop_download
+from eoinstruct.sources.xbd import download as xbd_download
 
 
 @pytest.fixture
@@ -325,7 +330,7 @@ def _zst_compress(data: bytes) -> bytes:
 def test_tar_zst_without_a_decoder_says_what_to_install(tmp_path, monkeypatch):
     archive = tmp_path / "BigEarthNet-S1.tar.zst"
     archive.write_bytes(b"(\xb5/\xfd not really zstd")
-    monkeypatch.setattr(dl, "zstd_backend", lambda: None)
+    monkeypatch.setattr(dl_archive, "zstd_backend", lambda: None)
     with pytest.raises(dl.ArchiveError, match="pip install zstandard") as info:
         dl.extract_archive(archive, tmp_path / "root")
     assert "'zstandard' is not installed" in str(info.value)
@@ -338,7 +343,7 @@ def test_tar_zst_extraction(tmp_path, monkeypatch, backend):
         pytest.importorskip("zstandard")
     elif shutil.which("zstd") is None:
         pytest.skip("no zstd command on PATH")
-    monkeypatch.setattr(dl, "zstd_backend", lambda: backend)
+    monkeypatch.setattr(dl_archive, "zstd_backend", lambda: backend)
     tar = _tar_members([_file("BigEarthNet-S2/T/P/P_B02.tif", b"tif" * 1000)])
     compressed = _zst_compress(tar)
     archive = tmp_path / "BigEarthNet-S2.tar.zst"
@@ -381,8 +386,8 @@ def ben_source(tmp_path_factory):
 def _serve_ben(server, monkeypatch, served):
     facts = {key: {"checksum": ("md5", _md5(data))} for key, data in served.items()}
     facts["s1"] = {"checksum": ("sha256", _sha256(served["s1"])), "size": len(served["s1"])}
-    spec = _with_facts(dl.SPECS["bigearthnet_v1"], facts)
-    monkeypatch.setitem(dl.SPECS, "bigearthnet_v1", spec)
+    spec = _with_facts(dl.get_spec("bigearthnet_v1"), facts)
+    monkeypatch.setattr(ben_download, "SPEC", spec)
     for f in spec.files:
         server.add(_path(f.url), served[f.key])
     return spec
@@ -442,7 +447,7 @@ def test_only_selects_files(server, tmp_path, monkeypatch, ben_source):
     with pytest.raises(ValueError, match="unknown file"):
         dl.download_source("bigearthnet_v1", root, only=["s3"], progress=False)
     # Optional parts are not fetched unless asked for.
-    satlas = dl.SPECS["satlas"]
+    satlas = dl.get_spec("satlas")
     assert not any(f.key.startswith("naip") for f in satlas.select())
     assert [f.key for f in satlas.select(["naip-2015"])] == ["naip-2015"]
 
@@ -453,9 +458,9 @@ def test_corrupt_archive_from_server_fails_cleanly(server, tmp_path, monkeypatch
     s2 = next(f for f in spec.files if f.key == "s2")
     truncated = served["s2"][: len(served["s2"]) // 2]
     # Truncated on the server but matching the (test) checksum: extraction must fail.
-    monkeypatch.setitem(
-        dl.SPECS,
-        "bigearthnet_v1",
+    monkeypatch.setattr(
+        ben_download,
+        "SPEC",
         _with_facts(spec, {"s2": {"checksum": ("md5", _md5(truncated))}}),
     )
     server.add(_path(s2.url), truncated)
@@ -467,7 +472,7 @@ def test_corrupt_archive_from_server_fails_cleanly(server, tmp_path, monkeypatch
     assert not (root / "BigEarthNet-v1.0").exists()
     assert dl.read_extraction_marker("BigEarthNet-S2-v1.0.tar.gz", root) is None
     # With the real checksum the same bytes are rejected before extraction.
-    monkeypatch.setitem(dl.SPECS, "bigearthnet_v1", spec)
+    monkeypatch.setattr(ben_download, "SPEC", spec)
     (root / "BigEarthNet-S2-v1.0.tar.gz").unlink()
     with pytest.raises(dl.ChecksumError):
         dl.download_source(
@@ -489,7 +494,7 @@ def test_unverified_file_missing_upstream_is_a_warning(server, tmp_path):
 
 
 def test_file_without_checksum_is_reported(server, tmp_path):
-    url = dl.SPECS["starcop"].select(["test-csv"])[0].url
+    url = dl.get_spec("starcop").select(["test-csv"])[0].url
     server.add(_path(url), b"id,has_plume\n")
     report = dl.download_source(
         "starcop", tmp_path, base_url=server.base_url, only=["test-csv"], progress=False
@@ -504,9 +509,9 @@ def test_archives_sharing_a_folder_are_both_extracted(server, tmp_path, monkeypa
         "sentinel2-b": _tar_members([_file("sentinel2/S2B_Y/tci/1_2.png", b"b")]),
     }
     spec = _with_facts(
-        dl.SPECS["satlas"], {k: {"checksum": ("md5", _md5(v))} for k, v in parts.items()}
+        dl.get_spec("satlas"), {k: {"checksum": ("md5", _md5(v))} for k, v in parts.items()}
     )
-    monkeypatch.setitem(dl.SPECS, "satlas", spec)
+    monkeypatch.setattr(satlas_download, "SPEC", spec)
     for f in spec.select(list(parts)):
         server.add(_path(f.url), parts[f.key])
     report = dl.download_source(
@@ -524,8 +529,8 @@ def test_starcop_root_is_the_extracted_part(server, tmp_path, monkeypatch):
         )
         zf.writestr("STARCOP_test/ang20191018t144405_r1_c1_w512_h512/labelbinary.tif", b"II*")
     data = buf.getvalue()
-    spec = _with_facts(dl.SPECS["starcop"], {"test": {"checksum": ("md5", _md5(data))}})
-    monkeypatch.setitem(dl.SPECS, "starcop", spec)
+    spec = _with_facts(dl.get_spec("starcop"), {"test": {"checksum": ("md5", _md5(data))}})
+    monkeypatch.setattr(starcop_download, "SPEC", spec)
     server.add(_path(spec.select(["test"])[0].url), data)
     report = dl.download_source(
         "starcop", tmp_path, base_url=server.base_url, only=["test"], progress=False
@@ -572,9 +577,9 @@ def test_xbd_is_a_manual_step(server, tmp_path, monkeypatch):
         ),
     }
     spec = _with_facts(
-        dl.SPECS["xbd"], {k: {"checksum": ("md5", _md5(v))} for k, v in archives.items()}
+        dl.get_spec("xbd"), {k: {"checksum": ("md5", _md5(v))} for k, v in archives.items()}
     )
-    monkeypatch.setitem(dl.SPECS, "xbd", spec)
+    monkeypatch.setattr(xbd_download, "SPEC", spec)
     root.mkdir()
     for f in spec.select():
         (root / f.name).write_bytes(archives[f.key])
@@ -610,7 +615,7 @@ def test_cli_exit_codes(server, tmp_path, capsys, monkeypatch, ben_source):
         "split-test",
     )
     assert code == dl.EXIT_OK and "params.yaml" in capsys.readouterr().out
-    server.files[_path(dl.SPECS["bigearthnet_v1"].select(["split-val"])[0].url)] = b"changed"
+    server.files[_path(dl.get_spec("bigearthnet_v1").select(["split-val"])[0].url)] = b"changed"
     assert (
         run(
             "bigearthnet_v1",
@@ -643,9 +648,9 @@ QUAKE_REV_RE = re.compile(r"/resolve/[0-9a-f]{40}/earthquakes\.h5")
 # ---- the facts ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(dl.SPECS))
+@pytest.mark.parametrize("name", sorted(dl.download_specs()))
 def test_spec_facts_are_well_formed(name):
-    spec = dl.SPECS[name]
+    spec = dl.get_spec(name)
     assert spec.name == name and spec.licence and spec.layout and spec.files
     keys = [f.key for f in spec.files]
     names = [f.name for f in spec.files]
@@ -667,12 +672,12 @@ def test_spec_facts_are_well_formed(name):
 
 
 def test_known_facts():
-    ben = dl.SPECS["bigearthnet_v1"]
+    ben = dl.get_spec("bigearthnet_v1")
     assert ben.select(["s2"])[0].checksum == ("md5", "5a64e9ce38deb036a435a7b59494924c")
     assert "zenodo.org/records/12687186/" in ben.select(["s1"])[0].url
-    quake = dl.SPECS["quakeset"].select(["earthquakes"])[0]
+    quake = dl.get_spec("quakeset").select(["earthquakes"])[0]
     assert quake.size == 9_666_460_547 and quake.checksum[0] == "sha256"
-    assert dl.get_spec("reben") is dl.SPECS["bigearthnet_v2"]
+    assert dl.get_spec("reben") is dl.download_specs()["bigearthnet_v2"]
     with pytest.raises(ValueError, match="known sources"):
         dl.get_spec("bogus")
 

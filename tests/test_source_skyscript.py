@@ -23,10 +23,11 @@ from eoinstruct.pipeline.io.render import render_png, render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.geo import box_pixel_size_m
 from eoinstruct.sources.skyscript import sample as corpus
 from eoinstruct.sources.skyscript.adapter import SkyScript
 from eoinstruct.sources.skyscript.csvs import split_of_csv
-from eoinstruct.sources.skyscript.images import IMAGERY_SOURCES, box_pixel_size_m
+from eoinstruct.sources.skyscript.images import IMAGERY_SOURCES
 from eoinstruct.sources.skyscript.meta import load_pickle_restricted, surrounding_summary
 
 SEED = 5

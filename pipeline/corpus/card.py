@@ -32,7 +32,7 @@ from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
 from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.pipeline.stages import REGISTRY
-from eoinstruct.sources.registry import ADAPTERS, adapter_class
+from eoinstruct.sources.registry import facts, source_names
 
 NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
 """Licences whose data may not be used commercially."""
@@ -160,7 +160,7 @@ def stage_totals(params: Params) -> dict[str, StageStats]:
 
 def _band_text(source: str, band: str) -> str:
     try:
-        bands = {b.name: b for b in adapter_class(source).info.bands}
+        bands = {b.name: b for b in facts(source).bands}
     except KeyError:
         return f"`{band}`"
     info = bands.get(band)
@@ -195,7 +195,7 @@ def card_text(
     configs = make_configs(groups)
     produced = stats.produced
     sources = sorted(_prefixed(produced, "source:"))
-    infos = {name: adapter_class(name).info for name in sources if name in ADAPTERS}
+    infos = {name: facts(name) for name in sources if name in source_names()}
     licences = sorted({info.licence for info in infos.values()})
     front = yaml.safe_dump(
         {

@@ -100,7 +100,7 @@ REGISTRY: tuple[Stage, ...] = (
         "sample_data",
         "write the embedded sample corpus (real layouts, synthetic pixels)",
         params=("sample_data", "paths.sample"),
-        code=("sources", "pipeline/sample_corpus", "pipeline/enrich/sample_extract.py"),
+        code=("sources", "pipeline/enrich/sample_extract.py"),
         outputs=("${paths.sample}",),
     ),
     Stage(

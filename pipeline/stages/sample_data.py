@@ -1,10 +1,11 @@
 """Stage ``sample_data``: write the embedded sample corpus under ``paths.sample``.
 
-Each source's writer builds its folder under a temporary name which then replaces the old
-one, so an interrupted run never leaves a half-written source behind. Last, a synthetic
-OpenStreetMap extract ``osm/extract.osm`` is written over the footprints of the samples the
-adapters read from those folders (except units a writer lists in ``NO_OSM``, which must stay
-tag-poor), so the enrich stage has features to find.
+Each registered source's writer (``sources/<name>/sample.py``: ``write(root, seed)``) builds
+its folder under a temporary name which then replaces the old one, so an interrupted run
+never leaves a half-written source behind. Last, a synthetic OpenStreetMap extract
+``osm/extract.osm`` is written over the footprints of the samples the adapters read from
+those folders (except units a writer module lists in ``NO_OSM``, which must stay tag-poor),
+so the enrich stage has features to find.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Any
 
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.enrich.sample_extract import write_extract
-from eoinstruct.pipeline.sample_corpus import WRITERS, writer
 from eoinstruct.pipeline.settings import require
 from eoinstruct.sources.base import SourceError
-from eoinstruct.sources.registry import ADAPTERS, make_adapter
+from eoinstruct.sources.registry import entry, make_adapter, source_names, writer
 
 OSM_DIR = "osm"
 OSM_EXTRACT = "extract.osm"
@@ -49,11 +49,12 @@ def run(params: Params, progress: bool = True) -> dict[str, int]:
     out = params.path_of("sample")
     seed = require(params.settings.sample_data, "sample_data").seed
     out.mkdir(parents=True, exist_ok=True)
+    names = source_names()
     for stale in sorted(out.iterdir()):
-        if stale.name not in WRITERS and stale.name != OSM_DIR:
+        if stale.name not in names and stale.name != OSM_DIR:
             _remove(stale)
     counts: dict[str, int] = {}
-    for name in sorted(WRITERS):
+    for name in names:
         final = out / name
         tmp = out / f".{name}.tmp-{os.getpid()}"
         _remove(tmp)
@@ -80,14 +81,12 @@ def sample_footprints(out: Path, sources: Mapping[str, Mapping[str, Any]]) -> li
     Returns:
         Footprint WKTs, sorted and de-duplicated, without those of ``NO_OSM`` units.
     """
-    import importlib
     import tempfile
 
     footprints: set[str] = set()
     with tempfile.TemporaryDirectory() as scratch:
-        for name in sorted(set(WRITERS) & set(ADAPTERS)):
-            module = importlib.import_module(WRITERS[name].split(":")[0])
-            excluded = set(getattr(module, "NO_OSM", ()))
+        for name in source_names():
+            excluded = set(getattr(entry(name).module("sample"), "NO_OSM", ()))
             options = {
                 k: v for k, v in sources.get(name, {}).items() if k not in ("root", "enabled")
             }

@@ -7,8 +7,10 @@ header is opened only when the JSON lacks a usable projection or usable corner c
 
 The adapter class here locates the patches and assembles each sample; its helpers live beside
 it: :mod:`~eoinstruct.sources.bigearthnet_v1.metadata` (labels JSON, patch names),
-:mod:`~eoinstruct.sources.bigearthnet_v1.rasters` (band files, CRS, footprint) and
-:mod:`~eoinstruct.sources.bigearthnet_v1.splits` (``sensors`` option, split lists).
+:mod:`~eoinstruct.sources.bigearthnet_v1.rasters` (band files, CRS) and
+:mod:`~eoinstruct.sources.bigearthnet_v1.splits` (split lists); the footprint and the
+``sensors`` option use the shared :mod:`~eoinstruct.sources.geo` and
+:mod:`~eoinstruct.sources.options`.
 
 Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files in
 ``shared/peer-data`` §1a, §8a, §8b that the tests read):
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_v1.metadata import (
     _find_labels_json,
     _load_json,
@@ -45,15 +47,11 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     _size_from_headers,
     crs_string,
     find_band_files,
-    footprint_from_box,
 )
-from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits, parse_sensors
-from eoinstruct.sources.sensors import (
-    SENTINEL1_BANDS,
-    SENTINEL2_BANDS,
-    SENTINEL2_L2A_ORDER,
-    bands_named,
-)
+from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
+from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.options import parse_sensors
+from eoinstruct.sources.sensors import SENTINEL2_L2A_ORDER
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""
@@ -117,28 +115,13 @@ class BigEarthNetV1(SourceAdapter):
         ValueError: If ``sensors`` names an unknown sensor or is empty.
     """
 
-    name = "bigearthnet_v1"
-    licence = "CDLA-Permissive-1.0"
-    info = SourceInfo(
-        title="BigEarthNet v1.0 (BigEarthNet-MM: S2 and S1)",
-        modalities=("multispectral", "sar"),
-        sensors=("Sentinel-2 MSI (L2A)", "Sentinel-1 C-SAR (IW GRD)"),
-        bands=(
-            *bands_named(SENTINEL2_BANDS, S2_BANDS),
-            *bands_named(SENTINEL1_BANDS, S1_BANDS),
-        ),
-        gsd="10 / 20 / 60 m (S2), 10 m (S1); 1.2 km patches",
-        temporal="single",
-        tasks=("classification (43 and 19 CLC classes)",),
-        licence="CDLA-Permissive-1.0",
-        citation="Sumbul et al., BigEarthNet-MM, IEEE GRSM 2021",
-        homepage="https://bigearth.net",
-        layout="BigEarthNet-v1.0/<S2 patch>/, BigEarthNet-S1-v1.0/<S1 patch>/, split CSVs",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)
-        self.sensors: tuple[str, ...] = parse_sensors(self.options.get("sensors", SENSORS))
+        self.sensors: tuple[str, ...] = parse_sensors(
+            self.options.get("sensors", SENSORS), SENSORS, self.name
+        )
         self._splits: _Splits | None = None
         self._sensor_dirs()
 

@@ -1,8 +1,9 @@
-"""BigEarthNet v1.0 band files and georeference: file lookup, CRS, footprint, size.
+"""BigEarthNet v1.0 band files and georeference: file lookup, CRS, size.
 
 Holds :func:`find_band_files`, the CRS from the JSON's WKT or else from the band headers,
-:func:`crs_string`, :func:`footprint_from_box` (corner coordinates to a lon/lat polygon) and
-the image size from the band headers; BigEarthNet v2.0 reuses the public ones.
+:func:`crs_string` and the image size from the band headers; BigEarthNet v2.0 reuses the
+public ones. The footprint (corner coordinates to a lon/lat polygon) is the shared
+:func:`~eoinstruct.sources.geo.footprint_from_box`.
 
 Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files in
 ``shared/peer-data`` §1a, §8a, §8b that the tests read):
@@ -20,17 +21,12 @@ geolocation) and the image size comes from the band headers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import rasterio
-import shapely
 from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioIOError
-from rasterio.warp import transform as warp_transform
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
 
 from eoinstruct.sources.base import SourceError
 
@@ -85,34 +81,6 @@ def crs_string(crs: CRS) -> str:
     """Format a CRS as ``EPSG:<code>``, or as WKT if it has no EPSG code."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
-
-
-def footprint_from_box(box: tuple[float, float, float, float], crs: CRS) -> str:
-    """Transform the patch rectangle to lon/lat and return it as a WKT polygon.
-
-    Args:
-        box: ``(ulx, uly, lrx, lry)`` in ``crs``.
-        crs: The CRS of the corner coordinates.
-
-    Returns:
-        A closed, counter-clockwise ``POLYGON`` in EPSG:4326 (lon, lat), or an empty string
-        if the transform fails or gives coordinates outside the globe.
-    """
-    ulx, uly, lrx, lry = box
-    xs = [ulx, lrx, lrx, ulx]
-    ys = [uly, uly, lry, lry]
-    try:
-        lons, lats = warp_transform(crs, "EPSG:4326", xs, ys)
-    except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
-        return ""
-    if not all(math.isfinite(v) for v in (*lons, *lats)):
-        return ""
-    if not all(-180 <= x <= 180 for x in lons) or not all(-90 <= y <= 90 for y in lats):
-        return ""
-    polygon = Polygon(zip(lons, lats, strict=True))
-    if not polygon.is_valid or polygon.area == 0:
-        return ""
-    return shapely.to_wkt(orient(polygon, 1.0), rounding_precision=7)
 
 
 def _size_from_headers(files: Sequence[Path], path: Path, unit: str) -> tuple[int, int]:

@@ -1,7 +1,8 @@
-"""Which BigEarthNet v1.0 patches are read and their split: the ``sensors`` option, split lists.
+"""Which BigEarthNet v1.0 patches are read and their split: sensor names, split lists.
 
-Holds :func:`parse_sensors` (shared with BigEarthNet v2.0) and the reading of the official
-split lists into the split of every listed S2 and S1 patch name.
+Holds the values of the ``sensors`` option (checked by the shared
+:func:`~eoinstruct.sources.options.parse_sensors`) and the reading of the official split lists
+into the split of every listed S2 and S1 patch name.
 
 Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files in
 ``shared/peer-data`` §1a, §8a, §8b that the tests read):
@@ -14,7 +15,6 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,33 +35,6 @@ class _Splits:
 
     s2: dict[str, str]
     s1: dict[str, str]
-
-
-def parse_sensors(
-    value: object, known: Sequence[str] = SENSORS, source: str = "bigearthnet_v1"
-) -> tuple[str, ...]:
-    """Validate the ``sensors`` option.
-
-    Args:
-        value: The option value: a sensor name or a list of them.
-        known: The sensor names the adapter knows.
-        source: Adapter name used in the error message.
-
-    Returns:
-        The selected sensors, without duplicates, in the given order.
-
-    Raises:
-        ValueError: If a name is unknown or none is given.
-    """
-    names: list[object] = [value] if isinstance(value, str) else []
-    if not names and isinstance(value, Sequence):
-        names = list(value)
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise ValueError(
-            f"{source}: option sensors={value!r} is invalid; use a non-empty list of {list(known)}"
-        )
-    return tuple(str(n) for n in dict.fromkeys(names))
 
 
 def _load_splits(root: Path) -> _Splits:

@@ -22,14 +22,10 @@ from typing import Any
 import pyarrow as pa
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_v1.adapter import S1_BANDS, S2_BANDS
 from eoinstruct.sources.bigearthnet_v1.metadata import s1_name_tags
-from eoinstruct.sources.bigearthnet_v1.rasters import (
-    GRID_M,
-    find_band_files,
-)
-from eoinstruct.sources.bigearthnet_v1.splits import parse_sensors
+from eoinstruct.sources.bigearthnet_v1.rasters import GRID_M, find_band_files
 from eoinstruct.sources.bigearthnet_v2.metadata import (
     DOWNLOAD_URL,
     FLAG_COLUMNS,
@@ -58,7 +54,7 @@ from eoinstruct.sources.bigearthnet_v2.patches import (
     s1_patch_folder,
     s2_patch_folder,
 )
-from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
+from eoinstruct.sources.options import parse_sensors
 
 SENSORS: tuple[str, ...] = ("s2", "s1")
 """Values of the ``sensors`` option and prefixes of unit ids."""
@@ -86,29 +82,7 @@ class BigEarthNetV2(SourceAdapter):
         ValueError: If an option is invalid.
     """
 
-    name = "bigearthnet_v2"
-    licence = "CDLA-Permissive-1.0"
-    info = SourceInfo(
-        title="BigEarthNet v2.0 (reBEN: S2 and S1, with CLC reference maps)",
-        modalities=("multispectral", "sar"),
-        sensors=("Sentinel-2 MSI (L2A, sen2cor 2.11)", "Sentinel-1 C-SAR (IW GRD)"),
-        bands=(
-            *bands_named(SENTINEL2_BANDS, S2_BANDS),
-            *bands_named(SENTINEL1_BANDS, S1_BANDS),
-        ),
-        gsd="10 / 20 / 60 m (S2), 10 m (S1); 1.2 km patches",
-        temporal="single",
-        tasks=(
-            "classification (19 BigEarthNet classes)",
-            "segmentation (CLC-2018 reference maps)",
-        ),
-        licence="CDLA-Permissive-1.0",
-        citation="Clasen et al., reBEN: Refined BigEarthNet Dataset for Remote Sensing Image "
-        "Analysis, IGARSS 2025 (arXiv:2407.03653)",
-        homepage="https://bigearth.net",
-        layout="metadata.parquet, BigEarthNet-S2/<tile>/<patch>/, "
-        "BigEarthNet-S1/<scene>/<patch>/, Reference_Maps/<tile>/<patch>/",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

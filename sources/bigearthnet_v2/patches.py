@@ -41,10 +41,8 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.sources.base import SourceError
-from eoinstruct.sources.bigearthnet_v1.rasters import (
-    crs_string,
-    footprint_from_box,
-)
+from eoinstruct.sources.bigearthnet_v1.rasters import crs_string
+from eoinstruct.sources.geo import footprint_from_box
 
 S2_DIR = "BigEarthNet-S2"
 """Folder that ``BigEarthNet-S2.tar.zst`` extracts to."""

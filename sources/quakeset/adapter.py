@@ -64,13 +64,13 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import h5py
 
 from eoinstruct.pipeline.io.rasters import HDF5_SEPARATOR
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.quakeset.events import (
     BANDS,
     SPLITS,
@@ -82,7 +82,6 @@ from eoinstruct.sources.quakeset.events import (
     magnitude_class,
 )
 from eoinstruct.sources.quakeset.georeference import _Georeference, _georeference
-from eoinstruct.sources.sensors import SENTINEL1_BANDS, bands_named
 
 HDF5_FILE = "earthquakes.h5"
 """The file the Hub distributes (``DarthReca/quakeset``)."""
@@ -119,24 +118,7 @@ class QuakeSet(SourceAdapter):
         ValueError: If an option is invalid.
     """
 
-    name: ClassVar[str] = "quakeset"
-    licence: ClassVar[str] = "OpenRAIL"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="QuakeSet (Hugging Face DarthReca/quakeset, earthquakes.h5)",
-        modalities=("sar",),
-        sensors=("Sentinel-1 C-SAR (IW)",),
-        bands=bands_named(SENTINEL1_BANDS, BANDS),
-        gsd="10 m nominal (IW GRD; torchgeo says 5 m); from the x/y spacing when present",
-        temporal="multi (before / pre / post earthquake)",
-        tasks=("earthquake change detection (affected / unaffected)", "magnitude estimation"),
-        licence="OpenRAIL",
-        citation=(
-            "Rege Cambrin and Garza, QuakeSet: A Dataset and Low-Resource Models to Monitor "
-            "Earthquakes through Sentinel-1, ISCRAM 2024 (arXiv:2403.18116)"
-        ),
-        homepage=HOMEPAGE,
-        layout="earthquakes.h5: /<ISC event id>{x,y}/patch_<n>/{before,pre,post} (H,W,2) f32",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -40,9 +40,8 @@ from shapely.geometry import Polygon
 from shapely.geometry.polygon import orient
 
 from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.geo import M_PER_DEG_LON as EARTH_M_PER_DEG
 from eoinstruct.sources.quakeset.events import _text_attr
-
-EARTH_M_PER_DEG = 111_320.0
 
 _PATCH_INDEX_RE = re.compile(r"^patch_(\d+)$")
 

@@ -47,7 +47,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from rasterio.warp import transform as warp_transform
+
+from eoinstruct.sources.geo import from_lonlat
 
 FILE_NAME = "earthquakes.h5"
 
@@ -163,8 +164,7 @@ GOOD_UNITS: tuple[str, ...] = tuple(
 
 def epicentre_utm(event: EventSpec) -> tuple[float, float]:
     """Return the epicentre in the event's UTM zone (easting, northing in metres)."""
-    xs, ys = warp_transform("EPSG:4326", f"EPSG:{event.epsg}", [event.lon], [event.lat])
-    return float(xs[0]), float(ys[0])
+    return from_lonlat(event.lon, event.lat, f"EPSG:{event.epsg}")
 
 
 def patch_grid(event: EventSpec, patch: PatchSpec) -> tuple[np.ndarray, np.ndarray]:

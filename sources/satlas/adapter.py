@@ -24,19 +24,17 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
 from eoinstruct.sources.base import (
-    Band,
     SourceAdapter,
     SourceError,
-    SourceInfo,
     SourceNotFoundError,
+    facts_of,
 )
-from eoinstruct.sources.satlas.images import LANDSAT_BANDS, SENSOR_SPECS, SENSORS, _image_refs
+from eoinstruct.sources.satlas.images import SENSOR_SPECS, SENSORS, _image_refs
 from eoinstruct.sources.satlas.metadata import (
     DEFAULT_MAX_IMAGES,
     DEFAULT_SPLITS,
@@ -66,7 +64,6 @@ from eoinstruct.sources.satlas.tiles import (
     tile_gsd_m,
 )
 from eoinstruct.sources.satlas.vectors import _features, _load_dynamic, _load_vector
-from eoinstruct.sources.sensors import SENTINEL1_BANDS, SENTINEL2_BANDS, bands_named
 
 
 class SatlasPretrain(SourceAdapter):
@@ -88,46 +85,7 @@ class SatlasPretrain(SourceAdapter):
         ValueError: If an option is invalid.
     """
 
-    name: ClassVar[str] = "satlas"
-    licence: ClassVar[str] = "ODC-BY-1.0"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="SatlasPretrain (v1)",
-        modalities=("multispectral", "sar", "rgb"),
-        sensors=(
-            "Sentinel-2 MSI (L1C, 8-bit)",
-            "Sentinel-1 C-SAR (8-bit)",
-            "Landsat 8/9 OLI/TIRS (8-bit)",
-            "NAIP aerial (RGB + NIR)",
-        ),
-        bands=(
-            Band("tci", "Sentinel-2 / NAIP true colour (R, G, B), 8-bit"),
-            *(
-                replace(b, name=b.name.lower())
-                for b in bands_named(SENTINEL2_BANDS, ("B05", "B06", "B07", "B08", "B11", "B12"))
-            ),
-            *(replace(b, name=b.name.lower()) for b in bands_named(SENTINEL1_BANDS, ("VH", "VV"))),
-            *LANDSAT_BANDS,
-            Band("ir", "NAIP near infrared", None, None),
-        ),
-        gsd="9.55 m × cos(latitude) (zoom-13 512 px tiles); NAIP 0.6 m × cos(latitude) (zoom 17)",
-        temporal="multi (image time series per tile)",
-        tasks=(
-            "object detection and grounding (points, polygons, polylines)",
-            "land cover and other segmentation rasters",
-            "classification (smoke, snow) and object properties",
-            "change detection",
-        ),
-        licence="ODC-BY-1.0 (new labels); ODbL-1.0 (OSM labels); CC-BY-4.0 (WorldCover)",
-        citation=(
-            "Bastani et al., SatlasPretrain: A Large-Scale Dataset for Remote Sensing Image "
-            "Understanding, ICCV 2023"
-        ),
-        homepage="https://github.com/allenai/satlas/blob/main/SatlasPretrain.md",
-        layout=(
-            "metadata/*.json, {sentinel2,sentinel1,landsat,naip}/<image>/<band>/<col>_<row>.png, "
-            "static/<col>_<row>/, dynamic/<col>_<row>/<task>_<n>/"
-        ),
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ from eoinstruct.sources.base import (
     SourceError,
     SourceNotFoundError,
 )
+from eoinstruct.sources.options import parse_sensors
 from eoinstruct.sources.satlas.images import SENSOR_SPECS, SENSORS
 from eoinstruct.sources.satlas.tiles import _TILE_RE, LABEL_ZOOM
 
@@ -117,15 +118,7 @@ class _Candidate:
 
 def _parse_sensors(value: object) -> tuple[str, ...]:
     """Validate the ``sensors`` option (a name or a list of names)."""
-    names: list[object] = [value] if isinstance(value, str) else []
-    if not names and isinstance(value, Sequence):
-        names = list(value)
-    unknown = [n for n in names if n not in SENSORS]
-    if unknown or not names:
-        raise ValueError(
-            f"satlas: option sensors={value!r} is invalid; use a non-empty list of {list(SENSORS)}"
-        )
-    return tuple(str(n) for n in dict.fromkeys(names))
+    return parse_sensors(value, SENSORS, "satlas")
 
 
 def _parse_max_images(value: object) -> int:

@@ -8,8 +8,9 @@ Reading is metadata-only: the CSV row, the JPEG header and the meta pickle.
 The adapter class here finds the CSVs and assembles each sample; its helpers live beside it,
 one module per concern: :mod:`~eoinstruct.sources.skyscript.csvs` (caption CSVs, row index,
 splits), :mod:`~eoinstruct.sources.skyscript.meta` (meta pickles, loaded safely) and
-:mod:`~eoinstruct.sources.skyscript.images` (imagery sources, file names, JPEG headers, pixel
-size). Each states the layout facts (``shared/docs/source-formats.md`` §3) it relies on.
+:mod:`~eoinstruct.sources.skyscript.images` (imagery sources, file names, JPEG headers); the
+pixel size comes from the shared :func:`~eoinstruct.sources.geo.box_pixel_size_m`. Each states
+the layout facts (``shared/docs/source-formats.md`` §3) it relies on.
 
 Decisions:
 
@@ -42,15 +43,15 @@ import csv
 import json
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar
+from typing import Any
 
 import shapely
 from shapely.geometry import box as shapely_box
 from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from eoinstruct.sources.sensors import RGB_BANDS
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.geo import box_pixel_size_m
 from eoinstruct.sources.skyscript.csvs import (
     _CSV_BITS,
     _INDEX_CACHE,
@@ -69,7 +70,6 @@ from eoinstruct.sources.skyscript.images import (
     IMAGERY_SOURCES,
     _jpeg_size,
     _safe_relative,
-    box_pixel_size_m,
 )
 from eoinstruct.sources.skyscript.meta import (
     Meta,
@@ -98,27 +98,7 @@ class SkyScript(SourceAdapter):
         ValueError: If ``csvs`` is not a list of file names.
     """
 
-    name: ClassVar[str] = "skyscript"
-    licence: ClassVar[str] = "unstated (per imagery source; see the imagery_source tag)"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="SkyScript",
-        modalities=("rgb",),
-        sensors=tuple(dict.fromkeys(s.sensor for s in IMAGERY_SOURCES.values())),
-        bands=RGB_BANDS,
-        gsd="0.1–30 m (per imagery source; measured from each image's box)",
-        temporal="single",
-        tasks=("captioning", "OSM tag description", "image-text retrieval"),
-        licence="unstated (per imagery source)",
-        citation=(
-            "Wang et al., SkyScript: A Large and Semantically Diverse Vision-Language Dataset "
-            "for Remote Sensing, AAAI 2024"
-        ),
-        homepage="https://github.com/wangzhecheng/SkyScript",
-        layout=(
-            "images{2..7}/<a|w|n><osm id>_<SRC>_<yy>.jpg, meta{2..7}/<stem>.pickle, "
-            "[dataframe/]SkyScript_*.csv"
-        ),
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -1,9 +1,10 @@
-"""SkyScript's images: imagery sources, file names, JPEG headers and pixel size.
+"""SkyScript's images: imagery sources, file names and JPEG headers.
 
 Holds the imagery sources by their two-letter code (:data:`IMAGERY_SOURCES`: Earth Engine
 collection, sensor, nominal GSD), the OSM element types and the file-name patterns of
-``imagesN/<t><osm_id>_<SRC>_<yy>.jpg``, the safe-path check of a ``filepath``, the JPEG
-header check and :func:`box_pixel_size_m`.
+``imagesN/<t><osm_id>_<SRC>_<yy>.jpg``, the safe-path check of a ``filepath`` and the JPEG
+header check; the pixel size measured from a box is the shared
+:func:`~eoinstruct.sources.geo.box_pixel_size_m`.
 
 Layout facts relied on (``shared/docs/source-formats.md`` §3, which cites
 wangzhecheng/SkyScript ``README.md`` and ``image_sources.py``; torchgeo's layout fixture
@@ -32,7 +33,6 @@ name ``PNOA10``).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -113,23 +113,3 @@ def _jpeg_size(path: Path, unit: str) -> tuple[int, int]:
             "corrupt_raster", f"skyscript {unit}: {path}: expected an RGB JPEG, got {mode}", unit
         )
     return int(size[0]), int(size[1])
-
-
-def box_pixel_size_m(box: tuple[float, float, float, float], width: int, height: int) -> float:
-    """Return the ground size of a pixel of an image spanning a lon/lat box.
-
-    Args:
-        box: ``(west, south, east, north)`` in degrees.
-        width: Image width in pixels.
-        height: Image height in pixels.
-
-    Returns:
-        Mean of the east-west and north-south pixel sizes in metres (spherical Earth:
-        111 320 m per degree of longitude at the equator, 110 574 m per degree of latitude),
-        rounded to 3 decimals.
-    """
-    west, south, east, north = box
-    lat = math.radians((south + north) / 2)
-    width_m = (east - west) * 111_320.0 * math.cos(lat) / width
-    height_m = (north - south) * 110_574.0 / height
-    return round((width_m + height_m) / 2, 3)

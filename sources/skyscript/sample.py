@@ -51,6 +51,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from eoinstruct.sources.geo import M_PER_DEG_LAT, M_PER_DEG_LON
+
 CSV_HEADER: tuple[str, ...] = ("filepath", "title", "title_multi_objects", "similarity_CLIP_openai")
 """Header of the caption CSVs (torchgeo's fixture)."""
 
@@ -115,8 +117,8 @@ class ImageSpec:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` of the image, rounded to 1e-7 degrees."""
-        half_w = self.width * self.pixel_m / 2 / (111_320.0 * math.cos(math.radians(self.lat)))
-        half_h = self.height * self.pixel_m / 2 / 110_574.0
+        half_w = self.width * self.pixel_m / 2 / (M_PER_DEG_LON * math.cos(math.radians(self.lat)))
+        half_h = self.height * self.pixel_m / 2 / M_PER_DEG_LAT
         return (
             round(self.lon - half_w, 7),
             round(self.lat - half_h, 7),

@@ -1,4 +1,7 @@
-"""Source `stac`: adapter (adapter.py), sample-corpus writer (sample.py).
+"""Source `stac`: facts.py, adapter.py, sample.py.
+
+facts.py (its facts, stated once), adapter.py (the reader), sample.py (the sample-corpus writer);
+no download.py: it reads a static catalog or a STAC API.
 
 The adapter's helpers, by concern: options.py (validated options), search.py (static catalog walk,
 API search, item fetch), assets.py (asset keys, scaling, declared CRS), signing.py (href signing),

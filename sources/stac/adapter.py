@@ -36,17 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from eoinstruct.sources.sensors import (
-    LANDSAT89_BANDS,
-    SENTINEL1_BANDS,
-    SENTINEL2_BANDS,
-    bands_named,
-)
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.stac.assets import (
-    COPERNICUS_LICENCE,
-    LANDSAT_LICENCE,
-    S2_BAND_ORDER,
     AssetChoice,
     _local_path,
     _true_colour,
@@ -94,36 +85,7 @@ class STACScenes(SourceAdapter):
         ValueError: If an option is invalid.
     """
 
-    name = "stac"
-    licence = f"{COPERNICUS_LICENCE} (Sentinel); {LANDSAT_LICENCE} (Landsat)"
-    info = SourceInfo(
-        title="Sentinel-2 L2A, Landsat Collection 2 L2 and Sentinel-1 scenes via STAC",
-        modalities=("multispectral", "thermal", "sar"),
-        sensors=(
-            "Sentinel-2 MSI (L2A)",
-            "Landsat 8/9 OLI/TIRS (C2 L2)",
-            "Sentinel-1 C-SAR (IW GRD, RTC)",
-        ),
-        bands=(
-            *bands_named(SENTINEL2_BANDS, S2_BAND_ORDER),
-            *LANDSAT89_BANDS,
-            *bands_named(SENTINEL1_BANDS, ("VV", "VH", "HH", "HV")),
-        ),
-        gsd="10 m (S2, resampled from 10/20/60 m), 30 m (Landsat), 10 m (S1)",
-        temporal="multi",
-        tasks=(
-            "scene description",
-            "change detection (same MGRS tile / WRS path-row, same chip window)",
-            "urban heat island (Landsat surface temperature)",
-        ),
-        licence="Copernicus Sentinel data terms (S1, S2); public domain (Landsat, USGS)",
-        citation=(
-            "Copernicus Sentinel data (ESA); Landsat Collection 2 Level-2 courtesy of the "
-            "U.S. Geological Survey, doi:10.5066/P9OGBGM6"
-        ),
-        homepage="https://stacspec.org (Earth Search, Microsoft Planetary Computer)",
-        layout="a static STAC catalog (catalog.json, collections, items, COG assets) or an API",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

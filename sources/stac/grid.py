@@ -30,24 +30,21 @@ Decision:
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rasterio
-import shapely
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.transform import Affine, GCPTransformer
 from rasterio.warp import transform as warp_transform
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import Sample
 from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.geo import footprint_from_box
 from eoinstruct.sources.stac.assets import _local_path
 from eoinstruct.sources.stac.options import _Options
 
@@ -220,18 +217,7 @@ def _gcp_centre(
 def _footprint(grid: ChipGrid) -> str:
     """The chip rectangle in lon/lat as a counter-clockwise WKT polygon ("" if it fails)."""
     left, bottom, right, top = grid.bounds()
-    try:
-        lons, lats = warp_transform(
-            grid.crs, "EPSG:4326", [left, right, right, left], [top, top, bottom, bottom]
-        )
-    except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
-        return ""
-    if not all(math.isfinite(v) for v in (*lons, *lats)):
-        return ""
-    polygon = Polygon(zip(lons, lats, strict=True))
-    if not polygon.is_valid or polygon.area == 0:
-        return ""
-    return shapely.to_wkt(orient(polygon, 1.0), rounding_precision=7)
+    return footprint_from_box((left, top, right, bottom), grid.crs)
 
 
 def units_by_place(samples: Iterable[Sample]) -> dict[str, list[str]]:

@@ -18,7 +18,8 @@ import numpy as np
 import rasterio
 from rasterio.control import GroundControlPoint
 from rasterio.transform import Affine
-from rasterio.warp import transform as warp_transform
+
+from eoinstruct.sources.geo import from_lonlat
 
 CHIP_CENTER: tuple[float, float] = (-105.1019, 40.1672)
 """(lon, lat) the sample chips are centred on (params.yaml ``sources.stac.chip_center``)."""
@@ -57,8 +58,7 @@ class Scene:
 
 
 def _utm(lon: float, lat: float) -> tuple[float, float]:
-    (x,), (y,) = warp_transform("EPSG:4326", f"EPSG:{EPSG}", [lon], [lat])
-    return float(x), float(y)
+    return from_lonlat(lon, lat, f"EPSG:{EPSG}")
 
 
 def _excerpt_origin(

@@ -44,14 +44,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import (
     SourceAdapter,
     SourceError,
-    SourceInfo,
     SourceNotFoundError,
+    facts_of,
 )
 from eoinstruct.sources.starcop.csvs import (
     EXCLUDED_CSV,
@@ -70,7 +70,6 @@ from eoinstruct.sources.starcop.rasters import (
     _BAND_FILE,
     RGB_NM,
     SENSOR,
-    STARCOP_BANDS,
     TOA_ENCODING,
     _band_name,
     _check_image_grid,
@@ -103,24 +102,7 @@ class STARCOP(SourceAdapter):
         ValueError: If an option has a wrong type or value.
     """
 
-    name: ClassVar[str] = "starcop"
-    licence: ClassVar[str] = "NOASSERTION"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="STARCOP (AVIRIS-NG methane plumes, Permian Basin 2019)",
-        modalities=("hyperspectral",),
-        sensors=(SENSOR,),
-        bands=STARCOP_BANDS,
-        gsd="about 3 m (airborne; read from each tile's transform); 512 x 512 px tiles",
-        temporal="single",
-        tasks=("methane plume detection", "plume segmentation", "emission-rate facts"),
-        licence="NOASSERTION (third parties cite CC-BY-NC-4.0 for Zenodo 7863343; unverified)",
-        citation=(
-            "Růžička et al., Semantic segmentation of methane plumes with hyperspectral "
-            "machine learning models, Scientific Reports 13, 19999 (2023)"
-        ),
-        homepage="https://doi.org/10.5281/zenodo.7863343",
-        layout="{train,test,…}.csv + <id>/{TOA_AVIRIS_<n>nm,mag1c,labelbinary,label_rgba}.tif",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

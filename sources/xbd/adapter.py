@@ -31,11 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceInfo, SourceNotFoundError
-from eoinstruct.sources.sensors import RGB_BANDS
+from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.xbd.files import _FILE_RE, _UNIT_RE, PHASES, SPLIT_MAP, _png_size
 from eoinstruct.sources.xbd.georeference import MAX_FIT_RMS_PX, _fit_label, _plausible_lonlat
 from eoinstruct.sources.xbd.labels import (
@@ -63,21 +62,7 @@ class XBD(SourceAdapter):
         ValueError: If ``splits`` names a folder that is not an xBD split.
     """
 
-    name: ClassVar[str] = "xbd"
-    licence: ClassVar[str] = "CC-BY-NC-SA-4.0"
-    info: ClassVar[SourceInfo] = SourceInfo(
-        title="xBD (xView2 challenge)",
-        modalities=("rgb",),
-        sensors=("Maxar WorldView-2/3, GeoEye-1, QuickBird-2",),
-        bands=RGB_BANDS,
-        gsd="about 0.3–0.8 m (pan-sharpened RGB)",
-        temporal="multi (pre/post disaster)",
-        tasks=("disaster assessment", "building damage", "grounding", "change detection"),
-        licence="CC-BY-NC-SA-4.0",
-        citation="Gupta et al., xBD: A Dataset for Assessing Building Damage, CVPR-W 2019",
-        homepage="https://xview2.org",
-        layout="{train,test,tier3,hold}/{images,labels,targets}/<disaster>_<id>_{pre,post}_*",
-    )
+    facts = facts_of(__package__)
 
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(root, options)

@@ -55,6 +55,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from eoinstruct.sources.geo import M_PER_DEG_LAT, M_PER_DEG_LON
+
 SIZE = 256
 """Width and height of every image (the real tiles are 1024x1024)."""
 
@@ -231,8 +233,8 @@ def tile_affine(spec: TileSpec) -> tuple[float, float, float, float, float, floa
         corner is at ``(spec.lon, spec.lat)`` (spherical metres per degree).
     """
     theta = math.radians(spec.rotation_deg)
-    m_lon = 111_320.0 * math.cos(math.radians(spec.lat))
-    m_lat = 110_574.0
+    m_lon = M_PER_DEG_LON * math.cos(math.radians(spec.lat))
+    m_lat = M_PER_DEG_LAT
     s = spec.gsd
     return (
         s * math.cos(theta) / m_lon,

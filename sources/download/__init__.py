@@ -1,0 +1,104 @@
+"""Download, verify and extract each source dataset from its official location.
+
+``eoinstruct download SOURCE --root DIR`` fetches a source's files into ``DIR``, checks them
+against the sizes and checksums their publishers (or well-tested loaders) state, and extracts
+the archives so that ``DIR`` is the ``root`` the source's adapter reads (``sources.<name>.root``
+in ``params.yaml``).
+
+The package is split by concern:
+
+- :mod:`.spec`: what a download is (:class:`RemoteFile`, :class:`DownloadSpec`, checksums,
+  errors);
+- :mod:`.lookup`: the specs of the registered sources (each in ``sources/<name>/download.py``)
+  and the instructions of manual steps;
+- :mod:`.http`: resumable, retried, verified HTTP downloads of one file;
+- :mod:`.archive`: safe, once-only extraction of archives;
+- :mod:`.run`: a whole source (:func:`download_source`) and its report;
+- :mod:`.cli`: the ``eoinstruct download`` arguments, ``--list`` and exit statuses.
+"""
+
+from __future__ import annotations
+
+from eoinstruct.sources.download.archive import (
+    ExtractResult,
+    archive_kind,
+    extract_archive,
+    extraction_marker,
+    read_extraction_marker,
+    zstd_backend,
+)
+from eoinstruct.sources.download.cli import (
+    EXIT_ARCHIVE,
+    EXIT_DOWNLOAD,
+    EXIT_MANUAL_STEP,
+    EXIT_OK,
+    EXIT_USAGE,
+    EXIT_VERIFICATION,
+    add_download_arguments,
+    describe,
+    main,
+    run_download,
+)
+from eoinstruct.sources.download.http import (
+    FetchResult,
+    download_file,
+    file_digest,
+    new_session,
+    rebase_url,
+    verify_file,
+)
+from eoinstruct.sources.download.lookup import download_specs, get_spec, manual_step
+from eoinstruct.sources.download.run import DownloadReport, FileOutcome, download_source
+from eoinstruct.sources.download.spec import (
+    ArchiveError,
+    Checksum,
+    ChecksumError,
+    DownloadError,
+    DownloadSpec,
+    ManualStepRequired,
+    RemoteFile,
+    RemoteFileNotFound,
+    UnsafeArchiveError,
+    VerificationError,
+)
+
+__all__ = [
+    "EXIT_ARCHIVE",
+    "EXIT_DOWNLOAD",
+    "EXIT_MANUAL_STEP",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "EXIT_VERIFICATION",
+    "ArchiveError",
+    "Checksum",
+    "ChecksumError",
+    "DownloadError",
+    "DownloadReport",
+    "DownloadSpec",
+    "ExtractResult",
+    "FetchResult",
+    "FileOutcome",
+    "ManualStepRequired",
+    "RemoteFile",
+    "RemoteFileNotFound",
+    "UnsafeArchiveError",
+    "VerificationError",
+    "add_download_arguments",
+    "archive_kind",
+    "describe",
+    "download_file",
+    "download_source",
+    "download_specs",
+    "extract_archive",
+    "extraction_marker",
+    "file_digest",
+    "get_spec",
+    "main",
+    "manual_step",
+    "new_session",
+    "read_extraction_marker",
+    "rebase_url",
+    "run_download",
+    "verify_file",
+    "zstd_backend",
+]

@@ -1,0 +1,31 @@
+"""Facts of the source ``starcop`` (STARCOP), stated once.
+
+The adapter, the download spec, the README sources table and the corpus card read them.
+"""
+
+from __future__ import annotations
+
+from eoinstruct.sources.base import SourceFacts
+from eoinstruct.sources.starcop.rasters import SENSOR, STARCOP_BANDS
+
+FACTS = SourceFacts(
+    name="starcop",
+    title="STARCOP (AVIRIS-NG methane plumes, Permian Basin 2019)",
+    homepage="https://doi.org/10.5281/zenodo.7863343",
+    modalities=("hyperspectral",),
+    sensors=(SENSOR,),
+    bands=STARCOP_BANDS,
+    gsd="about 3 m (airborne; read from each tile's transform); 512 x 512 px tiles",
+    temporal="single",
+    tasks=("methane plume detection", "plume segmentation", "emission-rate facts"),
+    # No licence could be confirmed on the Zenodo record itself; third parties (download
+    # scripts, the HF card isp-uv-es/starcop) cite CC-BY-NC-4.0 for it. Samples carry
+    # NOASSERTION (the SPDX value for "no licence asserted here").
+    licence="NOASSERTION (third parties cite CC-BY-NC-4.0 for Zenodo 7863343; unverified)",
+    citation=(
+        "Růžička et al., Semantic segmentation of methane plumes with hyperspectral "
+        "machine learning models, Scientific Reports 13, 19999 (2023)"
+    ),
+    layout="{train,test,…}.csv + <id>/{TOA_AVIRIS_<n>nm,mag1c,labelbinary,label_rgba}.tif",
+    sample_licence="NOASSERTION",
+)
