@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eoinstruct.sources.base import SourceAdapter, SourceFacts
 
@@ -73,7 +73,10 @@ class SourceEntry:
         """
         module = self.module("adapter")
         if self.adapter:
-            return getattr(module, self.adapter)
+            named = getattr(module, self.adapter, None)
+            if not (inspect.isclass(named) and issubclass(named, SourceAdapter)):
+                raise LookupError(f"{module.__name__}.{self.adapter} is not a SourceAdapter class")
+            return named
         found = [
             obj
             for obj in vars(module).values()
@@ -95,14 +98,19 @@ class SourceEntry:
         Raises:
             ValueError: If the facts name another source.
         """
-        facts = self.module("facts").FACTS
+        facts = getattr(self.module("facts"), "FACTS", None)
+        if not isinstance(facts, SourceFacts):
+            raise LookupError(f"{self.package}.facts has no FACTS = SourceFacts(...)")
         if facts.name != self.name:
             raise ValueError(f"{self.package}.facts names {facts.name!r}, not {self.name!r}")
         return facts
 
     def writer(self) -> Callable[[Path, int], None]:
         """Return the sample-corpus writer, ``write(root, seed)`` of ``sample.py``."""
-        return self.module("sample").write
+        write = getattr(self.module("sample"), "write", None)
+        if not callable(write):
+            raise LookupError(f"{self.package}.sample has no write(root, seed)")
+        return cast(Callable[[Path, int], None], write)
 
     def has_download(self) -> bool:
         """Whether the source has a ``download.py`` (found without importing it)."""
