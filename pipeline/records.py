@@ -73,7 +73,7 @@ class ImageRef:
         height: Height in pixels of the image's reference grid.
         display_bands: Bands that make the image's rendering and brightness: three for
             red, green, blue; one for a grey image; ``("VV", "VH")`` for dual-polarised SAR.
-            Empty: guessed from the band names (see :mod:`pipeline.render`).
+            Empty: guessed from the band names (see :mod:`eoinstruct.pipeline.io.render`).
     """
 
     role: str

@@ -3,7 +3,8 @@
 An adapter is constructed with the dataset root as its publisher distributes it and the
 adapter's options from ``params.yaml``. :meth:`SourceAdapter.list_units` lists the units in a
 deterministic order (the executor splits that list into partitions);
-:meth:`SourceAdapter.read_unit` turns one unit into zero or more :class:`~pipeline.records.Sample`
+:meth:`SourceAdapter.read_unit` turns one unit into zero or more
+:class:`~eoinstruct.pipeline.records.Sample`
 records and raises :class:`SourceError` for bad input, which the ingest stage records as a
 failure of that unit instead of crashing the run. What is known about a source (title, bands,
 licence…) is a :class:`SourceFacts`, stated once in the source's ``facts.py``.
@@ -60,7 +61,8 @@ class SourceFacts:
             ``sources.<name>``.
         title: Dataset name and version.
         homepage: Where the dataset is described and distributed.
-        modalities: Modalities of its samples (values of :data:`~pipeline.records.MODALITIES`).
+        modalities: Modalities of its samples (values of
+            :data:`~eoinstruct.pipeline.records.MODALITIES`).
         sensors: Sensors or platforms.
         bands: The bands the adapter reads.
         gsd: Ground sample distance as text (e.g. ``10 / 20 / 60 m``).

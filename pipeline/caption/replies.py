@@ -14,7 +14,8 @@ written, when they are
   category that differs from the number of labelled objects ("3 buildings" against 5 labels);
   (3) for a closed class set (scheme ``clc43``/``ben19``) it names a class of the scheme that
   the sample does not have, without negating it;
-- ``invalid_pair``: the pair fails :func:`pipeline.validate.validate_pair` (e.g. the model
+- ``invalid_pair``: the pair fails :func:`eoinstruct.pipeline.instructions.validate.validate_pair`
+(e.g. the model
   wrote an ``<image>`` token or a box).
 """
 

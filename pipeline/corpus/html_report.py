@@ -327,7 +327,8 @@ def write_build_report(
     Args:
         corpus: The corpus folder (for the gallery).
         summary: The merged shard summary (``layout.merge_summaries``).
-        totals: Stage name → :class:`~pipeline.accounting.StageStats` of the stages before
+        totals: Stage name → :class:`~eoinstruct.pipeline.accounting.StageStats` of the stages
+            before
             ``shard`` (for drops and failures).
         out: The metrics folder.
         seed: Seed of the gallery's picks.
@@ -429,7 +430,7 @@ def write_build_report(
     return path
 
 
-def build_report(params: Params) -> Path:
+def build_html_report(params: Params) -> Path:
     """Write the build report of a finished build into ``paths.metrics``.
 
     Args:

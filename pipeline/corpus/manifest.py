@@ -4,7 +4,8 @@
 path, with ``sha256``, ``bytes`` and ``rows`` (pairs in a Parquet file or a tar; ``null`` for
 other files such as the card), plus totals per kind. It is written by the shard stage after
 the card, checked by :func:`verify_manifest` (locally, before a publish and after a download)
-and compared with the Hub's file listing by :mod:`pipeline.publish`. The manifest holds no
+and compared with the Hub's file listing by :mod:`eoinstruct.pipeline.corpus.publish`. The manifest
+holds no
 time and no absolute path, so the same corpus gives the same manifest.
 """
 

@@ -172,7 +172,7 @@ def pair_modality(sample: Sample, image_roles: tuple[str, ...]) -> str:
         image_roles: The images the pair shows.
 
     Returns:
-        One of :data:`~pipeline.records.MODALITIES`.
+        One of :data:`~eoinstruct.pipeline.records.MODALITIES`.
     """
     encodings = {sample.image(role).encoding for role in image_roles}
     if encodings and encodings <= THERMAL_ENCODINGS:

@@ -149,7 +149,7 @@ def iter_samples(path: Path) -> Iterator[Sample]:
     """Yield the samples stored in a Parquet file.
 
     Args:
-        path: A file with :data:`~pipeline.records.SAMPLE_SCHEMA`.
+        path: A file with :data:`~eoinstruct.pipeline.records.SAMPLE_SCHEMA`.
 
     Yields:
         Samples, in file order.
@@ -162,7 +162,7 @@ def iter_pairs(path: Path) -> Iterator[InstructionPair]:
     """Yield the instruction pairs stored in a Parquet file.
 
     Args:
-        path: A file with :data:`~pipeline.records.PAIR_SCHEMA`.
+        path: A file with :data:`~eoinstruct.pipeline.records.PAIR_SCHEMA`.
 
     Yields:
         Pairs, in file order.

@@ -3,7 +3,7 @@
 Three kinds of duplicate, tested in this order (the first that applies is recorded):
 
 - ``duplicate_exact``: the same decoded pixels in every image (a SHA-256 of each image's
-  pixels, computed by the score stage, :func:`pipeline.scores.pixel_sha256`).
+  pixels, computed by the score stage, :func:`eoinstruct.pipeline.quality.scores.pixel_sha256`).
 - ``duplicate_near``: every image's 64-bit perceptual hash (:func:`perceptual_hash` of the
   RGB rendering) within ``near_max_distance`` bits (Hamming distance) of the other sample's
   image at the same position; only between samples of the same modality and number of images
@@ -77,7 +77,8 @@ def perceptual_hash(rgb: np.ndarray) -> int:
     unchanged; a different scene changes about half of them.
 
     Args:
-        rgb: A ``(3, height, width)`` uint8 array (:func:`pipeline.render.render_rgb`).
+        rgb: A ``(3, height, width)`` uint8 array
+            (:func:`eoinstruct.pipeline.io.render.render_rgb`).
 
     Returns:
         The hash as an unsigned integer below 2**64.

@@ -2,7 +2,7 @@
 
 - **Tags**: :func:`count_tag_fields`, the number of distinct non-empty tag fields.
 - **Brightness**: :func:`image_scores`, sensor-aware (see
-  :func:`pipeline.rasters.unit_brightness`) mean brightness of the visible bands, the
+  :func:`eoinstruct.pipeline.io.rasters.unit_brightness`) mean brightness of the visible bands, the
   fractions of dark (black) and saturated pixels, per-band mean and 2nd/50th/98th
   percentiles, and a *degenerate* flag (a band that is constant or entirely NaN).
 - **Coverage**: the fraction of valid pixels (no NaN or nodata in any band),
@@ -10,7 +10,8 @@
   :func:`snow_cloud_flagged` (a source's own snow/cloud/shadow flags, e.g. reBEN's
   ``contains_seasonal_snow`` and ``contains_cloud_or_shadow``) and :func:`cloud_fraction` (the
   share of cloud pixels of a ``cloud_mask`` raster label, where a source provides one).
-- **Identity** (for de-duplication, :mod:`pipeline.dedup`): a SHA-256 of every image's decoded
+- **Identity** (for de-duplication, :mod:`eoinstruct.pipeline.quality.dedup`): a SHA-256 of every
+image's decoded
   pixels and a 64-bit perceptual hash of each image's RGB rendering.
 
 The score stage stores these as columns; the filter stage compares them with thresholds.

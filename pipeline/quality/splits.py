@@ -2,7 +2,8 @@
 
 The Earth is cut into blocks of about ``block_km`` × ``block_km`` (rows of equal latitude
 height; in each row, columns of equal width at the row's central latitude, see
-:func:`pipeline.dedup.grid_cell`). A block's split is drawn from a SHA-256 of a salt and the
+:func:`eoinstruct.pipeline.quality.dedup.grid_cell`). A block's split is drawn from a SHA-256 of a
+salt and the
 block's row and column, mapped to [0, 1) and cut at the cumulative fractions, so it is the
 same in every build and does not depend on which samples exist. Every sample takes the split
 of the block holding its footprint centroid, so no block contributes to two splits. Samples

@@ -1,6 +1,7 @@
 """Where partition work runs: in this process, on a local Dask cluster, or on a remote one.
 
-Steps never import Dask: :func:`pipeline.executor.run_partitions` hands each partition to an
+Steps never import Dask: :func:`eoinstruct.pipeline.run.partitions.run_partitions` hands each
+partition to an
 executor's :meth:`~InProcessExecutor.map_unordered`, which yields results as partitions finish.
 Each partition's work (fingerprint, step, atomic publish, completion record) happens where it
 runs, so a worker that dies loses only its unfinished partition.

@@ -1,11 +1,11 @@
-"""Stage ``build_report``: the HTML build report and plot tables (:mod:`pipeline.build_report`)."""
+"""Stage ``build_report``: the HTML build report and plot tables (``corpus/html_report.py``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.corpus.html_report import build_report
+from eoinstruct.pipeline.corpus.html_report import build_html_report
 
 
 def run(params: Params, progress: bool = True) -> Path:
@@ -18,4 +18,4 @@ def run(params: Params, progress: bool = True) -> Path:
     Returns:
         The path of the HTML report.
     """
-    return build_report(params)
+    return build_html_report(params)

@@ -4,7 +4,8 @@ For every kept sample of a source marked for captioning (``caption.sources``) th
 (``pipeline/caption/``) sends the sample's RGB rendering and a prompt built from its tags
 to an OpenAI-compatible server and turns the reply into one multi-turn pair. Outputs per
 partition (the filter stage's partitions, same names): ``pairs/<partition>.parquet``
-(:data:`~pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (replies that are
+(:data:`~eoinstruct.pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (replies that
+are
 empty, refusals, garbled or contradict the tags, with the reason and detail) and
 ``failed/<partition>.parquet`` (requests that failed after their retries, images that could
 not be rendered, unexpected errors).

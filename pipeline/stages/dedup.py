@@ -1,10 +1,13 @@
 """Stage ``dedup``: remove duplicates across the whole corpus and assign geographic splits.
 
 Reads the filter's kept samples and the score stage's hashes. A first, global pass builds one
-small :class:`pipeline.dedup.IndexEntry` per kept sample (id, source, modality, sensor,
+small :class:`eoinstruct.pipeline.quality.dedup.IndexEntry` per kept sample (id, source, modality,
+sensor,
 content hash, perceptual hashes, centroid, dates, official split: no pixels, no labels),
-decides the duplicates (:func:`pipeline.dedup.find_duplicates`) and the splits of the samples
-left (:func:`pipeline.splits.assign_splits`). The partitioned pass then writes, per partition,
+decides the duplicates (:func:`eoinstruct.pipeline.quality.dedup.find_duplicates`) and the splits
+of the samples
+left (:func:`eoinstruct.pipeline.quality.splits.assign_splits`). The partitioned pass then writes,
+per partition,
 ``kept/<partition>.parquet`` (the samples left, ``split`` set to the assignment) and
 ``dropped/<partition>.parquet`` (each removed sample with its reason ``duplicate_exact``,
 ``duplicate_near`` or ``duplicate_place_time`` and, in ``detail``, the id it duplicates). A

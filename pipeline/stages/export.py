@@ -1,4 +1,4 @@
-"""Stage ``export``: the EarthDial export of the corpus (:mod:`pipeline.export_earthdial`).
+"""Stage ``export``: the EarthDial export of the corpus (``pipeline/corpus/earthdial.py``).
 
 Reads ``<paths.corpus>/wds/*.tar`` and writes ``<earthdial.out>`` (default
 ``data/earthdial``): one ``save_to_disk`` dataset per sub-dataset and ``mixture_<split>.json``.

@@ -13,7 +13,8 @@ more than ``filter.max_cloud_fraction``; only with ``filter.snow_cloud: drop``),
 ``too_bright``, ``degenerate`` (a band constant or entirely nodata), ``too_few_tags``.
 
 After the partitions, the stage writes ``<paths.metrics>/filter.json`` (kept and dropped per
-source and reason) and plots under ``<paths.metrics>/plots/`` (:mod:`pipeline.filter_plots`).
+source and reason) and plots under ``<paths.metrics>/plots/``
+(:mod:`eoinstruct.pipeline.quality.plots`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 For each sample, every template of its source is tried (:mod:`templates`); the builder
 computes the answer from the labels. Outputs per partition: ``pairs/<partition>.parquet``
-(:data:`~pipeline.records.PAIR_SCHEMA`; checked by the validate stage before anything is
+(:data:`~eoinstruct.pipeline.records.PAIR_SCHEMA`; checked by the validate stage before anything is
 written to the corpus), ``dropped/<partition>.parquet`` (samples that got no pair, with the
 reasons of each template) and ``failed/<partition>.parquet`` (unexpected errors).
 

@@ -2,7 +2,7 @@
 
 Each source's units (patches, tiles) are listed in a stable order and cut into partitions of
 ``ingest.partition_size`` units. For each partition the stage writes
-``samples/<partition>.parquet`` (:data:`~pipeline.records.SAMPLE_SCHEMA`) and
+``samples/<partition>.parquet`` (:data:`~eoinstruct.pipeline.records.SAMPLE_SCHEMA`) and
 ``failed/<partition>.parquet`` (units that could not be read, with the error). Ingest reads
 metadata only; pixels are first read by the score stage.
 """

@@ -1,4 +1,4 @@
-"""Stage ``publish``: upload the corpus to the Hugging Face Hub (:mod:`pipeline.publish`).
+"""Stage ``publish``: upload the corpus to the Hugging Face Hub (``pipeline/corpus/publish.py``).
 
 ``eoinstruct publish --repo-id ORG/NAME [--revision BRANCH] [--dry-run]``; the repository can
 also come from ``publish.repo_id`` in ``params.yaml``. The token is never a parameter: it

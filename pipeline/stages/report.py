@@ -56,7 +56,7 @@ def _nested(flat: dict[str, int]) -> dict[str, dict[str, int]]:
     return out
 
 
-def build_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
+def collect_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
     """Collect the counts of every stage.
 
     Args:
@@ -159,7 +159,7 @@ def run(params: Params, progress: bool = True) -> dict[str, Any]:
     Returns:
         The report.
     """
-    report, timings = build_report(params)
+    report, timings = collect_report(params)
     out = params.path_of("metrics")
     write_text_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     write_text_atomic(out / "timings.json", json.dumps(timings, indent=2, sort_keys=True) + "\n")

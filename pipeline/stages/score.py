@@ -4,7 +4,8 @@ Writes ``scores/<partition>.parquet`` (:data:`SCORE_SCHEMA`, one row per scored 
 ``failed/<partition>.parquet`` (samples whose pixels could not be read: a corrupt GeoTIFF, a
 missing band file…). Besides the filter's scores, each row holds per-band brightness
 statistics, a degenerate flag, snow/cloud evidence and the hashes de-duplication compares
-(:mod:`pipeline.dedup`). Thresholds are not applied here: the cheap filter stage does that, so
+(:mod:`eoinstruct.pipeline.quality.dedup`). Thresholds are not applied here: the cheap filter stage
+does that, so
 changing a threshold does not re-read any pixel.
 """
 

@@ -19,7 +19,8 @@ byte-for-byte reproducible.
 The Parquet schema carries the Hugging Face features (so ``datasets.load_dataset(<corpus>)``
 decodes the images and reads conversations as lists of turns). A tar holds, per pair,
 ``<pair_id>.json``, one ``<pair_id>.<role>.png`` RGB rendering per image
-(:mod:`pipeline.render`) and, for every image that is not 8-bit RGB (multispectral, SAR,
+(:mod:`eoinstruct.pipeline.io.render`) and, for every image that is not 8-bit RGB (multispectral,
+SAR,
 thermal, hyperspectral…), ``<pair_id>.<role>.npy``: the raster itself, all bands on the image's
 grid (band names, encoding and nodata in the JSON's ``rasters``). Per partition a summary
 (``<work>/shard/summary/<partition>.json``: pairs per split/source/task, generators, sensors and
@@ -161,7 +162,8 @@ def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[s
 
     Args:
         image: The image.
-        array: Its pixels from :func:`pipeline.rasters.read_image` (bands, height, width).
+        array: Its pixels from :func:`eoinstruct.pipeline.io.rasters.read_image` (bands, height,
+            width).
 
     Returns:
         The array to store and the JSON description (bands, encoding, dtype, shape, nodata).

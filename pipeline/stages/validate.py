@@ -1,7 +1,8 @@
 """Stage ``validate``: check every instruction pair before it can be written to the corpus.
 
 For each pair of the generate stage (and, when present, of the captioner) the stage looks up
-its sample and checks (:func:`pipeline.validate.validate_pair`): non-empty, well-ordered turns;
+its sample and checks (:func:`eoinstruct.pipeline.instructions.validate.validate_pair`): non-empty,
+well-ordered turns;
 one ``<image>`` per image reference and image roles the sample has; boxes inside the grid;
 closed-set answers among the listed options; no duplicate pair; length limits. Template pairs
 are checked against their labels independently of the generate stage: the stage recomputes

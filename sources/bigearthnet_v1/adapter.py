@@ -1,7 +1,8 @@
 """Source adapter for BigEarthNet v1.0: Sentinel-2 and Sentinel-1 patches ("BigEarthNet-MM").
 
 One unit is one patch folder, ``s2/<S2 patch>`` or ``s1/<S1 patch>``, and gives one
-:class:`~pipeline.records.Sample`. Reading is metadata-only: the labels JSON is parsed and
+:class:`~eoinstruct.pipeline.records.Sample`. Reading is metadata-only: the labels JSON is parsed
+and
 the band files are located, but no pixel is read (a later stage does that). A band file's
 header is opened only when the JSON lacks a usable projection or usable corner coordinates.
 

@@ -1,7 +1,7 @@
 """Source adapter for BigEarthNet v2.0 ("reBEN"): Sentinel-2 and Sentinel-1 patches.
 
 One unit is one row of ``metadata.parquet`` seen through one sensor: ``s2/<patch_id>`` or
-``s1/<s1_name>``; each gives one :class:`~pipeline.records.Sample`. Reading is
+``s1/<s1_name>``; each gives one :class:`~eoinstruct.pipeline.records.Sample`. Reading is
 metadata-only: the row supplies labels, split, country and flags, the band files are located,
 and the header of one 10 m band file is opened for the CRS, the size and the corners (v2 has
 no per-patch JSON). No pixel is read.

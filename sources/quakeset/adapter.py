@@ -5,7 +5,7 @@ sample (the ``pre``/``post`` pair, an earthquake happened between them) and, whe
 ``before`` image, a hard-negative sample (the ``before``/``pre`` pair, no earthquake between
 them). Reading is metadata-only: attributes, dataset shapes and the small coordinate vectors are
 read, never the image arrays (the score stage reads those through the ``<file>::/<dataset>``
-references, :data:`pipeline.rasters.HDF5_SEPARATOR`).
+references, :data:`eoinstruct.pipeline.io.rasters.HDF5_SEPARATOR`).
 
 The adapter class here lists the patches and assembles the pairs; its helpers live beside
 it: :mod:`~eoinstruct.sources.quakeset.events` (event attributes, magnitude classes, image

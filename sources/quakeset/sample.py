@@ -9,7 +9,7 @@ fixture ``tests/data/quakeset/earthquakes.h5``, read in ``shared/peer-data``):
 - patch groups ``patch_<n>`` holding float32 datasets ``pre``, ``post`` and, for some patches,
   ``before``, each ``(H, W, 2)`` with VV then VH on the last axis, uncompressed and unchunked
   as in the fixture; NaN marks pixels without data, as in the real images;
-- pixel values are linear σ0 backscatter (see :mod:`sources.quakeset` for the evidence);
+- pixel values are linear σ0 backscatter (see :mod:`eoinstruct.sources.quakeset` for the evidence);
 - the events are real earthquakes of QuakeSet's period (2018–2021), at their epicentres as
   published in the USGS ComCat event pages, with their moment magnitudes: Ridgecrest (USA)
   2019-07-06 M7.1, Elazığ (Türkiye) 2020-01-24 M6.7, Zagreb (Croatia) 2020-03-22 M5.3 and
@@ -21,7 +21,8 @@ speckle of 5 looks, a temporal change only between ``pre`` and ``post`` along a 
 the patch), and the georeferencing **convention**, which is UNVERIFIED for the real file: each
 event group holds ``x`` ``(n_patches, W)`` and ``y`` ``(n_patches, H)`` float64 datasets (row
 ``n`` holds the pixel-centre coordinates of ``patch_<n>``, in metres, ``y`` decreasing) and an
-``epsg`` attribute with the UTM zone of the epicentre, which :mod:`sources.quakeset` reads.
+``epsg`` attribute with the UTM zone of the epicentre, which :mod:`eoinstruct.sources.quakeset`
+reads.
 Patches are **100x100** pixels of 10 m (the real ones are 512x512), a few hundred metres from
 the epicentre, to keep the file near 1.5 MB (the images are uncompressed float32, as in
 torchgeo's fixture; whether the real file uses HDF5 compression is UNVERIFIED, and the pixel

@@ -22,7 +22,8 @@ Facts relied on (``shared/docs/source-formats.md`` section 4, which cites allena
 
 Decisions:
 
-- **Labels**: each vector feature becomes an :class:`~pipeline.records.ObjectLabel` on the
+- **Labels**: each vector feature becomes an :class:`~eoinstruct.pipeline.records.ObjectLabel` on
+the
   image it annotates (static: the newest ``t<i>``; dynamic: the image named by
   ``ImageName``), with ``bbox`` in that image's pixels (coordinate / 16 on a 512-px zoom-13
   tile; coordinate minus the sub-tile offset on a NAIP tile), clipped to the image; points get

@@ -1,7 +1,8 @@
 """Source adapter for SkyScript: one RGB JPEG with its OpenStreetMap tags and captions.
 
 One unit is one image, identified by the ``filepath`` column of the caption CSVs (e.g.
-``images2/w779523169_CH_18.jpg``), and gives one :class:`~pipeline.records.Sample`. An image
+``images2/w779523169_CH_18.jpg``), and gives one :class:`~eoinstruct.pipeline.records.Sample`. An
+image
 listed in several CSVs (the top-30 % list is a subset of the top-50 % one) is still one sample.
 Reading is metadata-only: the CSV row, the JPEG header and the meta pickle.
 

@@ -142,7 +142,7 @@ class XmlTagger:
 
         Returns:
             ``<prefix><key>`` → ``;``-joined sorted values, sorted by name (see
-            :mod:`~pipeline.enrich.osm.match` for the rules).
+            :mod:`~eoinstruct.pipeline.enrich.osm.match` for the rules).
 
         Raises:
             OsmError: If the footprint is not a valid lon/lat polygon.

@@ -1,10 +1,12 @@
 """Task builders: compute a template's values from a sample's labels, never guessing.
 
 A builder takes a sample and the generation settings and returns
-:class:`~pipeline.tasks.common.TaskValues`: the strings that fill the template's placeholders,
+:class:`~eoinstruct.pipeline.instructions.builders.common.TaskValues`: the strings that fill the
+template's placeholders,
 plus what the validator needs to check the answer (the closed set of allowed answers, the
 boxes that must appear). A builder that cannot answer from the labels raises
-:class:`~pipeline.tasks.common.NotApplicable` with a reason, and no pair is made.
+:class:`~eoinstruct.pipeline.instructions.builders.common.NotApplicable` with a reason, and no pair
+is made.
 Modules: :mod:`.common` (machinery, BigEarthNet classification, xBD basics),
 :mod:`.landcover`, :mod:`.detection`, :mod:`.events`.
 """
