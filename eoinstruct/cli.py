@@ -10,14 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.config import ConfigError, Params, load_params
+from eoinstruct.pipeline.config import ConfigError, Params, load_params, parse_override
+from eoinstruct.pipeline.settings import Section, Settings
 from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage
 from eoinstruct.sources.download import add_download_arguments
 
@@ -63,26 +66,96 @@ def _option_dest(flag: str) -> str:
     return flag.replace("-", "_")
 
 
-def _executor_overrides(params: Params, args: argparse.Namespace) -> Params:
-    settings = dict(params.raw.get("executor") or {})
+def _overrides(params: Params, args: argparse.Namespace) -> Params:
+    """Apply ``--set`` and the executor flags to the loaded parameters (checked again)."""
+    values: dict[str, Any] = dict(parse_override(text) for text in args.set or ())
     if args.scheduler:
-        settings.update(kind="dask", scheduler=args.scheduler)
+        values.update({"executor.kind": "dask", "executor.scheduler": args.scheduler})
     if args.executor:
-        settings["kind"] = args.executor
+        values["executor.kind"] = args.executor
     if args.workers:
-        settings["workers"] = args.workers
-    return params.with_section("executor", settings)
+        values["executor.workers"] = args.workers
+    return params.with_overrides(values) if values else params
+
+
+def _type_name(annotation: Any) -> str:
+    generic = typing.get_origin(annotation) is not None
+    text = str(annotation) if generic else getattr(annotation, "__name__", str(annotation))
+    return re.sub(r"\b[\w.]+\.(\w+)", r"\1", text).replace("NoneType", "None")
+
+
+def _settings_help(section: str) -> list[str]:
+    """One line per setting of a params.yaml section (or ``section.key``)."""
+    name, _, key = section.partition(".")
+    field = Settings.model_fields.get(name)
+    if field is None:
+        return [f"  {section}"]
+    model = field.annotation
+    candidates = [a for a in getattr(model, "__args__", (model,)) if a is not type(None)]
+    found = next((a for a in candidates if isinstance(a, type) and issubclass(a, Section)), None)
+    if found is None:
+        return [f"  {section}: {_type_name(model)}"]
+    prefix = f"{name}.<name>" if typing.get_origin(model) is dict else name
+    lines = []
+    for field_name, info in found.model_fields.items():
+        if key and field_name != key:
+            continue
+        default = "required" if info.is_required() else f"default {info.get_default()!r}"
+        lines.append(f"  {prefix}.{field_name}: {_type_name(info.annotation)} ({default})")
+    if found.model_config.get("extra") == "allow":
+        lines.append(f"  {prefix}.*: the adapter's own options (see its docstring)")
+    return lines
 
 
 def _stage_description(found: Stage) -> str:
     lines = [found.summary + "."]
-    if found.params:
-        lines.append(f"Settings: params.yaml {', '.join(found.params)}.")
     if found.inputs:
         lines.append(f"Reads the outputs of: {', '.join(found.inputs)}.")
     if found.frozen:
         lines.append("Frozen in dvc.yaml: `dvc repro` never runs it.")
-    return " ".join(lines)
+    if found.params:
+        lines.append("")
+        lines.append(f"Settings (params.yaml {', '.join(found.params)}; override with --set):")
+        for section in found.params:
+            lines += _settings_help(section)
+    return "\n".join(lines)
+
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the subcommand."""
+    keep = {} if defaults else {"default": argparse.SUPPRESS}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--params",
+        type=Path,
+        help="parameters file (default: params.yaml)",
+        **(keep or {"default": Path("params.yaml")}),
+    )
+    common.add_argument(
+        "--set",
+        action="append",
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting for this run (YAML value; repeatable), e.g. "
+        "--set filter.min_tags=2",
+        **(keep or {"default": []}),
+    )
+    common.add_argument(
+        "--no-progress", action="store_true", help="hide progress bars", **(keep or {})
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging", **keep)
+    common.add_argument(
+        "--executor",
+        choices=["inprocess", "local", "dask"],
+        help="where partitions run (default: params.yaml executor.kind, else in-process)",
+        **keep,
+    )
+    common.add_argument(
+        "--workers", type=int, help="worker processes of a local Dask cluster", **keep
+    )
+    common.add_argument(
+        "--scheduler", help="address of an existing Dask scheduler (tcp://host:port)", **keep
+    )
+    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,31 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="eoinstruct",
         description="Build EarthDial-Instruct-style instruction corpora for Earth observation. "
         "Each stage subcommand is one DVC stage (see dvc.yaml); `dvc repro` runs them in order.",
+        parents=[_global_options(defaults=True)],
     )
     parser.add_argument("--version", action="version", version=eoinstruct.__version__)
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="parameters file")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    parser.add_argument(
-        "--executor",
-        choices=["inprocess", "local", "dask"],
-        help="where partitions run (default: params.yaml executor.kind, else in-process)",
-    )
-    parser.add_argument("--workers", type=int, help="worker processes of a local Dask cluster")
-    parser.add_argument(
-        "--scheduler", help="address of an existing Dask scheduler (tcp://host:port)"
-    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    later = [_global_options(defaults=False)]
     for found in all_stages():
         cmd = sub.add_parser(
-            found.command, help=found.summary, description=_stage_description(found)
+            found.command,
+            help=found.summary,
+            description=_stage_description(found),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=later,
         )
         for flag, text in found.options:
             if text.startswith("[switch]"):
                 cmd.add_argument(f"--{flag}", action="store_true", help=text[8:].strip())
             else:
                 cmd.add_argument(f"--{flag}", help=text)
-    sub.add_parser("all", help="run every stage in order, without DVC (frozen ones left out)")
+    sub.add_parser(
+        "all", help="run every stage in order, without DVC (frozen ones left out)", parents=later
+    )
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
     sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
@@ -167,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_download(args, progress=not args.no_progress)
     progress = not args.no_progress
     try:
-        params = _executor_overrides(load_params(args.params), args)
+        params = _overrides(load_params(args.params), args)
         if args.command == "all":
             for found in build_order():
                 run_stage(found, params, progress)

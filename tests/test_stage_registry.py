@@ -33,7 +33,7 @@ def test_dvc_yaml_has_exactly_the_registered_stages_in_build_order():
 @pytest.mark.parametrize("found", REGISTRY, ids=lambda s: s.name)
 def test_each_dvc_stage_matches_its_registry_entry(found: Stage):
     entry = DVC[found.name]
-    assert entry["cmd"] == f"eoinstruct --no-progress {found.command}"
+    assert entry["cmd"] == f"eoinstruct {found.command}"
     assert sorted(entry.get("params", [])) == sorted(found.params)
     deps = _paths(entry.get("deps", []))
     for path in (found.module_path, *found.code):

@@ -356,6 +356,28 @@ def export_earthdial(
         shutil.rmtree(out)
     out.mkdir(parents=True)
     mixtures: dict[str, dict[str, Any]] = defaultdict(dict)
+    # datasets draws a progress bar per subset and step (140 lines in a log for the sample
+    # build); the stage prints its own summary instead
+    bars_were_on = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.utils.logging.disable_progress_bar()
+    try:
+        return _export_subsets(subsets, out, mixtures, image_tokens, repeats, annotation_root)
+    finally:
+        if bars_were_on:
+            datasets.utils.logging.enable_progress_bar()
+
+
+def _export_subsets(
+    subsets: dict[str, _Subset],
+    out: Path,
+    mixtures: dict[str, dict[str, Any]],
+    image_tokens: str,
+    repeats: dict[str, int],
+    annotation_root: str | None,
+) -> dict[str, dict[str, Any]]:
+    """Write every subset with ``save_to_disk``, then the mixture JSON of each split."""
+    import datasets  # slow to import; only the export needs it
+
     with tempfile.TemporaryDirectory(prefix="earthdial-", dir=out) as cache:
         for name, sub in sorted(subsets.items()):
             features = _features(sub)

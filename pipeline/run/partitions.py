@@ -438,7 +438,10 @@ def run_partitions(
     results: dict[str, tuple[CompletionRecord, float, bool]] = {}
     started = time.perf_counter()
     items = 0
-    with tqdm(total=len(partitions), desc=stage, unit="part", disable=not progress) as bar:
+    # disable=None: shown on a terminal, quiet in logs and CI (and with --no-progress)
+    with tqdm(
+        total=len(partitions), desc=stage, unit="part", disable=None if progress else True
+    ) as bar:
         for record, seconds, was_redone in runner.map_unordered(work, partitions):
             results[str(record["partition"])] = (record, seconds, was_redone)
             items += int(record["stats"]["read"])
