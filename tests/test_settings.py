@@ -13,6 +13,7 @@ from build_helpers import make_params
 
 import eoinstruct
 from eoinstruct.pipeline.config import ConfigError, load_params, parse_override
+from eoinstruct.pipeline.run.partitions import completed_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,3 +95,32 @@ def test_the_python_api_runs_chosen_stages_in_build_order(tmp_path: Path):
     assert list(results) == ["sample_data", "ingest"]
     assert results["ingest"].read > 0
     assert (tmp_path / "work" / "ingest" / "_done").is_dir()
+
+
+def test_stage_help_lists_its_settings_and_global_flags_work_after_the_subcommand(capsys):
+    from eoinstruct.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["filter", "--help"])
+    text = capsys.readouterr().out
+    assert "filter.min_tags: int (required)" in text
+    assert "filter.snow_cloud: Literal['drop', 'keep'] (default 'drop')" in text
+    args = parser.parse_args(["ingest", "--no-progress", "--set", "ingest.partition_size=3"])
+    assert args.no_progress and args.set == ["ingest.partition_size=3"]
+
+
+def test_set_overrides_one_run_from_the_cli(tmp_path: Path):
+    from eoinstruct.cli import main
+
+    params = make_params(tmp_path)
+    code = main(["--params", str(params), "sample-data", "--no-progress"])
+    assert code == 0
+    code = main(
+        ["--params", str(params), "ingest", "--no-progress", "--set", "ingest.partition_size=3"]
+    )
+    assert code == 0
+    records = completed_records(tmp_path / "work" / "ingest")
+    # 3 units per partition instead of params.yaml's 8
+    assert max(int(r["stats"]["read"]) for r in records) == 3
+    assert main(["--params", str(params), "ingest", "--set", "ingest.partition_size=0"]) == 2
