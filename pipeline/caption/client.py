@@ -5,6 +5,11 @@ spread over several servers (``base_urls``: data-parallel replicas; a request go
 server chosen by its cache key and moves to the next one on each retry), with a timeout per
 request and retries with exponential backoff on 5xx/408/429 answers, timeouts, dropped
 connections and malformed response bodies. Other 4xx answers are not retried.
+
+The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: the ``openai`` client is
+bound to one base URL, so it cannot move a retry to the next replica, and does not retry a
+malformed body; ``aiohttp-retry`` 2.9 sends the headers only with the first URL of a list and
+holds the concurrency slot while it sleeps).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import tenacity
 
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.config import CaptionConfig
@@ -135,32 +142,45 @@ class CaptionClient:
     ) -> Reply | RequestFailure:
         n = len(self.config.base_urls)
         start = int(request.key[:8], 16) % n
-        last: _Retryable | None = None
+        exponential = tenacity.wait_exponential(multiplier=self.config.backoff_s)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            return float(exponential(state)) * (1.0 + 0.1 * self._rng.random())
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self.counters.retries += 1
+            assert state.outcome is not None
+            log.warning(
+                "captioner: attempt %d of %s failed: %s",
+                state.attempt_number,
+                request.key[:12],
+                state.outcome.exception(),
+            )
+
         attempt = 0
-        for attempt in range(self.config.retries + 1):
-            if attempt:
-                self.counters.retries += 1
-                delay = self.config.backoff_s * 2 ** (attempt - 1)
-                await asyncio.sleep(delay * (1.0 + 0.1 * self._rng.random()))
-            try:
-                async with limit:
-                    reply = await self._post(session, (start + attempt) % n, request.body)
-            except _Retryable as exc:
-                last = exc
-                log.warning(
-                    "captioner: attempt %d of %s failed: %s", attempt + 1, request.key[:12], exc
-                )
-                continue
-            except _Fatal as exc:
-                self.counters.failures += 1
-                return RequestFailure(exc.kind, str(exc), attempt + 1)
-            if self.cache is not None:
-                self.cache.put(request.key, reply)
-            self.counters.replies += 1
-            return reply
-        self.counters.failures += 1
-        assert last is not None
-        return RequestFailure(last.kind, str(last), attempt + 1)
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.config.retries + 1),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            async for trial in retrying:
+                with trial:
+                    attempt = trial.retry_state.attempt_number
+                    async with limit:
+                        reply = await self._post(session, (start + attempt - 1) % n, request.body)
+        except (_Retryable, _Fatal) as exc:
+            log.warning(
+                "captioner: %s failed after %d attempt(s): %s", request.key[:12], attempt, exc
+            )
+            self.counters.failures += 1
+            return RequestFailure(exc.kind, str(exc), attempt)
+        if self.cache is not None:
+            self.cache.put(request.key, reply)
+        self.counters.replies += 1
+        return reply
 
     async def fetch(self, requests: Sequence[CaptionRequest]) -> dict[str, Reply | RequestFailure]:
         """Get the replies of several requests (cached ones without asking).
