@@ -6,10 +6,10 @@ server chosen by its cache key and moves to the next one on each retry), with a 
 request and retries with exponential backoff on 5xx/408/429 answers, timeouts, dropped
 connections and malformed response bodies. Other 4xx answers are not retried.
 
-The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: the ``openai`` client is
-bound to one base URL, so it cannot move a retry to the next replica, and does not retry a
-malformed body; ``aiohttp-retry`` 2.9 sends the headers only with the first URL of a list and
-holds the concurrency slot while it sleeps).
+The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: ``openai`` is not in the
+lock and would add httpx, jiter and distro for one POST, while its own retries stay on one base
+URL and skip malformed bodies; ``aiohttp-retry`` 2.9 sends the headers, the API key among them,
+only with the first URL of a list: read in its ``RetryClient._make_request``).
 """
 
 from __future__ import annotations
