@@ -3,8 +3,9 @@
 **Requests** (:class:`CaptionClient`) are asynchronous (aiohttp) under a concurrency limit,
 spread over several servers (``base_urls``: data-parallel replicas; a request goes to the
 server chosen by its cache key and moves to the next one on each retry), with a timeout per
-request and retries with exponential backoff on 5xx/408/429 answers, timeouts, dropped
-connections and malformed response bodies. Other 4xx answers are not retried.
+request and retries with exponential backoff (at least the server's ``Retry-After``) on
+5xx/408/429 answers, timeouts, dropped connections and malformed response bodies. Other 4xx
+answers are not retried.
 
 The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: ``openai`` is not in the
 lock and would add httpx, jiter and distro for one POST, while its own retries stay on one base
@@ -58,10 +59,26 @@ class RequestFailure:
     attempts: int
 
 
+RETRY_AFTER_MAX_S = 300.0
+"""The longest ``Retry-After`` (seconds) a retry waits for; a longer one is cut to this."""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a ``Retry-After`` header given in seconds (an HTTP date gives None)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or not seconds >= 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_S)
+
+
 class _Retryable(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.retry_after = retry_after
 
 
 class _Fatal(Exception):
@@ -113,6 +130,7 @@ class CaptionClient:
             async with session.post(url, json=body, headers=self._headers()) as response:
                 text = await response.text()
                 status = response.status
+                retry_after = _retry_after(response.headers.get("Retry-After"))
         except TimeoutError as exc:
             raise _Retryable(
                 "timeout", f"no reply within {self.config.timeout_s} s from {url}"
@@ -120,7 +138,7 @@ class CaptionClient:
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable("connection_error", f"{type(exc).__name__}: {exc} ({url})") from exc
         if status >= 500 or status in (408, 429):
-            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}")
+            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}", retry_after)
         if status >= 400:
             raise _Fatal("client_error", f"HTTP {status} from {url}: {text[:300]}")
         try:
@@ -145,7 +163,10 @@ class CaptionClient:
         exponential = tenacity.wait_exponential(multiplier=self.config.backoff_s)
 
         def wait(state: tenacity.RetryCallState) -> float:
-            return float(exponential(state)) * (1.0 + 0.1 * self._rng.random())
+            delay = float(exponential(state)) * (1.0 + 0.1 * self._rng.random())
+            failure = state.outcome.exception() if state.outcome is not None else None
+            retry_after = getattr(failure, "retry_after", None)
+            return max(delay, retry_after) if retry_after is not None else delay
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             self.counters.retries += 1

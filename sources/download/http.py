@@ -2,9 +2,10 @@
 
 :func:`download_file` streams one URL into ``<dest>.part``, resumes with an HTTP ``Range``
 request after a dropped connection (and starts over when the server ignores ``Range`` or the
-partial file is larger than expected), retries with back-off, verifies size and checksum,
-then renames the file atomically to ``dest``. A verified file is recorded in a small stamp
-file so that a re-run skips it without hashing it again.
+partial file is larger than expected), retries with back-off (or the server's ``Retry-After``
+on 408/429/5xx), verifies size and checksum, then renames the file atomically to ``dest``. A
+verified file is recorded in a small stamp file so that a re-run skips it without hashing it
+again.
 
 The retry loop is ``tenacity``'s, with a stop and a wait that count failures since the last
 attempt that received bytes. The resuming is own code (kept: ``urllib3.Retry`` retries a
@@ -176,8 +177,38 @@ class FetchResult:
     verified: str
 
 
+RETRY_AFTER_MAX_S = 300.0
+"""The longest ``Retry-After`` (seconds) a retry waits for; a longer one is cut to this."""
+
+
 class _Retryable(Exception):
-    """A failure worth another attempt (dropped connection, 5xx, short body)."""
+    """A failure worth another attempt (dropped connection, 5xx, short body).
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After``), if it did.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Return the seconds of a ``Retry-After`` header given in seconds, else None.
+
+    Args:
+        value: The header's value (an HTTP date gives None: the backoff applies).
+
+    Returns:
+        Seconds to wait, at most :data:`RETRY_AFTER_MAX_S`.
+    """
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or seconds != seconds or seconds < 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_S)
 
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -318,8 +349,15 @@ class _FailureStreak:
         return self.failures > self.retries
 
     def wait(self, state: tenacity.RetryCallState) -> float:
-        """Seconds before the next attempt: ``backoff``, doubled at each further failure."""
-        return self.backoff * 2 ** min(self.failures - 1, 6)
+        """Seconds before the next attempt.
+
+        ``backoff``, doubled at each further failure, or the server's ``Retry-After`` when
+        that is longer.
+        """
+        delay = self.backoff * 2 ** min(self.failures - 1, 6)
+        failure = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(failure, "retry_after", None)
+        return max(delay, retry_after) if retry_after is not None else delay
 
 
 def _fetch(
@@ -427,7 +465,10 @@ def _attempt(
                 bar.reset(total=expected_size)
                 raise _Retryable(f"server refused the range from byte {offset}; starting over")
             if status in (408, 429) or status >= 500:
-                raise _Retryable(f"HTTP {status} {resp.reason}")
+                raise _Retryable(
+                    f"HTTP {status} {resp.reason}",
+                    retry_after_seconds(resp.headers.get("Retry-After")),
+                )
             if status >= 400:
                 raise DownloadError(f"{url}: HTTP {status} {resp.reason}")
             encoded = resp.headers.get("Content-Encoding", "identity").lower() not in (
