@@ -6,7 +6,8 @@ bytes=N-`` requests with 206 (or 416 past the end), and can be told to
 - ignore ``Range`` headers (always answer 200 with the whole file): ``ignore_range``;
 - close the connection after sending N bytes of a body: ``drop_after[path] = [N, ...]``
   (one entry per coming response to that path);
-- answer a fixed status for a path: ``status[path] = 500``.
+- answer a fixed status for a path: ``status[path] = 500``, with extra headers
+  ``headers[path] = {"Retry-After": "1"}``.
 
 Every request is recorded (path, Range header, status, body bytes sent) before its body is
 sent, so a test that has received a whole response sees its record.
@@ -36,6 +37,7 @@ class FileServer:
     ignore_range: bool = False
     drop_after: dict[str, list[int]] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -95,6 +97,8 @@ def _make_handler(server: FileServer) -> type[BaseHTTPRequestHandler]:
                 server.record(Seen(path, rng, code, 0))
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
+                for name, value in server.headers.get(path, {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 return
             data = server.files.get(path)

@@ -432,6 +432,18 @@ def test_vllm_structured_output_gives_parseable_pairs(vllm_server, tmp_path: Pat
         assert 1 <= len(row["conversations"][1]["value"]) <= 12
 
 
+def test_client_waits_for_retry_after(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        config = CaptionConfig(enabled=True, base_urls=(stub.base_url,), retries=1, backoff_s=0.01)
+        request = build_request(sample(0, tmp_path, fault="429,ok"), QA, config)
+        client = CaptionClient(config, None)
+        start = time.monotonic()
+        results = client.fetch_sync([request])
+    assert time.monotonic() - start >= 1.0  # the server's Retry-After, not the 0.01 s backoff
+    assert isinstance(results[request.key], Reply)
+    assert client.counters.attempts == 2 and client.counters.retries == 1
+
+
 def test_client_spreads_requests_over_servers(tmp_path: Path) -> None:
     with StubServer() as a, StubServer() as b:
         config = CaptionConfig(enabled=True, base_urls=(a.base_url, b.base_url), retries=0)

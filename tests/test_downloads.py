@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from eoinstruct.sources.bigearthnet_v1 import download as ben_download
 from eoinstruct.sources.bigearthnet_v1 import sample as ben_corpus
 from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
 from eoinstruct.sources.download import archive as dl_archive
+from eoinstruct.sources.download import http as dl_http
 from eoinstruct.sources.satlas import download as satlas_download
 from eoinstruct.sources.starcop import download as starcop_download
 from eoinstruct.sources.xbd import download as xbd_download
@@ -210,6 +212,21 @@ def test_http_errors(server, tmp_path):
     with pytest.raises(dl.DownloadError, match="HTTP 503"):
         dl.download_file(server.url("/flaky"), tmp_path / "f", progress=False, retries=2, backoff=0)
     assert len(server.seen("/flaky")) == 3
+
+
+def test_retry_after_is_honoured(server, tmp_path):
+    server.add("/busy", b"x")
+    server.status["/busy"] = 429
+    server.headers["/busy"] = {"Retry-After": "1"}
+    start = time.monotonic()
+    with pytest.raises(dl.DownloadError, match="HTTP 429"):
+        dl.download_file(server.url("/busy"), tmp_path / "b", progress=False, retries=1, backoff=0)
+    assert time.monotonic() - start >= 1.0  # the server's wait, not the backoff of 0 s
+    assert len(server.seen("/busy")) == 2
+    assert dl_http.retry_after_seconds("120") == 120.0
+    assert dl_http.retry_after_seconds("99999") == dl_http.RETRY_AFTER_MAX_S
+    assert dl_http.retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") is None
+    assert dl_http.retry_after_seconds(None) is None
 
 
 # ---- extract_archive ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -448,21 +449,49 @@ def test_signer_is_applied_before_reading(sample_root: Path, tmp_path: Path) -> 
         STACScenes(root, _options(tmp_path, sign="fake"))
 
 
-def test_planetary_computer_signing_without_network() -> None:
-    calls: list[tuple[str, str]] = []
+def test_planetary_computer_signing_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    pc = pytest.importorskip("planetary_computer")
+    calls: list[str] = []
 
-    def token(account: str, container: str) -> str:
-        calls.append((account, container))
-        return "st=2024&se=2024&sig=abc"
+    class Response:
+        def __init__(self, url: str) -> None:
+            self.url = url
 
-    stac_signing._PC_TOKENS.tokens.clear()
+        def raise_for_status(self) -> None:
+            pass
+
+        def json(self) -> dict[str, str]:
+            return {"token": "st=2024&se=2024&sig=abc", "msft:expiry": "2999-01-01T00:00:00Z"}
+
+    class Session:
+        def mount(self, prefix: str, adapter: object) -> None:
+            pass
+
+        def get(self, url: str, headers: object = None) -> Response:
+            calls.append(url)
+            return Response(url)
+
+    monkeypatch.setattr(pc.sas.requests, "Session", Session)
+    monkeypatch.setattr(pc.sas, "TOKEN_CACHE", {})
     href = "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/60/V/UK/B04_10m.tif"
-    assert sign_planetary_computer(href, token) == f"{href}?st=2024&se=2024&sig=abc"
-    assert sign_planetary_computer(href.replace("B04", "B03"), token).endswith("sig=abc")
-    assert calls == [("sentinel2l2a01", "sentinel2-l2")]  # cached per container
-    assert sign_planetary_computer("s3://usgs-landsat/x.TIF", token) == "s3://usgs-landsat/x.TIF"
-    assert sign_planetary_computer(f"{href}?already", token) == f"{href}?already"
-    stac_signing._PC_TOKENS.tokens.clear()
+    assert sign_planetary_computer(href) == f"{href}?st=2024&se=2024&sig=abc"
+    assert sign_planetary_computer(href.replace("B04", "B03")).endswith("sig=abc")
+    assert [c.rsplit("/", 2)[1:] for c in calls] == [["sentinel2l2a01", "sentinel2-l2"]]  # cached
+    assert sign_planetary_computer("s3://usgs-landsat/x.TIF") == "s3://usgs-landsat/x.TIF"
+    assert sign_planetary_computer(f"{href}?already") == f"{href}?already"
+    assert len(calls) == 1
+
+
+def test_planetary_computer_signer_without_its_package(
+    sample_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "planetary_computer", None)
+    href = "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/60/V/UK/B04_10m.tif"
+    with pytest.raises(ImportError, match=r"eoinstruct\[planetary-computer\]"):
+        sign_planetary_computer(href)
+    assert sign_planetary_computer("s3://usgs-landsat/x.TIF") == "s3://usgs-landsat/x.TIF"
+    with pytest.raises(ValueError, match="needs the planetary-computer package"):
+        STACScenes(sample_root, _options(tmp_path, sign="planetary_computer"))
 
 
 def test_options_are_checked(sample_root: Path, tmp_path: Path) -> None:

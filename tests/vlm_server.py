@@ -9,7 +9,8 @@
 - :class:`StubServer` is a tiny OpenAI-compatible chat-completions server in a thread. What it
   does with a request is steered by a ``fault`` tag of the sample, which appears in the prompt
   as ``- fault: <a>,<b>,…``: the n-th request of that prompt gets action n (the last one
-  repeats). Actions: ``ok`` (a valid QA JSON reply), ``500``, ``timeout`` (no answer before
+  repeats). Actions: ``ok`` (a valid QA JSON reply), ``500``, ``429`` (with ``Retry-After:
+  1``), ``timeout`` (no answer before
   the client gives up), ``drop`` (connection closed without a response), ``malformed`` (a
   non-JSON body), ``empty`` (empty content), ``refusal``, ``garbled``. It counts requests per
   prompt key (SHA-256 of the request's messages), which is how the tests see repeats.
@@ -218,8 +219,12 @@ class StubServer:
                 body = json.loads(self.rfile.read(length))
                 stub.handle(self, body)
 
-            def _send(self, status: int, payload: bytes) -> None:
+            def _send(
+                self, status: int, payload: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -251,6 +256,9 @@ class StubServer:
         action = plan[min(n, len(plan) - 1)].strip()
         if action == "500":
             handler._send(500, b'{"error": "boom"}')
+            return
+        if action == "429":
+            handler._send(429, b'{"error": "slow down"}', {"Retry-After": "1"})
             return
         if action == "timeout":
             time.sleep(self.hang_s)

@@ -3,8 +3,14 @@
 **Requests** (:class:`CaptionClient`) are asynchronous (aiohttp) under a concurrency limit,
 spread over several servers (``base_urls``: data-parallel replicas; a request goes to the
 server chosen by its cache key and moves to the next one on each retry), with a timeout per
-request and retries with exponential backoff on 5xx/408/429 answers, timeouts, dropped
-connections and malformed response bodies. Other 4xx answers are not retried.
+request and retries with exponential backoff (at least the server's ``Retry-After``) on
+5xx/408/429 answers, timeouts, dropped connections and malformed response bodies. Other 4xx
+answers are not retried.
+
+The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: ``openai`` is not in the
+lock and would add httpx, jiter and distro for one POST, while its own retries stay on one base
+URL and skip malformed bodies; ``aiohttp-retry`` 2.9 sends the headers, the API key among them,
+only with the first URL of a list: read in its ``RetryClient._make_request``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import tenacity
 
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.config import CaptionConfig
@@ -51,10 +59,26 @@ class RequestFailure:
     attempts: int
 
 
+RETRY_AFTER_MAX_S = 300.0
+"""The longest ``Retry-After`` (seconds) a retry waits for; a longer one is cut to this."""
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a ``Retry-After`` header given in seconds (an HTTP date gives None)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or not seconds >= 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_S)
+
+
 class _Retryable(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.retry_after = retry_after
 
 
 class _Fatal(Exception):
@@ -106,6 +130,7 @@ class CaptionClient:
             async with session.post(url, json=body, headers=self._headers()) as response:
                 text = await response.text()
                 status = response.status
+                retry_after = _retry_after(response.headers.get("Retry-After"))
         except TimeoutError as exc:
             raise _Retryable(
                 "timeout", f"no reply within {self.config.timeout_s} s from {url}"
@@ -113,7 +138,7 @@ class CaptionClient:
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable("connection_error", f"{type(exc).__name__}: {exc} ({url})") from exc
         if status >= 500 or status in (408, 429):
-            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}")
+            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}", retry_after)
         if status >= 400:
             raise _Fatal("client_error", f"HTTP {status} from {url}: {text[:300]}")
         try:
@@ -135,32 +160,48 @@ class CaptionClient:
     ) -> Reply | RequestFailure:
         n = len(self.config.base_urls)
         start = int(request.key[:8], 16) % n
-        last: _Retryable | None = None
+        exponential = tenacity.wait_exponential(multiplier=self.config.backoff_s)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            delay = float(exponential(state)) * (1.0 + 0.1 * self._rng.random())
+            failure = state.outcome.exception() if state.outcome is not None else None
+            retry_after = getattr(failure, "retry_after", None)
+            return max(delay, retry_after) if retry_after is not None else delay
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            self.counters.retries += 1
+            assert state.outcome is not None
+            log.warning(
+                "captioner: attempt %d of %s failed: %s",
+                state.attempt_number,
+                request.key[:12],
+                state.outcome.exception(),
+            )
+
         attempt = 0
-        for attempt in range(self.config.retries + 1):
-            if attempt:
-                self.counters.retries += 1
-                delay = self.config.backoff_s * 2 ** (attempt - 1)
-                await asyncio.sleep(delay * (1.0 + 0.1 * self._rng.random()))
-            try:
-                async with limit:
-                    reply = await self._post(session, (start + attempt) % n, request.body)
-            except _Retryable as exc:
-                last = exc
-                log.warning(
-                    "captioner: attempt %d of %s failed: %s", attempt + 1, request.key[:12], exc
-                )
-                continue
-            except _Fatal as exc:
-                self.counters.failures += 1
-                return RequestFailure(exc.kind, str(exc), attempt + 1)
-            if self.cache is not None:
-                self.cache.put(request.key, reply)
-            self.counters.replies += 1
-            return reply
-        self.counters.failures += 1
-        assert last is not None
-        return RequestFailure(last.kind, str(last), attempt + 1)
+        retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=tenacity.stop_after_attempt(self.config.retries + 1),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            async for trial in retrying:
+                with trial:
+                    attempt = trial.retry_state.attempt_number
+                    async with limit:
+                        reply = await self._post(session, (start + attempt - 1) % n, request.body)
+        except (_Retryable, _Fatal) as exc:
+            log.warning(
+                "captioner: %s failed after %d attempt(s): %s", request.key[:12], attempt, exc
+            )
+            self.counters.failures += 1
+            return RequestFailure(exc.kind, str(exc), attempt)
+        if self.cache is not None:
+            self.cache.put(request.key, reply)
+        self.counters.replies += 1
+        return reply
 
     async def fetch(self, requests: Sequence[CaptionRequest]) -> dict[str, Reply | RequestFailure]:
         """Get the replies of several requests (cached ones without asking).

@@ -5,8 +5,11 @@ path, with ``sha256``, ``bytes`` and ``rows`` (pairs in a Parquet file or a tar;
 other files such as the card), plus totals per kind. It is written by the shard stage after
 the card, checked by :func:`verify_manifest` (locally, before a publish and after a download)
 and compared with the Hub's file listing by :mod:`eoinstruct.pipeline.corpus.publish`. The manifest
-holds no
-time and no absolute path, so the same corpus gives the same manifest.
+holds no time and no absolute path, so the same corpus gives the same manifest.
+
+Kept as own code: it is the corpus's own record, shipped inside it with the row counts; the Hub
+states a SHA-256 only for LFS/Xet files (a git blob id for the rest) and DVC's hashes stay in
+``dvc.lock``, which a downloaded corpus does not carry (publish checks the Hub's against it).
 """
 
 from __future__ import annotations

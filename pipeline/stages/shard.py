@@ -14,7 +14,10 @@ globs over the same files: ``<source>`` is ``data/<split>-<source>-*``, ``<task>
 (see :func:`config_patterns`). A new file is started when the current one holds
 ``shard.max_rows`` pairs or ``shard.max_bytes`` bytes of payload (images, rasters and JSON), so
 file names and contents depend only on the pairs and the params: the stage stays
-byte-for-byte reproducible.
+byte-for-byte reproducible. Rotation is own code (kept: ``webdataset.ShardWriter`` rotates the
+tar alone, not its Parquet twin, and checks ``maxsize`` only after a sample is written, so a
+shard outgrows ``max_bytes``; read in webdataset 1.0.2); the tar members are written by
+``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
 
 The Parquet schema carries the Hugging Face features (so ``datasets.load_dataset(<corpus>)``
 decodes the images and reads conversations as lists of turns). A tar holds, per pair,

@@ -2,9 +2,16 @@
 
 :func:`download_file` streams one URL into ``<dest>.part``, resumes with an HTTP ``Range``
 request after a dropped connection (and starts over when the server ignores ``Range`` or the
-partial file is larger than expected), retries with back-off, verifies size and checksum,
-then renames the file atomically to ``dest``. A verified file is recorded in a small stamp
-file so that a re-run skips it without hashing it again.
+partial file is larger than expected), retries with back-off (or the server's ``Retry-After``
+on 408/429/5xx), verifies size and checksum, then renames the file atomically to ``dest``. A
+verified file is recorded in a small stamp file so that a re-run skips it without hashing it
+again.
+
+The retry loop is ``tenacity``'s, with a stop and a wait that count failures since the last
+attempt that received bytes. The resuming is own code (kept: ``urllib3.Retry`` retries a
+request, not a body dropped half-way, and ``huggingface_hub`` 2.4's download restarted from
+byte 0 on each retry and deleted its partial file when they ran out, so the next run fetched
+everything again; measured by ``python -m benchmarks.libraries``).
 """
 
 from __future__ import annotations
@@ -14,13 +21,13 @@ import json
 import logging
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import tenacity
 import urllib3
 from tqdm import tqdm
 
@@ -170,8 +177,38 @@ class FetchResult:
     verified: str
 
 
+RETRY_AFTER_MAX_S = 300.0
+"""The longest ``Retry-After`` (seconds) a retry waits for; a longer one is cut to this."""
+
+
 class _Retryable(Exception):
-    """A failure worth another attempt (dropped connection, 5xx, short body)."""
+    """A failure worth another attempt (dropped connection, 5xx, short body).
+
+    Attributes:
+        retry_after: Seconds the server asked to wait (``Retry-After``), if it did.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Return the seconds of a ``Retry-After`` header given in seconds, else None.
+
+    Args:
+        value: The header's value (an HTTP date gives None: the backoff applies).
+
+    Returns:
+        Seconds to wait, at most :data:`RETRY_AFTER_MAX_S`.
+    """
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    if seconds is None or seconds != seconds or seconds < 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_S)
 
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
@@ -285,6 +322,44 @@ def download_file(
     return FetchResult(dest, True, transferred, level)
 
 
+class _FailureStreak:
+    """Failed attempts in a row, counted again from 1 after an attempt that received bytes.
+
+    Its :meth:`stop` and :meth:`wait` steer ``tenacity``: a flaky connection can still finish a
+    large file, since only attempts that bring nothing new use up the retries.
+    """
+
+    def __init__(self, received: list[int], retries: int, backoff: float) -> None:
+        self.received = received
+        self.retries = retries
+        self.backoff = backoff
+        self.failures = 0
+        self.before = 0
+
+    def start(self) -> None:
+        """Note the bytes received before an attempt."""
+        self.before = self.received[0]
+
+    def count(self, state: tenacity.RetryCallState) -> None:
+        """Count a failed attempt (tenacity's ``after``)."""
+        self.failures = 1 if self.received[0] > self.before else self.failures + 1
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        """Whether the retries are used up."""
+        return self.failures > self.retries
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        """Seconds before the next attempt.
+
+        ``backoff``, doubled at each further failure, or the server's ``Retry-After`` when
+        that is longer.
+        """
+        delay = self.backoff * 2 ** min(self.failures - 1, 6)
+        failure = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(failure, "retry_after", None)
+        return max(delay, retry_after) if retry_after is not None else delay
+
+
 def _fetch(
     sess: requests.Session,
     url: str,
@@ -309,8 +384,21 @@ def _fetch(
         offset = 0
     if expected_size is not None and 0 < offset == expected_size:
         return 0
-    failures = 0
     received = [0]
+    streak = _FailureStreak(received, retries, backoff)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        assert state.outcome is not None
+        log.warning(
+            "%s: %s; retrying from byte %d in %.0f s (%d/%d)",
+            label,
+            state.outcome.exception(),
+            _size(part),
+            state.upcoming_sleep,
+            streak.failures,
+            retries,
+        )
+
     with tqdm(
         total=expected_size,
         initial=offset,
@@ -321,31 +409,29 @@ def _fetch(
         disable=not progress,
         leave=False,
     ) as bar:
-        while True:
-            before = received[0]
-            try:
-                _attempt(sess, url, part, offset, expected_size, timeout, bar, received)
-                return received[0]
-            except _Retryable as exc:
-                offset = part.stat().st_size if part.exists() else 0
-                failures = 1 if received[0] > before else failures + 1
-                if failures > retries:
-                    raise DownloadError(
-                        f"{url}: download failed ({exc}); {offset} bytes are kept in {part} - "
-                        "run the command again to resume"
-                    ) from None
-                wait = backoff * 2 ** min(failures - 1, 6)
-                log.warning(
-                    "%s: %s; retrying from byte %d in %.0f s (%d/%d)",
-                    label,
-                    exc,
-                    offset,
-                    wait,
-                    failures,
-                    retries,
-                )
-                if wait > 0:
-                    time.sleep(wait)
+        try:
+            for trial in tenacity.Retrying(
+                retry=tenacity.retry_if_exception_type(_Retryable),
+                after=streak.count,
+                stop=streak.stop,
+                wait=streak.wait,
+                before_sleep=before_sleep,
+                reraise=True,
+            ):
+                with trial:
+                    streak.start()
+                    _attempt(sess, url, part, _size(part), expected_size, timeout, bar, received)
+        except _Retryable as exc:
+            raise DownloadError(
+                f"{url}: download failed ({exc}); {_size(part)} bytes are kept in {part} - "
+                "run the command again to resume"
+            ) from None
+    return received[0]
+
+
+def _size(path: Path) -> int:
+    """Return a file's size, 0 when it does not exist."""
+    return path.stat().st_size if path.exists() else 0
 
 
 def _attempt(
@@ -379,7 +465,10 @@ def _attempt(
                 bar.reset(total=expected_size)
                 raise _Retryable(f"server refused the range from byte {offset}; starting over")
             if status in (408, 429) or status >= 500:
-                raise _Retryable(f"HTTP {status} {resp.reason}")
+                raise _Retryable(
+                    f"HTTP {status} {resp.reason}",
+                    retry_after_seconds(resp.headers.get("Retry-After")),
+                )
             if status >= 400:
                 raise DownloadError(f"{url}: HTTP {status} {resp.reason}")
             encoded = resp.headers.get("Content-Encoding", "identity").lower() not in (

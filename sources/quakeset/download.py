@@ -1,7 +1,10 @@
 """Where and how to download QuakeSet: ``eoinstruct download quakeset``.
 
 The dataset's title, homepage and licence are not repeated here: the spec reads them from
-the source's facts (``facts.py``).
+the source's facts (``facts.py``). The files are fetched by :mod:`eoinstruct.sources.download`
+from pinned ``resolve`` URLs (kept rather than ``huggingface_hub.hf_hub_download``, which could
+not resume the 9.7 GB ``earthquakes.h5`` after a dropped connection; see
+:mod:`eoinstruct.sources.download.http`).
 """
 
 from __future__ import annotations

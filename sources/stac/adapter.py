@@ -73,7 +73,8 @@ class STACScenes(SourceAdapter):
       (key ``default`` for the rest); default 256.
     - ``chip_center`` [lon, lat] or ``aoi`` [w, s, e, n]: the point chips are centred on (see
       the module docstring for the rule); ``aoi`` is also the search bbox when none is given.
-    - ``sign``: None or a name in :data:`SIGNERS` (``planetary_computer``).
+    - ``sign``: None or a name in :data:`SIGNERS` (``planetary_computer``: needs the
+      ``planetary-computer`` package, the ``planetary-computer`` extra).
     - ``s1_calibration``: ``sigma0`` (default) or ``none`` for Sentinel-1 GRD.
 
     Args:

@@ -17,7 +17,7 @@ from typing import Any
 
 from shapely.geometry import shape
 
-from eoinstruct.sources.stac.signing import SIGNERS
+from eoinstruct.sources.stac.signing import SIGNERS, check_signer
 
 DEFAULT_CHIP_SIZE = 256
 """Chip width and height in reference-grid pixels when ``chip_size`` does not say."""
@@ -177,6 +177,11 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     sign = options.get("sign")
     if sign is not None and sign not in SIGNERS:
         raise ValueError(f"stac: option sign={sign!r}; known signers: {sorted(SIGNERS)}")
+    if sign is not None:
+        try:
+            check_signer(sign)
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
     calibration = options.get("s1_calibration", "sigma0")
     if calibration not in ("sigma0", "none"):
         raise ValueError("stac: option s1_calibration must be 'sigma0' or 'none'")

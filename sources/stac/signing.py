@@ -1,88 +1,84 @@
 """Signing STAC asset hrefs just before they are opened.
 
 Holds the signers the ``sign`` option can name (:data:`SIGNERS`, :func:`register_signer`),
-Planetary Computer's SAS-token signer with its per-container token cache, and
-:func:`sign_href`, which applies the configured signer to an href.
+Planetary Computer's SAS-token signer and :func:`sign_href`, which applies the configured
+signer to an href.
 
 Decision:
 
 - **Signing.** ``sign`` names a function from :data:`SIGNERS` that turns an href into a
   readable href just before it is opened (hrefs stored in ``item.json`` stay unsigned). PC's
-  blob storage needs a SAS token (:func:`sign_planetary_computer`; network, UNVERIFIED here).
+  blob storage needs a SAS token: :func:`sign_planetary_computer` hands the href to the
+  ``planetary-computer`` package (an optional dependency: ``pip install
+  'eoinstruct[planetary-computer]'``), which fetches a token per container, keeps it until a
+  minute before the expiry the token states, sends ``PC_SDK_SUBSCRIPTION_KEY`` and retries the
+  token endpoint.
 
-UNVERIFIED: the PC token endpoint.
+UNVERIFIED: the PC token endpoint (network).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from types import ModuleType
 from urllib.parse import urlparse
 
 Signer = Callable[[str], str]
 """Turns an asset href into one that can be opened (e.g. appends a SAS token)."""
 
-PC_TOKEN_URL = "https://planetarycomputer.microsoft.com/api/sas/v1/token/{account}/{container}"
-"""PC endpoint that hands out a SAS token for one blob storage container."""
+PC_EXTRA = "pip install 'eoinstruct[planetary-computer]'"
+"""How to install what ``sign: planetary_computer`` needs."""
 
 
-def _pc_token(account: str, container: str) -> str:
-    """Fetch a SAS token for a PC storage container (network)."""
-    import requests
-
-    url = PC_TOKEN_URL.format(account=account, container=container)
-    response = requests.get(url, timeout=30)
-    response.raise_for_status()
-    token = response.json().get("token")
-    if not isinstance(token, str) or not token:
-        raise ValueError(f"{url} returned no token")
-    return token
-
-
-@dataclass
-class _TokenCache:
-    """SAS tokens by (account, container), each kept for ``ttl_s`` seconds."""
-
-    ttl_s: float = 30 * 60
-    tokens: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+def _planetary_computer() -> ModuleType:
+    """Import the ``planetary-computer`` package, or say how to install it."""
+    try:
+        import planetary_computer
+    except ImportError as exc:
+        raise ImportError(
+            "stac: sign=planetary_computer needs the planetary-computer package "
+            f"({PC_EXTRA}, or pip install planetary-computer)"
+        ) from exc
+    return planetary_computer
 
 
-_PC_TOKENS = _TokenCache()
-
-
-def sign_planetary_computer(href: str, fetch_token: Callable[[str, str], str] = _pc_token) -> str:
+def sign_planetary_computer(href: str) -> str:
     """Sign a Planetary Computer blob-storage href with a SAS token.
 
-    Hrefs on ``<account>.blob.core.windows.net/<container>/…`` get ``?<token>`` appended (the
-    token of that container, from :data:`PC_TOKEN_URL`, cached for 30 minutes); other hrefs
-    and hrefs that already carry a query are returned unchanged. This is what PC's own
-    ``planetary_computer.sign`` does (PC "Using tokens for data access" documentation); it
-    needs the network and is UNVERIFIED here.
+    Hrefs on ``<account>.blob.core.windows.net/<container>/…`` get ``?<token>`` appended by
+    ``planetary_computer.sign_url`` (the container's token, cached until shortly before it
+    expires); other hrefs, and hrefs that already carry a query (the package would append a
+    second ``?``), are returned unchanged.
 
     Args:
         href: The asset href.
-        fetch_token: ``(account, container) → token``; the default asks PC's token endpoint.
 
     Returns:
         The signed href.
+
+    Raises:
+        ImportError: If the planetary-computer package is not installed (with how to install
+            it).
     """
     parsed = urlparse(href)
-    host = parsed.netloc
-    if parsed.scheme != "https" or not host.endswith(".blob.core.windows.net") or parsed.query:
+    if parsed.scheme != "https" or not parsed.netloc.endswith(".blob.core.windows.net"):
         return href
-    account = host.split(".", 1)[0]
-    container = parsed.path.lstrip("/").split("/", 1)[0]
-    key = (account, container)
-    now = time.monotonic()
-    with _PC_TOKENS.lock:
-        cached = _PC_TOKENS.tokens.get(key)
-        if cached is None or now - cached[1] > _PC_TOKENS.ttl_s:
-            cached = (fetch_token(account, container), now)
-            _PC_TOKENS.tokens[key] = cached
-    return f"{href}?{cached[0]}"
+    if parsed.query:
+        return href
+    return str(_planetary_computer().sign_url(href))
+
+
+def check_signer(name: str) -> None:
+    """Check that a signer can run here (its package is installed).
+
+    Args:
+        name: A name in :data:`SIGNERS`.
+
+    Raises:
+        ImportError: If ``planetary_computer`` is named and its package is missing.
+    """
+    if name == "planetary_computer" and SIGNERS[name] is sign_planetary_computer:
+        _planetary_computer()
 
 
 SIGNERS: dict[str, Signer] = {"planetary_computer": sign_planetary_computer}
