@@ -336,10 +336,14 @@ def card_text(
         f'sub = datasets.load_dataset("<this folder or hub id>", "{example}")',
         "```",
         "",
-        "Configurations: `default` (all pairs), `<source>`, `<task>`, `<source>_<task>` and "
-        f"`{COMMERCIAL_SAFE}` (the sources whose licences all permit commercial use). They "
-        "select files by name (`data/<split>-<source>-<part>-<task>-<n>.parquet`), so they "
-        "share the same files and no image is stored twice.",
+        "Configurations: `default` (all pairs), `<source>`, `<task>`, `<source>_<task>`"
+        + (
+            f" and `{COMMERCIAL_SAFE}` (the sources whose licences all permit commercial use)"
+            if any(c["config_name"] == COMMERCIAL_SAFE for c in configs)
+            else ""
+        )
+        + ". They select files by name (`data/<split>-<source>-<part>-<task>-<n>.parquet`), "
+        "so they share the same files and no image is stored twice.",
         "",
         "| configuration | splits (pairs) | licences | commercial use |",
         "|---|---|---|---|",
