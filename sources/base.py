@@ -12,12 +12,15 @@ licence…) is a :class:`SourceFacts`, stated once in the source's ``facts.py``.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
+import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from eoinstruct.pipeline.records import Sample
 
@@ -70,12 +73,14 @@ class SourceFacts:
         tasks: Task families its labels support.
         licence: Licence of the data as the README, the corpus card and ``eoinstruct download
             --list`` state it (SPDX id where there is one, with any caveat).
-        citation: How to cite the dataset.
+        citation: How to cite the dataset, in one line (the README sources table).
         layout: The folder the adapter expects as ``root``, in one line.
         sample_licence: The licence id each sample carries (``metadata.licence``) when it is
             shorter than :attr:`licence` (an SPDX id without the caveat); empty means
             :attr:`licence`. Adapters that know a finer licence per sensor or collection
             write that instead.
+        bibtex: BibTeX entries of the paper (and data DOI) to cite, as the corpus card prints
+            them; fields that could not be confirmed are left out or marked in a comment.
     """
 
     name: str
@@ -91,6 +96,7 @@ class SourceFacts:
     citation: str
     layout: str
     sample_licence: str = ""
+    bibtex: str = ""
 
 
 class _DeclaredFacts:
@@ -152,7 +158,81 @@ class SourceError(Exception):
 
 
 class SourceNotFoundError(FileNotFoundError):
-    """The dataset root is missing or does not look like the source's layout."""
+    """The dataset root is missing or does not look like the source's layout.
+
+    Raise it with what is wrong; when it leaves an adapter (its constructor,
+    :meth:`~SourceAdapter.list_units` or :meth:`~SourceAdapter.read_unit`) the adapter appends
+    what to do (:func:`remedy`), so the one-line message ends with it.
+
+    Attributes:
+        remedy: The text appended by the adapter (empty until then).
+    """
+
+    remedy: str = ""
+
+
+def remedy(name: str, root: Path | str, package: str | None = None) -> str:
+    """Return what to do about a missing or unrecognised dataset root, in one clause.
+
+    Args:
+        name: Source name (``sources.<name>`` in ``params.yaml``).
+        root: The root the adapter was given.
+        package: The source's package; when it has a ``download.py``, the text ends with the
+            ``eoinstruct download`` command (saying when the download needs a manual step).
+
+    Returns:
+        E.g. ``point sources.xbd.root in params.yaml at the dataset, set
+        sources.xbd.enabled: false, or run eoinstruct download xbd --root data/xbd``.
+    """
+    settings = f"point sources.{name}.root in params.yaml at the dataset"
+    disable = f"set sources.{name}.enabled: false"
+    spec = _download_spec(package)
+    if spec is None:
+        return f"{settings} or {disable}"
+    manual = (
+        " (after registering with the publisher; it lists the files to fetch by hand)"
+        if getattr(spec, "manual", None)
+        else ""
+    )
+    command = f"eoinstruct download {name} --root {shlex.quote(str(root))}"
+    return f"{settings}, {disable}, or{manual} run {command}"
+
+
+def _download_spec(package: str | None) -> object | None:
+    """``SPEC`` of ``<package>.download``, or None when the source has no download spec."""
+    if not package:
+        return None
+    try:
+        if importlib.util.find_spec(f"{package}.download") is None:
+            return None
+    except (ImportError, ValueError):  # not a package (an adapter defined in a script)
+        return None
+    return getattr(importlib.import_module(f"{package}.download"), "SPEC", None)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _adding_remedy(method: _Method) -> _Method:
+    """Wrap an adapter method: a :class:`SourceNotFoundError` leaving it ends with the remedy.
+
+    The remedy is appended once, however many wrapped methods the error passes through.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: SourceAdapter, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except SourceNotFoundError as exc:
+            if not exc.remedy:
+                root = getattr(self, "root", None) or (args[0] if args else "<root>")
+                package = type(self).__module__.rpartition(".")[0]
+                exc.remedy = remedy(self.name, root, package)
+                exc.args = (f"{str(exc).rstrip('; ')}; {exc.remedy}", *exc.args[1:])
+            raise
+
+    wrapper._adds_remedy = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 class SourceAdapter(ABC):
@@ -178,14 +258,22 @@ class SourceAdapter(ABC):
     )
     """Licence id written into the samples (``facts.sample_licence``, else ``facts.licence``)."""
 
+    _REMEDY_METHODS: ClassVar[tuple[str, ...]] = ("__init__", "list_units", "read_unit")
+    """Methods whose :class:`SourceNotFoundError` gets the remedy appended (every subclass)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for attr in cls._REMEDY_METHODS:
+            method = cls.__dict__.get(attr)
+            if callable(method) and not getattr(method, "_adds_remedy", False):
+                setattr(cls, attr, _adding_remedy(method))
+
+    @_adding_remedy
     def __init__(self, root: Path, options: Mapping[str, Any] | None = None) -> None:
         self.root = Path(root)
         self.options: Mapping[str, Any] = dict(options or {})
         if not self.root.is_dir():
-            raise SourceNotFoundError(
-                f"{self.name}: dataset root {self.root} does not exist; download the dataset "
-                f"(see README, 'Real datasets') or set sources.{self.name}.root in params.yaml"
-            )
+            raise SourceNotFoundError(f"{self.name}: dataset root {self.root} does not exist")
 
     @abstractmethod
     def list_units(self) -> list[str]:

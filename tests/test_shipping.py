@@ -16,11 +16,13 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -30,6 +32,7 @@ from build_helpers import build, make_params
 
 from eoinstruct.cli import main
 from eoinstruct.pipeline.config import load_params
+from eoinstruct.pipeline.corpus.card import COMMERCIAL_SAFE
 from eoinstruct.pipeline.corpus.earthdial import (
     IMAGE_TOKEN,
     ExportError,
@@ -39,7 +42,14 @@ from eoinstruct.pipeline.corpus.earthdial import (
     split_leading_tags,
 )
 from eoinstruct.pipeline.corpus.html_report import draw_boxes, parse_boxes, raster_views
-from eoinstruct.pipeline.corpus.layout import config_patterns, parse_stem, shard_stem
+from eoinstruct.pipeline.corpus.hub import HUB_TASK_CATEGORIES, size_category, source_dataset
+from eoinstruct.pipeline.corpus.layout import (
+    config_patterns,
+    corpus_features,
+    parse_stem,
+    shard_stem,
+)
+from eoinstruct.pipeline.corpus.licences import HUB_LICENCE_IDS, commercial_use
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, read_manifest, verify_manifest
 from eoinstruct.pipeline.corpus.publish import (
     PublishError,
@@ -49,6 +59,7 @@ from eoinstruct.pipeline.corpus.publish import (
     verify_remote,
 )
 from eoinstruct.pipeline.stages import build_report as build_report_stage
+from eoinstruct.sources.registry import facts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -121,11 +132,16 @@ def test_default_and_every_named_configuration_load(built: Path) -> None:
     total = counts["pairs"]
     ds = datasets.load_dataset(str(corpus), cache_dir=str(built / "hf-cache"))
     assert sum(len(split) for split in ds.values()) == total
+    commercial = {s for s in counts["sources"] if commercial_use(facts(s))}
+    assert commercial and commercial < set(counts["sources"])
     for name in names[1:]:
         loaded = datasets.load_dataset(str(corpus), name, cache_dir=str(built / "hf-cache"))
         rows = [(r["source"], r["task"]) for split in loaded.values() for r in split]
         assert rows, name
-        if name in counts["sources"]:
+        if name == COMMERCIAL_SAFE:
+            assert {s for s, _ in rows} == commercial
+            assert len(rows) == sum(counts["sources"][s] for s in commercial)
+        elif name in counts["sources"]:
             assert {s for s, _ in rows} == {name} and len(rows) == counts["sources"][name]
         elif name in counts["tasks"]:
             assert {t for _, t in rows} == {name} and len(rows) == counts["tasks"][name]
@@ -146,6 +162,111 @@ def test_card_states_conventions_sensors_filters_and_licences(built: Path) -> No
     assert "CC-BY-NC-SA-4.0 — **non-commercial**" in text
     assert "`sources.xbd.enabled: false`" in text
     assert "Gupta et al., xBD" in text and "template/1" in text
+
+
+HUB_FIELDS = (
+    "pretty_name",
+    "language",
+    "license",
+    "size_categories",
+    "task_categories",
+    "task_ids",
+    "source_datasets",
+    "tags",
+    "dataset_info",
+    "configs",
+)
+"""Front-matter fields the card must carry."""
+
+
+def test_card_front_matter_is_hub_metadata(built: Path) -> None:
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    card = DatasetCard.load(built / "corpus" / "README.md", repo_type="dataset")
+    assert isinstance(card.data, DatasetCardData)
+    data = card.data.to_dict()
+    assert not [f for f in HUB_FIELDS if not data.get(f)], data.keys()
+    # the same metadata survives DatasetCardData's own round trip
+    again = DatasetCardData(**data).to_dict()
+    assert {f: again.get(f) for f in HUB_FIELDS} == {f: data[f] for f in HUB_FIELDS}
+
+    counts = report(built)["corpus"]
+    assert data["language"] == ["en"] and data["size_categories"] == [
+        size_category(counts["pairs"])
+    ]
+    assert set(data["license"]) <= HUB_LICENCE_IDS and "cc-by-nc-sa-4.0" in data["license"]
+    assert data["license_name"] and data["license_link"] == "README.md"  # "other" is present
+    categories = data["task_categories"]
+    assert set(categories) <= set(HUB_TASK_CATEGORIES)
+    assert {"visual-question-answering", "image-to-text", "object-detection"} <= set(categories)
+    valid_ids = {i for c in categories for i in HUB_TASK_CATEGORIES[c]}
+    assert data["task_ids"] and set(data["task_ids"]) <= valid_ids
+    assert (
+        set(data["source_datasets"]) == {source_dataset(facts(s)) for s in counts["sources"]}
+        and "DarthReca/quakeset" in data["source_datasets"]
+    )
+    assert {"remote-sensing", "earth-observation", "synthetic"} <= set(data["tags"])
+
+    # dataset_info: one entry per configuration, the datasets features, the real counts
+    infos = {i["config_name"]: i for i in data["dataset_info"]}
+    assert set(infos) == {c["config_name"] for c in data["configs"]}
+    features = [f["name"] for f in infos["default"]["features"]]
+    assert features == list(corpus_features())
+    splits = {s["name"]: s for s in infos["default"]["splits"]}
+    assert {k: v["num_examples"] for k, v in splits.items()} == counts["splits"]
+    assert all(v["num_bytes"] > 0 for v in splits.values())
+    on_disk = sum(p.stat().st_size for p in (built / "corpus" / "data").glob("*.parquet"))
+    assert infos["default"]["download_size"] == on_disk
+    xbd = sum(s["num_examples"] for s in infos["xbd"]["splits"])
+    assert xbd == counts["sources"]["xbd"]
+
+
+def test_card_lists_licences_per_configuration(built: Path) -> None:
+    text = (built / "corpus" / "README.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): [c.strip() for c in line.split("|")[2:-1]]
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    }
+    assert rows["xbd_grounding"][1:] == ["CC-BY-NC-SA-4.0", "no (xbd)"]
+    assert rows["satlas"][1:] == ["ODC-BY-1.0, ODbL-1.0, CC-BY-4.0", "yes"]
+    assert rows[COMMERCIAL_SAFE][2] == "yes" and "CC-BY-NC" not in rows[COMMERCIAL_SAFE][1]
+    assert rows["default"][2] == "no (skyscript, starcop, xbd)"
+    assert "it leaves out `skyscript` (unstated), `starcop` (NOASSERTION), `xbd`" in text
+
+
+def test_sample_build_card_says_synthetic_first(built: Path) -> None:
+    text = (built / "corpus" / "README.md").read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1]
+    caveat = body.index("**Sample build: synthetic data, not for training.**")
+    assert caveat < body.index("## Loading") and caveat < body.index("pairs**")
+    assert "synthetic pixels and labels" in body and "do not use them to train" in body
+
+
+def test_card_links_resolve(built: Path) -> None:
+    corpus = built / "corpus"
+    text = (corpus / "README.md").read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1]
+    targets = re.findall(r"\]\(([^)]*)\)", body)
+    assert targets
+    for target in targets:
+        assert target and not re.search(r"\s", target), target
+        parsed = urlparse(target)
+        if parsed.scheme:
+            assert parsed.scheme in ("http", "https") and parsed.netloc, target
+        else:
+            assert (corpus / target).is_file(), target
+    assert "](manifest.json)" in body and "[Sentinel-2 L2A" in body
+
+
+def test_card_cites_every_source_with_bibtex(built: Path) -> None:
+    text = (built / "corpus" / "README.md").read_text(encoding="utf-8")
+    citation = text.split("## Citation", 1)[1]
+    assert "@software{eoinstruct," in citation and "@inproceedings{soni2025earthdial," in citation
+    for source in report(built)["corpus"]["sources"]:
+        bibtex = facts(source).bibtex
+        assert bibtex and bibtex in citation, source
+    assert citation.count("```bibtex") == 2
 
 
 def test_shards_rotate_by_rows_without_changing_the_pairs(built: Path, tmp_path: Path) -> None:
@@ -507,9 +628,18 @@ def test_build_report_renders_with_plots(built: Path) -> None:
 def test_commercial_safe_build_has_no_non_commercial_source(tmp_path: Path) -> None:
     params = make_params(tmp_path)
     data = yaml.safe_load(params.read_text())
-    data["sources"]["xbd"]["enabled"] = False
+    blocked = [name for name in data["sources"] if not commercial_use(facts(name))]
+    assert "xbd" in blocked
+    for name in blocked:
+        data["sources"][name]["enabled"] = False
     params.write_text(yaml.safe_dump(data))
     assert main(["--params", str(params), "--no-progress", "all"]) == 0
     text = (tmp_path / "corpus" / "README.md").read_text()
     assert "non-commercial**" not in text and "`xbd`" not in text
+    assert "Every source of this build permits commercial use." in text
     assert not list((tmp_path / "corpus" / "data").glob("*-xbd-*"))
+    configs = {
+        c["config_name"]: c for c in front_matter(tmp_path / "corpus" / "README.md")["configs"]
+    }
+    assert "| `default` |" in text and "| no (" not in text
+    assert len(configs[COMMERCIAL_SAFE]["data_files"]) == len(configs["default"]["data_files"])

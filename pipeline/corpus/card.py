@@ -1,41 +1,59 @@
 """The corpus card: ``README.md`` of the corpus folder, generated from the build.
 
-Its YAML front matter declares the configurations that ``datasets.load_dataset`` reads:
+Its YAML front matter is the Hub's dataset metadata (:mod:`eoinstruct.pipeline.corpus.hub`):
+name, language, licences, size and task categories, source datasets, tags, ``dataset_info``
+and the configurations that ``datasets.load_dataset`` reads:
 
 - ``default``: every pair (``load_dataset(<corpus>)``);
 - ``<source>`` (e.g. ``xbd``): the pairs of one source;
 - ``<task>`` (e.g. ``grounding``): the pairs of one task family, over all sources;
-- ``<source>_<task>`` (e.g. ``xbd_disaster_assessment``): one source's pairs of one task.
+- ``<source>_<task>`` (e.g. ``xbd_disaster_assessment``): one source's pairs of one task;
+- ``commercial_safe``: the pairs of the sources whose every licence permits commercial use
+  (:mod:`eoinstruct.pipeline.corpus.licences`).
 
 Each is a set of globs over the same Parquet files (their names carry split, source and task,
 see ``pipeline/corpus/layout.py``), so no configuration copies any bytes. A name that would
-be declared twice (a task named like a source) is an error. The body states the counts per
-source, task, modality and split, the features, the file layout, the box convention, the band
-lists and renderings per sensor, the filter thresholds and what every stage dropped or failed
-on, the generator and model per subset, and the licence and citation of every source that
-contributed, with how to build a commercial-safe corpus.
+be declared twice (a task named like a source) is an error. The body says first when the build
+read the embedded sample corpus (synthetic pixels and labels: not for training), then states
+the configurations with their licences, the counts per source, task, modality and split, the
+features, the file layout, the box convention, the band lists and renderings per sensor, the
+filter thresholds and what every stage dropped or failed on, the generator and model per
+subset, the licence of every source that contributed, and the BibTeX of eoinstruct, EarthDial
+and every source.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.citation import citation_section
+from eoinstruct.pipeline.corpus.hub import ParquetFile, front_matter, parquet_files
 from eoinstruct.pipeline.corpus.layout import config_patterns
+from eoinstruct.pipeline.corpus.licences import (
+    commercial_use,
+    licence,
+    licence_ids,
+    licences_of,
+)
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
 from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.pipeline.stages import REGISTRY
+from eoinstruct.sources.base import SourceFacts
 from eoinstruct.sources.registry import facts, source_names
 
-NON_COMMERCIAL = {"CC-BY-NC-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0"}
-"""Licences whose data may not be used commercially."""
+COMMERCIAL_SAFE = "commercial_safe"
+"""The configuration of the sources whose licences all permit commercial use."""
 
 ACCOUNTED_STAGES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.card)
 """Stages the card's accounting table lists (from the stage registry)."""
@@ -85,11 +103,15 @@ def _raster_note(encoding: str) -> str:
     return "`.npy` float32 in the source unit, NaN = nodata"
 
 
-def make_configs(groups: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
+def make_configs(
+    groups: Mapping[str, Mapping[str, int]], commercial: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """Return the ``configs`` of the card's front matter.
 
     Args:
         groups: ``"<split>|<source>|<task>"`` → counts (``pairs``…), from the shard summary.
+        commercial: Sources whose licences permit commercial use; when any of them has pairs,
+            :data:`COMMERCIAL_SAFE` selects their files (one glob per source and split).
 
     Returns:
         One entry per configuration, ``default`` first, each listing only splits it has.
@@ -109,24 +131,68 @@ def make_configs(groups: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]
                 raise ValueError(f"configuration name {name!r} is ambiguous: rename a task")
             wanted[name] = sel
     configs = []
-    for name, (source, task) in sorted(wanted.items(), key=lambda kv: (kv[0] != "default", kv[0])):
+    for name, (only_source, only_task) in wanted.items():
         splits = sorted(
             {
                 split
                 for split, s, t in keys
-                if (source is None or s == source) and (task is None or t == task)
+                if (only_source is None or s == only_source)
+                and (only_task is None or t == only_task)
             }
         )
         entry: dict[str, Any] = {
             "config_name": name,
             "data_files": [
-                {"split": split, "path": config_patterns(source, task, split)} for split in splits
+                {"split": split, "path": config_patterns(only_source, only_task, split)}
+                for split in splits
             ],
         }
         if name == "default":
             entry["default"] = True
         configs.append(entry)
-    return configs
+    safe = sorted({s for _, s, _ in keys if s in commercial})
+    if safe:
+        if COMMERCIAL_SAFE in wanted:
+            raise ValueError(f"configuration name {COMMERCIAL_SAFE!r} is taken by a source or task")
+        by_split: dict[str, set[str]] = {}
+        for split, source, _ in keys:
+            if source in safe:
+                by_split.setdefault(split, set()).add(source)
+        configs.append(
+            {
+                "config_name": COMMERCIAL_SAFE,
+                "data_files": [
+                    {
+                        "split": split,
+                        "path": [config_patterns(s, None, split) for s in sorted(names)],
+                    }
+                    for split, names in sorted(by_split.items())
+                ],
+            }
+        )
+    return sorted(configs, key=lambda c: (c["config_name"] != "default", c["config_name"]))
+
+
+def config_sources(config: Mapping[str, Any], groups: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Return the sources whose pairs a configuration selects (sorted)."""
+    found = set()
+    for key, counts in groups.items():
+        split, source, task = key.split("|")
+        if counts.get("pairs", 0) > 0 and _selects(config, split, source, task):
+            found.add(source)
+    return sorted(found)
+
+
+def _selects(config: Mapping[str, Any], split: str, source: str, task: str) -> bool:
+    """Whether a configuration's globs select the shards of one split, source and task."""
+    probe = f"data/{split}-{source}-00000-{task}-00000.parquet"
+    for entry in config["data_files"]:
+        if entry["split"] != split:
+            continue
+        patterns = [entry["path"]] if isinstance(entry["path"], str) else entry["path"]
+        if any(fnmatch.fnmatchcase(probe, pattern) for pattern in patterns):
+            return True
+    return False
 
 
 def _table(title: str, counts: Mapping[str, int], unit: str = "pairs") -> list[str]:
@@ -174,43 +240,76 @@ def _band_text(source: str, band: str) -> str:
     return f"`{band}` ({', '.join(extra)})" if extra else f"`{band}`"
 
 
+def synthetic_sources(params: Params, sources: Sequence[str]) -> list[str]:
+    """Return the sources whose root lies in the embedded sample corpus (``paths.sample``).
+
+    Their data was written by the ``sample_data`` stage: real layouts, synthetic content.
+    """
+    try:
+        sample = params.path_of("sample").resolve()
+    except Exception:  # no paths.sample: nothing is known to be synthetic
+        return []
+    options = params.raw.get("sources") or {}
+    found = []
+    for name in sources:
+        root = (options.get(name) or {}).get("root")
+        if root and Path(str(root)).resolve().is_relative_to(sample):
+            found.append(name)
+    return found
+
+
+def link(text: str, target: str) -> str:
+    """Return a Markdown link when ``target`` starts with a well-formed http(s) URL.
+
+    A target that is a URL followed by words (``https://stacspec.org (Earth Search, …)``) links
+    the URL and keeps the words after the link; anything else is plain text.
+    """
+    url, _, rest = target.strip().partition(" ")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or re.search(r"[\s<>]", url):
+        return f"{text} ({target})" if target else text
+    return f"[{text}]({url})" + (f" {rest.strip()}" if rest.strip() else "")
+
+
 def card_text(
     stats: StageStats,
     summary: Mapping[str, Any],
     params: Params,
     box_convention: str,
+    files: Mapping[str, ParquetFile] | None = None,
 ) -> str:
     """Return the text of the corpus card.
 
     Args:
         stats: The shard stage's summed counts.
         summary: The merged shard summary (``layout.merge_summaries``).
-        params: The build's parameters (``filter`` thresholds; earlier stages' records).
+        params: The build's parameters (``filter`` thresholds; earlier stages' records; the
+            sources' roots, to tell a sample build).
         box_convention: Description of the box format.
+        files: The corpus's Parquet shards and their sizes (``hub.parquet_files``), for
+            ``dataset_info``; None counts none.
 
     Returns:
         The Markdown document with its YAML front matter.
     """
     groups: Mapping[str, Mapping[str, int]] = summary["groups"]
-    configs = make_configs(groups)
     produced = stats.produced
     sources = sorted(_prefixed(produced, "source:"))
     infos = {name: facts(name) for name in sources if name in source_names()}
-    licences = sorted({info.licence for info in infos.values()})
-    front = yaml.safe_dump(
-        {
-            "configs": configs,
-            "license": "other",
-            "license_name": "per-source",
-            "license_details": "Each pair carries the licence of its source (metadata.licence); "
-            "see the Licences section.",
-            "pretty_name": "eoinstruct corpus",
-            "task_categories": ["image-text-to-text", "visual-question-answering"],
-            "tags": ["remote-sensing", "earth-observation", "instruction-tuning"],
-        },
-        sort_keys=True,
-        allow_unicode=True,
+    commercial = sorted(name for name, info in infos.items() if commercial_use(info))
+    configs = make_configs(groups, commercial)
+    synthetic = synthetic_sources(params, sources)
+    meta = front_matter(
+        configs=configs,
+        files=files or {},
+        pairs=stats.kept,
+        tasks=sorted(_prefixed(produced, "task:")),
+        modalities=sorted(_prefixed(produced, "modality:")),
+        infos=list(infos.values()),
+        licence_ids=licences_of(infos.values()),
+        synthetic=bool(synthetic) and set(synthetic) == set(sources),
     )
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
     example = next(
         ("_".join(key.split("|")[1:]) for key in sorted(groups, key=lambda k: k.split("|")[1:])),
         "default",
@@ -222,6 +321,7 @@ def card_text(
         "",
         "# eoinstruct instruction corpus",
         "",
+        *_sample_caveat(synthetic, sources),
         "Image–dialogue pairs over Earth-observation imagery, built by eoinstruct from the "
         "sources below. Every number on this card is computed by the build.",
         "",
@@ -236,25 +336,37 @@ def card_text(
         f'sub = datasets.load_dataset("<this folder or hub id>", "{example}")',
         "```",
         "",
-        "Configurations: `default` (all pairs), `<source>`, `<task>` and `<source>_<task>`. "
-        "They select files by name (`data/<split>-<source>-<part>-<task>-<n>.parquet`), so "
-        "they share the same files and no image is stored twice.",
+        "Configurations: `default` (all pairs), `<source>`, `<task>`, `<source>_<task>`"
+        + (
+            f" and `{COMMERCIAL_SAFE}` (the sources whose licences all permit commercial use)"
+            if any(c["config_name"] == COMMERCIAL_SAFE for c in configs)
+            else ""
+        )
+        + ". They select files by name (`data/<split>-<source>-<part>-<task>-<n>.parquet`), "
+        "so they share the same files and no image is stored twice.",
         "",
-        "| configuration | splits (pairs) |",
-        "|---|---|",
+        "| configuration | splits (pairs) | licences | commercial use |",
+        "|---|---|---|---|",
     ]
     for config in configs:
-        name = config["config_name"]
         parts = []
         for entry in config["data_files"]:
             split = entry["split"]
             n = sum(
-                c.get("pairs", 0) for key, c in groups.items() if _matches(key, name, split, config)
+                c.get("pairs", 0)
+                for key, c in groups.items()
+                if key.startswith(f"{split}|") and _selects(config, *key.split("|"))
             )
             parts.append(f"{split} ({n})")
-        lines.append(f"| `{name}` | {', '.join(parts)} |")
+        chosen = [infos[n] for n in config_sources(config, groups) if n in infos]
+        blocked = [info.name for info in chosen if info.name not in commercial]
+        use = "yes" if chosen and not blocked else f"no ({', '.join(blocked)})"
+        lines.append(
+            f"| `{config['config_name']}` | {', '.join(parts)} | "
+            f"{', '.join(licences_of(chosen)) or '—'} | {use} |"
+        )
+    lines += ["", *_commercial_note(infos, commercial)]
     lines += [
-        "",
         "## Counts",
         "",
         *_table("split", _prefixed(produced, "split:")),
@@ -290,7 +402,7 @@ def card_text(
         "rendering per image and, for every image that is not 8-bit RGB, "
         "`<pair_id>.<role>.npy` with the raster itself (all bands; band names, dtype and "
         "nodata in the JSON's `rasters.<role>`).",
-        "- `manifest.json`: SHA-256, bytes and rows of every file, and totals; "
+        "- [`manifest.json`](manifest.json): SHA-256, bytes and rows of every file, and totals; "
         '`python -c "from eoinstruct.pipeline.corpus.manifest import verify_manifest as v; '
         "print(v(__import__('pathlib').Path('.')).describe())\"` checks a download.",
         "",
@@ -319,19 +431,13 @@ def card_text(
                 f"`{image['encoding']}` | {bands} | {shown}: {_encoding_note(image['encoding'])} "
                 f"| {_raster_note(image['encoding'])} |"
             )
-    lines += ["", *_filter_section(params), *_licence_section(infos, licences)]
+    lines += [
+        "",
+        *_filter_section(params),
+        *_licence_section(infos, commercial),
+        *citation_section(infos),
+    ]
     return "\n".join(lines) + "\n"
-
-
-def _matches(key: str, name: str, split: str, config: Mapping[str, Any]) -> bool:
-    import fnmatch
-
-    g_split, source, task = key.split("|")
-    if g_split != split:
-        return False
-    pattern = next(e["path"] for e in config["data_files"] if e["split"] == split)
-    probe = f"data/{split}-{source}-00000-{task}-00000.parquet"
-    return fnmatch.fnmatchcase(probe, pattern)
 
 
 def _filter_section(params: Params) -> list[str]:
@@ -368,36 +474,89 @@ def _value_text(value: object) -> str:
     return str(value)
 
 
-def _licence_section(infos: Mapping[str, Any], licences: list[str]) -> list[str]:
-    lines = [
-        "## Sources, licences and citations",
+def _sample_caveat(synthetic: Sequence[str], sources: Sequence[str]) -> list[str]:
+    if not synthetic:
+        return []
+    which = (
+        "Every source of this build was"
+        if set(synthetic) == set(sources)
+        else f"The sources {', '.join(f'`{n}`' for n in synthetic)} were"
+    )
+    return [
+        "> **Sample build: synthetic data, not for training.** "
+        f"{which} read from the embedded sample corpus (`paths.sample`, written by the "
+        "`sample_data` stage): the real folder layouts and file formats of the datasets, "
+        "filled with synthetic pixels and labels. The pairs exist to test the pipeline; do not "
+        "use them to train or evaluate models. Point `sources.<name>.root` in `params.yaml` at "
+        "the real datasets (`eoinstruct download <name> --root <folder>`) to build a real corpus.",
         "",
-        "| source | dataset | licence | citation |",
-        "|---|---|---|---|",
+    ]
+
+
+def _commercial_note(infos: Mapping[str, SourceFacts], commercial: Sequence[str]) -> list[str]:
+    others = [
+        f"`{name}` ({', '.join(licence_ids(info.licence))})"
+        for name, info in sorted(infos.items())
+        if name not in commercial
+    ]
+    if not commercial:
+        return [f"No source of this build permits commercial use: no `{COMMERCIAL_SAFE}`.", ""]
+    text = (
+        f"`{COMMERCIAL_SAFE}` holds the pairs of {', '.join(f'`{n}`' for n in commercial)}: "
+        "every licence they state permits commercial use (table below)"
+    )
+    text += f"; it leaves out {', '.join(others)}." if others else "; that is every source."
+    return [
+        text + " Attribution, share-alike and use restrictions of those licences still apply.",
+        "",
+    ]
+
+
+def _licence_section(infos: Mapping[str, SourceFacts], commercial: Sequence[str]) -> list[str]:
+    lines = [
+        "## Sources and licences",
+        "",
+        "| source | dataset | licence | commercial use | citation |",
+        "|---|---|---|---|---|",
     ]
     for name, info in sorted(infos.items()):
-        note = " — **non-commercial**" if info.licence in NON_COMMERCIAL else ""
+        noncommercial = [i for i in licence_ids(info.licence) if not licence(i).commercial]
+        note = ""
+        if any(i.startswith("CC-BY-NC") for i in noncommercial):
+            note = " — **non-commercial**"
+        elif noncommercial:
+            note = " — **not cleared for commercial use**"
         lines.append(
-            f"| `{name}` | [{info.title}]({info.homepage}) | {info.licence}{note} | "
-            f"{info.citation} |"
+            f"| `{name}` | {link(info.title, info.homepage)} | {info.licence}{note} | "
+            f"{'yes' if name in commercial else 'no'} | {info.citation} |"
+        )
+    lines += [
+        "",
+        "Each pair also carries its source's licence in `metadata.licence` (finer where a "
+        "source knows it per sensor or collection). Whether a licence permits commercial use "
+        "is decided by this table:",
+        "",
+        "| licence | Hub id | commercial use | note |",
+        "|---|---|---|---|",
+    ]
+    for licence_id in licences_of(infos.values()):
+        terms = licence(licence_id)
+        lines.append(
+            f"| {link(terms.id, terms.url) if terms.url else terms.id} | `{terms.hub_id}` | "
+            f"{'yes' if terms.commercial else 'no'} | {terms.note} |"
         )
     lines.append("")
-    non_commercial = sorted(n for n, i in infos.items() if i.licence in NON_COMMERCIAL)
-    if non_commercial:
+    blocked = sorted(n for n in infos if n not in commercial)
+    if blocked:
         lines += [
-            f"**Non-commercial data**: {', '.join(f'`{n}`' for n in non_commercial)}. A "
-            "commercial-safe corpus is built by excluding them: set "
-            + ", ".join(f"`sources.{n}.enabled: false`" for n in non_commercial)
-            + " in `params.yaml` and run `dvc repro` (each pair also carries its source's "
-            "licence in `metadata.licence`).",
+            f"**Not for commercial use**: {', '.join(f'`{n}`' for n in blocked)}. Use the "
+            f"`{COMMERCIAL_SAFE}` configuration, or build a corpus without them: set "
+            + ", ".join(f"`sources.{n}.enabled: false`" for n in blocked)
+            + " in `params.yaml` and run `dvc repro`.",
             "",
         ]
     else:
-        lines += ["No source of this build is licensed for non-commercial use only.", ""]
-    lines += [
-        "Licences in this build: " + ", ".join(licences) + ". Cite the sources you use.",
-        "",
-    ]
+        lines += ["Every source of this build permits commercial use.", ""]
     return lines
 
 
@@ -408,7 +567,7 @@ def write_card(
     params: Params,
     box_convention: str,
 ) -> Path:
-    """Write the corpus ``README.md``.
+    """Write the corpus ``README.md`` (after the shards, whose sizes it states).
 
     Args:
         corpus: The corpus folder.
@@ -421,5 +580,6 @@ def write_card(
         The path written.
     """
     path = corpus / "README.md"
-    write_text_atomic(path, card_text(stats, summary, params, box_convention))
+    text = card_text(stats, summary, params, box_convention, parquet_files(corpus))
+    write_text_atomic(path, text)
     return path

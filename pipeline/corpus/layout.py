@@ -112,6 +112,30 @@ def config_patterns(
     return f"{folder}/{split}-*.{ext}"
 
 
+def corpus_features() -> Any:
+    """Return the Hugging Face ``Features`` of the corpus Parquet shards (and of the card)."""
+    from datasets import Features, Image, List, Value
+
+    return Features(
+        {
+            "pair_id": Value("string"),
+            "sample_id": Value("string"),
+            "source": Value("string"),
+            "task": Value("string"),
+            "template_id": Value("string"),
+            "paraphrase_id": Value("int32"),
+            "modality": Value("string"),
+            "sensor": Value("string"),
+            "images": List(Image()),
+            "image_roles": List(Value("string")),
+            "conversations": List({"from": Value("string"), "value": Value("string")}),
+            "generator": Value("string"),
+            "generator_params": Value("string"),
+            "metadata": Value("string"),
+        }
+    )
+
+
 def box_convention_text(scale: int) -> str:
     """Return the description of the box format for a ``generate.box_scale``."""
     return (

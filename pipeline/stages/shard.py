@@ -54,6 +54,7 @@ from eoinstruct.pipeline.corpus.layout import (
     SUMMARY_KIND,
     box_convention_text,
     check_token,
+    corpus_features,
     merge_summaries,
     shard_stem,
     summary_paths,
@@ -99,30 +100,6 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
 }
 """Histogram range of band values per encoding (``sar_linear`` is histogrammed in dB; values
 outside fall into the edge bins; ``float`` images have no fixed scale and are left out)."""
-
-
-def corpus_features() -> Any:
-    """Return the Hugging Face ``Features`` of the corpus Parquet shards."""
-    from datasets import Features, Image, List, Value
-
-    return Features(
-        {
-            "pair_id": Value("string"),
-            "sample_id": Value("string"),
-            "source": Value("string"),
-            "task": Value("string"),
-            "template_id": Value("string"),
-            "paraphrase_id": Value("int32"),
-            "modality": Value("string"),
-            "sensor": Value("string"),
-            "images": List(Image()),
-            "image_roles": List(Value("string")),
-            "conversations": List({"from": Value("string"), "value": Value("string")}),
-            "generator": Value("string"),
-            "generator_params": Value("string"),
-            "metadata": Value("string"),
-        }
-    )
 
 
 def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:

@@ -138,8 +138,7 @@ class BigEarthNetV1(SourceAdapter):
             wanted = " and/or ".join(f"{_SENSORS[s].folder}/" for s in self.sensors)
             raise SourceNotFoundError(
                 f"{self.name}: {self.root} holds no {wanted} (sensors {list(self.sensors)}); "
-                "extract BigEarthNet-S2-v1.0.tar.gz / BigEarthNet-S1-v1.0.tar.gz into it, or "
-                f"point sources.{self.name}.root in params.yaml at the folder that holds them"
+                "extract BigEarthNet-S2-v1.0.tar.gz / BigEarthNet-S1-v1.0.tar.gz into it"
             )
         return present
 

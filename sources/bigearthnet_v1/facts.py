@@ -27,4 +27,19 @@ FACTS = SourceFacts(
     licence="CDLA-Permissive-1.0",
     citation="Sumbul et al., BigEarthNet-MM, IEEE GRSM 2021",
     layout="BigEarthNet-v1.0/<S2 patch>/, BigEarthNet-S1-v1.0/<S1 patch>/, split CSVs",
+    # Title, authors, volume, issue, pages and DOI: the TU Berlin accepted version
+    # (doi:10.14279/depositonce-14945) and the NOVA IMS record of the article.
+    bibtex="""@article{sumbul2021bigearthnetmm,
+  author  = {Sumbul, Gencer and de Wall, Arne and Kreuziger, Tristan and Marcelino, Filipe and
+             Costa, Hugo and Benevides, Pedro and Caetano, Mário and Demir, Begüm and
+             Markl, Volker},
+  title   = {{BigEarthNet-MM}: A Large-Scale, Multimodal, Multilabel Benchmark Archive for
+             Remote Sensing Image Classification and Retrieval},
+  journal = {IEEE Geoscience and Remote Sensing Magazine},
+  volume  = {9},
+  number  = {3},
+  pages   = {174--180},
+  year    = {2021},
+  doi     = {10.1109/MGRS.2021.3089174}
+}""",
 )

@@ -119,8 +119,7 @@ class BigEarthNetV2(SourceAdapter):
             raise SourceNotFoundError(
                 f"{self.name}: {self.root} holds no {wanted} (sensors {list(self.sensors)}); "
                 f"extract BigEarthNet-S2.tar.zst / BigEarthNet-S1.tar.zst ({DOWNLOAD_URL}) "
-                f"into it, or point sources.{self.name}.root in params.yaml at the folder "
-                "that holds them"
+                "into it"
             )
         return present
 

@@ -32,4 +32,15 @@ FACTS = SourceFacts(
     "Analysis, IGARSS 2025 (arXiv:2407.03653)",
     layout="metadata.parquet, BigEarthNet-S2/<tile>/<patch>/, "
     "BigEarthNet-S1/<scene>/<patch>/, Reference_Maps/<tile>/<patch>/",
+    # Title and authors: arXiv:2407.03653. The IGARSS 2025 proceedings entry (pages, DOI)
+    # could not be confirmed, so the entry cites the preprint.
+    bibtex="""@misc{clasen2024reben,
+  author        = {Clasen, Kai Norman and Hackel, Leonard and Burgert, Tom and Sumbul, Gencer
+                   and Demir, Begüm and Markl, Volker},
+  title         = {{reBEN}: Refined {BigEarthNet} Dataset for Remote Sensing Image Analysis},
+  year          = {2024},
+  eprint        = {2407.03653},
+  archivePrefix = {arXiv},
+  primaryClass  = {cs.CV}
+}""",
 )

@@ -69,9 +69,8 @@ SPLITS: dict[str, str] = {
 """Accepted ``split`` values (lower-cased) → split name."""
 
 _HINT = (
-    "point sources.bigearthnet_v2.root in params.yaml at the folder where the reBEN release "
-    f"({DOWNLOAD_URL}: metadata.parquet, BigEarthNet-S2.tar.zst, BigEarthNet-S1.tar.zst, "
-    "Reference_Maps.tar.zst) is extracted"
+    f"the root is where the reBEN release ({DOWNLOAD_URL}: metadata.parquet, "
+    "BigEarthNet-S2.tar.zst, BigEarthNet-S1.tar.zst, Reference_Maps.tar.zst) is extracted"
 )
 
 

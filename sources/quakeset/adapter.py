@@ -167,8 +167,7 @@ class QuakeSet(SourceAdapter):
         if not self.path.is_file():
             raise SourceNotFoundError(
                 f"{self.name}: {self.path} does not exist; download {self.path.name} from "
-                f"{HOMEPAGE} (9.67 GB) into {self.root}, or point sources.{self.name}.root "
-                "in params.yaml at the folder that holds it"
+                f"{HOMEPAGE} (9.67 GB) into {self.root}"
             )
         units: list[str] = []
         try:
@@ -184,13 +183,12 @@ class QuakeSet(SourceAdapter):
         except (OSError, KeyError, RuntimeError, ValueError) as exc:
             raise SourceNotFoundError(
                 f"{self.name}: {self.path} is not a readable HDF5 file ({exc}); it may be "
-                f"truncated or corrupt: download it again from {HOMEPAGE} or fix "
-                f"sources.{self.name}.root in params.yaml"
+                f"truncated or corrupt: download it again from {HOMEPAGE}"
             ) from exc
         if not events:
             raise SourceNotFoundError(
                 f"{self.name}: {self.path} holds no event group; it is not QuakeSet's "
-                f"{HDF5_FILE} (see {HOMEPAGE}); fix sources.{self.name}.root in params.yaml"
+                f"{HDF5_FILE} (see {HOMEPAGE})"
             )
         return sorted(units)
 

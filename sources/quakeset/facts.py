@@ -27,4 +27,15 @@ FACTS = SourceFacts(
         "Earthquakes through Sentinel-1, ISCRAM 2024 (arXiv:2403.18116)"
     ),
     layout="earthquakes.h5: /<ISC event id>{x,y}/patch_<n>/{before,pre,post} (H,W,2) f32",
+    # Title and authors: arXiv:2403.18116 (an ISCRAM 2024 CoRe paper). The proceedings'
+    # volume and pages could not be confirmed and are left out.
+    bibtex="""@inproceedings{regecambrin2024quakeset,
+  author        = {Rege Cambrin, Daniele and Garza, Paolo},
+  title         = {{QuakeSet}: A Dataset and Low-Resource Models to Monitor Earthquakes
+                   through {Sentinel-1}},
+  booktitle     = {Proceedings of the International ISCRAM Conference},
+  year          = {2024},
+  eprint        = {2403.18116},
+  archivePrefix = {arXiv}
+}""",
 )

@@ -115,8 +115,8 @@ class SatlasPretrain(SourceAdapter):
             return self._index_cache
         where = (
             "download the tars listed in allenai/satlas satlaspretrain_urls.txt "
-            "(https://github.com/allenai/satlas/blob/main/SatlasPretrain.md), extract them "
-            f"into one folder and point sources.{self.name}.root in params.yaml at it"
+            "(https://github.com/allenai/satlas/blob/main/SatlasPretrain.md) and extract them "
+            "into one folder"
         )
         times = self._metadata() / "image_times.json"
         if not times.is_file():

@@ -52,4 +52,13 @@ FACTS = SourceFacts(
         "metadata/*.json, {sentinel2,sentinel1,landsat,naip}/<image>/<band>/<col>_<row>.png, "
         "static/<col>_<row>/, dynamic/<col>_<row>/<task>_<n>/"
     ),
+    # The CVF open-access page of the paper (ICCV 2023, pp. 16772-16782).
+    bibtex="""@inproceedings{bastani2023satlaspretrain,
+  author    = {Bastani, Favyen and Wolters, Piper and Gupta, Ritwik and Ferdinando, Joe and
+               Kembhavi, Aniruddha},
+  title     = {{SatlasPretrain}: A Large-Scale Dataset for Remote Sensing Image Understanding},
+  booktitle = {Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)},
+  pages     = {16772--16782},
+  year      = {2023}
+}""",
 )

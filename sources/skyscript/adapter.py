@@ -143,7 +143,7 @@ class SkyScript(SourceAdapter):
                         f"skyscript: caption CSV {name!r} not found in {self.root} or "
                         f"{self.root / 'dataframe'}; download it from "
                         "https://opendatasharing.s3.us-west-2.amazonaws.com/SkyScript/dataframe/ "
-                        "or fix sources.skyscript.csvs / sources.skyscript.root in params.yaml"
+                        "or fix sources.skyscript.csvs in params.yaml"
                     )
                 paths.append(found)
         else:
@@ -159,8 +159,7 @@ class SkyScript(SourceAdapter):
                     f"skyscript: no {CSV_GLOB} caption CSV in {self.root} or "
                     f"{self.root / 'dataframe'}; download the images{{2..7}}.zip and "
                     "meta{2..7}.zip archives and the caption CSVs as described at "
-                    "https://github.com/wangzhecheng/SkyScript, extract them there, and point "
-                    "sources.skyscript.root in params.yaml at that folder"
+                    "https://github.com/wangzhecheng/SkyScript and extract them there"
                 )
         if len(paths) > MAX_CSVS:
             raise ValueError(f"skyscript: {len(paths)} CSVs; at most {MAX_CSVS} are supported")

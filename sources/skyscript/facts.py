@@ -31,4 +31,16 @@ FACTS = SourceFacts(
         "[dataframe/]SkyScript_*.csv"
     ),
     sample_licence="unstated (per imagery source; see the imagery_source tag)",
+    # Title and authors: arXiv:2312.12856 (the authors' README cites the preprint); AAAI 2024
+    # as the venue. Volume, pages and DOI of the AAAI proceedings could not be confirmed.
+    bibtex="""@inproceedings{wang2024skyscript,
+  author        = {Wang, Zhecheng and Prabha, Rajanie and Huang, Tianyuan and Wu, Jiajun and
+                   Rajagopal, Ram},
+  title         = {{SkyScript}: A Large and Semantically Diverse Vision-Language Dataset for
+                   Remote Sensing},
+  booktitle     = {Proceedings of the AAAI Conference on Artificial Intelligence},
+  year          = {2024},
+  eprint        = {2312.12856},
+  archivePrefix = {arXiv}
+}""",
 )

@@ -99,8 +99,8 @@ class STACScenes(SourceAdapter):
         if self.opts.catalog is not None and not self.catalog_path.is_file():
             raise SourceNotFoundError(
                 f"{self.name}: no STAC catalog at {self.catalog_path}; write one (the sample "
-                "corpus does) or point sources.stac.root and sources.stac.catalog in "
-                "params.yaml at a static STAC catalog, or set sources.stac.api_url"
+                "corpus does), name a static STAC catalog in sources.stac.catalog or a STAC "
+                "API in sources.stac.api_url"
             )
 
     @property

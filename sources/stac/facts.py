@@ -44,4 +44,20 @@ FACTS = SourceFacts(
         "U.S. Geological Survey, doi:10.5066/P9OGBGM6"
     ),
     layout="a static STAC catalog (catalog.json, collections, items, COG assets) or an API",
+    # Landsat: the USGS data release behind doi:10.5066/P9OGBGM6 as data users cite it (EROS
+    # Center, 2020). Copernicus has no paper; its legal notice asks for the attribution below.
+    bibtex="""@misc{usgs2020landsatc2l2,
+  author    = {{Earth Resources Observation and Science (EROS) Center}},
+  title     = {Landsat 8-9 Operational Land Imager / Thermal Infrared Sensor Level-2,
+               Collection 2},
+  publisher = {U.S. Geological Survey},
+  year      = {2020},
+  doi       = {10.5066/P9OGBGM6}
+}
+
+@misc{copernicus_sentinel,
+  author = {{European Space Agency}},
+  title  = {Copernicus {Sentinel-1} and {Sentinel-2} data},
+  note   = {Contains modified Copernicus Sentinel data, processed by eoinstruct}
+}""",
 )

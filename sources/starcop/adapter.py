@@ -139,7 +139,7 @@ class STARCOP(SourceAdapter):
             if missing:
                 raise SourceNotFoundError(
                     f"starcop: {', '.join(missing)} not found; fix sources.starcop.csv_files "
-                    "or sources.starcop.root in params.yaml"
+                    "in params.yaml"
                 )
             return sorted(paths)
         return sorted(
@@ -159,8 +159,7 @@ class STARCOP(SourceAdapter):
             raise SourceNotFoundError(
                 f"starcop: no split CSV (train.csv, test.csv…) under {self.root}; download and "
                 "extract STARCOP (https://doi.org/10.5281/zenodo.7863343, or the Google Drive "
-                "subsets STARCOP_test / STARCOP_train_easy) there, or point "
-                "sources.starcop.root in params.yaml at the folder that holds the CSVs"
+                "subsets STARCOP_test / STARCOP_train_easy) there"
             )
         index: dict[str, list[_Row]] = {}
         for path in paths:

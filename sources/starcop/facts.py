@@ -28,4 +28,18 @@ FACTS = SourceFacts(
     ),
     layout="{train,test,…}.csv + <id>/{TOA_AVIRIS_<n>nm,mag1c,labelbinary,label_rgba}.tif",
     sample_licence="NOASSERTION",
+    # Nature's article page (doi:10.1038/s41598-023-44918-6), the Oxford ORA record and the
+    # STARCOP authors' own BibTeX (volume 13, issue 1, article 19999).
+    bibtex="""@article{ruzicka2023starcop,
+  author  = {Růžička, Vít and Mateo-Garcia, Gonzalo and
+             Gómez-Chova, Luis and Vaughan, Anna and Guanter, Luis and Markham, Andrew},
+  title   = {Semantic segmentation of methane plumes with hyperspectral machine learning
+             models},
+  journal = {Scientific Reports},
+  volume  = {13},
+  number  = {1},
+  pages   = {19999},
+  year    = {2023},
+  doi     = {10.1038/s41598-023-44918-6}
+}""",
 )

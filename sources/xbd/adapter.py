@@ -118,8 +118,8 @@ class XBD(SourceAdapter):
         if not folders:
             raise SourceNotFoundError(
                 f"xbd: no split folder among {list(self.splits)} with images/ or labels/ under "
-                f"{self.root}; extract the xView2 tarballs there or fix sources.xbd.root / "
-                "sources.xbd.splits in params.yaml"
+                f"{self.root}; extract the xView2 tarballs there or fix sources.xbd.splits in "
+                "params.yaml"
             )
         return sorted(f"{folder}/{stem}" for folder in folders for stem in self._stems(folder))
 

@@ -23,4 +23,16 @@ FACTS = SourceFacts(
     licence="CC-BY-NC-SA-4.0",
     citation="Gupta et al., xBD: A Dataset for Assessing Building Damage, CVPR-W 2019",
     layout="{train,test,tier3,hold}/{images,labels,targets}/<disaster>_<id>_{pre,post}_*",
+    # The CVPR 2019 workshop paper as the CVF open-access PDF names it ("Creating xBD…",
+    # pp. 10-17, ten authors); the longer arXiv version (1911.09296) drops "Creating".
+    bibtex="""@inproceedings{gupta2019xbd,
+  author    = {Gupta, Ritwik and Goodman, Bryce and Patel, Nirav and Hosfelt, Richard and
+               Sajeev, Sandra and Heim, Eric and Doshi, Jigar and Lucas, Keane and
+               Choset, Howie and Gaston, Matthew},
+  title     = {Creating {xBD}: A Dataset for Assessing Building Damage from Satellite Imagery},
+  booktitle = {Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern
+               Recognition (CVPR) Workshops},
+  pages     = {10--17},
+  year      = {2019}
+}""",
 )
