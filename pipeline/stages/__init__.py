@@ -212,6 +212,7 @@ REGISTRY: tuple[Stage, ...] = (
             "pipeline/corpus/layout.py",
             "pipeline/corpus/licences.py",
             "pipeline/corpus/manifest.py",
+            "sources",
         ),
         outputs=(CORPUS, _work("shard")),
         partitioned=True,
