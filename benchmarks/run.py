@@ -18,7 +18,8 @@ What it measures, in one run on one machine (see ``benchmarks/README.md``):
 5. **Projection** to 11.11 M pairs (cores and hours) and the captioner's GPU-hours at a
    published vLLM throughput.
 
-Results go to a flat JSON (``dvc metrics show``), a Markdown summary beside it and stdout.
+Results go to a flat JSON (``dvc metrics show benchmarks/results.json``), a Markdown summary
+beside it and stdout.
 """
 
 from __future__ import annotations

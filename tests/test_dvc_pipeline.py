@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+METRICS_WIDTH, METRICS_LINES = 200, 60
+"""What `dvc metrics show` may print on the sample build: characters per line, lines."""
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
@@ -70,6 +72,16 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
         "build_report",
     ]
     assert (repo / "data" / "corpus" / "README.md").is_file()
+
+    # `dvc metrics show` is one narrow table (one row per summary file): it fits a terminal
+    shown = run([*dvc, "metrics", "show"], repo, env).splitlines()
+    assert shown[0].split()[0] == "Path" and "metrics/summary.json" in shown[1]
+    assert max(len(line) for line in shown) <= METRICS_WIDTH and len(shown) <= METRICS_LINES
+    assert not [line for line in shown if line.startswith(("benchmarks/", "metrics/report"))]
+    # `dvc plots show` renders every declared plot table, one file per plot
+    page = run([*dvc, "plots", "show", "-o", str(tmp_path / "plots")], repo, env)
+    html = (tmp_path / "plots" / "index.html").read_text(encoding="utf-8")
+    assert "index.html" in page and html.count('"title": {"text": "metrics/plots/') > 50
 
     again = run([*dvc, "repro"], repo, env)
     assert ran(again) == []

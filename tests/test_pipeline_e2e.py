@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from build_helpers import build, make_params, tree_digest
+import yaml
+from build_helpers import REPO, build, make_params, tree_digest
 from PIL import Image
 
 from eoinstruct.cli import main
 from eoinstruct.pipeline.run.partitions import completed_records
+from eoinstruct.pipeline.stages import accounted
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +127,88 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     assert report["stages"]["validate"]["dropped"] == {}, "a template produced invalid pairs"
 
 
+def _summary(built: Path) -> dict[str, dict[str, object]]:
+    metrics = built / "metrics"
+    rows = {"summary.json": json.loads((metrics / "summary.json").read_text())}
+    for path in sorted((metrics / "summary").rglob("*.json")):
+        rows[path.relative_to(metrics).as_posix()] = json.loads(path.read_text())
+    return rows
+
+
+def test_summary_metrics_agree_with_the_report(built: Path) -> None:
+    report = json.loads((built / "metrics" / "report.json").read_text())
+    rows = _summary(built)
+    sample_ids = set()
+    for path in (built / "corpus" / "data").glob("*.parquet"):
+        sample_ids |= set(pq.read_table(path, columns=["sample_id"]).column(0).to_pylist())
+    assert rows["summary.json"] == {
+        "pairs": report["corpus"]["pairs"],
+        "samples": len(sample_ids),
+        "sources": len(report["corpus"]["sources"]),
+        "accounting_ok": True,
+    }
+    for dim, key in (("split", "splits"), ("modality", "modalities"), ("task", "tasks")):
+        found = {
+            name.split("/")[-1][: -len(".json")]: row["pairs"]
+            for name, row in rows.items()
+            if name.startswith(f"summary/{dim}/")
+        }
+        assert found == report["corpus"][key], dim
+    stage_rows = sorted(n for n in rows if n.count("/") == 2 and n.startswith("summary/stage/"))
+    order = [n.split("-", 1)[1][: -len(".json")] for n in stage_rows]
+    assert order == [s.name for s in accounted()] and set(order) == set(report["stages"])
+    for name in stage_rows:
+        stats = report["stages"][name.split("-", 1)[1][: -len(".json")]]
+        assert rows[name] == {
+            "read": stats["read"],
+            "kept": stats["kept"],
+            "dropped": sum(stats["dropped"].values()),
+            "failed": sum(stats["failed"].values()),
+        }
+        for outcome in ("dropped", "failed"):
+            for reason, n in stats[outcome].items():
+                row = rows[f"{name[: -len('.json')]}/{reason}.json"]
+                assert row == {outcome: n, "share": round(n / stats["read"], 4)}
+    # a few numbers per file and few distinct keys: `dvc metrics show` stays narrow
+    assert all(len(row) <= 4 for row in rows.values())
+    assert len({key for row in rows.values() for key in row}) <= 10
+
+
+def test_every_plot_table_is_declared_in_dvc_yaml_and_holds_one_series(built: Path) -> None:
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    declared = {
+        path.replace("${paths.metrics}/", ""): props
+        for entry in stages.values()
+        for item in entry.get("plots", [])
+        for path, props in item.items()
+    }
+    metrics = built / "metrics"
+    tables = sorted((metrics / "plots").rglob("*.csv"))
+    assert len(tables) > 50
+    for table in tables:
+        name = table.relative_to(metrics).as_posix()
+        key = name if name in declared else name.rsplit("/", 1)[0]
+        assert key in declared, f"{name} is in no dvc.yaml plot"
+        props = declared[key]
+        assert props["x_label"] and props["y_label"]
+        with table.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert rows, name
+        assert {props["x"], props["y"]} <= set(rows[0]), name
+        # one series: each bar or bin appears once (the map's points excepted)
+        category = props["y"] if props["template"].startswith("bar") else props["x"]
+        if props["template"] != "scatter":
+            values = [row[category] for row in rows]
+            assert len(values) == len(set(values)), f"{name}: {category} repeats"
+        png = metrics / "plots" / "png" / table.relative_to(metrics / "plots")
+        assert Image.open(png.with_suffix(".png")).format == "PNG"
+    pngs = {
+        p.relative_to(metrics / "plots" / "png").with_suffix("")
+        for p in (metrics / "plots" / "png").rglob("*.png")
+    }
+    assert pngs == {t.relative_to(metrics / "plots").with_suffix("") for t in tables}
+
+
 def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
@@ -178,6 +263,11 @@ def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> N
     build(tmp_path)
     assert tree_digest(tmp_path / "corpus") == tree_digest(built / "corpus")
     assert tree_digest(tmp_path / "sample") == tree_digest(built / "sample")
+    # and the same metrics, plots and charts (timings aside)
+    metrics = tree_digest(tmp_path / "metrics")
+    assert metrics.pop("timings.json") and metrics == {
+        k: v for k, v in tree_digest(built / "metrics").items() if k != "timings.json"
+    }
 
 
 def test_rerun_resumes_only_missing_partitions(tmp_path: Path) -> None:

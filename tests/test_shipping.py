@@ -12,6 +12,7 @@ LFS SHA-256), and the verification runs on that listing.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import io
 import json
@@ -607,21 +608,39 @@ def test_build_report_renders_with_plots(built: Path) -> None:
     params = load_params(built / "params.yaml")
     html_path = build_report_stage.run(params)
     html = html_path.read_text(encoding="utf-8")
-    assert html.count("<svg") >= 6 and "Sample locations" in html
+    assert "<svg" not in html and "Sample locations" in html
+    assert "http://" not in html and "https://" not in html  # nothing to fetch
     gallery = html.split("Gallery")[1]
     tasks = report(built)["corpus"]["tasks"]
     assert all(f"<h3>{task}</h3>" in gallery for task in tasks)
     assert gallery.count("data:image/png;base64,") >= len(tasks)
     plots = built / "metrics" / "plots"
-    counts = [line.split(",") for line in (plots / "counts.csv").read_text().splitlines()[1:]]
-    per_source = {v: int(n) for d, v, n in counts if d == "source"}
-    assert per_source == report(built)["corpus"]["sources"]
+    charts = [p for p in (plots / "png").rglob("*.png") if not p.name.startswith("filter_")]
+    charts = [p for p in charts if p.parent.name != "filter_scores"]
+    # every chart of the build report is embedded, as the PNG written beside the tables
+    for chart in charts:
+        assert (
+            f'src="data:image/png;base64,{base64.b64encode(chart.read_bytes()).decode()}"' in html
+        )
+    counts = [
+        line.split(",") for line in (plots / "counts" / "source.csv").read_text().splitlines()
+    ]
+    assert counts[0] == ["source", "pairs"]
+    assert {v: int(n) for v, n in counts[1:]} == report(built)["corpus"]["sources"]
+    for dim in ("task", "modality", "split"):
+        assert (plots / "counts" / f"{dim}.csv").read_text().startswith(f"{dim},pairs\n")
     locations = (plots / "locations.csv").read_text().splitlines()[1:]
-    assert locations and html.count('fill-opacity="0.7"') == len(locations)
+    assert locations and f"{len(locations)} located samples" in html
     drops = (plots / "drops.csv").read_text()
-    assert "filter,dropped,too_dark" in drops and "ingest,failed,missing_file" in drops
-    # same build, same report
+    assert "filter: too_dark,filter,dropped,too_dark," in drops
+    assert "ingest: missing_file (failed),ingest,failed,missing_file," in drops
+    bands = {p.stem for p in (plots / "band_values").glob("*.csv")}
+    assert {"sentinel-2_msi-b04", "sentinel-1_c-sar-vv"} <= bands
+    assert {p.stem for p in (plots / "answer_lengths").glob("*.csv")} == set(tasks)
+    # same build, same report and charts
+    before = {p: p.read_bytes() for p in plots.rglob("*") if p.is_file()}
     assert build_report_stage.run(params).read_text(encoding="utf-8") == html
+    assert before == {p: p.read_bytes() for p in plots.rglob("*") if p.is_file()}
 
 
 @pytest.mark.slow

@@ -46,6 +46,7 @@ def test_each_dvc_stage_matches_its_registry_entry(found: Stage):
             )
     assert _paths(entry.get("outs", [])) == list(found.outputs)
     assert _paths(entry.get("metrics", [])) == list(found.metrics)
+    assert _paths(entry.get("plots", [])) == list(found.plots)
     assert bool(entry.get("frozen", False)) == found.frozen
 
 

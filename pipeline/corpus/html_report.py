@@ -7,12 +7,14 @@
   equirectangular grid with a 30° graticule, no coastlines, nothing downloaded); histograms of
   band values per sensor and band; histograms of answer lengths per task; and a gallery of
   samples per task, drawn with a seeded hash of the pair ids (same build, same gallery), each
-  image with the answer's boxes drawn and the conversation beside it. Charts are inline SVG
-  and images inline PNG (``data:`` URIs), so the page needs no network and no plotting
-  library.
-- ``plots/counts.csv``, ``plots/drops.csv``, ``plots/locations.csv``,
-  ``plots/band_values.csv``, ``plots/answer_lengths.csv``: the same data as tables for
-  ``dvc plots show``.
+  image with the answer's boxes drawn and the conversation beside it. Charts and images are
+  inline PNG (``data:`` URIs, drawn with Pillow by :mod:`eoinstruct.pipeline.io.charts`), so
+  the page needs no network and no plotting library.
+- ``plots/``: the data of each chart as a CSV table of one series, for ``dvc plots show``:
+  ``counts/{source,task,modality,split}.csv`` (pairs per value), ``drops.csv`` (units per
+  stage and reason), ``locations.csv`` (lon, lat), ``band_values/<sensor>-<band>.csv``
+  (pixels per value bin) and ``answer_lengths/<task>.csv`` (answers per length bin);
+  ``plots/png/`` holds the charts under the same names.
 
 It also holds the drawing helpers the browsing notebook shares: :func:`parse_boxes`,
 :func:`draw_boxes` and :func:`raster_views` (band composites for multispectral rasters, SAR
@@ -22,7 +24,6 @@ in dB).
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import html
 import io
@@ -39,11 +40,21 @@ from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import stage_totals
 from eoinstruct.pipeline.corpus.layout import merge_summaries, parse_stem, summary_paths
 from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.io.charts import (
+    PALETTE,
+    bars_png,
+    csv_text,
+    data_uri,
+    histogram_png,
+    map_png,
+    replace_files,
+    slug,
+    write_file,
+)
 from eoinstruct.pipeline.settings import require
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
 BOX_SPAN = re.compile(r"<box>(.*?)</box>", re.S)
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 COMPOSITES: tuple[tuple[str, tuple[str, str, str], float], ...] = (
     ("true colour B04/B03/B02", ("B04", "B03", "B02"), 3000.0),
@@ -165,88 +176,6 @@ def png_data_uri(image: Image.Image, max_side: int = 256) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _svg_bars(title: str, counts: Mapping[str, int], colour: str = PALETTE[0]) -> str:
-    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    if not items:
-        return f"<p><em>{html.escape(title)}: none</em></p>"
-    top = max(v for _, v in items) or 1
-    row, label_w, bar_w = 18, 220, 300
-    height = row * len(items) + 24
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 60}" '
-        f'height="{height}" role="img"><title>{html.escape(title)}</title>',
-        f'<text x="0" y="14" font-weight="bold" font-size="13">{html.escape(title)}</text>',
-    ]
-    for i, (name, value) in enumerate(items):
-        y = 24 + i * row
-        width = bar_w * value / top
-        parts += [
-            f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end" font-size="11">'
-            f"{html.escape(name)}</text>",
-            f'<rect x="{label_w}" y="{y + 2}" width="{width:.1f}" height="{row - 4}" '
-            f'fill="{colour}"/>',
-            f'<text x="{label_w + width + 4:.1f}" y="{y + 12}" font-size="11">{value}</text>',
-        ]
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_hist(title: str, counts: Sequence[int], low: float, high: float) -> str:
-    width, height, pad = 220, 90, 16
-    top = max(counts) if counts and max(counts) else 1
-    bar = (width - 2 * pad) / max(len(counts), 1)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 30}" '
-        f'role="img"><title>{html.escape(title)}</title>',
-        f'<text x="{pad}" y="12" font-size="11">{html.escape(title)}</text>',
-    ]
-    for i, count in enumerate(counts):
-        h = (height - 20) * count / top
-        parts.append(
-            f'<rect x="{pad + i * bar:.1f}" y="{height - h:.1f}" width="{max(bar - 1, 1):.1f}" '
-            f'height="{h:.1f}" fill="{PALETTE[0]}"/>'
-        )
-    parts += [
-        f'<text x="{pad}" y="{height + 14}" font-size="10">{low:g}</text>',
-        f'<text x="{width - pad}" y="{height + 14}" font-size="10" text-anchor="end">'
-        f"{high:g}</text>",
-        "</svg>",
-    ]
-    return "".join(parts)
-
-
-def _svg_map(points: Sequence[Sequence[Any]]) -> str:
-    width, height = 720, 360
-    sources = sorted({str(p[2]) for p in points})
-    colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(sources)}
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 24}" '
-        'role="img"><title>Sample locations</title>',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f4f8fb" stroke="#999"/>',
-    ]
-    for lon in range(-180, 181, 30):
-        x = (lon + 180) * width / 360
-        parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height}" stroke="#ccd"/>')
-    for lat in range(-90, 91, 30):
-        y = (90 - lat) * height / 180
-        parts.append(f'<line x1="0" y1="{y}" x2="{width}" y2="{y}" stroke="#ccd"/>')
-        parts.append(f'<text x="2" y="{y - 2}" font-size="9" fill="#667">{lat}°</text>')
-    for lon, lat, source, *_ in points:
-        x, y = (float(lon) + 180) * width / 360, (90 - float(lat)) * height / 180
-        parts.append(
-            f'<circle cx="{x:.2f}" cy="{y:.2f}" r="3" fill="{colours[str(source)]}" '
-            'fill-opacity="0.7"/>'
-        )
-    for i, source in enumerate(sources):
-        parts.append(
-            f'<circle cx="{10 + i * 140}" cy="{height + 14}" r="5" fill="{colours[source]}"/>'
-            f'<text x="{18 + i * 140}" y="{height + 18}" font-size="11">'
-            f"{html.escape(source)}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def gallery_rows(corpus: Path, per_task: int = 3, seed: int = 0) -> dict[str, list[dict[str, Any]]]:
     """Pick sample pairs per task: the ``per_task`` pair ids with the smallest seeded hash.
 
@@ -304,12 +233,147 @@ def _gallery_html(gallery: Mapping[str, list[dict[str, Any]]], scale: float) -> 
     return "".join(parts)
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_text_atomic(path, buffer.getvalue())
+ENCODING_UNITS = {
+    "uint8": "8-bit value",
+    "reflectance_1e4": "reflectance (scaled by 10 000)",
+    "reflectance": "reflectance",
+    "sar_db": "backscatter (dB)",
+    "sar_linear": "backscatter (dB, from linear)",
+    "radiance": "radiance",
+    "normalized_radiance": "normalised radiance",
+    "kelvin": "brightness temperature (K)",
+}
+"""The x-axis title of a band-value histogram, by pixel encoding."""
+
+LENGTH_BINS = 20
+"""Bins of an answer-length histogram (over 0 … the longest answer of the task)."""
+
+
+def _dimensions(groups: Mapping[str, Mapping[str, int]]) -> dict[str, dict[str, int]]:
+    dims: dict[str, dict[str, int]] = {"source": {}, "task": {}, "modality": {}, "split": {}}
+    for key, counts in groups.items():
+        split, source, task = key.split("|")
+        for dim, value in (("split", split), ("source", source), ("task", task)):
+            dims[dim][value] = dims[dim].get(value, 0) + counts.get("pairs", 0)
+        for name, n in counts.items():
+            if name.startswith("modality:"):
+                modality = name.split(":", 1)[1]
+                dims["modality"][modality] = dims["modality"].get(modality, 0) + n
+    return {dim: dict(sorted(values.items())) for dim, values in dims.items()}
+
+
+def _length_bins(lengths: Mapping[str, int]) -> list[tuple[float, float, float]]:
+    """Answer lengths (characters → answers) in :data:`LENGTH_BINS` integer-wide bins."""
+    top = max((int(n) for n in lengths), default=0)
+    width = max(1, -(-(top + 1) // LENGTH_BINS))
+    counts = [0] * LENGTH_BINS
+    for n, c in lengths.items():
+        counts[min(int(n) // width, LENGTH_BINS - 1)] += int(c)
+    return [(i * width, (i + 1) * width, counts[i]) for i in range(LENGTH_BINS)]
+
+
+def plot_files(
+    summary: Mapping[str, Any], totals: Mapping[str, Any]
+) -> dict[str, dict[str, str | bytes]]:
+    """Return the build report's plots: one CSV table and one PNG per plot.
+
+    Args:
+        summary: The merged shard summary (``layout.merge_summaries``).
+        totals: Stage name → :class:`~eoinstruct.pipeline.accounting.StageStats` of the stages
+            before ``shard`` (for drops and failures).
+
+    Returns:
+        Group → file name → content, for the groups ``counts``, ``drops``, ``locations``,
+        ``band_values`` and ``answer_lengths`` (each plot is ``<name>.csv`` and
+        ``<name>.png``; the single-plot groups name theirs after the group).
+    """
+    out: dict[str, dict[str, str | bytes]] = {}
+    counts: dict[str, str | bytes] = {}
+    for i, (dim, values) in enumerate(_dimensions(summary["groups"]).items()):
+        counts[f"{dim}.csv"] = csv_text([dim, "pairs"], sorted(values.items()))
+        counts[f"{dim}.png"] = bars_png(
+            f"pairs per {dim}",
+            sorted(values.items(), key=lambda kv: (-kv[1], kv[0])),
+            value_title="pairs",
+            category_title=dim,
+            colour=PALETTE[i],
+        )
+    out["counts"] = counts
+    drop_rows = []
+    for stage, stats in totals.items():
+        for reason, n in sorted(stats.dropped.items()):
+            drop_rows.append([f"{stage}: {reason}", stage, "dropped", reason, n])
+        for kind, n in sorted(stats.failed.items()):
+            drop_rows.append([f"{stage}: {kind} (failed)", stage, "failed", kind, n])
+    out["drops"] = {
+        "drops.csv": csv_text(["drop", "stage", "outcome", "reason", "units"], drop_rows),
+        "drops.png": bars_png(
+            "units dropped or failed per stage and reason",
+            [(row[0], row[4]) for row in drop_rows],
+            value_title="units (samples; ingest: source units)",
+            category_title="stage: reason",
+            colour=PALETTE[1],
+        ),
+    }
+    points = summary["points"]
+    out["locations"] = {
+        "locations.csv": csv_text(["lon", "lat", "source", "modality"], points),
+        "locations.png": map_png(f"sample locations ({len(points)} footprint centroids)", points),
+    }
+    bands: dict[str, str | bytes] = {}
+    for sensor, slots in summary["band_histograms"].items():
+        for band, slot in slots.items():
+            low, high = slot["range"]
+            step = (high - low) / len(slot["counts"])
+            bins = [(low + i * step, low + (i + 1) * step, c) for i, c in enumerate(slot["counts"])]
+            name = f"{slug(sensor)}-{slug(band)}"
+            bands[f"{name}.csv"] = csv_text(
+                ["bin_low", "bin_high", "pixels"], [[f"{a:g}", f"{b:g}", c] for a, b, c in bins]
+            )
+            bands[f"{name}.png"] = histogram_png(
+                f"{sensor} {band}: pixel values",
+                bins,
+                x_title=ENCODING_UNITS.get(slot["encoding"], slot["encoding"]),
+                y_title="pixels",
+            )
+    out["band_values"] = bands
+    lengths: dict[str, str | bytes] = {}
+    for task, per_length in summary["answer_lengths"].items():
+        bins = _length_bins(per_length)
+        lengths[f"{slug(task)}.csv"] = csv_text(
+            ["bin_low", "bin_high", "answers"], [[int(a), int(b), c] for a, b, c in bins]
+        )
+        lengths[f"{slug(task)}.png"] = histogram_png(
+            f"{task}: answer lengths",
+            bins,
+            x_title="answer length (characters of one answer turn)",
+            y_title="answers",
+        )
+    out["answer_lengths"] = lengths
+    return out
+
+
+SINGLE_PLOTS = ("drops", "locations")
+"""Groups of one plot (a file, not a folder)."""
+
+
+def write_plots(plots: Path, files: Mapping[str, Mapping[str, str | bytes]]) -> None:
+    """Write :func:`plot_files` under ``<metrics>/plots``: tables there, PNGs under ``png/``.
+
+    A group of one plot is a file (``drops.csv``); a group of several a folder
+    (``band_values/<sensor>-<band>.csv``) whose files from earlier builds are removed.
+    """
+    for group, named in files.items():
+        tables = {k: v for k, v in named.items() if k.endswith(".csv")}
+        images = {k: v for k, v in named.items() if k.endswith(".png")}
+        if group in SINGLE_PLOTS:
+            for name, content in tables.items():
+                write_file(plots / name, content)
+            for name, content in images.items():
+                write_file(plots / "png" / name, content)
+        else:
+            replace_files(plots / group, tables)
+            replace_files(plots / "png" / group, images)
 
 
 def write_build_report(
@@ -322,14 +386,13 @@ def write_build_report(
     per_task: int = 3,
     box_scale: float = 100.0,
 ) -> Path:
-    """Write ``report.html`` and the plot tables.
+    """Write ``report.html`` and the plots (tables and PNGs).
 
     Args:
         corpus: The corpus folder (for the gallery).
         summary: The merged shard summary (``layout.merge_summaries``).
         totals: Stage name → :class:`~eoinstruct.pipeline.accounting.StageStats` of the stages
-            before
-            ``shard`` (for drops and failures).
+            before ``shard`` (for drops and failures).
         out: The metrics folder.
         seed: Seed of the gallery's picks.
         per_task: Gallery samples per task.
@@ -338,89 +401,41 @@ def write_build_report(
     Returns:
         The path of ``report.html``.
     """
-    groups: Mapping[str, Mapping[str, int]] = summary["groups"]
-    dims: dict[str, dict[str, int]] = {"source": {}, "task": {}, "modality": {}, "split": {}}
-    for key, counts in groups.items():
-        split, source, task = key.split("|")
-        for dim, value in (("split", split), ("source", source), ("task", task)):
-            dims[dim][value] = dims[dim].get(value, 0) + counts.get("pairs", 0)
-        for name, n in counts.items():
-            if name.startswith("modality:"):
-                modality = name.split(":", 1)[1]
-                dims["modality"][modality] = dims["modality"].get(modality, 0) + n
-    drops: dict[str, int] = {}
-    drop_rows = []
-    for stage, stats in totals.items():
-        for reason, n in sorted(stats.dropped.items()):
-            drops[f"{stage}: {reason}"] = n
-            drop_rows.append([stage, "dropped", reason, n])
-        for kind, n in sorted(stats.failed.items()):
-            drops[f"{stage}: failed {kind}"] = n
-            drop_rows.append([stage, "failed", kind, n])
-    plots = out / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
-    _write_csv(
-        plots / "counts.csv",
-        ["dimension", "value", "pairs"],
-        [[d, v, n] for d, values in dims.items() for v, n in sorted(values.items())],
-    )
-    _write_csv(plots / "drops.csv", ["stage", "outcome", "reason", "count"], drop_rows)
-    _write_csv(plots / "locations.csv", ["lon", "lat", "source", "modality"], summary["points"])
-    band_rows = []
-    hists = []
-    for sensor, bands in summary["band_histograms"].items():
-        for band, slot in bands.items():
-            low, high = slot["range"]
-            step = (high - low) / len(slot["counts"])
-            for i, count in enumerate(slot["counts"]):
-                band_rows.append(
-                    [sensor, band, slot["encoding"], low + i * step, low + (i + 1) * step, count]
-                )
-            hists.append(
-                _svg_hist(f"{sensor} {band} ({slot['encoding']})", slot["counts"], low, high)
-            )
-    _write_csv(
-        plots / "band_values.csv",
-        ["sensor", "band", "encoding", "bin_low", "bin_high", "count"],
-        band_rows,
-    )
-    length_rows = [
-        [task, int(n), c]
-        for task, lengths in summary["answer_lengths"].items()
-        for n, c in sorted(lengths.items(), key=lambda kv: int(kv[0]))
-    ]
-    _write_csv(plots / "answer_lengths.csv", ["task", "length", "count"], length_rows)
-    length_svgs = []
-    for task, lengths in summary["answer_lengths"].items():
-        values = [int(n) for n, c in lengths.items() for _ in range(int(c))]
-        top = max(values) if values else 1
-        counts, _ = np.histogram(values, bins=20, range=(0, max(top, 1)))
-        length_svgs.append(
-            _svg_hist(f"{task}: answer length (characters)", [int(c) for c in counts], 0, top)
-        )
+    files = plot_files(summary, totals)
+    write_plots(out / "plots", files)
+
+    def images(group: str) -> list[str]:
+        return [
+            f'<img src="{data_uri(png)}" alt="{html.escape(f"{group}/{name}")}"/>'
+            for name, png in files[group].items()
+            if isinstance(png, bytes)
+        ]
+
     gallery = gallery_rows(corpus, per_task=per_task, seed=seed)
-    total_pairs = sum(c.get("pairs", 0) for c in groups.values())
+    total_pairs = sum(c.get("pairs", 0) for c in summary["groups"].values())
     body = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>eoinstruct build report</title><style>",
         "body{font-family:sans-serif;margin:2em;max-width:1200px}",
-        ".row{display:flex;flex-wrap:wrap;gap:1.5em}",
+        ".row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}",
         ".sample{display:flex;gap:1em;border-top:1px solid #ddd;padding:0.6em 0}",
         ".imgs{display:flex;gap:0.5em}figure{margin:0}figcaption{font-size:11px}",
         ".conv{font-size:13px;max-width:560px}.human{color:#225}.gpt{color:#252}",
         "</style></head><body>",
         "<h1>eoinstruct build report</h1>",
-        f"<p>{total_pairs} pairs, {len(summary['points'])} located samples.</p>",
+        f"<p>{total_pairs} pairs, {len(summary['points'])} located samples. Charts are PNG "
+        "copies of <code>metrics/plots/png/</code>; their data are the CSV tables beside them "
+        "(<code>dvc plots show</code>).</p>",
         "<h2>Counts</h2><div class='row'>",
-        *[_svg_bars(f"pairs per {d}", v, PALETTE[i]) for i, (d, v) in enumerate(dims.items())],
+        *images("counts"),
         "</div><h2>Drops and failures</h2>",
-        _svg_bars("units per stage and reason", drops, PALETTE[1]),
+        *images("drops"),
         "<h2>Sample locations</h2>",
-        _svg_map(summary["points"]),
+        *images("locations"),
         "<h2>Band values</h2><div class='row'>",
-        *hists,
+        *images("band_values"),
         "</div><h2>Answer lengths</h2><div class='row'>",
-        *length_svgs,
+        *images("answer_lengths"),
         f"</div><h2>Gallery (seed {seed}, {per_task} per task)</h2>",
         _gallery_html(gallery, box_scale),
         "</body></html>",

@@ -3,22 +3,25 @@
 Written by the filter stage after its partitions, from its own ledgers and the score stage's
 files (read one partition at a time):
 
-- ``<metrics>/filter.json`` (a DVC metrics file): per source, samples read and kept, drops by
-  counted (first) reason and by every reason that applied; totals; the thresholds in force.
-- ``<metrics>/plots/filter_drops.csv``: ``source, reason, count`` (counted reasons), for
-  ``dvc plots`` (bar chart).
-- ``<metrics>/plots/filter_scores.csv``: ``score, encoding, bin_low, bin_high, count,
-  threshold_min, threshold_max``: a histogram of each score per encoding with the thresholds.
-- ``<metrics>/plots/filter_<score>.svg``: the same histograms drawn, threshold lines in red
-  (plain SVG: no plotting library needed).
+- ``<metrics>/filter.json`` (a plain file, too wide for ``dvc metrics show``): per source,
+  samples read and kept, drops by counted (first) reason and by every reason that applied;
+  totals; the thresholds in force.
+- ``<metrics>/plots/filter_drops.csv``: ``drop, source, reason, samples``, one bar per source
+  and counted (first) reason (``drop`` is ``<source>: <reason>``).
+- ``<metrics>/plots/filter_scores/<score>-<encoding>.csv``: ``bin_low, bin_high, images``, a
+  histogram of one per-image score (brightness, valid fraction, dark fraction) for the images
+  of one pixel encoding.
+- ``<metrics>/plots/filter_tags.csv``: ``bin_low, bin_high, samples``, the tag fields per
+  sample.
+- ``<metrics>/plots/png/…``: a PNG of each (:mod:`eoinstruct.pipeline.io.charts`), the
+  thresholds in force drawn as red lines.
 
-All values are deterministic (sorted keys, fixed bins), so DVC sees no change on a re-run.
+One series per table, so each ``dvc plots`` plot shows one quantity. All values are
+deterministic (sorted keys, fixed bins), so DVC sees no change on a re-run.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -28,6 +31,15 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.io.charts import (
+    PALETTE,
+    bars_png,
+    csv_text,
+    histogram_png,
+    replace_files,
+    slug,
+    write_file,
+)
 from eoinstruct.pipeline.quality.thresholds import Thresholds
 from eoinstruct.pipeline.run.partitions import completed_records, output_of
 
@@ -35,6 +47,13 @@ BINS = 20
 """Histogram bins over [0, 1] (every plotted score is a fraction or a unit brightness)."""
 
 PLOTTED_SCORES: tuple[str, ...] = ("brightness", "valid_fraction", "dark_fraction", "n_tags")
+
+SCORE_TITLES = {
+    "brightness": "brightness (mean unit brightness of the display bands)",
+    "valid_fraction": "valid-pixel fraction",
+    "dark_fraction": "dark-pixel fraction",
+}
+"""The x-axis title of each per-image score's histogram."""
 
 
 def histogram(values: Sequence[float], bins: int = BINS, top: float = 1.0) -> list[int]:
@@ -104,52 +123,6 @@ def _thresholds_of(key: str, encoding: str, thresholds: Thresholds) -> tuple[str
     return "", ""
 
 
-def svg_histogram(
-    title: str, series: Mapping[str, list[int]], lines: Mapping[str, Sequence[float]], top: float
-) -> str:
-    """Draw histograms (one row per series) as an SVG document.
-
-    Args:
-        title: Title line.
-        series: Name → bin counts.
-        lines: Name → threshold positions (in the values' unit) drawn as red lines.
-        top: The value at the right end of the axis.
-
-    Returns:
-        SVG text.
-    """
-    width, row_h, left, pad = 520, 70, 150, 20
-    height = pad * 2 + row_h * max(1, len(series))
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        'font-family="sans-serif" font-size="11">',
-        f'<text x="4" y="14" font-size="12">{title}</text>',
-    ]
-    plot_w = width - left - 10
-    for i, (name, counts) in enumerate(sorted(series.items())):
-        y0 = pad + i * row_h + row_h - 10
-        peak = max(counts) or 1
-        parts.append(f'<text x="4" y="{y0 - 20}">{name} (n={sum(counts)})</text>')
-        bar_w = plot_w / len(counts)
-        for j, count in enumerate(counts):
-            h = (row_h - 20) * count / peak
-            parts.append(
-                f'<rect x="{left + j * bar_w:.1f}" y="{y0 - h:.1f}" width="{bar_w - 1:.1f}" '
-                f'height="{h:.1f}" fill="#4878a8"/>'
-            )
-        parts.append(f'<line x1="{left}" y1="{y0}" x2="{left + plot_w}" y2="{y0}" stroke="#333"/>')
-        for value in lines.get(name, ()):
-            x = left + plot_w * min(max(value / top, 0.0), 1.0)
-            parts.append(
-                f'<line x1="{x:.1f}" y1="{y0 - row_h + 20}" x2="{x:.1f}" y2="{y0}" '
-                'stroke="#c03030" stroke-width="2"/>'
-            )
-        parts.append(f'<text x="{left}" y="{y0 + 10}">0</text>')
-        parts.append(f'<text x="{left + plot_w - 20}" y="{y0 + 10}">{top:g}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
-
-
 def write_filter_metrics(
     filter_dir: Path, score_dir: Path, metrics_dir: Path, thresholds: Thresholds
 ) -> dict[str, Any]:
@@ -197,45 +170,55 @@ def write_filter_metrics(
         metrics_dir / "filter.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n"
     )
     plots = metrics_dir / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
-    drops = io.StringIO()
-    writer = csv.writer(drops, lineterminator="\n")
-    writer.writerow(["source", "reason", "count"])
-    for name, s in per_source.items():
-        for reason, count in s["dropped"].items():
-            writer.writerow([name, reason, count])
-    write_text_atomic(plots / "filter_drops.csv", drops.getvalue())
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(
-        ["score", "encoding", "bin_low", "bin_high", "count", "threshold_min", "threshold_max"]
-    )
+    drops = [
+        [f"{name}: {reason}", name, reason, count]
+        for name, s in per_source.items()
+        for reason, count in s["dropped"].items()
+    ]
+    files: dict[str, str | bytes] = {
+        "filter_drops.csv": csv_text(["drop", "source", "reason", "samples"], drops),
+        "png/filter_drops.png": bars_png(
+            "filter: samples dropped per source and (first) reason",
+            [(label, count) for label, _, _, count in drops],
+            value_title="samples dropped",
+            category_title="source: reason",
+            colour=PALETTE[1],
+        ),
+    }
+    scores: dict[str, str | bytes] = {}
     for key in PLOTTED_SCORES:
         top = 20.0 if key == "n_tags" else 1.0
-        series: dict[str, list[int]] = {}
-        lines: dict[str, list[float]] = {}
         for encoding, values in sorted(data["values"][key].items()):
-            counts = histogram(values, top=top)
-            series[encoding] = counts
-            low, high = _thresholds_of(key, encoding, thresholds)
-            lines[encoding] = [float(v) for v in (low, high) if v]
-            for j, count in enumerate(counts):
-                writer.writerow(
-                    [
-                        key,
-                        encoding,
-                        f"{j * top / BINS:g}",
-                        f"{(j + 1) * top / BINS:g}",
-                        count,
-                        low,
-                        high,
-                    ]
+            bins = [
+                (j * top / BINS, (j + 1) * top / BINS, count)
+                for j, count in enumerate(histogram(values, top=top))
+            ]
+            table = [[f"{low:g}", f"{high:g}", count] for low, high, count in bins]
+            marks = [float(v) for v in _thresholds_of(key, encoding, thresholds) if v]
+            if key == "n_tags":
+                files["filter_tags.csv"] = csv_text(["bin_low", "bin_high", "samples"], table)
+                files["png/filter_tags.png"] = histogram_png(
+                    "filter: tag fields per sample (min_tags in red)",
+                    bins,
+                    x_title="tag fields (the last bin: 19 or more)",
+                    y_title="samples",
+                    marks=marks,
                 )
-        write_text_atomic(
-            plots / f"filter_{key}.svg",
-            svg_histogram(
-                f"{key}: per image (n_tags: per sample), thresholds in red", series, lines, top
-            ),
-        )
-    write_text_atomic(plots / "filter_scores.csv", table.getvalue())
+                continue
+            name = f"{key}-{slug(encoding)}"
+            scores[f"{name}.csv"] = csv_text(["bin_low", "bin_high", "images"], table)
+            scores[f"png/{name}.png"] = histogram_png(
+                f"filter: {key} of {encoding} images (thresholds in red)",
+                bins,
+                x_title=SCORE_TITLES[key],
+                y_title="images",
+                marks=marks,
+            )
+    for name, content in files.items():
+        write_file(plots / name, content)
+    replace_files(plots / "filter_scores", {k: v for k, v in scores.items() if k.endswith(".csv")})
+    replace_files(
+        plots / "png" / "filter_scores",
+        {k[len("png/") :]: v for k, v in scores.items() if k.startswith("png/")},
+    )
     return metrics

@@ -22,6 +22,7 @@ from typing import Any
 WORK = "${paths.work}"
 CORPUS = "${paths.corpus}"
 METRICS = "${paths.metrics}"
+PLOTS = f"{METRICS}/plots"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,11 @@ class Stage:
         params: ``params.yaml`` sections (or ``section.key``) its outputs depend on.
         code: Code it depends on besides its own module (paths relative to the repository
             root: DVC re-runs the stage when they change).
-        outputs: What it writes (DVC ``outs``; ``${…}`` are ``params.yaml`` paths).
-        metrics: Metrics files it writes (DVC ``metrics``).
+        outputs: What it writes (DVC ``outs``; ``${…}`` are ``params.yaml`` paths), plain
+            files included (``cache: false``: the full report, timings, PNG charts).
+        metrics: What ``dvc metrics show`` lists (DVC ``metrics``): small files of numbers.
+        plots: Plot tables it writes (DVC ``plots``, a CSV file or a folder of them, each
+            one series).
         partitioned: Whether it runs partition by partition, resumably, and returns counts.
         accounted: Whether the report stage checks its counts (read = kept + dropped +
             failed) and the links between such stages.
@@ -58,6 +62,7 @@ class Stage:
     code: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    plots: tuple[str, ...] = ()
     partitioned: bool = False
     accounted: bool = False
     link: tuple[str, str, str] | None = None
@@ -142,9 +147,23 @@ REGISTRY: tuple[Stage, ...] = (
         "apply the filter thresholds of params.yaml, recording each drop",
         inputs=("enrich", "score"),
         params=("filter",),
-        code=("pipeline/quality/thresholds.py", "pipeline/quality/plots.py"),
-        outputs=(_work("filter"),),
-        metrics=(f"{METRICS}/filter.json",),
+        code=(
+            "pipeline/quality/thresholds.py",
+            "pipeline/quality/plots.py",
+            "pipeline/io/charts.py",
+        ),
+        outputs=(
+            _work("filter"),
+            f"{METRICS}/filter.json",
+            f"{PLOTS}/png/filter_drops.png",
+            f"{PLOTS}/png/filter_tags.png",
+            f"{PLOTS}/png/filter_scores",
+        ),
+        plots=(
+            f"{PLOTS}/filter_drops.csv",
+            f"{PLOTS}/filter_tags.csv",
+            f"{PLOTS}/filter_scores",
+        ),
         partitioned=True,
         accounted=True,
         link=("score", "kept", "read"),
@@ -156,8 +175,7 @@ REGISTRY: tuple[Stage, ...] = (
         inputs=("filter", "score"),
         params=("dedup",),
         code=("pipeline/quality/dedup.py", "pipeline/quality/splits.py"),
-        outputs=(_work("dedup"),),
-        metrics=(f"{METRICS}/dedup.json",),
+        outputs=(_work("dedup"), f"{METRICS}/dedup.json"),
         partitioned=True,
         accounted=True,
         link=("filter", "kept", "read"),
@@ -221,7 +239,7 @@ REGISTRY: tuple[Stage, ...] = (
     ),
     Stage(
         "report",
-        "write the build's metrics (counts per stage and source)",
+        "write the build's accounting and metrics (counts per stage, source, task…)",
         inputs=(
             "ingest",
             "enrich",
@@ -233,7 +251,9 @@ REGISTRY: tuple[Stage, ...] = (
             "validate",
             "shard",
         ),
-        metrics=(f"{METRICS}/report.json", f"{METRICS}/timings.json"),
+        code=("pipeline/io/charts.py",),
+        outputs=(f"{METRICS}/report.json",),
+        metrics=(f"{METRICS}/summary.json", f"{METRICS}/summary"),
     ),
     Stage(
         "export",
@@ -248,8 +268,22 @@ REGISTRY: tuple[Stage, ...] = (
         "write the HTML build report and the DVC plot data",
         inputs=("shard",),
         params=("build_report", "generate.box_scale"),
-        code=("pipeline/corpus/html_report.py",),
-        outputs=(f"{METRICS}/report.html",),
+        code=("pipeline/corpus/html_report.py", "pipeline/io/charts.py"),
+        outputs=(
+            f"{METRICS}/report.html",
+            f"{PLOTS}/png/counts",
+            f"{PLOTS}/png/drops.png",
+            f"{PLOTS}/png/locations.png",
+            f"{PLOTS}/png/band_values",
+            f"{PLOTS}/png/answer_lengths",
+        ),
+        plots=(
+            *(f"{PLOTS}/counts/{dim}.csv" for dim in ("source", "task", "modality", "split")),
+            f"{PLOTS}/drops.csv",
+            f"{PLOTS}/locations.csv",
+            f"{PLOTS}/band_values",
+            f"{PLOTS}/answer_lengths",
+        ),
     ),
     Stage(
         "publish",

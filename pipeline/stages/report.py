@@ -1,11 +1,19 @@
-"""Stage ``report``: the build's accounting as DVC metrics.
+"""Stage ``report``: the build's accounting, in full and as DVC metrics.
 
-Writes ``<paths.metrics>/report.json``: per stage the counts (read, kept, dropped by reason,
-failed by kind) with the identity read = kept + dropped + failed checked, the same per source,
-the links between stages (what one stage passed on is what the next one read), pairs per task
-and split. Timings (summed over partitions, from the stages' local state folders) go to
-``timings.json`` so that ``dvc metrics diff`` of the report compares only counts. The stage
-fails if any identity or link does not hold.
+Writes into ``<paths.metrics>``:
+
+- ``report.json``: per stage the counts (read, kept, dropped by reason, failed by kind) with
+  the identity read = kept + dropped + failed checked, the same per source, the links between
+  stages (what one stage passed on is what the next one read), pairs per task, modality,
+  split and source, task families per source, modality and temporal type.
+- ``summary.json`` and ``summary/``: the DVC metrics, a few numbers per file so that
+  ``dvc metrics show`` (one row per file, one column per key) is a table that fits a terminal
+  (:func:`summary_files`).
+- ``timings.json``: seconds and partitions per stage (from the stages' local state folders),
+  apart from the metrics so that ``dvc metrics diff`` compares only counts; like the state
+  folders it is local bookkeeping, tracked by neither DVC nor git (it differs on every run).
+
+The stage fails if any identity or link does not hold.
 """
 
 from __future__ import annotations
@@ -15,9 +23,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from eoinstruct.pipeline.accounting import AccountingError, StageStats, total
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
+from eoinstruct.pipeline.io.charts import replace_files, write_file
 from eoinstruct.pipeline.run.partitions import TIMINGS_FILE, completed_records
 from eoinstruct.pipeline.stages import accounted
 
@@ -149,8 +160,75 @@ def collect_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
     return report, timings
 
 
+def corpus_samples(corpus: Path) -> int:
+    """Count the distinct samples that have pairs in a corpus (``data/*.parquet``)."""
+    ids: set[str] = set()
+    for path in sorted((corpus / "data").glob("*.parquet")):
+        ids.update(pq.read_table(path, columns=["sample_id"]).column(0).to_pylist())
+    return len(ids)
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def summary_files(report: dict[str, Any], samples: int) -> dict[str, dict[str, Any]]:
+    """Cut the report's headline numbers into DVC metrics files of a few numbers each.
+
+    ``dvc metrics show`` prints one row per file and one column per key of any file, so one
+    file with all these numbers would be a single row thousands of characters wide. Files
+    that share their keys make a narrow table instead, one row per file, the path saying
+    what the row is:
+
+    - ``summary.json``: ``pairs``, ``samples`` (with pairs), ``sources``, ``accounting_ok``;
+    - ``summary/split/<split>.json``, ``summary/modality/<modality>.json``,
+      ``summary/task/<task>.json``: ``pairs``;
+    - ``summary/stage/<n>-<stage>.json`` (``n``: build order): ``read``, ``kept``,
+      ``dropped``, ``failed``;
+    - ``summary/stage/<n>-<stage>/<reason>.json``: ``dropped`` (or ``failed``, by error
+      kind) and ``share``, that count over the stage's ``read``.
+
+    Args:
+        report: The report (:func:`collect_report`).
+        samples: Samples with pairs in the corpus (:func:`corpus_samples`).
+
+    Returns:
+        Path relative to ``paths.metrics`` → content.
+    """
+    corpus = report["corpus"]
+    files: dict[str, dict[str, Any]] = {
+        "summary.json": {
+            "pairs": corpus["pairs"],
+            "samples": samples,
+            "sources": len(corpus["sources"]),
+            "accounting_ok": report["accounting_ok"],
+        }
+    }
+    for dim, key in (("split", "splits"), ("modality", "modalities"), ("task", "tasks")):
+        for value, pairs in corpus[key].items():
+            files[f"summary/{dim}/{value}.json"] = {"pairs": pairs}
+    digits = len(str(len(STAGES)))
+    for index, name in enumerate(STAGES, 1):
+        stats = report["stages"][name]
+        stem = f"summary/stage/{index:0{digits}d}-{name}"
+        read = stats["read"]
+        files[f"{stem}.json"] = {
+            "read": read,
+            "kept": stats["kept"],
+            "dropped": sum(stats["dropped"].values()),
+            "failed": sum(stats["failed"].values()),
+        }
+        for outcome in ("dropped", "failed"):
+            for reason, n in stats[outcome].items():
+                row = f"{stem}/{reason}.json"
+                if row in files:  # a failure kind named like a drop reason
+                    row = f"{stem}/{outcome}-{reason}.json"
+                files[row] = {outcome: n, "share": round(n / read, 4) if read else 0.0}
+    return files
+
+
 def run(params: Params, progress: bool = True) -> dict[str, Any]:
-    """Write ``report.json`` and ``timings.json`` into ``paths.metrics``.
+    """Write ``report.json``, ``summary.json``, ``summary/`` and ``timings.json``.
 
     Args:
         params: Parameters.
@@ -163,4 +241,9 @@ def run(params: Params, progress: bool = True) -> dict[str, Any]:
     out = params.path_of("metrics")
     write_text_atomic(out / "report.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
     write_text_atomic(out / "timings.json", json.dumps(timings, indent=2, sort_keys=True) + "\n")
+    summary = summary_files(report, corpus_samples(params.path_of("corpus")))
+    write_file(out / "summary.json", _json(summary.pop("summary.json")))
+    replace_files(
+        out / "summary", {name[len("summary/") :]: _json(data) for name, data in summary.items()}
+    )
     return report
