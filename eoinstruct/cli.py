@@ -40,6 +40,9 @@ def _print_result(name: str, result: Any) -> None:
             print(f"sample_data: {source}: {n} files")
     elif isinstance(result, dict) and name == "report":
         print(json.dumps(result["corpus"], indent=2, sort_keys=True))
+    elif isinstance(result, dict) and name == "export":
+        per_split = ", ".join(f"{split}: {len(subsets)}" for split, subsets in result.items())
+        print(f"export: subsets per split: {per_split or 'none'}")
     else:
         text = json.dumps(result, sort_keys=True, default=str)
         print(f"{name.replace('_', '-')}: {text[:2000]}")
