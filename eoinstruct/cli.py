@@ -27,25 +27,21 @@ from eoinstruct.sources.download import add_download_arguments
 log = logging.getLogger("eoinstruct")
 
 
-def _print_result(name: str, result: Any) -> None:
+def _print_result(found: Stage, result: Any) -> None:
+    """Print what a stage returned: counts, or the stage module's own ``summarize(result)``."""
     if isinstance(result, StageStats):
         parts = [f"read {result.read}", f"kept {result.kept}"]
         if result.dropped:
             parts.append(f"dropped {dict(sorted(result.dropped.items()))}")
         if result.failed:
             parts.append(f"failed {dict(sorted(result.failed.items()))}")
-        print(f"{name}: " + ", ".join(parts))
-    elif isinstance(result, dict) and name == "sample_data":
-        for source, n in result.items():
-            print(f"sample_data: {source}: {n} files")
-    elif isinstance(result, dict) and name == "report":
-        print(json.dumps(result["corpus"], indent=2, sort_keys=True))
-    elif isinstance(result, dict) and name == "export":
-        per_split = ", ".join(f"{split}: {len(subsets)}" for split, subsets in result.items())
-        print(f"export: subsets per split: {per_split or 'none'}")
+        print(f"{found.name}: " + ", ".join(parts))
+        return
+    summarize = getattr(found.load(), "summarize", None)
+    if summarize is not None:
+        print(summarize(result))
     else:
-        text = json.dumps(result, sort_keys=True, default=str)
-        print(f"{name.replace('_', '-')}: {text[:2000]}")
+        print(f"{found.command}: {json.dumps(result, sort_keys=True, default=str)[:2000]}")
 
 
 def run_stage(found: Stage, params: Params, progress: bool, **options: Any) -> Any:
@@ -61,7 +57,7 @@ def run_stage(found: Stage, params: Params, progress: bool, **options: Any) -> A
         What the stage's ``run`` returned.
     """
     result = found.runner()(params, progress=progress, **options)
-    _print_result(found.name, result)
+    _print_result(found, result)
     return result
 
 

@@ -13,7 +13,7 @@ Two sections stay open: each ``sources.<name>`` section has the common keys ``en
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -235,6 +235,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     if error.get("type") == "extra_forbidden":
         return f"{where}: unknown key"
+    if error.get("type") == "missing":
+        return f"{where}: {message}"
     value = error.get("input")
     shown = repr(value) if not isinstance(value, Mapping) else "a mapping"
     return f"{where} = {shown[:80]}: {message}"
@@ -258,6 +260,30 @@ def validate_settings(raw: Mapping[str, Any], origin: str = "params.yaml") -> Se
     except ValidationError as exc:
         problems = [_describe(e) for e in exc.errors()]
         raise ConfigError(f"{origin}: " + "; ".join(problems)) from None
+
+
+SectionT = TypeVar("SectionT", bound=Section)
+
+
+def validate_section(model: type[SectionT], raw: Mapping[str, Any], name: str) -> SectionT:
+    """Validate one section on its own (e.g. a mapping built in code or a test).
+
+    Args:
+        model: The section's model, e.g. :class:`FilterSettings`.
+        raw: The section as plain data.
+        name: Its name in ``params.yaml``, for messages.
+
+    Returns:
+        The typed section.
+
+    Raises:
+        ConfigError: Naming every bad key with its value and what is allowed.
+    """
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = [_describe({**e, "loc": (name, *e.get("loc", ()))}) for e in exc.errors()]
+        raise ConfigError("; ".join(problems)) from None
 
 
 def require(section: Section | None, name: str, origin: str = "params.yaml") -> Any:

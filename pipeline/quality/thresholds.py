@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
-from pydantic import ValidationError
 from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.accounting import Reason
 from eoinstruct.pipeline.records import ENCODINGS, to_json
-from eoinstruct.pipeline.settings import ConfigError, FilterSettings
+from eoinstruct.pipeline.settings import ConfigError, FilterSettings, validate_section
 
 FILTER_REASONS: tuple[Reason, ...] = (
     Reason.NO_GEOLOCATION,
@@ -114,13 +113,7 @@ class Thresholds:
         Raises:
             ConfigError: Naming the bad key.
         """
-        try:
-            settings = FilterSettings.model_validate(dict(section))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise ConfigError(f"filter.{where}: {first.get('msg')}") from None
-        return cls.from_settings(settings)
+        return cls.from_settings(validate_section(FilterSettings, section, "filter"))
 
 
 def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[Reason]:

@@ -42,7 +42,7 @@ from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, leaka
 from eoinstruct.pipeline.records import samples_table, to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings import DedupSettings, require
 
 STAGE = "dedup"
 
@@ -66,38 +66,27 @@ class DedupConfig:
     splits: SplitConfig
 
     @classmethod
-    def from_params(cls, section: Mapping[str, Any]) -> DedupConfig:
-        """Build the configuration, checking every value.
+    def from_settings(cls, settings: DedupSettings) -> DedupConfig:
+        """Build the configuration from the typed ``dedup`` section (already checked).
 
         Raises:
-            ConfigError: If a value is missing or out of range.
+            ConfigError: If the split fractions are inconsistent.
         """
         try:
-            split_section = dict(section.get("splits") or {})
-            config = cls(
-                near_max_distance=int(section["near_max_distance"]),
-                place_time_m=float(section["place_time_m"]),
-                source_priority=tuple(str(s) for s in section.get("source_priority") or ()),
-                splits=SplitConfig(
-                    block_km=float(split_section.get("block_km", 50.0)),
-                    fractions={
-                        str(k): float(v)
-                        for k, v in dict(
-                            split_section.get("fractions")
-                            or {"train": 0.8, "validation": 0.1, "test": 0.1}
-                        ).items()
-                    },
-                    keep_official=bool(split_section.get("keep_official", True)),
-                    salt=str(split_section.get("salt", "eoinstruct")),
-                ),
+            splits = SplitConfig(
+                block_km=settings.splits.block_km,
+                fractions=dict(settings.splits.fractions),
+                keep_official=settings.splits.keep_official,
+                salt=settings.splits.salt,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"dedup section of params.yaml is invalid: {exc}") from exc
-        if not -1 <= config.near_max_distance < 32:
-            raise ConfigError("dedup.near_max_distance must lie in [-1, 31]")
-        if config.place_time_m < 0:
-            raise ConfigError("dedup.place_time_m must not be negative")
-        return config
+        except ValueError as exc:
+            raise ConfigError(f"dedup.splits: {exc}") from exc
+        return cls(
+            near_max_distance=settings.near_max_distance,
+            place_time_m=settings.place_time_m,
+            source_priority=tuple(settings.source_priority),
+            splits=splits,
+        )
 
 
 def _centroid(wkt: str) -> tuple[float | None, float | None]:
@@ -253,7 +242,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     """
     settings = require(params.settings.dedup, "dedup")
     section = settings.as_dict()
-    config = DedupConfig.from_params(section)
+    config = DedupConfig.from_settings(settings)
     partitions = partitions_from(
         [(params.work_dir("filter"), "kept"), (params.work_dir("score"), "scores")]
     )

@@ -35,3 +35,9 @@ def run(params: Params, progress: bool = True) -> dict[str, Any]:
         repeat_time=dict(options.repeat_time),
         annotation_root=options.annotation_root,
     )
+
+
+def summarize(mixtures: dict[str, Any]) -> str:
+    """One line: the exported subsets per split (printed by the CLI)."""
+    per_split = ", ".join(f"{split}: {len(subsets)}" for split, subsets in mixtures.items())
+    return f"export: subsets per split: {per_split or 'none'}"

@@ -247,3 +247,8 @@ def run(params: Params, progress: bool = True) -> dict[str, Any]:
         out / "summary", {name[len("summary/") :]: _json(data) for name, data in summary.items()}
     )
     return report
+
+
+def summarize(report: dict[str, Any]) -> str:
+    """The corpus counts of the report, as indented JSON (printed by the CLI)."""
+    return json.dumps(report["corpus"], indent=2, sort_keys=True)

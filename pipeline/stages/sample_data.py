@@ -102,3 +102,8 @@ def sample_footprints(out: Path, sources: Mapping[str, Mapping[str, Any]]) -> li
                     if sample.footprint_wkt and sample.native_id not in excluded:
                         footprints.add(sample.footprint_wkt)
     return sorted(footprints)
+
+
+def summarize(counts: dict[str, int]) -> str:
+    """One line per source: the files its sample data holds (printed by the CLI)."""
+    return "\n".join(f"sample_data: {source}: {n} files" for source, n in counts.items())
