@@ -248,12 +248,14 @@ class InstructionPair:
         source: The sample's source.
         task: Task family, e.g. ``classification``, ``grounding``, ``disaster_assessment``.
         template_id: Template that produced it.
-        paraphrase_id: Index of the paraphrase chosen within the template.
+        paraphrase_id: Index of the question phrasing chosen within the template (first turn).
         generator: Name and version of the generator (``template/1``…).
         generator_params: Parameters of the generator (seed, box convention…).
         image_roles: The sample's image roles, in the order of the ``<image>`` tokens.
         turns: The conversation, alternating human and gpt, human first.
         split: The split the pair belongs to.
+        answer_style: The answer style drawn (``terse``, ``sentence``, ``explanatory``…;
+            empty for pairs that have none, e.g. the captioner's).
     """
 
     pair_id: str
@@ -267,6 +269,7 @@ class InstructionPair:
     image_roles: tuple[str, ...]
     turns: tuple[Turn, ...]
     split: str = ""
+    answer_style: str = ""
 
 
 _MAP = pa.map_(pa.string(), pa.string())
@@ -338,6 +341,7 @@ PAIR_SCHEMA = pa.schema(
         ("image_roles", pa.list_(pa.string())),
         ("conversations", pa.list_(TURN_TYPE)),
         ("split", pa.string()),
+        ("answer_style", pa.string()),
     ]
 )
 """Arrow schema of a Parquet file of instruction pairs."""
@@ -488,6 +492,7 @@ def pair_to_row(pair: InstructionPair) -> dict[str, object]:
         "image_roles": list(pair.image_roles),
         "conversations": [{"from": t.speaker, "value": t.value} for t in pair.turns],
         "split": pair.split,
+        "answer_style": pair.answer_style,
     }
 
 
@@ -512,6 +517,7 @@ def pair_from_row(row: Mapping[str, Any]) -> InstructionPair:
         image_roles=tuple(row["image_roles"]),
         turns=tuple(Turn(t["from"], t["value"]) for t in row["conversations"]),
         split=str(row["split"] or ""),
+        answer_style=str(row.get("answer_style") or ""),
     )
 
 

@@ -10,17 +10,19 @@ import pytest
 from eoinstruct.pipeline.instructions.builders import (
     GenerationConfig,
     NotApplicable,
-    damage_counts,
-    disaster_type,
     draw,
-    landcover_multilabel,
-    refer_damage_level,
     scale_box,
 )
+from eoinstruct.pipeline.instructions.builders.disaster import (
+    damage_counts,
+    disaster_type,
+    refer_damage_level,
+)
+from eoinstruct.pipeline.instructions.builders.landcover import landcover_multilabel
 from eoinstruct.pipeline.instructions.pairs import make_pair, sensor_tag, templates_for
 from eoinstruct.pipeline.instructions.validate import parse_boxes, validate_pair
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample, Turn
-from eoinstruct.templates import TemplateError, load_templates
+from eoinstruct.templates import MIN_QUESTIONS, MIN_STYLES, TemplateError, load_templates
 
 CONFIG = GenerationConfig(seed=7, box_scale=100, max_boxes=40, class_set="ben19")
 TEMPLATES = {t.id: t for t in load_templates()}
@@ -82,7 +84,9 @@ def test_templates_load_and_cover_the_foundation_tasks():
         "xbd_refer_damage_level",
     } <= set(TEMPLATES)
     for t in TEMPLATES.values():
-        assert len(t.paraphrases) >= 3 or (t.chain and len(t.chain) >= 2)
+        for turn in t.turns:
+            assert len(turn.questions) >= MIN_QUESTIONS, t.id
+            assert len(turn.styles) >= MIN_STYLES, t.id
 
 
 def test_malformed_template_files_are_refused(tmp_path: Path):
@@ -90,9 +94,15 @@ def test_malformed_template_files_are_refused(tmp_path: Path):
     with pytest.raises(TemplateError, match="missing"):
         load_templates(tmp_path)
     (tmp_path / "a.yaml").write_text(
-        "family: x\ntemplates:\n  - {id: c, task: t, sources: [s], chain: [nope, other]}\n"
+        "family: x\ntemplates:\n  - {id: c, task: t, builder: b, sources: [s], turns: [{}]}\n"
     )
-    with pytest.raises(TemplateError, match="chain"):
+    with pytest.raises(TemplateError, match="turns"):
+        load_templates(tmp_path)
+    (tmp_path / "a.yaml").write_text(
+        "family: x\ntemplates:\n  - {id: c, task: t, builder: b, sources: [s],"
+        " questions: ['One?'], answers: {terse: {frames: ['{x}']}, sentence: {frames: [X.]}}}\n"
+    )
+    with pytest.raises(TemplateError, match="question phrasings"):
         load_templates(tmp_path)
 
 
@@ -274,6 +284,7 @@ def test_real_joplin_labels_give_boxes_that_enclose_the_polygons(peer_data: Path
 def test_pair_records_its_generator():
     pair = make_pair(ben_sample(), TEMPLATES["ben_landcover_multilabel"], CONFIG).pair
     assert isinstance(pair, InstructionPair)
-    assert pair.generator == "template/1" and pair.generator_params["seed"] == "7"
+    assert pair.generator == "template/2" and pair.generator_params["seed"] == "7"
     assert pair.template_id == "ben_landcover_multilabel"
-    assert 0 <= pair.paraphrase_id < len(TEMPLATES["ben_landcover_multilabel"].paraphrases)
+    assert 0 <= pair.paraphrase_id < len(TEMPLATES["ben_landcover_multilabel"].turns[0].questions)
+    assert pair.answer_style in TEMPLATES["ben_landcover_multilabel"].style_names

@@ -64,7 +64,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("source", "string", "source adapter name"),
     ("task", "string", "task family"),
     ("template_id", "string", "template that produced the pair"),
-    ("paraphrase_id", "int32", "paraphrase chosen within the template"),
+    ("paraphrase_id", "int32", "question phrasing chosen within the template"),
+    ("answer_style", "string", "answer style drawn: terse, sentence or explanatory"),
     ("modality", "string", "rgb, multispectral, sar, infrared, thermal or hyperspectral"),
     ("sensor", "string", "sensor or platform"),
     ("images", "list of Image", "RGB renderings, one per `<image>` token, in order"),
@@ -72,7 +73,7 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("conversations", "list of {from, value}", "the dialogue, human first"),
     ("generator", "string", "generator name and version (`template/1`…)"),
     ("generator_params", "string (JSON)", "seed, box convention, class set, model…"),
-    ("metadata", "string (JSON)", "native id, bands, GSD, CRS, footprint, times, tags…"),
+    ("metadata", "string (JSON)", "native id, bands, GSD, CRS, footprint, times, tags, labels…"),
 )
 
 

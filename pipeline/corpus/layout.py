@@ -124,6 +124,7 @@ def corpus_features() -> Any:
             "task": Value("string"),
             "template_id": Value("string"),
             "paraphrase_id": Value("int32"),
+            "answer_style": Value("string"),
             "modality": Value("string"),
             "sensor": Value("string"),
             "images": List(Image()),

@@ -2,9 +2,9 @@
 
 The first human turn is ``<task tag> <sensor tag> <image> … <image>``, a newline and the
 question: one ``<image>`` per image shown, in the order of
-:attr:`InstructionPair.image_roles`. The paraphrase is a seeded, deterministic draw per
-(sample, template); the pair id hashes the sample, template, paraphrase and generator
-version, so the same inputs always give the same ids.
+:attr:`InstructionPair.image_roles`. The question phrasing, answer style, hint and answer
+frame are seeded, deterministic draws per (sample, template); the pair id hashes the sample,
+template, phrasing and generator version, so the same inputs always give the same ids.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from eoinstruct.pipeline.instructions.builders import (
 )
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
 from eoinstruct.pipeline.settings import GenerateSettings
-from eoinstruct.templates import Template
+from eoinstruct.templates import Template, TurnTemplate
 
-GENERATOR = "template/1"
+GENERATOR = "template/2"
 """Name and version of the template generator, recorded in every pair."""
 
 _SENSOR_SHORT = {
@@ -80,8 +80,28 @@ class Candidate:
     expected: TaskValues
 
 
+def _pick(seed: int, sample_id: str, template_id: str, what: str, options: tuple[str, ...]) -> str:
+    return options[draw(seed, sample_id, template_id, what, n=len(options))]
+
+
+def _exchange(
+    turn: TurnTemplate, style: str, values: dict[str, str], keys: tuple[str, ...], seed: int
+) -> tuple[int, str, str]:
+    """Draw one exchange's wording and fill it: (question index, question, answer)."""
+    q_index = draw(seed, *keys, turn.id, "question", n=len(turn.questions))
+    chosen = turn.style(style)
+    question = turn.questions[q_index].format(**values)
+    if chosen.hints:
+        question = f"{question} {_pick(seed, *keys, turn.id + '|hint', chosen.hints)}"
+    answer = _pick(seed, *keys, turn.id + "|frame", chosen.frames).format(**values)
+    return q_index, question, answer
+
+
 def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> Candidate:
     """Fill one template for one sample.
+
+    The answer style is drawn once per pair; each exchange draws its question phrasing,
+    hint and answer frame (all seeded by sample and template).
 
     Args:
         sample: The sample.
@@ -94,68 +114,44 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
     Raises:
         NotApplicable: If the sample lacks what the template needs.
     """
-    if template.chain:
-        return _make_chain(sample, template, config)
     values = BUILDERS[template.builder](sample, config)
     roles = values.image_roles or template.images or tuple(im.role for im in sample.images)
     have = {im.role for im in sample.images}
     if not set(roles) <= have:
         raise NotApplicable("missing_image_role")
-    index = draw(config.seed, sample.sample_id, template.id, n=len(template.paraphrases))
-    paraphrase = template.paraphrases[index]
+    keys = (sample.sample_id, template.id)
+    style = _pick(config.seed, *keys, "style", template.style_names)
+    exchanges = [t for t in template.turns if not values.turns or t.id in values.turns]
+    if values.turns:
+        order = {t: i for i, t in enumerate(values.turns)}
+        exchanges.sort(key=lambda t: order[t.id])
+    if not exchanges:
+        raise NotApplicable("no_turns")
     images = " ".join(["<image>"] * len(roles))
     prefix = " ".join(p for p in (template.task_tag, sensor_tag(sample, len(roles)), images) if p)
-    human = f"{prefix}\n{paraphrase.question.format(**values.values)}"
-    answer = paraphrase.answer.format(**values.values)
+    turns: list[Turn] = []
+    first_index = 0
+    for n, exchange in enumerate(exchanges):
+        index, question, answer = _exchange(exchange, style, values.values, keys, config.seed)
+        if n == 0:
+            first_index = index
+            question = f"{prefix}\n{question}"
+        turns += [Turn("human", question), Turn("gpt", answer)]
     pair = InstructionPair(
-        pair_id=pair_id(sample.sample_id, template.id, index),
+        pair_id=pair_id(sample.sample_id, template.id, first_index),
         sample_id=sample.sample_id,
         source=sample.source,
         task=template.task,
         template_id=template.id,
-        paraphrase_id=index,
+        paraphrase_id=first_index,
         generator=GENERATOR,
         generator_params=config.as_params(),
         image_roles=tuple(roles),
-        turns=(Turn("human", human), Turn("gpt", answer)),
-        split=sample.split or "train",
-    )
-    return Candidate(pair=pair, expected=values)
-
-
-def _make_chain(sample: Sample, template: Template, config: GenerationConfig) -> Candidate:
-    """A multi-turn dialogue: the parts' questions in order, images shown in the first turn."""
-    parts = [make_pair(sample, part, config) for part in template.chain]
-    roles = parts[0].pair.image_roles
-    if any(p.pair.image_roles != roles for p in parts):
-        raise NotApplicable("chain_parts_show_different_images")
-    turns: list[Turn] = list(parts[0].pair.turns)
-    for part in parts[1:]:
-        human, gpt = part.pair.turns
-        question = human.value.split("\n", 1)[1]
-        tag = part.pair.turns[0].value.split(" ", 1)[0]
-        turns += [Turn("human", f"{tag} {question}" if tag.startswith("[") else question), gpt]
-    expected = TaskValues(
-        values={},
-        options=tuple(o for p in parts for o in p.expected.options),
-        answers=tuple(a for p in parts for a in p.expected.answers),
-        boxes=tuple(b for p in parts for b in p.expected.boxes),
-    )
-    index = sum(p.pair.paraphrase_id for p in parts)
-    pair = InstructionPair(
-        pair_id=pair_id(sample.sample_id, template.id, index),
-        sample_id=sample.sample_id,
-        source=sample.source,
-        task=template.task,
-        template_id=template.id,
-        paraphrase_id=index,
-        generator=GENERATOR,
-        generator_params=config.as_params(),
-        image_roles=roles,
         turns=tuple(turns),
         split=sample.split or "train",
+        answer_style=style,
     )
-    return Candidate(pair=pair, expected=expected)
+    return Candidate(pair=pair, expected=values)
 
 
 THERMAL_ENCODINGS = frozenset({"kelvin"})

@@ -65,7 +65,8 @@ def validate_pair(candidate: Candidate, sample: Sample, box_scale: int) -> list[
         outside = [a for a in expected.answers if a not in expected.options]
         if outside or not expected.answers:
             problems.append(f"answer_not_in_options:{outside}")
-        missing = [a for a in expected.answers if a not in answers]
+        folded = answers.casefold()
+        missing = [a for a in expected.answers if a.casefold() not in folded]
         if missing:
             problems.append(f"answer_missing:{missing}")
     if pair.sample_id != sample.sample_id:

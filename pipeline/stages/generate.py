@@ -104,7 +104,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "generate": settings.as_dict(),
         "generator": GENERATOR,
         "templates": [t.id for t in templates],
-        "template_text": [[p.question + "|" + p.answer for p in t.paraphrases] for t in templates],
+        "template_text": [[t.id, t.digest()] for t in templates],
     }
     partitions = partitions_from([(params.work_dir("dedup"), "kept")])
     step = GenerateStep(templates, config)

@@ -124,6 +124,20 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
         "tags": dict(sorted(sample.tags.items())),
         "box_convention": box_convention,
         "image_sizes": {im.role: [im.width, im.height] for im in sample.images},
+        "labels": {
+            "scheme": sample.labels.scheme,
+            "classes": list(sample.labels.classes),
+            "objects": [
+                {
+                    "category": o.category,
+                    "attribute": o.attribute,
+                    "image_role": o.image_role,
+                    "bbox": [round(float(v), 3) for v in o.bbox],
+                }
+                for o in sample.labels.objects
+            ],
+            "properties": dict(sorted(sample.labels.properties.items())),
+        },
     }
 
 
@@ -432,6 +446,7 @@ def _pair_row(
         "task": pair.task,
         "template_id": pair.template_id,
         "paraphrase_id": pair.paraphrase_id,
+        "answer_style": pair.answer_style,
         "modality": pair_modality(sample, pair.image_roles),
         "sensor": sample.sensor,
         "images": images,

@@ -158,9 +158,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     partitions = partitions_from(upstream)
     fingerprint = {
         "generate": dataclasses.asdict(config),
-        "templates": [
-            [t.id, [p.question + "|" + p.answer for p in t.paraphrases]] for t in templates
-        ],
+        "templates": [[t.id, t.digest()] for t in templates],
     }
 
     step = ValidateStep(templates, config)

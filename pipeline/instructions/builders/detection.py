@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from eoinstruct.pipeline.instructions.builders.common import (
-    DAMAGE_LEVELS,
+    Builder,
     GenerationConfig,
     NotApplicable,
     TaskValues,
@@ -98,29 +98,6 @@ def identify_object(sample: Sample, config: GenerationConfig) -> TaskValues:
     )
 
 
-def identify_damage(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """xBD: the damage level of the building at a box."""
-    buildings = [
-        o
-        for o in sample.labels.objects
-        if o.category == "building" and o.attribute in DAMAGE_LEVELS
-    ]
-    if not buildings:
-        raise NotApplicable("no_classified_buildings")
-    obj = buildings[draw(config.seed, sample.sample_id, "identify_damage", n=len(buildings))]
-    image = sample.image(obj.image_role)
-    box = scale_box(obj.bbox, image.width, image.height, config.box_scale)
-    level = obj.attribute.replace("-", " ")
-    options = tuple(d.replace("-", " ") for d in DAMAGE_LEVELS)
-    return TaskValues(
-        values={"box": format_boxes((box,)), "options": ", ".join(options), "level": level},
-        options=options,
-        answers=(level,),
-        boxes=(box,),
-        image_roles=(obj.image_role,),
-    )
-
-
 def ground_objects(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Grounded description: every object category of one image with its boxes."""
     groups = _by_role_and_category(sample)
@@ -159,3 +136,12 @@ def count_objects(sample: Sample, config: GenerationConfig) -> TaskValues:
         answers=(str(n),),
         image_roles=(role,),
     )
+
+
+BUILDERS: dict[str, Builder] = {
+    "refer_category": refer_category,
+    "identify_object": identify_object,
+    "ground_objects": ground_objects,
+    "count_objects": count_objects,
+}
+"""Builder name (as used in template files) → function."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from eoinstruct.pipeline.instructions.builders.common import (
+    Builder,
     GenerationConfig,
     NotApplicable,
     TaskValues,
@@ -160,3 +161,37 @@ def satlas_dominant_share(sample: Sample, config: GenerationConfig) -> TaskValue
         answers=(name,),
         image_roles=_static_image(sample),
     )
+
+
+def landcover_multilabel(sample: Sample, config: GenerationConfig) -> TaskValues:
+    """Multi-label land-cover classification from BigEarthNet CLC labels (v1: 43, v2: 19)."""
+    if sample.labels.scheme == "ben19":
+        if config.class_set != "ben19":
+            raise NotApplicable("no_clc43_labels")
+        options, classes = BEN19_NAMES, tuple(sorted(set(sample.labels.classes)))
+    elif sample.labels.scheme != "clc43":
+        raise NotApplicable("no_clc_labels")
+    elif config.class_set == "ben19":
+        options, classes = BEN19_NAMES, to_ben19(sample.labels.classes)
+    elif config.class_set == "clc43":
+        options, classes = CLC43_NAMES, tuple(sorted(set(sample.labels.classes)))
+    else:
+        raise ValueError(f"unknown class_set {config.class_set!r}; use ben19 or clc43")
+    if not classes:
+        raise NotApplicable("no_class_in_set")
+    return TaskValues(
+        values={"options": "; ".join(options), "classes": "; ".join(classes)},
+        options=tuple(options),
+        answers=tuple(classes),
+    )
+
+
+BUILDERS: dict[str, Builder] = {
+    "landcover_multilabel": landcover_multilabel,
+    "landcover_presence": landcover_presence,
+    "urban_rural": urban_rural,
+    "landcover_caption": landcover_caption,
+    "satlas_landcover": satlas_landcover,
+    "satlas_dominant_share": satlas_dominant_share,
+}
+"""Builder name (as used in template files) → function."""
