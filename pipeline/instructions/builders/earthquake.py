@@ -32,8 +32,8 @@ _REASONS_YES: tuple[str, ...] = (
 _REASONS_NO: tuple[str, ...] = (
     "both acquisitions show the ground before any {event} struck it, so the later image holds "
     "no {event} damage",
-    "the later image shows the same undisturbed ground as the earlier one, since no {event} "
-    "struck the area between the two acquisitions",
+    "the ground in the later image is as undisturbed as in the earlier one, with no {event} "
+    "in between",
     "the two acquisitions show the same ground without the changes {an_event} would leave",
 )
 

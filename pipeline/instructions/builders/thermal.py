@@ -77,7 +77,7 @@ def thermal_summary(sample: Sample, config: GenerationConfig) -> TaskValues:
     label = contrast_class(spread)
     return TaskValues(
         values={
-            "mean": f"{mean:.1f}",
+            "mean": f"{mean:.1f}".replace("-0.0", "0.0"),
             "hottest": hottest,
             "position": POSITIONS[hottest],
             "contrast": label,
