@@ -15,8 +15,10 @@ The adapter class here orchestrates; its helpers live beside it, one module per 
 :mod:`~eoinstruct.sources.stac.signing` (href signing),
 :mod:`~eoinstruct.sources.stac.items` (sensor, tags, times),
 :mod:`~eoinstruct.sources.stac.grid` (asset headers, the chip grid and its alignment rule),
-:mod:`~eoinstruct.sources.stac.chips` (windowed reads, reprojection, chip files) and
-:mod:`~eoinstruct.sources.stac.calibration` (Sentinel-1 σ0). Each states the facts it relies
+:mod:`~eoinstruct.sources.stac.chips` (windowed reads, reprojection, chip files),
+:mod:`~eoinstruct.sources.stac.calibration` (Sentinel-1 σ0) and
+:mod:`~eoinstruct.sources.stac.thermal` (temperature figures of a thermal chip, stored as
+label properties). Each states the facts it relies
 on (``shared/docs/source-formats.md`` §8) and its decisions.
 
 Decision:
@@ -49,6 +51,7 @@ from eoinstruct.sources.stac.grid import ChipGrid, _footprint
 from eoinstruct.sources.stac.items import acquisition_times, item_tags, sensor_name
 from eoinstruct.sources.stac.options import _parse_options
 from eoinstruct.sources.stac.search import fetch_item, item_matches, search_api, walk_catalog
+from eoinstruct.sources.stac.thermal import thermal_properties
 
 ITEM_JSON = "item.json"
 """Where a unit's item is cached in API mode: ``chips_dir/<collection>/<item id>/item.json``."""
@@ -298,6 +301,9 @@ class STACScenes(SourceAdapter):
             value = props.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 properties[key] = f"{float(value):g}"
+        thermal = [im for im in images if im.role == "thermal"]
+        if thermal:  # temperature figures for the heat-island template (sources/stac/thermal.py)
+            properties |= thermal_properties(Path(thermal[0].files[0]), unit)
         return Sample(
             sample_id=f"{self.name}:{unit}",
             source=self.name,

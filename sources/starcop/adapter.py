@@ -30,8 +30,10 @@ Decisions:
   ``weight_mag1c`` (= clip(mag1c / 400, 0.1, 1)) are not read.
 - ``labels.rasters``: ``plume_mask`` (``labelbinary.tif``, required) and ``label_rgba``
   (optional). ``labels.classes`` is ``methane plume`` or ``no methane plume`` (scheme
-  ``starcop_plume``). No plume boxes: they would need the mask's pixels, which ingest does
-  not read.
+  ``starcop_plume``). The mask is the one raster ingest reads in full: its plume size goes
+  into ``labels.properties`` (``plume_pixels``, ``image_pixels``, ``pixel_size_m``,
+  ``plume_area_m2``; :func:`~eoinstruct.sources.starcop.rasters.plume_figures`), so that
+  instruction builders and the audit work from labels, not rasters. No plume boxes.
 - Errors: a bad CSV value → ``bad_metadata`` naming the CSV; a missing event folder, ``mag1c``
   or ``labelbinary`` → ``missing_file``; a missing required band → ``missing_band``; an
   unreadable raster or an image file of another size or band count → ``corrupt_raster``; TOA
@@ -78,6 +80,7 @@ from eoinstruct.sources.starcop.rasters import (
     _is_plain_name,
     _read_grid,
     _required_file,
+    plume_figures,
 )
 
 RELEASE_BANDS_NM: tuple[int, ...] = (460, 550, 640, 2004, 2109, 2310, 2350, 2360)
@@ -203,7 +206,7 @@ class STARCOP(SourceAdapter):
     # -- reading -----------------------------------------------------------------------------
 
     def read_unit(self, unit: str) -> list[Sample]:
-        """Read one event into a sample (CSV facts and raster headers; no pixels).
+        """Read one event into a sample (CSV facts, raster headers and the plume mask's size).
 
         Args:
             unit: An event id from :meth:`list_units`.
@@ -267,6 +270,7 @@ class STARCOP(SourceAdapter):
             display_bands=("mag1c",),
         )
         properties = _properties(values, has_plume, qplume, windows, csv_names, unit)
+        properties.update(plume_figures(mask_path, gsd, unit))
         return [
             Sample(
                 sample_id=f"{self.name}:{unit}",

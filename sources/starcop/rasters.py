@@ -46,6 +46,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import rasterio
 import shapely
 from rasterio.crs import CRS
@@ -158,6 +159,36 @@ def _check_label_grid(grid: _Grid, ref: _Grid, count: int, unit: str) -> None:
         raise SourceError(
             "malformed_label", f"{grid.path}: its grid differs from {ref.path.name}", unit
         )
+
+
+def plume_figures(path: Path, gsd_m: float | None, unit: str) -> dict[str, str]:
+    """Count the plume pixels of a ``labelbinary`` mask: the plume's size, as label properties.
+
+    Args:
+        path: The mask (``labelbinary.tif``; plume where the value is above 0).
+        gsd_m: Pixel size in metres, or ``None`` when the raster is not georeferenced.
+        unit: The event id (for errors).
+
+    Returns:
+        ``plume_pixels`` (plume pixels), ``image_pixels`` (width × height) and, with a pixel
+        size, ``plume_area_m2`` (plume pixels × GSD², two decimals) and ``pixel_size_m``.
+
+    Raises:
+        SourceError: ``malformed_label`` if the mask cannot be read.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as ds:
+                mask = ds.read(1) > 0
+    except RasterioError as exc:
+        raise SourceError("malformed_label", f"{path}: cannot read the mask: {exc}", unit) from exc
+    pixels = int(np.count_nonzero(mask))
+    figures = {"plume_pixels": str(pixels), "image_pixels": str(int(mask.size))}
+    if gsd_m:
+        figures["pixel_size_m"] = f"{gsd_m:g}"
+        figures["plume_area_m2"] = f"{pixels * gsd_m**2:.2f}"
+    return figures
 
 
 def _georeference(grid: _Grid, unit: str) -> tuple[str, str, float | None]:

@@ -1,8 +1,20 @@
-"""Land-surface temperature tasks (urban heat island) from thermal images in kelvin."""
+"""Land-surface temperature task (urban heat island): a description of a thermal chip.
+
+The pair shows the sample's thermal image (encoding ``kelvin``; Landsat ST_B10 / ST_B6), which
+the corpus renders in grey at a fixed scale (250 K black, 330 K white), so each figure is
+readable from the shipped pixels. The figures come from ``labels.properties``, computed from
+the chip at ingest (:mod:`eoinstruct.sources.stac.thermal`): the mean temperature, the warmest
+quarter (north is the top of the chip) and the thermal contrast.
+
+Thermal contrast is the spread between the 10th and 90th percentiles of the chip's
+temperatures: **strong** from :data:`STRONG_SPREAD_C` (8 °C), **moderate** from
+:data:`MODERATE_SPREAD_C` (4 °C), **weak** below.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import math
 
 from eoinstruct.pipeline.instructions.builders.common import (
     Builder,
@@ -10,49 +22,71 @@ from eoinstruct.pipeline.instructions.builders.common import (
     NotApplicable,
     TaskValues,
 )
-from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
+from eoinstruct.pipeline.instructions.grammar import article
 from eoinstruct.pipeline.records import Sample
+
+STRONG_SPREAD_C = 8.0
+"""10th-to-90th percentile spread (°C) from which the thermal contrast is strong."""
+
+MODERATE_SPREAD_C = 4.0
+"""Spread (°C) from which the thermal contrast is moderate (weak below)."""
+
+CONTRASTS: tuple[str, ...] = ("weak", "moderate", "strong")
+
+POSITIONS: dict[str, str] = {
+    "north-west": "top left",
+    "north-east": "top right",
+    "south-west": "bottom left",
+    "south-east": "bottom right",
+}
+"""Quarter name → where it is in the (north-up) image."""
+
+
+def contrast_class(spread_c: float) -> str:
+    """Return ``weak``, ``moderate`` or ``strong`` for a percentile spread in °C."""
+    if spread_c >= STRONG_SPREAD_C:
+        return "strong"
+    return "moderate" if spread_c >= MODERATE_SPREAD_C else "weak"
+
+
+def _figures(sample: Sample) -> tuple[float, float, dict[str, float]]:
+    props = sample.labels.properties
+    try:
+        mean = float(props["lst_mean_c"])
+        spread = float(props["lst_p90_c"]) - float(props["lst_p10_c"])
+        quadrants = {str(k): float(v) for k, v in json.loads(props["lst_quadrant_means_c"]).items()}
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise NotApplicable("no_temperature_figures") from exc
+    if set(quadrants) != set(POSITIONS) or not all(
+        math.isfinite(v) for v in (mean, spread, *quadrants.values())
+    ):
+        raise NotApplicable("bad_temperature_figures")
+    return mean, spread, quadrants
 
 
 def thermal_summary(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """Urban heat island: land-surface temperature statistics of a thermal (kelvin) image."""
+    """Urban heat island: mean temperature, warmest quarter and contrast of the thermal chip."""
     thermal = [im for im in sample.images if im.encoding == "kelvin"]
     if not thermal:
         raise NotApplicable("no_thermal_image")
-    image = thermal[0]
-    try:
-        kelvin = read_image(image)[0]
-    except RasterReadError as exc:
-        raise NotApplicable("unreadable_thermal_image") from exc
-    valid = np.isfinite(kelvin)
-    if valid.mean() < 0.5:
-        raise NotApplicable("too_little_thermal_data")
-    celsius = kelvin - 273.15
-    mean = float(np.nanmean(celsius))
-    p90 = float(np.nanpercentile(celsius, 90))
-    h, w = celsius.shape
-    quadrants = {
-        "north-west": celsius[: h // 2, : w // 2],
-        "north-east": celsius[: h // 2, w // 2 :],
-        "south-west": celsius[h // 2 :, : w // 2],
-        "south-east": celsius[h // 2 :, w // 2 :],
-    }
-    hottest = max(sorted(quadrants), key=lambda q: float(np.nanmean(quadrants[q])))
-    spread = p90 - float(np.nanpercentile(celsius, 10))
-    label = "strong" if spread >= 8 else "moderate" if spread >= 4 else "weak"
-    band = image.bands[0]
+    mean, spread, quadrants = _figures(sample)
+    ranked = sorted(quadrants, key=lambda q: (-quadrants[q], q))
+    if quadrants[ranked[0]] - quadrants[ranked[1]] < 0.05:
+        raise NotApplicable("no_single_warmest_quarter")
+    hottest = ranked[0]
+    label = contrast_class(spread)
     return TaskValues(
         values={
-            "mean": f"{mean:.1f}",
-            "p90": f"{p90:.1f}",
+            "mean": f"{mean:.1f}".replace("-0.0", "0.0"),
             "hottest": hottest,
+            "position": POSITIONS[hottest],
             "contrast": label,
+            "a_contrast": article(f"{label} contrast"),
             "spread": f"{spread:.1f}",
-            "band": band,
         },
-        options=("weak", "moderate", "strong"),
+        options=CONTRASTS,
         answers=(label,),
-        image_roles=(image.role,),
+        image_roles=(thermal[0].role,),
     )
 
 
