@@ -11,6 +11,7 @@ import dataclasses
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from eoinstruct.pipeline.audit.rules import RULES
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable
 from eoinstruct.pipeline.instructions.pairs import make_pair
 from eoinstruct.pipeline.instructions.validate import parse_boxes, validate_pair
-from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, ObjectLabel, Sample
 from eoinstruct.pipeline.stages.shard import sample_metadata
 from eoinstruct.sources.satlas import sample as satlas_corpus
 from eoinstruct.sources.satlas.adapter import SatlasPretrain
@@ -50,7 +51,7 @@ def line(category: str, points: list[tuple[float, float]], kind: str = "") -> Ob
     return ObjectLabel(category, kind, "t1", (min(xs), min(ys), max(xs), max(ys)), wkt)
 
 
-def satlas(objects, **properties: str) -> Sample:
+def satlas(objects: Iterable[ObjectLabel], **properties: str) -> Sample:
     images = (
         ImageRef("t0", ("a.png",), ("tci_r", "tci_g", "tci_b"), "uint8", 200, 100),
         ImageRef("t1", ("b.png",), ("tci_r", "tci_g", "tci_b"), "uint8", 200, 100),
@@ -86,7 +87,7 @@ def wind_farm() -> Sample:
     return satlas(objects, absent_categories="power_substation", line_categories="railway,road")
 
 
-def pairs(template_id: str, s: Sample, seeds=SEEDS):
+def pairs(template_id: str, s: Sample, seeds: Iterable[int] = SEEDS) -> list[InstructionPair]:
     out = []
     for seed in seeds:
         config = GenerationConfig(seed=seed, box_scale=100, max_boxes=40)
@@ -103,15 +104,15 @@ def audit(template_id: str, item: AuditItem) -> list[str]:
     return RULES[template_id](item)
 
 
-def answer_of(pair) -> str:
+def answer_of(pair: InstructionPair) -> str:
     return pair.turns[-1].value
 
 
-def question_of(pair) -> str:
+def question_of(pair: InstructionPair) -> str:
     return pair.turns[0].value.split("\n", 1)[1]
 
 
-def test_object_templates_have_twelve_phrasings_and_two_styles():
+def test_object_templates_have_twelve_phrasings_and_two_styles() -> None:
     for template_id in OBJECT_TEMPLATES:
         template = TEMPLATES[template_id]
         assert len(template.turns[0].questions) >= 12, template_id
@@ -120,7 +121,7 @@ def test_object_templates_have_twelve_phrasings_and_two_styles():
 
 
 @pytest.mark.parametrize("template_id", OBJECT_TEMPLATES)
-def test_every_pair_passes_validation_and_audit(template_id):
+def test_every_pair_passes_validation_and_audit(template_id: str) -> None:
     made = pairs(template_id, wind_farm())
     assert made
     assert {p.answer_style for p in made} == set(TEMPLATES[template_id].style_names)
@@ -128,7 +129,7 @@ def test_every_pair_passes_validation_and_audit(template_id):
         assert audit(template_id, from_pair(pair, wind_farm())) == [], pair.turns
 
 
-def test_lines_are_never_referred_identified_boxed_or_counted():
+def test_lines_are_never_referred_identified_boxed_or_counted() -> None:
     s = wind_farm()
     for template_id in OBJECT_TEMPLATES:
         for pair in pairs(template_id, s):
@@ -145,7 +146,7 @@ def test_lines_are_never_referred_identified_boxed_or_counted():
     )
 
 
-def test_line_kind_from_wkt_or_from_the_line_categories_property():
+def test_line_kind_from_wkt_or_from_the_line_categories_property() -> None:
     # a power line (not a Satlas category) known as a line from its WKT alone
     cable = line("power_line", [(0, 10), (200, 20)])
     # a runway without WKT (a corpus row): known from the property
@@ -165,7 +166,7 @@ def test_line_kind_from_wkt_or_from_the_line_categories_property():
     assert notes == {"An airport runway, a canal and a power line also cross the image."}
 
 
-def test_refer_boxes_are_all_objects_of_the_category_scaled_outwards():
+def test_refer_boxes_are_all_objects_of_the_category_scaled_outwards() -> None:
     s = wind_farm()
     made = pairs("satlas_refer", s)
     turbines = [p for p in made if "wind turbines" in question_of(p)]
@@ -181,10 +182,10 @@ def test_refer_boxes_are_all_objects_of_the_category_scaled_outwards():
     assert sentences and all("<ref>three wind turbines</ref>" in a for a in sentences)
 
 
-def test_identify_names_the_category_with_an_article():
+def test_identify_names_the_category_with_an_article() -> None:
     s = wind_farm()
     made = pairs("satlas_identify", s)
-    answers = {p.answer_style: set() for p in made}
+    answers: dict[str, set[str]] = {p.answer_style: set() for p in made}
     for pair in made:
         answers[pair.answer_style].add(answer_of(pair))
     assert answers["terse"] <= {"wind turbine", "solar farm", "vessel"}
@@ -193,7 +194,7 @@ def test_identify_names_the_category_with_an_article():
     )
 
 
-def test_count_answers_are_grammatical():
+def test_count_answers_are_grammatical() -> None:
     s = wind_farm()
     seen = {}
     for pair in pairs("satlas_count", s, range(200)):
@@ -205,12 +206,12 @@ def test_count_answers_are_grammatical():
     assert "no power substations" in texts or "No power substations are" in texts
 
 
-def test_count_values_and_identify_categories_are_balanced():
+def test_count_values_and_identify_categories_are_balanced() -> None:
     rng = np.random.default_rng(5)
     counts: Counter[str] = Counter()
     categories: Counter[str] = Counter()
     for k in range(300):
-        objects = []
+        objects: list[ObjectLabel] = []
         for category in ("wind_turbine", "storage_tank", "pier", "solar_farm"):
             for i in range(int(rng.choice([0, 1, 1, 1, 2, 3, 5]))):
                 objects.append(point(category, 10 + 17 * i, 10 + 20 * len(objects) % 80))
@@ -253,7 +254,7 @@ def _item(pair_template: str, question: str, answer: str, s: Sample, role: str =
     )
 
 
-def test_rules_catch_wrong_pairs():
+def test_rules_catch_wrong_pairs() -> None:
     s = wind_farm()
     turbines = "[[9, 28, 11, 32, 0]][[24, 28, 26, 32, 0]][[39, 28, 41, 32, 0]]"
     ask = "Locate all <ref>wind turbines</ref>."
@@ -321,7 +322,7 @@ def test_rules_catch_wrong_pairs():
     ]
 
 
-def test_corpus_rows_without_wkt_still_know_the_lines():
+def test_corpus_rows_without_wkt_still_know_the_lines() -> None:
     s = wind_farm()
     meta = sample_metadata(s, "[[x1, y1, x2, y2, angle]] on 0..100")
     assert all("polygon_wkt" not in o for o in meta["labels"]["objects"])
@@ -351,7 +352,9 @@ def sample_tiles(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
     return [s for unit in (*tiles, "sentinel1/1311_2861") for s in adapter.read_unit(unit)]
 
 
-def test_sample_corpus_has_roads_marked_as_lines_and_its_pairs_pass(sample_tiles):
+def test_sample_corpus_has_roads_marked_as_lines_and_its_pairs_pass(
+    sample_tiles: list[Sample],
+) -> None:
     roads = [o for s in sample_tiles for o in s.labels.objects if o.category == "road"]
     assert roads and all(o.polygon_wkt.startswith("LINESTRING") for o in roads)
     for s in sample_tiles:

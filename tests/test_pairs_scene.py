@@ -8,6 +8,7 @@ states the platform or the date.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from eoinstruct.pipeline.enrich.sample_extract import write_extract
 from eoinstruct.pipeline.instructions.builders import BUILDERS, GenerationConfig, NotApplicable
 from eoinstruct.pipeline.instructions.pairs import make_pair
 from eoinstruct.pipeline.instructions.validate import validate_pair
-from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Labels, Sample
 from eoinstruct.sources.skyscript import sample as skyscript_corpus
 from eoinstruct.sources.skyscript.adapter import SkyScript
 from eoinstruct.sources.skyscript.meta import surrounding_summary
@@ -34,7 +35,13 @@ SEEDS = range(40)
 REPO = Path(__file__).resolve().parents[1]
 
 
-def skyscript(centre: dict[str, str], around=(), caption="", osm: str = "", name="x") -> Sample:
+def skyscript(
+    centre: dict[str, str],
+    around: Sequence[dict[str, str]] = (),
+    caption: str = "",
+    osm: str = "",
+    name: str = "x",
+) -> Sample:
     tags = {f"center:{k}": v for k, v in centre.items()}
     tags.update(surrounding_summary(list(around)))
     if osm:
@@ -110,7 +117,7 @@ CRAFTED = (
 )  # fmt: skip
 
 
-def pairs(template_id: str, s: Sample, seeds=SEEDS):
+def pairs(template_id: str, s: Sample, seeds: Iterable[int] = SEEDS) -> list[InstructionPair]:
     out = []
     for seed in seeds:
         try:
@@ -145,7 +152,7 @@ def item(template_id: str, s: Sample, answer: str, question: str = "?") -> Audit
     )
 
 
-def test_scene_templates_have_twelve_phrasings_and_two_styles_and_no_platform_question():
+def test_scene_templates_have_twelve_phrasings_and_two_styles_and_no_platform_question() -> None:
     for template_id in SCENE_TEMPLATES:
         template = TEMPLATES[template_id]
         assert len(template.turns[0].questions) >= 12, template_id
@@ -155,7 +162,7 @@ def test_scene_templates_have_twelve_phrasings_and_two_styles_and_no_platform_qu
 
 
 @pytest.mark.parametrize("template_id", SCENE_TEMPLATES)
-def test_every_pair_passes_validation_and_audit(template_id):
+def test_every_pair_passes_validation_and_audit(template_id: str) -> None:
     styles = set()
     for s in CRAFTED:
         if s.source not in TEMPLATES[template_id].sources:
@@ -166,7 +173,7 @@ def test_every_pair_passes_validation_and_audit(template_id):
     assert styles == set(TEMPLATES[template_id].style_names)
 
 
-def test_caption_terse_is_the_source_caption_and_sentence_reads_this_image_shows():
+def test_caption_terse_is_the_source_caption_and_sentence_reads_this_image_shows() -> None:
     assert answers("skyscript_caption", ROAD, "terse") == {
         "A satellite image of an asphalt residential road; houses and a forest nearby."
     }
@@ -177,7 +184,7 @@ def test_caption_terse_is_the_source_caption_and_sentence_reads_this_image_shows
     assert all(a[0].isupper() and a.endswith("nearby.") for a in sentences)
 
 
-def test_main_object_is_named_by_key_and_value_with_articles():
+def test_main_object_is_named_by_key_and_value_with_articles() -> None:
     def named(s: Sample) -> tuple[set[str], set[str]]:
         return answers("skyscript_main_object", s, "terse"), answers(
             "skyscript_main_object", s, "sentence"
@@ -195,7 +202,7 @@ def test_main_object_is_named_by_key_and_value_with_articles():
     assert all(a.endswith(" a park.") for a in named(CRAFTED[5])[1])
 
 
-def test_land_use_follows_the_source_tags_not_a_disagreeing_extract():
+def test_land_use_follows_the_source_tags_not_a_disagreeing_extract() -> None:
     said = {p.turns[-1].value for p in pairs("osm_land_use", FARMLAND)}
     assert said
     for text in said:
@@ -217,7 +224,7 @@ def test_land_use_follows_the_source_tags_not_a_disagreeing_extract():
         assert "OpenStreetMap" not in text
 
 
-def test_rules_catch_wrong_pairs():
+def test_rules_catch_wrong_pairs() -> None:
     rule = RULES["skyscript_main_object"]
     assert rule(item("skyscript_main_object", ROAD, "residential")) == [
         "tag_value_without_key:highway=residential"
@@ -271,7 +278,9 @@ def sample_skyscript(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
     return [enrich(s, tagger) for s in samples]
 
 
-def test_sample_corpus_has_a_tile_whose_extract_disagrees_and_its_pairs_pass(sample_skyscript):
+def test_sample_corpus_has_a_tile_whose_extract_disagrees_and_its_pairs_pass(
+    sample_skyscript: list[Sample],
+) -> None:
     disagreeing = [
         s
         for s in sample_skyscript
