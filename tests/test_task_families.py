@@ -142,18 +142,18 @@ def test_satlas_refer_identify_ground_and_count():
     refer = pair_of("satlas_refer", s)
     assert refer.image_roles == ("t1",)
     boxes = parse_boxes(refer.turns[-1].value)
-    if "wind turbines" in refer.turns[-1].value:
+    if "wind turbines" in refer.turns[0].value:
         assert boxes == [(5, 10, 7, 14, 0), (50, 50, 52, 54, 0)]
     else:
         assert boxes == [(10, 60, 40, 90, 0)]
-    ident = pair_of("satlas_identify", s)
-    assert ident.turns[-1].value in ("wind turbine", "solar farm")
+    ident = pair_of("satlas_identify", s).turns[-1].value
+    assert "wind turbine" in ident or "solar farm" in ident
     ground = pair_of("satlas_grounding", s).turns[-1].value
-    assert "<ref>solar_farm</ref>" not in ground and "<ref>solar farm</ref>" in ground
-    assert "<ref>wind turbines</ref>" in ground and len(parse_boxes(ground)) == 3
+    assert "solar_farm" not in ground and "solar farm</ref>" in ground
+    assert "wind turbines</ref>" in ground and len(parse_boxes(ground)) == 3
     count = pair_of("satlas_count", s)
-    q = count.turns[0].value
-    assert count.turns[-1].value == ("2" if "wind turbines" in q else "1")
+    q, a = count.turns[0].value, count.turns[-1].value
+    assert ("2" in a or "two" in a) if "wind turbines" in q else ("1" in a or "one" in a.lower())
 
 
 def test_satlas_land_cover_from_the_raster_label(tmp_path):
@@ -183,8 +183,14 @@ def test_skyscript_caption_and_main_object():
         tags={"center:landuse": "farmland", "center:name": "x"},
         labels=Labels(properties={"title": "a satellite image of farmland"}),
     )
-    assert answer("skyscript_caption", s) == "A satellite image of farmland."
-    assert answer("skyscript_main_object", s) == "farmland"
+    assert answer("skyscript_caption", s) in (
+        "A satellite image of farmland.",
+        "This image shows farmland.",
+        "The image shows farmland.",
+        "This scene shows farmland.",
+        "In this image you can see farmland.",
+    )
+    assert answer("skyscript_main_object", s).removesuffix(".").endswith("farmland")
 
 
 def test_urban_heat_island_from_the_thermal_figures():

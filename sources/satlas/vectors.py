@@ -35,8 +35,11 @@ the
   numeric properties (lanes, capacity…) are not kept. ``uid`` is
   ``<label folder>/<category>/<index>``.
 - ``labels.properties``: ``smoke``/``snow`` class names; ``absent_categories`` (annotated but
-  with no instance in the image, comma-separated); ``static_image_role`` (the role that static
-  rasters and classifications refer to). Keys from dynamic labels carry ``:<role>``.
+  with no instance in the image, comma-separated); ``line_categories`` (categories with a
+  polyline feature in the image — roads, railways, rivers, runways… — comma-separated: line
+  features are not countable objects, and the corpus rows carry no WKT, so this is how the
+  audit knows them); ``static_image_role`` (the role that static rasters and classifications
+  refer to). Keys from dynamic labels carry ``:<role>``.
 """
 
 from __future__ import annotations
@@ -175,7 +178,7 @@ def _geometry(feature: object, where: str, path: Path, unit: str) -> tuple[str, 
                 parsed = [_points(ring, 3) for ring in rings]
                 if all(r is not None for r in parsed):
                     shell, *holes = parsed
-                    return kind, Polygon(shell, holes)  # type: ignore[arg-type]
+                    return kind, Polygon(shell, holes)
         else:
             raise _malformed(path, unit, f"{where}: unknown geometry type {kind!r}")
     except (ValueError, TypeError, shapely.errors.ShapelyError) as exc:
@@ -185,8 +188,8 @@ def _geometry(feature: object, where: str, path: Path, unit: str) -> tuple[str, 
 
 def _class_value(value: object, classes: tuple[str, ...]) -> str | None:
     """A class index or name as the class name (None if neither)."""
-    if _is_int(value) and 0 <= value < len(classes):  # type: ignore[operator]
-        return classes[value]  # type: ignore[index]
+    if isinstance(value, int) and _is_int(value) and 0 <= value < len(classes):
+        return classes[value]
     if isinstance(value, str) and value.strip():
         return value.strip()
     return None
@@ -206,6 +209,7 @@ def _features(
     objects: list[ObjectLabel] = []
     properties: dict[str, str] = {}
     absent: list[str] = []
+    lines: set[str] = set()
     for category, features in data.items():
         if category == "metadata":
             continue
@@ -246,10 +250,14 @@ def _features(
                 )
             )
             kept += 1
+            if kind == "polyline":
+                lines.add(category)
         if kept == 0:
             absent.append(category)
     if absent:
         properties["absent_categories"] = ",".join(sorted(absent))
+    if lines:
+        properties["line_categories"] = ",".join(sorted(lines))
     return _Found(objects=objects, properties=properties)
 
 
