@@ -263,7 +263,7 @@ def reference_map(spec: PatchSpec, rng: np.random.Generator) -> np.ndarray:
         codes[np.abs(yy - (offset + slope * (xx - SIZE / 2))) < 1.2] = 122
     if spec.unavailable:
         codes[:6, SIZE - 20 :] = UNAVAILABLE
-    return codes
+    return np.asarray(codes, dtype=np.uint16)
 
 
 def labels_of(codes: np.ndarray) -> list[str]:
@@ -283,7 +283,7 @@ def labels_of(codes: np.ndarray) -> list[str]:
 def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
     """Downsample a square array by averaging ``factor``x``factor`` blocks."""
     n = array.shape[0] // factor
-    return array.reshape(n, factor, n, factor).mean(axis=(1, 3))
+    return np.asarray(array.reshape(n, factor, n, factor).mean(axis=(1, 3)), dtype=float)
 
 
 def _s2_bands(

@@ -38,8 +38,7 @@ _OTHER_WORDINGS: dict[str, tuple[str, ...]] = {
     "Land principally occupied by agriculture, with significant areas of natural vegetation": (
         "agricultural land with significant areas of natural vegetation",
     ),
-    "Transitional woodland, shrub": ("transitional woodland-shrub",),
-    "Transitional woodland/shrub": ("transitional woodland-shrub",),
+    "Transitional woodland, shrub": ("transitional woodland-shrub",),  # = CLC 324 alone
     "Beaches, dunes, sands": ("sandy beaches and dunes",),
     "Moors, heathland and sclerophyllous vegetation": ("heathland and sclerophyllous vegetation",),
 }
@@ -73,7 +72,7 @@ def _wordings(names: Iterable[str], extra: dict[str, tuple[str, ...]]) -> Wordin
     """(casefolded wording, name) pairs, longest wording first."""
     pairs = {(n.casefold(), n) for n in names}
     pairs |= {(w.casefold(), n) for n, ws in extra.items() if n in names for w in ws}
-    return sorted(pairs, key=lambda p: (-len(p[0]), p[0]))
+    return sorted(pairs, key=lambda p: (-len(p[0]), p))
 
 
 _ALL_BEN = _wordings(_CLC_NAMES | _BEN_NAMES, _OTHER_WORDINGS)
