@@ -7,6 +7,7 @@ real snow/cloud companion table of kai-tub/bigearthnet-pipeline (peer data §7).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -40,6 +41,7 @@ from eoinstruct.sources.bigearthnet_v2.patches import (
     s1_patch_folder,
     s2_patch_folder,
 )
+from eoinstruct.sources.bigearthnet_v2.shares import reference_map_shares
 
 SEED = 5
 S2_BANDS = ("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12")
@@ -243,9 +245,13 @@ def test_reads_good_s2_patches(sample_root: Path) -> None:
         assert dict(sample.labels.rasters) == {
             "reference_map": str(reference_map_path(sample_root, spec.patch_id))
         }
+        shares = json.loads(sample.labels.properties["class_shares"])
+        assert shares == reference_map_shares(reference_map_path(sample_root, spec.patch_id))
+        assert abs(sum(shares.values()) - 1) < 0.005
         assert dict(sample.labels.properties) == {
             "contains_seasonal_snow": "false",
             "contains_cloud_or_shadow": "false",
+            "class_shares": sample.labels.properties["class_shares"],
         }
         assert sample.split == spec.split and sample.licence == "CDLA-Permissive-1.0"
         assert sample.acquired == ("2017-06-13T10:10:31Z",)
@@ -299,11 +305,15 @@ def test_reads_good_s1_patches(sample_root: Path) -> None:
             "mgrs_tile": "T33UUP",
             "country": "Austria",
         }
+        # the class shares of the row's reference map, whose grid the S1 patch shares
+        shares = reference_map_shares(reference_map_path(sample_root, spec.patch_id))
+        assert json.loads(sample.labels.properties["class_shares"]) == shares
         if spec.patch_id != corpus.BAD_MISSING_B8A:
             (s2,) = adapter.read_unit(f"s2/{spec.patch_id}")
             assert s2.footprint_wkt == sample.footprint_wkt and s2.labels.classes == (
                 sample.labels.classes
             )
+            assert s2.labels.properties["class_shares"] == sample.labels.properties["class_shares"]
 
 
 def test_bad_units_fail_as_stated(sample_root: Path) -> None:
@@ -343,7 +353,7 @@ def test_snow_cloud_option(sample_root: Path, copy_root: Path) -> None:
     for sample in (s2, s1):
         assert sample.tags["contains_cloud_or_shadow"] == "true"
         assert "contains_seasonal_snow" not in sample.tags
-        assert dict(sample.labels.properties) == {
+        assert {k: v for k, v in sample.labels.properties.items() if k != "class_shares"} == {
             "contains_seasonal_snow": "false",
             "contains_cloud_or_shadow": "true",
         }
@@ -478,7 +488,7 @@ def test_metadata_table_errors(copy_root: Path, tmp_path: Path) -> None:
         table.select(["patch_id", "s1_name", "split", "labels"]), copy_root / METADATA_FILE
     )
     (sample,) = BigEarthNetV2(copy_root).read_unit(f"s2/{rows[0]['patch_id']}")
-    assert "country" not in sample.tags and dict(sample.labels.properties) == {}
+    assert "country" not in sample.tags and set(sample.labels.properties) == {"class_shares"}
     assert read_metadata(copy_root / METADATA_FILE).column_names == [
         "patch_id",
         "labels",
@@ -516,7 +526,8 @@ def test_unit_files_and_pickling(sample_root: Path) -> None:
     assert reference_map_path(sample_root, patch_id) in files
     assert sample_root / METADATA_FILE in files
     s1_files = adapter.unit_files(GOOD_S1[0])
-    assert [p.name[-6:] for p in s1_files[:2]] == ["VH.tif", "VV.tif"] and len(s1_files) == 3
+    assert [p.name[-6:] for p in s1_files[:2]] == ["VH.tif", "VV.tif"] and len(s1_files) == 4
+    assert reference_map_path(sample_root, corpus.PATCHES[0].patch_id) in s1_files
     assert adapter.unit_files("s9/x") == []
     adapter.list_units()
     clone = pickle.loads(pickle.dumps(adapter))

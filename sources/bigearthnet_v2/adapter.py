@@ -4,7 +4,10 @@ One unit is one row of ``metadata.parquet`` seen through one sensor: ``s2/<patch
 ``s1/<s1_name>``; each gives one :class:`~eoinstruct.pipeline.records.Sample`. Reading is
 metadata-only: the row supplies labels, split, country and flags, the band files are located,
 and the header of one 10 m band file is opened for the CRS, the size and the corners (v2 has
-no per-patch JSON). No pixel is read.
+no per-patch JSON). No image pixel is read; the patch's reference map (where
+``Reference_Maps/`` is there) is read for its class shares
+(:mod:`~eoinstruct.sources.bigearthnet_v2.shares`), which both sensors' samples record: an S1
+patch is on the grid of the S2 patch its row pairs it with, whose labels it carries.
 
 The adapter class here lists the rows and assembles each sample; its helpers live beside it:
 :mod:`~eoinstruct.sources.bigearthnet_v2.metadata` (the Parquet tables and what a row says)
@@ -54,6 +57,11 @@ from eoinstruct.sources.bigearthnet_v2.patches import (
     s1_patch_folder,
     s2_patch_folder,
 )
+from eoinstruct.sources.bigearthnet_v2.shares import (
+    CLASS_SHARES,
+    reference_map_shares,
+    shares_json,
+)
 from eoinstruct.sources.options import parse_sensors
 
 SENSORS: tuple[str, ...] = ("s2", "s1")
@@ -65,7 +73,8 @@ class BigEarthNetV2(SourceAdapter):
 
     Units are ``s2/<patch_id>`` and ``s1/<s1_name>`` for the rows of ``metadata.parquet``
     (sorted). S2 samples carry the patch's reference map in ``labels.rasters``; S1 samples
-    carry the labels of the S2 patch they are paired with.
+    carry the labels of the S2 patch they are paired with. Both record the class shares of
+    that reference map in ``labels.properties["class_shares"]`` when the map is there.
 
     Args:
         root: Folder holding ``metadata.parquet`` and ``BigEarthNet-S2/`` and/or
@@ -185,8 +194,8 @@ class BigEarthNetV2(SourceAdapter):
             unit: ``s2/<patch_id>`` or ``s1/<s1_name>``.
 
         Returns:
-            The patch folder's files, the reference map (S2) and the metadata table(s);
-            empty if the unit id is malformed.
+            The patch folder's files, the reference map (of the paired S2 patch for S1) and
+            the metadata table(s); empty if the unit id is malformed.
         """
         sensor, _, name = unit.partition("/")
         if sensor == "s2" and name:
@@ -194,7 +203,9 @@ class BigEarthNetV2(SourceAdapter):
             extra = [reference_map_path(self.root, name)]
         elif sensor == "s1" and name:
             folder = s1_patch_folder(self.root, name)
-            extra = []
+            rows = self._metadata().by_s1.get(name, [])
+            patch = self._metadata().row(rows[0]).patch_id if len(rows) == 1 else ""
+            extra = [reference_map_path(self.root, patch)] if patch else []
         else:
             return []
         files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
@@ -213,12 +224,13 @@ class BigEarthNetV2(SourceAdapter):
             A list holding the patch's one sample.
 
         Raises:
-            SourceError: ``missing_file`` if the patch folder (or, where ``Reference_Maps/``
-                exists, the reference map) is missing; ``missing_band`` if a band file is
-                missing; ``malformed_label`` if the row's labels are null, empty or not
-                19-class names; ``bad_metadata`` if the unit has no (or more than one) row,
-                the split or name is unparseable, or the band header's CRS or position
-                contradicts the MGRS tile; ``corrupt_raster`` if the header cannot be read.
+            SourceError: ``missing_file`` if the patch folder (or, for S2 where
+                ``Reference_Maps/`` exists, the reference map) is missing; ``missing_band`` if
+                a band file is missing; ``malformed_label`` if the row's labels are null, empty
+                or not 19-class names; ``bad_metadata`` if the unit has no (or more than one)
+                row, the split or name is unparseable, or the band header's CRS or position
+                contradicts the MGRS tile; ``corrupt_raster`` if the header or the reference
+                map cannot be read.
             ValueError: If ``unit`` is not of the form ``s2/<name>`` or ``s1/<name>``.
         """
         sensor, _, name = unit.partition("/")
@@ -263,6 +275,9 @@ class BigEarthNetV2(SourceAdapter):
             if not ref.is_file():
                 raise SourceError("missing_file", f"reference map {ref} does not exist", unit)
             rasters["reference_map"] = str(ref)
+        properties = _flags(row)
+        if rasters:
+            properties[CLASS_SHARES] = shares_json(reference_map_shares(ref, unit))
         tags = {
             "platform": f"Sentinel-2{platform}",
             "processing_level": level,
@@ -296,7 +311,7 @@ class BigEarthNetV2(SourceAdapter):
             acquired=(_iso(stamp),),
             images=(image,),
             tags=tags,
-            labels=Labels(scheme="ben19", classes=classes, properties=_flags(row), rasters=rasters),
+            labels=Labels(scheme="ben19", classes=classes, properties=properties, rasters=rasters),
             licence=self.licence,
             split=split,
         )
@@ -326,6 +341,10 @@ class BigEarthNetV2(SourceAdapter):
             raise SourceError("missing_file", f"patch folder {folder} does not exist", unit)
         files = find_band_files(folder, s1_name, S1_BANDS, unit)
         geo = _georeference(files[0], mgrs_tile(tile), s1_name, unit)
+        properties = _flags(row)
+        ref = reference_map_path(self.root, row.patch_id)
+        if ref.is_file():  # the paired S2 patch's map, on this patch's grid (checked above)
+            properties[CLASS_SHARES] = shares_json(reference_map_shares(ref, unit))
         tags = s1_name_tags(s1_name, {"corresponding_s2_patch": row.patch_id})
         tags["mgrs_tile"] = f"T{tile}"
         tags.update(_row_tags(row))
@@ -351,7 +370,7 @@ class BigEarthNetV2(SourceAdapter):
             acquired=(_iso(stamp),),
             images=(image,),
             tags=tags,
-            labels=Labels(scheme="ben19", classes=classes, properties=_flags(row)),
+            labels=Labels(scheme="ben19", classes=classes, properties=properties),
             licence=self.licence,
             split=split,
         )

@@ -24,8 +24,12 @@ What is real (``shared/docs/source-formats.md`` §2, checked against the real re
 
 What is synthetic: every pixel and every other label. Each reference map is a warped Voronoi
 partition of 4-5 CLC codes plausible for Upper Austria (a few with a road of code 122, which
-has no 19-class equivalent, and one with a block of 999, "CLC unavailable"); the 19-class
-labels are derived from the codes present, so labels and map agree. S2 reflectances mix
+has no 19-class equivalent, one with a block of 999, "CLC unavailable", and some with a small
+round spot of another class); the 19-class labels are derived from the codes present, so
+labels and map agree. The class areas cover the urban/rural rules: ``…_63_44`` is mostly
+forest with one small urban spot (about 4 % urban fabric: rural), ``…_63_45`` is almost all
+urban (continuous and discontinuous urban fabric, industry, green urban areas, a road and a
+small pasture), ``…_62_44`` lies in between (about a quarter urban). S2 reflectances mix
 vegetation, conifer, soil, urban and water spectra per class (300-3500 x 1e-4, B08 bright
 over vegetation); S1 backscatter is per-class VV/VH in dB with speckle. The patch positions of
 the four rows of ``metadata.parquet`` are made up.
@@ -105,6 +109,7 @@ class PatchSpec:
         unavailable: Mark a corner block 999 (CLC unavailable).
         cloud: Add a cloud and its shadow to the S2 pixels.
         snow: The row's ``contains_seasonal_snow`` flag.
+        spots: ``(code, radius)`` discs of another class drawn over the map (radius in px).
     """
 
     x: int
@@ -115,6 +120,7 @@ class PatchSpec:
     unavailable: bool = False
     cloud: bool = False
     snow: bool = False
+    spots: tuple[tuple[int, float], ...] = ()
 
     @property
     def patch_id(self) -> str:
@@ -134,9 +140,9 @@ class PatchSpec:
 
 PATCHES: tuple[PatchSpec, ...] = (
     PatchSpec(62, 44, "train", (112, 211, 231, 311), road=True, unavailable=True),
-    PatchSpec(63, 44, "train", (211, 242, 312, 313)),
+    PatchSpec(63, 44, "train", (312, 313, 311, 231), spots=((112, 13.0),)),
     PatchSpec(62, 45, "validation", (211, 231, 243, 512)),
-    PatchSpec(63, 45, "test", (112, 121, 211, 312), road=True),
+    PatchSpec(63, 45, "test", (111, 112, 121, 141), road=True, spots=((231, 10.0),)),
 )
 """The rows of ``metadata.parquet``."""
 
@@ -166,9 +172,11 @@ _BANDS: tuple[str, ...] = tuple(S2_RES)
 """B01 … B12 in file order (B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B11 B12)."""
 
 _MIXES: dict[int, dict[str, float]] = {
+    111: {"urban": 0.9, "soil": 0.1},
     112: {"urban": 0.6, "veg": 0.3, "soil": 0.1},
     121: {"urban": 0.85, "soil": 0.15},
     122: {"urban": 0.7, "soil": 0.3},
+    141: {"veg": 0.7, "urban": 0.3},
     211: {"soil": 0.5, "veg": 0.5},
     231: {"veg": 0.85, "soil": 0.15},
     242: {"veg": 0.6, "soil": 0.4},
@@ -182,9 +190,11 @@ _MIXES: dict[int, dict[str, float]] = {
 """Endmember fractions of each CLC code's pixels."""
 
 _BACKSCATTER: dict[int, tuple[float, float]] = {
+    111: (-3.5, -11.5),
     112: (-5.0, -13.0),
     121: (-4.0, -12.0),
     122: (-9.0, -17.0),
+    141: (-9.0, -15.5),
     211: (-12.0, -19.0),
     231: (-11.0, -18.0),
     242: (-11.0, -17.5),
@@ -228,7 +238,9 @@ def reference_map(spec: PatchSpec, rng: np.random.Generator) -> np.ndarray:
     """Draw a patch's reference map: a warped Voronoi partition of its codes.
 
     Every code keeps the neighbourhood of its seed point (seeds are 30 px apart, the warp is
-    at most 12 px), so every code of ``spec.codes`` is present.
+    at most 12 px), so every code of ``spec.codes`` is present unless a spot (a disc of
+    ``spec.spots``) covers that neighbourhood; labels are read from the finished map, so they
+    agree with it either way.
 
     Args:
         spec: The patch.
@@ -243,12 +255,15 @@ def reference_map(spec: PatchSpec, rng: np.random.Generator) -> np.ndarray:
         for sx, sy in _seeds(rng, len(spec.codes))
     ]
     codes = np.asarray(spec.codes, dtype=np.uint16)[np.argmin(np.stack(distances), axis=0)]
+    for code, radius in spec.spots:
+        cx, cy = rng.uniform(radius + 4, SIZE - radius - 4, 2)
+        codes[np.hypot(xx - cx, yy - cy) <= radius] = code
     if spec.road:
         slope, offset = rng.uniform(-0.6, 0.6), rng.uniform(30, 90)
         codes[np.abs(yy - (offset + slope * (xx - SIZE / 2))) < 1.2] = 122
     if spec.unavailable:
         codes[:6, SIZE - 20 :] = UNAVAILABLE
-    return codes
+    return np.asarray(codes, dtype=np.uint16)
 
 
 def labels_of(codes: np.ndarray) -> list[str]:
@@ -268,7 +283,7 @@ def labels_of(codes: np.ndarray) -> list[str]:
 def _block_mean(array: np.ndarray, factor: int) -> np.ndarray:
     """Downsample a square array by averaging ``factor``x``factor`` blocks."""
     n = array.shape[0] // factor
-    return array.reshape(n, factor, n, factor).mean(axis=(1, 3))
+    return np.asarray(array.reshape(n, factor, n, factor).mean(axis=(1, 3)), dtype=float)
 
 
 def _s2_bands(

@@ -19,6 +19,9 @@ Decisions:
 - ``labels.rasters``: static ``<task>.png`` by task name and dynamic ones as
   ``<task>:<role>``, for zoom-13 sensors only (a zoom-13 raster does not align with a NAIP
   tile's grid, so NAIP samples get none).
+- ``labels.properties["land_cover_shares"]``: the class shares of the static
+  ``land_cover.png`` (:mod:`~eoinstruct.sources.satlas.land_cover`), read at ingest where the
+  sample has that raster.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from eoinstruct.sources.base import (
     facts_of,
 )
 from eoinstruct.sources.satlas.images import SENSOR_SPECS, SENSORS, _image_refs
+from eoinstruct.sources.satlas.land_cover import LAND_COVER_SHARES, land_cover_shares, shares_json
 from eoinstruct.sources.satlas.metadata import (
     DEFAULT_MAX_IMAGES,
     DEFAULT_SPLITS,
@@ -257,7 +261,8 @@ class SatlasPretrain(SourceAdapter):
             SourceError: ``missing_file`` if no listed image of the tile is on disk or a
                 dynamic label folder has no ``vector.json``; ``missing_band`` if a kept image
                 lacks a band file; ``corrupt_raster`` if a PNG header is unreadable or of the
-                wrong mode; ``malformed_label`` for unreadable or ill-formed ``vector.json``;
+                wrong mode, or the static ``land_cover.png`` cannot be decoded;
+                ``malformed_label`` for unreadable or ill-formed ``vector.json``;
                 ``bad_metadata`` for an unreadable ``image_times.json`` or time.
             ValueError: If ``unit`` is not of the form above.
         """
@@ -321,6 +326,9 @@ class SatlasPretrain(SourceAdapter):
                 rasters[path.stem] = str(path)
         if static_data is not None or rasters:
             properties["static_image_role"] = newest_role
+        if "land_cover" in rasters:
+            shares = land_cover_shares(Path(rasters["land_cover"]), unit)
+            properties[LAND_COVER_SHARES] = shares_json(shares)
         for folder, image, data in dynamic:
             role = roles.get(image)
             if role is None:
