@@ -22,16 +22,16 @@ _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
 def natural_case(name: str) -> str:
     """Write a class or object name as it reads mid-sentence.
 
-    Underscores and hyphens between words become spaces; words are lower-cased unless they
-    are acronyms (``NDVI``) or proper names marked by internal capitals.
+    Underscores between words become spaces (hyphens stay: ``broad-leaved``); words are
+    lower-cased unless they are acronyms (``NDVI``) or proper names marked by internal capitals.
 
     Args:
-        name: A class name (``Coastal wetlands``, ``wind_turbine``, ``major-damage``).
+        name: A class name (``Coastal wetlands``, ``wind_turbine``, ``Broad-leaved forest``).
 
     Returns:
-        The name in natural case (``coastal wetlands``, ``wind turbine``, ``major damage``).
+        The name in natural case (``coastal wetlands``, ``wind turbine``, ``broad-leaved forest``).
     """
-    words = re.sub(r"[_]+|(?<=[a-z])-(?=[a-z])", " ", name.strip()).split()
+    words = re.sub(r"_+", " ", name.strip()).split()
     out = [w if _ACRONYM.match(w) or any(c.isupper() for c in w[1:]) else w.lower() for w in words]
     return " ".join(out)
 
@@ -44,16 +44,22 @@ def sentence_case(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def plural(noun: str) -> str:
-    """Return the plural of a noun phrase (``wind turbine`` → ``wind turbines``).
+    """Return the plural of a noun phrase (``wind turbine`` → ``wind turbines``, ``class`` →
+    ``classes``).
 
-    Mass nouns used as land-cover classes that are already plural or uncountable
-    (``coastal wetlands``, ``water``) are returned by ``inflect`` unchanged where it knows
-    them; phrases ending in an ``s`` are kept as they are.
+    A phrase that is already plural (``coastal wetlands``, ``pastures``) is returned as it is.
+    Use it for countable nouns only: mass nouns (``water``, ``arable land``) have no plural here.
     """
     noun = noun.strip()
-    if not noun or noun.endswith("s"):
+    if not noun:
         return noun
-    return str(_ENGINE.plural_noun(noun))
+    single = _ENGINE.singular_noun(noun)
+    already = (
+        bool(single)
+        and not noun.endswith(("ss", "us"))
+        and _ENGINE.plural_noun(str(single)) == noun
+    )
+    return noun if already else str(_ENGINE.plural_noun(noun))
 
 
 @lru_cache(maxsize=4096)
