@@ -44,10 +44,10 @@ def sentence_case(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def plural(noun: str) -> str:
-    """Return the plural of a noun phrase (``wind turbine`` → ``wind turbines``, ``class`` →
-    ``classes``).
+    """Return the plural of a noun phrase (``wind turbine`` → ``wind turbines``).
 
-    A phrase that is already plural (``coastal wetlands``, ``pastures``) is returned as it is.
+    ``class`` gives ``classes``; a phrase that is already plural (``coastal wetlands``,
+    ``pastures``) is returned as it is.
     Use it for countable nouns only: mass nouns (``water``, ``arable land``) have no plural here.
     """
     noun = noun.strip()
