@@ -115,12 +115,11 @@ def prose_name(name: str) -> str:
 def is_plural(phrase: str) -> bool:
     """Whether a class phrase takes a plural verb (``pastures are``, ``arable land is``).
 
-    The head is the phrase before ``with``/``associated``/``principally``; two nouns joined by
-    ``and`` are plural, otherwise the head's last word decides (by ``inflect``).
+    The head is the phrase before ``with``/``associated``/``principally``; its last word
+    decides (by ``inflect``), so a class that pairs two mass nouns reads as one
+    (``heathland and sclerophyllous vegetation is``).
     """
     head = re.split(r" with | associated | principally ", phrase)[0]
-    if " and " in head:
-        return True
     last = head.split()[-1]
     return singular(last) != last
 
