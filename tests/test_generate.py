@@ -288,3 +288,15 @@ def test_pair_records_its_generator():
     assert pair.template_id == "ben_landcover_multilabel"
     assert 0 <= pair.paraphrase_id < len(TEMPLATES["ben_landcover_multilabel"].turns[0].questions)
     assert pair.answer_style in TEMPLATES["ben_landcover_multilabel"].style_names
+
+
+def test_temp_tag_only_for_several_dates():
+    from eoinstruct.pipeline.instructions.pairs import date_count
+
+    assert date_count(("pre", "post")) == 2
+    assert date_count(("image", "thermal")) == 1
+    assert date_count(("image", "mag1c")) == 1
+    assert date_count(("t0", "t0_bands")) == 1
+    assert date_count(("t0", "t1", "t2")) == 3
+    assert sensor_tag(xbd_sample(), date_count(("pre", "post"))) == "[hr_rgb_temp_0.5]"
+    assert "temp" not in sensor_tag(xbd_sample(), date_count(("image", "thermal")))

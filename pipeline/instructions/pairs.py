@@ -38,6 +38,20 @@ def format_gsd(gsd_m: float) -> str:
     return f"{round(gsd_m, 1):g}"
 
 
+DATE_ROLES = frozenset({"pre", "post", "before", "t0", "t1", "t2", "t3", "t4"})
+"""Image roles that stand for an acquisition date (``t0_bands`` is the same date as ``t0``)."""
+
+
+def date_count(roles: tuple[str, ...]) -> int:
+    """Return how many acquisition dates a pair's images show (1 for same-date products).
+
+    Two products of one acquisition (a scene and its thermal band, a hyperspectral scene and
+    its methane map) are one date; ``pre`` and ``post`` are two.
+    """
+    dates = {r.removesuffix("_bands") for r in roles} & DATE_ROLES
+    return max(len(dates), 1)
+
+
 def sensor_tag(sample: Sample, n_images: int) -> str:
     """Return EarthDial's sensor/resolution tag, e.g. ``[s2_ms_10]`` or ``[hr_rgb_temp_0.5]``.
 
@@ -47,7 +61,7 @@ def sensor_tag(sample: Sample, n_images: int) -> str:
 
     Args:
         sample: The sample.
-        n_images: Number of images the pair shows.
+        n_images: Number of acquisition dates the pair shows (:func:`date_count`).
 
     Returns:
         The bracketed tag.
@@ -128,7 +142,7 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
     if not exchanges:
         raise NotApplicable("no_turns")
     images = " ".join(["<image>"] * len(roles))
-    prefix = " ".join(p for p in (template.task_tag, sensor_tag(sample, len(roles)), images) if p)
+    prefix = " ".join(p for p in (template.task_tag, sensor_tag(sample, date_count(tuple(roles))), images) if p)
     turns: list[Turn] = []
     first_index = 0
     for n, exchange in enumerate(exchanges):
