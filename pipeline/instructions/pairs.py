@@ -142,7 +142,8 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
     if not exchanges:
         raise NotApplicable("no_turns")
     images = " ".join(["<image>"] * len(roles))
-    prefix = " ".join(p for p in (template.task_tag, sensor_tag(sample, date_count(tuple(roles))), images) if p)
+    tag = sensor_tag(sample, date_count(tuple(roles)))
+    prefix = " ".join(p for p in (template.task_tag, tag, images) if p)
     turns: list[Turn] = []
     first_index = 0
     for n, exchange in enumerate(exchanges):
