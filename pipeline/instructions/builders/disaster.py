@@ -121,8 +121,12 @@ def _verb(verb: str, n: int) -> str:
     return str(_INFLECT.plural_verb(verb, max(n, 1)))
 
 
+def _cap(text: str, prefix: str = "In all, ") -> str:
+    """Sentence case, or ``prefix`` before a sentence that would start with digits."""
+    return prefix + text if text[:1].isdigit() else sentence_case(text)
+
+
 def _noun(noun: str, n: int) -> str:
-    """The noun in the singular for one, else in the plural."""
     return noun if n == 1 else plural(noun)
 
 
@@ -224,7 +228,7 @@ def unclassified_note(t: Tally) -> str:
     if not t.unclassified:
         return ""
     more = count_phrase(t.unclassified, "more building", words=True)
-    return f" {sentence_case(more)} could not be assessed."
+    return f" {_cap(more)} could not be assessed."
 
 
 def _share_subject(t: Tally) -> tuple[str, int]:
@@ -323,10 +327,9 @@ def damage_counts(sample: Sample, config: GenerationConfig) -> TaskValues:
         "counts_terse": sentence_case("; ".join(terse)),
         "counts_terse_plain": "; ".join(terse),
         "counts_all": counts,
-        "counts_all_cap": sentence_case(counts),
         "unclassified_note": unclassified_note(t),
         "share": share_now(t),
-        "share_cap": sentence_case(share_now(t)),
+        "share_cap": _cap(share_now(t)),
     }
     return TaskValues(values=values)
 
@@ -402,7 +405,6 @@ def refer_damage_level(sample: Sample, config: GenerationConfig) -> TaskValues:
             "ref_q": plural(LEVEL_NOUNS[level]),
             "boxes": format_boxes(boxes),
             "n": number_word(n),
-            "n_cap": sentence_case(number_word(n)),
             "is_are": is_are(n),
         },
         boxes=boxes,
@@ -451,10 +453,10 @@ def damage_change(sample: Sample, config: GenerationConfig) -> TaskValues:
             else "It is the only building in sight."
         )
     else:
-        after = sentence_case(join_list(_undamaged_parts(t))) + "."
+        after = _cap(join_list(_undamaged_parts(t))) + "."
     values = {
         "changed": share_past(t) + breakdown,
-        "changed_cap": sentence_case(share_past(t) + breakdown),
+        "changed_cap": _cap(share_past(t) + breakdown),
         "after": after,
     }
     return TaskValues(values=values)
@@ -516,7 +518,7 @@ def _destroyed_lead(destroyed: int, damaged: int) -> str:
         return "It was destroyed"
     if destroyed == damaged:
         return f"All {number_word(destroyed)} were destroyed"
-    return f"{sentence_case(number_word(destroyed))} of them {_verb('was', destroyed)} destroyed"
+    return _cap(f"{number_word(destroyed)} of them {_verb('was', destroyed)} destroyed")
 
 
 def damage_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
@@ -536,7 +538,7 @@ def damage_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
         "damaged_count": count_of(t.damaged, ANY_DAMAGE, words=True),
         "damaged_count_cap": sentence_case(count_of(t.damaged, ANY_DAMAGE, words=True)),
         "damaged_share": share_past(t),
-        "damaged_share_cap": sentence_case(share_past(t)),
+        "damaged_share_cap": _cap(share_past(t)),
         "rest_note": _rest_note(t),
     }
     destroyed = t.n("destroyed")
@@ -569,7 +571,7 @@ def damage_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
             turns += ("rest",)
             values |= {
                 "rest_states": states_list(t, spared, unclassified=False),
-                "rest_states_cap": sentence_case(states_list(t, spared, unclassified=False)),
+                "rest_states_cap": _cap(states_list(t, spared, False), "Of the rest, "),
                 "rest_terse": sentence_case(
                     "; ".join(f"{LEVEL_NAMES[lvl]}: {t.n(lvl)}" for lvl in spared if t.n(lvl))
                 ),
