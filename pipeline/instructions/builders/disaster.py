@@ -168,8 +168,7 @@ def tally(sample: Sample) -> Tally:
     """Count a sample's buildings per damage level.
 
     Raises:
-        NotApplicable: No buildings, no damage labels, an unknown level, or only
-            un-classified buildings.
+        NotApplicable: No buildings or damage labels, an unknown level, or none classified.
     """
     buildings = _buildings(sample)
     if not buildings:
@@ -239,7 +238,8 @@ def _share_subject(t: Tally) -> tuple[str, int]:
         return f"the only {noun}", 1
     if n == classified:
         return f"all {number_word(n)} {plural(noun)}", n
-    head = "none" if n == 0 else number_word(n)
+    digits = classified > 10  # "7 of the 13", not "seven of the 13"
+    head = "none" if n == 0 else str(n) if digits else number_word(n)
     return f"{head} of the {number_word(classified)} {plural(noun)}", n
 
 
@@ -453,7 +453,7 @@ def damage_change(sample: Sample, config: GenerationConfig) -> TaskValues:
             else "It is the only building in sight."
         )
     else:
-        after = _cap(join_list(_undamaged_parts(t))) + "."
+        after = _cap(join_list(_undamaged_parts(t)), "Of the rest, ") + "."
     values = {
         "changed": share_past(t) + breakdown,
         "changed_cap": _cap(share_past(t) + breakdown),
