@@ -126,14 +126,11 @@ def test_disaster_builders_compute_answers_from_labels():
         ]
     )
     counts = damage_counts(sample, CONFIG).values
-    assert (counts["destroyed"], counts["major"], counts["minor"], counts["no_damage"]) == (
-        "2",
-        "0",
-        "0",
-        "1",
+    assert counts["counts_terse"] == (
+        "Destroyed: 2; major damage: 0; minor damage: 0; no damage: 1; unclassified: 1"
     )
-    assert "1 building could not be classified" in counts["unclassified_note"]
-    assert disaster_type(sample, CONFIG).answers == ("wind",)
+    assert counts["unclassified_note"] == " One more building could not be assessed."
+    assert disaster_type(sample, CONFIG).answers == ("windstorm",)
     with pytest.raises(NotApplicable):
         disaster_type(xbd_sample(disaster_type=""), CONFIG)
     with pytest.raises(NotApplicable, match="no_damage_labels"):
@@ -174,7 +171,7 @@ def test_pairs_follow_earthdial_conventions_and_are_deterministic():
     assert again == pair
     refer = make_pair(sample, TEMPLATES["xbd_refer_damage_level"], CONFIG).pair
     assert refer.turns[0].value.startswith("[refer] [hr_rgb_0.5] <image>\n")
-    assert refer.turns[1].value == "<ref>destroyed buildings</ref><box>[[5, 10, 15, 20, 0]]</box>"
+    assert refer.turns[1].value == "<ref>destroyed building</ref><box>[[5, 10, 15, 20, 0]]</box>"
     assert refer.generator_params["box_scale"] == "100"
 
 

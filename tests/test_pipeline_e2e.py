@@ -93,9 +93,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             dropped, failed = sum(stats["dropped"].values()), sum(stats["failed"].values())
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
-    # 21 BigEarthNet units, 13 xBD tiles, 11 SkyScript images, 7 STARCOP events,
+    # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items
-    assert report["stages"]["ingest"]["read"] == 82
+    assert report["stages"]["ingest"]["read"] == 85
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",

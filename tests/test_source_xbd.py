@@ -63,8 +63,8 @@ def test_writer_is_deterministic(tmp_path: Path, sample_root: Path) -> None:
     first, second = _tree(sample_root), _tree(tmp_path / "again")
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
-    # 13 tiles x (2 labels + 2 targets + 2 images), minus the missing post image of 904
-    assert len(first) == 13 * 6 - 1
+    # 16 tiles x (2 labels + 2 targets + 2 images), minus the missing post image of 904
+    assert len(first) == 16 * 6 - 1
     assert sum(len(v) for v in first.values()) < 2_000_000
 
 

@@ -30,8 +30,11 @@ Images are **256x256** RGB, downsized from the real 1024x1024, to keep the corpu
 ``(0, 0, 0)`` transparent, which rasterio reads as nodata), so the all-black tile below reads
 as dark rather than as empty.
 
-Good tiles: 6 in ``train/`` and 2 in ``test/`` (:data:`GOOD_TILES`). Deliberately bad tiles, all
-in ``train/`` (:data:`BAD_TILES`), on which other stages rely by name:
+Good tiles: 8 in ``train/`` and 3 in ``test/`` (:data:`GOOD_TILES`), of which 3 (2 in ``train/``)
+are tiles of a disaster that left every building intact (:data:`UNDAMAGED_TILES`: all
+``no-damage``, and no disaster effects in the post image, as the xBD scale's "no damage" means
+no water, burn marks or debris around a building), as real xBD has many. Deliberately bad
+tiles, all in ``train/`` (:data:`BAD_TILES`), on which other stages rely by name:
 
 - ``hurricane-harvey_00000900``: the post label JSON is cut off mid-file → ``malformed_label``.
 - ``hurricane-harvey_00000901``: the pre image is all black → dropped later as ``too_dark``.
@@ -59,6 +62,9 @@ from eoinstruct.sources.geo import M_PER_DEG_LAT, M_PER_DEG_LON
 
 SIZE = 256
 """Width and height of every image (the real tiles are 1024x1024)."""
+
+Road = tuple[tuple[float, float], tuple[float, float]]
+"""A straight road: its two end points in pixels."""
 
 SUBTYPE_CODES: dict[str, int] = {
     "no-damage": 1,
@@ -108,6 +114,7 @@ class TileSpec:
         pre_time: Pre-disaster capture time up to the hour, ``YYYY-MM-DDThh``.
         post_time: Post-disaster capture time up to the hour.
         buildings: Number of buildings.
+        undamaged: Every building is ``no-damage`` and the post image shows no disaster effects.
     """
 
     folder: str
@@ -121,6 +128,7 @@ class TileSpec:
     pre_time: str
     post_time: str
     buildings: int
+    undamaged: bool = False
 
     @property
     def stem(self) -> str:
@@ -135,7 +143,7 @@ def _harvey(tile_id: int, lon: float, lat: float, buildings: int) -> TileSpec:
     )  # fmt: skip
 
 
-GOOD_TILES: tuple[TileSpec, ...] = (
+_DAMAGED_TILES: tuple[TileSpec, ...] = (
     _harvey(12, -95.4621, 29.6872, 9),
     TileSpec(
         "train", "santa-rosa-wildfire", "fire", 87, -122.7483, 38.4791, 1.4, -0.6,
@@ -166,7 +174,25 @@ GOOD_TILES: tuple[TileSpec, ...] = (
         "2018-08-11T02", "2018-10-01T02", 2,
     ),
 )  # fmt: skip
-"""The tiles that read cleanly: 6 in ``train/``, 2 in ``test/``."""
+
+UNDAMAGED_TILES: tuple[TileSpec, ...] = (
+    TileSpec(
+        "train", "hurricane-florence", "flooding", 57, -77.0503, 35.1088, 1.5, 0.3,
+        "2018-07-28T16", "2018-09-20T16", 7, undamaged=True,
+    ),
+    TileSpec(
+        "train", "socal-fire", "fire", 118, -118.7968, 34.0632, 1.7, -0.4,
+        "2018-06-18T18", "2018-11-17T18", 5, undamaged=True,
+    ),
+    TileSpec(
+        "test", "hurricane-michael", "wind", 64, -85.6552, 30.1745, 1.6, 0.6,
+        "2018-05-01T16", "2018-10-13T16", 6, undamaged=True,
+    ),
+)  # fmt: skip
+"""Good tiles whose buildings the disaster left intact (all ``no-damage``)."""
+
+GOOD_TILES: tuple[TileSpec, ...] = (*_DAMAGED_TILES, *UNDAMAGED_TILES)
+"""The tiles that read cleanly: 8 in ``train/``, 3 in ``test/``."""
 
 BAD_TILES: dict[str, str] = {
     "hurricane-harvey_00000900": "malformed_label: the post label JSON is truncated",
@@ -250,7 +276,8 @@ def write(root: Path, seed: int) -> None:
     """Write the sample xBD dataset under ``root`` (created if needed).
 
     The same seed gives byte-identical files. Each tile draws from its own generator,
-    ``numpy.random.default_rng([seed, index])``.
+    ``numpy.random.default_rng([seed, index])``: the damaged good tiles first, then the bad
+    tiles, then the undamaged tiles.
 
     Args:
         root: Folder to hold ``train/`` and ``test/``.
@@ -260,10 +287,13 @@ def write(root: Path, seed: int) -> None:
     for folder in ("train", "test"):
         for sub in ("images", "labels", "targets"):
             (root / folder / sub).mkdir(parents=True, exist_ok=True)
-    for index, spec in enumerate(GOOD_TILES):
+    for index, spec in enumerate(_DAMAGED_TILES):
         _write_tile(root, spec, np.random.default_rng([seed, index]))
-    for index, (name, spec) in enumerate(_BAD_SPECS.items(), start=len(GOOD_TILES)):
+    for index, (name, spec) in enumerate(_BAD_SPECS.items(), start=len(_DAMAGED_TILES)):
         _write_tile(root, spec, np.random.default_rng([seed, index]), bad=name)
+    start = len(_DAMAGED_TILES) + len(_BAD_SPECS)
+    for index, spec in enumerate(UNDAMAGED_TILES, start=start):
+        _write_tile(root, spec, np.random.default_rng([seed, index]))
 
 
 # -- one tile ------------------------------------------------------------------------------------
@@ -305,7 +335,7 @@ def _uid(rng: np.random.Generator) -> str:
     return str(uuid.UUID(bytes=rng.integers(0, 256, 16, dtype=np.uint8).tobytes(), version=4))
 
 
-def _roads(rng: np.random.Generator) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+def _roads(rng: np.random.Generator) -> list[Road]:
     """One east-west and one north-south road, each crossing the whole tile."""
     y = float(rng.uniform(0.3, 0.7) * SIZE)
     x = float(rng.uniform(0.25, 0.75) * SIZE)
@@ -316,7 +346,7 @@ def _roads(rng: np.random.Generator) -> list[tuple[tuple[float, float], tuple[fl
     ]
 
 
-def _road_distance(px: float, py: float, road: tuple[tuple[float, float], ...]) -> float:
+def _road_distance(px: float, py: float, road: Road) -> float:
     (x1, y1), (x2, y2) = road
     dx, dy = x2 - x1, y2 - y1
     t = max(0.0, min(1.0, ((px - x1) * dx + (py - y1) * dy) / (dx * dx + dy * dy)))
@@ -324,7 +354,7 @@ def _road_distance(px: float, py: float, road: tuple[tuple[float, float], ...]) 
 
 
 def _place_buildings(
-    spec: TileSpec, rng: np.random.Generator, roads: list[tuple[tuple[float, float], ...]]
+    spec: TileSpec, rng: np.random.Generator, roads: list[Road]
 ) -> list[_Building]:
     weights = np.array(_DAMAGE_WEIGHTS[spec.disaster_type])
     placed: list[tuple[float, float, float]] = []  # centre x, y and radius
@@ -351,7 +381,7 @@ def _place_buildings(
         )
         if spec.disaster == "joplin-tornado":
             subtype = _CYCLE[len(buildings) % len(_CYCLE)]
-        elif spec.tile_id == 902:
+        elif spec.tile_id == 902 or spec.undamaged:
             subtype = "no-damage"
         else:
             subtype = _DAMAGES[int(rng.choice(4, p=weights))]
@@ -392,7 +422,9 @@ def _label(
     return {"features": {"lng_lat": lng_lat, "xy": xy}, "metadata": metadata}
 
 
-def _metadata(spec: TileSpec, rng: np.random.Generator, phase: str, img_name: str) -> dict:
+def _metadata(
+    spec: TileSpec, rng: np.random.Generator, phase: str, img_name: str
+) -> dict[str, object]:
     hour = spec.pre_time if phase == "pre" else spec.post_time
     minute, second, milli = (int(v) for v in rng.integers((0, 0, 0), (60, 60, 1000)))
     number = int(rng.integers(2_000_000, 3_000_000))
@@ -437,7 +469,9 @@ def _smooth(rng: np.random.Generator, cells: int, channels: int = 1) -> np.ndarr
     """Zero-mean, unit-ish smooth noise of shape (SIZE, SIZE, channels)."""
     coarse = rng.standard_normal((cells, cells, channels)).astype(np.float32)
     layers = [
-        np.asarray(Image.fromarray(coarse[:, :, i], "F").resize((SIZE, SIZE), Image.BICUBIC))
+        np.asarray(
+            Image.fromarray(coarse[:, :, i], "F").resize((SIZE, SIZE), Image.Resampling.BICUBIC)
+        )
         for i in range(channels)
     ]
     return np.stack(layers, axis=-1)
@@ -460,7 +494,7 @@ def _grain(rng: np.random.Generator, amplitude: int) -> np.ndarray:
 def _render_pre(
     spec: TileSpec,
     rng: np.random.Generator,
-    roads: list[tuple[tuple[float, float], ...]],
+    roads: list[Road],
     buildings: list[_Building],
 ) -> np.ndarray:
     ground = np.array(_GROUND[spec.disaster_type], dtype=np.float32)
@@ -498,7 +532,9 @@ def _render_post(
         if buildings
         else np.zeros((SIZE, SIZE), dtype=bool)
     )
-    if spec.disaster_type in _OVERLAY:
+    if spec.undamaged:  # the disaster left no trace here
+        pass
+    elif spec.disaster_type in _OVERLAY:
         colour, share = _OVERLAY[spec.disaster_type]
         field = _smooth(rng, 4)[:, :, 0]
         if spec.disaster_type == "tsunami":  # the sea side of the tile, at the bottom
