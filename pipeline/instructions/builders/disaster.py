@@ -31,7 +31,6 @@ from eoinstruct.pipeline.instructions.grammar import (
     count_phrase,
     is_are,
     join_list,
-    natural_case,
     number_word,
     plural,
     sentence_case,
@@ -77,7 +76,7 @@ UNCLASSIFIED = "un-classified"
 ANY_DAMAGE = "damaged"
 """Pseudo-level of yes/no questions: any of :data:`DAMAGED_LEVELS`."""
 
-LEVEL_NAMES: dict[str, str] = {lvl: natural_case(lvl) for lvl in DAMAGE_LEVELS}
+LEVEL_NAMES: dict[str, str] = {lvl: lvl.replace("-", " ") for lvl in DAMAGE_LEVELS}
 """Damage level → the option written in questions and answers."""
 
 LEVEL_NOUNS: dict[str, str] = {
