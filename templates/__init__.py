@@ -31,10 +31,10 @@ import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
 
-MIN_QUESTIONS = 3
+MIN_QUESTIONS = 12
 """Fewest question phrasings a turn may have."""
 
-MIN_STYLES = 1
+MIN_STYLES = 2
 """Fewest answer styles a turn may have."""
 
 
