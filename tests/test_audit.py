@@ -80,6 +80,7 @@ ORDINARY = [
     ("What is here?", "The 2 class names are shown; 3 building footprints appear.", "sentence"),
     ("Which classes? Choose from: Urban fabric; Arable land; Pastures.", "Arable land", "terse"),
     ("Which land-cover classes are present?", "Arable land; Pastures", "terse"),
+    ("Which classes from Urban fabric; Arable land; Pastures appear?", "Pastures", "terse"),
     ("Describe the land cover.", "Coniferous forest covers most of it, with pastures.", "sentence"),
     ("How large is the plume?", "The plume covers about 2,682 m², 7.3 % of the image.", "sentence"),
     ("What is the temperature?", "The mean is 0 °C, ranging between 0 and 5 °C.", "sentence"),

@@ -21,7 +21,8 @@ metadata), so they apply to template and captioner pairs alike. Each returns pro
   ``sentence_start`` and ``sentence_end`` (an answer of style ``sentence`` or
   ``explanatory`` must start with a capital letter and end with ``.``, ``!`` or ``?``),
   ``capitalised_class`` (a BigEarthNet class name written with its capital after another
-  word: "shows Coniferous forest") and ``any_capitalised`` ("Is there any Pastures").
+  word: "shows Coniferous forest"; an item of a ``;``-separated option list keeps its
+  spelling) and ``any_capitalised`` ("Is there any Pastures").
 
 Each rule is narrow on purpose: a code here rejects the pair, so ordinary phrasings must
 never raise one (``tests/test_audit.py`` holds a table of both).
@@ -332,7 +333,8 @@ def _class_pattern(names: Iterable[str]) -> re.Pattern[str]:
         key=len,
         reverse=True,
     )
-    return re.compile(r"(?<=[A-Za-z] )(?:" + "|".join(alternatives) + r")(?![\w-])")
+    # an item of a ";"-separated option list keeps the class's own spelling
+    return re.compile(r"(?<=[A-Za-z] )(?:" + "|".join(alternatives) + r")(?![\w-])(?!\s*;)")
 
 
 _CLASS_NAME = _class_pattern((*BEN19_NAMES, *CLC43_NAMES))
