@@ -308,6 +308,9 @@ def test_flags_codes_unchecked_duplicates_and_variety() -> None:
         "unchecked": 0,
     }
     assert report.families()["scene"]["styles"] == {"terse": 3}
+    metrics = report.to_metrics()
+    assert metrics["audit/captioner.json"] == {"pairs": 1, "flagged": 1, "share": 1.0}
+    assert metrics["audit/duplicates.json"] == {"pairs": 1, "share": round(1 / 6, 4)}
     # templates: any flag fails; the captioner: only above its own rate
     with pytest.raises(AuditError) as caught:
         report.check(AuditSettings(max_flagged_rate=0.0, max_flagged_rate_captioner=1.0))
@@ -349,11 +352,9 @@ def test_metrics_files_share_few_keys(tmp_path: Path) -> None:
     files = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "audit").rglob("*.json"))
     assert files == [
         "audit/balance/urban_rural.json",
-        "audit/captioner.json",
-        "audit/duplicates.json",
         "audit/template.json",
         "audit/unchecked.json",
-    ]
+    ]  # no captioner pairs, no duplicates: no rows
     keys = set()
     for name in files:
         keys |= set(json.loads((tmp_path / name).read_text()))

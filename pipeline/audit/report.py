@@ -364,25 +364,28 @@ class AuditReport:
         """The DVC metrics: a few numbers per file, few distinct keys (a narrow table).
 
         Returns:
-            Path relative to the metrics folder → content: ``audit/template.json`` and
-            ``audit/captioner.json`` (``pairs``, ``flagged``, ``share`` flagged),
-            ``audit/duplicates.json`` and ``audit/unchecked.json`` (``pairs``, ``share`` of
-            all audited pairs), ``audit/balance/<template>.json`` (``pairs`` matched,
-            ``max_answer_share``) for each balanced template.
+            Path relative to the metrics folder → content: ``audit/template.json``
+            (``pairs``, ``flagged``, ``share`` flagged) and ``audit/balance/<template>.json``
+            (``pairs`` matched, ``max_answer_share``) for each balanced template; when
+            they are not zero (so that ``dvc metrics show`` stays short),
+            ``audit/captioner.json`` (as for templates), ``audit/duplicates.json`` and
+            ``audit/unchecked.json`` (``pairs``, ``share`` of all audited pairs).
         """
         totals = self.totals()
         everything = sum(t["pairs"] for t in totals.values())
         files: dict[str, dict[str, Any]] = {}
         for kind, row in totals.items():
-            files[f"audit/{kind}.json"] = {
-                "pairs": row["pairs"],
-                "flagged": row["flagged"],
-                "share": row["share"],
-            }
+            if kind == "template" or row["pairs"]:
+                files[f"audit/{kind}.json"] = {
+                    "pairs": row["pairs"],
+                    "flagged": row["flagged"],
+                    "share": row["share"],
+                }
         for name in ("duplicates", "unchecked"):
             n = sum(t[name] for t in totals.values())
-            share = round(n / everything, 4) if everything else 0.0
-            files[f"audit/{name}.json"] = {"pairs": n, "share": share}
+            if n:
+                share = round(n / everything, 4) if everything else 0.0
+                files[f"audit/{name}.json"] = {"pairs": n, "share": share}
         for template_id, tally in sorted(self.templates.items()):
             if tally.balanced:
                 counts, _ = tally.balance()
