@@ -229,9 +229,14 @@ class AuditReport:
         rules: Mapping[str, Rule] | None = None,
     ) -> None:
         self.infos = dict(template_infos() if infos is None else infos)
-        self.rules = RULES if rules is None else rules
+        self._rules = rules  # None: the registry, looked up when used (a step stays picklable)
         self.templates: dict[str, TemplateTally] = {}
         self._seen: set[str] = set()
+
+    @property
+    def rules(self) -> Mapping[str, Rule]:
+        """Template id → rule."""
+        return RULES if self._rules is None else self._rules
 
     def _tally(self, item: AuditItem) -> TemplateTally:
         tally = self.templates.get(item.template_id)
