@@ -92,6 +92,7 @@ ORDINARY = [
     ("Where is the pier?", "The pier is at <box>[[4, 5, 9, 8, 0]]</box>.", "sentence"),
     ("Did the event damage buildings?", "Yes, 3 buildings were destroyed.", "explanatory"),
     ("Was this area struck by an earthquake?", "No. The two images show no change.", "explanatory"),
+    ("Do you know how many buildings got damaged?", "Four damaged buildings.", "terse"),
     ("Is the building in [[1, 2, 3, 4, 0]] damaged?", "No, it has no damage.", "sentence"),
     ("Are any buildings destroyed? If so, how many?", "Yes: 2 destroyed buildings.", "terse"),
     (
@@ -209,6 +210,15 @@ def test_a_fact_given_by_an_earlier_question_may_be_restated() -> None:
         ("How many buildings are there?", False),
         ("Describe the image.", False),
         ("Has the river changed between the images?", True),
+        ("Do you see any buildings?", True),
+        ("Would a land-cover survey of this area report pastures?", True),
+        ("Would you list the classes?", False),
+        ("After the event, can at least three damaged buildings be found here?", True),
+        ("Judging from the two images, the first taken before, was there an earthquake?", True),
+        ("Looking at the damage, which disaster caused it: fire, flood?", False),
+        ("Looking at both images, is it urban or rural?", False),
+        ("Do you know how many buildings got damaged?", False),
+        ("Could you tell which class covers most of it?", False),
     ],
 )
 def test_yes_no_questions(question: str, expected: bool) -> None:
@@ -220,6 +230,9 @@ def test_answer_values_for_balance() -> None:
     assert answer_value("No", "terse") == ("no", True)
     assert answer_value("Rural.", "terse") == ("rural", True)
     assert answer_value("This patch is rural.", "sentence") == ("this patch is rural", False)
+    # a class that starts with "no" answers no yes/no question
+    assert answer_value("No damage.", "terse", "What is the damage level?") == ("no damage", True)
+    assert answer_value("No.", "terse", "Is it damaged?") == ("no", True)
 
 
 BALANCED = {"urban_rural": TemplateInfo("landcover", balanced=True), "t1": TemplateInfo("scene")}

@@ -10,9 +10,11 @@ metadata), so they apply to template and captioner pairs alike. Each returns pro
   WorldView-3…, or the sample's own sensor or platform tag), an ``emission_rate``
   (``kg/h``) or an earthquake ``magnitude`` (``M 7.1``, "magnitude 5.3").
 - ``yes_no_unanswered``: a yes/no question (its first interrogative sentence starts with an
-  auxiliary — Is, Are, Does, Do, Can, Could, Was, Were, Did, Has, Have, Will — and offers no
-  alternatives joined by "or"; "Can you…" requests are not yes/no questions) whose answer
-  does not start with Yes or No.
+  auxiliary — Is, Are, Does, Do, Can, Could, Was, Were, Did, Has, Have, Will, Would, Should
+  — or, after an opening phrase, has one right after a comma: "Among these, is there…"; and
+  it offers no alternatives joined by "or"; requests such as "Can you list…" and embedded
+  questions such as "Do you know how many…" are not yes/no questions) whose answer does not
+  start with Yes or No.
 - ``grammar:<rule>``, in questions and answers (boxes and ``<ref>`` tags removed):
   ``article`` ("a" before a vowel sound or "an" before a consonant sound, decided by
   ``inflect``; acronyms, numbers and one-letter labels are left alone), ``number_agreement``
@@ -46,9 +48,27 @@ SENTENCE_STYLES = frozenset({"sentence", "explanatory"})
 """Answer styles whose answers are full sentences."""
 
 AUXILIARIES = frozenset(
-    {"is", "are", "does", "do", "can", "could", "was", "were", "did", "has", "have", "will"}
+    {
+        "is",
+        "are",
+        "does",
+        "do",
+        "can",
+        "could",
+        "was",
+        "were",
+        "did",
+        "has",
+        "have",
+        "will",
+        "would",
+        "should",
+    }
 )
 """Words that open a yes/no question."""
+
+WH_WORDS = frozenset({"what", "which", "where", "when", "who", "whom", "whose", "why", "how"})
+"""Words that open a question that is not a yes/no question."""
 
 COUNTABLE: frozenset[str] = frozenset(
     {
@@ -139,6 +159,17 @@ _NUMBER_NOUN = re.compile(
 _ZERO = re.compile(r"(?<![\w.,/-])0\s+([^\s\d]+)")
 _DOUBLED = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE)
 _ANY_CAPITAL = re.compile(r"\b[Ii]s there any\s+[A-Z]")
+_OPENED = re.compile(
+    r",\s+((?i:is|are|does|do|can|could|was|were|did|has|have|will|would|should)\s+[a-z])"
+)
+"""An auxiliary opening the main clause after a comma ("After the event, can any…")."""
+_REQUEST = re.compile(r"(?i)(?:can|could|will|would)\s+you\b")
+"""A request ("Can you list…"), not a yes/no question."""
+_EMBEDDED = re.compile(
+    r"(?i)(?:do|does|can|could|would)\s+you\s+(?:\w+\s+){1,2}?"
+    r"(?:how|what|which|where|when|who|why)\b"
+)
+"""An embedded question ("Do you know how many…", "Do you see where…")."""
 _DOUBLING_ALLOWED = frozenset({"that", "had", "is"})
 
 
@@ -234,13 +265,15 @@ def is_yes_no_question(question: str) -> bool:
     """
     sentence = interrogative(question)
     words = _WORD.findall(sentence)
-    if not words or words[0].lower() not in AUXILIARIES:
+    if not words or words[0].lower() in WH_WORDS:
         return False
-    if (
-        len(words) > 1
-        and words[1].lower() == "you"
-        and words[0].lower() in {"can", "could", "will"}
-    ):
+    if words[0].lower() not in AUXILIARIES:
+        # "Among the buildings, is there…": an auxiliary after an opening phrase
+        opened = _OPENED.search(sentence)
+        if opened is None:
+            return False
+        sentence = sentence[opened.start(1) :]
+    if _REQUEST.match(sentence) or _EMBEDDED.match(sentence):
         return False
     return " or " not in f" {sentence.lower()} "
 

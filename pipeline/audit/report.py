@@ -13,7 +13,8 @@ tallies per template (:class:`TemplateTally`):
   phrasings (``paraphrase_id``), answer styles drawn, and one-word answers (the first answer
   is a single word once ``<ref>``/boxes and final punctuation are removed);
 - **answer balance** of a template marked ``balanced: true``: the *answer value* of a pair is
-  ``yes`` or ``no`` when its first answer starts with that word; otherwise, for a ``terse``
+  ``yes`` or ``no`` when its first answer starts with that word and its first question is a
+  yes/no question; otherwise, for a ``terse``
   answer (or one without a style), the answer itself, lower-cased, without final ``.``/``!``;
   otherwise (a sentence) the one terse value of the same template that the sentence contains
   as a whole phrase (none or several: the pair is *unmatched* and left out of the shares).
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eoinstruct.pipeline.audit.checks import clean, generic_problems
+from eoinstruct.pipeline.audit.checks import clean, generic_problems, is_yes_no_question
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules import RULES, Rule
 from eoinstruct.pipeline.settings import AuditSettings
@@ -80,12 +81,13 @@ def _norm_value(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().rstrip(".!").strip().lower())
 
 
-def answer_value(answer: str, style: str) -> tuple[str, bool]:
+def answer_value(answer: str, style: str, question: str = "") -> tuple[str, bool]:
     """Return the balance value of a first answer, and whether it is final.
 
     Args:
         answer: The answer text.
         style: Its answer style.
+        question: Its question (a leading No of "No damage" answers no yes/no question).
 
     Returns:
         ``("yes"|"no", True)``; ``(terse answer normalised, True)``; or, for a sentence,
@@ -93,7 +95,7 @@ def answer_value(answer: str, style: str) -> tuple[str, bool]:
     """
     text = clean(answer)
     found = re.match(r"(yes|no)\b", text, re.IGNORECASE)
-    if found:
+    if found and (not question or is_yes_no_question(question)):
         return found.group(1).lower(), True
     return _norm_value(text), style in {"terse", ""}
 
@@ -291,7 +293,8 @@ class AuditReport:
         if item.answers:
             tally.one_word += is_one_word(item.answers[0])
             if tally.balanced:
-                value, final = answer_value(item.answers[0], item.answer_style)
+                question = item.questions[0] if item.questions else ""
+                value, final = answer_value(item.answers[0], item.answer_style, question)
                 (tally.values if final else tally.sentences)[value] += 1
         return found
 
