@@ -93,6 +93,17 @@ ORDINARY = [
     ("Did the event damage buildings?", "Yes, 3 buildings were destroyed.", "explanatory"),
     ("Was this area struck by an earthquake?", "No. The two images show no change.", "explanatory"),
     ("Do you know how many buildings got damaged?", "Four damaged buildings.", "terse"),
+    (
+        "Were any of them destroyed? Where are they?",
+        "<ref>destroyed buildings</ref><box>[[1, 2, 3, 4, 0]]</box>",
+        "terse",
+    ),
+    ("Were any destroyed outright? Please locate them.", "None of them was destroyed.", "sentence"),
+    (
+        "Were the buildings affected? Describe the change.",
+        "Six of the eight buildings were damaged.",
+        "sentence",
+    ),
     ("Is the building in [[1, 2, 3, 4, 0]] damaged?", "No, it has no damage.", "sentence"),
     ("Are any buildings destroyed? If so, how many?", "Yes: 2 destroyed buildings.", "terse"),
     (
@@ -117,6 +128,7 @@ ORDINARY = [
     ("What is the water body?", "It is a lake of 1 km² with one island.", "sentence"),
     ("What happened here?", "Had had floods; that that road crossed.", "sentence"),
     ("Which land uses are mapped?", "farmland and forest", "terse"),
+    ("Were any destroyed?", "Yes, both were destroyed; all 12 others stand.", "sentence"),
     ("How many?", "12", "terse"),
 ]
 
@@ -133,9 +145,9 @@ SLIPS = [
     ("Is there forest?", "forest", "terse", "yes_no_unanswered"),
     ("Does the image show water?", "The image shows water.", "sentence", "yes_no_unanswered"),
     (
-        "Is there a heat island? Describe it.",
-        "Mean 3 °C, hottest in the north.",
-        "terse",
+        "Is there a heat island? Answer in one sentence.",
+        "The mean is 3 °C.",
+        "sentence",
         "yes_no_unanswered",
     ),
     ("What is here?", "A urban area.", "sentence", "grammar:article"),
@@ -152,6 +164,7 @@ SLIPS = [
     ("How many?", "There are 0 buildings.", "sentence", "grammar:zero_count"),
     ("What happened?", "1 destroyed, 0 major damage.", "terse", "grammar:zero_count"),
     ("What is here?", "The the forest.", "sentence", "grammar:doubled_word"),
+    ("Were any destroyed?", "Yes, all two were destroyed.", "sentence", "grammar:all_two"),
     ("What is here?", "the forest is visible.", "sentence", "grammar:sentence_start"),
     ("What is here?", "The forest is visible", "explanatory", "grammar:sentence_end"),
     ("Which satellite took this?", "Sentinel-2A.", "sentence", "metadata_answer:platform"),
@@ -213,6 +226,11 @@ def test_a_fact_given_by_an_earlier_question_may_be_restated() -> None:
         ("Do you see any buildings?", True),
         ("Would a land-cover survey of this area report pastures?", True),
         ("Would you list the classes?", False),
+        ("Is there a road? Reply in one word.", True),
+        ("Is there a road? Please answer with yes or no.", True),
+        ("Is there a road? A yes or no answer is enough.", True),
+        ("Is there a road? Where is it?", False),
+        ("Were any destroyed? Please locate them.", False),
         ("After the event, can at least three damaged buildings be found here?", True),
         ("Judging from the two images, the first taken before, was there an earthquake?", True),
         ("Looking at the damage, which disaster caused it: fire, flood?", False),

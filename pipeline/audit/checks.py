@@ -12,14 +12,17 @@ metadata), so they apply to template and captioner pairs alike. Each returns pro
 - ``yes_no_unanswered``: a yes/no question (its first interrogative sentence starts with an
   auxiliary — Is, Are, Does, Do, Can, Could, Was, Were, Did, Has, Have, Will, Would, Should
   — or, after an opening phrase, has one right after a comma: "Among these, is there…"; and
-  it offers no alternatives joined by "or"; requests such as "Can you list…" and embedded
-  questions such as "Do you know how many…" are not yes/no questions) whose answer does not
-  start with Yes or No.
+  it offers no alternatives joined by "or"; requests such as "Can you list…", embedded
+  questions such as "Do you know how many…" and questions followed by another question or a
+  request — "…? Where are they?", "…? Describe the change." — are not yes/no questions;
+  format hints such as "Answer yes or no." may follow) whose answer does not start with Yes
+  or No.
 - ``grammar:<rule>``, in questions and answers (boxes and ``<ref>`` tags removed):
   ``article`` ("a" before a vowel sound or "an" before a consonant sound, decided by
   ``inflect``; acronyms, numbers and one-letter labels are left alone), ``number_agreement``
   ("1 buildings", "3 building": a number and a countable noun of :data:`COUNTABLE`),
   ``zero_count`` ("0 buildings": write "no buildings"), ``doubled_word`` ("the the"),
+  ``all_two`` ("all two were destroyed": write "both"),
   ``sentence_start`` and ``sentence_end`` (an answer of style ``sentence`` or
   ``explanatory`` must start with a capital letter and end with ``.``, ``!`` or ``?``),
   ``capitalised_class`` (a BigEarthNet class name written with its capital after another
@@ -69,6 +72,12 @@ AUXILIARIES = frozenset(
 
 WH_WORDS = frozenset({"what", "which", "where", "when", "who", "whom", "whose", "why", "how"})
 """Words that open a question that is not a yes/no question."""
+
+REQUEST_VERBS = frozenset(
+    {"describe", "locate", "explain", "point", "show", "mark", "tell", "identify", "find",
+     "outline", "indicate", "specify", "justify", "where", "why", "how", "which", "what"}
+)  # fmt: skip
+"""First words of a sentence that asks for more than yes or no after a question."""
 
 COUNTABLE: frozenset[str] = frozenset(
     {
@@ -158,6 +167,7 @@ _NUMBER_NOUN = re.compile(
 )
 _ZERO = re.compile(r"(?<![\w.,/-])0\s+([^\s\d]+)")
 _DOUBLED = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE)
+_ALL_TWO = re.compile(r"(?i)\ball (?:two|2)\b")
 _ANY_CAPITAL = re.compile(r"\b[Ii]s there any\s+[A-Z]")
 _OPENED = re.compile(
     r",\s+((?i:is|are|does|do|can|could|was|were|did|has|have|will|would|should)\s+[a-z])"
@@ -243,19 +253,40 @@ def metadata_problems(item: AuditItem) -> list[str]:
     return [f"metadata_answer:{what}" for what in sorted(found)]
 
 
+def _split(question: str) -> tuple[str, list[str]]:
+    """A question's first sentence ending with ``?`` and the sentences after it."""
+    sentences = [s.strip() for s in _SENTENCE.split(clean(question)) if s.strip()]
+    for i, sentence in enumerate(sentences):
+        if sentence.endswith("?"):
+            return sentence, sentences[i + 1 :]
+    return "", []
+
+
 def interrogative(question: str) -> str:
     """Return a question's first sentence that ends with ``?`` (empty if none)."""
-    for sentence in _SENTENCE.split(clean(question)):
-        if sentence.rstrip().endswith("?"):
-            return sentence.strip()
-    return ""
+    return _split(question)[0]
+
+
+def asks_for_more(sentence: str) -> bool:
+    """Whether a sentence after a question asks for more than how to answer.
+
+    Another question or a request ("Where are they?", "Describe the change.", "Please locate
+    them.") asks for more; a format hint ("Answer yes or no.", "Reply with the class only.")
+    does not.
+    """
+    words = _WORD.findall(sentence.lower())
+    if words[:1] == ["please"]:
+        words = words[1:]
+    return sentence.rstrip().endswith("?") or (bool(words) and words[0] in REQUEST_VERBS)
 
 
 def is_yes_no_question(question: str) -> bool:
     """Say whether a question asks for yes or no.
 
     Its first interrogative sentence starts with an auxiliary (:data:`AUXILIARIES`), is not
-    a request ("Can you list…") and offers no alternatives ("Is this urban or rural?").
+    a request ("Can you list…") and offers no alternatives ("Is this urban or rural?"), and
+    nothing but format hints follows it: "Were any destroyed? Where are they?" or "…?
+    Describe the change." asks for more than yes or no, and the answer may give it at once.
 
     Args:
         question: The question (a hint such as "Answer yes or no." may follow it).
@@ -263,7 +294,9 @@ def is_yes_no_question(question: str) -> bool:
     Returns:
         True for a yes/no question.
     """
-    sentence = interrogative(question)
+    sentence, after = _split(question)
+    if any(asks_for_more(s) for s in after):
+        return False
     words = _WORD.findall(sentence)
     if not words or words[0].lower() in WH_WORDS:
         return False
@@ -393,6 +426,8 @@ def grammar_problems(item: AuditItem) -> list[str]:
             found.add("zero_count")
         if _doubled_problem(body):
             found.add("doubled_word")
+        if _ALL_TWO.search(body):
+            found.add("all_two")
         if _CLASS_NAME.search(body):
             found.add("capitalised_class")
     for question in item.questions:
