@@ -72,10 +72,13 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "difficulty", "mag1c_units", "toa_units", "similarity_CLIP_openai",
         # places and events (where or which, not what the pixels show)
         "country", "region", "disaster",
-        # measured quantities the pixels do not give
-        "magnitude", "event_magnitude", "qplume_kg_h",
+        # measured quantities: what the pixels do not give, or figures computed from them
+        "magnitude", "event_magnitude", "qplume_kg_h", "pixel_size_m", "image_pixels",
+        "plume_pixels", "plume_area_m2", "lst_mean_c", "lst_p10_c", "lst_p90_c",
+        "lst_quadrant_means_c", "lst_valid_share",
         # summaries that repeat labels counted elsewhere, captions, quality flags
         "label_categories", "raster_labels", "absent_categories", "surrounding_objects",
+        "class_shares", "land_cover_shares", "line_categories",
         "surrounding_tags", "title", "title_multi_objects", "contains_seasonal_snow",
         "contains_cloud_or_shadow",
     }
