@@ -36,7 +36,7 @@ from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.audit.item import from_pair
-from eoinstruct.pipeline.audit.report import AuditReport, template_infos
+from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
 from eoinstruct.pipeline.instructions.pairs import (
@@ -118,7 +118,7 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
     def __init__(self, templates: list[Template], config: GenerationConfig) -> None:
         self.by_id = {t.id: t for t in templates}
         self.config = config
-        self.infos = template_infos()
+        self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
