@@ -1,8 +1,8 @@
 """Command-line entry point: ``eoinstruct <stage>``; each DVC stage calls one subcommand.
 
 The stage subcommands are generated from the stage registry
-(:func:`eoinstruct.pipeline.stages.all_stages`); ``download`` and ``sources`` are tools beside
-the build.
+(:func:`eoinstruct.pipeline.stages.all_stages`); ``download``, ``sources`` and ``audit`` (the
+audit of a finished corpus) are tools beside the build.
 """
 
 from __future__ import annotations
@@ -186,6 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
+    audit = sub.add_parser(
+        "audit",
+        help="audit a corpus: flags per template, answer balance, variety",
+        description="Audit every pair of a corpus (its Parquet rows, images not read): the "
+        "family rules re-derive each answer from the labels in the row's metadata, and the "
+        "generic checks look for metadata answers, unanswered yes/no questions and grammar "
+        "slips. Prints a table per template and per family; exits 1 when the flags or the "
+        "answer balance exceed params.yaml audit (max_flagged_rate, "
+        "max_flagged_rate_captioner, max_answer_share, balance_min_pairs).",
+        parents=later,
+    )
+    audit.add_argument(
+        "corpus", nargs="?", type=Path, help="corpus folder (default: params.yaml paths.corpus)"
+    )
+    audit.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
     sources.add_argument(
         "--update-readme", type=Path, metavar="README", help="rewrite the table in a README"
@@ -202,6 +217,26 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     else:
         print(sources_markdown(), end="")
     return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from eoinstruct.pipeline.audit.corpus import audit_corpus
+    from eoinstruct.pipeline.audit.render import text_report
+    from eoinstruct.pipeline.settings import AuditSettings
+
+    # without a params file, the defaults (AuditSettings, data/corpus) and any --set apply
+    loaded = load_params(args.params) if args.params.is_file() else Params({}, args.params)
+    params = _overrides(loaded, args)
+    settings: AuditSettings = params.settings.audit
+    corpus = args.corpus or Path(params.settings.paths.corpus)
+    report = audit_corpus(corpus)
+    violations = report.violations(settings)
+    print(text_report(report, violations), end="")
+    if args.json:
+        doc = {**report.to_dict(full=False), "violations": violations}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 1 if violations else 0
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -235,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_download(args, progress=not args.no_progress)
     progress = not args.no_progress
     try:
+        if args.command == "audit":
+            return _cmd_audit(args)
         params = _overrides(load_params(args.params), args)
         if args.command == "all":
             for found in build_order():

@@ -172,6 +172,19 @@ class GenerateSettings(Section):
     class_set: Literal["ben19", "clc43"] = "ben19"
 
 
+class AuditSettings(Section):
+    """``audit``: how much the validate stage's audit may find before the build fails.
+
+    The audit (:mod:`eoinstruct.pipeline.audit`) rejects every pair it flags; these limits
+    say when the flags, or an unbalanced closed-answer template, fail the build instead.
+    """
+
+    max_flagged_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_flagged_rate_captioner: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_answer_share: float = Field(default=0.7, gt=0.0, le=1.0)
+    balance_min_pairs: int = Field(default=30, ge=1)
+
+
 class ShardSettings(Section):
     """``shard``: Parquet and WebDataset shard files."""
 
@@ -220,6 +233,7 @@ class Settings(Section):
     dedup: DedupSettings | None = None
     generate: GenerateSettings | None = None
     caption: dict[str, Any] = Field(default_factory=dict)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     shard: ShardSettings = Field(default_factory=ShardSettings)
     earthdial: EarthdialSettings = Field(default_factory=EarthdialSettings)
     build_report: BuildReportSettings = Field(default_factory=BuildReportSettings)

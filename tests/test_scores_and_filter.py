@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -125,8 +126,11 @@ def make_sample(**overrides) -> Sample:
 
 
 def test_tag_fields_count_distinct_non_empty_fields():
-    # tags a, c (b is empty) + 1 class + 2 distinct object kinds
-    assert count_tag_fields(make_sample()) == 5
+    # 1 class + 2 distinct object kinds; the tags a, c are not label fields (metadata)
+    assert count_tag_fields(make_sample()) == 3
+    # OSM tags osm:a, osm:c count (osm:b is empty)
+    osm = {"osm:a": "1", "osm:b": "", "osm:c": "3"}
+    assert count_tag_fields(make_sample(tags=osm)) == 5
     assert count_tag_fields(make_sample(tags={}, labels=Labels())) == 0
 
 
@@ -226,8 +230,11 @@ def test_real_bigearthnet_patches_are_kept(peer_data: Path, tmp_path: Path):
         [sample] = adapter.read_unit(unit)
         [image] = sample.images
         result = image_scores(image, 0.02, 0.98)
+        # as after the enrich stage: two OSM tag keys beside the class labels (metadata tags
+        # such as the platform are no label fields)
+        osm = {"osm:landuse": "farmland", "osm:highway": "track"}
         row = {
-            "n_tags": count_tag_fields(sample),
+            "n_tags": count_tag_fields(dataclasses.replace(sample, tags={**sample.tags, **osm})),
             "geo_problem": geolocation_problem(sample),
             "image_encodings": [image.encoding],
             "brightness": [result.brightness],

@@ -37,6 +37,7 @@ class AuditItem:
         source: The source adapter.
         task: Task family.
         template_id: Template (or captioner template) that wrote it.
+        paraphrase_id: The question phrasing drawn within the template (-1: unknown).
         generator: ``template/…`` or ``captioner/…``.
         answer_style: The answer style drawn (may be empty).
         image_roles: Images shown, in ``<image>`` order.
@@ -66,6 +67,7 @@ class AuditItem:
     acquired: tuple[str, ...] = ()
     sensor: str = ""
     modality: str = ""
+    paraphrase_id: int = -1
 
     @property
     def is_template(self) -> bool:
@@ -100,6 +102,7 @@ def from_pair(pair: InstructionPair, sample: Sample) -> AuditItem:
         acquired=tuple(sample.acquired),
         sensor=sample.sensor,
         modality=sample.modality,
+        paraphrase_id=pair.paraphrase_id,
     )
 
 
@@ -143,7 +146,7 @@ def from_corpus_row(row: Mapping[str, Any]) -> AuditItem:
         generator=str(row.get("generator", "")),
         answer_style=str(row.get("answer_style") or ""),
         image_roles=tuple(row.get("image_roles") or ()),
-        questions=tuple(strip_prefix(t["value"]) for t in turns[0::2]),
+        questions=tuple(strip_prefix(str(t["value"])) for t in turns[0::2]),
         answers=tuple(str(t["value"]).strip() for t in turns[1::2]),
         labels=_labels(meta.get("labels") or {}),
         tags={str(k): str(v) for k, v in dict(meta.get("tags") or {}).items()},
@@ -151,4 +154,5 @@ def from_corpus_row(row: Mapping[str, Any]) -> AuditItem:
         acquired=tuple(meta.get("acquired") or ()),
         sensor=str(row.get("sensor", "")),
         modality=str(row.get("modality", "")),
+        paraphrase_id=-1 if row.get("paraphrase_id") is None else int(row["paraphrase_id"]),
     )

@@ -5,7 +5,10 @@
 - ``report.html``: counts per source, task, modality and split; drops per stage and reason
   (and failures per error kind); a world map of sample locations (footprint centroids on an
   equirectangular grid with a 30° graticule, no coastlines, nothing downloaded); histograms of
-  band values per sensor and band; histograms of answer lengths per task; and a gallery of
+  band values per sensor and band; histograms of answer lengths per task; the audit of the
+  corpus (:mod:`eoinstruct.pipeline.audit`: flagged pairs, 0 expected, per template with the
+  answer balance of the balanced ones, and per family the distinct questions and phrasings,
+  the answer styles and the share of one-word answers); and a gallery of
   samples per task, drawn with a seeded hash of the pair ids (same build, same gallery), each
   image with the answer's boxes drawn and the conversation beside it. Charts and images are
   inline PNG (``data:`` URIs, drawn with Pillow by :mod:`eoinstruct.pipeline.io.charts`), so
@@ -36,6 +39,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image, ImageDraw
 
+from eoinstruct.pipeline.audit.corpus import audit_corpus
+from eoinstruct.pipeline.audit.render import html_report
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import stage_totals
 from eoinstruct.pipeline.corpus.layout import merge_summaries, parse_stem, summary_paths
@@ -385,6 +390,7 @@ def write_build_report(
     seed: int = 0,
     per_task: int = 3,
     box_scale: float = 100.0,
+    audit_html: str = "",
 ) -> Path:
     """Write ``report.html`` and the plots (tables and PNGs).
 
@@ -397,6 +403,7 @@ def write_build_report(
         seed: Seed of the gallery's picks.
         per_task: Gallery samples per task.
         box_scale: The grid of the answers' boxes.
+        audit_html: The audit's section (:func:`eoinstruct.pipeline.audit.render.html_report`).
 
     Returns:
         The path of ``report.html``.
@@ -421,6 +428,8 @@ def write_build_report(
         ".sample{display:flex;gap:1em;border-top:1px solid #ddd;padding:0.6em 0}",
         ".imgs{display:flex;gap:0.5em}figure{margin:0}figcaption{font-size:11px}",
         ".conv{font-size:13px;max-width:560px}.human{color:#225}.gpt{color:#252}",
+        "table.audit{border-collapse:collapse;font-size:13px}",
+        "table.audit td,table.audit th{border:1px solid #ddd;padding:2px 6px;text-align:left}",
         "</style></head><body>",
         "<h1>eoinstruct build report</h1>",
         f"<p>{total_pairs} pairs, {len(summary['points'])} located samples. Charts are PNG "
@@ -436,7 +445,9 @@ def write_build_report(
         *images("band_values"),
         "</div><h2>Answer lengths</h2><div class='row'>",
         *images("answer_lengths"),
-        f"</div><h2>Gallery (seed {seed}, {per_task} per task)</h2>",
+        "</div>",
+        audit_html,
+        f"<h2>Gallery (seed {seed}, {per_task} per task)</h2>",
         _gallery_html(gallery, box_scale),
         "</body></html>",
     ]
@@ -465,4 +476,5 @@ def build_html_report(params: Params) -> Path:
         seed=options.seed,
         per_task=options.per_task,
         box_scale=float(require(params.settings.generate, "generate").box_scale),
+        audit_html=html_report(audit_corpus(params.path_of("corpus"))),
     )

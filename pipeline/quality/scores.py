@@ -1,6 +1,8 @@
 """The three scores of the triple filter, as pure functions of a sample.
 
-- **Tags**: :func:`count_tag_fields`, the number of distinct non-empty tag fields.
+- **Tags**: :func:`count_tag_fields`, the number of distinct non-empty label fields (class
+  labels, object kinds, OpenStreetMap tags, semantic labels; never metadata:
+  :mod:`eoinstruct.pipeline.quality.tag_fields`).
 - **Brightness**: :func:`image_scores`, sensor-aware (see
   :func:`eoinstruct.pipeline.io.rasters.unit_brightness`) mean brightness of the visible bands, the
   fractions of dark (black) and saturated pixels, per-band mean and 2nd/50th/98th
@@ -33,6 +35,7 @@ from shapely.errors import ShapelyError
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image, unit_brightness
 from eoinstruct.pipeline.io.render import display_bands, render_rgb
 from eoinstruct.pipeline.quality.dedup import perceptual_hash
+from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import ImageRef, Sample
 
 SNOW_CLOUD_KEYS: tuple[str, ...] = ("contains_seasonal_snow", "contains_cloud_or_shadow")
@@ -46,10 +49,13 @@ cloud or shadow, zero clear, nodata/NaN unknown. Any adapter that has a QA band 
 
 
 def count_tag_fields(sample: Sample) -> int:
-    """Count the distinct non-empty tag fields of a sample.
+    """Count the distinct non-empty label fields of a sample (what ``filter.min_tags`` reads).
 
-    A tag field is a non-empty ``tags`` entry (metadata or OpenStreetMap tag), a scene class
-    label, or a distinct object kind (category and attribute, e.g. ``building/destroyed``).
+    A label field is a scene class label, a distinct object kind (category and attribute,
+    e.g. ``building/destroyed``), an OpenStreetMap tag key (``osm:landuse``, SkyScript's
+    ``center:highway``) or a semantic label of the source (``disaster_type``,
+    ``has_plume``…); metadata (ids, sensor, platform, dates, cloud cover, tiles…) never
+    counts (:mod:`eoinstruct.pipeline.quality.tag_fields`).
 
     Args:
         sample: The sample.
@@ -57,12 +63,7 @@ def count_tag_fields(sample: Sample) -> int:
     Returns:
         The count.
     """
-    fields = {f"tag:{k}" for k, v in sample.tags.items() if str(v).strip()}
-    fields |= {f"class:{c}" for c in sample.labels.classes if c.strip()}
-    fields |= {
-        f"object:{o.category}/{o.attribute}" for o in sample.labels.objects if o.category.strip()
-    }
-    return len(fields)
+    return len(label_fields(sample))
 
 
 def geolocation_problem(sample: Sample) -> str:

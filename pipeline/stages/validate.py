@@ -11,15 +11,32 @@ boxes and answer must equal what the source annotation gives. Outputs per partit
 ``pairs/<partition>.parquet`` (the valid pairs) and ``rejected/<partition>.parquet`` (every
 rejected pair with all its problems). Accounting per pair: read = kept + dropped (by first
 problem).
+
+Every pair, template or captioner, is also audited (:mod:`eoinstruct.pipeline.audit`): its
+template's family rule re-derives the answer from the labels with code of its own, and the
+generic checks look for metadata answers, unanswered yes/no questions and grammar slips. A
+flagged pair is rejected with a reason ``audit:<code>`` for each problem. Each partition
+writes its audit (``audit/<partition>.json``); after the partitions the stage sums them into
+``<paths.metrics>/audit.json`` (per template: pairs, flags by code, unchecked pairs, answer
+balance, duplicates, variety) and the DVC metrics ``<paths.metrics>/audit/``
+(:meth:`~eoinstruct.pipeline.audit.report.AuditReport.to_metrics`), then fails with one line
+naming the worst codes when the flagged share of template pairs exceeds
+``audit.max_flagged_rate`` (captioner pairs: ``audit.max_flagged_rate_captioner``) or a
+balanced template's most frequent answer exceeds ``audit.max_answer_share`` over at least
+``audit.balance_min_pairs`` pairs.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.audit.item import from_pair
+from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
 from eoinstruct.pipeline.instructions.pairs import (
@@ -30,9 +47,16 @@ from eoinstruct.pipeline.instructions.pairs import (
     pair_modality,
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
+from eoinstruct.pipeline.io.charts import replace_files, write_file
 from eoinstruct.pipeline.io.parquet import iter_pairs, iter_samples, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
-from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.run.partitions import (
+    Partition,
+    PartitionOutputs,
+    completed_records,
+    output_of,
+    partitions_from,
+)
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings import require
 from eoinstruct.templates import Template, load_templates
@@ -94,6 +118,18 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
     def __init__(self, templates: list[Template], config: GenerationConfig) -> None:
         self.by_id = {t.id: t for t in templates}
         self.config = config
+        self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
+        self.audit = AuditReport(self.infos)
+
+    def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
+        """Run one partition with an audit of its own.
+
+        The loop runs on a copy of the step, so that partitions running side by side never
+        share an audit.
+        """
+        step = copy.copy(self)
+        step.audit = AuditReport(self.infos)
+        return ItemStage.run_partition(step, partition, outputs)
 
     def items(self, partition: Partition) -> Iterable[tuple[InstructionPair, Sample | None]]:
         """The pairs of every pair file (generate, then caption), with their samples."""
@@ -113,6 +149,12 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         """Keep a valid pair; reject it with every problem found."""
         pair, sample = item
         problems = check_pair(pair, sample, self.by_id, self.config)
+        if sample is not None:
+            flags = self.audit.add(from_pair(pair, sample))
+            problems += [f"audit:{code}" for code in flags]
+            kind = "template" if pair.generator == GENERATOR else "captioner"
+            ledger.stats.produced[f"audited:{kind}"] += 1
+            ledger.stats.produced[f"audit_flagged:{kind}"] += bool(flags)
         content = ("content", pair.sample_id, pair.image_roles, pair.turns)
         if ("id", pair.pair_id) in ledger.seen or content in ledger.seen:
             problems.append("duplicate_pair")
@@ -134,19 +176,53 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         kept: list[InstructionPair],
         ledger: Ledger,
     ) -> None:
-        """Write the valid pairs."""
+        """Write the valid pairs and the partition's audit."""
         write_table(outputs.path("pairs"), pairs_table(kept))
+        audit = json.dumps(self.audit.to_dict(full=True), sort_keys=True)
+        outputs.path("audit", suffix=".json").write_text(audit + "\n", encoding="utf-8")
+
+
+def merged_audit(stage_dir: Path) -> AuditReport:
+    """Sum the audits of a finished validate stage's partitions.
+
+    Args:
+        stage_dir: The stage's folder (``<paths.work>/validate``).
+
+    Returns:
+        The audit of every pair the stage read.
+    """
+    report = AuditReport(infos={}, rules={})
+    for record in completed_records(stage_dir):
+        path = output_of(stage_dir, record, "audit")
+        if path is not None:
+            report.merge(AuditReport.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    return report
+
+
+def write_audit(report: AuditReport, metrics: Path) -> None:
+    """Write ``<metrics>/audit.json`` (the summary) and the DVC metrics ``<metrics>/audit/``."""
+    summary = json.dumps(report.to_dict(full=False), indent=1, sort_keys=True)
+    write_file(metrics / "audit.json", summary + "\n")
+    files = {
+        name[len("audit/") :]: json.dumps(data, indent=1, sort_keys=True) + "\n"
+        for name, data in report.to_metrics().items()
+    }
+    replace_files(metrics / "audit", files)
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
     """Run the validate stage.
 
     Args:
-        params: Parameters (section ``generate`` for the box grid and seed).
+        params: Parameters (section ``generate`` for the box grid and seed, ``audit`` for
+            the audit's limits).
         progress: Show a progress bar.
 
     Returns:
         Counts summed over all partitions.
+
+    Raises:
+        AuditError: If the audit exceeds the limits of ``audit`` (after writing its figures).
     """
     config = generation_config(require(params.settings.generate, "generate"))
     templates = load_templates()
@@ -162,4 +238,8 @@ def run(params: Params, progress: bool = True) -> StageStats:
     }
 
     step = ValidateStep(templates, config)
-    return run_work_stage(params, STAGE, partitions, step, fingerprint, progress)
+    stats = run_work_stage(params, STAGE, partitions, step, fingerprint, progress)
+    report = merged_audit(params.work_dir(STAGE))
+    write_audit(report, params.path_of("metrics"))
+    report.check(params.settings.audit)
+    return stats

@@ -21,8 +21,8 @@ values (OSM multi-values such as ``school;library`` are split at ``;``), at most
 than that, those kept are the ones with the largest area on the footprint, then the most
 features, then alphabetical order, so the choice is deterministic. Optionally
 ``<prefix>feature_count`` gives the number of matching features (left out when zero).
-Note that every ``osm:`` entry is a tag field for the filter's ``min_tags`` rule, including
-``feature_count``.
+Every ``osm:<key>`` entry is a label field for the filter's ``min_tags`` rule except
+``feature_count``, which is metadata (:mod:`eoinstruct.pipeline.quality.tag_fields`).
 """
 
 from __future__ import annotations
