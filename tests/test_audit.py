@@ -593,3 +593,33 @@ def test_the_validate_stage_fails_in_one_line_above_the_limit(
     tally = summary["templates"][first]
     assert tally["codes"]["wrong_class"] == tally["pairs"] == tally["flagged"]
     assert main(["--params", str(validated), "--no-progress", "validate"]) == 2
+
+
+def test_corpus_rows_read_by_pandas_audit_the_same() -> None:
+    """List columns come back as NumPy arrays from pandas; the audit reads them all the same."""
+    import numpy as np
+
+    from eoinstruct.pipeline.audit.item import from_corpus_row
+
+    row = {
+        "pair_id": "p",
+        "sample_id": "s",
+        "source": "bigearthnet_v2",
+        "task": "vqa",
+        "template_id": "ben_landcover_presence",
+        "generator": "template/2",
+        "answer_style": "terse",
+        "image_roles": np.array(["image"], dtype=object),
+        "conversations": np.array(
+            [
+                {"from": "human", "value": "[s2_ms_10] <image>\nIs there pasture here?"},
+                {"from": "gpt", "value": "Yes"},
+            ],
+            dtype=object,
+        ),
+        "metadata": '{"labels": {"scheme": "ben19", "classes": ["Pastures"]}}',
+    }
+    item = from_corpus_row(row)
+    assert item.image_roles == ("image",)
+    assert item.questions == ("Is there pasture here?",) and item.answers == ("Yes",)
+    assert item.labels.classes == ("Pastures",)

@@ -124,6 +124,11 @@ def _labels(doc: Mapping[str, Any]) -> Labels:
     )
 
 
+def _listed(value: Any) -> list[Any]:
+    """A list from a row's list column, whether it is a list, a tuple, a NumPy array or None."""
+    return [] if value is None else list(value)
+
+
 def from_corpus_row(row: Mapping[str, Any]) -> AuditItem:
     """Build the audit's view of a corpus row (``metadata`` holds the sample's labels).
 
@@ -136,7 +141,7 @@ def from_corpus_row(row: Mapping[str, Any]) -> AuditItem:
     meta = row.get("metadata") or {}
     if isinstance(meta, str):
         meta = json.loads(meta)
-    turns = list(row.get("conversations") or ())
+    turns = _listed(row.get("conversations"))
     return AuditItem(
         pair_id=str(row["pair_id"]),
         sample_id=str(row["sample_id"]),
@@ -145,7 +150,7 @@ def from_corpus_row(row: Mapping[str, Any]) -> AuditItem:
         template_id=str(row["template_id"]),
         generator=str(row.get("generator", "")),
         answer_style=str(row.get("answer_style") or ""),
-        image_roles=tuple(row.get("image_roles") or ()),
+        image_roles=tuple(_listed(row.get("image_roles"))),
         questions=tuple(strip_prefix(str(t["value"])) for t in turns[0::2]),
         answers=tuple(str(t["value"]).strip() for t in turns[1::2]),
         labels=_labels(meta.get("labels") or {}),

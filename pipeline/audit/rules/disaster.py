@@ -42,6 +42,8 @@ _WORDS = (
     "fifteen sixteen seventeen eighteen nineteen twenty"
 ).split()
 _NUMBER = r"\d+|" + "|".join(_WORDS) + r"|none|no"
+_BOTH = re.compile(r"\bboth\b(?!\s+(?:the\s+)?(?:images?|acquisitions?|views?|dates?|pictures?))")
+"""``both`` as a count of buildings ("both buildings", "both were destroyed"), not of images."""
 _NUMBER_RE = re.compile(rf"\b({_NUMBER})\b")
 
 # Level keywords, most specific first ("undamaged" and "no damage" before "damage").
@@ -101,8 +103,8 @@ class Stated:
 
 
 def plain(text: str) -> str:
-    """Lower-case text without ``<ref>``/``<box>`` tags and boxes."""
-    return _TAG.sub(" ", text).lower()
+    """Lower-case text without ``<ref>``/``<box>`` tags and boxes; ``both`` (buildings) → two."""
+    return _BOTH.sub("two", _TAG.sub(" ", text).lower())
 
 
 def level_in(text: str) -> tuple[str, tuple[int, int]] | None:
