@@ -198,6 +198,8 @@ def change_breakdown(t: Tally) -> str:
     verb, rest = LEVEL_CHANGES[levels[0]]
     if t.damaged == 1:
         return f": it {verb} {rest}"
+    if t.damaged == 2:
+        return f": both {_verb(verb, 2)} {rest}"
     return f": they {'were all' if verb == 'was' else 'all ' + _verb(verb, 2)} {rest}"
 
 
