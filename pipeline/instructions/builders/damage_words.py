@@ -45,14 +45,15 @@ MASS_NOUNS = frozenset({"flooding"})
 """Type names that take no article ("flooding", not "a flooding")."""
 
 SIGNATURES: dict[str, str] = {
-    "earthquake": "buildings are damaged where they stand, with no water or burn marks around them",
-    "fire": "the ground is scorched and the damaged buildings are burnt",
-    "flooding": "water and mud cover the ground around the buildings",
-    "tsunami": "sediment and debris have been washed inland over the ground",
-    "volcano": "ash and volcanic deposits cover the ground",
-    "wind": "trees are stripped and debris is scattered around torn roofs",
+    "earthquake": "earthquakes typically damage buildings where they stand",
+    "fire": "wildfires typically leave scorched ground and burnt buildings",
+    "flooding": "floods typically leave water and mud around buildings",
+    "tsunami": "tsunamis typically wash sediment and debris inland",
+    "volcano": "eruptions typically cover the ground with ash and volcanic deposits",
+    "wind": "windstorms typically strip trees and tear off roofs",
 }
-"""What each disaster type leaves in a post-event image (the evidence an answer cites)."""
+"""What each disaster type typically leaves (general knowledge an answer cites; stated as what
+the type does, never as a fact about this image, which the labels cannot confirm)."""
 
 DAMAGE_LEVELS: tuple[str, ...] = ("no-damage", "minor-damage", "major-damage", "destroyed")
 """xBD damage subtypes, from least to most severe (``un-classified`` is not a level)."""
