@@ -77,7 +77,7 @@ def article(phrase: str) -> str:
 def number_word(n: int, limit: int = 10) -> str:
     """Write a count in words up to ``limit`` (``three``), as digits above (``42``)."""
     if 0 <= n <= limit:
-        return str(_ENGINE.number_to_words(n))
+        return str(_ENGINE.number_to_words(str(n)))
     return str(n)
 
 

@@ -99,15 +99,15 @@ def _pick(seed: int, sample_id: str, template_id: str, what: str, options: tuple
 
 
 def _exchange(
-    turn: TurnTemplate, style: str, values: dict[str, str], keys: tuple[str, ...], seed: int
+    turn: TurnTemplate, style: str, values: dict[str, str], keys: tuple[str, str], seed: int
 ) -> tuple[int, str, str]:
     """Draw one exchange's wording and fill it: (question index, question, answer)."""
     q_index = draw(seed, *keys, turn.id, "question", n=len(turn.questions))
     chosen = turn.style(style)
     question = turn.questions[q_index].format(**values)
     if chosen.hints:
-        question = f"{question} {_pick(seed, *keys, turn.id + '|hint', chosen.hints)}"
-    answer = _pick(seed, *keys, turn.id + "|frame", chosen.frames).format(**values)
+        question = f"{question} {_pick(seed, keys[0], keys[1], turn.id + '|hint', chosen.hints)}"
+    answer = _pick(seed, keys[0], keys[1], turn.id + "|frame", chosen.frames).format(**values)
     return q_index, question, answer
 
 
