@@ -83,6 +83,16 @@ def test_pinned_revisions_commit_or_folder_digest(tmp_path: Path) -> None:
     assert weights_digest(folder) != first  # changed weights: a new revision, a new cache key
 
 
+def test_params_yaml_caption_section_is_checked_at_load_time(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"caption.* does not pin"):
+        load_params(write_params(tmp_path / "a", revision="main"))
+    with pytest.raises(ConfigError, match=r"caption\.max_tokens = '5'"):
+        load_params(write_params(tmp_path / "b", max_tokens="5"))
+    with pytest.raises(ConfigError, match="may not set"):
+        load_params(write_params(tmp_path / "c", extra_body={"model": "x"}))
+    assert load_params(write_params(tmp_path / "d")).raw["caption"]["revision"] == PINNED
+
+
 def test_default_params_section_is_valid_and_pins_nothing_silently() -> None:
     section = yaml.safe_load((REPO / "params.yaml").read_text())["caption"]
     config = CaptionConfig.from_mapping(section)
