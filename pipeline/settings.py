@@ -178,7 +178,7 @@ class CaptionSettings(Section):
     """``caption``: the VLM captioner (``docs/captioner.md``; defaults as in ``CaptionConfig``)."""
 
     enabled: bool = False
-    engine: Literal["vllm", "lmdeploy", "openai"] = "vllm"
+    engine: Literal["vllm", "lmdeploy", "openai", "vllm_offline"] = "vllm"
     base_urls: list[str] | str = Field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
     model: str = "OpenGVLab/InternVL2-4B"
     revision: str = ""

@@ -53,6 +53,15 @@ def test_config_rejects_unknown_keys_engines_and_reserved_body_fields() -> None:
         CaptionConfig.from_mapping({"engine": "tgi"})
     with pytest.raises(ConfigError, match="may not set"):
         CaptionConfig.from_mapping({"extra_body": {"messages": []}})
+    with pytest.raises(ConfigError, match=r"vllm_offline needs launch\.model_path"):
+        CaptionConfig.from_mapping({"engine": "vllm_offline"})
+    offline = CaptionConfig.from_mapping(
+        {
+            "engine": "vllm_offline",
+            "launch": {"model_path": "m", "engine_kwargs": {"dtype": "bf16"}},
+        }
+    )
+    assert offline.launch is not None and offline.launch.engine_kwargs == {"dtype": "bf16"}
     config = CaptionConfig.from_mapping({"base_urls": "http://h:1/v1/", "top_p": 0.9})
     assert config.base_urls == ("http://h:1/v1",) and config.sampling()["top_p"] == 0.9
 
@@ -429,6 +438,66 @@ def test_vllm_default_template_keeps_at_least_90_percent(vllm_server, tmp_path: 
     stats2 = caption.run(load_params(write_params(again, **section)), progress=False)
     assert vllm_server.metric("vllm:request_success_total") - served == KEEP_RATE_SAMPLES
     assert stats2.produced["cache_hits"] == KEEP_RATE_SAMPLES and stats2.kept == stats.kept
+
+
+OFFLINE_ENGINE_KWARGS = {
+    "dtype": "float32",
+    "max_model_len": 2048,
+    "enforce_eager": True,
+    "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
+}
+"""``vllm.LLM`` arguments matching the test server's command line."""
+
+
+def test_vllm_offline_engine_gives_the_servers_pairs(vllm_server, tmp_path: Path) -> None:
+    """engine: vllm_offline (LLM.chat in the vLLM venv) gives the pairs the server gives."""
+    samples = [sample(i, tmp_path) for i in range(3)] + [
+        satlas_sample(i, tmp_path) for i in range(3)
+    ]
+    common = {"model": vllm_server.model, "revision": vllm_server.revision, "timeout_s": 300}
+    write_filter_output(tmp_path / "server", {"skyscript-00000": samples})
+    caption.run(
+        load_params(write_params(tmp_path / "server", base_urls=[vllm_server.base_url], **common)),
+        progress=False,
+    )
+    launch = vllm_server.launch
+    offline = {
+        **common,
+        "engine": "vllm_offline",
+        "launch": {
+            "model_path": launch.model_path,
+            "python": launch.python,
+            "env": dict(launch.env),
+            "engine_kwargs": OFFLINE_ENGINE_KWARGS,
+            "batch_size": 4,
+        },
+    }
+    write_filter_output(tmp_path / "offline", {"skyscript-00000": samples})
+    params = write_params(tmp_path / "offline", **offline)
+    stats = caption.run(load_params(params), progress=False)
+    assert stats.read == 6 and not stats.failed and stats.produced["requests"] == 6
+    by_server = {r["sample_id"]: r for r in outputs(tmp_path / "server", "pairs")}
+    by_offline = {r["sample_id"]: r for r in outputs(tmp_path / "offline", "pairs")}
+    assert by_offline and set(by_offline) == set(by_server)
+    for sample_id, row in by_offline.items():
+        twin = by_server[sample_id]
+        assert row["conversations"] == twin["conversations"]  # same prompt, same greedy reply
+        assert (
+            row["template_id"] == twin["template_id"]
+            and row["generator"] == "captioner/vllm_offline"
+        )
+        params_ = dict(row["generator_params"])
+        assert params_["served_model"] == vllm_server.model and params_["system_fingerprint"] == ""
+        assert params_["engine_version"] == vllm_server.version
+        assert json.loads(params_["usage"])["completion_tokens"] > 0
+        assert params_["finish_reason"] == "stop"
+    # again with the same cache: no worker runs
+    write_filter_output(tmp_path / "again", {"skyscript-00000": samples})
+    cache = str(tmp_path / "offline" / "cache")
+    again = caption.run(
+        load_params(write_params(tmp_path / "again", **offline, cache_dir=cache)), progress=False
+    )
+    assert again.produced["requests"] == 0 and again.produced["cache_hits"] == 6
 
 
 def test_vllm_without_structured_output_gibberish_is_dropped(vllm_server, tmp_path: Path) -> None:

@@ -82,6 +82,8 @@ class VllmServer:
         base_url: API root (``http://127.0.0.1:<port>/v1``).
         model: The served model name.
         revision: ``sha256:`` digest of the model folder (its pinned revision).
+        launch: How it was started (model folder, interpreter, environment): what the offline
+            engine needs to load the same model.
         version: What the server's ``/version`` says.
         startup_s: Seconds from launch to a healthy ``/health``.
         log_file: The server's output.
@@ -93,6 +95,7 @@ class VllmServer:
         import urllib.request
 
         self.process = process
+        self.launch = process.launch
         self.base_url = base_url
         self.model = SERVED_NAME
         self.revision = revision

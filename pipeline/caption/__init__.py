@@ -28,6 +28,9 @@ Modules, each importing only those above it:
 - :mod:`~eoinstruct.pipeline.caption.facts`: the tag policy and the facts of a sample;
 - :mod:`~eoinstruct.pipeline.caption.prompts`: prompt templates, mixes and the request of a sample;
 - :mod:`~eoinstruct.pipeline.caption.client`: the asynchronous client (concurrency, retries);
+- :mod:`~eoinstruct.pipeline.caption.offline`: the offline batch engine (``engine:
+  vllm_offline``), which runs :mod:`~eoinstruct.pipeline.caption.vllm_batch` (vLLM's
+  ``LLM.chat``; standard library and vLLM only) with the vLLM environment's interpreter;
 - :mod:`~eoinstruct.pipeline.caption.checks`: checks of a reply against the sample's labels;
 - :mod:`~eoinstruct.pipeline.caption.replies`: reply parsing and the pair;
 - :mod:`~eoinstruct.pipeline.caption.server`: starting and stopping a server (``launch``).

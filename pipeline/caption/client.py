@@ -44,8 +44,10 @@ FAILURE_KINDS: tuple[str, ...] = (
     "connection_error",
     "bad_response",
     "client_error",
+    "engine_error",
 )
-"""Kinds of request failure, after the retries (the stage adds render failures)."""
+"""Kinds of request failure, after the retries (the stage adds render failures;
+``engine_error``: the offline engine's worker failed)."""
 
 
 @dataclass(frozen=True)

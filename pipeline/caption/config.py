@@ -14,8 +14,8 @@ from eoinstruct.pipeline.config import ConfigError
 
 log = logging.getLogger(__name__)
 
-ENGINES: tuple[str, ...] = ("vllm", "lmdeploy", "openai")
-"""Allowed values of ``caption.engine``."""
+ENGINES: tuple[str, ...] = ("vllm", "lmdeploy", "openai", "vllm_offline")
+"""Allowed values of ``caption.engine`` (``vllm_offline``: vLLM's ``LLM.chat``, no server)."""
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 """A pinned hub revision: a full commit hash."""
@@ -72,6 +72,10 @@ class LaunchConfig:
             ``/v1/models`` otherwise).
         startup_timeout_s: How long to wait for the server to become healthy.
         log_file: Where the server's output goes (default: discarded).
+        engine_kwargs: ``engine: vllm_offline``: keyword arguments of ``vllm.LLM``
+            (``dtype``, ``max_model_len``, ``structured_outputs_config``…).
+        batch_size: ``engine: vllm_offline``: requests per ``LLM.chat`` call (replies are
+            stored after each).
     """
 
     model_path: str = ""
@@ -84,6 +88,8 @@ class LaunchConfig:
     health_path: str = ""
     startup_timeout_s: float = 900.0
     log_file: str = ""
+    engine_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    batch_size: int = 256
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> LaunchConfig:
@@ -113,6 +119,8 @@ class LaunchConfig:
             health_path=str(data.get("health_path") or ""),
             startup_timeout_s=float(data.get("startup_timeout_s", 900.0)),
             log_file=str(data.get("log_file") or ""),
+            engine_kwargs={str(k): v for k, v in (data.get("engine_kwargs") or {}).items()},
+            batch_size=int(data.get("batch_size", 256)),
         )
 
 
@@ -128,7 +136,8 @@ class CaptionConfig:
             (:func:`weights_digest`) of a local folder; part of the cache key. Anything else
             (``main``, a tag, empty) is refused when enabled unless ``allow_unpinned_revision``.
         allow_unpinned_revision: Run with an unpinned revision (a warning is logged).
-        engine: ``vllm``, ``lmdeploy`` or ``openai`` (recorded in ``generator``).
+        engine: ``vllm``, ``lmdeploy``, ``openai`` (servers) or ``vllm_offline`` (vLLM's
+            ``LLM.chat`` in a subprocess, ``launch.python``; recorded in ``generator``).
         api_key_env: Name of an environment variable holding a bearer token (optional).
         concurrency: Requests in flight at most (over all servers).
         timeout_s: Timeout of one request, seconds.
@@ -244,6 +253,8 @@ class CaptionConfig:
             raise ConfigError(f"caption.engine {self.engine!r}: expected one of {ENGINES}")
         if self.enabled and not self.base_urls and self.launch is None:
             raise ConfigError("caption: give base_urls or launch")
+        if self.engine == "vllm_offline" and (self.launch is None or not self.launch.model_path):
+            raise ConfigError("caption: engine vllm_offline needs launch.model_path (and python)")
         if self.concurrency < 1 or self.retries < 0 or self.timeout_s <= 0:
             raise ConfigError("caption: concurrency >= 1, retries >= 0, timeout_s > 0")
         if self.max_tokens < 1:

@@ -37,6 +37,7 @@ from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.client import CaptionClient, RequestFailure
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import POLICY_FILE, load_policy
+from eoinstruct.pipeline.caption.offline import OfflineEngine
 from eoinstruct.pipeline.caption.prompts import (
     CaptionRequest,
     PromptBook,
@@ -127,7 +128,12 @@ def caption_partition(
                 )
                 stats.fail("unexpected_error")
     if todo:
-        client = CaptionClient(config, RequestCache(config.cache_dir))
+        cache = RequestCache(config.cache_dir)
+        client = (
+            OfflineEngine(config, cache)
+            if config.engine == "vllm_offline"
+            else CaptionClient(config, cache)
+        )
         results = client.fetch_sync([request for _, _, request in todo])
         counters = client.counters
         stats.produced["requests"] += counters.attempts
@@ -203,7 +209,7 @@ def serving(config: CaptionConfig) -> Iterator[CaptionConfig]:
         The settings to use: with the started server's URL as the only ``base_urls`` when
         the stage launched one, else unchanged.
     """
-    if not config.enabled or config.launch is None:
+    if not config.enabled or config.launch is None or config.engine == "vllm_offline":
         yield config
         return
     with ServerProcess(config) as server:
