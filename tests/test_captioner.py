@@ -518,6 +518,18 @@ def test_vllm_without_structured_output_gibberish_is_dropped(vllm_server, tmp_pa
     assert all(r["detail"] for r in outputs(tmp_path, "dropped"))
 
 
+def test_offline_engine_failure_fails_its_requests(tmp_path: Path) -> None:
+    """A worker that cannot run (here: an interpreter without vLLM) fails every request."""
+    write_filter_output(tmp_path, {"skyscript-00000": [sample(i, tmp_path) for i in range(2)]})
+    launch = {"model_path": "m", "python": sys.executable, "log_file": str(tmp_path / "w.log")}
+    params = write_params(tmp_path, engine="vllm_offline", launch=launch)
+    stats = caption.run(load_params(params), progress=False)
+    assert stats.read == 2 and stats.kept == 0 and dict(stats.failed) == {"engine_error": 2}
+    failed = outputs(tmp_path, "failed")
+    assert all("vllm" in r["message"] and "exited with 1" in r["message"] for r in failed)
+    assert RequestCache(tmp_path / "cache").keys() == []  # nothing cached: retried next run
+
+
 def test_client_waits_for_retry_after(tmp_path: Path) -> None:
     with StubServer() as stub:
         config = CaptionConfig(
