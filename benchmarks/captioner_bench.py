@@ -40,6 +40,9 @@ from eoinstruct.pipeline.caption.prompts import build_request, load_prompts
 from eoinstruct.pipeline.caption.replies import ReplyRejected, parse_reply
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 
+BENCH_TEMPLATE = "qa/2"
+"""The prompt template of the benchmark's requests (the stub answers QA JSON)."""
+
 REPLY = {
     "id": "bench",
     "object": "chat.completion",
@@ -129,7 +132,7 @@ def run_level(
     results = client.fetch_sync(requests)
     wall = time.perf_counter() - wall
     cpu = time.process_time() - cpu
-    template = load_prompts()[config.prompt_template]
+    template = load_prompts()[BENCH_TEMPLATE]
     parsed = 0
     for result in results.values():
         if isinstance(result, Reply):
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 retries=0,
                 timeout_s=600,
             )
-            template = load_prompts()[config.prompt_template]
+            template = load_prompts()[BENCH_TEMPLATE]
             started = time.process_time()
             requests = [build_request(s, template, config) for s in samples]
             build_ms = 1000 * (time.process_time() - started) / len(requests)

@@ -5,9 +5,11 @@ stage runs: a wrong type, an unknown key or a value out of range is one line nam
 the value and what is allowed. Values are strict — the string ``"false"`` is not a boolean and
 ``"3"`` is not a number — so a quoted value never passes silently.
 
-Two sections stay open: each ``sources.<name>`` section has the common keys ``enabled`` and
-``root`` typed here and passes the rest to its adapter, which checks its own options; the
-``caption`` section is checked by the captioner's own settings when the caption stage runs.
+One section stays open: each ``sources.<name>`` section has the common keys ``enabled`` and
+``root`` typed here and passes the rest to its adapter, which checks its own options. The
+``caption`` section is typed here and then checked by the captioner's own settings
+(:meth:`~eoinstruct.pipeline.caption.config.CaptionConfig.check`: a pinned ``revision`` when
+enabled, request fields ``extra_body`` may not set, the ``launch`` keys), also at load time.
 """
 
 from __future__ import annotations
@@ -185,6 +187,42 @@ class AuditSettings(Section):
     balance_min_pairs: int = Field(default=30, ge=1)
 
 
+class CaptionSettings(Section):
+    """``caption``: the VLM captioner (``docs/captioner.md``; defaults as in ``CaptionConfig``)."""
+
+    enabled: bool = False
+    engine: Literal["vllm", "lmdeploy", "openai", "vllm_offline"] = "vllm"
+    base_urls: list[str] | str = Field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
+    model: str = "OpenGVLab/InternVL2-4B"
+    revision: str = ""
+    allow_unpinned_revision: bool = False
+    api_key_env: str = ""
+    concurrency: int = Field(default=16, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=3, ge=0)
+    backoff_s: float = Field(default=1.0, ge=0)
+    temperature: float = Field(default=0.0, ge=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int = Field(default=1024, ge=1)
+    chars_per_token: float = Field(default=1.0, gt=0)
+    seed: int = 0
+    structured_output: bool = True
+    prompt_template: str = "default"
+    prompts_file: str = ""
+    tag_policy_file: str = ""
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=lambda: ["skyscript", "satlas"])
+    cache_dir: str = "data/cache/captioner"
+    launch: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _captioner_checks(self) -> CaptionSettings:
+        from eoinstruct.pipeline.caption.config import CaptionConfig
+
+        CaptionConfig.from_mapping(self.as_dict())  # raises ConfigError (a ValueError)
+        return self
+
+
 class ShardSettings(Section):
     """``shard``: Parquet and WebDataset shard files."""
 
@@ -232,7 +270,7 @@ class Settings(Section):
     filter: FilterSettings | None = None
     dedup: DedupSettings | None = None
     generate: GenerateSettings | None = None
-    caption: dict[str, Any] = Field(default_factory=dict)
+    caption: CaptionSettings = Field(default_factory=CaptionSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     shard: ShardSettings = Field(default_factory=ShardSettings)
     earthdial: EarthdialSettings = Field(default_factory=EarthdialSettings)

@@ -1,9 +1,14 @@
-"""The VLM captioner: prompts, parsing, cache, faults, kill/resume, and a real vLLM on the CPU."""
+"""The VLM captioner: config, parsing, provenance, cache, faults, kill/resume, real vLLM on the CPU.
+
+Prompts, facts and the reply schema are tested in ``test_caption_prompts.py``, the reply checks
+in ``test_caption_checks.py``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -12,130 +17,98 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pyarrow.parquet as pq
 import pytest
 import yaml
-from PIL import Image
-from vlm_server import StubServer, start_vllm
+from caption_helpers import (
+    PINNED,
+    outputs,
+    sample,
+    satlas_sample,
+    write_filter_output,
+    write_params,
+)
+from vlm_server import STUB_FINGERPRINT, STUB_VERSION, StubServer, start_vllm
 
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.client import CaptionClient
-from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.config import CaptionConfig, weights_digest
 from eoinstruct.pipeline.caption.prompts import build_request, load_prompts
-from eoinstruct.pipeline.caption.replies import (
-    ReplyRejected,
-    contradictions,
-    make_pair,
-    parse_reply,
-)
+from eoinstruct.pipeline.caption.replies import ReplyRejected, make_pair, parse_reply
 from eoinstruct.pipeline.config import ConfigError, load_params
-from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample, samples_table
-from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, run_partitions
 from eoinstruct.pipeline.stages import caption
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = load_prompts()
-QA = PROMPTS["qa_tags/1"]
-
-
-def png(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(30, 220, (24, 24, 3), dtype=np.uint8)).save(path)
-    return path
-
-
-def sample(i: int, folder: Path, fault: str = "", source: str = "skyscript", **kw) -> Sample:
-    tags = {"center:landuse": "farmland", "osm_id": str(1000 + i), "year": "2019"}
-    if fault:
-        tags["fault"] = fault
-    fields = dict(
-        sample_id=f"{source}:img{i}",
-        source=source,
-        native_id=f"img{i}",
-        modality="rgb",
-        sensor="NAIP aerial orthophoto",
-        bands=("R", "G", "B"),
-        gsd_m=1.0,
-        crs="EPSG:4326",
-        footprint_wkt="POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))",
-        acquired=("2019-06-01",),
-        images=(
-            ImageRef(
-                "image", (str(png(folder / f"img{i}.png", i)),), ("R", "G", "B"), "uint8", 24, 24
-            ),
-        ),
-        tags=tags,
-        labels=Labels(),
-        licence="unknown",
-        split="train",
-    )
-    fields.update(kw)
-    return Sample(**fields)
-
-
-def write_filter_output(root: Path, partitions: dict[str, list[Sample]]) -> None:
-    """Write ``<root>/work/dedup`` (the samples the caption stage reads) as that stage would."""
-
-    def step(partition: Partition, outputs: PartitionOutputs):
-        from eoinstruct.pipeline.accounting import StageStats
-        from eoinstruct.pipeline.io.parquet import write_table
-
-        rows = partitions[partition.name]
-        write_table(outputs.path("kept"), samples_table(rows))
-        return StageStats(read=len(rows), kept=len(rows))
-
-    parts = [Partition(name=n, source=n.split("-")[0], items=(n,)) for n in sorted(partitions)]
-    run_partitions("dedup", root / "work" / "dedup", parts, step, {}, progress=False)
-
-
-def write_params(root: Path, **caption_section) -> Path:
-    params = {
-        "paths": {k: str(root / k) for k in ("sample", "work", "corpus", "metrics")},
-        "caption": {
-            "enabled": True,
-            "engine": "vllm",
-            "model": "stub-model",
-            "revision": "r1",
-            "concurrency": 4,
-            "timeout_s": 2.0,
-            "retries": 2,
-            "backoff_s": 0.01,
-            "max_tokens": 64,
-            "seed": 3,
-            "cache_dir": str(root / "cache"),
-            **caption_section,
-        },
-    }
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
-
-
-def outputs(root: Path, kind: str) -> list[dict]:
-    folder = root / "work" / "caption" / kind
-    return [row for f in sorted(folder.glob("*.parquet")) for row in pq.read_table(f).to_pylist()]
+QA = PROMPTS["qa/2"]
+CAPTION = PROMPTS["detailed/2"]
 
 
 # --------------------------------------------------------------------------- units
 
 
-def test_prompt_templates_load_and_are_checked(tmp_path: Path) -> None:
-    assert {"qa_tags/1", "caption_tags/1"} <= set(PROMPTS)
-    bad = tmp_path / "p.yaml"
-    bad.write_text(yaml.safe_dump({"templates": [{**dataclasses.asdict(QA), "user": "{nope}"}]}))
-    with pytest.raises(ValueError, match="placeholder"):
-        load_prompts(bad)
-
-
-def test_config_rejects_unknown_keys_and_engines() -> None:
+def test_config_rejects_unknown_keys_engines_and_reserved_body_fields() -> None:
     with pytest.raises(ConfigError, match="unknown keys"):
         CaptionConfig.from_mapping({"enabld": True})
     with pytest.raises(ConfigError, match="engine"):
         CaptionConfig.from_mapping({"engine": "tgi"})
+    with pytest.raises(ConfigError, match="may not set"):
+        CaptionConfig.from_mapping({"extra_body": {"messages": []}})
+    with pytest.raises(ConfigError, match=r"vllm_offline needs launch\.model_path"):
+        CaptionConfig.from_mapping({"engine": "vllm_offline"})
+    offline = CaptionConfig.from_mapping(
+        {
+            "engine": "vllm_offline",
+            "launch": {"model_path": "m", "engine_kwargs": {"dtype": "bf16"}},
+        }
+    )
+    assert offline.launch is not None and offline.launch.engine_kwargs == {"dtype": "bf16"}
     config = CaptionConfig.from_mapping({"base_urls": "http://h:1/v1/", "top_p": 0.9})
     assert config.base_urls == ("http://h:1/v1",) and config.sampling()["top_p"] == 0.9
+
+
+@pytest.mark.parametrize("revision", ["main", "", "v1.0", "abc123", "sha256:xyz"])
+def test_unpinned_revision_is_refused_unless_allowed(
+    revision: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(ConfigError, match="does not pin"):
+        CaptionConfig.from_mapping({"enabled": True, "revision": revision})
+    CaptionConfig.from_mapping({"enabled": False, "revision": revision})  # off: not checked
+    with caplog.at_level(logging.WARNING):
+        config = CaptionConfig.from_mapping(
+            {"enabled": True, "revision": revision, "allow_unpinned_revision": True}
+        )
+    assert config.revision == revision and "does not pin" in caplog.text
+
+
+def test_pinned_revisions_commit_or_folder_digest(tmp_path: Path) -> None:
+    assert CaptionConfig.from_mapping({"enabled": True, "revision": PINNED}).revision == PINNED
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights v1")
+    first = weights_digest(folder)
+    assert CaptionConfig.from_mapping({"enabled": True, "revision": first}).revision == first
+    (folder / "model.safetensors").write_bytes(b"weights v2")
+    assert weights_digest(folder) != first  # changed weights: a new revision, a new cache key
+
+
+def test_params_yaml_caption_section_is_checked_at_load_time(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"caption.* does not pin"):
+        load_params(write_params(tmp_path / "a", revision="main"))
+    with pytest.raises(ConfigError, match=r"caption\.max_tokens = '5'"):
+        load_params(write_params(tmp_path / "b", max_tokens="5"))
+    with pytest.raises(ConfigError, match="may not set"):
+        load_params(write_params(tmp_path / "c", extra_body={"model": "x"}))
+    assert load_params(write_params(tmp_path / "d")).raw["caption"]["revision"] == PINNED
+
+
+def test_default_params_section_is_valid_and_pins_nothing_silently() -> None:
+    section = yaml.safe_load((REPO / "params.yaml").read_text())["caption"]
+    config = CaptionConfig.from_mapping(section)
+    assert not config.enabled and config.max_tokens == 1024 and config.chars_per_token == 1.0
+    assert config.prompt_template == "default" and config.extra_body == {}
+    with pytest.raises(ConfigError, match="does not pin"):
+        CaptionConfig.from_mapping({**section, "enabled": True})
 
 
 @pytest.mark.parametrize(
@@ -149,6 +122,7 @@ def test_config_rejects_unknown_keys_and_engines() -> None:
         ("car car car", "garbled_reply"),
         ('{"pairs": []}', "garbled_reply"),
         ('{"pairs": [{"question": "", "answer": "x"}]}', "garbled_reply"),
+        ('{"pairs": [{"question": " ", "answer": "x"}]}', "garbled_reply"),
         ('{"caption": "x"}', "garbled_reply"),
     ],
 )
@@ -158,68 +132,97 @@ def test_bad_replies_are_rejected_with_a_reason(content: str, reason: str) -> No
     assert info.value.reason == reason
 
 
-def test_good_replies_parse_fenced_or_not() -> None:
+def test_good_replies_parse_fenced_or_not_control_characters_included() -> None:
     text = '```json\n{"pairs": [{"question": "What is it?", "answer": "A  field."}]}\n```'
     assert parse_reply(Reply(text, "stop", 0), QA) == [("What is it?", "A field.")]
-    caption_template = PROMPTS["caption_tags/1"]
-    assert parse_reply(Reply('Sure: {"caption": "Fields."}', "stop", 0), caption_template) == [
+    assert parse_reply(Reply('Sure: {"caption": "Fields."}', "stop", 0), CAPTION) == [
         ("", "Fields.")
     ]
-
-
-def test_contradiction_checks(tmp_path: Path) -> None:
-    s = sample(1, tmp_path)
-    assert contradictions([("q", "Farmland next to a road.")], s, "image") == []
-    assert contradictions([("q", "There is no farmland here.")], s, "image") == ["denies:farmland"]
-    buildings = tuple(ObjectLabel("building", "", "image", (0, 0, 2, 2)) for _ in range(5))
-    s2 = dataclasses.replace(s, labels=Labels(objects=buildings))
-    assert contradictions([("q", "I count 3 small buildings.")], s2, "image") == [
-        "count:building:3!=5"
+    # raw control characters inside strings (guided decoding lets them through): valid JSON
+    # for json.loads(strict=False), kept
+    raw = '{"pairs":[{"question":"What\tis\x10 it?","answer":"A\x7f field\nof maize."}]}'
+    with pytest.raises(ValueError):
+        json.loads(raw)
+    assert parse_reply(Reply(raw, "length", 0), QA) == [
+        ("What is\x10 it?", "A\x7f field of maize.")
     ]
-    assert contradictions([("q", "five buildings")], s2, "image") == []
-    s3 = dataclasses.replace(s, labels=Labels(scheme="ben19", classes=("Pastures",)))
-    assert contradictions([("q", "Pastures and arable land.")], s3, "image") == [
-        "absent_class:Arable land"
-    ]
-    assert contradictions([("q", "Pastures, not arable land.")], s3, "image") == []
 
 
 def test_pair_form_and_provenance(tmp_path: Path) -> None:
-    config = CaptionConfig(enabled=True, model="m", revision="abc", engine="lmdeploy", seed=3)
+    config = CaptionConfig(enabled=True, model="m", revision=PINNED, engine="lmdeploy", seed=3)
     s = sample(1, tmp_path)
     request = build_request(s, QA, config)
-    assert request.body["messages"][1]["content"][0]["image_url"]["url"].startswith(
-        "data:image/png;base64,"
-    )
-    assert "center:landuse: farmland" in request.body["messages"][1]["content"][1]["text"]
     assert request.body["response_format"]["type"] == "json_schema"
     reply = Reply(
         '{"pairs": [{"question": "Q1?", "answer": "A1."}, {"question": "Q2?", "answer": "A2."}]}',
         "stop",
         1,
+        served_model="m-served",
+        system_fingerprint="fp-9",
+        prompt_tokens=321,
+        completion_tokens=45,
+        engine_version="0.14.0",
     )
     pair, _ = make_pair(s, QA, config, request, reply)
     assert pair.turns[0].value == "[vqa] [hr_rgb_1] <image>\nQ1?"
     assert [t.speaker for t in pair.turns] == ["human", "gpt", "human", "gpt"]
     assert pair.generator == "captioner/lmdeploy" and pair.image_roles == ("image",)
     params = pair.generator_params
-    assert (params["engine"], params["model"], params["revision"]) == ("lmdeploy", "m", "abc")
-    assert params["prompt_template"] == "qa_tags/1" and params["base_url_index"] == "1"
-    assert json.loads(params["sampling"]) == {"max_tokens": 512, "seed": 3, "temperature": 0.0}
+    assert (params["engine"], params["model"], params["revision"]) == ("lmdeploy", "m", PINNED)
+    assert params["prompt_template"] == "qa/2" and params["base_url_index"] == "1"
+    assert json.loads(params["sampling"]) == {"max_tokens": 1024, "seed": 3, "temperature": 0.0}
+    assert (params["served_model"], params["system_fingerprint"]) == ("m-served", "fp-9")
+    assert json.loads(params["usage"]) == {"prompt_tokens": 321, "completion_tokens": 45}
+    assert params["engine_version"] == "0.14.0" and "extra_body" not in params
 
 
-def test_cache_key_covers_model_revision_sampling_prompt_image(tmp_path: Path) -> None:
-    config = CaptionConfig(enabled=True)
+def test_region_pair_asks_about_the_region_of_its_prompt(tmp_path: Path) -> None:
+    config = CaptionConfig(enabled=True, revision=PINNED, seed=5)
+    template = PROMPTS["region/2"]
+    regions = set()
+    for i in range(12):
+        s = sample(i, tmp_path)
+        request = build_request(s, template, config)
+        assert request.region in template.regions
+        assert (
+            f"the {request.region} of the image"
+            in request.body["messages"][1]["content"][1]["text"]
+        )
+        pair, _ = make_pair(s, template, config, request, Reply('{"caption": "Grass."}', "stop", 0))
+        assert request.region in pair.turns[0].value
+        assert pair.generator_params["region"] == request.region
+        regions.add(request.region)
+    assert len(regions) > 2  # drawn per sample
+
+
+def test_extra_body_is_sent_keyed_and_recorded(tmp_path: Path) -> None:
+    extra = {"mm_processor_kwargs": {"max_dynamic_patch": 6}, "repetition_penalty": 1.05}
+    config = CaptionConfig(enabled=True, revision=PINNED, extra_body=extra)
+    s = sample(1, tmp_path)
+    request = build_request(s, QA, config)
+    assert request.body["mm_processor_kwargs"] == {"max_dynamic_patch": 6}
+    assert request.body["repetition_penalty"] == 1.05 and request.body["max_tokens"] == 1024
+    plain = build_request(s, QA, dataclasses.replace(config, extra_body={}))
+    assert plain.key != request.key and "mm_processor_kwargs" not in plain.body
+    reply = Reply('{"pairs": [{"question": "Q?", "answer": "Fields."}]}', "stop", 0)
+    pair, _ = make_pair(s, QA, config, request, reply)
+    assert json.loads(pair.generator_params["extra_body"]) == extra
+
+
+def test_cache_key_covers_weights_engine_sampling_prompt_image(tmp_path: Path) -> None:
+    config = CaptionConfig(enabled=True, revision=PINNED)
     s = sample(1, tmp_path)
     base = build_request(s, QA, config).key
     variants = [
         build_request(s, QA, dataclasses.replace(config, model="other")),
-        build_request(s, QA, dataclasses.replace(config, revision="v2")),
+        build_request(s, QA, dataclasses.replace(config, revision="f" * 40)),
+        build_request(s, QA, dataclasses.replace(config, engine="lmdeploy")),
         build_request(s, QA, dataclasses.replace(config, temperature=0.7)),
         build_request(s, QA, dataclasses.replace(config, structured_output=False)),
-        build_request(s, PROMPTS["caption_tags/1"], config),
+        build_request(s, QA, dataclasses.replace(config, max_tokens=2048)),
+        build_request(s, CAPTION, config),
         build_request(s, QA, config, image_bytes=b"\x89PNG other"),
-        build_request(dataclasses.replace(s, tags={"x": "y"}), QA, config),
+        build_request(dataclasses.replace(s, tags={"center:natural": "water"}), QA, config),
     ]
     keys = {v.key for v in variants}
     assert base not in keys and len(keys) == len(variants)
@@ -227,10 +230,15 @@ def test_cache_key_covers_model_revision_sampling_prompt_image(tmp_path: Path) -
         build_request(s, QA, dataclasses.replace(config, concurrency=99, base_urls=("u",))).key
         == base
     )
+    # tags the prompt does not show do not change the request
+    hidden = dataclasses.replace(s, tags={**s.tags, "osm_id": "42", "year": "2001"})
+    assert build_request(hidden, QA, config).key == base
     cache = RequestCache(tmp_path / "c")
-    cache.put(base, Reply("x", "stop", 2))
+    stored = Reply("x", "stop", 2, served_model="m", system_fingerprint="fp", prompt_tokens=9,
+                   completion_tokens=3, engine_version="1.2")  # fmt: skip
+    cache.put(base, stored)
     (cache.path(base).parent / ".junk.tmp-1").write_text("{half")
-    assert cache.get(base) == Reply("x", "stop", 2, cached=True)
+    assert cache.get(base) == dataclasses.replace(stored, cached=True)
     assert cache.keys() == [base]
 
 
@@ -317,6 +325,13 @@ def test_rerun_makes_no_requests(tmp_path: Path) -> None:
         second.kept == 4 and second.produced["cache_hits"] == 4 and second.produced["requests"] == 0
     )
     assert outputs(tmp_path, "pairs") == outputs(tmp_path / "again", "pairs")
+    # provenance from the server's responses, kept through the cache
+    for row in outputs(tmp_path / "again", "pairs"):
+        params_ = dict(row["generator_params"])
+        assert params_["served_model"] == "stub-model"
+        assert params_["system_fingerprint"] == STUB_FINGERPRINT
+        assert params_["engine_version"] == STUB_VERSION
+        assert json.loads(params_["usage"])["completion_tokens"] > 0
 
 
 def test_killed_run_resumes_without_repeating_answered_requests(tmp_path: Path) -> None:
@@ -374,67 +389,152 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
         server.process.stop()
 
 
-def test_vllm_images_cache_and_garbled_replies(vllm_server, tmp_path: Path) -> None:
+KEEP_RATE_SAMPLES = 20
+"""Samples of the keep-rate measurement against the real server (SkyScript- and Satlas-like)."""
+
+
+def test_vllm_default_template_keeps_at_least_90_percent(vllm_server, tmp_path: Path) -> None:
+    """The default mix and max_tokens on the real CPU vLLM: replies close and are kept."""
+    skyscript = [sample(i, tmp_path) for i in range(KEEP_RATE_SAMPLES // 2)]
+    satlas = [satlas_sample(i, tmp_path) for i in range(KEEP_RATE_SAMPLES // 2)]
+    write_filter_output(tmp_path, {"skyscript-00000": skyscript, "satlas-00000": satlas})
+    params = write_params(
+        tmp_path,
+        base_urls=[vllm_server.base_url],
+        model=vllm_server.model,
+        revision=vllm_server.revision,
+        concurrency=8,
+        timeout_s=300,
+    )
+    section = yaml.safe_load(params.read_text())["caption"]
+    assert "max_tokens" not in section and "prompt_template" not in section  # the defaults
+    served = vllm_server.metric("vllm:request_success_total")
+    stats = caption.run(load_params(params), progress=False)
+    assert vllm_server.metric("vllm:request_success_total") - served == KEEP_RATE_SAMPLES
+    pairs, dropped = outputs(tmp_path, "pairs"), outputs(tmp_path, "dropped")
+    keep_rate = stats.kept / stats.read
+    templates = {k: v for k, v in stats.produced.items() if k.startswith("template:")}
+    print(
+        f"\nkeep rate {keep_rate:.0%} ({stats.kept}/{stats.read}), dropped {dict(stats.dropped)}, "
+        f"failed {dict(stats.failed)}, kept per template {templates}, completion tokens "
+        f"{stats.produced['completion_tokens']}; drops: {[r['detail'][:80] for r in dropped]}"
+    )
+    assert stats.read == KEEP_RATE_SAMPLES and not stats.failed
+    assert keep_rate >= 0.9
+    assert len(templates) >= 3  # the mix drew several kinds of pair
+    for row in pairs:
+        params_ = dict(row["generator_params"])
+        assert params_["finish_reason"] == "stop"  # closed inside max_tokens
+        usage = json.loads(params_["usage"])
+        assert 0 < usage["completion_tokens"] <= 1024 and usage["prompt_tokens"] > 0
+        # provenance from the server's response, not from the configuration
+        assert params_["served_model"] == vllm_server.model
+        assert params_["system_fingerprint"].startswith("vllm-")
+        assert params_["engine_version"] == vllm_server.version
+        assert params_["revision"] == vllm_server.revision
+    # a second build (fresh work folder, same cache) asks the server nothing
+    again = tmp_path / "again"
+    write_filter_output(again, {"skyscript-00000": skyscript, "satlas-00000": satlas})
+    stats2 = caption.run(load_params(write_params(again, **section)), progress=False)
+    assert vllm_server.metric("vllm:request_success_total") - served == KEEP_RATE_SAMPLES
+    assert stats2.produced["cache_hits"] == KEEP_RATE_SAMPLES and stats2.kept == stats.kept
+
+
+OFFLINE_ENGINE_KWARGS = {
+    "dtype": "float32",
+    "max_model_len": 2048,
+    "enforce_eager": True,
+    "structured_outputs_config": {"backend": "xgrammar", "disable_any_whitespace": True},
+}
+"""``vllm.LLM`` arguments matching the test server's command line."""
+
+
+def test_vllm_offline_engine_gives_the_servers_pairs(vllm_server, tmp_path: Path) -> None:
+    """engine: vllm_offline (LLM.chat in the vLLM venv) gives the pairs the server gives."""
+    samples = [sample(i, tmp_path) for i in range(3)] + [
+        satlas_sample(i, tmp_path) for i in range(3)
+    ]
+    common = {"model": vllm_server.model, "revision": vllm_server.revision, "timeout_s": 300}
+    write_filter_output(tmp_path / "server", {"skyscript-00000": samples})
+    caption.run(
+        load_params(write_params(tmp_path / "server", base_urls=[vllm_server.base_url], **common)),
+        progress=False,
+    )
+    launch = vllm_server.launch
+    offline = {
+        **common,
+        "engine": "vllm_offline",
+        "launch": {
+            "model_path": launch.model_path,
+            "python": launch.python,
+            "env": dict(launch.env),
+            "engine_kwargs": OFFLINE_ENGINE_KWARGS,
+            "batch_size": 4,
+        },
+    }
+    write_filter_output(tmp_path / "offline", {"skyscript-00000": samples})
+    params = write_params(tmp_path / "offline", **offline)
+    stats = caption.run(load_params(params), progress=False)
+    assert stats.read == 6 and not stats.failed and stats.produced["requests"] == 6
+    by_server = {r["sample_id"]: r for r in outputs(tmp_path / "server", "pairs")}
+    by_offline = {r["sample_id"]: r for r in outputs(tmp_path / "offline", "pairs")}
+    assert by_offline and set(by_offline) == set(by_server)
+    for sample_id, row in by_offline.items():
+        twin = by_server[sample_id]
+        assert row["conversations"] == twin["conversations"]  # same prompt, same greedy reply
+        assert (
+            row["template_id"] == twin["template_id"]
+            and row["generator"] == "captioner/vllm_offline"
+        )
+        params_ = dict(row["generator_params"])
+        assert params_["served_model"] == vllm_server.model and params_["system_fingerprint"] == ""
+        assert params_["engine_version"] == vllm_server.version
+        assert json.loads(params_["usage"])["completion_tokens"] > 0
+        assert params_["finish_reason"] == "stop"
+    # again with the same cache: no worker runs
+    write_filter_output(tmp_path / "again", {"skyscript-00000": samples})
+    cache = str(tmp_path / "offline" / "cache")
+    again = caption.run(
+        load_params(write_params(tmp_path / "again", **offline, cache_dir=cache)), progress=False
+    )
+    assert again.produced["requests"] == 0 and again.produced["cache_hits"] == 6
+
+
+def test_vllm_without_structured_output_gibberish_is_dropped(vllm_server, tmp_path: Path) -> None:
     samples = [sample(i, tmp_path) for i in range(3)]
     write_filter_output(tmp_path, {"skyscript-00000": samples})
     params = write_params(
         tmp_path,
         base_urls=[vllm_server.base_url],
         model=vllm_server.model,
+        revision=vllm_server.revision,
         structured_output=False,
         max_tokens=16,
         timeout_s=60,
     )
-    served = vllm_server.metric("vllm:request_success_total")
     stats = caption.run(load_params(params), progress=False)
-    assert vllm_server.metric("vllm:request_success_total") - served == 3
-    # random weights: the text is gibberish, so every reply is dropped as garbled, with a reason
+    # random weights and no grammar: the text is not JSON, every reply is dropped with a reason
     assert stats.read == 3 and stats.kept == 0 and dict(stats.dropped) == {"garbled_reply": 3}
     assert all(r["detail"] for r in outputs(tmp_path, "dropped"))
-    # a second build (fresh work folder, same cache) asks the server nothing
-    again = tmp_path / "again"
-    write_filter_output(again, {"skyscript-00000": samples})
-    params2 = write_params(again, **{**yaml.safe_load(params.read_text())["caption"]})
-    stats2 = caption.run(load_params(params2), progress=False)
-    assert vllm_server.metric("vllm:request_success_total") - served == 3
-    assert stats2.produced["cache_hits"] == 3 and dict(stats2.dropped) == {"garbled_reply": 3}
 
 
-def test_vllm_structured_output_gives_parseable_pairs(vllm_server, tmp_path: Path) -> None:
-    prompts = tmp_path / "prompts.yaml"
-    doc = yaml.safe_load((REPO / "templates" / "captioner" / "prompts.yaml").read_text())
-    template = next(t for t in doc["templates"] if t["id"] == "caption_tags/1")
-    prompts.write_text(
-        yaml.safe_dump({"templates": [{**template, "id": "short/1", "max_chars": 12}]})
-    )
+def test_offline_engine_failure_fails_its_requests(tmp_path: Path) -> None:
+    """A worker that cannot run (here: an interpreter without vLLM) fails every request."""
     write_filter_output(tmp_path, {"skyscript-00000": [sample(i, tmp_path) for i in range(2)]})
-    params = write_params(
-        tmp_path,
-        base_urls=[vllm_server.base_url],
-        model=vllm_server.model,
-        revision="local",
-        prompts_file=str(prompts),
-        prompt_template="short/1",
-        structured_output=True,
-        max_tokens=64,
-        timeout_s=60,
-    )
+    launch = {"model_path": "m", "python": sys.executable, "log_file": str(tmp_path / "w.log")}
+    params = write_params(tmp_path, engine="vllm_offline", launch=launch)
     stats = caption.run(load_params(params), progress=False)
-    pairs = outputs(tmp_path, "pairs")
-    assert stats.kept + sum(stats.dropped.values()) == 2
-    # guided decoding: the replies are JSON of the schema, so none is garbled
-    assert "garbled_reply" not in stats.dropped
-    for row in pairs:
-        params_ = dict(row["generator_params"])
-        assert row["generator"] == "captioner/vllm" and params_["model"] == vllm_server.model
-        assert params_["structured_output"] == "true" and params_["prompt_template"] == "short/1"
-        assert row["conversations"][0]["value"].startswith("[caption] [hr_rgb_1] <image>\n")
-        assert 1 <= len(row["conversations"][1]["value"]) <= 12
+    assert stats.read == 2 and stats.kept == 0 and dict(stats.failed) == {"engine_error": 2}
+    failed = outputs(tmp_path, "failed")
+    assert all("vllm" in r["message"] and "exited with 1" in r["message"] for r in failed)
+    assert RequestCache(tmp_path / "cache").keys() == []  # nothing cached: retried next run
 
 
 def test_client_waits_for_retry_after(tmp_path: Path) -> None:
     with StubServer() as stub:
-        config = CaptionConfig(enabled=True, base_urls=(stub.base_url,), retries=1, backoff_s=0.01)
+        config = CaptionConfig(
+            enabled=True, base_urls=(stub.base_url,), retries=1, backoff_s=0.01, revision=PINNED
+        )
         request = build_request(sample(0, tmp_path, fault="429,ok"), QA, config)
         client = CaptionClient(config, None)
         start = time.monotonic()

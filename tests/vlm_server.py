@@ -7,13 +7,16 @@
   ``.venv-vllm`` the tests that need it skip, unless ``EOINSTRUCT_REQUIRE_VLLM=1`` (set in
   CI), which turns the skip into a failure.
 - :class:`StubServer` is a tiny OpenAI-compatible chat-completions server in a thread. What it
-  does with a request is steered by a ``fault`` tag of the sample, which appears in the prompt
-  as ``- fault: <a>,<b>,…``: the n-th request of that prompt gets action n (the last one
-  repeats). Actions: ``ok`` (a valid QA JSON reply), ``500``, ``429`` (with ``Retry-After:
+  does with a request is steered by a ``fault:`` line of the request's user text
+  (:data:`FAULT_LINE`): the n-th request of that prompt gets action n (the last one
+  repeats). Actions: ``ok`` (a valid reply: caption JSON when the request's schema is named
+  ``caption``, else QA JSON), ``500``, ``429`` (with ``Retry-After:
   1``), ``timeout`` (no answer before
   the client gives up), ``drop`` (connection closed without a response), ``malformed`` (a
   non-JSON body), ``empty`` (empty content), ``refusal``, ``garbled``. It counts requests per
-  prompt key (SHA-256 of the request's messages), which is how the tests see repeats.
+  prompt key (SHA-256 of the request's messages), which is how the tests see repeats. Its
+  replies carry ``system_fingerprint`` and ``usage`` and ``GET /version`` answers
+  :data:`STUB_VERSION`, like vLLM's.
 """
 
 from __future__ import annotations
@@ -78,16 +81,29 @@ class VllmServer:
     Attributes:
         base_url: API root (``http://127.0.0.1:<port>/v1``).
         model: The served model name.
+        revision: ``sha256:`` digest of the model folder (its pinned revision).
+        launch: How it was started (model folder, interpreter, environment): what the offline
+            engine needs to load the same model.
+        version: What the server's ``/version`` says.
         startup_s: Seconds from launch to a healthy ``/health``.
         log_file: The server's output.
     """
 
-    def __init__(self, process: Any, base_url: str, startup_s: float, log_file: Path) -> None:
+    def __init__(
+        self, process: Any, base_url: str, startup_s: float, log_file: Path, revision: str
+    ) -> None:
+        import urllib.request
+
         self.process = process
+        self.launch = process.launch
         self.base_url = base_url
         self.model = SERVED_NAME
+        self.revision = revision
         self.startup_s = startup_s
         self.log_file = log_file
+        root = base_url.removesuffix("/v1")
+        with urllib.request.urlopen(f"{root}/version", timeout=10) as response:
+            self.version = str(json.loads(response.read())["version"])
 
     def metric(self, name: str) -> float:
         """Sum of a Prometheus counter at ``/metrics`` (e.g. ``vllm:request_success_total``)."""
@@ -114,7 +130,7 @@ def start_vllm(tmp: Path) -> VllmServer:
     """
     import subprocess
 
-    from eoinstruct.pipeline.caption.config import CaptionConfig, LaunchConfig
+    from eoinstruct.pipeline.caption.config import CaptionConfig, LaunchConfig, weights_digest
     from eoinstruct.pipeline.caption.server import ServerProcess
 
     python = vllm_python()
@@ -135,7 +151,7 @@ def start_vllm(tmp: Path) -> VllmServer:
         enabled=True,
         engine="vllm",
         model=SERVED_NAME,
-        revision="local",
+        revision=weights_digest(model_dir),
         launch=LaunchConfig(
             model_path=str(model_dir),
             python=str(python),
@@ -169,13 +185,18 @@ def start_vllm(tmp: Path) -> VllmServer:
     except Exception:
         tail = log_file.read_text(errors="replace")[-3000:] if log_file.exists() else ""
         raise RuntimeError(f"vLLM did not start; log tail:\n{tail}") from None
-    return VllmServer(process, process.base_url, process.startup_s, log_file)
+    return VllmServer(process, process.base_url, process.startup_s, log_file, config.revision)
 
 
 # --------------------------------------------------------------------------- stub server
 
 QA_REPLY = {"pairs": [{"question": "What is shown?", "answer": "Farmland with a road."}]}
-_FAULT_RE = re.compile(r"^- fault: (.+)$", re.MULTILINE)
+CAPTION_REPLY = {"caption": "Farmland next to a road."}
+STUB_VERSION = "stub-1.0"
+STUB_FINGERPRINT = "stub-fp-1"
+FAULT_LINE = re.compile(r"fault:([a-z0-9,]+)")
+"""The fault plan in a request's text: the tests put ``fault:<a>,<b>`` in a sample's sensor
+name, which the prompt's image line shows."""
 
 
 def _prompt_text(body: dict[str, Any]) -> str:
@@ -212,7 +233,10 @@ class StubServer:
                 pass
 
             def do_GET(self) -> None:
-                self._send(200, b'{"status": "ok"}')
+                if self.path == "/version":
+                    self._send(200, json.dumps({"version": STUB_VERSION}).encode())
+                else:
+                    self._send(200, b'{"status": "ok"}')
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -251,7 +275,7 @@ class StubServer:
         with self.lock:
             n = self.requests[key]
             self.requests[key] += 1
-        match = _FAULT_RE.search(_prompt_text(body))
+        match = FAULT_LINE.search(_prompt_text(body))
         plan = match.group(1).split(",") if match else ["ok"]
         action = plan[min(n, len(plan) - 1)].strip()
         if action == "500":
@@ -271,18 +295,22 @@ class StubServer:
         if action == "malformed":
             handler._send(200, b'{"choices": [ {"mess')
             return
+        schema = (body.get("response_format") or {}).get("json_schema") or {}
+        ok = CAPTION_REPLY if schema.get("name") == "caption" else QA_REPLY
         content = {
-            "ok": json.dumps(QA_REPLY),
+            "ok": json.dumps(ok),
             "empty": "",
             "refusal": "I'm sorry, but I cannot help with that image.",
             "garbled": '{"pairs": [{"question": "What',
-        }.get(action, json.dumps(QA_REPLY))
+        }.get(action, json.dumps(ok))
         if self.delay_s:
             time.sleep(self.delay_s)
         reply = {
             "id": "stub",
             "object": "chat.completion",
             "model": body.get("model"),
+            "system_fingerprint": STUB_FINGERPRINT,
+            "usage": {"prompt_tokens": 11, "completion_tokens": len(content), "total_tokens": 0},
             "choices": [
                 {
                     "index": 0,

@@ -2,10 +2,13 @@
 
 **Cache** (:class:`RequestCache`): every successful reply is stored at once, one JSON file per
 key, written to a unique temporary name and renamed, so a killed run leaves complete entries
-only. The key hashes the model and revision, the prompt (system and user text), the image's
-SHA-256, the sampling parameters and the ``response_format``: a re-run, or a resumed run, sends
-no request whose reply is stored. Garbled or refused replies are cached too (they are what the
-model answers for that key); transport failures are not.
+only. The key hashes the engine, the model and its pinned revision (changed weights must not
+reuse old replies), the prompt (system and user text), the image's SHA-256, the sampling
+parameters, the extra request fields and the ``response_format``: a re-run, or a resumed run,
+sends no request whose reply is stored. An entry also keeps what the server said about the
+reply (served model, ``system_fingerprint``, token usage, engine version) for provenance.
+Garbled or refused replies are cached too (they are what the model answers for that key);
+transport failures are not.
 """
 
 from __future__ import annotations
@@ -34,12 +37,32 @@ class Reply:
         finish_reason: ``stop``, ``length``…
         base_url_index: Which of ``base_urls`` answered.
         cached: Read from the cache rather than requested now.
+        served_model: The response's ``model`` (what the server says answered).
+        system_fingerprint: The response's ``system_fingerprint`` (vLLM: engine version and
+            configuration hash), empty when absent.
+        prompt_tokens: ``usage.prompt_tokens`` (-1 when absent).
+        completion_tokens: ``usage.completion_tokens`` (-1 when absent).
+        engine_version: The server's ``/version`` (vLLM), empty when it has none.
     """
 
     content: str
     finish_reason: str
     base_url_index: int
     cached: bool = False
+    served_model: str = ""
+    system_fingerprint: str = ""
+    prompt_tokens: int = -1
+    completion_tokens: int = -1
+    engine_version: str = ""
+
+
+_PROVENANCE_FIELDS = (
+    "served_model",
+    "system_fingerprint",
+    "prompt_tokens",
+    "completion_tokens",
+    "engine_version",
+)
 
 
 def cache_key(
@@ -52,7 +75,7 @@ def cache_key(
     """Return the cache key of a request.
 
     Args:
-        config: Captioner settings (model, revision, sampling).
+        config: Captioner settings (engine, model, revision, sampling, extra request fields).
         system: System message.
         user: User message.
         image_sha256: SHA-256 of the image bytes.
@@ -62,12 +85,14 @@ def cache_key(
         Hex SHA-256 of the canonical JSON of all of these.
     """
     material = {
+        "engine": config.engine,
         "model": config.model,
         "revision": config.revision,
         "system": system,
         "user": user,
         "image_sha256": image_sha256,
         "sampling": config.sampling(),
+        "extra_body": dict(config.extra_body),
         "response_schema": schema,
     }
     return hashlib.sha256(to_json(material).encode()).hexdigest()
@@ -102,6 +127,11 @@ class RequestCache:
                 finish_reason=str(data.get("finish_reason", "")),
                 base_url_index=int(data.get("base_url_index", 0)),
                 cached=True,
+                served_model=str(data.get("served_model", "")),
+                system_fingerprint=str(data.get("system_fingerprint", "")),
+                prompt_tokens=int(data.get("prompt_tokens", -1)),
+                completion_tokens=int(data.get("completion_tokens", -1)),
+                engine_version=str(data.get("engine_version", "")),
             )
         except FileNotFoundError:
             return None
@@ -125,6 +155,7 @@ class RequestCache:
             "content": reply.content,
             "finish_reason": reply.finish_reason,
             "base_url_index": reply.base_url_index,
+            **{name: getattr(reply, name) for name in _PROVENANCE_FIELDS},
         }
         try:
             with open(tmp, "w", encoding="utf-8") as handle:

@@ -7,6 +7,10 @@ request and retries with exponential backoff (at least the server's ``Retry-Afte
 5xx/408/429 answers, timeouts, dropped connections and malformed response bodies. Other 4xx
 answers are not retried.
 
+**Provenance**: each reply keeps the response's ``model``, ``system_fingerprint`` and token
+``usage``, and the engine version the server reports at ``GET <root>/version`` (vLLM; asked
+once per server and run, empty where the server has no such endpoint).
+
 The retry loop is ``tenacity``'s. The transport stays aiohttp (kept: ``openai`` is not in the
 lock and would add httpx, jiter and distro for one POST, while its own retries stay on one base
 URL and skip malformed bodies; ``aiohttp-retry`` 2.9 sends the headers, the API key among them,
@@ -40,8 +44,10 @@ FAILURE_KINDS: tuple[str, ...] = (
     "connection_error",
     "bad_response",
     "client_error",
+    "engine_error",
 )
-"""Kinds of request failure, after the retries (the stage adds render failures)."""
+"""Kinds of request failure, after the retries (the stage adds render failures;
+``engine_error``: the offline engine's worker failed)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class CaptionClient:
         self.cache = cache
         self.counters = ClientCounters()
         self._rng = random.Random(config.seed)
+        self._versions: dict[int, str] = {}
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
@@ -120,6 +127,24 @@ class CaptionClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         return headers
+
+    async def _version(self, session: Any, index: int) -> str:
+        """Return the engine version of a server (``GET <root>/version``), ``""`` if none."""
+        if index in self._versions:
+            return self._versions[index]
+        import aiohttp
+
+        root = self.config.base_urls[index].removesuffix("/v1")
+        version = ""
+        try:
+            async with session.get(f"{root}/version", headers=self._headers()) as response:
+                if response.status == 200:
+                    data = json.loads(await response.text())
+                    version = str(data.get("version", "")) if isinstance(data, dict) else ""
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            version = ""
+        self._versions[index] = version
+        return version
 
     async def _post(self, session: Any, index: int, body: Mapping[str, Any]) -> Reply:
         import aiohttp
@@ -149,11 +174,23 @@ class CaptionClient:
             if not isinstance(content, str):
                 raise TypeError("content is not a string")
             finish = str(choice.get("finish_reason") or "")
+            usage = data.get("usage") or {}
+            prompt_tokens = int(usage.get("prompt_tokens", -1))
+            completion_tokens = int(usage.get("completion_tokens", -1))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise _Retryable(
                 "bad_response", f"malformed completion from {url}: {text[:200]!r} ({exc})"
             ) from exc
-        return Reply(content=content, finish_reason=finish, base_url_index=index)
+        return Reply(
+            content=content,
+            finish_reason=finish,
+            base_url_index=index,
+            served_model=str(data.get("model") or ""),
+            system_fingerprint=str(data.get("system_fingerprint") or ""),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            engine_version=await self._version(session, index),
+        )
 
     async def _one(
         self, session: Any, limit: asyncio.Semaphore, request: CaptionRequest

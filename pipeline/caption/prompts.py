@@ -1,16 +1,24 @@
-"""Prompts of the captioner: templates loaded from ``templates/captioner/prompts.yaml``.
+"""Prompts of the captioner: templates and mixes of ``templates/captioner/prompts.yaml``.
 
-A request (:func:`build_request`) carries the sample's rendered image and the prompt of a
-template filled in from the sample (:func:`prompt_fields`).
+A request (:func:`build_request`) is a system message, the template's constant instruction
+(filled only with the run's character limits, so every sample of a template shares it and a
+server's prefix cache covers it), then a user message with the sample's rendered image and its
+facts (:mod:`~eoinstruct.pipeline.caption.facts`: only what the image can show).
+
+``caption.prompt_template`` names a mix (template id → weight) or one template; a mix's
+template is drawn per sample from the seed and the sample id (:meth:`PromptBook.choose`), as
+are the region of a region template and the question of a caption template.
 
 With ``structured_output`` the request carries ``response_format`` ``json_schema`` (vLLM's
-guided decoding), so well-behaved servers only return parseable JSON; the parser still checks.
+guided decoding) sized by :mod:`~eoinstruct.pipeline.caption.schema` so that the reply closes
+inside ``max_tokens``; the parser still checks.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +28,22 @@ import yaml
 
 from eoinstruct.pipeline.caption.cache import cache_key
 from eoinstruct.pipeline.caption.config import CaptionConfig
-from eoinstruct.pipeline.instructions.pairs import format_gsd
+from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
+from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
+from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
 
 PROMPTS_FILE = TEMPLATE_DIR / "captioner" / "prompts.yaml"
 """Default prompt template file (package data, also in an installed wheel)."""
+
+SYSTEM_FIELDS = frozenset({"max_pairs", "question_chars", "answer_chars", "caption_chars"})
+"""Placeholders of a system message: the run's limits only (constant per template)."""
+
+USER_FIELDS = frozenset({"facts", "region"})
+"""Placeholders of a user message and of caption questions."""
 
 
 @dataclass(frozen=True)
@@ -41,21 +58,111 @@ class PromptTemplate:
     user: str
     max_pairs: int = 4
     max_chars: int = 1000
+    max_question_chars: int = 200
+    min_answer_chars: int = 40
+    question_share: float = 0.3
     questions: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
 
 
 class PromptError(ValueError):
     """The prompt template file is malformed."""
 
 
-def load_prompts(path: Path | str = "") -> dict[str, PromptTemplate]:
-    """Load and check the captioner's prompt templates.
+def _placeholders(text: str, where: str) -> set[str]:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise PromptError(f"{where}: bad placeholder: {exc}") from exc
+    return names
+
+
+def _template(entry: Mapping[str, Any], where: str) -> PromptTemplate:
+    missing = [k for k in ("id", "task", "task_tag", "reply", "system", "user") if not entry.get(k)]
+    if missing:
+        raise PromptError(f"{where}: missing {missing}")
+    template = PromptTemplate(
+        id=str(entry["id"]),
+        task=str(entry["task"]),
+        task_tag=str(entry["task_tag"]),
+        reply=str(entry["reply"]),
+        system=str(entry["system"]),
+        user=str(entry["user"]),
+        max_pairs=int(entry.get("max_pairs", 4)),
+        max_chars=int(entry.get("max_chars", 1000)),
+        max_question_chars=int(entry.get("max_question_chars", 200)),
+        min_answer_chars=int(entry.get("min_answer_chars", 40)),
+        question_share=float(entry.get("question_share", 0.3)),
+        questions=tuple(str(q) for q in entry.get("questions") or ()),
+        regions=tuple(str(r) for r in entry.get("regions") or ()),
+    )
+    if template.reply not in ("qa", "caption"):
+        raise PromptError(f"{where}: reply must be 'qa' or 'caption'")
+    if template.reply == "caption" and not template.questions:
+        raise PromptError(f"{where}: a caption template needs 'questions'")
+    if not (template.max_pairs >= 1 and 0 < template.question_share < 1):
+        raise PromptError(f"{where}: max_pairs >= 1 and 0 < question_share < 1")
+    bad = _placeholders(template.system, where) - SYSTEM_FIELDS
+    if bad:
+        raise PromptError(f"{where}: bad placeholder in 'system': {sorted(bad)}")
+    for text in (template.user, *template.questions):
+        bad = _placeholders(text, where) - USER_FIELDS
+        if bad:
+            raise PromptError(f"{where}: bad placeholder in 'user' or 'questions': {sorted(bad)}")
+        if "{region}" in text and not template.regions:
+            raise PromptError(f"{where}: {{region}} needs 'regions'")
+    return template
+
+
+@dataclass(frozen=True)
+class PromptBook:
+    """The templates and mixes of a prompt file.
+
+    Attributes:
+        templates: Templates by id.
+        mixes: Mix name → template id → weight.
+    """
+
+    templates: Mapping[str, PromptTemplate]
+    mixes: Mapping[str, Mapping[str, int]]
+
+    def selection(self, name: str) -> tuple[PromptTemplate, ...]:
+        """Return the templates a name stands for, each repeated by its weight.
+
+        Args:
+            name: A mix or a template id.
+
+        Returns:
+            The weighted list a sample's template is drawn from.
+
+        Raises:
+            ConfigError: If the name is neither.
+        """
+        if name in self.mixes:
+            return tuple(
+                self.templates[t] for t, w in sorted(self.mixes[name].items()) for _ in range(w)
+            )
+        if name in self.templates:
+            return (self.templates[name],)
+        raise ConfigError(
+            f"caption.prompt_template {name!r}: not a mix {sorted(self.mixes)} nor a template "
+            f"{sorted(self.templates)}"
+        )
+
+    def choose(self, name: str, seed: int, sample_id: str) -> PromptTemplate:
+        """Return the template of one sample (a seeded draw from :meth:`selection`)."""
+        options = self.selection(name)
+        return options[draw(seed, sample_id, "captioner-template", n=len(options))]
+
+
+def load_prompt_book(path: Path | str = "") -> PromptBook:
+    """Load and check the captioner's prompt templates and mixes.
 
     Args:
         path: The YAML file (default :data:`PROMPTS_FILE`).
 
     Returns:
-        Templates by id.
+        The templates and mixes.
 
     Raises:
         PromptError: If the file is malformed.
@@ -68,137 +175,77 @@ def load_prompts(path: Path | str = "") -> dict[str, PromptTemplate]:
     entries = doc.get("templates") if isinstance(doc, Mapping) else None
     if not isinstance(entries, list) or not entries:
         raise PromptError(f"{path}: expected a non-empty 'templates' list")
-    out: dict[str, PromptTemplate] = {}
+    templates: dict[str, PromptTemplate] = {}
     for i, entry in enumerate(entries):
         where = f"{path}: templates[{i}]"
         if not isinstance(entry, Mapping):
             raise PromptError(f"{where}: not a mapping")
-        missing = [
-            k for k in ("id", "task", "task_tag", "reply", "system", "user") if not entry.get(k)
-        ]
-        if missing:
-            raise PromptError(f"{where}: missing {missing}")
-        template = PromptTemplate(
-            id=str(entry["id"]),
-            task=str(entry["task"]),
-            task_tag=str(entry["task_tag"]),
-            reply=str(entry["reply"]),
-            system=str(entry["system"]),
-            user=str(entry["user"]),
-            max_pairs=int(entry.get("max_pairs", 4)),
-            max_chars=int(entry.get("max_chars", 1000)),
-            questions=tuple(str(q) for q in entry.get("questions") or ()),
-        )
-        if template.reply not in ("qa", "caption"):
-            raise PromptError(f"{where}: reply must be 'qa' or 'caption'")
-        if template.reply == "caption" and not template.questions:
-            raise PromptError(f"{where}: a caption template needs 'questions'")
-        if template.id in out:
+        template = _template(entry, where)
+        if template.id in templates:
             raise PromptError(f"{where}: duplicate id {template.id!r}")
-        try:
-            template.user.format(**{k: "" for k in _PROMPT_FIELDS})
-        except (KeyError, IndexError, ValueError) as exc:
-            raise PromptError(f"{where}: bad placeholder in 'user': {exc}") from exc
-        out[template.id] = template
-    return out
+        templates[template.id] = template
+    mixes: dict[str, dict[str, int]] = {}
+    for name, weights in (doc.get("mixes") or {}).items():
+        if not isinstance(weights, Mapping) or not weights:
+            raise PromptError(f"{path}: mixes.{name} must map template ids to weights")
+        unknown = sorted(set(weights) - set(templates))
+        if unknown or any(not isinstance(w, int) or w < 1 for w in weights.values()):
+            raise PromptError(f"{path}: mixes.{name}: unknown ids {unknown} or weights < 1")
+        mixes[str(name)] = {str(t): int(w) for t, w in weights.items()}
+    return PromptBook(templates=templates, mixes=mixes)
 
 
-_PROMPT_FIELDS = (
-    "sensor",
-    "modality",
-    "gsd",
-    "tags",
-    "classes",
-    "objects",
-    "properties",
-    "max_pairs",
-)
-_PROPERTY_SKIP = ("surrounding_tags", "listed_in", "similarity_CLIP_openai", "imagery_source_code")
+def load_prompts(path: Path | str = "") -> dict[str, PromptTemplate]:
+    """Load the captioner's prompt templates by id (see :func:`load_prompt_book`)."""
+    return dict(load_prompt_book(path).templates)
 
 
 def caption_image(sample: Sample) -> ImageRef:
-    """Return the image a sample is captioned from: its first non-auxiliary image.
+    """Return the image a sample is captioned from.
 
     Args:
         sample: The sample.
 
     Returns:
-        The first image whose encoding is not ``float`` (auxiliary layers such as a methane
-        enhancement), else the first image.
+        The image its static labels refer to (``labels.properties["static_image_role"]``,
+        SatlasPretrain's newest image) when it has one, else the first image whose encoding
+        is not ``float`` (auxiliary layers such as a methane enhancement), else the first.
     """
-    return next((im for im in sample.images if im.encoding != "float"), sample.images[0])
+    shown = [im for im in sample.images if im.encoding != "float"] or list(sample.images)
+    role = sample.labels.properties.get("static_image_role", "")
+    return next((im for im in shown if im.role == role), shown[0])
 
 
-def prompt_fields(sample: Sample, template: PromptTemplate) -> dict[str, str]:
-    """Return the placeholder values of a sample's prompt.
+def region_of(sample: Sample, template: PromptTemplate, seed: int) -> str:
+    """Return the region a region template asks about (a seeded draw), or ``""``."""
+    if not template.regions:
+        return ""
+    index = draw(seed, sample.sample_id, template.id, "region", n=len(template.regions))
+    return template.regions[index]
 
-    Args:
-        sample: The sample.
-        template: The prompt template.
 
-    Returns:
-        Texts for every placeholder (``none`` where the sample has nothing).
-    """
-    tags = "\n".join(f"- {k}: {v}" for k, v in sorted(sample.tags.items()) if str(v).strip())
-    image = caption_image(sample)
-    counts: dict[str, int] = {}
-    for ob in sample.labels.objects:
-        if ob.image_role == image.role:
-            name = f"{ob.category} ({ob.attribute})" if ob.attribute else ob.category
-            counts[name] = counts.get(name, 0) + 1
-    objects = "; ".join(f"{n} x {name}" for name, n in sorted(counts.items()))
-    properties = "; ".join(
-        f"{k}: {v}"
-        for k, v in sorted(sample.labels.properties.items())
-        if k not in _PROPERTY_SKIP and str(v).strip()
+def template_budget(template: PromptTemplate, config: CaptionConfig) -> Budget:
+    """Return the character limits of a template's reply under the run's ``max_tokens``."""
+    return budget(
+        template, config.max_tokens, config.chars_per_token, strict=config.structured_output
     )
-    return {
-        "sensor": sample.sensor or "an unknown sensor",
-        "modality": sample.modality,
-        "gsd": f"{format_gsd(sample.gsd_m)} m" if sample.gsd_m else "unknown",
-        "tags": tags or "- none",
-        "classes": "; ".join(sample.labels.classes) or "none",
-        "objects": objects or "none",
-        "properties": properties or "none",
-        "max_pairs": str(template.max_pairs),
-    }
 
 
-def response_schema(template: PromptTemplate) -> dict[str, Any]:
-    """Return the JSON schema of a template's reply (for ``response_format``).
+def system_text(template: PromptTemplate, config: CaptionConfig) -> str:
+    """Return a template's system message for a run (the same for every sample)."""
+    return template.system.format(**template_budget(template, config).fields())
 
-    Args:
-        template: The prompt template.
 
-    Returns:
-        A JSON schema.
-    """
-    text = {"type": "string", "minLength": 1, "maxLength": template.max_chars}
-    if template.reply == "caption":
-        return {
-            "type": "object",
-            "properties": {"caption": text},
-            "required": ["caption"],
-            "additionalProperties": False,
-        }
-    return {
-        "type": "object",
-        "properties": {
-            "pairs": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": template.max_pairs,
-                "items": {
-                    "type": "object",
-                    "properties": {"question": text, "answer": text},
-                    "required": ["question", "answer"],
-                    "additionalProperties": False,
-                },
-            }
-        },
-        "required": ["pairs"],
-        "additionalProperties": False,
-    }
+def user_text(
+    sample: Sample,
+    template: PromptTemplate,
+    config: CaptionConfig,
+    policy: TagPolicy | None = None,
+) -> str:
+    """Return the text of a sample's user message (its facts, and its region)."""
+    policy = policy or load_policy(config.tag_policy_file)
+    facts = scene_facts(sample, caption_image(sample), policy).render(policy.headings)
+    return template.user.format(facts=facts, region=region_of(sample, template, config.seed))
 
 
 def image_mime(data: bytes) -> str:
@@ -215,12 +262,16 @@ class CaptionRequest:
         body: The JSON body sent to ``/chat/completions``.
         image_sha256: SHA-256 of the image bytes sent.
         image_role: Role of the image shown.
+        template_id: The prompt template.
+        region: The region asked about (region templates), else ``""``.
     """
 
     key: str
     body: Mapping[str, Any]
     image_sha256: str
     image_role: str
+    template_id: str = ""
+    region: str = ""
 
 
 def build_request(
@@ -228,6 +279,7 @@ def build_request(
     template: PromptTemplate,
     config: CaptionConfig,
     image_bytes: bytes | None = None,
+    policy: TagPolicy | None = None,
 ) -> CaptionRequest:
     """Build the request for one sample.
 
@@ -237,23 +289,30 @@ def build_request(
         config: Captioner settings.
         image_bytes: The encoded image to send (default: :func:`render_png` of
             :func:`caption_image`).
+        policy: The tag policy (default: ``config.tag_policy_file``).
 
     Returns:
         The request.
 
     Raises:
         RasterReadError: If the image cannot be rendered.
+        ConfigError: If ``max_tokens`` cannot hold the template's reply.
     """
     image = caption_image(sample)
     data = render_png(image) if image_bytes is None else image_bytes
     digest = hashlib.sha256(data).hexdigest()
-    user = template.user.format(**prompt_fields(sample, template))
-    schema = response_schema(template) if config.structured_output else None
+    system = system_text(template, config)
+    user = user_text(sample, template, config, policy)
+    schema = (
+        response_schema(template.reply, template_budget(template, config))
+        if config.structured_output
+        else None
+    )
     url = f"data:{image_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"
     body: dict[str, Any] = {
         "model": config.model,
         "messages": [
-            {"role": "system", "content": template.system},
+            {"role": "system", "content": system},
             {
                 "role": "user",
                 "content": [
@@ -269,5 +328,13 @@ def build_request(
             "type": "json_schema",
             "json_schema": {"name": template.reply, "schema": schema, "strict": True},
         }
-    key = cache_key(config, template.system, user, digest, schema)
-    return CaptionRequest(key=key, body=body, image_sha256=digest, image_role=image.role)
+    body.update(config.extra_body)
+    key = cache_key(config, system, user, digest, schema)
+    return CaptionRequest(
+        key=key,
+        body=body,
+        image_sha256=digest,
+        image_role=image.role,
+        template_id=template.id,
+        region=region_of(sample, template, config.seed),
+    )

@@ -7,13 +7,12 @@ written, when they are
 - ``refusal``: the text (or an answer in it) matches :data:`REFUSAL_RE` ("I cannot…",
   "I'm sorry…", "as an AI…");
 - ``garbled_reply``: not JSON of the template's shape (``{"pairs": [{"question", "answer"}]}``
-  or ``{"caption"}``), also when cut off by ``max_tokens``;
-- ``contradicts_tags``: the cheap consistency checks of :func:`contradictions` fail: (1) the
-  reply denies something the tags assert ("no farmland" when ``center:landuse=farmland``, or a
-  scene class / annotated object category); (2) it states a count of an annotated object
-  category that differs from the number of labelled objects ("3 buildings" against 5 labels);
-  (3) for a closed class set (scheme ``clc43``/``ben19``) it names a class of the scheme that
-  the sample does not have, without negating it;
+  or ``{"caption"}``), also when cut off by ``max_tokens``. Valid JSON is read leniently
+  (``strict=False``: raw control characters inside strings, which some grammar backends let
+  through, are accepted);
+- ``contradicts_tags``: the checks of :func:`~eoinstruct.pipeline.caption.checks.contradictions`
+  fail (a denial of a focus tag, class or object category; a stated total of a labelled
+  object category that differs from the labels; a closed-set class the sample lacks);
 - ``invalid_pair``: the pair fails :func:`eoinstruct.pipeline.instructions.validate.validate_pair`
 (e.g. the model
   wrote an ``<image>`` token or a box).
@@ -24,17 +23,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from eoinstruct.pipeline.caption.cache import Reply
+from eoinstruct.pipeline.caption.checks import contradictions
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.prompts import CaptionRequest, PromptTemplate
 from eoinstruct.pipeline.instructions.builders import TaskValues, draw
 from eoinstruct.pipeline.instructions.pairs import sensor_tag
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn, to_json
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Version of the captioner's pair building; part of the pair id and the stage fingerprint."""
 
 DROP_REASONS: tuple[str, ...] = (
@@ -54,43 +54,7 @@ REFUSAL_RE = re.compile(
 )
 """Phrases that mark a refusal."""
 
-_NUMBER_WORDS = {
-    "no": 0,
-    "zero": 0,
-    "one": 1,
-    "a single": 1,
-    "single": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-    "twenty": 20,
-}
-_UNINFORMATIVE_VALUES = {"yes", "no", "true", "false", "unknown", "none", "other"}
 _MAX_TURN_CHARS = 6000
-
-
-def _scheme_vocabulary(scheme: str) -> tuple[str, ...]:
-    """Return the class names of a closed class set, or ``()`` for an unknown scheme."""
-    if scheme in ("clc43", "ben19"):
-        from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES
-
-        return CLC43_NAMES if scheme == "clc43" else BEN19_NAMES
-    return ()
 
 
 class ReplyRejected(Exception):
@@ -115,13 +79,13 @@ def _strip_fences(text: str) -> str:
 def _load_json(text: str) -> Any:
     body = _strip_fences(text).strip()
     try:
-        return json.loads(body)
+        return json.loads(body, strict=False)
     except ValueError:
         pass
     start = min((i for i in (body.find("{"), body.find("[")) if i >= 0), default=-1)
     if start < 0:
         raise ValueError("no JSON object in the reply")
-    value, _ = json.JSONDecoder().raw_decode(body[start:])
+    value, _ = json.JSONDecoder(strict=False).raw_decode(body[start:])
     return value
 
 
@@ -180,78 +144,6 @@ def parse_reply(reply: Reply, template: PromptTemplate) -> list[tuple[str, str]]
     return pairs
 
 
-def _term_pattern(term: str) -> str:
-    words = [re.escape(w) for w in term.replace("_", " ").split()]
-    return r"\s+".join(words) + r"(?:s|es)?"
-
-
-def _present_terms(sample: Sample) -> list[str]:
-    terms: list[str] = []
-    for key, value in sample.tags.items():
-        if not key.startswith("center:"):
-            continue
-        for part in str(value).split(";"):
-            part = part.strip().replace("_", " ")
-            if len(part) >= 3 and part.lower() not in _UNINFORMATIVE_VALUES and not part.isdigit():
-                terms.append(part)
-    terms.extend(sample.labels.classes)
-    terms.extend(ob.category for ob in sample.labels.objects)
-    return sorted(set(terms))
-
-
-_NEGATION = r"\b(?:no|without|not\s+any|lacks?|absence\s+of|free\s+of)\s+(?:[a-z-]+\s+){0,2}"
-_COUNT = (
-    r"\b(\d+|"
-    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
-    + r")\s+(?:[a-z-]+\s+){0,2}?"
-)
-
-
-def contradictions(pairs: Sequence[tuple[str, str]], sample: Sample, image_role: str) -> list[str]:
-    """Return the ways a reply contradicts the sample's tags (empty: consistent).
-
-    Only the answers are checked (questions may ask about anything). The checks are cheap
-    text rules, not understanding: see the module docstring.
-
-    Args:
-        pairs: ``(question, answer)`` tuples.
-        sample: The sample.
-        image_role: The role of the image the reply is about (for object counts).
-
-    Returns:
-        Problems such as ``denies:farmland``, ``count:building:3!=5``, ``absent_class:Airports``.
-    """
-    text = " ".join(answer for _, answer in pairs)
-    lower = text.lower()
-    problems: list[str] = []
-    for term in _present_terms(sample):
-        if re.search(_NEGATION + _term_pattern(term.lower()) + r"\b", lower):
-            problems.append(f"denies:{term}")
-    counts: dict[str, int] = {}
-    for ob in sample.labels.objects:
-        if ob.image_role == image_role:
-            counts[ob.category] = counts.get(ob.category, 0) + 1
-    for category, n in sorted(counts.items()):
-        pattern = _COUNT + _term_pattern(category.lower()) + r"\b"
-        for match in re.finditer(pattern, lower):
-            word = match.group(1)
-            stated = int(word) if word.isdigit() else _NUMBER_WORDS[word]
-            if stated != n:
-                problems.append(f"count:{category}:{stated}!={n}")
-    vocabulary = _scheme_vocabulary(sample.labels.scheme)
-    if vocabulary and sample.labels.classes:
-        have = set(sample.labels.classes)
-        for name in vocabulary:
-            if name in have:
-                continue
-            for match in re.finditer(r"\b" + re.escape(name.lower()) + r"\b", lower):
-                before = lower[max(0, match.start() - 40) : match.start()]
-                if not re.search(r"\b(?:no|not|without|neither|nor)\b", before):
-                    problems.append(f"absent_class:{name}")
-                    break
-    return sorted(set(problems))
-
-
 def caption_pair_id(engine: str, sample_id: str, template_id: str, key: str) -> str:
     """Return the stable id of a captioner pair (80 bits of SHA-256, hex)."""
     text = f"captioner/{engine}/{GENERATOR_VERSION}|{sample_id}|{template_id}|{key}".encode()
@@ -270,23 +162,38 @@ def generator_params(
         request: The request.
 
     Returns:
-        Engine, model, revision, prompt template, sampling parameters, structured output,
-        the server that answered (index into ``base_urls``), the finish reason, the image
-        hash and the cache key.
+        What was asked: engine, model (as configured), revision, prompt template (and region),
+        sampling parameters, extra request fields, structured output, ``chars_per_token``;
+        what answered, from the response: the served model, ``system_fingerprint``, token
+        usage (JSON ``{"prompt_tokens", "completion_tokens"}``, -1 where the server sent
+        none), the engine version (``/version``), the server (index into ``base_urls``) and
+        the finish reason; and the image hash, the cache key and the generator version.
     """
-    return {
+    params = {
         "engine": config.engine,
         "model": config.model,
         "revision": config.revision,
         "prompt_template": template.id,
         "sampling": to_json(config.sampling()),
+        "chars_per_token": f"{config.chars_per_token:g}",
         "structured_output": str(config.structured_output).lower(),
+        "served_model": reply.served_model,
+        "system_fingerprint": reply.system_fingerprint,
+        "usage": to_json(
+            {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens}
+        ),
+        "engine_version": reply.engine_version,
         "base_url_index": str(reply.base_url_index),
         "finish_reason": reply.finish_reason,
         "image_sha256": request.image_sha256,
         "cache_key": request.key,
         "version": GENERATOR_VERSION,
     }
+    if config.extra_body:
+        params["extra_body"] = to_json(dict(config.extra_body))
+    if request.region:
+        params["region"] = request.region
+    return params
 
 
 def make_pair(
@@ -319,7 +226,8 @@ def make_pair(
     paraphrase = 0
     if template.reply == "caption":
         paraphrase = draw(config.seed, sample.sample_id, template.id, n=len(template.questions))
-        pairs = [(template.questions[paraphrase], pairs[0][1])]
+        question = template.questions[paraphrase].format(region=request.region, facts="")
+        pairs = [(question, pairs[0][1])]
     prefix = " ".join(p for p in (template.task_tag, sensor_tag(sample, 1), "<image>") if p)
     turns: list[Turn] = []
     for i, (question, answer) in enumerate(pairs):

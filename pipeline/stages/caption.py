@@ -1,8 +1,10 @@
 """Stage ``caption``: free-form instruction pairs from a vision-language model.
 
 For every kept sample of a source marked for captioning (``caption.sources``) the captioner
-(``pipeline/caption/``) sends the sample's RGB rendering and a prompt built from its tags
-to an OpenAI-compatible server and turns the reply into one multi-turn pair. Outputs per
+(``pipeline/caption/``) draws a prompt template of the configured mix (detailed description,
+short caption, QA, region description), sends the sample's RGB rendering and the template's
+prompt (the facts of its tags that the image can show) to an OpenAI-compatible server and
+turns the reply into one multi-turn pair. Outputs per
 partition (the filter stage's partitions, same names): ``pairs/<partition>.parquet``
 (:data:`~eoinstruct.pipeline.records.PAIR_SCHEMA`), ``dropped/<partition>.parquet`` (replies that
 are
@@ -34,11 +36,15 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.client import CaptionClient, RequestFailure
 from eoinstruct.pipeline.caption.config import CaptionConfig
+from eoinstruct.pipeline.caption.facts import POLICY_FILE, load_policy
+from eoinstruct.pipeline.caption.offline import OfflineEngine
 from eoinstruct.pipeline.caption.prompts import (
     CaptionRequest,
+    PromptBook,
     PromptTemplate,
     build_request,
-    load_prompts,
+    load_prompt_book,
+    template_budget,
 )
 from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
 from eoinstruct.pipeline.caption.server import ServerProcess
@@ -79,7 +85,7 @@ def caption_partition(
     partition: Partition,
     outputs: PartitionOutputs,
     config: CaptionConfig,
-    template: PromptTemplate,
+    book: PromptBook,
 ) -> StageStats:
     """Caption the marked samples of one partition.
 
@@ -87,16 +93,18 @@ def caption_partition(
         partition: The partition (input: the filter stage's kept samples).
         outputs: Where to write.
         config: Captioner settings.
-        template: The prompt template.
+        book: The prompt templates and mixes (``config.prompt_template`` names one of them).
 
     Returns:
-        Counts per sample; ``produced`` has pairs, turns, requests, cache hits and retries.
+        Counts per sample; ``produced`` has pairs, turns, pairs per template, requests,
+        cache hits, retries and the completion tokens of the replies.
     """
     stats = StageStats()
     pairs: list[InstructionPair] = []
     drops: list[Drop] = []
     failures: list[Failure] = []
-    todo: list[tuple[Sample, CaptionRequest]] = []
+    todo: list[tuple[Sample, PromptTemplate, CaptionRequest]] = []
+    policy = load_policy(config.tag_policy_file)
     if not config.enabled:
         stats.produced["not_marked"] = sum(1 for _ in iter_samples(partition.inputs[0]))
     else:
@@ -105,8 +113,11 @@ def caption_partition(
                 stats.produced["not_marked"] += 1
                 continue
             stats.read += 1
+            template = book.choose(config.prompt_template, config.seed, sample.sample_id)
             try:
-                todo.append((sample, build_request(sample, template, config)))
+                todo.append(
+                    (sample, template, build_request(sample, template, config, None, policy))
+                )
             except RasterReadError as exc:
                 failures.append(Failure(sample.sample_id, exc.kind, str(exc)))
                 stats.fail(exc.kind)
@@ -117,13 +128,18 @@ def caption_partition(
                 )
                 stats.fail("unexpected_error")
     if todo:
-        client = CaptionClient(config, RequestCache(config.cache_dir))
-        results = client.fetch_sync([request for _, request in todo])
+        cache = RequestCache(config.cache_dir)
+        client = (
+            OfflineEngine(config, cache)
+            if config.engine == "vllm_offline"
+            else CaptionClient(config, cache)
+        )
+        results = client.fetch_sync([request for _, _, request in todo])
         counters = client.counters
         stats.produced["requests"] += counters.attempts
         stats.produced["cache_hits"] += counters.cache_hits
         stats.produced["retries"] += counters.retries
-        for sample, request in todo:
+        for sample, template, request in todo:
             outcome = results[request.key]
             if isinstance(outcome, RequestFailure):
                 failures.append(
@@ -135,6 +151,8 @@ def caption_partition(
                 )
                 stats.fail(outcome.kind)
                 continue
+            if outcome.completion_tokens >= 0:
+                stats.produced["completion_tokens"] += outcome.completion_tokens
             _turn_into_pair(
                 sample, request, outcome, config, template, stats, pairs, drops, failures
             )
@@ -177,6 +195,7 @@ def _turn_into_pair(
     pairs.append(pair)
     stats.kept += 1
     stats.produced[f"turns:{len(pair.turns)}"] += 1
+    stats.produced[f"template:{template.id}"] += 1
 
 
 @contextlib.contextmanager
@@ -190,7 +209,7 @@ def serving(config: CaptionConfig) -> Iterator[CaptionConfig]:
         The settings to use: with the started server's URL as the only ``base_urls`` when
         the stage launched one, else unchanged.
     """
-    if not config.enabled or config.launch is None:
+    if not config.enabled or config.launch is None or config.engine == "vllm_offline":
         yield config
         return
     with ServerProcess(config) as server:
@@ -208,22 +227,23 @@ def run(params: Params, progress: bool = True) -> StageStats:
         Counts summed over all partitions.
     """
     config = caption_config(params)
-    prompts = load_prompts(config.prompts_file)
-    if config.prompt_template not in prompts:
-        raise ConfigError(
-            f"caption.prompt_template {config.prompt_template!r} not in {sorted(prompts)}"
-        )
-    template = prompts[config.prompt_template]
+    book = load_prompt_book(config.prompts_file)
+    templates = {t.id: t for t in book.selection(config.prompt_template)}
+    for template in templates.values():
+        template_budget(template, config)  # raises when max_tokens cannot hold the reply
+    policy_file = Path(config.tag_policy_file) if config.tag_policy_file else POLICY_FILE
     fingerprint_config = {
         "caption": config.output_params(),
         "generator_version": GENERATOR_VERSION,
-        "template": dataclasses.asdict(template),
+        "templates": {i: dataclasses.asdict(t) for i, t in sorted(templates.items())},
+        "mix": [t.id for t in book.selection(config.prompt_template)],
+        "tag_policy": policy_file.read_text(encoding="utf-8"),
     }
     partitions = partitions_from([(params.work_dir("dedup"), "kept")])
     with serving(config) as live:
 
         def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-            return caption_partition(partition, outputs, live, template)
+            return caption_partition(partition, outputs, live, book)
 
         return run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)
 
