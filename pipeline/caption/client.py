@@ -104,6 +104,33 @@ class ClientCounters:
     failures: int = 0
 
 
+def split_cached(
+    requests: Sequence[CaptionRequest], cache: RequestCache | None, counters: ClientCounters
+) -> tuple[dict[str, Reply | RequestFailure], dict[str, CaptionRequest]]:
+    """Split requests into cached replies and those still to ask, each key once.
+
+    Args:
+        requests: The requests.
+        cache: The reply cache (``None``: nothing is cached).
+        counters: Counters whose ``cache_hits`` are incremented.
+
+    Returns:
+        Replies by key (from the cache) and the requests to send, by key.
+    """
+    results: dict[str, Reply | RequestFailure] = {}
+    todo: dict[str, CaptionRequest] = {}
+    for request in requests:
+        if request.key in results or request.key in todo:
+            continue
+        cached = cache.get(request.key) if cache is not None else None
+        if cached is not None:
+            counters.cache_hits += 1
+            results[request.key] = cached
+        else:
+            todo[request.key] = request
+    return results, todo
+
+
 class CaptionClient:
     """Asynchronous chat-completions client with a cache, retries and a concurrency limit.
 
@@ -254,17 +281,7 @@ class CaptionClient:
         """
         import aiohttp
 
-        results: dict[str, Reply | RequestFailure] = {}
-        todo: dict[str, CaptionRequest] = {}
-        for request in requests:
-            if request.key in results or request.key in todo:
-                continue
-            cached = self.cache.get(request.key) if self.cache is not None else None
-            if cached is not None:
-                self.counters.cache_hits += 1
-                results[request.key] = cached
-            else:
-                todo[request.key] = request
+        results, todo = split_cached(requests, self.cache, self.counters)
         if not todo:
             return results
         limit = asyncio.Semaphore(self.config.concurrency)

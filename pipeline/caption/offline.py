@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
-from eoinstruct.pipeline.caption.client import ClientCounters, RequestFailure
+from eoinstruct.pipeline.caption.client import ClientCounters, RequestFailure, split_cached
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.prompts import CaptionRequest
 from eoinstruct.pipeline.config import ConfigError
@@ -111,17 +111,7 @@ class OfflineEngine:
         Returns:
             Reply or failure by cache key.
         """
-        results: dict[str, Reply | RequestFailure] = {}
-        todo: dict[str, CaptionRequest] = {}
-        for request in requests:
-            if request.key in results or request.key in todo:
-                continue
-            cached = self.cache.get(request.key) if self.cache is not None else None
-            if cached is not None:
-                self.counters.cache_hits += 1
-                results[request.key] = cached
-            else:
-                todo[request.key] = request
+        results, todo = split_cached(requests, self.cache, self.counters)
         if todo:
             results.update(self._run(todo))
         return results
