@@ -19,9 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-
-class ConfigError(ValueError):
-    """``params.yaml`` is missing a section or holds a bad value."""
+from eoinstruct.pipeline.errors import ConfigError as ConfigError
 
 
 class Section(BaseModel):

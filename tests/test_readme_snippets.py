@@ -177,7 +177,7 @@ PLAUSIBLE = {
     "sar_db": (-60.0, 30.0),
     "sar_linear": (0.0, 1000.0),
     "kelvin": (150.0, 400.0),
-    "normalized_radiance": (-10.0, 1000.0),
+    "float": (-100.0, 100_000.0),  # STARCOP mag1c methane enhancement, ppm·m
 }
 """Physical ranges (with a margin) that every raster of the sample corpus must fall in."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
