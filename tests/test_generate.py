@@ -297,3 +297,8 @@ def test_temp_tag_only_for_several_dates():
     assert date_count(("t0", "t1", "t2")) == 3
     assert sensor_tag(xbd_sample(), date_count(("pre", "post"))) == "[hr_rgb_temp_0.5]"
     assert "temp" not in sensor_tag(xbd_sample(), date_count(("image", "thermal")))
+
+
+def test_box_edges_on_grid_lines_stay_on_them():
+    # 28/200*100 is 14.000000000000002 in floating point; the box must still end at 14
+    assert scale_box((10.0, 10.0, 28.0, 28.0), 200, 200, 100) == (5, 5, 14, 14, 0)

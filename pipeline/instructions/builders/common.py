@@ -106,15 +106,16 @@ def scale_box(
 
     Returns:
         ``(x1, y1, x2, y2, angle)`` integers with ``0 <= x1 < x2 <= scale`` (same for y) and
-        angle 0 (boxes are axis-aligned).
+        angle 0 (boxes are axis-aligned). The product is taken before the division, so a
+        pixel edge on a grid line lands exactly on it (``28 * 100 / 200 == 14``).
     """
     x1, y1, x2, y2 = bbox
 
     def lo(v: float, size: int) -> int:
-        return min(max(math.floor(v / size * scale), 0), scale - 1)
+        return min(max(math.floor(v * scale / size), 0), scale - 1)
 
     def hi(v: float, size: int, low: int) -> int:
-        return max(min(math.ceil(v / size * scale), scale), low + 1)
+        return max(min(math.ceil(v * scale / size), scale), low + 1)
 
     bx1, by1 = lo(x1, width), lo(y1, height)
     return (bx1, by1, hi(x2, width, bx1), hi(y2, height, by1), 0)
