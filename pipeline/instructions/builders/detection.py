@@ -335,7 +335,6 @@ def object_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
         "they": "they" if n > 1 else "it",
         "ref": phrase(top) if n > 1 else name,
         "boxes": format_boxes(boxes),
-        "found": count_phrase(n, name, words=True),
         "is_are": is_are(n),
         "count": str(n),
         "counted": count_phrase(n, name, words=True),

@@ -377,7 +377,7 @@ def landcover_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
             "n_others": count_phrase(len(others), "other class", words=True),
         }
         turns += ("else",)
-    options: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
     answers: tuple[str, ...] = ()
     try:
         urban, reason = _urban_answer(_json_shares(sample, CLASS_SHARES))
@@ -385,7 +385,7 @@ def landcover_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
         pass
     else:
         answer = yes_no(urban)
-        options, answers = ("Yes", "No"), (answer,)
+        closed, answers = ("Yes", "No"), (answer,)
         values |= {
             "answer": answer,
             "reason": reason,
@@ -395,7 +395,7 @@ def landcover_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
         turns += ("urban",)
     if len(turns) < 2:
         raise NotApplicable("nothing_to_follow_up")
-    return TaskValues(values=values, options=options, answers=answers, turns=turns)
+    return TaskValues(values=values, options=closed, answers=answers, turns=turns)
 
 
 # -- SatlasPretrain ----------------------------------------------------------------------------
