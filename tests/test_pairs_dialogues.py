@@ -24,7 +24,7 @@ from eoinstruct.pipeline.audit.rules import RULES
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable
 from eoinstruct.pipeline.instructions.pairs import Candidate, make_pair
 from eoinstruct.pipeline.instructions.validate import parse_boxes, validate_pair
-from eoinstruct.pipeline.records import ObjectLabel, Sample
+from eoinstruct.pipeline.records import Sample
 from eoinstruct.templates import load_templates
 
 TEMPLATES = {t.id: t for t in load_templates()}
@@ -267,7 +267,15 @@ def test_ben_dialogue_rule_catches_wrong_turns():
 
 
 def test_ben_dialogue_needs_ben19_labels_with_shares():
-    v1 = dataclasses.replace(ben_sample(shares={"Pastures": 1.0}, scheme="clc43", sid="v1"))
-    with pytest.raises(NotApplicable):
+    v1 = ben_sample(shares={"Pastures": 0.7, "Mixed forest": 0.3}, scheme="clc43", sid="v1")
+    with pytest.raises(NotApplicable, match="no_ben19_labels"):
         make_pair(v1, TEMPLATES["ben_dialogue"], GenerationConfig())
-    assert ObjectLabel  # the objects module's helpers are shared with these tests
+    item = from_pair(
+        make_pair(
+            ben_sample(shares={"Pastures": 0.7, "Mixed forest": 0.3}, sid="v2"),
+            TEMPLATES["ben_dialogue"],
+            GenerationConfig(),
+        ).pair,
+        v1,
+    )
+    assert RULES["ben_dialogue"](item) == ["unverifiable:no_class_shares"]

@@ -2,7 +2,8 @@
 
 Three instruction types as in EarthDial: referring (``[refer]``: where is the object
 described), identification (``[identify]``: what is at this box) and grounded description
-(``[grounding]``: describe the image with boxes); plus counting questions. Boxes are the
+(``[grounding]``: describe the image with boxes); plus counting questions and a dialogue
+(what kinds of objects → where the most numerous are → how many → the largest). Boxes are the
 source annotation's pixel boxes on the ``box_scale`` grid (:func:`scale_box`).
 
 Only *objects* — points and polygons — are referred to, identified, boxed or counted. Line

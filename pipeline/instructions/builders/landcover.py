@@ -1,4 +1,4 @@
-"""Land-cover tasks: BigEarthNet classes, presence, urban/rural and captions; Satlas land cover.
+"""Land-cover tasks: BigEarthNet classes, presence, urban/rural, captions, a dialogue; Satlas.
 
 BigEarthNet answers come from the scene classes (CLC-43 labels of v1, BEN-19 labels of reBEN)
 and, where the source adapter recorded them (reBEN, from the patch's reference map), the
