@@ -263,10 +263,84 @@ def count_rule(item: AuditItem) -> list[str]:
     return []
 
 
+_KINDS = re.compile(r"\b([a-z]+|\d+) kinds? of object", re.IGNORECASE)
+
+
+def _bbox_area(obj: ObjectLabel) -> float:
+    return (obj.bbox[2] - obj.bbox[0]) * (obj.bbox[3] - obj.bbox[1])
+
+
+def _dialogue_kinds(answer: str, solid: set[str], lines: set[str]) -> list[str]:
+    """Turn 1: every object category of the image is named, no line feature, the kinds counted."""
+    named = set(_named(answer, solid | lines | KNOWN_CATEGORIES))
+    problems = [f"missing_category:{c}" for c in sorted(solid - named)]
+    problems += [f"category_not_on_image:{c}" for c in sorted(named - solid)]
+    stated = _KINDS.search(answer)
+    if stated:
+        word = stated.group(1).lower()
+        number = int(word) if word.isdigit() else _WORDS.get(word)
+        if number != len(solid):
+            problems.append(f"kinds_count:{word}!={len(solid)}")
+    return problems
+
+
+def dialogue_rule(item: AuditItem) -> list[str]:
+    """``satlas_dialogue``: kinds of objects → where the most numerous are → how many → largest.
+
+    Turn 1 names every object category of the image (no line feature); turn 2 asks about a
+    category named in turn 1 with as many objects as any other, and boxes every one of them;
+    a later answer without boxes counts them, one with a box gives the clearly largest (by
+    pixel box area) of them.
+    """
+    shown = _image(item)
+    if shown is None:
+        return ["image_roles:not_one_image"]
+    role, size = shown
+    if len(item.answers) < 2 or len(item.questions) != len(item.answers):
+        return ["dialogue_turns:too_few"]
+    objects = _objects(item, role)
+    lines = _lines(item)
+    solid = {o.category for o in objects if not _is_line(o, lines)}
+    problems = [f"turn1:{p}" for p in _dialogue_kinds(item.answers[0], solid, lines)]
+    asked = _named(" ".join(_REF.findall(item.questions[1])), solid | lines | KNOWN_CATEGORIES)
+    if len(asked) != 1:
+        return [*problems, f"turn2:asked_category_unknown:{item.questions[1]}"]
+    category = asked[0]
+    if category not in _named(item.answers[0], solid | lines | KNOWN_CATEGORIES):
+        problems.append(f"turn2:not_from_turn1:{category}")
+    if category not in solid:
+        return [*problems, f"turn2:not_an_object_category:{category}"]
+    members = [o for o in objects if o.category == category]
+    most = max(sum(1 for o in objects if o.category == c) for c in solid)
+    if len(members) != most:
+        problems.append(f"turn2:not_most_numerous:{category}:{len(members)}<{most}")
+    want = _expected_cells(objects, category, size)
+    got = _cells(item.answers[1])
+    if got != want or len(want) != len(members):
+        problems.append(f"turn2:boxes_mismatch:{category}:{len(got)}!={len(members)}")
+    stated = _number(" ".join(_REF.findall(item.answers[1])))
+    if stated is not None and stated != len(members):
+        problems.append(f"turn2:count_mismatch:{stated}!={len(members)}")
+    for i, answer in enumerate(item.answers[2:], start=3):
+        cells = _cells(answer)
+        if not cells:
+            said = _number(answer)
+            if said != len(members) or said != len(got):
+                problems.append(f"turn{i}:count_mismatch:{said}!={len(members)}")
+            continue
+        ranked = sorted(members, key=_bbox_area, reverse=True)
+        if len(ranked) < 2 or _bbox_area(ranked[0]) <= _bbox_area(ranked[1]):
+            problems.append(f"turn{i}:no_largest:{category}")
+        elif cells != [_cell(ranked[0].bbox, size)]:
+            problems.append(f"turn{i}:not_largest:{category}")
+    return problems
+
+
 RULES: dict[str, Rule] = {
     "satlas_refer": refer_rule,
     "satlas_identify": identify_rule,
     "satlas_grounding": grounding_rule,
     "satlas_count": count_rule,
+    "satlas_dialogue": dialogue_rule,
 }
 """Template id → rule."""

@@ -259,6 +259,83 @@ def caption(item: AuditItem) -> list[str]:
     return problems
 
 
+def _dialogue_urban(answer: str, level3: dict[str, float]) -> list[str]:
+    """The Yes/No of "is it urban?" by the urban/rural thresholds; its percentages agree."""
+    word = answer.strip().split(" ")[0].strip(".,:;!").casefold()
+    if word not in ("yes", "no"):
+        return ["no_yes_no"]
+    urban = sum(v for k, v in level3.items() if k in _URBAN)
+    artificial = sum(v for k, v in level3.items() if k in _ARTIFICIAL)
+    water = sum(v for k, v in level3.items() if k in _WATER)
+    unknown = level3.get("unlabelled", 0.0)
+    problems: list[str] = []
+    if word == "yes" and urban < _URBAN_MIN:
+        problems.append(f"wrong_yes_no:urban:{round(100 * urban)}")
+    if word == "no" and not (artificial + unknown <= _RURAL_MAX and water < 0.5):
+        problems.append(f"wrong_yes_no:not_surely_rural:{round(100 * artificial)}")
+    measured = round(100 * (urban if word == "yes" else artificial))
+    for number in _ANY_PERCENT.findall(answer):
+        if abs(int(number) - measured) > 1:
+            problems.append(f"share_mismatch:{number}!={measured}")
+    if "under 1 %" in answer and measured >= 1:
+        problems.append(f"share_mismatch:0!={measured}")
+    return problems
+
+
+def dialogue(item: AuditItem) -> list[str]:
+    """``ben_dialogue``: the largest class and its share → the other classes → urban or not.
+
+    Turn 1 names first the class with the largest share (by more than the unlabelled
+    pixels) and gives its share; a later answer that starts with Yes/No answers "is it
+    urban" by the thresholds; the other later answer names every other class of the labels
+    (none twice, not the first class) with shares that agree.
+    """
+    level3 = _shares(item, "class_shares")
+    if not level3 or item.labels.scheme != "ben19":
+        return ["unverifiable:no_class_shares"]
+    if len(item.answers) < 2 or len(item.questions) != len(item.answers):
+        return ["dialogue_turns:too_few"]
+    classes = set(item.labels.classes)
+    share = {n: _share_of(n, level3) for n in classes}
+    first = item.answers[0]
+    found = mentions(first, _ONLY_BEN19)
+    if not found:
+        return ["turn1:missing_class:dominant"]
+    said = found[0][2]
+    ranked = sorted(share.values(), reverse=True)
+    problems: list[str] = []
+    if said not in classes:
+        problems.append(f"turn1:class_not_in_labels:{said}")
+    elif share[said] < ranked[0] or (
+        len(ranked) > 1
+        and (
+            ranked[0] - ranked[1] <= level3.get("unlabelled", 0.0)
+            or round(100 * ranked[0]) == round(100 * ranked[1])
+        )
+    ):
+        problems.append(f"turn1:wrong_dominant:{said}")
+    elif any(v >= share[said] for k, v in level3.items() if k in _CLC_NAMES - set(CLC43_TO_BEN19)):
+        problems.append(f"turn1:outranked_outside_ben19:{said}")
+    number = _ANY_PERCENT.search(first)  # "under 1 %" reads as 1, within the tolerance of 0
+    true = round(100 * share.get(said, 0.0))
+    if number is None:
+        problems.append("turn1:share_missing")
+    elif abs(int(number.group(1)) - true) > 1:
+        problems.append(f"turn1:share_mismatch:{said}:{number.group(1)}!={true}")
+    for i, answer in enumerate(item.answers[1:], start=2):
+        if re.match(r"\s*(yes|no)\b", answer, re.IGNORECASE):
+            problems += [f"turn{i}:{p}" for p in _dialogue_urban(answer, level3)]
+            continue
+        named = [n for _, _, n in mentions(answer, _ONLY_BEN19)]
+        wrong = [f"class_not_in_labels:{n}" for n in sorted(set(named) - classes)]
+        wrong += [f"missing_class:{n}" for n in sorted(classes - set(named) - {said})]
+        wrong += ["repeats_first_class"] if said in named else []
+        wrong += ["class_named_twice"] if len(named) != len(set(named)) else []
+        wrong += _percent_problems(answer, mentions(answer, _ONLY_BEN19), share)
+        problems += [f"turn{i}:{p}" for p in wrong]
+    return problems
+
+
 # -- SatlasPretrain ------------------------------------------------------------------------------
 
 
@@ -329,6 +406,7 @@ RULES: dict[str, Rule] = {
     "ben_landcover_presence": presence,
     "ben_urban_rural": urban_rural,
     "ben_landcover_caption": caption,
+    "ben_dialogue": dialogue,
     "satlas_landcover": satlas_landcover,
     "satlas_landcover_share": satlas_dominant,
 }

@@ -2,7 +2,8 @@
 
 Three instruction types as in EarthDial: referring (``[refer]``: where is the object
 described), identification (``[identify]``: what is at this box) and grounded description
-(``[grounding]``: describe the image with boxes); plus counting questions. Boxes are the
+(``[grounding]``: describe the image with boxes); plus counting questions and a dialogue
+(what kinds of objects → where the most numerous are → how many → the largest). Boxes are the
 source annotation's pixel boxes on the ``box_scale`` grid (:func:`scale_box`).
 
 Only *objects* — points and polygons — are referred to, identified, boxed or counted. Line
@@ -276,10 +277,87 @@ def count_objects(sample: Sample, config: GenerationConfig) -> TaskValues:
     )
 
 
+def _area(obj: ObjectLabel) -> float:
+    x1, y1, x2, y2 = obj.bbox
+    return (x2 - x1) * (y2 - y1)
+
+
+LARGEST_MARGIN = 1.25
+"""The largest object of a category must cover this many times the box area of the next one."""
+
+
+def _largest(objects: list[ObjectLabel]) -> ObjectLabel | None:
+    """The clearly largest polygon of a group (None for points, or with no clear winner)."""
+    if len(objects) < 2 or any(o.polygon_wkt.lstrip().upper().startswith("POINT") for o in objects):
+        return None
+    if any(not o.polygon_wkt.strip() for o in objects):
+        return None
+    ranked = sorted(objects, key=_area, reverse=True)
+    if _area(ranked[0]) < LARGEST_MARGIN * _area(ranked[1]):
+        return None
+    return ranked[0]
+
+
+def object_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
+    """A dialogue on SatlasPretrain objects: what kinds → where are the most numerous → how many.
+
+    Turns: ``kinds`` (the object categories of the newest image with objects; line features
+    never), ``where`` (every box of the most numerous category, drawn among ties), ``count``
+    (how many of them: the boxes of ``where``) where there are several, and ``largest`` (its
+    box) where the category is polygons and one is clearly the largest (:data:`LARGEST_MARGIN`).
+    """
+    groups = _groups(sample)
+    roles = sorted({role for role, _ in groups})
+    if not roles:
+        raise NotApplicable("no_objects")
+    role = roles[-1]
+    present = {c: objs for (r, c), objs in sorted(groups.items()) if r == role}
+    most = max(len(objs) for objs in present.values())
+    tied = sorted(c for c, objs in present.items() if len(objs) == most)
+    top = tied[draw(config.seed, sample.sample_id, "dialogue_top", n=len(tied))]
+    objects = present[top]
+    boxes = _boxes(sample, objects, config.box_scale)
+    if len(boxes) != len(objects):
+        raise NotApplicable("overlapping_boxes")
+    if len(boxes) > config.max_boxes:
+        raise NotApplicable("too_many_boxes")
+    ordered = sorted(present, key=lambda c: (-len(present[c]), c))
+    kinds = [phrase(c) if len(present[c]) > 1 else article(category_name(c)) for c in ordered]
+    n = len(objects)
+    name = category_name(top)
+    values = {
+        "kinds": join_list(kinds),
+        "kinds_cap": sentence_case(join_list(kinds)),
+        "n_kinds": count_phrase(len(present), "kind", words=True) + " of objects"
+        if len(present) > 1
+        else "one kind of object",
+        "top": phrase(top) if n > 1 else name,
+        "are": is_are(n),
+        "they": "they" if n > 1 else "it",
+        "ref": phrase(top) if n > 1 else name,
+        "boxes": format_boxes(boxes),
+        "is_are": is_are(n),
+        "count": str(n),
+        "counted": count_phrase(n, name, words=True),
+    }
+    turns: tuple[str, ...] = ("kinds", "where")
+    expected = boxes
+    if n > 1:
+        turns += ("count",)
+        largest = _largest(objects)
+        if largest is not None:
+            box = _box(sample, largest, config.box_scale)
+            turns += ("largest",)
+            expected = (*boxes, box)
+            values |= {"one": name, "largest": format_boxes((box,))}
+    return TaskValues(values=values, boxes=expected, image_roles=(role,), turns=turns)
+
+
 BUILDERS: dict[str, Builder] = {
     "refer_category": refer_category,
     "identify_object": identify_object,
     "ground_objects": ground_objects,
     "count_objects": count_objects,
+    "object_dialogue": object_dialogue,
 }
 """Builder name (as used in template files) → function."""

@@ -1,4 +1,4 @@
-"""Land-cover tasks: BigEarthNet classes, presence, urban/rural and captions; Satlas land cover.
+"""Land-cover tasks: BigEarthNet classes, presence, urban/rural, captions, a dialogue; Satlas.
 
 BigEarthNet answers come from the scene classes (CLC-43 labels of v1, BEN-19 labels of reBEN)
 and, where the source adapter recorded them (reBEN, from the patch's reference map), the
@@ -323,6 +323,81 @@ def landcover_caption(sample: Sample, config: GenerationConfig) -> TaskValues:
     return TaskValues(values={"classes": classes, "description": description})
 
 
+def _urban_answer(shares: dict[str, float]) -> tuple[bool, str]:
+    """(urban?, reason about "it") from level-3 shares; NotApplicable between the thresholds."""
+    verdict, _ = _urban_rural_from_shares(shares)
+    if verdict == "urban":
+        urban = sum(v for k, v in shares.items() if k in URBAN_CLASSES)
+        return True, f"built-up land covers {percent(urban)} of it"
+    artificial = sum(v for k, v in shares.items() if k in ARTIFICIAL_CLASSES)
+    if artificial == 0:
+        return False, "not one artificial surface is mapped in it"
+    return False, f"artificial surfaces cover only {percent(artificial)} of it"
+
+
+def landcover_dialogue(sample: Sample, config: GenerationConfig) -> TaskValues:
+    """A dialogue on a reBEN patch: what it mainly is → what else → is it urban?
+
+    Turns: ``main`` (the class with the largest share, and its share; no pair when unlabelled
+    pixels could change which class that is, or a CLC class outside the 19, such as roads,
+    covers more), ``else`` (the other classes by decreasing share,
+    left out for a one-class patch) and ``urban`` (Yes/No by the thresholds of
+    :func:`urban_rural`, left out between them). Needs the patch's class shares.
+    """
+    if sample.labels.scheme != "ben19":
+        raise NotApplicable("no_ben19_labels")
+    options, present = _class_set(sample, config)
+    shares = _set_shares(sample, options)
+    if not present or not all(shares.get(c, 0.0) > 0 for c in present):
+        raise NotApplicable("no_class_shares")
+    ordered = _ordered(present, shares)
+    top = ordered[0]
+    level3 = _json_shares(sample, CLASS_SHARES)
+    unknown = level3.get(BEN_UNLABELLED, 0.0)
+    second = shares[ordered[1]] if len(ordered) > 1 else 0.0
+    if shares[top] - second <= unknown or percent(shares[top]) == percent(second):
+        raise NotApplicable("dominant_uncertain")
+    outside = [v for k, v in level3.items() if k in CLC43_NAMES and not CLC43_TO_BEN19.get(k)]
+    if shares[top] <= max(outside, default=0.0):
+        raise NotApplicable("dominant_outside_class_set")
+    name = prose_name(top)
+    verb = "cover" if is_plural(name) else "covers"
+    values = {
+        "main": name,
+        "main_cap": sentence_case(name),
+        "main_share": percent(shares[top]),
+        "covers": verb,
+    }
+    turns: tuple[str, ...] = ("main",)
+    if len(ordered) > 1:
+        others = [f"{prose_name(c)} ({percent(shares[c])})" for c in ordered[1:]]
+        values |= {
+            "others": join_list(others),
+            "others_cap": sentence_case(join_list(others)),
+            "n_others": count_phrase(len(others), "other class", words=True),
+        }
+        turns += ("else",)
+    closed: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    try:
+        urban, reason = _urban_answer(_json_shares(sample, CLASS_SHARES))
+    except NotApplicable:
+        pass
+    else:
+        answer = yes_no(urban)
+        closed, answers = ("Yes", "No"), (answer,)
+        values |= {
+            "answer": answer,
+            "reason": reason,
+            "verdict": "it is urban" if urban else "it is not urban",
+            "area": "an urban area" if urban else "a rural area",
+        }
+        turns += ("urban",)
+    if len(turns) < 2:
+        raise NotApplicable("nothing_to_follow_up")
+    return TaskValues(values=values, options=closed, answers=answers, turns=turns)
+
+
 # -- SatlasPretrain ----------------------------------------------------------------------------
 
 
@@ -403,6 +478,7 @@ BUILDERS: dict[str, Builder] = {
     "landcover_presence": landcover_presence,
     "urban_rural": urban_rural,
     "landcover_caption": landcover_caption,
+    "landcover_dialogue": landcover_dialogue,
     "satlas_landcover": satlas_landcover,
     "satlas_dominant_share": satlas_dominant_share,
 }
