@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from eoinstruct.pipeline.instructions.tags import check_task_tag
+
 TEMPLATE_DIR = Path(__file__).resolve().parent
 
 MIN_QUESTIONS = 12
@@ -124,6 +126,13 @@ def _require(entry: dict[str, object], key: str, where: str) -> object:
     return entry[key]
 
 
+def _task_tag(entry: dict[str, object], where: str) -> str:
+    try:
+        return check_task_tag(str(entry.get("task_tag", "")), where)
+    except ValueError as exc:
+        raise TemplateError(str(exc)) from exc
+
+
 def _strings(value: object, where: str, what: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise TemplateError(f"{where}: {what} must be a list of non-empty strings")
@@ -176,7 +185,7 @@ def _template(entry: dict[str, object], family: str, file_name: str) -> Template
         task=str(_require(entry, "task", where)),
         builder=str(_require(entry, "builder", where)),
         sources=tuple(_require(entry, "sources", where)),  # type: ignore[arg-type]
-        task_tag=str(entry.get("task_tag", "")),
+        task_tag=_task_tag(entry, where),
         images=tuple(entry.get("images", ())),  # type: ignore[arg-type]
         turns=turns,
         file=file_name,

@@ -164,7 +164,7 @@ def test_pair_form_and_provenance(tmp_path: Path) -> None:
         engine_version="0.14.0",
     )
     pair, _ = make_pair(s, QA, config, request, reply)
-    assert pair.turns[0].value == "[vqa] [hr_rgb_1] <image>\nQ1?"
+    assert pair.turns[0].value == "[hr_rgb_0.5] <image>\nQ1?"  # no VQA task tag in EarthDial
     assert [t.speaker for t in pair.turns] == ["human", "gpt", "human", "gpt"]
     assert pair.generator == "captioner/lmdeploy" and pair.image_roles == ("image",)
     params = pair.generator_params

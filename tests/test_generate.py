@@ -184,7 +184,7 @@ def test_paraphrase_choice_spreads_over_paraphrases():
 def test_sensor_tags():
     assert sensor_tag(ben_sample(), 1) == "[s2_ms_10]"
     sar = dataclasses.replace(ben_sample(), modality="sar", sensor="Sentinel-1 C-SAR")
-    assert sensor_tag(sar, 1) == "[s1_sar_10]"
+    assert sensor_tag(sar, 1) == "[s1_vh_10]"
     assert sensor_tag(xbd_sample(), 2) == "[hr_rgb_temp_0.5]"
 
 

@@ -320,3 +320,19 @@ def test_unknown_executor_is_a_clear_error(tmp_path: Path, capsys) -> None:
     params.write_text(text)
     assert main(["--params", str(params), "--no-progress", "ingest"]) == 2
     assert "executor.kind" in capsys.readouterr().err
+
+
+def test_every_first_turn_tag_is_earthdial_or_a_listed_addition(built: Path) -> None:
+    from eoinstruct.pipeline.instructions.tags import leading_tags, tag_kind
+
+    seen: dict[str, int] = {}
+    for path in sorted((built / "corpus" / "data").glob("*.parquet")):
+        for conv in pq.read_table(path, columns=["conversations"]).column(0).to_pylist():
+            turns = json.loads(conv) if isinstance(conv, str) else conv
+            for tag in leading_tags(turns[0]["value"]):
+                seen[tag] = seen.get(tag, 0) + 1
+    assert {tag_kind(t) for t in seen} <= {"earthdial", "earthdial-eval", "added"}
+    assert "[s1_vh_10]" in seen and "[hr_rgb_temp_0.5]" in seen and "[s2_ms_10]" in seen
+    card = (built / "corpus" / "README.md").read_text(encoding="utf-8")
+    for tag, n in seen.items():
+        assert f"| `{tag}` | {n} |" in card

@@ -32,6 +32,7 @@ from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_fact
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
 from eoinstruct.pipeline.config import ConfigError
 from eoinstruct.pipeline.instructions.builders import draw
+from eoinstruct.pipeline.instructions.tags import check_task_tag
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
@@ -78,13 +79,19 @@ def _placeholders(text: str, where: str) -> set[str]:
 
 
 def _template(entry: Mapping[str, Any], where: str) -> PromptTemplate:
-    missing = [k for k in ("id", "task", "task_tag", "reply", "system", "user") if not entry.get(k)]
+    missing = [k for k in ("id", "task", "reply", "system", "user") if not entry.get(k)]
+    if "task_tag" not in entry:
+        missing.append("task_tag")
     if missing:
         raise PromptError(f"{where}: missing {missing}")
+    try:
+        check_task_tag(str(entry["task_tag"] or ""), where)
+    except ValueError as exc:
+        raise PromptError(str(exc)) from exc
     template = PromptTemplate(
         id=str(entry["id"]),
         task=str(entry["task"]),
-        task_tag=str(entry["task_tag"]),
+        task_tag=str(entry["task_tag"] or ""),
         reply=str(entry["reply"]),
         system=str(entry["system"]),
         user=str(entry["user"]),

@@ -45,6 +45,7 @@ from eoinstruct.pipeline.corpus.licences import (
     licence_ids,
     licences_of,
 )
+from eoinstruct.pipeline.instructions.tags import card_section
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.render import DISPLAY_RANGES, SAR_RANGES_DB
 from eoinstruct.pipeline.run.partitions import completed_records
@@ -432,8 +433,12 @@ def card_text(
                 f"`{image['encoding']}` | {bands} | {shown}: {_encoding_note(image['encoding'])} "
                 f"| {_raster_note(image['encoding'])} |"
             )
+    tags: Counter[str] = Counter()
+    for counts in groups.values():
+        tags.update({k[4:]: v for k, v in counts.items() if k.startswith("tag:")})
     lines += [
         "",
+        *card_section(tags),
         *_filter_section(params),
         *_licence_section(infos, commercial),
         *citation_section(infos),

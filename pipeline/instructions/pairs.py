@@ -19,6 +19,7 @@ from eoinstruct.pipeline.instructions.builders import (
     TaskValues,
     draw,
 )
+from eoinstruct.pipeline.instructions.tags import bucket_sensor_tag
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
 from eoinstruct.pipeline.settings import GenerateSettings
 from eoinstruct.templates import Template, TurnTemplate
@@ -26,15 +27,9 @@ from eoinstruct.templates import Template, TurnTemplate
 GENERATOR = "template/2"
 """Name and version of the template generator, recorded in every pair."""
 
-_SENSOR_SHORT = {
-    "Sentinel-2": "s2",
-    "Sentinel-1": "s1",
-    "Landsat": "l8",
-}
-
 
 def format_gsd(gsd_m: float) -> str:
-    """Format a GSD for a sensor tag: ``10.0`` → ``10``, ``0.46`` → ``0.5``."""
+    """Format a GSD for text: ``10.0`` → ``10``, ``0.46`` → ``0.5``."""
     return f"{round(gsd_m, 1):g}"
 
 
@@ -55,9 +50,9 @@ def date_count(roles: tuple[str, ...]) -> int:
 def sensor_tag(sample: Sample, n_images: int) -> str:
     """Return EarthDial's sensor/resolution tag, e.g. ``[s2_ms_10]`` or ``[hr_rgb_temp_0.5]``.
 
-    The tag is the sensor family (``hr`` for very-high-resolution RGB, else the satellite),
-    the modality (``rgb``, ``ms``, ``sar``…), ``temp`` when several dates are shown, and the
-    GSD in metres.
+    The tag comes from EarthDial's closed vocabulary (or a listed addition, see
+    :mod:`eoinstruct.pipeline.instructions.tags`): the GSD is bucketed to EarthDial's
+    resolution class; the exact GSD stays in the row's metadata.
 
     Args:
         sample: The sample.
@@ -66,18 +61,7 @@ def sensor_tag(sample: Sample, n_images: int) -> str:
     Returns:
         The bracketed tag.
     """
-    modality = {"multispectral": "ms", "hyperspectral": "hyper", "infrared": "inf"}.get(
-        sample.modality, sample.modality
-    )
-    family = next((v for k, v in _SENSOR_SHORT.items() if sample.sensor.startswith(k)), "")
-    if sample.modality == "rgb" and (sample.gsd_m is None or sample.gsd_m <= 5):
-        family = "hr"
-    parts = [p for p in (family, modality) if p]
-    if n_images > 1:
-        parts.append("temp")
-    if sample.gsd_m:
-        parts.append(format_gsd(sample.gsd_m))
-    return "[" + "_".join(parts) + "]"
+    return bucket_sensor_tag(sample.modality, sample.sensor, sample.gsd_m, n_images)
 
 
 def pair_id(sample_id: str, template_id: str, paraphrase_id: int) -> str:

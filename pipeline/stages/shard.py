@@ -61,6 +61,7 @@ from eoinstruct.pipeline.corpus.layout import (
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
 from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
 from eoinstruct.pipeline.io.render import display_bands, render_png
@@ -234,6 +235,8 @@ class _Summary:
         group[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
         group[f"sensor:{sample.sensor}"] += 1
         group[f"generator:{pair.generator}"] += 1
+        for tag in leading_tags(pair.turns[0].value):
+            group[f"tag:{tag}"] += 1
         model = pair.generator_params.get("model", "")
         if model:
             group[f"model:{model}"] += 1
