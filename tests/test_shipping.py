@@ -394,6 +394,7 @@ def test_earthdial_export_loads_and_conversations_start_with_images(
                 "conversation",
                 "bands",
                 "normalization",
+                "data_augment",
                 "dynamic_image",
                 "repeat_time",
             }
@@ -407,15 +408,17 @@ def test_earthdial_export_loads_and_conversations_start_with_images(
                 assert tags, turns[0]["value"]
                 assert rest.startswith(" ".join([IMAGE_TOKEN] * len(keys)))
                 assert sum(t["value"].count(IMAGE_TOKEN) for t in turns) == len(keys)
-                if keys[0].startswith("tif_ms"):
-                    assert row[keys[0]].shape[0] == entry["bands"]
+                if keys[0].startswith("tif_ms"):  # Change_SAR arrays are (H, W, C)
+                    axis = -1 if name.startswith("Change_SAR") else 0
+                    assert row[keys[0]].shape[axis] == entry["bands"]
                 total += 1
             if name.startswith("bigearthnet") and "multispectral" in name:
                 assert entry["normalization"] == "s2_l2a" and entry["bands"] == 12
             if name.startswith("bigearthnet") and "_sar_" in name:
                 assert entry["normalization"] == "s1" and entry["bands"] == 2
-            if name.startswith("xbd") and "pre_post" in name:
+            if name.startswith("Change_xbd") and "pre_post" in name:
                 assert keys == ["png_pre", "png_post"]
+            assert (len(keys) > 1) == name.startswith("Change_"), name
     assert total == report(built)["corpus"]["pairs"]
 
 

@@ -28,6 +28,34 @@ sub-dataset is one split of one source, task, modality and set of image roles, n
   bands on the image's grid, uint16 reflectance × 10 000 for Sentinel-2, float32 otherwise,
   nodata as 0; the mixture points ``image_key`` at these columns.
 
+**Routing (EarthDial's ``ShardDataLoader``).** The loader picks its branch by the prefix of the
+dataset *name* in the mixture (``Naip``, ``Change_SAR``, ``Change``, ``STARCOP``, else the
+single-image branch), and a multi-image entry in the single-image branch fails and is retried
+without end. The export therefore names and lays out each sub-dataset for its branch
+(:func:`~eoinstruct.pipeline.corpus.earthdial_routes.route_of`):
+
+- one 8-bit RGB image: ``png``/``jpg``, ``bands: 3``, ``imagenet``;
+- one raster: ``tif_ms`` as (C, H, W), ``bands`` = C;
+- several RGB images (xBD pre/post): name ``Change_<name>``, one image column per image;
+- several SAR rasters with the same bands (QuakeSet): name ``Change_SAR_<name>``, columns
+  ``tif_ms_<role>`` stored (H, W, C) (the branch transposes them to (C, H, W));
+- several other rasters of one shape: ``Change_<name>``, (C, H, W) arrays;
+- several rasters on one grid with different bands (Landsat SR_B1–B7 + ST_B10): stacked into
+  one ``tif_ms`` (the 8 bands ``[l8_ms_30]`` stands for), its ``<image>`` tokens merged into one.
+
+The ``STARCOP`` branch needs an RGB image plus mag1c at 512 × 512; the corpus ships STARCOP's
+mag1c map alone (64 × 64), so it goes out as a one-band ``tif_ms`` in the single-image branch.
+
+**Units.** ``normalization`` must match the values: SAR in linear power (QuakeSet, Sentinel-1
+from STAC) is converted to dB (``10·log10``, floored at −50 dB) for ``s1``, EarthDial's dB
+statistics; 12-band Sentinel-2 reflectance in [0, 1] is scaled to uint16 × 10 000 for
+``s2_l2a``; every other raster (Landsat reflectance and Kelvin, mag1c) uses ``s2_norm`` (mean
+0, std 1: the values as stored). A single Landsat thermal band (the urban-heat-island pairs)
+is not the 8-band image ``[l8_ms_30]`` names: its sensor tag becomes ``[Inf_thermal_1]``,
+EarthDial's thermal-infrared tag (``earthdial_routes.THERMAL_TAG``), with ``bands: 1``. Every
+entry has ``data_augment: false`` (read unconditionally by EarthDial's ``build_datasets``) and
+``dynamic_image: false`` (raster branches take one tile per image).
+
 **Where ``<image>`` goes.** EarthDial's evaluation prompts put the task tag and the
 sensor/resolution tag first, then one ``<image>`` per image, then the instruction
 (``[refer] [hr_rgb_0.5] <image>\nGive me…``), and its loader replaces the ``<image>``
@@ -55,24 +83,22 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from eoinstruct.pipeline.corpus.earthdial_routes import (
+    L8_MS_TAG,
+    ROUTE_PREFIX,
+    THERMAL_TAG,
+    ExportError,
+    convert_raster,
+    exported_encoding,
+    normalization_for,
+    route_of,
+)
 from eoinstruct.pipeline.corpus.layout import parse_stem
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 IMAGE_TOKEN = "<image>"
 TAG = re.compile(r"\[[^\]\s]+\]")
 """A task or sensor tag such as ``[refer]`` or ``[hr_rgb_0.5]``."""
-
-NORMALIZATION_BY_ENCODING: dict[str, str] = {
-    "uint8": "imagenet",
-    "sar_db": "s1",
-    "sar_linear": "s1",
-}
-"""EarthDial ``normalization`` names per encoding; Sentinel-2 reflectance uses ``s2_l2a``
-and every other raster ``s2_norm`` (mean 0, std 1: the values as stored)."""
-
-
-class ExportError(ValueError):
-    """A corpus record cannot be exported (bad conversation, missing member)."""
 
 
 def image_key_prefix(data: bytes) -> str:
@@ -198,6 +224,19 @@ class _Subset:
         roles = "" if self.roles == ("image",) else "_" + "_".join(self.roles)
         return f"{self.source}_{self.task}_{self.modality}{roles}_{self.split}"
 
+    @property
+    def route(self) -> str:
+        return route_of(self.roles, self.rasters, self.name)
+
+    @property
+    def export_name(self) -> str:
+        """The dataset name in the mixture: its prefix picks the loader's branch."""
+        return ROUTE_PREFIX.get(self.route, "") + self.name
+
+    @property
+    def sensor(self) -> str:
+        return sorted(self.sensors)[0]
+
     def image_columns(self) -> dict[str, str]:
         prefix = "jpg" if self.jpeg_only else "png"
         if len(self.roles) == 1:
@@ -205,9 +244,29 @@ class _Subset:
         return {role: f"{prefix}_{role}" for role in self.roles}
 
     def raster_columns(self) -> dict[str, str]:
-        if len(self.roles) == 1:
+        if self.route in ("raster", "stacked"):
             return {r: "tif_ms" for r in self.roles if r in self.rasters}
         return {r: f"tif_ms_{r}" for r in self.roles if r in self.rasters}
+
+    def image_key(self) -> str:
+        if self.route in ("rgb", "change_rgb"):
+            return ",".join(self.image_columns()[r] for r in self.roles)
+        return ",".join(dict.fromkeys(self.raster_columns()[r] for r in self.roles))
+
+    def bands(self) -> int:
+        if self.route in ("rgb", "change_rgb"):
+            return 3
+        if self.route == "stacked":
+            return sum(len(self.rasters[r]["bands"]) for r in self.roles)
+        return len(self.rasters[self.roles[0]]["bands"])
+
+    def normalization(self) -> str:
+        if self.route in ("rgb", "change_rgb"):
+            return "imagenet"
+        if self.route == "stacked":
+            return "s2_norm"
+        info = self.rasters[self.roles[0]]
+        return normalization_for(exported_encoding(info, self.sensor), self.sensor)
 
 
 def _scan(corpus: Path) -> dict[str, _Subset]:
@@ -236,6 +295,19 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
     return subsets
 
 
+def _raster_shape(sub: _Subset, role: str) -> tuple[int, ...] | None:
+    """The exported array shape of a raster column, or None when it varies by row."""
+    roles = sub.roles if sub.route == "stacked" else (role,)
+    shapes = [sub.shapes[r] for r in roles]
+    if any(len(s) != 1 for s in shapes):
+        return None
+    first = [next(iter(s)) for s in shapes]
+    if len({s[1:] for s in first}) != 1:
+        return None
+    c, h, w = sum(s[0] for s in first), *first[0][1:]
+    return (h, w, c) if sub.route == "change_sar" else (c, h, w)
+
+
 def _features(sub: _Subset) -> Any:
     from datasets import Array3D, Features, Image, List, Value
 
@@ -251,10 +323,14 @@ def _features(sub: _Subset) -> Any:
     for column in sub.image_columns().values():
         columns[column] = Image()
     for role, column in sub.raster_columns().items():
-        dtype = "uint16" if sub.rasters[role]["dtype"] == "uint16" else "float32"
-        shapes = sub.shapes[role]
-        if len(shapes) == 1:
-            columns[column] = Array3D(shape=next(iter(shapes)), dtype=dtype)
+        uint16 = all(
+            exported_encoding(sub.rasters[r], sub.sensor) == "reflectance_1e4"
+            for r in (sub.roles if sub.route == "stacked" else (role,))
+        )
+        dtype = "uint16" if uint16 else "float32"
+        shape = _raster_shape(sub, role)
+        if shape is not None:
+            columns[column] = Array3D(shape=shape, dtype=dtype)
         else:
             columns[column] = List(List(List(Value(dtype))))
     return Features(columns)
@@ -266,9 +342,44 @@ def _as_png(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _first_turn(sub: _Subset, text: str) -> str:
+    """The first human turn as the route needs it (stacked images: one ``<image>``)."""
+    if sub.route == "stacked":
+        text = text.replace(" ".join([IMAGE_TOKEN] * len(sub.roles)), IMAGE_TOKEN, 1)
+    elif sub.route == "raster":
+        info = sub.rasters[sub.roles[0]]
+        if len(info["bands"]) == 1 and info["encoding"] == "kelvin":
+            tags, rest = split_leading_tags(text)
+            if L8_MS_TAG in tags:
+                tags = [THERMAL_TAG if t == L8_MS_TAG else t for t in tags]
+                text = " ".join([*tags, rest])
+    return text
+
+
+def _raster_values(sub: _Subset, members: dict[str, bytes], where: str) -> dict[str, Any]:
+    """The raster columns of one record, converted and laid out for the route."""
+    arrays: dict[str, np.ndarray] = {}
+    for role in sub.raster_columns():
+        raw = members.get(f"{role}.npy")
+        if raw is None:
+            raise ExportError(f"{where}: no {role}.npy raster member")
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+        arrays[role] = convert_raster(array, sub.rasters[role], sub.sensor)
+    if sub.route == "stacked":
+        if len({a.shape[1:] for a in arrays.values()}) != 1:
+            raise ExportError(f"{where}: images {sub.roles} are not on one grid; cannot stack")
+        uint16 = all(a.dtype == np.uint16 for a in arrays.values())
+        stacked = np.concatenate([arrays[r] for r in sub.roles], axis=0)
+        return {"tif_ms": stacked if uint16 else stacked.astype(np.float32)}
+    columns = sub.raster_columns()
+    if sub.route == "change_sar":
+        return {columns[r]: np.ascontiguousarray(a.transpose(1, 2, 0)) for r, a in arrays.items()}
+    return {columns[r]: a for r, a in arrays.items()}
+
+
 def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
     images = sub.image_columns()
-    rasters = sub.raster_columns()
+    n_images = 1 if sub.route == "stacked" else len(sub.roles)
     for tar in sub.tars:
         for key, members in iter_tar_records(tar):
             doc = json.loads(members["json"])
@@ -276,7 +387,9 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
                 continue
             turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
             check_conversation(turns, len(sub.roles), f"{tar.name}:{key}")
-            turns[0]["value"] = place_image_tokens(turns[0]["value"], len(sub.roles), image_tokens)
+            turns[0]["value"] = _first_turn(sub, turns[0]["value"])
+            check_conversation(turns, n_images, f"{tar.name}:{key}")
+            turns[0]["value"] = place_image_tokens(turns[0]["value"], n_images, image_tokens)
             row: dict[str, Any] = {
                 "__key__": key,
                 "conversations": json.dumps(turns, ensure_ascii=False),
@@ -291,31 +404,8 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
                 if column.startswith("png") and image_key_prefix(data) == "jpg":
                     data = _as_png(data)
                 row[column] = {"bytes": data, "path": None}
-            for role, column in rasters.items():
-                raw = members.get(f"{role}.npy")
-                if raw is None:
-                    raise ExportError(f"{tar.name}:{key}: no {role}.npy raster member")
-                array = np.load(io.BytesIO(raw), allow_pickle=False)
-                if array.dtype != np.uint16:
-                    array = np.nan_to_num(array.astype(np.float32), nan=0.0)
-                row[column] = array
+            row.update(_raster_values(sub, members, f"{tar.name}:{key}"))
             yield row
-
-
-def normalization_for(sub_encoding: str, sensor: str) -> str:
-    """Return EarthDial's ``normalization`` name for a raster encoding and sensor.
-
-    Args:
-        sub_encoding: The image encoding (``uint8``, ``reflectance_1e4``, ``sar_db``…).
-        sensor: The sensor name.
-
-    Returns:
-        ``imagenet`` (8-bit RGB), ``s2_l2a`` (Sentinel-2 reflectance), ``s1`` (SAR in dB) or
-        ``s2_norm`` (identity, the values as stored).
-    """
-    if sub_encoding == "reflectance_1e4" and "Sentinel-2" in sensor:
-        return "s2_l2a"
-    return NORMALIZATION_BY_ENCODING.get(sub_encoding, "s2_norm")
 
 
 def export_earthdial(
@@ -389,24 +479,16 @@ def _export_subsets(
             )
             if len(dataset) != sub.rows:
                 raise ExportError(f"{name}: wrote {len(dataset)} rows, expected {sub.rows}")
-            dataset.save_to_disk(str(out / name))
-            rasters = sub.raster_columns()
-            if rasters:
-                role = next(iter(rasters))
-                info = sub.rasters[role]
-                image_key = ",".join(rasters[r] for r in sub.roles if r in rasters)
-                bands = len(info["bands"])
-                norm = normalization_for(info["encoding"], sorted(sub.sensors)[0])
-            else:
-                image_key = ",".join(sub.image_columns()[r] for r in sub.roles)
-                bands, norm = 3, "imagenet"
+            export_name = sub.export_name
+            dataset.save_to_disk(str(out / export_name))
             root = annotation_root.rstrip("/") + "/" if annotation_root else ""
-            mixtures[sub.split][name] = {
-                "annotation": f"{root}{name}",
-                "image_key": image_key,
+            mixtures[sub.split][export_name] = {
+                "annotation": f"{root}{export_name}",
+                "image_key": sub.image_key(),
                 "conversation": "conversations",
-                "bands": bands,
-                "normalization": norm,
+                "bands": sub.bands(),
+                "normalization": sub.normalization(),
+                "data_augment": False,
                 "dynamic_image": False,
                 "repeat_time": int(repeats.get(sub.source, repeats.get("default", 1))),
             }
