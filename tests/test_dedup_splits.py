@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from eoinstruct.pipeline.corpus.card_splits import splits_section
 from eoinstruct.pipeline.quality.dedup import (
     IndexEntry,
     find_duplicates,
@@ -26,6 +27,7 @@ from eoinstruct.pipeline.quality.splits import (
     overridden,
     places,
 )
+from eoinstruct.pipeline.stages.dedup import DedupConfig, dedup_metrics
 
 
 def scene(seed: int, size: int = 96) -> np.ndarray:
@@ -224,3 +226,35 @@ def test_same_footprint_in_two_sources_without_keys_is_one_place():
     assert len(places([a, b], 0.0)) == 2  # same_place_m 0: only keys join
     with pytest.raises(ValueError, match="same_place_m"):
         SplitConfig(same_place_m=-1.0)
+
+
+def test_metrics_and_card_report_cross_split_figures_per_source_pair():
+    key = ("mgrs:33UUP:63_45",)
+    entries = [
+        entry("bigearthnet_v1:a", split="train", places=key, lon=13.3, lat=48.2),
+        entry("bigearthnet_v2:a", split="test", places=key, lon=13.3, lat=48.2),
+        entry("bigearthnet_v2:b", split="validation", lon=13.4, lat=48.2),  # 7 km away
+    ]
+    config = DedupConfig(4, 100.0, ("bigearthnet_v2",), SplitConfig())
+    official = {e.sample_id: e.split for e in entries}
+    before = dedup_metrics(entries, {}, official, config)["leakage"]
+    assert before["pairs_sharing_a_location_key"] == 1
+    assert before["pairs_closer_than_same_place_m"] == 1
+    assert before["by_sources"]["bigearthnet_v1|bigearthnet_v2"] == {
+        "closer_than_block": 2,
+        "closer_than_same_place_m": 1,
+        "same_location_key": 1,
+    }
+    metrics = dedup_metrics(entries, {}, assign_splits(entries, config.splits), config)
+    after = metrics["leakage"]
+    assert after["pairs_sharing_a_location_key"] == after["pairs_closer_than_same_place_m"] == 0
+    assert after["by_sources"] == {
+        "bigearthnet_v1|bigearthnet_v2": {"closer_than_block": 1},
+        "bigearthnet_v2|bigearthnet_v2": {"closer_than_block": 1},
+    }
+    assert metrics["official_splits_overridden"] == {"bigearthnet_v1": 1}
+    card = "\n".join(splits_section(metrics))
+    assert "| bigearthnet_v1 | 0 | 0 | 1 | 1 |" in card
+    assert "| bigearthnet_v1 – bigearthnet_v2 | 1 | 0 | 0 |" in card
+    assert "2 closer than the block (50.0 km), 0 closer than 100.0 m, 0 sharing" in card
+    assert splits_section(None) == []
