@@ -256,5 +256,5 @@ def test_metrics_and_card_report_cross_split_figures_per_source_pair():
     card = "\n".join(splits_section(metrics))
     assert "| bigearthnet_v1 | 0 | 0 | 1 | 1 |" in card
     assert "| bigearthnet_v1 – bigearthnet_v2 | 1 | 0 | 0 |" in card
-    assert "2 closer than the block (50.0 km), 0 closer than 100.0 m, 0 sharing" in card
+    assert "2 closer than the block (50 km), 0 closer than 100 m, 0 sharing" in card
     assert splits_section(None) == []

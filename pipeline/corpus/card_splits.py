@@ -45,8 +45,8 @@ def splits_section(metrics: Mapping[str, Any] | None) -> list[str]:
     if not metrics or "leakage" not in metrics:
         return []
     leak = metrics["leakage"]
-    block_km = leak.get("block_km")
-    same_m = leak.get("same_place_m")
+    block_km = f"{leak.get('block_km', 0):g}"
+    same_m = f"{leak.get('same_place_m') or 0:g}"
     lines = [
         "## Splits",
         "",
@@ -68,8 +68,8 @@ def splits_section(metrics: Mapping[str, Any] | None) -> list[str]:
         f"Pairs of samples in different splits: {leak.get('pairs_closer_than_block', 0)} closer "
         f"than the block ({block_km} km), {leak.get('pairs_closer_than_same_place_m', 0)} "
         f"closer than {same_m} m, {leak.get('pairs_sharing_a_location_key', 0)} sharing a "
-        "location key. Pairs closer than the block come from official splits that are not "
-        "geographic.",
+        "location key. Official splits are usually not geographic, so nearby places of a source "
+        "that has them can be in different splits (pairs closer than the block).",
         "",
     ]
     by_sources: Mapping[str, Mapping[str, int]] = leak.get("by_sources", {})
