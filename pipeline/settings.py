@@ -144,6 +144,7 @@ class SplitSettings(Section):
     fractions: dict[SplitName, float] = Field(default_factory=_default_fractions)
     keep_official: bool = True
     salt: str = "eoinstruct"
+    same_place_m: float = Field(default=100.0, ge=0)
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> SplitSettings:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
 
+from eoinstruct.pipeline.corpus.card_splits import splits_section
 from eoinstruct.pipeline.quality.dedup import (
     IndexEntry,
     find_duplicates,
@@ -14,7 +17,17 @@ from eoinstruct.pipeline.quality.dedup import (
     normalize_sensor,
     perceptual_hash,
 )
-from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, block_of, leakage
+from eoinstruct.pipeline.quality.places import place_keys
+from eoinstruct.pipeline.quality.splits import (
+    SplitConfig,
+    assign_splits,
+    block_of,
+    key_leakage,
+    leakage,
+    overridden,
+    places,
+)
+from eoinstruct.pipeline.stages.dedup import DedupConfig, dedup_metrics
 
 
 def scene(seed: int, size: int = 96) -> np.ndarray:
@@ -145,3 +158,103 @@ def test_leakage_counts_a_crafted_leak():
     assert result.samples == 3
     assert leakage(points, 1_000_000.0).pairs == 4  # a-b, a-d, b-c, c-d
     assert leakage([p for p in points if p[3] == "train"], 1e6).pairs == 0
+    per_source = leakage(points, 1_000_000.0, sources=["x", "y", "x", "x"])
+    assert per_source.by_sources == {"x|x": 2, "x|y": 2}  # a-d, c-d; a-b, b-c
+    assert result.by_sources == {}
+
+
+BEN_V1_S2 = "S2A_MSIL2A_20170613T101031_63_45"
+BEN_V1_S1 = "S1A_IW_GRDH_1SDV_20170613T165043_33UUP_63_45"
+REBEN_S2 = "S2A_MSIL2A_20170613T101031_N9999_R022_T33UUP_63_45"
+
+
+def test_location_keys_name_one_place_across_sources_and_sensors():
+    key = ("mgrs:33UUP:63_45",)
+    assert place_keys(BEN_V1_S2, {"mgrs_tile": "T33UUP"}, {}) == key  # v1 S2: tile in a tag
+    assert place_keys(BEN_V1_S1, {}, {}) == key  # v1 S1: tile in the name
+    assert place_keys(REBEN_S2, {"mgrs_tile": "T33UUP"}, {}) == key
+    assert place_keys(REBEN_S2.replace("63_45", "63_46"), {}, {}) == ("mgrs:33UUP:63_46",)
+    assert place_keys(BEN_V1_S2, {}, {}) == ()  # no tile known: no key
+    satlas = place_keys("sentinel1/1311_2861", {"tile": "1311_2861", "zoom": "13"}, {})
+    assert satlas == place_keys("sentinel2/1311_2861", {"tile": "1311_2861", "zoom": "13"}, {})
+    assert satlas == ("tile:z13:1311_2861",)
+    chip = {"chip_center": "-105.101900,40.167200"}
+    assert place_keys("landsat-c2-l2/LC08_x", {}, chip) == ("chip:-105.101900,40.167200",)
+    quake = {"event_id": "616731457", "patch": "patch_0"}
+    assert place_keys("616731457/patch_0/before-pre", {}, quake) == ("event:616731457/patch_0",)
+    assert place_keys("hurricane-michael_00000064", {"sensor": "WORLDVIEW02"}, {}) == ()
+
+
+def test_one_patch_in_bigearthnet_v1_and_reben_gets_one_split():
+    """The sample build's case: v1 S1 patch in train, reBEN S2 of the same patch in test."""
+    key = ("mgrs:33UUP:63_45",)
+    v1 = entry(f"bigearthnet_v1:{BEN_V1_S1}", split="train", places=key, lon=13.3, lat=48.2)
+    reben = entry(f"bigearthnet_v2:{REBEN_S2}", split="test", places=key, lon=13.3, lat=48.2)
+    v1_s2 = entry(f"bigearthnet_v1:{BEN_V1_S2}", split="validation", places=key)  # no location
+    other = entry("bigearthnet_v1:other", split="train", lon=13.5, lat=48.2)  # 15 km away
+    config = SplitConfig()
+    official = {e.sample_id: e.split for e in (v1, reben, v1_s2, other)}
+    assert key_leakage([v1, reben, v1_s2], official) == {
+        "bigearthnet_v1|bigearthnet_v1": 1,
+        "bigearthnet_v1|bigearthnet_v2": 2,
+    }
+    splits = assign_splits([other, reben, v1_s2, v1], config)
+    assert splits == {v1.sample_id: "test", reben.sample_id: "test", v1_s2.sample_id: "test",
+                      other.sample_id: "train"}  # fmt: skip
+    assert key_leakage([v1, reben, v1_s2, other], splits) == {}
+    assert overridden([v1, reben, v1_s2, other], splits) == {"bigearthnet_v1": 2}
+    # validation outranks train
+    pair = [dataclasses.replace(reben, split="validation"), v1]
+    assert set(assign_splits(pair, config).values()) == {"validation"}
+    # without official splits the place takes the block of its first member
+    free = [dataclasses.replace(e, split="") for e in (v1, reben)]
+    block = assign_splits([dataclasses.replace(free[1], places=())], config)[reben.sample_id]
+    assert set(assign_splits(free, config).values()) == {block}
+
+
+def test_same_footprint_in_two_sources_without_keys_is_one_place():
+    a = entry("stac:a", split="", lon=-105.1019, lat=40.1672)
+    b = entry("satlas:b", split="test", lon=-105.1020, lat=40.1672)  # about 8 m away
+    c = entry("satlas:c", split="validation", lon=-105.1030, lat=40.1672)  # 85 m from b
+    d = entry("stac:d", split="", lon=-105.1050, lat=40.1672)  # 170 m from c: another place
+    assert [[e.sample_id for e in g] for g in places([d, c, b, a], 100.0)] == [
+        ["satlas:b", "satlas:c", "stac:a"],  # joined through b (chained)
+        ["stac:d"],
+    ]
+    splits = assign_splits([a, b, c, d], SplitConfig())
+    assert splits["stac:a"] == splits["satlas:b"] == splits["satlas:c"] == "test"
+    assert len(places([a, b], 0.0)) == 2  # same_place_m 0: only keys join
+    with pytest.raises(ValueError, match="same_place_m"):
+        SplitConfig(same_place_m=-1.0)
+
+
+def test_metrics_and_card_report_cross_split_figures_per_source_pair():
+    key = ("mgrs:33UUP:63_45",)
+    entries = [
+        entry("bigearthnet_v1:a", split="train", places=key, lon=13.3, lat=48.2),
+        entry("bigearthnet_v2:a", split="test", places=key, lon=13.3, lat=48.2),
+        entry("bigearthnet_v2:b", split="validation", lon=13.4, lat=48.2),  # 7 km away
+    ]
+    config = DedupConfig(4, 100.0, ("bigearthnet_v2",), SplitConfig())
+    official = {e.sample_id: e.split for e in entries}
+    before = dedup_metrics(entries, {}, official, config)["leakage"]
+    assert before["pairs_sharing_a_location_key"] == 1
+    assert before["pairs_closer_than_same_place_m"] == 1
+    assert before["by_sources"]["bigearthnet_v1|bigearthnet_v2"] == {
+        "closer_than_block": 2,
+        "closer_than_same_place_m": 1,
+        "same_location_key": 1,
+    }
+    metrics = dedup_metrics(entries, {}, assign_splits(entries, config.splits), config)
+    after = metrics["leakage"]
+    assert after["pairs_sharing_a_location_key"] == after["pairs_closer_than_same_place_m"] == 0
+    assert after["by_sources"] == {
+        "bigearthnet_v1|bigearthnet_v2": {"closer_than_block": 1},
+        "bigearthnet_v2|bigearthnet_v2": {"closer_than_block": 1},
+    }
+    assert metrics["official_splits_overridden"] == {"bigearthnet_v1": 1}
+    card = "\n".join(splits_section(metrics))
+    assert "| bigearthnet_v1 | 0 | 0 | 1 | 1 |" in card
+    assert "| bigearthnet_v1 – bigearthnet_v2 | 1 | 0 | 0 |" in card
+    assert "2 closer than the block (50 km), 0 closer than 100 m, 0 sharing" in card
+    assert splits_section(None) == []

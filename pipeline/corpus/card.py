@@ -17,9 +17,10 @@ be declared twice (a task named like a source) is an error. The body says first 
 read the embedded sample corpus (synthetic pixels and labels: not for training), then states
 the configurations with their licences, the counts per source, task, modality and split, the
 features, the file layout, the box convention, the band lists and renderings per sensor, the
-filter thresholds and what every stage dropped or failed on, the generator and model per
-subset, the licence of every source that contributed, and the BibTeX of eoinstruct, EarthDial
-and every source.
+filter thresholds and what every stage dropped or failed on, the splits and their cross-split
+figures per source pair (:mod:`eoinstruct.pipeline.corpus.card_splits`), the generator and
+model per subset, the licence of every source that contributed, and the BibTeX of eoinstruct,
+EarthDial and every source.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.card_splits import read_dedup_metrics, splits_section
 from eoinstruct.pipeline.corpus.citation import citation_section
 from eoinstruct.pipeline.corpus.hub import ParquetFile, front_matter, parquet_files
 from eoinstruct.pipeline.corpus.layout import config_patterns
@@ -440,6 +442,7 @@ def card_text(
         "",
         *card_section(tags),
         *_filter_section(params),
+        *splits_section(read_dedup_metrics(params)),
         *_licence_section(infos, commercial),
         *citation_section(infos),
     ]

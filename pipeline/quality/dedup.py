@@ -163,6 +163,8 @@ class IndexEntry:
         lat: Footprint centroid latitude.
         dates: UTC acquisition dates (``YYYY-MM-DD``), in the sample's order.
         split: The official split, or empty.
+        places: Location keys (:func:`eoinstruct.pipeline.quality.places.place_keys`): samples
+            sharing one show the same place and get one split.
     """
 
     sample_id: str
@@ -175,6 +177,7 @@ class IndexEntry:
     lat: float | None
     dates: tuple[str, ...]
     split: str = ""
+    places: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

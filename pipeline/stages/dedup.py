@@ -15,8 +15,10 @@ partition's fingerprint includes the decisions about its samples, so it is redon
 sample elsewhere changes what happens to one of its own.
 
 Finally ``<paths.metrics>/dedup.json`` gives duplicates per source and reason, samples per
-split and source, and the leakage: pairs of samples in different splits closer than the
-block size, and closer than ``place_time_m``.
+split and source, the official splits the place rule overrode, and the leakage: pairs of
+samples in different splits closer than the block size, closer than ``place_time_m``, closer
+than ``splits.same_place_m`` and sharing a location key, the last three per pair of sources
+(``leakage.by_sources``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ from eoinstruct.pipeline.config import ConfigError, Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.parquet import Drop, iter_samples, write_drops, write_table
 from eoinstruct.pipeline.quality.dedup import Duplicate, IndexEntry, find_duplicates
-from eoinstruct.pipeline.quality.splits import SplitConfig, assign_splits, leakage
+from eoinstruct.pipeline.quality.places import place_keys
+from eoinstruct.pipeline.quality.splits import (
+    SplitConfig,
+    assign_splits,
+    key_leakage,
+    leakage,
+    overridden,
+)
 from eoinstruct.pipeline.records import samples_table, to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
@@ -46,7 +55,18 @@ from eoinstruct.pipeline.settings import DedupSettings, require
 
 STAGE = "dedup"
 
-SAMPLE_COLUMNS = ["sample_id", "source", "modality", "sensor", "acquired", "footprint_wkt", "split"]
+SAMPLE_COLUMNS = [
+    "sample_id",
+    "source",
+    "native_id",
+    "modality",
+    "sensor",
+    "acquired",
+    "footprint_wkt",
+    "split",
+    "tags",
+    "labels.properties",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +98,7 @@ class DedupConfig:
                 fractions=dict(settings.splits.fractions),
                 keep_official=settings.splits.keep_official,
                 salt=settings.splits.salt,
+                same_place_m=settings.splits.same_place_m,
             )
         except ValueError as exc:
             raise ConfigError(f"dedup.splits: {exc}") from exc
@@ -132,6 +153,9 @@ def read_index(kept: Path, scores: Path) -> list[IndexEntry]:
                 lat=lat,
                 dates=tuple(str(t)[:10] for t in row["acquired"] or ()),
                 split=row["split"] or "",
+                places=place_keys(
+                    row["native_id"] or "", dict(row["tags"] or ()), dict(row["properties"] or ())
+                ),
             )
         )
     return entries
@@ -205,14 +229,27 @@ def dedup_metrics(
             across[dup.reason] += 1
     split_counts: dict[str, Counter[str]] = defaultdict(Counter)
     points = []
+    sources = []
     for e in entries:
         if e.sample_id in removed:
             continue
         split_counts[e.source][splits[e.sample_id]] += 1
         if e.lon is not None and e.lat is not None:
             points.append((e.sample_id, e.lon, e.lat, splits[e.sample_id]))
-    block = leakage(points, config.splits.block_km * 1000.0)
+            sources.append(e.source)
+    block = leakage(points, config.splits.block_km * 1000.0, sources=sources)
     place = leakage(points, config.place_time_m) if config.place_time_m > 0 else None
+    same_m = config.splits.same_place_m
+    same = leakage(points, same_m, sources=sources) if same_m > 0 else None
+    keyed = key_leakage(entries, splits)
+    by_sources: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, figures in (
+        ("closer_than_block", block.by_sources),
+        ("closer_than_same_place_m", same.by_sources if same else {}),
+        ("same_location_key", keyed),
+    ):
+        for pair, n in figures.items():
+            by_sources[pair][name] = n
     return {
         "read": len(entries),
         "kept": len(entries) - len(removed),
@@ -220,12 +257,17 @@ def dedup_metrics(
         "duplicates_across_sources": dict(sorted(across.items())),
         "duplicates_by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         "splits_by_source": {k: dict(sorted(v.items())) for k, v in sorted(split_counts.items())},
+        "official_splits_overridden": overridden(entries, splits),
         "leakage": {
             "block_km": config.splits.block_km,
             "pairs_closer_than_block": block.pairs,
             "by_splits": dict(block.by_splits),
             "samples_involved": block.samples,
             "pairs_closer_than_place_time_m": place.pairs if place else None,
+            "same_place_m": same_m,
+            "pairs_closer_than_same_place_m": same.pairs if same else None,
+            "pairs_sharing_a_location_key": sum(keyed.values()),
+            "by_sources": {k: dict(sorted(v.items())) for k, v in sorted(by_sources.items())},
         },
     }
 

@@ -1,0 +1,58 @@
+"""Location keys: names of the place a sample shows, shared by every view of that place.
+
+Two samples with a common key show the same place, whatever their source, sensor or date, so
+the splits put them in one split (:func:`eoinstruct.pipeline.quality.splits.assign_splits`).
+A key does not name its source, so the same place distributed by two sources gets the same
+key. The keys come from what the sources already record:
+
+- ``mgrs:<tile>:<row>_<col>``: a BigEarthNet patch, a 1.2 km cell of a Sentinel-2 MGRS tile
+  (v1.0 and reBEN name their patches by tile, row and column; a Sentinel-1 patch carries the
+  position of the Sentinel-2 patch it was cut to). The tile comes from the name (reBEN S2,
+  every S1 name) or from the ``mgrs_tile`` tag (v1.0 S2 names have none).
+- ``tile:z<zoom>:<col>_<row>``: a Web-Mercator tile (Satlas: its Sentinel-1 and Sentinel-2
+  images of one tile).
+- ``chip:<lon>,<lat>``: a chip cut around a fixed centre from several catalogue items (STAC:
+  the Landsat, Sentinel-1 and Sentinel-2 chips of one footprint).
+- ``event:<event>/<patch>``: a patch of an event seen in several pairs (QuakeSet:
+  ``before/pre`` and ``pre/post`` of one patch).
+
+Samples with none of these are grouped by their footprints only (centroids closer than
+``same_place_m``, see :mod:`eoinstruct.pipeline.quality.splits`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_BEN_PATCH = re.compile(
+    r"^S[12][AB]_.*?(?:_T?(?P<tile>\d{2}[A-Z]{3}))?_(?P<row>\d{1,3})_(?P<col>\d{1,3})$"
+)
+
+
+def place_keys(
+    native_id: str, tags: Mapping[str, str], properties: Mapping[str, str]
+) -> tuple[str, ...]:
+    """Return the location keys of one sample (sorted; empty when none applies).
+
+    Args:
+        native_id: The sample's id in its source.
+        tags: Its tags.
+        properties: Its labels' properties.
+
+    Returns:
+        The keys, e.g. ``("mgrs:33UUP:63_45",)``.
+    """
+    keys: set[str] = set()
+    match = _BEN_PATCH.match(native_id)
+    if match:
+        tile = match["tile"] or tags.get("mgrs_tile", "").removeprefix("T")
+        if tile:
+            keys.add(f"mgrs:{tile}:{int(match['row'])}_{int(match['col'])}")
+    if tags.get("tile") and tags.get("zoom"):
+        keys.add(f"tile:z{tags['zoom']}:{tags['tile']}")
+    if properties.get("chip_center"):
+        keys.add(f"chip:{properties['chip_center']}")
+    if properties.get("event_id") and properties.get("patch"):
+        keys.add(f"event:{properties['event_id']}/{properties['patch']}")
+    return tuple(sorted(keys))
