@@ -15,6 +15,7 @@ from rasterio.warp import transform as warp_transform
 from eoinstruct.pipeline.io.rasters import read_image
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.quakeset import sample as corpus
@@ -265,7 +266,9 @@ def test_good_samples_pass_the_filter_scores(sample_root: Path) -> None:
     assert len(samples) == 9
     assert sum(s.labels.properties["earthquake"] == "no" for s in samples) == 3
     for sample in samples:
-        assert count_tag_fields(sample) >= 3
+        # label fields: the pair's earthquake answer and the event's magnitude class
+        assert count_tag_fields(sample) == len(label_fields(sample)) >= 1
+        assert "tag:earthquake" in label_fields(sample)
         assert geolocation_problem(sample) == ""
         for image in sample.images:
             scores = image_scores(image, 0.02, 0.98)

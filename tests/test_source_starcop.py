@@ -27,6 +27,7 @@ from shapely.geometry import Polygon
 
 from eoinstruct.pipeline.io.render import render_rgb
 from eoinstruct.pipeline.quality.scores import count_tag_fields, geolocation_problem, image_scores
+from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import sample_from_row, samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.starcop import sample as corpus
@@ -262,7 +263,8 @@ def test_reads_good_event(sample_root: Path, spec: corpus.EventSpec) -> None:
     else:
         assert "candidate_id" not in props and "label_path" not in props
 
-    assert count_tag_fields(sample) >= 3
+    # label fields: the plume label (tag and property are one fact) and the class
+    assert label_fields(sample) >= {"tag:methane_plume"} and count_tag_fields(sample) >= 2
     assert geolocation_problem(sample) == ""
     assert sample_from_row(samples_table([sample]).to_pylist()[0]) == sample
 
@@ -432,7 +434,8 @@ def test_minimal_csv_falls_back_to_the_flight_line(tmp_path: Path, sample_root: 
     assert sample.split == "test"  # from the CSV name
     assert sample.tags == {"sensor": "AVIRIS-NG", "methane_plume": "absent"}
     assert sample.labels.classes == ("no methane plume",)
-    assert count_tag_fields(sample) == 3
+    assert label_fields(sample) == {"class:no methane plume", "tag:methane_plume"}
+    assert count_tag_fields(sample) == 2  # the sensor tag is metadata
 
 
 # -- raster defects and variants ---------------------------------------------------------------
