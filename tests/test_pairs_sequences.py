@@ -362,8 +362,11 @@ def test_stac_sample_series_are_change_pairs_with_ndvi(
     assert s2.labels.properties["series_items"] == (
         "S2B_13TDE_20230724_0_L2A/S2A_13TDE_20231008_0_L2A"
     )
+    assert s2.tags["platform"] == "Sentinel-2A+Sentinel-2B" and s2.tags["mgrs_tile"] == "T13TDE"
+    assert s2.tags["cloud_cover"] == "clear"  # kept: both dates are clear (tags all dates share)
     landsat = stac_series_samples["landsat-c2-l2"]
     assert landsat.labels.properties["eo:cloud_cover:t1"] == "0.06"
+    assert landsat.tags["wrs_path_row"] == "033/032"
     for s in stac_series_samples.values():
         candidate = make_pair(s, TEMPLATES["stac_vegetation_change"], GenerationConfig(seed=7))
         assert audit(candidate.pair, s) == []

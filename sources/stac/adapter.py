@@ -319,7 +319,9 @@ class STACScenes(SourceAdapter):
             if cloud is not None:
                 properties[f"eo:cloud_cover:{role}"] = cloud
         newest = read[-1][0]
-        tags = {k: v for k, v in newest.tags.items() if k not in ("cloud_cover", "platform")}
+        tags = {  # what every date shares (not a cloud class or orbit of one of them)
+            k: v for k, v in newest.tags.items() if all(s.tags.get(k) == v for s, _ in read)
+        }
         platforms = sorted({s.tags["platform"] for s, _ in read if "platform" in s.tags})
         if platforms:
             tags["platform"] = "+".join(platforms)
