@@ -94,8 +94,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
-    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items
-    assert report["stages"]["ingest"]["read"] == 85
+    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
+    # time series (one S2 tile, one Landsat path/row)
+    assert report["stages"]["ingest"]["read"] == 87
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -234,6 +235,13 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
         assert meta["footprint_wkt"].startswith("POLYGON")
     xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
     assert xbd_pairs and all(len(r["images"]) == 2 for r in xbd_pairs)
+    # STAC change pairs (one tile, two dates) and sequences of three or more images
+    stac_change = [r for r in rows if r["source"] == "stac" and r["image_roles"] == ["t0", "t1"]]
+    assert {r["template_id"] for r in stac_change} >= {"stac_vegetation_change"}
+    sequences = [r for r in rows if len(r["image_roles"]) >= 3]
+    assert {r["source"] for r in sequences} >= {"satlas", "quakeset"}
+    for row in stac_change + sequences:
+        assert "_temp_" in row["conversations"][0]["value"].split("\n")[0]
 
 
 def test_tar_shards_read_with_webdataset(built: Path) -> None:

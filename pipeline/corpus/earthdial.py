@@ -68,13 +68,14 @@ want the placeholders at the very start (InternVL-style ``<image>\n…``),
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
 import shutil
 import tarfile
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,11 +219,14 @@ class _Subset:
     rasters: dict[str, dict[str, Any]] = field(default_factory=dict)
     shapes: dict[str, set[tuple[int, ...]]] = field(default_factory=lambda: defaultdict(set))
     sensors: set[str] = field(default_factory=set)
+    bands: tuple[str, ...] = ()
+    variant: str = ""
 
     @property
     def name(self) -> str:
         roles = "" if self.roles == ("image",) else "_" + "_".join(self.roles)
-        return f"{self.source}_{self.task}_{self.modality}{roles}_{self.split}"
+        variant = f"_{self.variant}" if self.variant else ""
+        return f"{self.source}_{self.task}_{self.modality}{roles}{variant}_{self.split}"
 
     @property
     def route(self) -> str:
@@ -269,8 +273,20 @@ class _Subset:
         return normalization_for(exported_encoding(info, self.sensor), self.sensor)
 
 
+def _first_bands(doc: dict[str, Any]) -> tuple[str, ...]:
+    rasters = doc.get("rasters", {})
+    first = next((rasters[r] for r in doc["image_roles"] if r in rasters), None)
+    return tuple(first["bands"]) if first else ()
+
+
 def _scan(corpus: Path) -> dict[str, _Subset]:
-    subsets: dict[str, _Subset] = {}
+    """Group the corpus's records into subsets, by name.
+
+    One trainer entry states one band count, so records of one name with different band
+    lists (e.g. STAC Sentinel-2 and Landsat time series) become subsets named by their band
+    count (``…_t0_t1_12b_train``).
+    """
+    found: dict[tuple[str, tuple[str, ...]], _Subset] = {}
     for tar in sorted((corpus / "wds").glob("*.tar")):
         tokens = parse_stem(tar.stem)
         for key, members in iter_tar_records(tar):
@@ -279,7 +295,8 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             doc = json.loads(members["json"])
             roles = tuple(doc["image_roles"])
             sub = _Subset(tokens["source"], tokens["task"], doc["modality"], roles, tokens["split"])
-            sub = subsets.setdefault(sub.name, sub)
+            sub.bands = _first_bands(doc)
+            sub = found.setdefault((sub.name, sub.bands), sub)
             if not sub.tars or sub.tars[-1] != tar:
                 sub.tars.append(tar)
             sub.rows += 1
@@ -292,6 +309,15 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             for role, info in doc.get("rasters", {}).items():
                 sub.rasters.setdefault(role, info)
                 sub.shapes[role].add(tuple(info["shape"]))
+    names = Counter(name for name, _ in found)
+    counts = Counter((name, len(bands)) for name, bands in found)
+    subsets: dict[str, _Subset] = {}
+    for (name, bands), sub in found.items():
+        if names[name] > 1:
+            sub.variant = f"{len(bands)}b"
+            if counts[(name, len(bands))] > 1:  # same count, other bands: name them apart
+                sub.variant += hashlib.sha256("|".join(bands).encode()).hexdigest()[:6]
+        subsets[sub.name] = sub
     return subsets
 
 
@@ -384,6 +410,8 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
         for key, members in iter_tar_records(tar):
             doc = json.loads(members["json"])
             if tuple(doc["image_roles"]) != sub.roles or doc["modality"] != sub.modality:
+                continue
+            if _first_bands(doc) != sub.bands:
                 continue
             turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
             check_conversation(turns, len(sub.roles), f"{tar.name}:{key}")

@@ -83,6 +83,11 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "contains_cloud_or_shadow",
     }
 )  # fmt: skip
+METADATA_KEYS |= {"series_roles", "series_items"} | {
+    f"{key}:t{i}"
+    for key in ("ndvi_mean", "ndvi_valid_share", "eo:cloud_cover")
+    for i in range(5)  # STAC time series (sources/stac/series.py): per-date figures, t0 … t4
+}
 """Tag and property keys the sources write that are metadata (never counted)."""
 
 

@@ -35,7 +35,8 @@ the product names' orbit and processing times, and the Sentinel-1 image folder n
 ``image_times.json`` gives the Sentinel-2 sensing time.
 
 Good units (:data:`GOOD_TILES`): each tile has two Sentinel-2 images a year apart (at Wild
-Horse the solar farm appears only in the newer one: a change pair), static labels with
+Horse the solar farm appears only in the newer one: a change pair; Centralia has a third,
+October image between them: a three-date sequence), static labels with
 polygons, points and polylines and a ``land_cover.png``; Seattle also has a Sentinel-1 image
 and a dynamic ``vessel_1`` label on its older Sentinel-2 image. Deliberately bad units
 (:data:`BAD_TILES`), all in ``train_lowres.json``, each with one (the newer) Seattle image:
@@ -80,6 +81,7 @@ S1_IMAGE = "2022-08"
 SEATTLE_OLD = "S2B_MSIL1C_20210728T190919_N0301_R013_T10TET_20210728T211538"
 SEATTLE_NEW = "S2A_MSIL1C_20220813T190921_N0400_R013_T10TET_20220813T224406"
 CENTRALIA_OLD = "S2A_MSIL1C_20210607T190921_N0300_R013_T10TES_20210607T211236"
+CENTRALIA_MID = "S2A_MSIL1C_20211015T190921_N0301_R013_T10TES_20211015T211455"
 CENTRALIA_NEW = "S2B_MSIL1C_20220721T190919_N0400_R013_T10TES_20220721T210012"
 WILDHORSE_OLD = "S2A_MSIL1C_20210710T185921_N0301_R113_T10TGT_20210710T205513"
 WILDHORSE_NEW = "S2B_MSIL1C_20220825T185919_N0400_R113_T10TGT_20220825T204522"
@@ -88,6 +90,7 @@ IMAGE_TIMES: dict[str, str] = {
     SEATTLE_OLD: "2021-07-28T19:09:19+00:00",
     SEATTLE_NEW: "2022-08-13T19:09:21+00:00",
     CENTRALIA_OLD: "2021-06-07T19:09:21+00:00",
+    CENTRALIA_MID: "2021-10-15T19:09:21+00:00",
     CENTRALIA_NEW: "2022-07-21T19:09:19+00:00",
     WILDHORSE_OLD: "2021-07-10T18:59:21+00:00",
     WILDHORSE_NEW: "2022-08-25T18:59:19+00:00",
@@ -124,7 +127,7 @@ class TileSpec:
 
 GOOD_TILES: tuple[TileSpec, ...] = (
     TileSpec(1311, 2861, "train", "seattle", (SEATTLE_OLD, SEATTLE_NEW), (S1_IMAGE,)),
-    TileSpec(1300, 2889, "train", "centralia", (CENTRALIA_OLD, CENTRALIA_NEW)),
+    TileSpec(1300, 2889, "train", "centralia", (CENTRALIA_OLD, CENTRALIA_MID, CENTRALIA_NEW)),
     TileSpec(1360, 2881, "test", "wildhorse", (WILDHORSE_OLD, WILDHORSE_NEW)),
 )
 """Tiles that read and pass the filter."""
@@ -146,6 +149,15 @@ BAD_TILES: dict[str, str] = {
     BAD_MISSING_B08: "missing_band (ingest): no b08 PNG for the tile",
 }
 """Unit id → the failure it should cause (and where)."""
+
+_EXTRA_IMAGE_KEYS: dict[str, int] = {CENTRALIA_MID: 50}
+"""Images added after the first release of the sample, with their own random stream key (the
+other images keep theirs, so their bytes do not change)."""
+
+
+def _extras_before(spec: TileSpec, image_index: int) -> int:
+    return sum(1 for name in spec.s2_images[:image_index] if name in _EXTRA_IMAGE_KEYS)
+
 
 DYNAMIC_FOLDER = "vessel_1"
 """The dynamic label folder of the Seattle tile (vessels on its older Sentinel-2 image)."""
@@ -185,7 +197,8 @@ def write(root: Path, seed: int) -> None:
         rng = np.random.default_rng([seed, index])
         scene = _scene(spec, rng)
         for image_index, image in enumerate(spec.s2_images):
-            image_rng = np.random.default_rng([seed, index, image_index])
+            key = _EXTRA_IMAGE_KEYS.get(image, image_index - _extras_before(spec, image_index))
+            image_rng = np.random.default_rng([seed, index, key])
             newest = image_index == len(spec.s2_images) - 1
             _write_s2(root, spec, image, scene, image_rng, newest=newest, bad=bad)
             good_images.append((spec.col, spec.row, image))

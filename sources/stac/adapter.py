@@ -16,9 +16,10 @@ The adapter class here orchestrates; its helpers live beside it, one module per 
 :mod:`~eoinstruct.sources.stac.items` (sensor, tags, times),
 :mod:`~eoinstruct.sources.stac.grid` (asset headers, the chip grid and its alignment rule),
 :mod:`~eoinstruct.sources.stac.chips` (windowed reads, reprojection, chip files),
-:mod:`~eoinstruct.sources.stac.calibration` (Sentinel-1 σ0) and
+:mod:`~eoinstruct.sources.stac.calibration` (Sentinel-1 σ0),
 :mod:`~eoinstruct.sources.stac.thermal` (temperature figures of a thermal chip, stored as
-label properties). Each states the facts it relies
+label properties) and :mod:`~eoinstruct.sources.stac.series` (time series of one tile or
+path/row as one sample, with their vegetation figures). Each states the facts it relies
 on (``shared/docs/source-formats.md`` §8) and its decisions.
 
 Decision:
@@ -51,6 +52,12 @@ from eoinstruct.sources.stac.grid import ChipGrid, _footprint
 from eoinstruct.sources.stac.items import acquisition_times, item_tags, sensor_name
 from eoinstruct.sources.stac.options import _parse_options
 from eoinstruct.sources.stac.search import fetch_item, item_matches, search_api, walk_catalog
+from eoinstruct.sources.stac.series import (
+    SERIES_PREFIX,
+    ndvi_properties,
+    parse_series_unit,
+    series_units,
+)
 from eoinstruct.sources.stac.thermal import thermal_properties
 
 ITEM_JSON = "item.json"
@@ -79,6 +86,9 @@ class STACScenes(SourceAdapter):
     - ``sign``: None or a name in :data:`SIGNERS` (``planetary_computer``: needs the
       ``planetary-computer`` package, the ``planetary-computer`` extra).
     - ``s1_calibration``: ``sigma0`` (default) or ``none`` for Sentinel-1 GRD.
+    - ``time_series`` (default false): also list one series unit per optical tile or
+      path/row with items on two or more dates (:mod:`~eoinstruct.sources.stac.series`);
+      ``series_max_cloud`` (default 20): cloudiest member item, in percent.
 
     Args:
         root: Folder holding the static catalog (or any existing folder in API mode).
@@ -127,7 +137,7 @@ class STACScenes(SourceAdapter):
             units = [u for u in sorted(self._item_paths) if item_matches(self._items[u], self.opts)]
             if self.opts.max_items is not None:
                 units = units[: self.opts.max_items]
-            return units
+            return units + self._series(units)
         items = search_api(self.opts, self.name)
         units: list[str] = []
         for item in items:
@@ -137,7 +147,13 @@ class STACScenes(SourceAdapter):
             self._items[unit] = item
             _write_json_atomic(self._unit_dir(unit) / ITEM_JSON, item, only_if_changed=True)
             units.append(unit)
-        return sorted(units)
+        return sorted(units) + self._series(units)
+
+    def _series(self, units: list[str]) -> list[str]:
+        """The series units of the listed items (none unless ``time_series`` is on)."""
+        if not self.opts.time_series:
+            return []
+        return series_units(self._items, units, self.opts.series_max_cloud)
 
     def _walk_catalog(self) -> None:
         """Index every item under the static catalog (once): unit → item dict and path."""
@@ -163,6 +179,9 @@ class STACScenes(SourceAdapter):
         Returns:
             Existing paths, sorted.
         """
+        if unit.startswith(SERIES_PREFIX):
+            collection, _, ids = parse_series_unit(unit)
+            return sorted({p for i in ids for p in self.unit_files(f"{collection}/{i}")})
         paths: set[Path] = set()
         if self.opts.catalog is not None:
             self._walk_catalog()
@@ -221,6 +240,8 @@ class STACScenes(SourceAdapter):
                 (the item JSON itself is broken).
             ValueError: If ``unit`` is not ``<collection>/<item id>``.
         """
+        if unit.startswith(SERIES_PREFIX):
+            return [self._read_series(unit)]
         collection, sep, item_id = unit.partition("/")
         if not sep or not collection or not item_id:
             raise ValueError(f"{self.name}: bad unit id {unit!r}; expected <collection>/<item>")
@@ -236,6 +257,92 @@ class STACScenes(SourceAdapter):
         acquired = acquisition_times(item, unit)
         grid, paths = read_chips(unit, item, choices, self._unit_dir(unit), self.opts)
         return [self._sample(unit, item, choices, grid, paths, acquired)]
+
+    def _read_series(self, unit: str) -> Sample:
+        """Read a series unit: each member's chip as role ``t<i>``, with NDVI figures."""
+        collection, place, ids = parse_series_unit(unit)
+        read: list[tuple[Sample, dict[str, Path]]] = []
+        failures: list[SourceError] = []
+        for item_id in ids:
+            member = f"{collection}/{item_id}"
+            try:
+                (sample,) = self.read_unit(member)
+                choices = select_assets(
+                    self._item(member),
+                    self.opts.assets.get(collection),
+                    self._collection_assets.get(collection),
+                    member,
+                )
+            except SourceError as exc:
+                failures.append(exc)
+                continue
+            folder = self._unit_dir(member)
+            read.append((sample, {c.key: folder / f"{c.key}.tif" for c in choices}))
+        if read:
+            grid = read[-1][0].labels.properties["chip_grid"]
+            read = [m for m in read if m[0].labels.properties["chip_grid"] == grid]
+        if len(read) < 2:
+            if failures:
+                first = failures[0]
+                raise SourceError(first.kind, f"series {unit}: {first}", unit)
+            raise SourceError(
+                "bad_metadata", f"series {unit}: fewer than two members share a chip grid", unit
+            )
+        profile = collection_profile(collection)
+        assert profile is not None
+        images: list[ImageRef] = []
+        acquired: list[str] = []
+        properties: dict[str, str] = {
+            "stac_collection": collection,
+            "chip_grid": read[-1][0].labels.properties["chip_grid"],
+            "series_roles": "/".join(f"t{i}" for i in range(len(read))),
+            "series_items": "/".join(s.native_id.partition("/")[2] for s, _ in read),
+        }
+        for index, (sample, files) in enumerate(read):
+            role = f"t{index}"
+            image = sample.image("image")
+            images.append(
+                ImageRef(
+                    role=role,
+                    files=image.files,
+                    bands=image.bands,
+                    encoding=image.encoding,
+                    width=image.width,
+                    height=image.height,
+                    display_bands=image.display_bands,
+                )
+            )
+            acquired.append(sample.acquired[0] if sample.acquired else "")
+            figures = ndvi_properties(profile.family, files, unit)
+            properties |= {f"{k}:{role}": v for k, v in figures.items()}
+            cloud = sample.labels.properties.get("eo:cloud_cover")
+            if cloud is not None:
+                properties[f"eo:cloud_cover:{role}"] = cloud
+        newest = read[-1][0]
+        tags = {  # what every date shares (not a cloud class or orbit of one of them)
+            k: v for k, v in newest.tags.items() if all(s.tags.get(k) == v for s, _ in read)
+        }
+        platforms = sorted({s.tags["platform"] for s, _ in read if "platform" in s.tags})
+        if platforms:
+            tags["platform"] = "+".join(platforms)
+        sensors = sorted({s.sensor for s, _ in read})
+        return Sample(
+            sample_id=f"{self.name}:{SERIES_PREFIX}{collection}/{place}",
+            source=self.name,
+            native_id=unit,
+            modality=newest.modality,
+            sensor=sensors[0] if len(sensors) == 1 else " / ".join(sensors),
+            bands=images[0].bands,
+            gsd_m=newest.gsd_m,
+            crs=newest.crs,
+            footprint_wkt=newest.footprint_wkt,
+            acquired=tuple(acquired),
+            images=tuple(images),
+            tags=tags,
+            labels=Labels(properties=properties),
+            licence=newest.licence,
+            split="",
+        )
 
     def _sample(
         self,

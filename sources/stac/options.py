@@ -61,6 +61,8 @@ class _Options:
     chip_center: tuple[float, float] | None
     sign: str | None
     s1_calibration: str
+    time_series: bool = False
+    series_max_cloud: float = 20.0
 
     def size_for(self, collection: str) -> int:
         return self.chip_size.get(collection, self.chip_size.get("default", DEFAULT_CHIP_SIZE))
@@ -85,6 +87,8 @@ _KNOWN_OPTIONS = {
     "aoi",
     "sign",
     "s1_calibration",
+    "time_series",
+    "series_max_cloud",
 }
 
 
@@ -188,6 +192,12 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     dt = options.get("datetime")
     if dt is not None and not isinstance(dt, str):
         raise ValueError("stac: option datetime must be a string (RFC 3339 instant or interval)")
+    time_series = options.get("time_series", False)
+    if not isinstance(time_series, bool):
+        raise ValueError("stac: option time_series must be true or false")
+    max_cloud = options.get("series_max_cloud", 20.0)
+    if isinstance(max_cloud, bool) or not isinstance(max_cloud, int | float) or max_cloud < 0:
+        raise ValueError("stac: option series_max_cloud must be a number >= 0 (percent)")
     return _Options(
         catalog=str(catalog) if catalog is not None else None,
         api_url=str(api_url) if api_url is not None else None,
@@ -206,4 +216,6 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         chip_center=center,
         sign=sign,
         s1_calibration=str(calibration),
+        time_series=time_series,
+        series_max_cloud=float(max_cloud),
     )

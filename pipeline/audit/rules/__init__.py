@@ -14,11 +14,12 @@ from eoinstruct.pipeline.audit.rules import (
     landcover,
     methane,
     scene,
+    sequence,
     thermal,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal)
+_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
 
 RULES: dict[str, Rule] = {}
 """Template id → rule, from every family module."""

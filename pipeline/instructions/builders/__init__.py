@@ -10,8 +10,8 @@ and no pair is made.
 One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcover`
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
-scenes), :mod:`.thermal` (heat); :mod:`.common` holds the shared machinery. Adding a family is
-one module and one line below.
+scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences);
+:mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from eoinstruct.pipeline.instructions.builders import (
     landcover,
     methane,
     scene,
+    sequence,
     thermal,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
@@ -35,7 +36,7 @@ from eoinstruct.pipeline.instructions.builders.common import (
     scale_box,
 )
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal)
+_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
 
 BUILDERS: dict[str, Builder] = {}
 """Builder name (as used in template files) → function, from every family module."""

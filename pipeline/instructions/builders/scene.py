@@ -234,7 +234,13 @@ def land_uses(sample: Sample) -> tuple[list[str], bool]:
 
 
 def osm_land_use(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """The land uses on the image: the source's own tags first, OSM enrichment where it agrees."""
+    """The land uses on the image: the source's own tags first, OSM enrichment where it agrees.
+
+    Not for a time series (``series_roles``): its newest image is also a sample of its own,
+    which gets this question.
+    """
+    if sample.labels.properties.get("series_roles"):
+        raise NotApplicable("time_series")
     values, from_osm = land_uses(sample)
     if not values:
         raise NotApplicable("no_land_use")
