@@ -421,9 +421,10 @@ def test_earthdial_export_loads_and_conversations_start_with_images(
             assert (len(keys) > 1) == name.startswith("Change_"), name
     assert total == report(built)["corpus"]["pairs"]
     # STAC time series of Sentinel-2 (12 bands) and Landsat (7) are entries of their own
-    series = {n for m in mixtures.values() for n in m if n.startswith("stac_change_detection")}
-    assert {"stac_change_detection_multispectral_t0_t1_12b_train"} <= series
-    assert {"stac_change_detection_multispectral_t0_t1_7b_train"} <= series
+    # (named Change_… so that EarthDial's loader takes its multi-image branch)
+    series = {n for m in mixtures.values() for n in m if "stac_change_detection" in n}
+    assert {"Change_stac_change_detection_multispectral_t0_t1_12b_train"} <= series
+    assert {"Change_stac_change_detection_multispectral_t0_t1_7b_train"} <= series
 
 
 def test_image_token_placement_and_conversation_checks() -> None:

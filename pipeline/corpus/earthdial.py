@@ -219,7 +219,7 @@ class _Subset:
     rasters: dict[str, dict[str, Any]] = field(default_factory=dict)
     shapes: dict[str, set[tuple[int, ...]]] = field(default_factory=lambda: defaultdict(set))
     sensors: set[str] = field(default_factory=set)
-    bands: tuple[str, ...] = ()
+    band_names: tuple[str, ...] = ()
     variant: str = ""
 
     @property
@@ -257,7 +257,7 @@ class _Subset:
             return ",".join(self.image_columns()[r] for r in self.roles)
         return ",".join(dict.fromkeys(self.raster_columns()[r] for r in self.roles))
 
-    def bands(self) -> int:
+    def band_count(self) -> int:
         if self.route in ("rgb", "change_rgb"):
             return 3
         if self.route == "stacked":
@@ -295,8 +295,8 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             doc = json.loads(members["json"])
             roles = tuple(doc["image_roles"])
             sub = _Subset(tokens["source"], tokens["task"], doc["modality"], roles, tokens["split"])
-            sub.bands = _first_bands(doc)
-            sub = found.setdefault((sub.name, sub.bands), sub)
+            sub.band_names = _first_bands(doc)
+            sub = found.setdefault((sub.name, sub.band_names), sub)
             if not sub.tars or sub.tars[-1] != tar:
                 sub.tars.append(tar)
             sub.rows += 1
@@ -411,7 +411,7 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
             doc = json.loads(members["json"])
             if tuple(doc["image_roles"]) != sub.roles or doc["modality"] != sub.modality:
                 continue
-            if _first_bands(doc) != sub.bands:
+            if _first_bands(doc) != sub.band_names:
                 continue
             turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
             check_conversation(turns, len(sub.roles), f"{tar.name}:{key}")
@@ -514,7 +514,7 @@ def _export_subsets(
                 "annotation": f"{root}{export_name}",
                 "image_key": sub.image_key(),
                 "conversation": "conversations",
-                "bands": sub.bands(),
+                "bands": sub.band_count(),
                 "normalization": sub.normalization(),
                 "data_augment": False,
                 "dynamic_image": False,
