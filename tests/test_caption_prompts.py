@@ -70,7 +70,7 @@ def test_skyscript_prompt_shows_only_visible_facts(tmp_path: Path) -> None:
     request = build_request(sample(1, tmp_path), BOOK.templates["detailed/2"], CONFIG)
     text = user_text(request)
     assert text.splitlines() == [
-        "Image: an RGB image, about 1 m per pixel",
+        "Image: an RGB image (NAIP aerial orthophoto), about 1 m per pixel",
         "- Main mapped feature: farmland; crop: maize",
         "- Other mapped features in the image: house; residential street; footway",
     ]
@@ -85,7 +85,7 @@ def test_satlas_prompt_shows_only_visible_facts(tmp_path: Path) -> None:
     text = user_text(request)
     assert request.image_role == "t1"
     assert text.splitlines() == [
-        "Image: an RGB image, about 9.6 m per pixel",
+        "Image: an RGB image (Sentinel-2 MSI), about 9.6 m per pixel",
         "- Labelled objects: 3 wind turbines; residential roads",
         "- Annotated as absent: dams; helipads",
         "- Conditions: partial snow cover",
@@ -128,8 +128,7 @@ def test_modalities_read_with_the_right_article(tmp_path: Path) -> None:
         m: scene_facts(dataclasses.replace(s, modality=m, sensor="X"), s.images[0]).image
         for m in ("rgb", "sar", "multispectral", "thermal")
     }
-    assert lines["rgb"].startswith("Image: an RGB image, about")
-    assert not any("X" in line for line in lines.values())  # no sensor or imagery source
+    assert lines["rgb"].startswith("Image: an RGB image (X)")
     assert lines["sar"].startswith("Image: a false-colour rendering of a radar (SAR) image")
     assert lines["multispectral"].startswith("Image: a true-colour rendering")
     no_gsd = scene_facts(dataclasses.replace(s, gsd_m=None, sensor="unknown (Q)"), s.images[0])

@@ -214,7 +214,7 @@ def _values(text: str) -> list[str]:
 
 
 def image_line(sample: Sample, policy: TagPolicy) -> str:
-    """Return the image line of a prompt (modality and GSD; no sensor or source, dates, ids)."""
+    """Return the image line of a prompt (modality, sensor, GSD; no dates, no ids)."""
     noun = policy.modalities.get(sample.modality, f"{sample.modality} image")
     sensor = sample.sensor if sample.sensor and not sample.sensor.startswith("unknown") else ""
     modality = article(noun)
