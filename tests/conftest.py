@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,22 @@ def peer_data() -> Path:
             "or set EOINSTRUCT_PEER_DATA"
         )
     return path
+
+
+@pytest.fixture(scope="session")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One full build of the embedded sample corpus, shared by the modules that only read it.
+
+    Tests that change a build copy what they change (or build their own); this one stays as
+    the build wrote it. The Hugging Face cache lives in the temporary root, offline.
+    """
+    from build_helpers import build
+
+    root = tmp_path_factory.mktemp("sample-build")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HOME", str(root / "hf"))
+        mp.setenv("HF_DATASETS_OFFLINE", "1")
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+        build(root)
+    yield root

@@ -12,13 +12,11 @@ with arrays whose band count is the entry's ``bands`` and one ``<image>`` per im
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from build_helpers import build
 from PIL import Image
 
 from eoinstruct.pipeline.corpus.earthdial_routes import (
@@ -112,14 +110,9 @@ def check_conversation(
 
 
 @pytest.fixture(scope="module")
-def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("earthdial")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HF_HOME", str(root / "hf"))
-        mp.setenv("HF_DATASETS_OFFLINE", "1")
-        mp.setenv("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-        build(root)
-        yield root / "earthdial"
+def export(sample_build: Path) -> Path:
+    """The export of the shared sample build (``conftest.sample_build``), as the build wrote it."""
+    return sample_build / "earthdial"
 
 
 def test_every_mixture_entry_loads_through_its_branch(export: Path) -> None:

@@ -20,10 +20,9 @@ from eoinstruct.pipeline.stages import accounted
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("build")
-    build(root)
-    return root
+def built(sample_build: Path) -> Path:
+    """The shared sample build (``conftest.sample_build``): read, never changed."""
+    return sample_build
 
 
 def ledger(root: Path, stage: str, kind: str) -> dict[str, str]:

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from build_helpers import build, make_params
+from build_helpers import make_params
 
 from eoinstruct.cli import main
 from eoinstruct.pipeline.config import load_params
@@ -77,15 +77,14 @@ def hf_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, hf_env: None) -> Path:
-    root = tmp_path_factory.mktemp("ship")
-    build(root)
-    return root
+def built(sample_build: Path, hf_env: None) -> Path:
+    """The shared sample build (``conftest.sample_build``): tests that change it copy it."""
+    return sample_build
 
 
 @pytest.fixture(scope="module")
-def earthdial(built: Path) -> tuple[Path, dict[str, Any]]:
-    out = built / "earthdial"
+def earthdial(built: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("export") / "earthdial"
     return out, export_earthdial(built / "corpus", out)
 
 
