@@ -302,3 +302,11 @@ def test_temp_tag_only_for_several_dates():
 def test_box_edges_on_grid_lines_stay_on_them():
     # 28/200*100 is 14.000000000000002 in floating point; the box must still end at 14
     assert scale_box((10.0, 10.0, 28.0, 28.0), 200, 200, 100) == (5, 5, 14, 14, 0)
+
+
+def test_family_tables_merge_and_refuse_a_name_defined_twice() -> None:
+    from eoinstruct.pipeline.tables import merge_tables
+
+    assert merge_tables([{"a": 1}, {"b": 2}], "rules") == {"a": 1, "b": 2}
+    with pytest.raises(RuntimeError, match="rules defined twice: \\['a'\\]"):
+        merge_tables([{"a": 1}, {"a": 2}], "rules")

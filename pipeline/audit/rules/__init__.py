@@ -18,15 +18,11 @@ from eoinstruct.pipeline.audit.rules import (
     thermal,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
+from eoinstruct.pipeline.tables import merge_tables
 
 _MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
 
-RULES: dict[str, Rule] = {}
+RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""
-for _module in _MODULES:
-    _clash = set(RULES) & set(_module.RULES)
-    if _clash:
-        raise RuntimeError(f"audit rules defined twice: {sorted(_clash)}")
-    RULES.update(_module.RULES)
 
 __all__ = ["RULES", "Rule"]

@@ -35,16 +35,12 @@ from eoinstruct.pipeline.instructions.builders.common import (
     format_boxes,
     scale_box,
 )
+from eoinstruct.pipeline.tables import merge_tables
 
 _MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
 
-BUILDERS: dict[str, Builder] = {}
+BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""
-for _module in _MODULES:
-    _clash = set(BUILDERS) & set(_module.BUILDERS)
-    if _clash:
-        raise RuntimeError(f"builder names defined twice: {sorted(_clash)}")
-    BUILDERS.update(_module.BUILDERS)
 
 __all__ = [
     "BUILDERS",

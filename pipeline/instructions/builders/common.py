@@ -132,12 +132,3 @@ Builder = Callable[[Sample, GenerationConfig], TaskValues]
 def yes_no(value: bool) -> str:
     """Return ``Yes`` or ``No``."""
     return "Yes" if value else "No"
-
-
-def join_phrases(items: list[str]) -> str:
-    """Join phrases as English prose: ``a``, ``a and b``, ``a, b and c``."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
