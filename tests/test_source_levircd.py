@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from eoinstruct.pipeline.config import ConfigError
 from eoinstruct.pipeline.corpus.licences import commercial_use
 from eoinstruct.pipeline.instructions.pairs import sensor_tag
+from eoinstruct.pipeline.quality.thresholds import Thresholds, decide
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.levircd import sample as corpus
 from eoinstruct.sources.levircd.adapter import CATEGORY, LEVIRCD, MASK_RASTER
@@ -155,3 +157,28 @@ def test_facts_and_download() -> None:
     assert not commercial_use(FACTS)
     assert {f.key for f in SPEC.files} == {"train", "val", "test", "plus"}
     assert all(f.checksum and f.url and "/resolve/" in f.url for f in SPEC.files)
+
+
+def test_filter_exemption_keeps_samples_without_geolocation() -> None:
+    section = {
+        "min_tags": 3,
+        "min_valid_fraction": 0.9,
+        "require_geolocation": True,
+        "exempt": {"levircd": ["no_geolocation", "too_few_tags"]},
+        "brightness": {"uint8": {"min": 0.04, "max": 0.95}},
+    }
+    thresholds = Thresholds.from_params(section)
+    row = {
+        "n_tags": 1,
+        "geo_problem": "no_footprint",
+        "image_encodings": ["uint8", "uint8"],
+        "brightness": [0.4, 0.5],
+        "valid_fraction": [1.0, 1.0],
+    }
+    assert decide({**row, "source": "levircd"}, thresholds) == []
+    assert decide({**row, "source": "xbd"}, thresholds) == ["no_geolocation", "too_few_tags"]
+    assert decide({**row, "source": "levircd", "brightness": [0.0, 0.5]}, thresholds) == [
+        "too_dark"
+    ]
+    with pytest.raises(ConfigError, match=r"filter\.exempt\.levircd"):
+        Thresholds.from_params({**section, "exempt": {"levircd": ["anything"]}})
