@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from eoinstruct.pipeline.audit.checks import generic_problems
+from eoinstruct.pipeline.audit.checks import generic_problems, is_yes_no_question
 from eoinstruct.pipeline.audit.item import from_pair
 from eoinstruct.pipeline.audit.rules import RULES
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable
@@ -82,6 +82,9 @@ def test_templates_are_registered() -> None:
         assert template.task_tag == "[changedet]"
         assert template.images == ("pre", "post")
         assert len(template.turns[0].questions) >= 12
+    presence = TEMPLATES["levircd_change_presence"].turns[0].questions
+    region = "in the central part of the image"
+    assert all(is_yes_no_question(q.format(region=region)) for q in presence)
 
 
 @pytest.mark.parametrize("seed", range(12))
