@@ -24,6 +24,12 @@ Decisions:
   ``crs`` and ``footprint_wkt`` are empty: ``filter.exempt`` in ``params.yaml`` keeps these
   samples despite ``no_geolocation``, and despite ``too_few_tags`` (the dense mask is the
   label; there are no OSM tags without a footprint).
+- Not read: the change captions of LEVIR-CC / LEVIR-MCI. Their format is documented
+  (``LevirCCcaptions.json``: ``images[]`` with ``filename``, ``filepath`` (the split),
+  ``sentences[].raw``, ``changeflag``; images under ``images/{train,val,test}/{A,B}``), but
+  they caption 256 x 256 crops with their own file names, and no crop → LEVIR-CD pair
+  mapping ships with them, so they cannot be attached to these masks; they would be a source
+  of their own, and human captions are not re-derivable by the audit.
 - Errors: a missing A, B or label file → ``missing_file``; an unreadable, truncated or
   non-RGB image, or A and B of different sizes → ``corrupt_raster``; a mask that is
   unreadable, not binary, or of another size than the images → ``malformed_label``.
