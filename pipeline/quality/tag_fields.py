@@ -45,6 +45,7 @@ LABEL_KEYS: frozenset[str] = frozenset(
         "methane_plume",  # STARCOP tag: present/absent
         "has_plume",  # STARCOP property: true/false (the same fact)
         "emission_class",  # STARCOP: weak/strong
+        "building_change",  # LEVIR-CD: true/false, whether the change mask marks any pixel
         "smoke",  # SatlasPretrain classification labels
         "snow",
     }
@@ -75,7 +76,8 @@ METADATA_KEYS: frozenset[str] = frozenset(
         # measured quantities: what the pixels do not give, or figures computed from them
         "magnitude", "event_magnitude", "qplume_kg_h", "pixel_size_m", "image_pixels",
         "plume_pixels", "plume_area_m2", "lst_mean_c", "lst_p10_c", "lst_p90_c",
-        "lst_quadrant_means_c", "lst_valid_share",
+        "lst_quadrant_means_c", "lst_valid_share", "change_components", "changed_pixels",
+        "changed_area_m2", "component_pixels", "changed_pixels_by_third",
         # summaries that repeat labels counted elsewhere, captions, quality flags
         "label_categories", "raster_labels", "absent_categories", "surrounding_objects",
         "class_shares", "land_cover_shares", "line_categories",

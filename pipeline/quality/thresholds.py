@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -52,6 +52,8 @@ class Thresholds:
         snow_cloud: ``drop`` or ``keep`` samples flagged for snow/cloud/shadow.
         max_cloud_fraction: Largest cloud-mask share kept (with ``snow_cloud: drop``).
         drop_degenerate: Drop samples with a constant or all-nodata band.
+        exempt: Source → reasons (values of :data:`FILTER_REASONS`) that never drop its
+            samples, e.g. ``no_geolocation`` for a release without coordinates (LEVIR-CD).
     """
 
     min_tags: int
@@ -62,6 +64,7 @@ class Thresholds:
     snow_cloud: str = "drop"
     max_cloud_fraction: float = 0.1
     drop_degenerate: bool = True
+    exempt: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: FilterSettings) -> Thresholds:
@@ -89,6 +92,11 @@ class Thresholds:
         for enc, (low, high) in brightness.items():
             if not 0 <= low < high <= 1:
                 raise ConfigError(f"filter.brightness.{enc}: need 0 <= min < max <= 1")
+        known = {str(r) for r in FILTER_REASONS}
+        for source, names in settings.exempt.items():
+            bad = sorted(set(names) - known)
+            if bad:
+                raise ConfigError(f"filter.exempt.{source}: unknown reasons {bad}")
         return cls(
             min_tags=settings.min_tags,
             min_valid_fraction=settings.min_valid_fraction,
@@ -98,6 +106,7 @@ class Thresholds:
             snow_cloud=settings.snow_cloud,
             max_cloud_fraction=settings.max_cloud_fraction,
             drop_degenerate=settings.drop_degenerate,
+            exempt={k: frozenset(v) for k, v in settings.exempt.items()},
         )
 
     @classmethod
@@ -161,7 +170,8 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[Reason]:
         reasons.append(Reason.DEGENERATE)
     if scores["n_tags"] < thresholds.min_tags:
         reasons.append(Reason.TOO_FEW_TAGS)
-    return reasons
+    exempt = thresholds.exempt.get(str(scores.get("source") or ""), frozenset())
+    return [r for r in reasons if str(r) not in exempt]
 
 
 def in_aoi(footprint_wkt: object, thresholds: Thresholds) -> bool:

@@ -8,6 +8,7 @@ line below.
 from __future__ import annotations
 
 from eoinstruct.pipeline.audit.rules import (
+    change,
     detection,
     disaster,
     earthquake,
@@ -20,7 +21,7 @@ from eoinstruct.pipeline.audit.rules import (
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence, change)
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""
