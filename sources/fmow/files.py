@@ -75,7 +75,9 @@ def jpeg_size(path: Path, unit: str) -> tuple[int, int]:
         with Image.open(path) as image:
             kind, mode, size = image.format, image.mode, image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise SourceError("corrupt_raster", f"fmow {unit}: {path.name}: unreadable ({exc})", unit)
+        raise SourceError(
+            "corrupt_raster", f"fmow {unit}: {path.name}: unreadable ({exc})", unit
+        ) from exc
     if kind != "JPEG" or mode != "RGB":
         raise SourceError(
             "corrupt_raster",

@@ -88,13 +88,13 @@ def _classify(
 
 
 def sequence_class(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """fMoW sequence: the category of the site boxed on the first image, every view shown."""
+    """A sequence: the category of the site boxed on the first image, every view shown."""
     roles = _roles(sample, 2)
     return _classify(sample, config, roles, roles[0], "fmow_sequence_class")
 
 
 def view_class(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """fMoW single view (a seeded draw among the views): the category of the boxed site."""
+    """One view (a seeded draw among the views): the category of the boxed site."""
     roles = _roles(sample, 1)
     role = roles[draw(config.seed, sample.sample_id, "fmow_view|role", n=len(roles))]
     return _classify(sample, config, (role,), role, "fmow_view_class")
@@ -115,12 +115,14 @@ def _shuffled(dates: list[str], seed: int, sample_id: str) -> str:
     pool = list(dates)
     out = []
     while pool:
-        out.append(pool.pop(draw(seed, sample_id, "fmow_when|shuffle", str(len(pool)), n=len(pool))))
+        out.append(
+            pool.pop(draw(seed, sample_id, "fmow_when|shuffle", str(len(pool)), n=len(pool)))
+        )
     return join_list(out)
 
 
 def view_date(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """fMoW sequence: the date of the image at a drawn position (the dates listed shuffled)."""
+    """The date of the image at a drawn position (the dates listed shuffled)."""
     roles = _roles(sample, 3)
     dates = _dates(sample, roles)
     k = draw(config.seed, sample.sample_id, "fmow_when|position", n=len(roles))
@@ -138,7 +140,7 @@ def view_date(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 
 def image_on_date(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """fMoW sequence: the position of the image taken on a drawn date (a date of one view)."""
+    """The position of the image taken on a drawn date (a date of one view)."""
     roles = _roles(sample, 3)
     dates = _dates(sample, roles)
     single = [i for i, d in enumerate(dates) if dates.count(d) == 1]
@@ -168,14 +170,17 @@ def months_between(first: str, last: str) -> int:
 
 
 def time_span(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """fMoW sequence: whole years and months between the first and the last image."""
+    """An fMoW sequence: whole years and months between the first and the last image."""
     roles = _roles(sample, 2)
     dates = _dates(sample, roles)
     months = months_between(dates[0], dates[-1])
     if months < 1:
         raise NotApplicable("less_than_a_month")
     years, rest = divmod(months, 12)
-    parts = [count_phrase(years, "year") if years else "", count_phrase(rest, "month") if rest else ""]
+    parts = [
+        count_phrase(years, "year") if years else "",
+        count_phrase(rest, "month") if rest else "",
+    ]
     span = join_list(parts)
     return TaskValues(
         values={
