@@ -76,7 +76,7 @@ def _classify(
         values={
             "count": number_word(len(roles)),
             "box": format_boxes((box,)),
-            "options": join_list(options, "or"),
+            "options": "; ".join(options),
             "class": answer,
             "Class": answer[0].upper() + answer[1:],
         },
