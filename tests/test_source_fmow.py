@@ -7,8 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 import shapely
+from rasterio.transform import from_origin
 
 from eoinstruct.pipeline.io.rasters import read_image
 from eoinstruct.pipeline.quality.tag_fields import METADATA_KEYS
@@ -16,6 +19,7 @@ from eoinstruct.pipeline.records import sample_from_row, sample_to_row
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.fmow import sample as corpus
 from eoinstruct.sources.fmow.adapter import FMoW, spaced
+from eoinstruct.sources.fmow.bands import MS_BANDS, band_names
 from eoinstruct.sources.fmow.categories import CATEGORIES
 from eoinstruct.sources.fmow.metadata import parse_timestamp
 
@@ -161,7 +165,7 @@ def test_options_and_missing_root(tmp_path):
     with pytest.raises(ValueError, match="max_views"):
         FMoW(tmp_path, {"max_views": 9})
     with pytest.raises(ValueError, match="variant"):
-        FMoW(tmp_path, {"variant": "ms"})
+        FMoW(tmp_path, {"variant": "nir"})
     with pytest.raises(ValueError, match="splits"):
         FMoW(tmp_path, {"splits": ["test"]})
     with pytest.raises(SourceNotFoundError):
@@ -199,3 +203,80 @@ def test_unit_files(sample_root):
         "solar_farm_7_1_rgb.json",
     ]
     assert adapter.unit_files("nonsense") == []
+
+
+# ---- fMoW-full (layout UNVERIFIED: a synthetic tree of TIFFs) ------------------------------
+
+
+def _tif(path: Path, bands: int, dtype: str, size: tuple[int, int] = (64, 48)) -> None:
+    width, height = size
+    data = np.arange(bands * width * height, dtype="uint32").reshape(bands, height, width)
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": bands}
+    transform = from_origin(10.0, 50.001, 1e-5, 1e-5)
+    with rasterio.open(
+        path, "w", dtype=dtype, crs="EPSG:4326", transform=transform, **profile
+    ) as ds:
+        ds.write((data % 2000 + 100).astype(dtype))
+
+
+def _full_view(folder: Path, t: int, variant: str, bands: int, dtype: str, waves: list[int]):
+    stem = folder / f"{folder.name}_{t}_{variant}"
+    _tif(stem.with_suffix(".tif"), bands, dtype)
+    doc = {
+        "gsd": 1.9 + t / 10,
+        "img_width": 64,
+        "img_height": 48,
+        "timestamp": f"201{t}-05-0{t + 1}T10:00:00Z",
+        "approximate_wavelengths": waves,
+        "raw_location": "POLYGON ((10 50, 10.001 50, 10.001 50.001, 10 50.001, 10 50))",
+        "bounding_boxes": [{"ID": t, "box": [10, 8, 30, 20], "category": "dam"}],
+    }
+    stem.with_suffix(".json").write_text(json.dumps(doc))
+
+
+EIGHT = [427, 478, 546, 608, 659, 724, 831, 908]
+
+
+def test_fmow_full_multispectral_views(tmp_path):
+    folder = tmp_path / "train" / "dam" / "dam_1"
+    folder.mkdir(parents=True)
+    for t in (0, 1, 3):
+        _full_view(folder, t, "ms", 8, "uint16", EIGHT)
+    _full_view(folder, 2, "ms", 4, "uint16", [478, 546, 659, 831])  # another sensor: left out
+    [s] = FMoW(tmp_path, {"variant": "ms"}).read_unit("train/dam/dam_1")
+    assert s.modality == "multispectral" and s.bands[4] == "red" and len(s.bands) == 8
+    assert [s.labels.properties[f"view:{im.role}"] for im in s.images] == ["0", "1", "3"]
+    image = s.image("t0")
+    assert image.encoding == "float" and image.display_bands == ("red", "green", "blue")
+    assert read_image(image).shape == (8, 48, 64)
+    # the pairs of the site family apply, with the added high-resolution multispectral tag
+    from eoinstruct.pipeline.instructions.builders import GenerationConfig
+    from eoinstruct.pipeline.instructions.pairs import make_pair
+    from eoinstruct.templates import load_templates
+
+    template = next(t for t in load_templates() if t.id == "fmow_sequence_class")
+    pair = make_pair(s, template, GenerationConfig(seed=1)).pair
+    assert pair.turns[0].value.startswith("[classify] [hr_ms_temp_0.5] <image> <image> <image>")
+
+
+def test_fmow_full_rgb_tiffs_and_bad_band_sets(tmp_path):
+    folder = tmp_path / "val" / "dam" / "dam_2"
+    folder.mkdir(parents=True)
+    _full_view(folder, 0, "rgb", 3, "uint8", [661, 545, 477])
+    _full_view(folder, 0, "ms", 8, "uint16", EIGHT[:6])  # wavelengths do not match the bands
+    [s] = FMoW(tmp_path).read_unit("val/dam/dam_2")
+    assert s.modality == "rgb" and s.image("t0").encoding == "uint8"
+    assert s.image("t0").files[0].endswith("_rgb.tif")
+    assert _kind(FMoW(tmp_path, {"variant": "ms"}), "val/dam/dam_2") == "corrupt_raster"
+    _full_view(folder, 0, "ms", 3, "uint16", [661, 545, 477])  # RGB where MS is expected
+    assert _kind(FMoW(tmp_path, {"variant": "ms"}), "val/dam/dam_2") == "corrupt_raster"
+    (folder / "dam_2_0_ms.tif").write_bytes(b"not a tiff")
+    assert _kind(FMoW(tmp_path, {"variant": "ms"}), "val/dam/dam_2") == "corrupt_raster"
+
+
+def test_band_names_from_wavelengths():
+    assert band_names(3, (661, 545, 477)) == ("R", "G", "B")
+    assert band_names(3, (477, 545, 661)) is None
+    assert band_names(4, ()) == ("blue", "green", "red", "nir1")
+    assert band_names(8, tuple(EIGHT)) == tuple(b.name for b in MS_BANDS)
+    assert band_names(8, (427,) * 8) is None and band_names(5, ()) is None

@@ -24,28 +24,37 @@ Decisions:
 - ``sensor`` is the constellation (DigitalGlobe WorldView-2/-3, GeoEye-1, QuickBird-2); a
   JSON's ``sensor_platform_name`` is kept as the ``platform`` tag.
 
+fMoW-full (``variant: ms``, or ``rgb`` on a tree of ``_rgb.tif``): the TIFFs are read like the
+JPEGs, their bands named from the JSON's ``approximate_wavelengths``
+(:mod:`~eoinstruct.sources.fmow.bands`); 8-bit TIFFs are ``uint8``, deeper ones keep their
+digital numbers as stored (encoding ``float``: no brightness scale assumed). A sequence that
+mixes 4- and 8-band views keeps the views of its most common band set. The names, bit depth
+and band order of fMoW-full are UNVERIFIED (tested on a synthetic tree only).
+
 Not read: ``test/`` and ``seq/`` (no category folders; their ground truth is a separate
-mapping), and fMoW-full's TIFFs (``_rgb.tif``, ``_ms.tif``: names, bit depth and band order
-UNVERIFIED, no sample of them to test against). Real fMoW images reach several thousand
+mapping). Real fMoW images reach several thousand
 pixels for large categories (airport, port…); a crop to the box with context would keep
 them small, but the default ships each JPEG whole.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.fmow.bands import RGB_NAMES, band_names
 from eoinstruct.sources.fmow.categories import CATEGORIES, SCHEME
 from eoinstruct.sources.fmow.files import (
     FOLDER_RE,
     SPLIT_MAP,
     UNIT_RE,
     VARIANTS,
-    jpeg_size,
+    image_header,
     view_files,
 )
 from eoinstruct.sources.fmow.metadata import ViewMeta, read_view
@@ -55,6 +64,16 @@ SENSOR = "DigitalGlobe WorldView-2/-3, GeoEye-1, QuickBird-2"
 
 MAX_VIEWS = 5
 """The most views a sample may keep (``max_views``)."""
+
+
+@dataclass(frozen=True)
+class _View:
+    """One view as read: its JSON facts, image file, band names and encoding."""
+
+    meta: ViewMeta
+    path: Path
+    bands: tuple[str, ...]
+    encoding: str
 
 
 def spaced(count: int, keep: int) -> list[int]:
@@ -79,11 +98,12 @@ class FMoW(SourceAdapter):
 
     Options (``sources.fmow`` in ``params.yaml``):
         splits: Split folders to read (``train``, ``val``); default both.
-        variant: ``rgb`` (pan-sharpened, default) or ``msrgb`` (multispectral as RGB).
+        variant: ``rgb`` (pan-sharpened, default), ``msrgb`` (multispectral as RGB, fMoW-rgb)
+            or ``ms`` (the 4- or 8-band multispectral TIFFs of fMoW-full).
         max_views: Views kept per sequence, 1–5 (default 5).
 
     Args:
-        root: The folder holding ``train/`` and ``val/`` (``fmow-rgb/``).
+        root: The folder holding ``train/`` and ``val/`` (``fmow-rgb/`` or ``fmow-full/``).
         options: The adapter's options.
 
     Raises:
@@ -139,7 +159,7 @@ class FMoW(SourceAdapter):
             unit: ``<split>/<category>/<category>_<n>``.
 
         Returns:
-            The JPEG and JSON paths, sorted.
+            The image and JSON paths, sorted.
         """
         folder = self.root / unit
         if not UNIT_RE.match(unit) or not folder.is_dir():
@@ -147,34 +167,50 @@ class FMoW(SourceAdapter):
         files = view_files(folder, self.variant)
         return sorted(p for pair in files.values() for p in pair.values())
 
-    def _views(self, unit: str, category: str) -> list[tuple[ViewMeta, Path]]:
+    def _view(self, unit: str, t: int, files: dict[str, Path], category: str) -> _View:
+        meta = read_view(files["json"], t, category, unit)
+        path = files["image"]
+        width, height, count, is_uint8 = image_header(path, unit)
+        if (width, height) != (meta.width, meta.height):
+            raise SourceError(
+                "bad_metadata",
+                f"fmow {unit}: {files['json'].name} says {meta.width}x{meta.height}, the image "
+                f"is {width}x{height}",
+                unit,
+            )
+        bands = band_names(count, meta.wavelengths)
+        if bands is None or (self.variant == "ms") == (bands == RGB_NAMES):
+            raise SourceError(
+                "corrupt_raster",
+                f"fmow {unit}: {path.name}: {count} bands with wavelengths "
+                f"{list(meta.wavelengths)} are not a {self.variant} image",
+                unit,
+            )
+        # 8-bit images are display values; fMoW-full's deeper TIFFs hold digital numbers of
+        # an UNVERIFIED scale, kept as stored ("float": no brightness scale assumed).
+        return _View(meta, path, bands, "uint8" if is_uint8 else "float")
+
+    def _views(self, unit: str, category: str) -> list[_View]:
         folder = self.root / unit
         files = view_files(folder, self.variant)
         if not files:
-            raise SourceError(
-                "missing_file", f"fmow {unit}: no *_{self.variant}.jpg/.json views", unit
-            )
+            raise SourceError("missing_file", f"fmow {unit}: no *_{self.variant} views", unit)
         incomplete = [
-            f"{folder.name}_{t}_{self.variant}.{ext}"
-            for t, pair in sorted(files.items())
-            for ext in ("jpg", "json")
-            if ext not in pair
+            f"{folder.name}_{t}_{self.variant} {what}"
+            for t, found in sorted(files.items())
+            for what in ("image", "json")
+            if what not in found
         ]
         if incomplete:
             raise SourceError("missing_file", f"fmow {unit}: missing {incomplete}", unit)
-        views = []
-        for t, pair in sorted(files.items()):
-            meta = read_view(pair["json"], t, category, unit)
-            size = jpeg_size(pair["jpg"], unit)
-            if size != (meta.width, meta.height):
-                raise SourceError(
-                    "bad_metadata",
-                    f"fmow {unit}: {pair['json'].name} says {meta.width}x{meta.height}, the "
-                    f"JPEG is {size[0]}x{size[1]}",
-                    unit,
-                )
-            views.append((meta, pair["jpg"]))
-        views.sort(key=lambda v: (v[0].timestamp, v[0].index))
+        views = [self._view(unit, t, found, category) for t, found in sorted(files.items())]
+        # A sequence may mix 4- and 8-band sensors: the views of the most common band set
+        # (the larger one on a tie) are kept, so that every image of a sample has one band set.
+        sets = Counter(v.bands for v in views)
+        common = max(sets, key=lambda b: (sets[b], len(b)))
+        views = sorted(
+            (v for v in views if v.bands == common), key=lambda v: (v.meta.timestamp, v.meta.index)
+        )
         return [views[i] for i in spaced(len(views), self.max_views)]
 
     def read_unit(self, unit: str) -> list[Sample]:
@@ -203,44 +239,47 @@ class FMoW(SourceAdapter):
                 "malformed_label", f"fmow {unit}: {category!r} is not an fMoW category", unit
             )
         views = self._views(unit, category)
+        metas = [v.meta for v in views]
         roles = tuple(f"t{i}" for i in range(len(views)))
         properties = {"series_roles": "/".join(roles)}
-        for role, (meta, _) in zip(roles, views, strict=True):
+        for role, meta in zip(roles, metas, strict=True):
             properties[f"timestamp:{role}"] = meta.timestamp
             properties[f"view:{role}"] = str(meta.index)
             properties[f"gsd_m:{role}"] = f"{meta.gsd_m:g}"
             if meta.cloud_cover:
                 properties[f"cloud_cover:{role}"] = meta.cloud_cover
-        first = views[0][0]
-        footprint = next((m.footprint_wkt for m, _ in views if m.footprint_wkt), "")
-        platforms = sorted({m.platform for m, _ in views if m.platform})
+        footprint = next((m.footprint_wkt for m in metas if m.footprint_wkt), "")
+        platforms = sorted({m.platform for m in metas if m.platform})
         raw_tags = {
-            "country": first.country_code,
-            "utm_zone": first.utm,
+            "country": metas[0].country_code,
+            "utm_zone": metas[0].utm,
             "platform": ", ".join(platforms),
         }
+        bands = views[0].bands
+        display = () if bands == RGB_NAMES else ("red", "green", "blue")
         native_id = f"{match['split']}/{match['folder']}"
         sample = Sample(
             sample_id=f"{self.name}:{native_id}",
             source=self.name,
             native_id=native_id,
-            modality="rgb",
+            modality="rgb" if bands == RGB_NAMES else "multispectral",
             sensor=SENSOR,
-            bands=("R", "G", "B"),
-            gsd_m=round(min(m.gsd_m for m, _ in views), 2),
+            bands=bands,
+            gsd_m=round(min(m.gsd_m for m in metas), 2),
             crs="EPSG:4326" if footprint else "",
             footprint_wkt=footprint,
-            acquired=tuple(dict.fromkeys(m.timestamp for m, _ in views)),
+            acquired=tuple(dict.fromkeys(m.timestamp for m in metas)),
             images=tuple(
                 ImageRef(
                     role=role,
-                    files=(str(path),),
-                    bands=("R", "G", "B"),
-                    encoding="uint8",
-                    width=meta.width,
-                    height=meta.height,
+                    files=(str(view.path),),
+                    bands=bands,
+                    encoding=view.encoding,
+                    width=view.meta.width,
+                    height=view.meta.height,
+                    display_bands=display,
                 )
-                for role, (meta, path) in zip(roles, views, strict=True)
+                for role, view in zip(roles, views, strict=True)
             ),
             tags={k: v for k, v in raw_tags.items() if v},
             labels=Labels(
@@ -254,7 +293,7 @@ class FMoW(SourceAdapter):
                         bbox=meta.box,
                         uid=meta.box_id,
                     )
-                    for role, (meta, _) in zip(roles, views, strict=True)
+                    for role, meta in zip(roles, metas, strict=True)
                 ),
                 properties=properties,
             ),

@@ -25,7 +25,9 @@ fMoW-rgb is a tree of about a million JPEG and JSON files in the public SpaceNet
   aws s3 sync --no-sign-request \\
       s3://spacenet-dataset/Hosted-Datasets/fmow/fmow-rgb/val/ {root}/val/
 
-(add --exclude '*_msrgb*' to skip the multispectral-as-RGB variant). Files listed here:
+(add --exclude '*_msrgb*' to skip the multispectral-as-RGB variant). fMoW-full (TIFFs, about
+3.5 TB) is under .../fmow/fmow-full/ in the same layout; read it with sources.fmow.variant: ms
+(or rgb for its pan-sharpened TIFFs). Files listed here:
 {files}
 Then set sources.fmow.root to {root} in params.yaml."""
 

@@ -9,8 +9,9 @@ Layout facts (``docs/source-formats.md`` section 9; fMoW/dataset README, fMoW/ba
 - Splits ``train`` and ``val`` have category folders; ``test`` and ``seq`` do not (their
   categories come with a separate ground-truth release), so they are not read here.
 
-UNVERIFIED: fMoW-full's names (``_rgb.tif``, ``_ms.tif``; 4- or 8-band multispectral), which
-this adapter does not read (see the adapter's docstring).
+- fMoW-full: the same tree with ``_rgb.tif`` (pan-sharpened RGB) and ``_ms.tif`` (4- or 8-band
+  multispectral) images, each with its JSON. UNVERIFIED: these names (a third-party loader
+  strips ``_ms.tif`` from ``img_filename``), the bit depth and the band order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import rasterio
+import rasterio.errors
 from PIL import Image, UnidentifiedImageError
 
 from eoinstruct.sources.base import SourceError
@@ -25,8 +28,9 @@ from eoinstruct.sources.base import SourceError
 SPLIT_MAP: dict[str, str] = {"train": "train", "val": "validation"}
 """Split folder → the sample's split (``test`` and ``seq`` have no category folders)."""
 
-VARIANTS: tuple[str, ...] = ("rgb", "msrgb")
-"""Image variants of fMoW-rgb: pan-sharpened RGB and multispectral-as-RGB."""
+VARIANTS: tuple[str, ...] = ("rgb", "msrgb", "ms")
+"""Image variants: pan-sharpened RGB (JPEG in fMoW-rgb, TIFF in fMoW-full), multispectral as
+RGB (fMoW-rgb) and multispectral (fMoW-full)."""
 
 FOLDER_RE = re.compile(r"^(?P<category>[a-z_-]+)_(?P<n>\d+)$")
 """A sequence folder, ``<category>_<n>``."""
@@ -39,23 +43,52 @@ UNIT_RE = re.compile(r"^(?P<split>[^/]+)/(?P<category>[^/]+)/(?P<folder>[^/]+)$"
 
 
 def view_files(folder: Path, variant: str) -> dict[int, dict[str, Path]]:
-    """Return a sequence folder's files of one variant: ``<t>`` → {``jpg``|``json``: path}.
+    """Return a sequence folder's files of one variant: ``<t>`` → {``image``|``json``: path}.
 
     Args:
         folder: The ``<category>_<n>`` folder.
-        variant: ``rgb`` or ``msrgb``.
+        variant: One of :data:`VARIANTS`.
 
     Returns:
-        The files found, by view index (files of other variants and names are ignored).
+        The files found, by view index (files of other variants and names are ignored); the
+        image is the ``.jpg`` (fMoW-rgb) or, when there is none, the ``.tif`` (fMoW-full).
     """
     found: dict[int, dict[str, Path]] = {}
     for path in sorted(folder.iterdir()):
         match = VIEW_RE.match(path.name)
         if match is None or match["stem"] != folder.name or match["variant"] != variant:
             continue
-        if match["ext"] in ("jpg", "json"):
-            found.setdefault(int(match["t"]), {})[match["ext"]] = path
+        files = found.setdefault(int(match["t"]), {})
+        if match["ext"] == "json":
+            files["json"] = path
+        elif match["ext"] == "jpg" or "image" not in files:
+            files["image"] = path
     return found
+
+
+def image_header(path: Path, unit: str) -> tuple[int, int, int, bool]:
+    """Return an image's width, height, band count and whether it is 8-bit (header only).
+
+    Args:
+        path: A ``.jpg`` (fMoW-rgb) or ``.tif`` (fMoW-full) image.
+        unit: The unit id, for messages.
+
+    Returns:
+        ``(width, height, bands, is_uint8)``.
+
+    Raises:
+        SourceError: ``corrupt_raster`` if the file cannot be read as such an image.
+    """
+    if path.suffix == ".jpg":
+        width, height = jpeg_size(path, unit)
+        return width, height, 3, True
+    try:
+        with rasterio.open(path) as ds:
+            return int(ds.width), int(ds.height), int(ds.count), set(ds.dtypes) == {"uint8"}
+    except rasterio.errors.RasterioError as exc:
+        raise SourceError(
+            "corrupt_raster", f"fmow {unit}: {path.name}: unreadable ({exc})", unit
+        ) from exc
 
 
 def jpeg_size(path: Path, unit: str) -> tuple[int, int]:

@@ -48,6 +48,8 @@ class ViewMeta:
         utm: UTM zone (empty if absent).
         footprint_wkt: The image footprint in lon/lat as WKT (empty if absent).
         platform: ``sensor_platform_name`` (empty if absent).
+        wavelengths: ``approximate_wavelengths`` in nm, one per band in file order (empty if
+            absent or malformed).
     """
 
     index: int
@@ -62,6 +64,7 @@ class ViewMeta:
     utm: str = ""
     footprint_wkt: str = ""
     platform: str = ""
+    wavelengths: tuple[float, ...] = ()
 
     @property
     def date(self) -> str:
@@ -177,6 +180,11 @@ def read_view(path: Path, index: int, category: str, unit: str) -> ViewMeta:
             "malformed_label", unit, path, f"box {[x, y, w, h]} outside the {width}x{height} image"
         )
     cloud = doc.get("cloud_cover")
+    waves = doc.get("approximate_wavelengths")
+    if not isinstance(waves, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and 300 < v < 1100 for v in waves
+    ):
+        waves = []
     return ViewMeta(
         index=index,
         timestamp=timestamp,
@@ -190,4 +198,5 @@ def read_view(path: Path, index: int, category: str, unit: str) -> ViewMeta:
         utm=str(doc.get("utm") or ""),
         footprint_wkt=_footprint(doc, unit, path),
         platform=str(doc.get("sensor_platform_name") or ""),
+        wavelengths=tuple(float(v) for v in waves),
     )
