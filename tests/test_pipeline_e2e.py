@@ -94,8 +94,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
-    # time series (one S2 tile, one Landsat path/row)
-    assert report["stages"]["ingest"]["read"] == 87
+    # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders
+    assert report["stages"]["ingest"]["read"] == 101
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -106,6 +106,7 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "starcop",
         "quakeset",
         "stac",
+        "fmow",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {
@@ -238,7 +239,7 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
     stac_change = [r for r in rows if r["source"] == "stac" and r["image_roles"] == ["t0", "t1"]]
     assert {r["template_id"] for r in stac_change} >= {"stac_vegetation_change"}
     sequences = [r for r in rows if len(r["image_roles"]) >= 3]
-    assert {r["source"] for r in sequences} >= {"satlas", "quakeset"}
+    assert {r["source"] for r in sequences} >= {"satlas", "quakeset", "fmow"}
     for row in stac_change + sequences:
         assert "_temp_" in row["conversations"][0]["value"].split("\n")[0]
 

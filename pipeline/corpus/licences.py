@@ -105,6 +105,13 @@ LICENCES: dict[str, Licence] = {
             False,
             note="the publisher offers the data for research; no commercial use (LEVIR-CD)",
         ),
+        Licence(
+            "Functional Map of the World Challenge Public License",
+            "other",
+            False,
+            "https://github.com/fMoW/dataset",
+            "fMoW's own licence (README); its terms are UNVERIFIED here: not commercial-safe",
+        ),
         Licence("NOASSERTION", "unknown", False, note="no licence asserted by the publisher"),
         Licence("unstated", "unknown", False, note="the publisher states no licence"),
     )

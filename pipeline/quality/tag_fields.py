@@ -90,6 +90,11 @@ METADATA_KEYS |= {"series_roles", "series_items"} | {
     for key in ("ndvi_mean", "ndvi_valid_share", "eo:cloud_cover")
     for i in range(5)  # STAC time series (sources/stac/series.py): per-date figures, t0 … t4
 }
+METADATA_KEYS |= {"utm_zone"} | {
+    f"{key}:t{i}"
+    for key in ("timestamp", "view", "gsd_m", "cloud_cover")
+    for i in range(5)  # fMoW sequences (sources/fmow/adapter.py): per-view facts, t0 … t4
+}
 """Tag and property keys the sources write that are metadata (never counted)."""
 
 

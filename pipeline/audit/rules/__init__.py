@@ -16,12 +16,24 @@ from eoinstruct.pipeline.audit.rules import (
     methane,
     scene,
     sequence,
+    site,
     thermal,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence, change)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    change,
+    site,
+)
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""

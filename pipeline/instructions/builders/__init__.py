@@ -11,7 +11,7 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
-:mod:`.change` (LEVIR-CD change masks);
+:mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates);
 :mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
@@ -26,6 +26,7 @@ from eoinstruct.pipeline.instructions.builders import (
     methane,
     scene,
     sequence,
+    site,
     thermal,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
@@ -39,7 +40,18 @@ from eoinstruct.pipeline.instructions.builders.common import (
 )
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence, change)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    change,
+    site,
+)
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""
