@@ -99,6 +99,12 @@ LICENCES: dict[str, Licence] = {
             _spdx("CC-BY-NC-ND-4.0"),
             "non-commercial, no derivatives",
         ),
+        Licence(
+            "research-only",
+            "other",
+            False,
+            note="academic research use only (DIOR, DOTA); no commercial use",
+        ),
         Licence("NOASSERTION", "unknown", False, note="no licence asserted by the publisher"),
         Licence("unstated", "unknown", False, note="the publisher states no licence"),
     )

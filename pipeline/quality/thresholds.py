@@ -46,6 +46,8 @@ class Thresholds:
         min_tags: Minimum number of tag fields.
         min_valid_fraction: Minimum valid-pixel fraction of every image.
         require_geolocation: Drop samples without a usable footprint and CRS.
+        geolocation_optional: Sources whose data carry no georeferencing at all (DIOR, DOTA):
+            their samples are never dropped for it.
         brightness: Encoding → (min, max) mean unit brightness of every image.
         aoi: Area of interest ``(west, south, east, north)`` in degrees, or None for the whole
             Earth; samples whose footprint does not intersect it are dropped.
@@ -58,6 +60,7 @@ class Thresholds:
     min_valid_fraction: float
     require_geolocation: bool
     brightness: Mapping[str, tuple[float, float]]
+    geolocation_optional: frozenset[str] = frozenset()
     aoi: tuple[float, float, float, float] | None = None
     snow_cloud: str = "drop"
     max_cloud_fraction: float = 0.1
@@ -93,6 +96,7 @@ class Thresholds:
             min_tags=settings.min_tags,
             min_valid_fraction=settings.min_valid_fraction,
             require_geolocation=settings.require_geolocation,
+            geolocation_optional=frozenset(settings.geolocation_optional),
             brightness=brightness,
             aoi=aoi,  # type: ignore[arg-type]
             snow_cloud=settings.snow_cloud,
@@ -127,7 +131,8 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[Reason]:
         Reasons in :data:`FILTER_REASONS` order.
     """
     reasons: list[Reason] = []
-    if thresholds.require_geolocation and scores["geo_problem"]:
+    optional = scores.get("source") in thresholds.geolocation_optional
+    if thresholds.require_geolocation and scores["geo_problem"] and not optional:
         reasons.append(Reason.NO_GEOLOCATION)
     if thresholds.aoi is not None and not in_aoi(scores.get("footprint_wkt"), thresholds):
         reasons.append(Reason.OUTSIDE_AOI)
