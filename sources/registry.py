@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 BUILTIN: dict[str, str] = {
     "bigearthnet_v1": "BigEarthNetV1",
     "bigearthnet_v2": "BigEarthNetV2",
+    "dior": "DIOR",
+    "dota": "DOTA",
     "quakeset": "QuakeSet",
     "satlas": "SatlasPretrain",
     "skyscript": "SkyScript",

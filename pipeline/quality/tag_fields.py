@@ -78,6 +78,7 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "lst_quadrant_means_c", "lst_valid_share",
         # summaries that repeat labels counted elsewhere, captions, quality flags
         "label_categories", "raster_labels", "absent_categories", "surrounding_objects",
+        "outlines", "cut_categories", "box_kind",
         "class_shares", "land_cover_shares", "line_categories",
         "surrounding_tags", "title", "title_multi_objects", "contains_seasonal_snow",
         "contains_cloud_or_shadow",
