@@ -42,9 +42,7 @@ def parse_quad(values: Sequence[str], unit: str, what: str) -> tuple[Point, ...]
             finite number, or a quadrilateral without area.
     """
     if len(values) != 8:
-        raise SourceError(
-            "malformed_label", f"{what}: {len(values)} coordinates, expected 8", unit
-        )
+        raise SourceError("malformed_label", f"{what}: {len(values)} coordinates, expected 8", unit)
     try:
         numbers = [float(v) for v in values]
     except ValueError as exc:
@@ -77,7 +75,9 @@ def clamp(points: Sequence[Point], width: int, height: int) -> tuple[Point, ...]
     return tuple((min(max(x, 0.0), width), min(max(y, 0.0), height)) for x, y in points)
 
 
-def clip(points: Sequence[Point], window: tuple[int, int, int, int]) -> tuple[tuple[Point, ...], float]:
+def clip(
+    points: Sequence[Point], window: tuple[int, int, int, int]
+) -> tuple[tuple[Point, ...], float]:
     """Clip an outline to a window and shift it into the window's pixel frame.
 
     Args:

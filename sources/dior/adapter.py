@@ -60,7 +60,9 @@ def _image_size(path: Path, unit: str) -> tuple[int, int]:
         with Image.open(path) as im:
             return im.size
     except (UnidentifiedImageError, OSError) as exc:
-        raise SourceError("corrupt_raster", f"{path}: cannot read image header: {exc}", unit) from exc
+        raise SourceError(
+            "corrupt_raster", f"{path}: cannot read image header: {exc}", unit
+        ) from exc
 
 
 def _number(node: ET.Element, tag: str, what: str, unit: str) -> float:
@@ -71,7 +73,9 @@ def _number(node: ET.Element, tag: str, what: str, unit: str) -> float:
         raise SourceError("malformed_label", f"{what}: <{tag}> is {text!r}", unit) from exc
 
 
-def read_xml(path: Path, width: int, height: int, unit: str) -> list[tuple[str, tuple[ol.Point, ...]]]:
+def read_xml(
+    path: Path, width: int, height: int, unit: str
+) -> list[tuple[str, tuple[ol.Point, ...]]]:
     """Read a DIOR VOC XML file: ``(category, outline)`` per object, in file order.
 
     Args:
@@ -152,7 +156,9 @@ class DIOR(SourceAdapter):
         """
         folders = [s for s in self.splits if (self.root / "Images" / s).is_dir()]
         if not folders:
-            raise SourceNotFoundError(f"dior: no Images/{{{','.join(self.splits)}}} under {self.root}")
+            raise SourceNotFoundError(
+                f"dior: no Images/{{{','.join(self.splits)}}} under {self.root}"
+            )
         units = {
             f"{s}/{p.stem}"
             for s in folders
@@ -164,7 +170,9 @@ class DIOR(SourceAdapter):
             for folder in (*HORIZONTAL_DIRS, ORIENTED_DIR):
                 directory = self.root / folder
                 if directory.is_dir():
-                    units |= {f"-/{p.stem}" for p in directory.glob("*.xml") if p.stem not in imaged}
+                    units |= {
+                        f"-/{p.stem}" for p in directory.glob("*.xml") if p.stem not in imaged
+                    }
         return sorted(units)
 
     def unit_files(self, unit: str) -> list[Path]:
@@ -190,7 +198,9 @@ class DIOR(SourceAdapter):
         if xml is None:
             raise SourceError("missing_file", f"dior {unit}: no annotation XML for {native}", unit)
         width, height = _image_size(image, unit)
-        others = [s for s in SPLITS if s != split and (self.root / "Images" / s / image.name).is_file()]
+        others = [
+            s for s in SPLITS if s != split and (self.root / "Images" / s / image.name).is_file()
+        ]
         native_id = f"{split}/{native}" if others else native
         objects = read_xml(xml, width, height, unit)
         present = {c for c, _ in objects}

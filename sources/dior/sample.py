@@ -50,7 +50,9 @@ _NAMES = (
     "airplane", "ship", "storagetank", "vehicle", "tenniscourt", "basketballcourt",
     "bridge", "windmill", "chimney", "Expressway-Service-area", "groundtrackfield", "harbor",
 )  # fmt: skip
-_COLOURS = {n: (60 + 15 * i % 190, 200 - 13 * i % 150, 90 + 29 * i % 160) for i, n in enumerate(_NAMES)}
+_COLOURS = {
+    n: (60 + 15 * i % 190, 200 - 13 * i % 150, 90 + 29 * i % 160) for i, n in enumerate(_NAMES)
+}
 
 Quad = tuple[tuple[float, float], ...]
 
@@ -106,20 +108,33 @@ def _xml(native: str, objects: list[tuple[str, Quad]], oriented: bool) -> str:
             for (x, y), corner in zip(
                 quad, ("left_top", "right_top", "right_bottom", "left_bottom"), strict=True
             ):
-                parts += [f"      <x_{corner}>{x:g}</x_{corner}>", f"      <y_{corner}>{y:g}</y_{corner}>"]
+                parts += [
+                    f"      <x_{corner}>{x:g}</x_{corner}>",
+                    f"      <y_{corner}>{y:g}</y_{corner}>",
+                ]
             parts.append("    </robndbox>")
         else:
             xs, ys = [p[0] for p in quad], [p[1] for p in quad]
             box = (math.floor(min(xs)), math.floor(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
             parts += ["    <bndbox>"]
-            parts += [f"      <{t}>{v}</{t}>" for t, v in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True)]
+            parts += [
+                f"      <{t}>{v}</{t}>"
+                for t, v in zip(("xmin", "ymin", "xmax", "ymax"), box, strict=True)
+            ]
             parts += ["    </bndbox>"]
         parts.append("  </object>")
     parts.append("</annotation>")
     return "\n".join(parts) + "\n"
 
 
-def _write(root: Path, split: str, native: str, objects: list[tuple[str, Quad]], rng: np.random.Generator, bad: str = "") -> None:
+def _write(
+    root: Path,
+    split: str,
+    native: str,
+    objects: list[tuple[str, Quad]],
+    rng: np.random.Generator,
+    bad: str = "",
+) -> None:
     horizontal = _xml(native, objects, oriented=False)
     oriented = _xml(native, objects, oriented=True)
     if bad == "truncated":

@@ -87,7 +87,9 @@ class DOTA(SourceAdapter):
         super().__init__(root, options)
         self.version = str(self.options.get("version", "1.0"))
         if self.version not in CLASSES:
-            raise ValueError(f"dota: unknown version {self.version!r}; expected one of {list(CLASSES)}")
+            raise ValueError(
+                f"dota: unknown version {self.version!r}; expected one of {list(CLASSES)}"
+            )
         splits = self.options.get("splits", list(SPLITS))
         self.splits = tuple([splits] if isinstance(splits, str) else [str(s) for s in splits])
         if any(s not in SPLITS for s in self.splits):
@@ -116,13 +118,22 @@ class DOTA(SourceAdapter):
         units: set[str] = set()
         found = False
         for split in self.splits:
-            for directory, suffix in ((self.root / split / "images", ".png"), (self._label_dir(split), ".txt")):
+            for directory, suffix in (
+                (self.root / split / "images", ".png"),
+                (self._label_dir(split), ".txt"),
+            ):
                 if directory is None or not directory.is_dir():
                     continue
                 found = True
-                units |= {f"{split}/{p.stem}" for p in directory.glob(f"*{suffix}") if not p.name.startswith(".")}
+                units |= {
+                    f"{split}/{p.stem}"
+                    for p in directory.glob(f"*{suffix}")
+                    if not p.name.startswith(".")
+                }
         if not found:
-            raise SourceNotFoundError(f"dota: no {{train,val}}/images or label folder under {self.root}")
+            raise SourceNotFoundError(
+                f"dota: no {{train,val}}/images or label folder under {self.root}"
+            )
         return sorted(units)
 
     def unit_files(self, unit: str) -> list[Path]:
@@ -134,7 +145,9 @@ class DOTA(SourceAdapter):
             paths.append(labels / f"{stem}.txt")
         return sorted(p for p in paths if p.is_file())
 
-    def _read_labels(self, path: Path, unit: str) -> tuple[dict[str, str], list[tuple[str, str, tuple[ol.Point, ...]]]]:
+    def _read_labels(
+        self, path: Path, unit: str
+    ) -> tuple[dict[str, str], list[tuple[str, str, tuple[ol.Point, ...]]]]:
         header: dict[str, str] = {}
         objects = []
         known = set(CLASSES[self.version])
@@ -153,12 +166,16 @@ class DOTA(SourceAdapter):
             parts = text.split()
             what = f"{path.name} line {number}"
             if len(parts) < 9:
-                raise SourceError("malformed_label", f"{what}: {len(parts)} fields, expected 10", unit)
+                raise SourceError(
+                    "malformed_label", f"{what}: {len(parts)} fields, expected 10", unit
+                )
             coords, name, difficult = parts[:-2], parts[-2], parts[-1]
             if difficult not in ("0", "1"):  # a class followed by no flag: 9 fields
                 coords, name, difficult = parts[:-1], parts[-1], "0"
             if name not in known:
-                raise SourceError("malformed_label", f"{what}: unknown DOTA v{self.version} class {name!r}", unit)
+                raise SourceError(
+                    "malformed_label", f"{what}: unknown DOTA v{self.version} class {name!r}", unit
+                )
             quad = ol.parse_quad(coords, unit, what)
             objects.append((category(name), "difficult" if difficult == "1" else "", quad))
         return header, objects
@@ -192,7 +209,9 @@ class DOTA(SourceAdapter):
                 width, height = im.size
                 mode = im.mode
         except (UnidentifiedImageError, OSError) as exc:
-            raise SourceError("corrupt_raster", f"{image}: cannot read header: {exc}", unit) from exc
+            raise SourceError(
+                "corrupt_raster", f"{image}: cannot read header: {exc}", unit
+            ) from exc
         if mode not in ("RGB", "RGBA", "P"):
             raise SourceError("corrupt_raster", f"{image}: {mode} image, RGB expected", unit)
         header, objects = self._read_labels(label, unit)
@@ -208,7 +227,9 @@ class DOTA(SourceAdapter):
         samples = []
         for y in self._starts(height, side):
             for x in self._starts(width, side):
-                sample = self._chip(unit, stem, split, image, (x, y, side, side), objects, gsd, source)
+                sample = self._chip(
+                    unit, stem, split, image, (x, y, side, side), objects, gsd, source
+                )
                 if sample is not None:
                     samples.append(sample)
         return samples
@@ -239,7 +260,9 @@ class DOTA(SourceAdapter):
         seen = {n for n, _, _ in kept} | cut
         properties = {
             ol.OUTLINES_KEY: ol.outlines_property([q for _, _, q in kept]),
-            "absent_categories": ",".join(sorted({category(c) for c in CLASSES[self.version]} - seen)),
+            "absent_categories": ",".join(
+                sorted({category(c) for c in CLASSES[self.version]} - seen)
+            ),
             "box_kind": "oriented",
             "window_col_off": str(x),
             "window_row_off": str(y),

@@ -46,7 +46,9 @@ _CLASSES = (
     "plane", "ship", "storage-tank", "tennis-court", "basketball-court", "harbor",
     "small-vehicle", "large-vehicle", "swimming-pool", "roundabout",
 )  # fmt: skip
-_COLOURS = {c: (50 + 37 * i % 200, 220 - 23 * i % 170, 70 + 41 * i % 180) for i, c in enumerate(_CLASSES)}
+_COLOURS = {
+    c: (50 + 37 * i % 200, 220 - 23 * i % 170, 70 + 41 * i % 180) for i, c in enumerate(_CLASSES)
+}
 
 Object = tuple[str, tuple[tuple[float, float], ...], int]
 
@@ -69,7 +71,9 @@ def _objects(rng: np.random.Generator, width: int, height: int) -> list[Object]:
     return found
 
 
-def _pixels(width: int, height: int, objects: list[Object], rng: np.random.Generator) -> Image.Image:
+def _pixels(
+    width: int, height: int, objects: list[Object], rng: np.random.Generator
+) -> Image.Image:
     coarse = rng.integers(90, 140, size=(height // 8 + 1, width // 8 + 1, 1))
     base = np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[:height, :width]
     base = base + rng.integers(0, 4, size=(height, width, 1)) + np.array([0, 6, -8])

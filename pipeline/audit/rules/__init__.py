@@ -21,9 +21,7 @@ from eoinstruct.pipeline.audit.rules import (
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (
-    landcover, detection, oriented, disaster, methane, earthquake, scene, thermal, sequence
-)
+_MODULES = (landcover, detection, oriented, disaster, methane, earthquake, scene, thermal, sequence)
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""

@@ -207,7 +207,9 @@ def count_rule(item: AuditItem) -> list[str]:
     scene = _Scene(item)
     if scene.problem:
         return [scene.problem]
-    named = _named(item.questions[0] if item.questions else "", scene.present | scene.absent | scene.cut)
+    named = _named(
+        item.questions[0] if item.questions else "", scene.present | scene.absent | scene.cut
+    )
     if len(named) != 1:
         return ["counted_class_unknown"]
     category = named[0]
@@ -216,7 +218,11 @@ def count_rule(item: AuditItem) -> list[str]:
     if category not in scene.present and category not in scene.absent:
         return [f"count_unfounded:{category}"]
     answer = re.sub(r"[^a-z0-9 ]", " ", " ".join(item.answers).lower()).split()
-    numbers = [int(w) if w.isdigit() else _NUMBERS[w] for w in answer if w.isdigit() or (w in _NUMBERS and w not in ("a", "an"))]
+    numbers = [
+        int(w) if w.isdigit() else _NUMBERS[w]
+        for w in answer
+        if w.isdigit() or (w in _NUMBERS and w not in ("a", "an"))
+    ]
     want = len(scene.boxes(category))
     if numbers[:1] != [want]:
         return [f"count_mismatch:{category}:{numbers[:1]}!={want}"]
@@ -258,24 +264,40 @@ def caption_rule(item: AuditItem) -> list[str]:
     if "the only" in text and n != 1:
         problems.append(f"only_one_but:{n}")
     many = re.search(r"one of (\w+) ", text)
-    if many and _NUMBERS.get(many.group(1), int(many.group(1)) if many.group(1).isdigit() else -1) != n:
+    if (
+        many
+        and _NUMBERS.get(many.group(1), int(many.group(1)) if many.group(1).isdigit() else -1) != n
+    ):
         problems.append(f"class_count:{many.group(1)}!={n}")
     others = [o for o, _, _ in scene.objects if o is not obj]
     if "No other object" in text and others:
         problems.append("other_objects_exist")
-    near = re.search(r"nearest other object is an? ([a-z -]+?), (to the [a-z ]+|below|above)\.", text)
+    near = re.search(
+        r"nearest other object is an? ([a-z -]+?), (to the [a-z ]+|below|above)\.", text
+    )
     if near:
         if scene.cut:
             problems.append("nearest_on_chip_with_cut_objects")
         ranked = sorted(
-            (math.hypot((_centre(o, scene.size)[0] - cx) * scene.size[0], (_centre(o, scene.size)[1] - cy) * scene.size[1]), i)
+            (
+                math.hypot(
+                    (_centre(o, scene.size)[0] - cx) * scene.size[0],
+                    (_centre(o, scene.size)[1] - cy) * scene.size[1],
+                ),
+                i,
+            )
             for i, o in enumerate(others)
         )
         if not ranked or (len(ranked) > 1 and ranked[1][0] < 1.1 * ranked[0][0]):
             return [*problems, "nearest_not_clear"]
         other = others[ranked[0][1]]
         ox, oy = _centre(other, scene.size)
-        sector = round(math.degrees(math.atan2((oy - cy) * scene.size[1], (ox - cx) * scene.size[0])) / 45) % 8
+        sector = (
+            round(
+                math.degrees(math.atan2((oy - cy) * scene.size[1], (ox - cx) * scene.size[0])) / 45
+            )
+            % 8
+        )
         if _named(near.group(1), {other.category}) != [other.category]:
             problems.append(f"nearest_class:{other.category}")
         if near.group(2) != _SECTORS[sector]:

@@ -10,9 +10,9 @@ and no pair is made.
 One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcover`
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
-scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences), :mod:`.oriented` (DIOR-R, DOTA oriented
-objects and region captions);
-:mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
+scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
+:mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions); :mod:`.common` holds
+the shared machinery. Adding a family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ from eoinstruct.pipeline.instructions.builders.common import (
 )
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (
-    landcover, detection, oriented, disaster, methane, earthquake, scene, thermal, sequence
-)
+_MODULES = (landcover, detection, oriented, disaster, methane, earthquake, scene, thermal, sequence)
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""

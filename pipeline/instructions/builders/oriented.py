@@ -1,4 +1,4 @@
-"""Oriented-object tasks (DIOR-R, DOTA): referring, identification, grounding, counts, region captions.
+"""Oriented objects (DIOR-R, DOTA): referring, identification, grounding, counts, region captions.
 
 The sources annotate each object as a quadrilateral (clipped to the chip for DOTA), kept in the
 ``outlines`` label property, one outline per object in ``labels.objects`` order (see
@@ -231,7 +231,9 @@ def identify_oriented(sample: Sample, config: GenerationConfig) -> TaskValues:
     if not pool:
         raise NotApplicable("no_unambiguous_objects")
     categories = sorted(pool)
-    category = categories[draw(config.seed, sample.sample_id, "identify_oriented", n=len(categories))]
+    category = categories[
+        draw(config.seed, sample.sample_id, "identify_oriented", n=len(categories))
+    ]
     boxes = sorted(pool[category], key=_order)
     box = boxes[draw(config.seed, sample.sample_id, "identify_oriented_box", n=len(boxes))]
     known = sorted(set(view.by_category) | view.absent | view.cut)
@@ -256,7 +258,9 @@ def ground_oriented(sample: Sample, config: GenerationConfig) -> TaskValues:
         raise NotApplicable("too_many_boxes")
     if len(view.speakable()) != len(view.by_category):
         raise NotApplicable("shared_boxes")
-    terse, listed, all_boxes = [], [], []
+    terse: list[str] = []
+    listed: list[str] = []
+    all_boxes: list[Box] = []
     for category in sorted(view.by_category):
         boxes = view.boxes(category)
         all_boxes.extend(boxes)
@@ -273,8 +277,11 @@ def ground_oriented(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 
 def count_oriented(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """Counting: how many objects of one class; the count value is drawn first (0 included,
-    for a class the source annotates as absent), then a class with that count."""
+    """Counting: how many objects of one class.
+
+    The count value is drawn first (0 included, for a class the source annotates as absent),
+    then a class with that count.
+    """
     view = _View(sample, config)
     pool: dict[int, list[str]] = defaultdict(list)
     for category in sorted(set(view.by_category) - view.cut):
@@ -300,7 +307,15 @@ def count_oriented(sample: Sample, config: GenerationConfig) -> TaskValues:
 
 
 def _area(points: list[Point]) -> float:
-    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]))) / 2
+    return (
+        abs(
+            sum(
+                x1 * y2 - x2 * y1
+                for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True)
+            )
+        )
+        / 2
+    )
 
 
 def size_class(share: float) -> str:
@@ -309,8 +324,10 @@ def size_class(share: float) -> str:
 
 
 def position(cx: float, cy: float) -> str:
-    """Where a point (fractions of the image) lies in a 3 x 3 grid, as a phrase:
-    ``in the top left part of the image`` … ``in the centre of the image``."""
+    """Where a point (fractions of the image) lies in a 3 x 3 grid, as a phrase.
+
+    ``in the top left part of the image`` … ``in the centre of the image``.
+    """
     col, row = COLUMNS[min(int(cx * 3), 2)], ROWS[min(int(cy * 3), 2)]
     words = " ".join(w for w in (row, col) if w)
     return f"in the {words} part of the image" if words else "in the centre of the image"
@@ -330,14 +347,19 @@ def region_caption(sample: Sample, config: GenerationConfig) -> TaskValues:
     objects, and only when clearly the nearest).
     """
     view = _View(sample, config)
-    categories = [c for c in view.speakable() if all(view.box_count[b] == 1 for b in view.by_category[c])]
+    categories = [
+        c for c in view.speakable() if all(view.box_count[b] == 1 for b in view.by_category[c])
+    ]
     if not categories:
         raise NotApplicable("no_captionable_objects")
     category = categories[draw(config.seed, sample.sample_id, "region_caption", n=len(categories))]
     mine = sorted(
-        ((o, b, p) for o, b, p in view.objects if o.category == category), key=lambda t: _order(t[1])
+        ((o, b, p) for o, b, p in view.objects if o.category == category),
+        key=lambda t: _order(t[1]),
     )
-    obj, box, points = mine[draw(config.seed, sample.sample_id, "region_caption_object", n=len(mine))]
+    obj, box, points = mine[
+        draw(config.seed, sample.sample_id, "region_caption_object", n=len(mine))
+    ]
     size = view.size[obj.image_role]
     share = _area(points) / (size[0] * size[1])
     cx, cy = _centre(obj, size)
@@ -355,12 +377,16 @@ def region_caption(sample: Sample, config: GenerationConfig) -> TaskValues:
         tail = " No other object is annotated in the image."
     elif others and not view.cut:
         dist = sorted(
-            (math.hypot((ox - cx) * size[0], (oy - cy) * size[1]), i) for i, (_, (ox, oy)) in enumerate(others)
+            (math.hypot((ox - cx) * size[0], (oy - cy) * size[1]), i)
+            for i, (_, (ox, oy)) in enumerate(others)
         )
         if len(dist) == 1 or dist[1][0] >= NEAREST_MARGIN * dist[0][0]:
             near, (ox, oy) = others[dist[0][1]]
-            sector = round(math.degrees(math.atan2((oy - cy) * size[1], (ox - cx) * size[0])) / 45) % 8
-            tail = f" The nearest other object is {article(name(near.category))}, {DIRECTIONS[sector]}."
+            sector = (
+                round(math.degrees(math.atan2((oy - cy) * size[1], (ox - cx) * size[0])) / 45) % 8
+            )
+            neighbour = article(name(near.category))
+            tail = f" The nearest other object is {neighbour}, {DIRECTIONS[sector]}."
     return TaskValues(
         values={"box": format_boxes((box,)), "short": short, "caption": f"{short} {count}{tail}"},
         boxes=(box,),
