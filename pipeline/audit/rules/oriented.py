@@ -73,13 +73,14 @@ def expected_box(points: list[tuple[float, float]], size: tuple[int, int]) -> RB
     ma, mb = (a0 + a1) / 2, (b0 + b1) / 2
     cx, cy = ma * c - mb * s, ma * s + mb * c
     half_w, half_h = (a1 - a0) / 2, (b1 - b0) / 2
-    x1 = min(max(math.floor(cx - half_w), 0), GRID - 1)
-    y1 = min(max(math.floor(cy - half_h), 0), GRID - 1)
+    eps = 1e-3  # an edge this close to a grid line is on it (rounding noise of the rotation)
+    x1 = min(max(math.floor(cx - half_w + eps), 0), GRID - 1)
+    y1 = min(max(math.floor(cy - half_h + eps), 0), GRID - 1)
     return (
         x1,
         y1,
-        max(min(math.ceil(cx + half_w), GRID), x1 + 1),
-        max(min(math.ceil(cy + half_h), GRID), y1 + 1),
+        max(min(math.ceil(cx + half_w - eps), GRID), x1 + 1),
+        max(min(math.ceil(cy + half_h - eps), GRID), y1 + 1),
         angle,
     )
 

@@ -11,8 +11,8 @@ The sources annotate each object as a quadrilateral (clipped to the chip for DOT
    axis towards +y, i.e. clockwise on screen), rounded to an integer;
 3. the rectangle at that integer angle enclosing the outline gives its centre ``(cx, cy)`` and
    sides ``w`` (along the angle) and ``h``; ``x1, y1, x2, y2`` are ``cx ∓ w/2``, ``cy ∓ h/2``
-   rounded outwards and clamped to the grid: the un-rotated box, turned by ``angle`` about its
-   centre. An axis-aligned object gets angle 0 and the box of :func:`scale_box`.
+   rounded outwards (an edge within :data:`SNAP` of a grid line is on it) and clamped to the
+   grid: the un-rotated box, turned by ``angle`` about its centre. An axis-aligned object gets angle 0 and the box of :func:`scale_box`.
 
 A class with an object cut by a DOTA chip edge and dropped (``cut_categories``) is never
 referred to, counted, grounded or captioned on that chip: its visible part is unannotated.
@@ -51,6 +51,9 @@ Point = tuple[float, float]
 
 SIZE_CLASSES: tuple[tuple[float, str], ...] = ((0.005, "small"), (0.02, "medium-sized"))
 """Share of the image area below which an object is of that size class; else ``large``."""
+
+SNAP = 1e-3
+"""A box edge within this of a grid line (grid units) is on it: rounding noise of the rotation."""
 
 NEAREST_MARGIN = 1.1
 """The nearest other object must be this many times closer than the second nearest."""
@@ -144,10 +147,10 @@ def oriented_box(points: list[Point], width: int, height: int, scale: int) -> Bo
     mu, mv = (min(us) + max(us)) / 2, (min(vs) + max(vs)) / 2
     cx, cy = mu * ux - mv * uy, mu * uy + mv * ux
     w, h = max(us) - min(us), max(vs) - min(vs)
-    x1 = min(max(math.floor(cx - w / 2), 0), scale - 1)
-    y1 = min(max(math.floor(cy - h / 2), 0), scale - 1)
-    x2 = max(min(math.ceil(cx + w / 2), scale), x1 + 1)
-    y2 = max(min(math.ceil(cy + h / 2), scale), y1 + 1)
+    x1 = min(max(math.floor(cx - w / 2 + SNAP), 0), scale - 1)
+    y1 = min(max(math.floor(cy - h / 2 + SNAP), 0), scale - 1)
+    x2 = max(min(math.ceil(cx + w / 2 - SNAP), scale), x1 + 1)
+    y2 = max(min(math.ceil(cy + h / 2 - SNAP), scale), y1 + 1)
     return (x1, y1, x2, y2, angle)
 
 
