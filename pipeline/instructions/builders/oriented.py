@@ -12,7 +12,8 @@ The sources annotate each object as a quadrilateral (clipped to the chip for DOT
 3. the rectangle at that integer angle enclosing the outline gives its centre ``(cx, cy)`` and
    sides ``w`` (along the angle) and ``h``; ``x1, y1, x2, y2`` are ``cx ∓ w/2``, ``cy ∓ h/2``
    rounded outwards (an edge within :data:`SNAP` of a grid line is on it) and clamped to the
-   grid: the un-rotated box, turned by ``angle`` about its centre. An axis-aligned object gets angle 0 and the box of :func:`scale_box`.
+   grid: the un-rotated box, turned by ``angle`` about its centre. An axis-aligned object gets
+   angle 0 and the box of :func:`scale_box`.
 
 A class with an object cut by a DOTA chip edge and dropped (``cut_categories``) is never
 referred to, counted, grounded or captioned on that chip: its visible part is unannotated.
