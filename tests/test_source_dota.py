@@ -7,6 +7,7 @@ layout fixture (``shared/peer-data/microsoft__torchgeo/tests/data/dota``:
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import shapely.affinity
 from PIL import Image
 
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
+from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.dota import sample as corpus
@@ -149,3 +151,9 @@ def test_window_reference_outside_the_file_is_a_read_error(root: Path) -> None:
     image = ImageRef("image", (f"{path}#xywh=500,0,256,256",), ("R", "G", "B"), "uint8", 256, 256)
     with pytest.raises(RasterReadError):
         read_image(image)
+
+
+def test_a_chip_renders_as_its_window_not_the_whole_file(root: Path) -> None:
+    chip = DOTA(root, OPTIONS).read_unit("train/P0011")[1]
+    with Image.open(io.BytesIO(render_png(chip.images[0]))) as im:
+        assert im.size == (256, 256)
