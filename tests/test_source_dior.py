@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 import shapely
+import yaml
 
+from eoinstruct.pipeline.accounting import Reason
 from eoinstruct.pipeline.corpus.licences import licence, licence_ids
 from eoinstruct.pipeline.io.rasters import read_image
+from eoinstruct.pipeline.quality.thresholds import Thresholds, decide
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.dior import sample as corpus
 from eoinstruct.sources.dior.adapter import CLASSES, DIOR
@@ -127,3 +130,19 @@ def test_licence_is_research_only() -> None:
     ids = licence_ids(FACTS.licence)
     assert ids == ("research-only",)
     assert not licence(ids[0]).commercial
+
+
+def test_sources_without_georeferencing_are_not_dropped_for_it() -> None:
+    section = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())["filter"]
+    thresholds = Thresholds.from_params(section)
+    assert {"dior", "dota"} <= thresholds.geolocation_optional
+    scores = {
+        "geo_problem": "no_footprint",
+        "image_encodings": ["uint8"],
+        "valid_fraction": [1.0],
+        "brightness": [0.4],
+        "degenerate": [False],
+        "n_tags": 3,
+    }
+    assert decide({**scores, "source": "dior"}, thresholds) == []
+    assert decide({**scores, "source": "xbd"}, thresholds) == [Reason.NO_GEOLOCATION]
