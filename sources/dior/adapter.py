@@ -6,6 +6,11 @@ Bounding Boxes/<id>.xml`` (release); DIOR-R's oriented boxes in ``Annotations/Or
 Boxes/<id>.xml``, whose objects hold ``robndbox`` with ``x_left_top``, ``y_left_top``,
 ``x_right_top`` … ``y_left_bottom`` (the corners mmrotate's ``DIORDataset`` reads).
 
+UNVERIFIED (no real DIOR-R XML seen here): the ``robndbox`` corner element names come from
+mmrotate's reader (open-mmlab/mmrotate ``mmrotate/datasets/dior.py``), the folder names
+``Horizontal Bounding Boxes`` / ``Oriented Bounding Boxes`` from mmrotate's defaults and
+third-party conversion guides; the licence (no licence file in the release).
+
 Decisions:
 
 - Units are ``<split>/<id>`` for every image, plus ``-/<id>`` for an annotation without an

@@ -6,6 +6,10 @@ torchgeo's ``annotations/version<version>/``). A label file holds optional heade
 ``imagesource:<name>`` and ``gsd:<metres or null>``, then one object per line,
 ``x1 y1 x2 y2 x3 y3 x4 y4 class difficult`` (pixel corners, clockwise).
 
+UNVERIFIED: the release's label folder names (``labelTxt-v1.0/labelTxt``,
+``labelTxt-v1.5/DOTA-v1.5_train``…) vary between versions and mirrors, so several are looked
+for; torchgeo's fixture confirms ``annotations/version<v>/`` and the line format only.
+
 Chips (options ``chip_size``, ``overlap``, ``min_inside``):
 
 - A chip is a square of side ``min(chip_size, width, height)``; chips start every
