@@ -36,6 +36,8 @@ BUILTIN: dict[str, str] = {
     "bigearthnet_v2": "BigEarthNetV2",
     "levircd": "LEVIRCD",
     "fmow": "FMoW",
+    "dior": "DIOR",
+    "dota": "DOTA",
     "quakeset": "QuakeSet",
     "satlas": "SatlasPretrain",
     "skyscript": "SkyScript",

@@ -51,6 +51,14 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "sentinel2/1312_2862": "missing_band",
         "sentinel-2-l2a/S2A_13TDE_20230729_0_L2A": "corrupt_raster",
         "landsat-c2-l2/LC08_L2SP_033032_20230720_02_T1": "missing_file",
+        "trainval/000900": "malformed_label",
+        "trainval/000901": "malformed_label",
+        "trainval/000902": "malformed_label",
+        "-/000903": "missing_file",
+        "train/P0900": "malformed_label",
+        "train/P0901": "missing_file",
+        "train/P0902": "malformed_label",
+        "train/P0903": "malformed_label",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -66,6 +74,19 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "xbd:hurricane-harvey_00000903": "no_geolocation",
         "skyscript:images2/w600100202_US_21.jpg": "too_dark",
         "starcop:ang20191021t160052_r8192_c0_w512_h512": "low_coverage",
+        # DOTA chips showing fewer than three classes (filter.min_tags)
+        **{
+            f"dota:{chip}": "too_few_tags"
+            for chip in (
+                "train/P0011_x192_y0",
+                "train/P0011_x344_y0",
+                "train/P0012_x0_y192",
+                "train/P0012_x0_y304",
+                "val/P0013_x0_y0",
+                "val/P0013_x192_y0",
+                "val/P0013_x224_y0",
+            )
+        },
     }
     # the BigEarthNet v1 copies of reBEN patches (same place and date) are removed once
     assert ledger(built, "dedup", "dropped") == {
@@ -94,8 +115,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
-    # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders
-    assert report["stages"]["ingest"]["read"] == 101
+    # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders, 11 LEVIR-CD
+    # pairs, 10 DIOR units and 7 DOTA images
+    assert report["stages"]["ingest"]["read"] == 129
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -107,6 +129,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "quakeset",
         "stac",
         "fmow",
+        "levircd",
+        "dior",
+        "dota",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {

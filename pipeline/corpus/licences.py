@@ -103,7 +103,8 @@ LICENCES: dict[str, Licence] = {
             "research-only",
             "other",
             False,
-            note="the publisher offers the data for research; no commercial use (LEVIR-CD)",
+            note="the publisher offers the data for research only; no commercial use "
+            "(LEVIR-CD, DIOR, DOTA)",
         ),
         Licence(
             "Functional Map of the World Challenge Public License",

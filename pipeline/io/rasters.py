@@ -6,7 +6,9 @@ JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
 first, whichever has one entry per band). Nodata becomes NaN: the file's declared nodata
 value, for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too, and
-non-positive linear SAR power.
+non-positive linear SAR power. A PNG/JPEG reference may end in a W3C media fragment
+``#xywh=<x>,<y>,<w>,<h>`` (:data:`WINDOW_SEPARATOR`): the pixels of that window of the file
+(DOTA's chips of large images, read without writing the chip out).
 Any problem raises :class:`RasterReadError` with a failure kind the stages record.
 """
 
@@ -31,6 +33,32 @@ IMPLICIT_NODATA: dict[str, float] = {"reflectance_1e4": 0.0}
 
 PILLOW_SUFFIXES = {".png", ".jpg", ".jpeg"}
 HDF5_SEPARATOR = "::"
+WINDOW_SEPARATOR = "#xywh="
+
+
+def split_window(reference: str) -> tuple[str, tuple[int, int, int, int] | None]:
+    """Split ``<file>#xywh=x,y,w,h`` into the file and its window (None: the whole file).
+
+    Args:
+        reference: An image file reference.
+
+    Returns:
+        The file path and the ``(x, y, width, height)`` window in pixels, or None.
+
+    Raises:
+        RasterReadError: ``corrupt_raster`` if the window is not four non-negative integers
+            with a positive width and height.
+    """
+    path, sep, window = reference.partition(WINDOW_SEPARATOR)
+    if not sep:
+        return reference, None
+    try:
+        x, y, w, h = (int(v) for v in window.split(","))
+    except ValueError as exc:
+        raise RasterReadError("corrupt_raster", f"{reference}: bad window {window!r}") from exc
+    if x < 0 or y < 0 or w <= 0 or h <= 0:
+        raise RasterReadError("corrupt_raster", f"{reference}: bad window {window!r}")
+    return path, (x, y, w, h)
 
 
 class RasterReadError(Exception):
@@ -123,11 +151,19 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
     shape = (image.height, image.width)
     layers: list[np.ndarray] = []
     if len(image.files) == 1:
-        path = Path(image.files[0])
+        file_name, window = split_window(image.files[0])
+        path = Path(file_name)
         if HDF5_SEPARATOR in image.files[0]:
             array = _read_hdf5(image.files[0], len(image.bands))
         elif path.suffix.lower() in PILLOW_SUFFIXES:
             array = _read_pillow(path)
+            if window is not None:
+                x, y, w, h = window
+                if x + w > array.shape[2] or y + h > array.shape[1]:
+                    raise RasterReadError(
+                        "corrupt_raster", f"{path}: window {window} outside {array.shape[1:]}"
+                    )
+                array = array[:, y : y + h, x : x + w]
         else:
             if not path.is_file():
                 raise RasterReadError("missing_file", f"{path}: file not found")

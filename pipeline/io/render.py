@@ -35,6 +35,7 @@ from eoinstruct.pipeline.io.rasters import (
     NORMALIZED_RADIANCE_WHITE,
     PILLOW_SUFFIXES,
     RADIANCE_WHITE,
+    WINDOW_SEPARATOR,
     RasterReadError,
     read_image,
     to_db,
@@ -168,7 +169,8 @@ def render_png(image: ImageRef) -> bytes:
     Raises:
         RasterReadError: If the pixels cannot be read.
     """
-    if image.encoding == "uint8" and len(image.files) == 1 and len(image.bands) == 3:
+    whole = len(image.files) == 1 and WINDOW_SEPARATOR not in image.files[0]  # not a chip
+    if image.encoding == "uint8" and whole and len(image.bands) == 3:
         path = Path(image.files[0])
         if path.suffix.lower() in PILLOW_SUFFIXES:
             read_image(image)  # decodes fully: a truncated file fails here, not in training

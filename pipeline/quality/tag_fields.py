@@ -80,6 +80,7 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "changed_area_m2", "component_pixels", "changed_pixels_by_third",
         # summaries that repeat labels counted elsewhere, captions, quality flags
         "label_categories", "raster_labels", "absent_categories", "surrounding_objects",
+        "outlines", "cut_categories", "box_kind",
         "class_shares", "land_cover_shares", "line_categories",
         "surrounding_tags", "title", "title_multi_objects", "contains_seasonal_snow",
         "contains_cloud_or_shadow",

@@ -53,7 +53,8 @@ class Thresholds:
         max_cloud_fraction: Largest cloud-mask share kept (with ``snow_cloud: drop``).
         drop_degenerate: Drop samples with a constant or all-nodata band.
         exempt: Source → reasons (values of :data:`FILTER_REASONS`) that never drop its
-            samples, e.g. ``no_geolocation`` for a release without coordinates (LEVIR-CD).
+            samples, e.g. ``no_geolocation`` for a release without coordinates (LEVIR-CD,
+            DIOR, DOTA).
     """
 
     min_tags: int

@@ -14,6 +14,7 @@ from eoinstruct.pipeline.audit.rules import (
     earthquake,
     landcover,
     methane,
+    oriented,
     scene,
     sequence,
     site,
@@ -25,6 +26,7 @@ from eoinstruct.pipeline.tables import merge_tables
 _MODULES = (
     landcover,
     detection,
+    oriented,
     disaster,
     methane,
     earthquake,

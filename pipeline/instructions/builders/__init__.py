@@ -11,8 +11,9 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
-:mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates);
-:mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
+:mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates),
+:mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions); :mod:`.common` holds
+the shared machinery. Adding a family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from eoinstruct.pipeline.instructions.builders import (
     earthquake,
     landcover,
     methane,
+    oriented,
     scene,
     sequence,
     site,
@@ -43,6 +45,7 @@ from eoinstruct.pipeline.tables import merge_tables
 _MODULES = (
     landcover,
     detection,
+    oriented,
     disaster,
     methane,
     earthquake,
