@@ -35,6 +35,7 @@ BUILTIN: dict[str, str] = {
     "bigearthnet_v1": "BigEarthNetV1",
     "bigearthnet_v2": "BigEarthNetV2",
     "quakeset": "QuakeSet",
+    "rsvqa": "RSVQA",
     "satlas": "SatlasPretrain",
     "skyscript": "SkyScript",
     "stac": "STACScenes",
