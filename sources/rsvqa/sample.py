@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_origin
+from rasterio.transform import Affine
 
 from eoinstruct.sources.geo import from_lonlat
 from eoinstruct.sources.rsvqa.images import IMAGE_DIR, SIZE
@@ -140,7 +140,7 @@ def _questions(spec: ImageSpec) -> list[tuple[str, str, str]]:
     return triples
 
 
-_ROOF_PX = 20  # HR roofs are 20 x 20 px (3 m); LR roofs 2 x 2 px (20 m)
+_ROOF_PX = 48  # HR roofs are 48 x 48 px (7.2 m); LR roofs 2 x 2 px (20 m)
 
 
 def _scene(spec: ImageSpec, rng: np.random.Generator) -> np.ndarray:
@@ -185,7 +185,7 @@ def _write_tif(path: Path, data: np.ndarray, spec: ImageSpec) -> None:
     crs = f"EPSG:{EPSG[spec.dataset]}"
     x, y = from_lonlat(lon + step * spec.image_id, lat + step * (spec.image_id % 3), crs)
     gsd = GSD[spec.dataset]
-    transform = from_origin(round(x, 2), round(y, 2), gsd, gsd)
+    transform = Affine(gsd, 0.0, round(x, 2), 0.0, -gsd, round(y, 2))
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(
         path,

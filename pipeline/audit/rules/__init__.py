@@ -11,6 +11,7 @@ from eoinstruct.pipeline.audit.rules import (
     detection,
     disaster,
     earthquake,
+    human_vqa,
     landcover,
     methane,
     scene,
@@ -20,7 +21,17 @@ from eoinstruct.pipeline.audit.rules import (
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    human_vqa,
+)
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""

@@ -10,8 +10,9 @@ and no pair is made.
 One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcover`
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
-scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences);
-:mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
+scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
+:mod:`.human_vqa` (RSVQA's own question-answer pairs); :mod:`.common` holds the shared
+machinery. Adding a family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from eoinstruct.pipeline.instructions.builders import (
     detection,
     disaster,
     earthquake,
+    human_vqa,
     landcover,
     methane,
     scene,
@@ -37,7 +39,17 @@ from eoinstruct.pipeline.instructions.builders.common import (
 )
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    human_vqa,
+)
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""
