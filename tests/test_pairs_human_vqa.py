@@ -65,7 +65,7 @@ def _sample(sid: str, qa: dict[str, list[list[object]]]) -> Sample:
         labels=Labels(
             scheme="rsvqa", properties={f"rsvqa_{t}": json.dumps(rows) for t, rows in qa.items()}
         ),
-        licence="CC-BY-4.0; ODbL-1.0",
+        licence="NOASSERTION; ODbL-1.0",
         split="train",
     )
 

@@ -20,10 +20,12 @@ FACTS = SourceFacts(
     temporal="single",
     tasks=("visual question answering (presence, comparison, count, area, rural/urban)",),
     # The questions and answers are generated from OpenStreetMap (Lobry et al. 2020, II-A),
-    # hence ODbL; the Zenodo records' own licence (CC-BY-4.0 as third-party repackagings
-    # such as the isp-uv-es TACO card state it) could not be read on Zenodo (UNVERIFIED).
+    # hence ODbL. The Zenodo records' own licence could not be read on Zenodo: third parties
+    # (the isp-uv-es TACO card, dmarsili/RSVQA-LR-2k) cite CC-BY-4.0; as for STARCOP, the
+    # samples carry NOASSERTION until it is confirmed, so the card keeps RSVQA out of the
+    # commercial-safe subset.
     licence=(
-        "CC-BY-4.0 (Zenodo records 6344334 / 6344367, UNVERIFIED); "
+        "NOASSERTION (Zenodo 6344334 / 6344367; third parties cite CC-BY-4.0, unverified); "
         "ODbL-1.0 (questions and answers derived from OpenStreetMap)"
     ),
     citation=(
@@ -34,7 +36,7 @@ FACTS = SourceFacts(
         "Images_LR/<id>.tif + LR_split_{train,val,test}_{questions,answers,images}.json; "
         "Data/<id>.tif + USGS_split_{train,val,test,test_phili}_{questions,answers,images}.json"
     ),
-    sample_licence="CC-BY-4.0; ODbL-1.0",
+    sample_licence="NOASSERTION; ODbL-1.0",
     bibtex="""@article{lobry2020rsvqa,
   author  = {Lobry, Sylvain and Marcos, Diego and Murray, Jesse and Tuia, Devis},
   title   = {{RSVQA}: Visual Question Answering for Remote Sensing Data},
