@@ -51,6 +51,12 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "sentinel2/1312_2862": "missing_band",
         "sentinel-2-l2a/S2A_13TDE_20230729_0_L2A": "corrupt_raster",
         "landsat-c2-l2/LC08_L2SP_033032_20230720_02_T1": "missing_file",
+        "lr_train_6": "malformed_label",
+        "lr_val_7": "missing_file",
+        "lr_val_9": "bad_metadata",
+        "hr_train_6": "malformed_label",
+        "hr_val_7": "malformed_label",
+        "hr_test_8": "corrupt_raster",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -93,9 +99,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
             assert stats["read"] == stats["kept"] + dropped + failed, (source, name)
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
-    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
-    # time series (one S2 tile, one Landsat path/row)
-    assert report["stages"]["ingest"]["read"] == 87
+    # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items, 2 STAC
+    # time series (one S2 tile, one Landsat path/row) and 18 RSVQA images (LR and HR)
+    assert report["stages"]["ingest"]["read"] == 105
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -106,6 +112,7 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "starcop",
         "quakeset",
         "stac",
+        "rsvqa",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {
