@@ -11,11 +11,11 @@ from eoinstruct.pipeline.audit.rules import (
     detection,
     disaster,
     earthquake,
-    human_vqa,
     landcover,
     methane,
     scene,
     sequence,
+    source_vqa,
     thermal,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
@@ -30,7 +30,7 @@ _MODULES = (
     scene,
     thermal,
     sequence,
-    human_vqa,
+    source_vqa,
 )
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")

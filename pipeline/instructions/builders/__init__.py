@@ -11,7 +11,7 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
-:mod:`.human_vqa` (RSVQA's own question-answer pairs); :mod:`.common` holds the shared
+:mod:`.source_vqa` (RSVQA's own question-answer pairs); :mod:`.common` holds the shared
 machinery. Adding a family is one module and one line below.
 """
 
@@ -21,11 +21,11 @@ from eoinstruct.pipeline.instructions.builders import (
     detection,
     disaster,
     earthquake,
-    human_vqa,
     landcover,
     methane,
     scene,
     sequence,
+    source_vqa,
     thermal,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
@@ -48,7 +48,7 @@ _MODULES = (
     scene,
     thermal,
     sequence,
-    human_vqa,
+    source_vqa,
 )
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")

@@ -1,4 +1,4 @@
-"""Pairs of the human_vqa family: RSVQA's own question-answer pairs, carried verbatim.
+"""Pairs of the source_vqa family: RSVQA's own question-answer pairs, carried verbatim.
 
 Every generated pair must pass the validator and the family's audit rule; the question and
 answer must be the labels' own text; crafted wrong pairs and contradictory labels must be

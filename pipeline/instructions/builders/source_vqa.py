@@ -1,5 +1,8 @@
 """RSVQA question-answer pairs, carried as the dataset gives them (one question type a template).
 
+The pairs are the dataset's own: its authors generated them from OpenStreetMap (Lobry et al.
+2020, section II-A), not annotators; the family is named for that (the source's VQA).
+
 The RSVQA adapter stores each image's pairs in ``labels.properties["rsvqa_<type>"]`` (a JSON
 list of ``[question id, question, answer]``), types ``presence``, ``comp``, ``count``,
 ``area`` (HR) and ``rural_urban`` (LR). A template per type asks one of them: the question
