@@ -63,4 +63,4 @@ SPEC = DownloadSpec(
         ),
     ),
 )
-"""The download spec of the source (HR files only on request: ``--files hr-…``)."""
+"""The download spec of the source (HR files only on request: ``--only hr-images,hr-train-…``)."""
