@@ -39,6 +39,7 @@ BUILTIN: dict[str, str] = {
     "dior": "DIOR",
     "dota": "DOTA",
     "quakeset": "QuakeSet",
+    "rsvqa": "RSVQA",
     "satlas": "SatlasPretrain",
     "skyscript": "SkyScript",
     "stac": "STACScenes",

@@ -59,6 +59,12 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "train/P0901": "missing_file",
         "train/P0902": "malformed_label",
         "train/P0903": "malformed_label",
+        "lr_train_6": "malformed_label",
+        "lr_val_7": "missing_file",
+        "lr_val_9": "bad_metadata",
+        "hr_train_6": "malformed_label",
+        "hr_val_7": "malformed_label",
+        "hr_test_8": "corrupt_raster",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -116,8 +122,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
     # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders, 11 LEVIR-CD
-    # pairs, 10 DIOR units and 7 DOTA images
-    assert report["stages"]["ingest"]["read"] == 129
+    # pairs, 10 DIOR units, 7 DOTA images and 18 RSVQA images (LR and HR)
+    assert report["stages"]["ingest"]["read"] == 147
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -132,6 +138,7 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "levircd",
         "dior",
         "dota",
+        "rsvqa",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {

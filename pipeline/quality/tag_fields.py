@@ -48,6 +48,12 @@ LABEL_KEYS: frozenset[str] = frozenset(
         "building_change",  # LEVIR-CD: true/false, whether the change mask marks any pixel
         "smoke",  # SatlasPretrain classification labels
         "snow",
+        # RSVQA: the dataset's question-answer pairs of one type (OSM-derived facts of the image)
+        "rsvqa_presence",
+        "rsvqa_comp",
+        "rsvqa_count",
+        "rsvqa_area",
+        "rsvqa_rural_urban",
     }
 )
 """Tag or property keys that are semantic labels of the image."""
@@ -84,6 +90,8 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "class_shares", "land_cover_shares", "line_categories",
         "surrounding_tags", "title", "title_multi_objects", "contains_seasonal_snow",
         "contains_cloud_or_shadow",
+        # RSVQA: dataset, split, image id; question-answer pairs dropped at ingest (reasons)
+        "rsvqa_dataset", "rsvqa_split", "rsvqa_image_id", "rsvqa_dropped",
     }
 )  # fmt: skip
 METADATA_KEYS |= {"series_roles", "series_items"} | {

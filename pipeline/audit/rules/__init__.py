@@ -18,6 +18,7 @@ from eoinstruct.pipeline.audit.rules import (
     scene,
     sequence,
     site,
+    source_vqa,
     thermal,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
@@ -35,6 +36,7 @@ _MODULES = (
     sequence,
     change,
     site,
+    source_vqa,
 )
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")

@@ -12,8 +12,9 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
 :mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates),
-:mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions); :mod:`.common` holds
-the shared machinery. Adding a family is one module and one line below.
+:mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions), :mod:`.source_vqa`
+(RSVQA's own question-answer pairs); :mod:`.common` holds the shared machinery. Adding a
+family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from eoinstruct.pipeline.instructions.builders import (
     scene,
     sequence,
     site,
+    source_vqa,
     thermal,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
@@ -54,6 +56,7 @@ _MODULES = (
     sequence,
     change,
     site,
+    source_vqa,
 )
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
