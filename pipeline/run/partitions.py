@@ -464,6 +464,9 @@ def run_partitions(
             len(partitions) - redone,
             len(partitions),
         )
+    # a stage with no partition (every source empty) has still run: downstream stages find
+    # its (empty) records folder instead of "run the upstream stage first"
+    records.mkdir(parents=True, exist_ok=True)
     removed = _remove_unowned(stage_dir, owned, [STATS_FILE, *keep])
     if records_dir is not None:
         removed += _remove_unowned(records_dir.parent, owned, [STATS_FILE])
