@@ -252,8 +252,8 @@ def _errors() -> tuple[type[Exception], ...]:
     return (ConfigError, FileNotFoundError, KeyError, ValueError, PublishError, ManifestError)
 
 
-MESSAGE_CHARS = 600
-"""Longest error message printed (a longer one is cut: the full text is in --debug)."""
+MESSAGE_CHARS = 500
+"""Longest error text printed before the advice (a longer one is cut: --debug has it all)."""
 
 EXIT_LOCKED = 75
 """Exit status when another run holds the stage's lock (EX_TEMPFAIL: try again later)."""
@@ -275,7 +275,10 @@ def explain(exc: BaseException) -> tuple[int, str]:
     from eoinstruct.pipeline.errors import StageFailed
     from eoinstruct.pipeline.run.lock import StageLocked
 
-    status, message = 1, str(exc)
+    text = " ".join(str(exc).split())  # one line, bounded: the advice after it is kept
+    if len(text) > MESSAGE_CHARS:
+        text = text[: MESSAGE_CHARS - 1] + "…"
+    status, message = 1, text
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = exc.filename or "a file"
         message = (
@@ -290,7 +293,7 @@ def explain(exc: BaseException) -> tuple[int, str]:
         pass
     elif isinstance(exc, OsmError):
         message = (
-            f"OpenStreetMap: {exc}; check osm.extract or osm.overpass_url (or set "
+            f"OpenStreetMap: {text}; check osm.extract or osm.overpass_url (or set "
             "osm.enabled: false), then re-run"
         )
     elif isinstance(exc, RecursionError):
@@ -304,15 +307,12 @@ def explain(exc: BaseException) -> tuple[int, str]:
             "(finished partitions are kept)"
         )
     elif isinstance(exc, OSError):
-        message = f"{exc}; check the path, its permissions and the disk, then re-run"
+        message = f"{text}; check the path, its permissions and the disk, then re-run"
     else:
         message = (
-            f"unexpected {type(exc).__name__}: {exc}; re-run with --debug for the traceback "
+            f"unexpected {type(exc).__name__}: {text}; re-run with --debug for the traceback "
             "and report it"
         )
-    message = " ".join(message.split())
-    if len(message) > MESSAGE_CHARS:
-        message = message[: MESSAGE_CHARS - 1] + "…"
     return status, message
 
 
