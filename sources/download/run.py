@@ -25,6 +25,7 @@ from eoinstruct.sources.download.http import (
     rebase_url,
     verify_file,
 )
+from eoinstruct.sources.download.limits import DownloadBudget
 from eoinstruct.sources.download.lookup import get_spec, manual_step
 from eoinstruct.sources.download.spec import (
     DownloadSpec,
@@ -235,6 +236,7 @@ def _fetch_one(
                 checksum=f.checksum,
                 session=sess,
                 progress=progress,
+                budget=DownloadBudget.for_size(f.size or f.approx_size),
             )
         except RemoteFileNotFound:
             if f.must_exist:
