@@ -24,7 +24,16 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef
 
-Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
+# Pillow's own decompression-bomb limit stays (about 89 Mpx; the images the built-in sources
+# read through Pillow are far smaller, xBD's 1024 x 1024 the largest), and its warning (over
+# the limit, under twice it) is an error too: a header claiming more fails the image
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+BOMB_ERRORS: tuple[type[Exception], ...] = (
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+"""Pillow's refusals of an image larger than ``Image.MAX_IMAGE_PIXELS``; readers turn them
+into a failure of the unit (``corrupt_raster``)."""
 
 IMPLICIT_NODATA: dict[str, float] = {"reflectance_1e4": 0.0}
 """Values that mean "no data" for an encoding even where the file declares none."""
@@ -54,7 +63,7 @@ def _read_pillow(path: Path) -> np.ndarray:
             array = np.asarray(im)
     except FileNotFoundError as exc:
         raise RasterReadError("missing_file", f"{path}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *BOMB_ERRORS) as exc:
         raise RasterReadError("corrupt_raster", f"{path}: cannot decode image: {exc}") from exc
     if array.ndim == 2:
         array = array[np.newaxis]

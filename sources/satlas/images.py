@@ -37,6 +37,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from eoinstruct.pipeline.io.rasters import BOMB_ERRORS
 from eoinstruct.pipeline.records import ImageRef
 from eoinstruct.sources.base import (
     Band,
@@ -162,7 +163,7 @@ def _header(path: Path, modes: tuple[str, ...], unit: str, kind_missing: str) ->
             mode, size = image.mode, image.size
     except FileNotFoundError as exc:
         raise SourceError(kind_missing, f"satlas {unit}: {path} is missing", unit) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *BOMB_ERRORS) as exc:
         raise SourceError(
             "corrupt_raster", f"satlas {unit}: {path}: unreadable PNG ({exc})", unit
         ) from exc

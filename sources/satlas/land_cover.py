@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from eoinstruct.pipeline.io.rasters import BOMB_ERRORS
 from eoinstruct.sources.base import SourceError
 
 LAND_COVER_CATEGORIES: tuple[str, ...] = (
@@ -64,7 +65,7 @@ def land_cover_shares(path: Path, unit: str = "") -> dict[str, float]:
     try:
         with Image.open(path) as image:
             values = np.asarray(image.convert("L"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, *BOMB_ERRORS) as exc:
         message = f"{path}: cannot read the land-cover label: {exc}"
         raise SourceError("corrupt_raster", message, unit) from exc
     if values.size == 0:
