@@ -6,7 +6,8 @@ at all; each time the stages after ``sample_data`` run in-process, as ``eoinstru
 ``validate``, the last stage that reads per-source data, except in two cases that run them
 all). To stay cheap, every adapter lists only its first units (a tiny subset of the sample
 corpus, written once). The DVC side (``sources.stac.chips_dir`` always created, so ``dvc repro``
-finds the declared output) is pinned here by the folder's existence.
+finds the declared output) is pinned by the folder's existence, and by one real ``dvc repro``
+with STAC disabled (marked slow).
 """
 
 from __future__ import annotations
@@ -115,3 +116,61 @@ def test_build_with_every_source_enabled_and_no_unit(
     # enrich and what follows see a finished, empty ingest, not "run the upstream stage first"
     assert all(results[name].read == 0 for name in ("enrich", "score", "filter", "dedup"))
     assert (tmp_path / "work" / "stac_chips").is_dir()
+
+
+@pytest.mark.slow
+def test_dvc_repro_with_stac_disabled(tmp_path: Path) -> None:
+    """One real ``dvc repro`` with ``sources.stac.enabled: false``: no chip is written, yet
+    the declared output ``data/work/stac_chips`` exists (an empty folder) and the build ends
+    up to date, with an audit that flags nothing."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("git") is None:
+        pytest.skip("git is needed for dvc")
+    repo_root = Path(__file__).resolve().parents[1]
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    repo = tmp_path / "repo"
+    for name in files:
+        source = repo_root / name
+        if name.startswith(("data/", "metrics/")) or not (source.is_file() or source.is_symlink()):
+            continue
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():  # eoinstruct/pipeline -> ../pipeline …
+            (repo / name).symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, repo / name)
+    (repo / "dvc.lock").unlink(missing_ok=True)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["sources"]["stac"]["enabled"] = False
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(repo)
+    env.update(DVC_NO_ANALYTICS="1", HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1")
+    env.update(HF_DATASETS_OFFLINE="1", GIT_AUTHOR_NAME="t", GIT_COMMITTER_NAME="t")
+    env.update(GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_EMAIL="t@example.invalid")
+
+    def run(*cmd: str) -> str:
+        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{cmd} failed:\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout + proc.stderr
+
+    run("git", "init", "-q")
+    run(sys.executable, "-m", "dvc", "repro")
+    chips = repo / "data" / "work" / "stac_chips"
+    assert chips.is_dir() and not any(chips.iterdir())
+    assert "up to date" in run(sys.executable, "-m", "dvc", "status")
+    audit = json.loads((repo / "metrics" / "audit.json").read_text())
+    assert sum(family["flagged"] for family in audit["families"].values()) == 0
+    report = json.loads((repo / "metrics" / "report.json").read_text())
+    assert "stac" not in report["sources"] and report["accounting_ok"]
