@@ -11,6 +11,7 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from http_fixtures import FileServer
@@ -110,9 +111,9 @@ def test_dns_failures_are_recognised_through_the_exception_chain() -> None:
 # ------------------------------------------------------------------ extraction
 
 
-def _tar_gz(members: dict[str, bytes]) -> bytes:
+def _tar_gz(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode=mode) as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -170,3 +171,30 @@ def test_disk_full_is_reported_as_disk_full(tmp_path, monkeypatch):
         dl_archive.extract_archive(archive, tmp_path / "root")
     assert caught.value.errno == errno.ENOSPC and "not at fault" in str(caught.value)
     assert list((tmp_path / "root").iterdir()) == []
+
+
+def test_the_spec_sets_an_archives_limits(server, tmp_path, monkeypatch):
+    import dataclasses
+    import hashlib
+
+    from eoinstruct.sources import download as dl
+    from eoinstruct.sources.satlas import download as satlas_download
+
+    data = _tar_gz({f"sentinel2/S2A_X/tci/{i}_2.png": b"a" for i in range(4)}, mode="w")
+    spec = dl.get_spec("satlas")
+    files = tuple(
+        dataclasses.replace(
+            f, checksum=("md5", hashlib.md5(data).hexdigest()), size=None, max_members=2
+        )
+        if f.key == "sentinel2-a"
+        else f
+        for f in spec.files
+    )
+    monkeypatch.setattr(satlas_download, "SPEC", dataclasses.replace(spec, files=files))
+    url = next(f.url for f in files if f.key == "sentinel2-a")
+    server.add(urlsplit(url).path, data)
+    with pytest.raises(ArchiveLimitError, match="more than 2 members"):
+        dl.download_source(
+            "satlas", tmp_path, base_url=server.base_url, only=["sentinel2-a"], progress=False
+        )
+    assert not (tmp_path / "sentinel2").exists()
