@@ -143,6 +143,12 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging", **keep)
     common.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, show the traceback (default: one line saying what to do)",
+        **keep,
+    )
+    common.add_argument(
         "--executor",
         choices=["inprocess", "local", "dask"],
         help="where partitions run (default: params.yaml executor.kind, else in-process)",
@@ -246,16 +252,102 @@ def _errors() -> tuple[type[Exception], ...]:
     return (ConfigError, FileNotFoundError, KeyError, ValueError, PublishError, ManifestError)
 
 
+MESSAGE_CHARS = 500
+"""Longest error text printed before the advice (a longer one is cut: --debug has it all)."""
+
+EXIT_LOCKED = 75
+"""Exit status when another run holds the stage's lock (EX_TEMPFAIL: try again later)."""
+
+
+def explain(exc: BaseException) -> tuple[int, str]:
+    """Turn an error into an exit status and one line saying what happened and what to do.
+
+    Args:
+        exc: The error.
+
+    Returns:
+        ``(status, message)``: 2 for a configuration or missing-input error, 75 when the
+        stage is locked by another run, 1 otherwise.
+    """
+    import errno
+
+    from eoinstruct.pipeline.enrich.osm.match import OsmError
+    from eoinstruct.pipeline.errors import StageFailed
+    from eoinstruct.pipeline.run.lock import StageLocked
+
+    text = " ".join(str(exc).split())  # one line, bounded: the advice after it is kept
+    if len(text) > MESSAGE_CHARS:
+        text = text[: MESSAGE_CHARS - 1] + "…"
+    status, message = 1, text
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = exc.filename or "a file"
+        message = (
+            f"disk full writing {where}: free space on that disk (or point paths.work / "
+            "paths.corpus elsewhere), then re-run: finished partitions are kept"
+        )
+    elif isinstance(exc, StageLocked):
+        status = EXIT_LOCKED
+    elif isinstance(exc, _errors()):
+        status = 2
+    elif isinstance(exc, StageFailed):
+        pass
+    elif isinstance(exc, OsmError):
+        message = (
+            f"OpenStreetMap: {text}; check osm.extract or osm.overpass_url (or set "
+            "osm.enabled: false), then re-run"
+        )
+    elif isinstance(exc, RecursionError):
+        message = (
+            "an input file is nested too deeply to parse (RecursionError); re-run with "
+            "--debug to see which, then fix or remove it"
+        )
+    elif isinstance(exc, MemoryError):
+        message = (
+            "out of memory; lower ingest.partition_size or executor.workers, then re-run "
+            "(finished partitions are kept)"
+        )
+    elif isinstance(exc, OSError):
+        message = f"{text}; check the path, its permissions and the disk, then re-run"
+    else:
+        message = (
+            f"unexpected {type(exc).__name__}: {text}; re-run with --debug for the traceback "
+            "and report it"
+        )
+    return status, message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
+
+    Every error is printed as one line saying what to do (:func:`explain`), the traceback
+    only with ``--debug``.
 
     Args:
         argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 on success, 2 on a configuration or missing-input error.
+        The exit status: 0 on success, 2 on a configuration or missing-input error, 75 when
+        another run holds the stage's lock, 130 when interrupted, 1 on any other error.
     """
     args = build_parser().parse_args(argv)
+    try:
+        return _main(args)
+    except KeyboardInterrupt:
+        print(
+            f"eoinstruct {args.command}: interrupted; re-run to resume (finished partitions "
+            "are kept)",
+            file=sys.stderr,
+        )
+        return 130
+    except Exception as exc:
+        if getattr(args, "debug", False):
+            raise
+        status, message = explain(exc)
+        print(f"eoinstruct {args.command}: error: {message}", file=sys.stderr)
+        return status
+
+
+def _main(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
@@ -269,23 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_download(args, progress=not args.no_progress)
     progress = not args.no_progress
-    try:
-        if args.command == "audit":
-            return _cmd_audit(args)
-        params = _overrides(load_params(args.params), args)
-        if args.command == "all":
-            for found in build_order():
-                run_stage(found, params, progress)
-            return 0
-        found = stage(args.command)
-        options = {
-            _option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options
-        }
-        run_stage(found, params, progress, **options)
+    if args.command == "audit":
+        return _cmd_audit(args)
+    params = _overrides(load_params(args.params), args)
+    if args.command == "all":
+        for found in build_order():
+            run_stage(found, params, progress)
         return 0
-    except _errors() as exc:
-        print(f"eoinstruct {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    found = stage(args.command)
+    options = {_option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options}
+    run_stage(found, params, progress, **options)
+    return 0
 
 
 if __name__ == "__main__":

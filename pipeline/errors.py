@@ -10,3 +10,11 @@ from __future__ import annotations
 
 class ConfigError(ValueError):
     """``params.yaml`` is missing a section or holds a bad value."""
+
+
+class StageFailed(RuntimeError):
+    """A stage ran but its result must not pass (too many failures, a dead server…).
+
+    The message is one line saying what happened and what to do; its outputs are kept, so
+    the next run resumes.
+    """

@@ -201,6 +201,8 @@ class CaptionSettings(Section):
     timeout_s: float = Field(default=120.0, gt=0)
     retries: int = Field(default=3, ge=0)
     backoff_s: float = Field(default=1.0, ge=0)
+    max_failure_rate: float = Field(default=0.1, ge=0, le=1)
+    circuit_breaker: int = Field(default=20, ge=0)
     temperature: float = Field(default=0.0, ge=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
     max_tokens: int = Field(default=1024, ge=1)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import json
+import reprlib
 import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -141,6 +143,54 @@ class _FromFacts:
         return self.read(cls.facts)
 
 
+MESSAGE_CHARS = 2000
+"""Longest :class:`SourceError` message kept (the failure ledger stores it)."""
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxdict = _SHORT_REPR.maxlist = _SHORT_REPR.maxtuple = _SHORT_REPR.maxset = 6
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
+
+
+def short_repr(value: object, limit: int = 120) -> str:
+    """``repr`` of untrusted data, bounded in time and length.
+
+    A plain ``repr`` of a crafted structure (a pickle whose lists share themselves a billion
+    times over) never ends; this one shows a few items per level and a few levels.
+
+    Args:
+        value: Anything read from a dataset file.
+        limit: Characters at most.
+
+    Returns:
+        The bounded representation.
+    """
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def json_loads(text: str) -> Any:
+    """``json.loads`` of a dataset file, where nesting too deep is a decoding error.
+
+    Python's parser raises ``RecursionError`` on a document nested a thousand levels deep (a
+    crafted ``catalog.json`` or label file); here that is a
+    :class:`json.JSONDecodeError` like any other malformed JSON, so it fails its unit.
+
+    Args:
+        text: The JSON text.
+
+    Returns:
+        The parsed value.
+
+    Raises:
+        json.JSONDecodeError: If the text is not JSON or is nested too deeply.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply to parse", "", 0) from None
+
+
 class SourceError(Exception):
     """One unit of a source cannot be read.
 
@@ -152,6 +202,8 @@ class SourceError(Exception):
     def __init__(self, kind: str, message: str, unit: str = "") -> None:
         if kind not in FAILURE_KINDS:
             raise ValueError(f"unknown failure kind {kind!r}; expected one of {FAILURE_KINDS}")
+        if len(message) > MESSAGE_CHARS:
+            message = message[: MESSAGE_CHARS - 3] + "..."
         super().__init__(message)
         self.kind = kind
         self.unit = unit

@@ -274,7 +274,9 @@ def test_faults_are_retried_recorded_and_nothing_half_written(tmp_path: Path) ->
         tmp_path, {"skyscript-00000": samples[:6], "skyscript-00001": [*samples[6:], other]}
     )
     with StubServer(hang_s=1.5) as stub:
-        params = write_params(tmp_path, base_urls=[stub.base_url], timeout_s=0.5, retries=2)
+        params = write_params(
+            tmp_path, base_urls=[stub.base_url], timeout_s=0.5, retries=2, max_failure_rate=1.0
+        )
         stats = caption.run(load_params(params), progress=False)
     assert stats.read == 11 and stats.produced["not_marked"] == 1
     assert stats.kept == 4
@@ -522,7 +524,7 @@ def test_offline_engine_failure_fails_its_requests(tmp_path: Path) -> None:
     """A worker that cannot run (here: an interpreter without vLLM) fails every request."""
     write_filter_output(tmp_path, {"skyscript-00000": [sample(i, tmp_path) for i in range(2)]})
     launch = {"model_path": "m", "python": sys.executable, "log_file": str(tmp_path / "w.log")}
-    params = write_params(tmp_path, engine="vllm_offline", launch=launch)
+    params = write_params(tmp_path, engine="vllm_offline", launch=launch, max_failure_rate=1.0)
     stats = caption.run(load_params(params), progress=False)
     assert stats.read == 2 and stats.kept == 0 and dict(stats.failed) == {"engine_error": 2}
     failed = outputs(tmp_path, "failed")

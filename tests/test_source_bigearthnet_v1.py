@@ -17,6 +17,8 @@ from rasterio.warp import transform as warp_transform
 from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 
+from eoinstruct.pipeline.quality.scores import snow_cloud_flagged
+from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import samples_table
 from eoinstruct.sources.base import SourceError, SourceNotFoundError
 from eoinstruct.sources.bigearthnet_v1 import sample as corpus
@@ -246,6 +248,28 @@ def test_split_from_s2_only_lists_and_pairing(sample_root: Path, tmp_path: Path)
     assert adapter.read_unit(f"s1/{pair[1]}")[0].split == "validation"  # via the JSON pairing
     (root / "val.csv").unlink()
     assert BigEarthNetV1(root).read_unit(f"s1/{pair[1]}")[0].split == ""
+
+
+def test_official_snow_and_cloud_lists_flag_patches_for_the_filter(
+    sample_root: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "ben"
+    pair = (f"{S2A}_64_45", f"{S1A}_64_45")
+    _copy_patch(sample_root, root, "BigEarthNet-v1.0", pair[0])
+    _copy_patch(sample_root, root, "BigEarthNet-S1-v1.0", pair[1])
+    unflagged = BigEarthNetV1(root).read_unit(f"s2/{pair[0]}")[0]
+    assert not snow_cloud_flagged(unflagged)
+    (root / "patches_with_seasonal_snow.csv").write_text(f"{pair[0]}\nS2B_other_1_2\n")
+    (root / "patches_with_cloud_and_shadow.csv").write_text(f"{pair[0]}\n")
+    adapter = BigEarthNetV1(root)
+    s2 = adapter.read_unit(f"s2/{pair[0]}")[0]
+    s1 = adapter.read_unit(f"s1/{pair[1]}")[0]  # flagged through its S2 partner
+    for sample in (s2, s1):
+        assert sample.tags["contains_seasonal_snow"] == "true"
+        assert sample.tags["contains_cloud_or_shadow"] == "true"
+        assert snow_cloud_flagged(sample)
+    # the flags are metadata: they add no label field to the filter's min_tags count
+    assert label_fields(s2) == label_fields(unflagged)
 
 
 def test_json_errors_and_fallbacks(sample_root: Path, tmp_path: Path) -> None:

@@ -29,10 +29,11 @@ def corpus_files(corpus: Path) -> list[Path]:
         The files, sorted.
 
     Raises:
-        FileNotFoundError: If the folder has no ``data/*.parquet``.
+        FileNotFoundError: If the folder has no ``data/*.parquet`` and no manifest (an empty
+            corpus, every source empty or disabled, has only its manifest and card).
     """
     files = sorted((corpus / "data").glob("*.parquet"))
-    if not files:
+    if not files and not (corpus / "manifest.json").is_file():
         raise FileNotFoundError(f"{corpus}: no data/*.parquet (is it a corpus folder?)")
     return files
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
+import email.utils
 import json
 import logging
 import os
@@ -45,9 +47,11 @@ FAILURE_KINDS: tuple[str, ...] = (
     "bad_response",
     "client_error",
     "engine_error",
+    "server_unavailable",
 )
 """Kinds of request failure, after the retries (the stage adds render failures;
-``engine_error``: the offline engine's worker failed)."""
+``engine_error``: the offline engine's worker failed; ``server_unavailable``: not sent, the
+circuit breaker had opened)."""
 
 
 @dataclass(frozen=True)
@@ -70,21 +74,65 @@ RETRY_AFTER_MAX_S = 300.0
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds of a ``Retry-After`` header given in seconds (an HTTP date gives None)."""
+    """Seconds of a ``Retry-After`` header, given in seconds or as an HTTP date."""
     try:
         seconds = float(value) if value else None
     except ValueError:
-        return None
+        try:
+            when = email.utils.parsedate_to_datetime(str(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        seconds = max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
     if seconds is None or not seconds >= 0:
         return None
     return min(seconds, RETRY_AFTER_MAX_S)
 
 
 class _Retryable(Exception):
-    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, retry_after: float | None = None, down: bool = True
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.retry_after = retry_after
+        self.down = down  # a sign of a dead server (the circuit breaker counts it)
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after ``limit`` consecutive failed attempts with no reply in between.
+
+    Connection errors, timeouts and 5xx answers count; a busy server's 429/408 and malformed
+    bodies do not. Once open, no request is sent any more (``server_unavailable``). Share one
+    breaker between the clients of a run so that a dead server stops the whole run quickly.
+
+    Attributes:
+        limit: Consecutive failed attempts that open it (0: never opens).
+        consecutive: Failed attempts since the last reply.
+        reason: Why it opened (empty while closed).
+    """
+
+    limit: int
+    consecutive: int = 0
+    reason: str = ""
+
+    @property
+    def open(self) -> bool:
+        """Whether requests are refused."""
+        return bool(self.reason)
+
+    def failed(self, message: str) -> None:
+        """Count one failed attempt (opens the breaker at ``limit``)."""
+        self.consecutive += 1
+        if self.limit and self.consecutive >= self.limit and not self.reason:
+            self.reason = f"{self.consecutive} consecutive failed attempts, the last: {message}"
+            log.error("captioner: circuit breaker open: %s", self.reason)
+
+    def replied(self) -> None:
+        """Count one reply (closes the run of failures)."""
+        self.consecutive = 0
 
 
 class _Fatal(Exception):
@@ -137,13 +185,21 @@ class CaptionClient:
     Args:
         config: Captioner settings.
         cache: The request cache (``None``: no caching).
+        breaker: The run's circuit breaker (default: one of this client's own, from
+            ``config.circuit_breaker``).
     """
 
-    def __init__(self, config: CaptionConfig, cache: RequestCache | None) -> None:
+    def __init__(
+        self,
+        config: CaptionConfig,
+        cache: RequestCache | None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         if not config.base_urls:
             raise ConfigError("caption: no base_urls to send requests to")
         self.config = config
         self.cache = cache
+        self.breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
         self.counters = ClientCounters()
         self._rng = random.Random(config.seed)
         self._versions: dict[int, str] = {}
@@ -190,7 +246,12 @@ class CaptionClient:
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable("connection_error", f"{type(exc).__name__}: {exc} ({url})") from exc
         if status >= 500 or status in (408, 429):
-            raise _Retryable("server_error", f"HTTP {status} from {url}: {text[:200]}", retry_after)
+            raise _Retryable(
+                "server_error",
+                f"HTTP {status} from {url}: {text[:200]}",
+                retry_after,
+                down=status >= 500,
+            )
         if status >= 400:
             raise _Fatal("client_error", f"HTTP {status} from {url}: {text[:300]}")
         try:
@@ -206,7 +267,9 @@ class CaptionClient:
             completion_tokens = int(usage.get("completion_tokens", -1))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
             raise _Retryable(
-                "bad_response", f"malformed completion from {url}: {text[:200]!r} ({exc})"
+                "bad_response",
+                f"malformed completion from {url}: {text[:200]!r} ({exc})",
+                down=False,
             ) from exc
         return Reply(
             content=content,
@@ -255,7 +318,16 @@ class CaptionClient:
                 with trial:
                     attempt = trial.retry_state.attempt_number
                     async with limit:
-                        reply = await self._post(session, (start + attempt - 1) % n, request.body)
+                        if self.breaker.open:
+                            raise _Fatal("server_unavailable", f"not sent: {self.breaker.reason}")
+                        try:
+                            index = (start + attempt - 1) % n
+                            reply = await self._post(session, index, request.body)
+                        except _Retryable as exc:
+                            if exc.down:
+                                self.breaker.failed(str(exc))
+                            raise
+                        self.breaker.replied()
         except (_Retryable, _Fatal) as exc:
             log.warning(
                 "captioner: %s failed after %d attempt(s): %s", request.key[:12], attempt, exc

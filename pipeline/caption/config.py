@@ -143,6 +143,12 @@ class CaptionConfig:
         timeout_s: Timeout of one request, seconds.
         retries: Retries after the first attempt on transient errors.
         backoff_s: First backoff; attempt ``k`` waits ``backoff_s * 2**k`` (plus jitter).
+        max_failure_rate: Largest share of the captioned samples that may fail (transport
+            errors, after their retries) before the stage exits non-zero; failed samples are
+            asked again by the next run either way.
+        circuit_breaker: Consecutive failed attempts (connection errors, timeouts, 5xx), with
+            no reply in between, after which the server counts as down: the run stops asking
+            and exits with one message (0: never).
         temperature: Sampling temperature.
         top_p: Nucleus sampling; ``None`` to leave the server's default.
         max_tokens: Reply length limit, tokens; the reply schema is sized to close inside it.
@@ -175,6 +181,8 @@ class CaptionConfig:
     timeout_s: float = 120.0
     retries: int = 3
     backoff_s: float = 1.0
+    max_failure_rate: float = 0.1
+    circuit_breaker: int = 20
     temperature: float = 0.0
     top_p: float | None = None
     max_tokens: int = 1024
@@ -226,6 +234,8 @@ class CaptionConfig:
             timeout_s=float(data.get("timeout_s", cls.timeout_s)),
             retries=int(data.get("retries", cls.retries)),
             backoff_s=float(data.get("backoff_s", cls.backoff_s)),
+            max_failure_rate=float(data.get("max_failure_rate", cls.max_failure_rate)),
+            circuit_breaker=int(data.get("circuit_breaker", cls.circuit_breaker)),
             temperature=float(data.get("temperature", cls.temperature)),
             top_p=None if data.get("top_p") is None else float(data["top_p"]),
             max_tokens=int(data.get("max_tokens", cls.max_tokens)),
@@ -257,6 +267,8 @@ class CaptionConfig:
             raise ConfigError("caption: engine vllm_offline needs launch.model_path (and python)")
         if self.concurrency < 1 or self.retries < 0 or self.timeout_s <= 0:
             raise ConfigError("caption: concurrency >= 1, retries >= 0, timeout_s > 0")
+        if not 0.0 <= self.max_failure_rate <= 1.0 or self.circuit_breaker < 0:
+            raise ConfigError("caption: 0 <= max_failure_rate <= 1, circuit_breaker >= 0")
         if self.max_tokens < 1:
             raise ConfigError("caption.max_tokens must be positive")
         if not self.chars_per_token > 0:

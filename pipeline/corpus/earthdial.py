@@ -461,13 +461,19 @@ def export_earthdial(
 
     Raises:
         ExportError: If a record cannot be exported.
-        FileNotFoundError: If the corpus has no tars.
+        FileNotFoundError: If the corpus has no tars and no manifest (never sharded).
     """
     import datasets
 
     corpus, out = Path(corpus), Path(out)
     if not any((corpus / "wds").glob("*.tar")):
-        raise FileNotFoundError(f"{corpus}/wds has no tar shards: run the shard stage first")
+        if not (corpus / "manifest.json").is_file():
+            raise FileNotFoundError(f"{corpus}/wds has no tar shards: run the shard stage first")
+        # an empty corpus (every source empty or disabled): an empty export, no mixture
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        return {}
     subsets = _scan(corpus)
     repeats = dict(repeat_time or {})
     if out.exists():

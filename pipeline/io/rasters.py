@@ -14,8 +14,9 @@ Any problem raises :class:`RasterReadError` with a failure kind the stages recor
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,36 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef
 
-Image.MAX_IMAGE_PIXELS = 40_000 * 40_000
+# Pillow's own decompression-bomb limit stays (about 89 Mpx; the images the built-in sources
+# read through Pillow are far smaller, xBD's 1024 x 1024 the largest), and its warning (over
+# the limit, under twice it) is an error too (open_image): a header claiming more fails it
+BOMB_ERRORS: tuple[type[Exception], ...] = (
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
+"""Pillow's refusals of an image larger than ``Image.MAX_IMAGE_PIXELS``; readers turn them
+into a failure of the unit (``corrupt_raster``)."""
+
+
+@contextlib.contextmanager
+def open_image(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` where an image over Pillow's pixel limit raises (warning included).
+
+    Args:
+        path: The image file.
+
+    Yields:
+        The open image.
+
+    Raises:
+        Image.DecompressionBombError, Image.DecompressionBombWarning: Over the limit
+            (:data:`BOMB_ERRORS`); what ``Image.open`` raises otherwise.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            yield image
+
 
 IMPLICIT_NODATA: dict[str, float] = {"reflectance_1e4": 0.0}
 """Values that mean "no data" for an encoding even where the file declares none."""
@@ -75,14 +105,14 @@ class RasterReadError(Exception):
 
 def _read_pillow(path: Path) -> np.ndarray:
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.load()
             if im.mode not in ("RGB", "L", "I;16", "I", "F"):
                 im = im.convert("RGB")
             array = np.asarray(im)
     except FileNotFoundError as exc:
         raise RasterReadError("missing_file", f"{path}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *BOMB_ERRORS) as exc:
         raise RasterReadError("corrupt_raster", f"{path}: cannot decode image: {exc}") from exc
     if array.ndim == 2:
         array = array[np.newaxis]

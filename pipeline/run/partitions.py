@@ -44,6 +44,7 @@ from eoinstruct.pipeline.io.atomic import (
 from eoinstruct.pipeline.records import to_json
 from eoinstruct.pipeline.run.backends import Executor, InProcessExecutor
 from eoinstruct.pipeline.run.fingerprint import code_fingerprint, file_sha256
+from eoinstruct.pipeline.run.lock import LOCK_FILE, folder_lock
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ process SIGKILL itself at that point (phases: ``step`` — outputs written, noth
 ``publish`` — one output published; ``record`` — completion record written, state not)."""
 
 DONE_DIR = "_done"
+UNFINISHED = "unfinished"
+"""A step's ``produced`` count of items it could not finish (e.g. a request that failed):
+a partition with any is redone by the next run instead of counting as done."""
 STATS_FILE = "_stats.json"
 TIMINGS_FILE = "_timings.json"
 
@@ -295,6 +299,10 @@ def _record_is_current(
 ) -> bool:
     if not record or not state or state.get("fingerprint") != fp:
         return False
+    stats = record.get("stats", {})
+    produced = stats.get("produced", {}) if isinstance(stats, Mapping) else {}
+    if isinstance(produced, Mapping) and produced.get(UNFINISHED, 0):
+        return False  # items the step could not finish (a server down): redo them
     outputs = record.get("outputs", {})
     assert isinstance(outputs, Mapping)
     for rel, meta in outputs.items():
@@ -413,19 +421,48 @@ def run_partitions(
         records_dir: Folder for completion records and ``_stats.json`` (default
             ``<stage_dir>/_done`` and ``<stage_dir>``); set it to keep them out of a
             published folder.
-        state_dir: Folder for state records and ``_timings.json`` (default
-            :func:`default_state_dir`).
+        state_dir: Folder for state records, ``_timings.json`` and the stage's lock
+            (default :func:`default_state_dir`); a second run on the same folders refuses
+            (:class:`~eoinstruct.pipeline.run.lock.StageLocked`).
         executor: Where partitions run (default: in this process).
 
     Returns:
         The stats summed over all partitions (also written to ``_stats.json``, without
         times; the times go to ``<state_dir>/_timings.json``).
     """
+    states = state_dir or default_state_dir(stage_dir)
+    with folder_lock(states / LOCK_FILE, stage_dir, stage):
+        return _run_partitions(
+            stage,
+            stage_dir,
+            partitions,
+            step,
+            config,
+            keep,
+            progress,
+            records_dir,
+            states,
+            executor,
+        )
+
+
+def _run_partitions(
+    stage: str,
+    stage_dir: Path,
+    partitions: Sequence[Partition],
+    step: Step,
+    config: Mapping[str, Any],
+    keep: Iterable[str],
+    progress: bool,
+    records_dir: Path | None,
+    states: Path,
+    executor: Executor | None,
+) -> StageStats:
+    """:func:`run_partitions` with the stage's lock held."""
     names = [p.name for p in partitions]
     if len(set(names)) != len(names):
         raise ValueError(f"{stage}: partition names are not unique")
     records = records_dir or stage_dir / DONE_DIR
-    states = state_dir or default_state_dir(stage_dir)
     stats_path = (records_dir.parent if records_dir else stage_dir) / STATS_FILE
     stage_dir.mkdir(parents=True, exist_ok=True)
     swept = sweep_temporaries(stage_dir)
@@ -464,6 +501,9 @@ def run_partitions(
             len(partitions) - redone,
             len(partitions),
         )
+    # a stage with no partition (every source empty) has still run: downstream stages find
+    # its (empty) records folder instead of "run the upstream stage first"
+    records.mkdir(parents=True, exist_ok=True)
     removed = _remove_unowned(stage_dir, owned, [STATS_FILE, *keep])
     if records_dir is not None:
         removed += _remove_unowned(records_dir.parent, owned, [STATS_FILE])

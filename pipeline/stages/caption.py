@@ -34,7 +34,7 @@ from pathlib import Path
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
-from eoinstruct.pipeline.caption.client import CaptionClient, RequestFailure
+from eoinstruct.pipeline.caption.client import CaptionClient, CircuitBreaker, RequestFailure
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import POLICY_FILE, load_policy
 from eoinstruct.pipeline.caption.offline import OfflineEngine
@@ -49,6 +49,7 @@ from eoinstruct.pipeline.caption.prompts import (
 from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
 from eoinstruct.pipeline.caption.server import ServerProcess
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
+from eoinstruct.pipeline.errors import StageFailed
 from eoinstruct.pipeline.instructions.pairs import Candidate
 from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.parquet import (
@@ -61,7 +62,12 @@ from eoinstruct.pipeline.io.parquet import (
 )
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
-from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
+from eoinstruct.pipeline.run.partitions import (
+    UNFINISHED,
+    Partition,
+    PartitionOutputs,
+    partitions_from,
+)
 from eoinstruct.pipeline.run.runner import run_work_stage
 
 log = logging.getLogger(__name__)
@@ -86,6 +92,7 @@ def caption_partition(
     outputs: PartitionOutputs,
     config: CaptionConfig,
     book: PromptBook,
+    breaker: CircuitBreaker | None = None,
 ) -> StageStats:
     """Caption the marked samples of one partition.
 
@@ -94,11 +101,16 @@ def caption_partition(
         outputs: Where to write.
         config: Captioner settings.
         book: The prompt templates and mixes (``config.prompt_template`` names one of them).
+        breaker: The run's circuit breaker; once open, the marked samples fail at once as
+            ``server_unavailable`` (nothing rendered, nothing sent).
 
     Returns:
         Counts per sample; ``produced`` has pairs, turns, pairs per template, requests,
-        cache hits, retries and the completion tokens of the replies.
+        cache hits, retries and the completion tokens of the replies, and ``unfinished``
+        (samples whose request failed: the partition is redone by the next run, the
+        answered requests coming from the cache).
     """
+    breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
     stats = StageStats()
     pairs: list[InstructionPair] = []
     drops: list[Drop] = []
@@ -113,6 +125,13 @@ def caption_partition(
                 stats.produced["not_marked"] += 1
                 continue
             stats.read += 1
+            if breaker.open:
+                failures.append(
+                    Failure(sample.sample_id, "server_unavailable", f"not sent: {breaker.reason}")
+                )
+                stats.fail("server_unavailable")
+                stats.produced[UNFINISHED] += 1
+                continue
             template = book.choose(config.prompt_template, config.seed, sample.sample_id)
             try:
                 todo.append(
@@ -132,7 +151,7 @@ def caption_partition(
         client = (
             OfflineEngine(config, cache)
             if config.engine == "vllm_offline"
-            else CaptionClient(config, cache)
+            else CaptionClient(config, cache, breaker)
         )
         results = client.fetch_sync([request for _, _, request in todo])
         counters = client.counters
@@ -150,6 +169,7 @@ def caption_partition(
                     )
                 )
                 stats.fail(outcome.kind)
+                stats.produced[UNFINISHED] += 1
                 continue
             if outcome.completion_tokens >= 0:
                 stats.produced["completion_tokens"] += outcome.completion_tokens
@@ -240,12 +260,44 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "tag_policy": policy_file.read_text(encoding="utf-8"),
     }
     partitions = partitions_from([(params.work_dir("dedup"), "kept")])
+    breaker = CircuitBreaker(config.circuit_breaker)
     with serving(config) as live:
 
         def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-            return caption_partition(partition, outputs, live, book)
+            return caption_partition(partition, outputs, live, book, breaker)
 
-        return run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)
+        stats = run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)
+    check_failures(stats, config, breaker)
+    return stats
+
+
+def check_failures(stats: StageStats, config: CaptionConfig, breaker: CircuitBreaker) -> None:
+    """Fail the run when the server is down or too many samples failed.
+
+    Args:
+        stats: The run's counts.
+        config: Captioner settings (``max_failure_rate``).
+        breaker: The run's circuit breaker.
+
+    Raises:
+        StageFailed: With one line saying what to do; the outputs are kept and the failed
+            samples are asked again by the next run.
+    """
+    where = ", ".join(config.base_urls) or "the launched server"
+    if breaker.open:
+        raise StageFailed(
+            f"the captioner server ({where}) is not answering ({breaker.reason}); "
+            f"start it or fix caption.base_urls, then re-run: answered samples are cached, "
+            f"the {stats.produced[UNFINISHED]} others are asked again"
+        )
+    unfinished = stats.produced[UNFINISHED]
+    if stats.read and unfinished / stats.read > config.max_failure_rate:
+        raise StageFailed(
+            f"{unfinished} of {stats.read} captioned samples failed "
+            f"({dict(stats.failed)}), above caption.max_failure_rate "
+            f"{config.max_failure_rate}; see {STAGE}'s failed/*.parquet, then re-run: "
+            "the failed samples are asked again"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,10 @@ metadata only; pixels are first read by the score stage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
@@ -19,6 +22,7 @@ from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.stages import stage as stage_entry
 from eoinstruct.sources.base import SourceAdapter, SourceError
 from eoinstruct.sources.registry import enabled_sources, make_adapter
 
@@ -109,6 +113,25 @@ class IngestStep(ItemStage[tuple[str, str], Sample]):
         write_table(outputs.path("samples"), samples_table(kept))
 
 
+def _declared_folders(params: Params) -> list[Path]:
+    """The stage's declared outputs besides its work folder (``sources.stac.chips_dir``…).
+
+    DVC refuses a build whose declared output is missing, so each is created even when its
+    source is disabled or wrote nothing (an empty folder).
+    """
+    folders = []
+    for template in stage_entry(STAGE).outputs:
+        keys = re.fullmatch(r"\$\{([\w.]+)\}", template)
+        if not keys:
+            continue
+        value: Any = params.raw
+        for key in keys.group(1).split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if isinstance(value, str) and value:
+            folders.append(Path(value))
+    return folders
+
+
 def run(params: Params, progress: bool = True) -> StageStats:
     """Run the ingest stage.
 
@@ -121,4 +144,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     """
     adapters, partitions = plan(params)
     config = {"sources": dict(params.section("sources")), "ingest": dict(params.section("ingest"))}
-    return run_work_stage(params, STAGE, partitions, IngestStep(adapters), config, progress)
+    stats = run_work_stage(params, STAGE, partitions, IngestStep(adapters), config, progress)
+    for folder in _declared_folders(params):
+        folder.mkdir(parents=True, exist_ok=True)
+    return stats

@@ -222,13 +222,15 @@ class BigEarthNetV1(SourceAdapter):
             width, height = _size_from_headers(files, json_path, unit)
             footprint = ""
 
+        splits = self._split_table()
         if sensor_key == "s2":
-            tags = _s2_tags(patch, meta)
-            split = self._split_table().s2.get(patch, "")
+            tags = {**_s2_tags(patch, meta), **splits.flag_tags(patch)}
+            split = splits.s2.get(patch, "")
         else:
             tags = s1_name_tags(patch, meta)
-            splits = self._split_table()
-            split = splits.s1.get(patch) or splits.s2.get(tags.get("paired_s2_patch", ""), "")
+            paired = tags.get("paired_s2_patch", "")
+            tags.update(splits.flag_tags(paired))
+            split = splits.s1.get(patch) or splits.s2.get(paired, "")
 
         image = ImageRef(
             role="image",

@@ -31,7 +31,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.base import SourceError, json_loads
 from eoinstruct.sources.bigearthnet_classes import CLC43_NAMES
 
 _LABELS_JSON = "_labels_metadata.json"
@@ -75,7 +75,7 @@ def _load_json(path: Path, unit: str) -> dict[str, Any]:
     except OSError as exc:
         raise SourceError("missing_file", f"cannot read {path}: {exc}", unit) from exc
     try:
-        meta = json.loads(text)
+        meta = json_loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError("malformed_label", f"{path} is not valid JSON: {exc}", unit) from exc
     if not isinstance(meta, dict):

@@ -12,6 +12,7 @@ needs the ``zstandard`` module or the ``zstd`` command-line tool.
 
 from __future__ import annotations
 
+import errno
 import json
 import lzma
 import os
@@ -31,6 +32,7 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from eoinstruct.sources.download.http import CHUNK
+from eoinstruct.sources.download.limits import ExtractLimits
 from eoinstruct.sources.download.spec import ArchiveError, UnsafeArchiveError
 
 _ARCHIVE_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -192,9 +194,18 @@ def _within(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+_BOOKKEEPING = re.compile(r"^\..+\.(extracted\.json|extracted\.tmp|extracting|verified\.json)$")
+"""Names of this module's and the downloader's own records: an archive may not ship one."""
+
+
 def _check_name(name: str, archive: str) -> None:
     if not name or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
         raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path; refusing it")
+    if any(_BOOKKEEPING.match(part) for part in re.split(r"[/\\]", name)):
+        raise UnsafeArchiveError(
+            f"{archive}: member {name!r} has the name of an extraction or download record "
+            "(it could fake one); refusing the archive"
+        )
 
 
 def _check_target(name: str, base: Path, archive: str) -> None:
@@ -235,20 +246,25 @@ def _check_tar_member(member: tarfile.TarInfo, base: Path, archive: str) -> None
         _check_link(name, member.linkname, base, archive, hard=True)
 
 
-def _extract_tar(path: Path, kind: str, staging: Path, bar: tqdm) -> int:
-    count = 0
+def _extract_tar(path: Path, kind: str, staging: Path, bar: tqdm, limits: ExtractLimits) -> int:
+    count = written = 0
+    size = path.stat().st_size
     extract_filter: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
     with _tar_stream(path, kind, bar) as tar:
         for member in tar:
             _check_tar_member(member, staging, path.name)
-            tar.extract(member, staging, **extract_filter)
             count += 1
+            written += member.size if member.isfile() else 0
+            limits.check(path.name, size, written, count)
+            tar.extract(member, staging, **extract_filter)
     return count
 
 
-def _extract_zip(path: Path, staging: Path, bar: tqdm) -> int:
+def _extract_zip(path: Path, staging: Path, bar: tqdm, limits: ExtractLimits) -> int:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
+        # zipfile stops each member at its declared size, so the sums bound what is written
+        limits.check(path.name, path.stat().st_size, sum(i.file_size for i in infos), len(infos))
         for info in infos:
             _check_name(info.filename, path.name)
             mode = info.external_attr >> 16
@@ -264,6 +280,13 @@ def _extract_zip(path: Path, staging: Path, bar: tqdm) -> int:
             zf.extract(info, staging)
             bar.update(info.compress_size)
     return len(infos)
+
+
+def _corrupt(path: Path, exc: BaseException) -> ArchiveError:
+    return ArchiveError(
+        f"{path.name}: the archive is corrupt or truncated ({type(exc).__name__}: {exc}); "
+        f"nothing was extracted. Delete {path} and download it again."
+    )
 
 
 def _merge_move(src: Path, dst: Path) -> None:
@@ -286,6 +309,7 @@ def extract_archive(
     *,
     progress: bool = False,
     force: bool = False,
+    limits: ExtractLimits | None = None,
 ) -> ExtractResult:
     """Extract an archive into ``root`` safely, once.
 
@@ -304,12 +328,17 @@ def extract_archive(
         root: Folder to extract into (created if needed).
         progress: Show a progress bar (bytes of the archive read).
         force: Extract even if the marker says it was done.
+        limits: Bytes, ratio and members the archive may write (default
+            :class:`~eoinstruct.sources.download.limits.ExtractLimits`); past one, the archive
+            is refused as a bomb (:class:`~eoinstruct.sources.download.limits.ArchiveLimitError`).
 
     Returns:
         What was extracted.
 
     Raises:
-        UnsafeArchiveError: If a member is unsafe (nothing is left extracted).
+        UnsafeArchiveError: If a member is unsafe, has the name of a marker, or the archive
+            goes past its limits (nothing is left extracted).
+        OSError: ENOSPC when the disk is full (said so; the archive is not blamed).
         ArchiveError: If the archive is corrupt, truncated or unsupported, or ``.tar.zst``
             cannot be decoded here (nothing is left extracted).
     """
@@ -340,9 +369,9 @@ def extract_archive(
             leave=False,
         ) as bar:
             if kind == "zip":
-                members = _extract_zip(path, staging, bar)
+                members = _extract_zip(path, staging, bar, limits or ExtractLimits())
             else:
-                members = _extract_tar(path, kind, staging, bar)
+                members = _extract_tar(path, kind, staging, bar, limits or ExtractLimits())
         entries = tuple(sorted(p.name for p in staging.iterdir()))
         for entry in entries:
             _merge_move(staging / entry, root / entry)
@@ -352,20 +381,25 @@ def extract_archive(
     except _FILTER_ERRORS as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise UnsafeArchiveError(f"{path.name}: {exc}; refusing the archive") from exc
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if exc.errno != errno.ENOSPC:
+            raise _corrupt(path, exc) from exc
+        raise OSError(
+            errno.ENOSPC,
+            f"disk full while extracting {path.name} into {root} ({size} bytes of archive); "
+            "the archive is not at fault: free space there and run the command again",
+        ) from exc
     except (
         tarfile.TarError,
         zipfile.BadZipFile,
         EOFError,
         zlib.error,
         lzma.LZMAError,
-        OSError,
         ValueError,
     ) as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise ArchiveError(
-            f"{path.name}: the archive is corrupt or truncated ({type(exc).__name__}: {exc}); "
-            f"nothing was extracted. Delete {path} and download it again."
-        ) from exc
+        raise _corrupt(path, exc) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

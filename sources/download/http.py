@@ -7,11 +7,13 @@ on 408/429/5xx), verifies size and checksum, then renames the file atomically to
 verified file is recorded in a small stamp file so that a re-run skips it without hashing it
 again.
 
-The retry loop is ``tenacity``'s, with a stop and a wait that count failures since the last
-attempt that received bytes. The resuming is own code (kept: ``urllib3.Retry`` retries a
-request, not a body dropped half-way, and ``huggingface_hub`` 2.4's download restarted from
-byte 0 on each retry and deleted its partial file when they ran out, so the next run fetched
-everything again; measured by ``python -m benchmarks.libraries``).
+The retry loop is ``tenacity``'s, with a stop and a wait that count failures since the partial
+file last grew, and a budget (:mod:`~eoinstruct.sources.download.limits`: attempts that never
+reset, a byte cap, a deadline) that bounds the whole download. The resuming is own code
+(kept: ``urllib3.Retry`` retries a request, not a body dropped half-way, and
+``huggingface_hub`` 2.4's download restarted from byte 0 on each retry and deleted its
+partial file when they ran out, so the next run fetched everything again; measured by
+``python -m benchmarks.libraries``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ import tenacity
 import urllib3
 from tqdm import tqdm
 
+from eoinstruct.sources.download.limits import (
+    DownloadBudget,
+    FailureStreak,
+    is_dns_failure,
+    learn_size,
+    learned_size,
+    learned_size_path,
+)
 from eoinstruct.sources.download.spec import (
     Checksum,
     ChecksumError,
@@ -237,6 +247,7 @@ def download_file(
     retries: int = 8,
     timeout: float | tuple[float, float] = (15.0, 120.0),
     backoff: float = 2.0,
+    budget: DownloadBudget | None = None,
 ) -> FetchResult:
     """Download one URL to ``dest``, resumably, and verify it.
 
@@ -256,12 +267,17 @@ def download_file(
         checksum: ``(algorithm, hex digest)``, if known (enforced).
         session: HTTP session to use (a new one by default).
         progress: Show a tqdm progress bar.
-        retries: How many times in a row a failed attempt is retried; an attempt that
-            received new bytes starts the count again, so a flaky connection can still
-            finish a large file. 0 disables retrying (the partial file is kept either way,
-            and a later call resumes it).
+        retries: How many times in a row a failed attempt is retried; an attempt after which
+            the partial file is larger than ever before starts the count again, so a flaky
+            connection can still finish a large file (the budget's attempt limit never starts
+            again). 0 disables retrying (the partial file is kept either way, and a later
+            call resumes it).
         timeout: Connect and read timeouts in seconds for each request.
         backoff: Seconds to wait before the first retry; doubled at each further one.
+        budget: Attempts, bytes and time the download may spend
+            (:class:`~eoinstruct.sources.download.limits.DownloadBudget`; default: from
+            ``expected_size``). Without ``expected_size`` the size the server states first is
+            kept beside the partial file and enforced on every resume and at the end.
 
     Returns:
         What was done.
@@ -298,13 +314,24 @@ def download_file(
     sess = session if session is not None else new_session()
     try:
         transferred = _fetch(
-            sess, url, part, expected_size, progress, retries, timeout, backoff, dest.name
+            sess,
+            url,
+            part,
+            expected_size,
+            progress,
+            retries,
+            timeout,
+            backoff,
+            dest.name,
+            budget or DownloadBudget.for_size(expected_size),
         )
     finally:
         if own_session:
             sess.close()
+    size = expected_size if expected_size is not None else learned_size(part)
+    learned_size_path(part).unlink(missing_ok=True)
     try:
-        level = verify_file(part, expected_size=expected_size, checksum=checksum, progress=progress)
+        level = verify_file(part, expected_size=size, checksum=checksum, progress=progress)
     except ChecksumError as exc:
         part.unlink(missing_ok=True)
         raise ChecksumError(
@@ -317,47 +344,11 @@ def download_file(
     except VerificationError as exc:
         part.unlink(missing_ok=True)
         raise VerificationError(f"{exc} (downloaded from {url}; the file was deleted)") from None
+    if expected_size is None and level == "size":
+        level = "none"  # checked against the server's own statement, not a published size
     os.replace(part, dest)
     _write_stamp(dest, checksum, level)
     return FetchResult(dest, True, transferred, level)
-
-
-class _FailureStreak:
-    """Failed attempts in a row, counted again from 1 after an attempt that received bytes.
-
-    Its :meth:`stop` and :meth:`wait` steer ``tenacity``: a flaky connection can still finish a
-    large file, since only attempts that bring nothing new use up the retries.
-    """
-
-    def __init__(self, received: list[int], retries: int, backoff: float) -> None:
-        self.received = received
-        self.retries = retries
-        self.backoff = backoff
-        self.failures = 0
-        self.before = 0
-
-    def start(self) -> None:
-        """Note the bytes received before an attempt."""
-        self.before = self.received[0]
-
-    def count(self, state: tenacity.RetryCallState) -> None:
-        """Count a failed attempt (tenacity's ``after``)."""
-        self.failures = 1 if self.received[0] > self.before else self.failures + 1
-
-    def stop(self, state: tenacity.RetryCallState) -> bool:
-        """Whether the retries are used up."""
-        return self.failures > self.retries
-
-    def wait(self, state: tenacity.RetryCallState) -> float:
-        """Seconds before the next attempt.
-
-        ``backoff``, doubled at each further failure, or the server's ``Retry-After`` when
-        that is longer.
-        """
-        delay = self.backoff * 2 ** min(self.failures - 1, 6)
-        failure = state.outcome.exception() if state.outcome is not None else None
-        retry_after = getattr(failure, "retry_after", None)
-        return max(delay, retry_after) if retry_after is not None else delay
 
 
 def _fetch(
@@ -370,6 +361,7 @@ def _fetch(
     timeout: float | tuple[float, float],
     backoff: float,
     label: str,
+    budget: DownloadBudget,
 ) -> int:
     """Fill ``part`` with the body of ``url``, resuming and retrying; return bytes received."""
     offset = part.stat().st_size if part.exists() else 0
@@ -385,7 +377,7 @@ def _fetch(
     if expected_size is not None and 0 < offset == expected_size:
         return 0
     received = [0]
-    streak = _FailureStreak(received, retries, backoff)
+    streak = FailureStreak(part, retries, backoff, budget)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         assert state.outcome is not None
@@ -419,9 +411,11 @@ def _fetch(
                 reraise=True,
             ):
                 with trial:
-                    streak.start()
-                    _attempt(sess, url, part, _size(part), expected_size, timeout, bar, received)
+                    expected = expected_size if expected_size is not None else learned_size(part)
+                    _attempt(sess, url, part, _size(part), expected, timeout, bar, received, budget)
         except _Retryable as exc:
+            if streak.attempts >= budget.max_attempts:
+                budget.check(url, received[0], streak.attempts)
             raise DownloadError(
                 f"{url}: download failed ({exc}); {_size(part)} bytes are kept in {part} - "
                 "run the command again to resume"
@@ -443,10 +437,12 @@ def _attempt(
     timeout: float | tuple[float, float],
     bar: tqdm,
     received: list[int],
+    budget: DownloadBudget,
 ) -> None:
     """Make one request, appending to ``part``; raise :class:`_Retryable` on a transient failure.
 
-    ``received[0]`` counts the bytes received, across attempts.
+    ``received[0]`` counts the bytes received, across attempts; ``budget`` bounds them and
+    the time. A host name that does not resolve raises :class:`DownloadError` at once.
     """
     headers = {"Accept-Encoding": "identity"}
     if offset > 0:
@@ -500,6 +496,15 @@ def _attempt(
             if bar.total is None and total is not None:
                 bar.total = total
                 bar.refresh()
+            if total is not None and expected_size is None:
+                learn_size(part, total)
+            elif total is not None and total != expected_size and learned_size(part) is not None:
+                part.unlink(missing_ok=True)
+                learned_size_path(part).unlink(missing_ok=True)
+                raise _Retryable(
+                    f"the server now reports {total} bytes, {expected_size} at the first "
+                    "response; starting over"
+                )
             if expected_size is not None and total is not None and total != expected_size:
                 raise VerificationError(
                     f"{url}: the server reports {total} bytes, expected {expected_size}; "
@@ -511,6 +516,7 @@ def _attempt(
                     offset += len(chunk)
                     received[0] += len(chunk)
                     bar.update(len(chunk))
+                    budget.check(url, received[0], 0)
                     if expected_size is not None and offset > expected_size:
                         fh.close()
                         part.unlink(missing_ok=True)
@@ -528,6 +534,12 @@ def _attempt(
         urllib3.exceptions.ReadTimeoutError,
         urllib3.exceptions.DecodeError,
     ) as exc:
+        if is_dns_failure(exc):
+            host = urlsplit(url).hostname
+            raise DownloadError(
+                f"{url}: cannot resolve the host {host} (DNS); check the network connection, "
+                "or give --base-url for a mirror"
+            ) from None
         raise _Retryable(f"{type(exc).__name__}: {exc}") from None
 
 

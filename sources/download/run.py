@@ -11,6 +11,7 @@ in the root, the same call verifies and extracts them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from eoinstruct.sources.download.http import (
     rebase_url,
     verify_file,
 )
+from eoinstruct.sources.download.limits import DownloadBudget, ExtractLimits
 from eoinstruct.sources.download.lookup import get_spec, manual_step
 from eoinstruct.sources.download.spec import (
     DownloadSpec,
@@ -235,6 +237,7 @@ def _fetch_one(
                 checksum=f.checksum,
                 session=sess,
                 progress=progress,
+                budget=DownloadBudget.for_size(f.size or f.approx_size),
             )
         except RemoteFileNotFound:
             if f.must_exist:
@@ -251,7 +254,10 @@ def _fetch_one(
         checked = "its size was checked" if f.size is not None else "it could not be verified"
         report.warn(f"{spec.name}: {f.name} has no published checksum (UNVERIFIED); {checked}")
     if f.extract and extract:
-        extract_archive(dest, root, progress=progress)
+        limits = ExtractLimits(max_bytes=f.max_extracted_bytes)
+        if f.max_members is not None:
+            limits = dataclasses.replace(limits, max_members=f.max_members)
+        extract_archive(dest, root, progress=progress, limits=limits)
         outcome.extracted = True
         for p in f.provides:
             if not (root / p).exists():

@@ -118,6 +118,9 @@ class RemoteFile:
         must_exist: False for files whose existence at ``url`` is UNVERIFIED: a 404 then
             gives a warning instead of an error.
         note: Provenance of the facts and caveats, shown by ``--list``.
+        max_extracted_bytes: Bytes an archive may write when extracted (None: 200 times its
+            size, :class:`~eoinstruct.sources.download.limits.ExtractLimits`).
+        max_members: Members an archive may hold (None: the default limit).
     """
 
     key: str
@@ -131,6 +134,8 @@ class RemoteFile:
     default: bool = True
     must_exist: bool = True
     note: str = ""
+    max_extracted_bytes: int | None = None
+    max_members: int | None = None
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
+from eoinstruct.pipeline.io.rasters import BOMB_ERRORS, open_image
 from eoinstruct.pipeline.records import ImageRef
 from eoinstruct.sources.base import (
     Band,
@@ -158,11 +159,11 @@ def _header(path: Path, modes: tuple[str, ...], unit: str, kind_missing: str) ->
             cannot be read or the mode is not one of ``modes``.
     """
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             mode, size = image.mode, image.size
     except FileNotFoundError as exc:
         raise SourceError(kind_missing, f"satlas {unit}: {path} is missing", unit) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *BOMB_ERRORS) as exc:
         raise SourceError(
             "corrupt_raster", f"satlas {unit}: {path}: unreadable PNG ({exc})", unit
         ) from exc

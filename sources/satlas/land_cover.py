@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from eoinstruct.pipeline.io.rasters import BOMB_ERRORS, open_image
 from eoinstruct.sources.base import SourceError
 
 LAND_COVER_CATEGORIES: tuple[str, ...] = (
@@ -62,9 +62,9 @@ def land_cover_shares(path: Path, unit: str = "") -> dict[str, float]:
         SourceError: ``corrupt_raster`` if the PNG cannot be decoded or is empty.
     """
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             values = np.asarray(image.convert("L"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, *BOMB_ERRORS) as exc:
         message = f"{path}: cannot read the land-cover label: {exc}"
         raise SourceError("corrupt_raster", message, unit) from exc
     if values.size == 0:

@@ -50,6 +50,7 @@ from typing import Any
 from eoinstruct.sources.base import (
     SourceError,
     SourceNotFoundError,
+    json_loads,
 )
 from eoinstruct.sources.options import parse_sensors
 from eoinstruct.sources.satlas.images import SENSOR_SPECS, SENSORS
@@ -176,7 +177,7 @@ def _tiles_in(folder: Path) -> list[tuple[int, int]]:
 
 def _load_json_list(path: Path, where: str) -> list[Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceNotFoundError(f"satlas: {path} is unreadable ({exc}); {where}") from exc
     if not isinstance(data, list):
@@ -220,7 +221,7 @@ def _load_split(path: Path, where: str) -> list[tuple[int, int]]:
 
 def _read_json(path: Path, unit: str, kind: str) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json_loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceError(kind, f"satlas {unit}: {path} is not valid JSON ({exc})", unit) from exc
     except OSError as exc:

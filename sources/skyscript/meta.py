@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.base import SourceError, short_repr
 
 MAX_META_BYTES = 16 * 1024 * 1024
 """Meta pickles larger than this are refused unread (real ones hold a few tags)."""
@@ -164,12 +164,14 @@ def _parse_box(value: object, fail: _Fail) -> tuple[float, float, float, float] 
     if value is None:
         return None
     if not isinstance(value, tuple | list) or len(value) != 4 or not all(map(_is_number, value)):
-        raise fail("bad_metadata", f"box {value!r:.120} is not four numbers")
+        raise fail("bad_metadata", f"box {short_repr(value)} is not four numbers")
     west, south, east, north = (float(v) for v in value)
     if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise fail("bad_metadata", f"box {value!r} is not finite")
+        raise fail("bad_metadata", f"box {short_repr(value)} is not finite")
     if not (-180.0 <= west < east <= 180.0 and -90.0 <= south < north <= 90.0):
-        raise fail("bad_metadata", f"box {value!r} is not (west, south, east, north) in degrees")
+        raise fail(
+            "bad_metadata", f"box {short_repr(value)} is not (west, south, east, north) in degrees"
+        )
     return west, south, east, north
 
 
@@ -181,13 +183,15 @@ def _parse_time(value: object, fail: _Fail) -> str:
         or not 3 <= len(value) <= 6
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     ):
-        raise fail("bad_metadata", f"time {value!r:.120} is not (year, month, day, hour, minute)")
+        raise fail(
+            "bad_metadata", f"time {short_repr(value)} is not (year, month, day, hour, minute)"
+        )
     parts = [*value, 0, 0, 0][:6]
     year, month, day, hour, minute, second = parts
     try:
         moment = datetime(year, month, day, hour, minute, second)
     except (ValueError, OverflowError) as exc:
-        raise fail("bad_metadata", f"time {value!r} is not a date ({exc})") from exc
+        raise fail("bad_metadata", f"time {short_repr(value)} is not a date ({exc})") from exc
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -210,7 +214,10 @@ def _parse_tags(value: object, where: str, fail: _Fail) -> dict[str, str]:
     for key, raw in value.items():
         text = _tag_text(raw)
         if not isinstance(key, str) or (text is None and raw is not None):
-            raise fail("malformed_label", f"{where} entry {key!r:.60}: {raw!r:.60} is not a tag")
+            raise fail(
+                "malformed_label",
+                f"{where} entry {short_repr(key, 60)}: {short_repr(raw, 60)} is not a tag",
+            )
         if key.strip() and text:
             tags[key.strip()] = text
     return tags

@@ -39,7 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.base import (
+    SourceAdapter,
+    SourceError,
+    SourceNotFoundError,
+    facts_of,
+    json_loads,
+)
 from eoinstruct.sources.stac.assets import (
     AssetChoice,
     _local_path,
@@ -210,7 +216,7 @@ class STACScenes(SourceAdapter):
         cached = self._unit_dir(unit) / ITEM_JSON
         if cached.is_file():
             try:
-                item = json.loads(cached.read_text(encoding="utf-8"))
+                item = json_loads(cached.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise SourceError(
                     "bad_metadata", f"{cached}: unreadable item: {exc}", unit

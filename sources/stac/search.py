@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlparse
 import shapely
 from shapely.geometry import shape
 
-from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.base import SourceError, SourceNotFoundError, json_loads
 from eoinstruct.sources.stac.items import _TIME_FORMAT, acquisition_times
 from eoinstruct.sources.stac.options import _Options
 
@@ -123,7 +123,7 @@ def walk_catalog(
 
     def load(path: Path) -> dict[str, Any] | None:
         try:
-            value = json.loads(path.read_text(encoding="utf-8"))
+            value = json_loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return None
         return value if isinstance(value, dict) else None
@@ -165,7 +165,7 @@ def _index_item(
     item_paths: dict[str, Path],
 ) -> None:
     try:
-        item = json.loads(path.read_text(encoding="utf-8"))
+        item = json_loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         item = None
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):

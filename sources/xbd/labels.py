@@ -37,7 +37,7 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.base import SourceError, json_loads
 
 SENSOR_NAMES: dict[str, str] = {
     "WORLDVIEW02": "WorldView-2",
@@ -78,7 +78,7 @@ def _malformed(path: Path, unit: str, why: str) -> SourceError:
 
 def _read_label(path: Path, unit: str) -> _Label:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _malformed(path, unit, f"not valid JSON ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("features"), dict):

@@ -98,6 +98,8 @@ class OverpassTagger:
             raise self._fail(f"HTTP {response.status_code} {response.reason}")
         try:
             body = response.json()
+        except RecursionError:
+            raise self._fail("answer is nested too deeply to parse") from None
         except ValueError as exc:
             raise self._fail(f"answer is not JSON: {response.text[:200]!r}") from exc
         if not isinstance(body, dict) or not isinstance(body.get("elements"), list):
