@@ -128,6 +128,7 @@ class FilterSettings(Section):
     snow_cloud: Literal["drop", "keep"] = "drop"
     max_cloud_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
     drop_degenerate: bool = True
+    exempt: dict[str, list[str]] = Field(default_factory=dict)
 
 
 SplitName = Literal["train", "validation", "test"]

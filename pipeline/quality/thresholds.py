@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -52,6 +52,10 @@ class Thresholds:
         snow_cloud: ``drop`` or ``keep`` samples flagged for snow/cloud/shadow.
         max_cloud_fraction: Largest cloud-mask share kept (with ``snow_cloud: drop``).
         drop_degenerate: Drop samples with a constant or all-nodata band.
+        exempt: Source name → filter reasons that never drop its samples: datasets that
+            ship no georeference (``no_geolocation``) or only their object labels
+            (``too_few_tags``), such as SAR ship chips and UAV frames, whose object
+            annotations are the instruction material.
     """
 
     min_tags: int
@@ -62,6 +66,7 @@ class Thresholds:
     snow_cloud: str = "drop"
     max_cloud_fraction: float = 0.1
     drop_degenerate: bool = True
+    exempt: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: FilterSettings) -> Thresholds:
@@ -89,7 +94,13 @@ class Thresholds:
         for enc, (low, high) in brightness.items():
             if not 0 <= low < high <= 1:
                 raise ConfigError(f"filter.brightness.{enc}: need 0 <= min < max <= 1")
+        names = {str(r) for r in FILTER_REASONS}
+        for source, reasons in settings.exempt.items():
+            bad = sorted(set(reasons) - names)
+            if bad:
+                raise ConfigError(f"filter.exempt.{source}: unknown filter reasons {bad}")
         return cls(
+            exempt={k: frozenset(v) for k, v in settings.exempt.items()},
             min_tags=settings.min_tags,
             min_valid_fraction=settings.min_valid_fraction,
             require_geolocation=settings.require_geolocation,
@@ -161,7 +172,8 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[Reason]:
         reasons.append(Reason.DEGENERATE)
     if scores["n_tags"] < thresholds.min_tags:
         reasons.append(Reason.TOO_FEW_TAGS)
-    return reasons
+    exempt = thresholds.exempt.get(str(scores.get("source") or ""), frozenset())
+    return [r for r in reasons if str(r) not in exempt]
 
 
 def in_aoi(footprint_wkt: object, thresholds: Thresholds) -> bool:
