@@ -38,7 +38,8 @@ def jpeg_info(path: Path, unit: str, source: str) -> tuple[int, int, int]:
             image.load()
             mode, size = image.mode, image.size
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise SourceError("corrupt_raster", f"{source} {unit}: cannot decode {path}: {exc}", unit)
+        msg = f"{source} {unit}: cannot decode {path}: {exc}"
+        raise SourceError("corrupt_raster", msg, unit) from exc
     if mode not in MODES:
         raise SourceError("corrupt_raster", f"{source} {unit}: {path} has mode {mode}", unit)
     return size[0], size[1], MODES[mode]

@@ -120,7 +120,8 @@ _BASE_BY_MODALITY: Mapping[str, tuple[tuple[str, float], ...]] = {
 }
 
 THERMAL_IR_BANDS: frozenset[str] = frozenset({"LWIR"})
-"""Band names of long-wave (thermal) infrared imagery that is not calibrated to kelvin."""
+"""Band names of long-wave (thermal) infrared imagery that is not calibrated to kelvin (a grey
+frame stored as three channels names them ``LWIR_1``…)."""
 
 _FAMILY_BASE: Mapping[tuple[str, str], tuple[tuple[str, float], ...]] = {
     ("s2", "rgb"): (("s2_rgb", 10.0),),
@@ -182,7 +183,7 @@ def bucket_sensor_tag(
     Raises:
         ValueError: If the modality is unknown.
     """
-    names = set(bands)
+    names = {b.split("_")[0] for b in bands}
     if modality == "infrared" and names and names <= THERMAL_IR_BANDS:
         modality = "thermal"  # long-wave infrared frames: EarthDial's thermal-infrared class
     family = sensor_family(sensor)

@@ -108,9 +108,7 @@ class HRSID(SourceAdapter):
             SourceNotFoundError: If none of the annotation files exists.
         """
         stems = [
-            Path(n).stem
-            for n in self.annotation_files
-            if (self.root / "annotations" / n).is_file()
+            Path(n).stem for n in self.annotation_files if (self.root / "annotations" / n).is_file()
         ]
         if not stems:
             raise SourceNotFoundError(
@@ -169,12 +167,13 @@ class HRSID(SourceAdapter):
             try:
                 x, y, w, h = (float(v) for v in bbox)
             except (TypeError, ValueError) as exc:
-                raise SourceError("malformed_label", f"hrsid {unit}: bad bbox {bbox!r}", unit) from exc
+                msg = f"hrsid {unit}: bad bbox {bbox!r}"
+                raise SourceError("malformed_label", msg, unit) from exc
             box = (x, y, x + w, y + h)
             check_box(box, (width, height), unit, "hrsid")
             objects.append(ObjectLabel(CATEGORY, "", "image", box, uid=str(ann_id)))
         properties = {} if objects else {"absent_categories": CATEGORY}
-        bands = ("amplitude",) if channels == 1 else ("R", "G", "B")
+        bands = ("amplitude",) if channels == 1 else ("amplitude_1", "amplitude_2", "amplitude_3")
         sample = Sample(
             sample_id=f"{self.name}:{chip_stem}",
             source=self.name,

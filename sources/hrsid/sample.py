@@ -4,7 +4,8 @@ What is real: the layout ``annotations/{train2017,test2017}.json`` + ``JPEGImage
 the COCO keys (``images``: ``file_name``, ``height``, ``width``, ``id``; ``annotations``:
 ``id``, ``image_id``, ``category_id``, ``bbox`` ``[x, y, w, h]``, ``area``, ``iscrowd``,
 ``segmentation``; ``categories``: ``ship``), chip names ``P<panorama>_<x0>_<x1>_<y0>_<y1>``
-(as HRSID names its crops; UNVERIFIED), and ship-free chips with no annotation.
+(as HRSID names its crops; UNVERIFIED), and ship-free chips with no annotation (4 of the
+12 good chips here, so that presence and counting questions can be answered No and 0).
 
 What is synthetic: every pixel (Rayleigh sea clutter, bright elongated ship returns with a
 weaker wake of side lobes), every box, and the size: chips are **160x160** grey JPEGs instead
@@ -14,8 +15,8 @@ BAD_UNITS (unit → the kind it fails with), all in ``train2017``:
 
 | unit | what is wrong | kind |
 |---|---|---|
-| ``train2017/P0009_0_800_800_1600`` | a box reaches past the chip's right edge | ``malformed_label`` |
-| ``train2017/P0009_800_1600_0_800`` | an annotation has ``category_id`` 7 (not ship) | ``malformed_label`` |
+| ``train2017/P0009_0_800_800_1600`` | a box past the chip's right edge | ``malformed_label`` |
+| ``train2017/P0009_800_1600_0_800`` | ``category_id`` 7 (not ship) | ``malformed_label`` |
 | ``train2017/P0009_800_1600_800_1600`` | a bbox of three numbers | ``malformed_label`` |
 | ``train2017/P0010_0_800_0_800`` | the chip's JPEG is missing | ``missing_file`` |
 | ``train2017/P0010_0_800_800_1600`` | the chip's JPEG is cut off half-way | ``corrupt_raster`` |
@@ -43,6 +44,8 @@ GOOD_UNITS: dict[str, int] = {
     "train2017/P0005_0_800_0_800": 5,
     "train2017/P0006_800_1600_800_1600": 1,
     "train2017/P0007_0_800_2400_3200": 2,
+    "train2017/P0008_0_800_0_800": 0,
+    "train2017/P0008_800_1600_0_800": 0,
     "test2017/P0101_0_800_0_800": 3,
     "test2017/P0102_800_1600_0_800": 0,
 }
@@ -100,7 +103,8 @@ def write(root: Path, seed: int) -> None:
         for stem in ("train2017", "test2017")
     }  # fmt: skip
     ann_id = 0
-    units = [*((u, n, "") for u, n in GOOD_UNITS.items()), *((u, 2, k) for u, k in BAD_UNITS.items())]
+    units = [(u, n, "") for u, n in GOOD_UNITS.items()]
+    units += [(u, 2, k) for u, k in BAD_UNITS.items()]
     for index, (unit, n, bad) in enumerate(units):
         rng = np.random.default_rng([seed, index])
         stem, chip = unit.split("/")

@@ -13,6 +13,7 @@ from eoinstruct.pipeline.audit.rules import (
     earthquake,
     landcover,
     methane,
+    objects,
     scene,
     sequence,
     thermal,
@@ -20,7 +21,9 @@ from eoinstruct.pipeline.audit.rules import (
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover, detection, disaster, methane, earthquake, scene, thermal, sequence, objects
+)  # fmt: skip
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""

@@ -10,7 +10,8 @@ and no pair is made.
 One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcover`
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
-scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences);
+scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
+:mod:`.presence` (object yes/no on SAR and infrared);
 :mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
@@ -22,6 +23,7 @@ from eoinstruct.pipeline.instructions.builders import (
     earthquake,
     landcover,
     methane,
+    presence,
     scene,
     sequence,
     thermal,
@@ -37,7 +39,9 @@ from eoinstruct.pipeline.instructions.builders.common import (
 )
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover, detection, disaster, methane, earthquake, scene, thermal, sequence, presence
+)  # fmt: skip
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""
