@@ -81,3 +81,12 @@ def test_sample_corpus_is_deterministic(tmp_path: Path) -> None:
     assert files and all(
         (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files
     )
+
+
+def test_long_wave_infrared_is_thermal_near_infrared_is_not() -> None:
+    from eoinstruct.pipeline.instructions.tags import bucket_sensor_tag
+
+    assert bucket_sensor_tag("infrared", "UAV", None, 1, ("LWIR",)) == "[Inf_thermal_1]"
+    assert bucket_sensor_tag("infrared", "UAV", None, 1, ("LWIR_1", "LWIR_2")) == "[Inf_thermal_1]"
+    assert bucket_sensor_tag("infrared", "NAIP", 0.6, 1, ("R", "G", "B", "NIR")) == "[hr_rgbi_0.5]"
+    assert bucket_sensor_tag("infrared", "NAIP", 0.6, 1) == "[hr_rgbi_0.5]"

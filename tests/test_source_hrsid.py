@@ -78,3 +78,26 @@ def test_sample_corpus_is_deterministic(tmp_path: Path) -> None:
     assert files and all(
         (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files
     )
+
+
+def test_filter_exempts_ungeoreferenced_object_sets() -> None:
+    import yaml
+
+    from eoinstruct.pipeline.quality.thresholds import Thresholds, decide
+
+    section = yaml.safe_load(Path("params.yaml").read_text())["filter"]
+    thresholds = Thresholds.from_params(section)
+    row = {
+        "geo_problem": "no_footprint",
+        "image_encodings": ["uint8"],
+        "valid_fraction": [1.0],
+        "brightness": [0.3],
+        "n_tags": 1,
+    }
+    assert [str(r) for r in decide({**row, "source": "xbd"}, thresholds)] == [
+        "no_geolocation",
+        "too_few_tags",
+    ]
+    for source in ("hrsid", "hit_uav"):
+        assert decide({**row, "source": source}, thresholds) == []
+    assert decide({**row, "source": "hrsid", "brightness": [0.01]}, thresholds)  # too dark

@@ -19,10 +19,12 @@ FACTS = SourceFacts(
     gsd="decimetres (60–130 m flight altitude, 30–90° camera angle; varies across a frame)",
     temporal="single",
     tasks=("object detection", "grounding", "counting"),
-    # Zenodo record 10.5281/zenodo.7633134 (the authors' download, GitHub issue #5); its
-    # CC BY 4.0 licence is UNVERIFIED here (a third-party issue states it too).
-    licence="CC-BY-4.0 (Zenodo 10.5281/zenodo.7633134, UNVERIFIED)",
-    sample_licence="CC-BY-4.0",
+    # The repository states no licence for the data; the Zenodo record
+    # 10.5281/zenodo.7633134 (the authors' download, GitHub issue #5) may state CC BY 4.0, as
+    # a third-party issue says: UNVERIFIED, so treated as research-only until checked.
+    licence="unstated (research use; possibly CC-BY-4.0 on Zenodo 10.5281/zenodo.7633134, "
+    "UNVERIFIED)",
+    sample_licence="unstated",
     citation="Suo et al., HIT-UAV: A high-altitude infrared thermal dataset for Unmanned Aerial "
     "Vehicle-based object detection, Scientific Data 2023",
     layout="normal_xml/{Annotations/<frame>.xml, JPEGImages/<frame>.jpg, ImageSets/Main/*.txt}",
