@@ -1,8 +1,9 @@
 """Audit rules for object pairs on SAR and infrared imagery (HRSID ships, HIT-UAV frames).
 
-Referring, grounding and counting use the detection family's rules (boxes recomputed from the
-annotation's pixel boxes on the 0..100 grid); presence is re-derived here: Yes when the
-named category has an object on the image, No only when the labels state it absent.
+Referring, identification, grounding and counting use the detection family's rules (boxes
+recomputed from the annotation's pixel boxes on the 0..100 grid); presence is re-derived
+here: Yes when the named category has an object on the image, No only when the labels state
+it absent.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from eoinstruct.pipeline.audit.rules.detection import (
     _named,
     count_rule,
     grounding_rule,
+    identify_rule,
     refer_rule,
 )
 
@@ -51,6 +53,7 @@ def presence_rule(item: AuditItem) -> list[str]:
 
 RULES: dict[str, Rule] = {
     "objects_refer": refer_rule,
+    "objects_identify": identify_rule,
     "objects_grounding": grounding_rule,
     "objects_count": count_rule,
     "objects_presence": presence_rule,
