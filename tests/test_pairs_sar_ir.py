@@ -194,6 +194,7 @@ def test_presence_and_count_answers_are_balanced(corpora) -> None:  # type: igno
     assert max(presence.values()) / sum(presence.values()) <= 0.65
     counts = Counter(_number(p.turns[1].value) for s in samples for p in _pairs("objects_count", s))
     assert len(counts) >= 4 and max(counts.values()) / sum(counts.values()) <= 0.5
+    assert counts[0]  # ship-free chips and absent classes answer 0
 
 
 def _number(text: str) -> int:

@@ -47,6 +47,7 @@ def test_boxes_are_the_coco_boxes_of_each_chip(root: Path) -> None:
         assert sorted(o.bbox for o in s.labels.objects) == want and len(want) == n
         assert {o.category for o in s.labels.objects} <= {"ship"}
         assert (s.labels.properties.get("absent_categories") == "ship") == (n == 0)
+        assert s.labels.properties["static_image_role"] == "image"
         assert s.modality == "sar" and s.images[0].encoding == "uint8"
         assert s.images[0].bands == ("amplitude",) and s.images[0].width == corpus.SIZE
         assert sensor_tag(s, 1) == "[s1_vh_1]"

@@ -164,7 +164,7 @@ class HITUAV(SourceAdapter):
                 msg = f"hit_uav {unit}: unknown class {name!r}"
                 raise SourceError("malformed_label", msg, unit)
             objects.append(ObjectLabel(CLASSES[name], "", "image", box, uid=str(index)))  # type: ignore[arg-type]
-        properties: dict[str, str] = {}
+        properties = {"static_image_role": "image"}
         if dont_care:
             properties["dontcare_boxes"] = str(dont_care)
         else:

@@ -11,7 +11,8 @@ Decisions:
 - Units are ``<annotation file stem>/<chip stem>``; an annotation file that is not valid COCO
   JSON is listed as one unit ``<annotation file stem>`` that fails with ``malformed_label``.
 - A chip with no annotation is a ship-free chip: ``absent_categories`` is ``ship`` (HRSID
-  annotates every ship of a chip), which makes "how many ships" → 0 answerable.
+  annotates every ship of a chip), which makes "how many ships" → 0 answerable;
+  ``static_image_role`` names the one image these labels describe.
 - Chips carry no georeference and no per-chip sensor, polarisation or GSD: ``gsd_m`` is None
   (EarthDial's high-resolution SAR class, ``[s1_vh_1]``), the footprint is empty (the filter
   exempts this source from ``no_geolocation``, ``params.yaml`` ``filter.exempt``).
@@ -172,7 +173,9 @@ class HRSID(SourceAdapter):
             box = (x, y, x + w, y + h)
             check_box(box, (width, height), unit, "hrsid")
             objects.append(ObjectLabel(CATEGORY, "", "image", box, uid=str(ann_id)))
-        properties = {} if objects else {"absent_categories": CATEGORY}
+        properties = {"static_image_role": "image"}
+        if not objects:
+            properties["absent_categories"] = CATEGORY
         bands = ("amplitude",) if channels == 1 else ("amplitude_1", "amplitude_2", "amplitude_3")
         sample = Sample(
             sample_id=f"{self.name}:{chip_stem}",

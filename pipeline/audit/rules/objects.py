@@ -24,7 +24,7 @@ from eoinstruct.pipeline.audit.rules.detection import (
 def _absent(item: AuditItem, role: str) -> set[str]:
     props = item.labels.properties
     keys = [f"absent_categories:{role}"]
-    if props.get("static_image_role", role) == role:
+    if props.get("static_image_role") == role:
         keys.append("absent_categories")
     return {c.strip() for k in keys for c in props.get(k, "").split(",") if c.strip()}
 

@@ -25,7 +25,7 @@ from eoinstruct.pipeline.records import Sample
 def _absent(sample: Sample, role: str) -> set[str]:
     props = sample.labels.properties
     keys = [f"absent_categories:{role}"]
-    if props.get("static_image_role", role) == role:
+    if props.get("static_image_role") == role:
         keys.append("absent_categories")
     return {c.strip() for k in keys for c in props.get(k, "").split(",") if c.strip()}
 
