@@ -45,6 +45,8 @@ BUILTIN: dict[str, str] = {
     "stac": "STACScenes",
     "starcop": "STARCOP",
     "xbd": "XBD",
+    "hrsid": "HRSID",
+    "hit_uav": "HITUAV",
 }
 """Built-in sources: name → adapter class in ``eoinstruct.sources.<name>.adapter``."""
 

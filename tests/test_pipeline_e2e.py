@@ -25,6 +25,10 @@ def built(sample_build: Path) -> Path:
     return sample_build
 
 
+UNGEOREFERENCED = {"hrsid", "hit_uav"}
+"""Sources whose samples have no footprint (exempt from ``no_geolocation``)."""
+
+
 def ledger(root: Path, stage: str, kind: str) -> dict[str, str]:
     rows = []
     for path in sorted((root / "work" / stage / kind).glob("*.parquet")):
@@ -65,6 +69,16 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "hr_train_6": "malformed_label",
         "hr_val_7": "malformed_label",
         "hr_test_8": "corrupt_raster",
+        "train2017/P0009_0_800_800_1600": "malformed_label",  # hrsid
+        "train2017/P0009_800_1600_0_800": "malformed_label",
+        "train2017/P0009_800_1600_800_1600": "malformed_label",
+        "train2017/P0010_0_800_0_800": "missing_file",
+        "train2017/P0010_0_800_800_1600": "corrupt_raster",
+        "0_60_30_0_09001": "malformed_label",  # hit_uav
+        "0_60_30_0_09002": "malformed_label",
+        "0_60_30_0_09003": "malformed_label",
+        "0_60_30_0_09004": "missing_file",
+        "0_60_30_0_09005": "corrupt_raster",
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -122,8 +136,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
     # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders, 11 LEVIR-CD
-    # pairs, 10 DIOR units, 7 DOTA images and 18 RSVQA images (LR and HR)
-    assert report["stages"]["ingest"]["read"] == 147
+    # pairs, 10 DIOR units, 7 DOTA images, 18 RSVQA images (LR and HR), 17 HRSID chips and
+    # 13 HIT-UAV frames
+    assert report["stages"]["ingest"]["read"] == 177
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -154,7 +169,7 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "multi_turn",
         "urban_heat_island",
     } <= set(report["corpus"]["tasks"])
-    modalities = {"rgb", "multispectral", "sar", "hyperspectral", "thermal"}
+    modalities = {"rgb", "multispectral", "sar", "infrared", "hyperspectral", "thermal"}
     assert modalities <= set(report["families"]["by_modality"])
     assert set(report["families"]["by_temporal"]) == {"single", "multi"}
     assert report["stages"]["validate"]["dropped"] == {}, "a template produced invalid pairs"
@@ -264,7 +279,8 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
             assert isinstance(image, Image.Image)
             assert image.mode == "RGB" and min(image.size) >= 32
         meta = json.loads(row["metadata"])
-        assert meta["footprint_wkt"].startswith("POLYGON")
+        # HRSID chips and HIT-UAV frames ship no georeference (params.yaml filter.exempt)
+        assert meta["footprint_wkt"].startswith("POLYGON") or row["source"] in UNGEOREFERENCED
     xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
     assert xbd_pairs and all(len(r["images"]) == 2 for r in xbd_pairs)
     # STAC change pairs (one tile, two dates) and sequences of three or more images

@@ -231,10 +231,11 @@ def test_card_lists_licences_per_configuration(built: Path) -> None:
     assert rows["xbd_grounding"][1:] == ["CC-BY-NC-SA-4.0", "no (xbd)"]
     assert rows["satlas"][1:] == ["ODC-BY-1.0, ODbL-1.0, CC-BY-4.0", "yes"]
     assert rows[COMMERCIAL_SAFE][2] == "yes" and "CC-BY-NC" not in rows[COMMERCIAL_SAFE][1]
-    assert rows["default"][2] == "no (rsvqa, skyscript, starcop, xbd)"
+    assert rows["default"][2] == "no (hit_uav, hrsid, skyscript, starcop, xbd)"
     assert (
-        "it leaves out `rsvqa` (NOASSERTION, ODbL-1.0), `skyscript` (unstated), `starcop`" in text
-    )
+        "it leaves out `hit_uav` (unstated), `hrsid` (unstated), `skyscript` (unstated), "
+        "`starcop` (NOASSERTION), `xbd`"
+    ) in text
 
 
 def test_sample_build_card_says_synthetic_first(built: Path) -> None:

@@ -61,7 +61,7 @@ def sensor_tag(sample: Sample, n_images: int) -> str:
     Returns:
         The bracketed tag.
     """
-    return bucket_sensor_tag(sample.modality, sample.sensor, sample.gsd_m, n_images)
+    return bucket_sensor_tag(sample.modality, sample.sensor, sample.gsd_m, n_images, sample.bands)
 
 
 def pair_id(sample_id: str, template_id: str, paraphrase_id: int) -> str:

@@ -23,7 +23,10 @@ Choices, stated once:
   names its Landsat class after Landsat 8, whose OLI bands and 30 m grid Landsat 9 repeats.
 - A Landsat thermal band (``ST_B10``) is ``[l8_ms_30]``, as in EarthDial's urban-heat-island
   data (``[uhi] [l8_ms_30]``); thermal imagery from other sensors is ``[Inf_thermal_1]``,
-  the tag of EarthDial's thermal evaluation files (not in ``token_list``).
+  the tag of EarthDial's thermal evaluation files (not in ``token_list``). An ``infrared``
+  sample whose bands are all long-wave infrared (:data:`THERMAL_IR_BANDS`, e.g. HIT-UAV's
+  uncalibrated 8-bit thermal frames) gets it too; other infrared (RGB + NIR) is
+  ``[hr_rgbi_0.5]``.
 - Any hyperspectral sample is ``[hyper_rgb_3]`` (EarthDial's AVIRIS-NG STARCOP token).
 - RGB from a sensor that is neither Sentinel-2 nor Landsat goes to the nearest RGB class:
   ``[hr_rgb_0.5]`` up to 5 m (or with no GSD), else ``[s2_rgb_10]`` or ``[l8_rgb_30]``.
@@ -116,6 +119,10 @@ _BASE_BY_MODALITY: Mapping[str, tuple[tuple[str, float], ...]] = {
     "hyperspectral": (("hyper_rgb", 3.0),),
 }
 
+THERMAL_IR_BANDS: frozenset[str] = frozenset({"LWIR"})
+"""Band names of long-wave (thermal) infrared imagery that is not calibrated to kelvin (a grey
+frame stored as three channels names them ``LWIR_1``…)."""
+
 _FAMILY_BASE: Mapping[tuple[str, str], tuple[tuple[str, float], ...]] = {
     ("s2", "rgb"): (("s2_rgb", 10.0),),
     ("s2", "multispectral"): (("s2_ms", 10.0),),
@@ -153,7 +160,13 @@ def sensor_family(sensor: str) -> str:
     return next((short for prefix, short in _FAMILIES if sensor.startswith(prefix)), "")
 
 
-def bucket_sensor_tag(modality: str, sensor: str, gsd_m: float | None, dates: int) -> str:
+def bucket_sensor_tag(
+    modality: str,
+    sensor: str,
+    gsd_m: float | None,
+    dates: int,
+    bands: Iterable[str] = (),
+) -> str:
     """Map a sample's modality, sensor, GSD and date count onto the closed sensor tags.
 
     Args:
@@ -161,6 +174,8 @@ def bucket_sensor_tag(modality: str, sensor: str, gsd_m: float | None, dates: in
         sensor: The sensor name (``Sentinel-2 MSI``, ``Landsat 9 OLI-2/TIRS-2``…).
         gsd_m: The sample's GSD in metres, or None.
         dates: How many acquisition dates the pair shows.
+        bands: The sample's band names: an ``infrared`` sample whose bands are all in
+            :data:`THERMAL_IR_BANDS` is thermal infrared (``[Inf_thermal_1]``).
 
     Returns:
         A tag in :data:`SENSOR_TAGS`, e.g. ``[s2_ms_10]`` or ``[hr_rgb_temp_0.5]``.
@@ -168,6 +183,9 @@ def bucket_sensor_tag(modality: str, sensor: str, gsd_m: float | None, dates: in
     Raises:
         ValueError: If the modality is unknown.
     """
+    names = {b.split("_")[0] for b in bands}
+    if modality == "infrared" and names and names <= THERMAL_IR_BANDS:
+        modality = "thermal"  # long-wave infrared frames: EarthDial's thermal-infrared class
     family = sensor_family(sensor)
     candidates = _FAMILY_BASE.get((family, modality)) or _BASE_BY_MODALITY.get(modality)
     if candidates is None:

@@ -77,6 +77,8 @@ METADATA_KEYS: frozenset[str] = frozenset(
         "window_col_off", "window_row_off", "window_width", "window_height", "stac_item",
         "stac_collection", "chip_center", "chip_grid", "listed_in", "static_image_role",
         "difficulty", "mag1c_units", "toa_units", "similarity_CLIP_openai",
+        # flight data of UAV frames (HIT-UAV), DontCare boxes left out of the objects
+        "daylight", "altitude_m", "camera_angle_deg", "dontcare_boxes",
         # places and events (where or which, not what the pixels show)
         "country", "region", "disaster",
         # measured quantities: what the pixels do not give, or figures computed from them

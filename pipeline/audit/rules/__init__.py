@@ -14,6 +14,7 @@ from eoinstruct.pipeline.audit.rules import (
     earthquake,
     landcover,
     methane,
+    objects,
     oriented,
     scene,
     sequence,
@@ -37,6 +38,7 @@ _MODULES = (
     change,
     site,
     source_vqa,
+    objects,
 )
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")

@@ -99,6 +99,8 @@ def _spoken(category: str) -> set[str]:
     out = set()
     for name in names:
         out |= {name, name + "s", name + "es", name[:-1] + "ies" if name.endswith("y") else name}
+        if name == "person" or name.endswith(" person"):
+            out.add(name[: -len("person")] + "people")
     return out
 
 

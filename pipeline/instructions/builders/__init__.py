@@ -13,8 +13,8 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
 :mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates),
 :mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions), :mod:`.source_vqa`
-(RSVQA's own question-answer pairs); :mod:`.common` holds the shared machinery. Adding a
-family is one module and one line below.
+(RSVQA's own question-answer pairs), :mod:`.presence` (object yes/no on SAR and infrared);
+:mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from eoinstruct.pipeline.instructions.builders import (
     landcover,
     methane,
     oriented,
+    presence,
     scene,
     sequence,
     site,
@@ -57,6 +58,7 @@ _MODULES = (
     change,
     site,
     source_vqa,
+    presence,
 )
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
