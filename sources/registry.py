@@ -39,6 +39,7 @@ BUILTIN: dict[str, str] = {
     "skyscript": "SkyScript",
     "stac": "STACScenes",
     "starcop": "STARCOP",
+    "treesatai": "TreeSatAI",
     "xbd": "XBD",
 }
 """Built-in sources: name → adapter class in ``eoinstruct.sources.<name>.adapter``."""
