@@ -37,6 +37,7 @@ BUILTIN: dict[str, str] = {
     "quakeset": "QuakeSet",
     "satlas": "SatlasPretrain",
     "skyscript": "SkyScript",
+    "so2sat": "So2Sat",
     "stac": "STACScenes",
     "starcop": "STARCOP",
     "treesatai": "TreeSatAI",
