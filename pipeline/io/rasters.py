@@ -5,9 +5,9 @@ reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are)
 JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
 first, whichever has one entry per band); ``<file>.h5::/<dataset>[<n>]`` reads entry ``n`` of the
-first axis of a stacked dataset (So2Sat LCZ42's ``sen2`` of shape N × 32 × 32 × 10). Nodata becomes NaN: the file's declared nodata
-value, for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too, and
-non-positive linear SAR power.
+first axis of a stacked dataset (So2Sat LCZ42's ``sen2`` of shape N × 32 × 32 × 10). Nodata
+becomes NaN: the file's declared nodata value, for encodings with an implicit nodata
+(``reflectance_1e4``: 0) that value too, and non-positive linear SAR power.
 Any problem raises :class:`RasterReadError` with a failure kind the stages record.
 """
 
