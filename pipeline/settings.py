@@ -123,6 +123,7 @@ class FilterSettings(Section):
     min_tags: int = Field(ge=0)
     min_valid_fraction: float = Fraction
     require_geolocation: bool
+    geolocation_exempt: list[str] = Field(default_factory=list)
     brightness: dict[str, BrightnessRange]
     aoi: list[float] | None = Field(default=None, min_length=4, max_length=4)
     snow_cloud: Literal["drop", "keep"] = "drop"

@@ -46,6 +46,8 @@ class Thresholds:
         min_tags: Minimum number of tag fields.
         min_valid_fraction: Minimum valid-pixel fraction of every image.
         require_geolocation: Drop samples without a usable footprint and CRS.
+        geolocation_exempt: Sources whose samples are kept without one (So2Sat LCZ42: its files
+            hold no coordinates, so the test would drop every sample).
         brightness: Encoding → (min, max) mean unit brightness of every image.
         aoi: Area of interest ``(west, south, east, north)`` in degrees, or None for the whole
             Earth; samples whose footprint does not intersect it are dropped.
@@ -59,6 +61,7 @@ class Thresholds:
     require_geolocation: bool
     brightness: Mapping[str, tuple[float, float]]
     aoi: tuple[float, float, float, float] | None = None
+    geolocation_exempt: frozenset[str] = frozenset()
     snow_cloud: str = "drop"
     max_cloud_fraction: float = 0.1
     drop_degenerate: bool = True
@@ -95,6 +98,7 @@ class Thresholds:
             require_geolocation=settings.require_geolocation,
             brightness=brightness,
             aoi=aoi,  # type: ignore[arg-type]
+            geolocation_exempt=frozenset(settings.geolocation_exempt),
             snow_cloud=settings.snow_cloud,
             max_cloud_fraction=settings.max_cloud_fraction,
             drop_degenerate=settings.drop_degenerate,
@@ -127,7 +131,8 @@ def decide(scores: Mapping[str, Any], thresholds: Thresholds) -> list[Reason]:
         Reasons in :data:`FILTER_REASONS` order.
     """
     reasons: list[Reason] = []
-    if thresholds.require_geolocation and scores["geo_problem"]:
+    exempt = scores.get("source") in thresholds.geolocation_exempt
+    if thresholds.require_geolocation and scores["geo_problem"] and not exempt:
         reasons.append(Reason.NO_GEOLOCATION)
     if thresholds.aoi is not None and not in_aoi(scores.get("footprint_wkt"), thresholds):
         reasons.append(Reason.OUTSIDE_AOI)

@@ -12,15 +12,28 @@ from eoinstruct.pipeline.audit.rules import (
     disaster,
     earthquake,
     landcover,
+    lcz,
     methane,
     scene,
     sequence,
     thermal,
+    trees,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    trees,
+    lcz,
+)
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")
 """Template id → rule, from every family module."""

@@ -10,7 +10,8 @@ and no pair is made.
 One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcover`
 (BigEarthNet, Satlas land cover), :mod:`.detection` (Satlas objects), :mod:`.disaster` (xBD),
 :mod:`.methane` (STARCOP), :mod:`.earthquake` (QuakeSet), :mod:`.scene` (SkyScript, OSM, STAC
-scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences);
+scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
+:mod:`.trees` (TreeSatAI genera), :mod:`.lcz` (So2Sat local climate zones);
 :mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
@@ -21,10 +22,12 @@ from eoinstruct.pipeline.instructions.builders import (
     disaster,
     earthquake,
     landcover,
+    lcz,
     methane,
     scene,
     sequence,
     thermal,
+    trees,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
     Builder,
@@ -37,7 +40,18 @@ from eoinstruct.pipeline.instructions.builders.common import (
 )
 from eoinstruct.pipeline.tables import merge_tables
 
-_MODULES = (landcover, detection, disaster, methane, earthquake, scene, thermal, sequence)
+_MODULES = (
+    landcover,
+    detection,
+    disaster,
+    methane,
+    earthquake,
+    scene,
+    thermal,
+    sequence,
+    trees,
+    lcz,
+)
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
 """Builder name (as used in template files) → function, from every family module."""
