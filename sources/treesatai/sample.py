@@ -134,12 +134,13 @@ def _aerial(spec: PatchSpec, rng: np.random.Generator, bands: int = 4) -> np.nda
     crowns = np.zeros((SIZE, SIZE))
     shares = dict(spec.labels)
     cleared = shares.get("Cleared", 0.0)
-    n = int(140 * (1 - cleared))
+    conifer = spec.name.split("_")[0] in CONIFERS
+    n = int((420 if conifer else 260) * (1 - cleared))
     for _ in range(n):
         cx, cy = rng.uniform(0, SIZE, 2)
         if cleared and cx < SIZE * cleared:
             continue
-        radius = rng.uniform(6, 10) if spec.name.split("_")[0] in CONIFERS else rng.uniform(9, 16)
+        radius = rng.uniform(7, 11) if conifer else rng.uniform(10, 17)
         crowns = np.maximum(crowns, np.clip(1 - np.hypot(xx - cx, yy - cy) / radius, 0, 1))
     texture = _smooth(rng, SIZE, 16)
     vegetation = 0.35 + 0.65 * crowns
