@@ -124,8 +124,8 @@ def _smooth(rng: np.random.Generator, size: int, cell: int) -> np.ndarray:
     coarse = rng.random((size // cell + 2, size // cell + 2))
     fine = np.kron(coarse, np.ones((cell, cell)))[:size, :size]
     kernel = np.ones(cell) / cell
-    fine = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, fine)
-    return np.apply_along_axis(lambda c: np.convolve(c, kernel, mode="same"), 0, fine)
+    fine = np.stack([np.convolve(r, kernel, mode="same") for r in fine])
+    return np.stack([np.convolve(c, kernel, mode="same") for c in fine.T]).T
 
 
 def _aerial(spec: PatchSpec, rng: np.random.Generator, bands: int = 4) -> np.ndarray:
@@ -141,7 +141,11 @@ def _aerial(spec: PatchSpec, rng: np.random.Generator, bands: int = 4) -> np.nda
         if cleared and cx < SIZE * cleared:
             continue
         radius = rng.uniform(7, 11) if conifer else rng.uniform(10, 17)
-        crowns = np.maximum(crowns, np.clip(1 - np.hypot(xx - cx, yy - cy) / radius, 0, 1))
+        x0, x1 = max(int(cx - radius), 0), min(int(cx + radius) + 2, SIZE)
+        y0, y1 = max(int(cy - radius), 0), min(int(cy + radius) + 2, SIZE)
+        window = (slice(y0, y1), slice(x0, x1))
+        crown = np.clip(1 - np.hypot(xx[window] - cx, yy[window] - cy) / radius, 0, 1)
+        crowns[window] = np.maximum(crowns[window], crown)
     texture = _smooth(rng, SIZE, 16)
     vegetation = 0.35 + 0.65 * crowns
     ir = 70 + 150 * vegetation + 20 * texture
