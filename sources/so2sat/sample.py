@@ -86,9 +86,9 @@ def _patch(code: str, rng: np.random.Generator) -> np.ndarray:
     blocks = rng.choice(len(parts), size=(SIZE // 4, SIZE // 4), p=shares / shares.sum())
     pick = np.kron(blocks, np.ones((4, 4), dtype=int))
     spectra = np.stack([spec for spec, _ in parts])  # (k, 10)
-    image = spectra[pick]  # (32, 32, 10)
-    image = image * rng.normal(1.0, 0.05, (SIZE, SIZE, 1))
-    return np.clip(image, 0.001, 1.0).astype(np.float64)
+    image: np.ndarray = spectra[pick] * rng.normal(1.0, 0.05, (SIZE, SIZE, 1))  # (32, 32, 10)
+    clipped: np.ndarray = np.clip(image, 0.001, 1.0)
+    return clipped.astype(np.float64)
 
 
 def _one_hot(code: str) -> np.ndarray:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.transform import from_origin
 
 from eoinstruct.sources.geo import from_lonlat
@@ -159,7 +160,9 @@ def _aerial(spec: PatchSpec, rng: np.random.Generator, bands: int = 4) -> np.nda
     return np.clip(np.round(stack), 0, 255).astype(np.uint8)[:bands]
 
 
-def _write_tif(path: Path, array: np.ndarray, crs: str, transform, nodata=None) -> None:  # noqa: ANN001
+def _write_tif(
+    path: Path, array: np.ndarray, crs: str, transform: Affine, nodata: float | None = None
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(
         path,
