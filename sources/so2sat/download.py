@@ -5,13 +5,14 @@ mediaTUM (record 1483140, DOI 10.14459/2018mp1483140) serves the files through i
 server, not through plain per-file URLs, so the spec lists them with ``url=None`` and
 :data:`SPEC` says how to fetch them. The rsync address follows mediaTUM's usual scheme
 (user and password = record id) and is UNVERIFIED for this record; no checksum is published
-with the files, so none is enforced. The v2 files are the default; v3's split folders on request.
+with the files, so none is enforced. The v3 split folders (``random/``, ``block/``,
+``culture_10/``) are named in the instructions only: a listed file lives in the root.
 """
 
 from __future__ import annotations
 
 from eoinstruct.sources.download.spec import DownloadSpec, RemoteFile
-from eoinstruct.sources.so2sat.adapter import V2_FILES, V3_FILES
+from eoinstruct.sources.so2sat.adapter import V2_FILES
 from eoinstruct.sources.so2sat.facts import FACTS
 
 _MANUAL = (
@@ -33,16 +34,6 @@ SPEC = DownloadSpec(
                 note="mediaTUM 1483140; no published checksum",
             )
             for name in V2_FILES
-        ),
-        *(
-            RemoteFile(
-                key=name.removesuffix(".h5").replace("/", "-").replace("_", "-"),
-                name=name,
-                url=None,
-                default=False,
-                note="v3 split folder (mediaTUM 1483140); no published checksum",
-            )
-            for name in V3_FILES
         ),
     ),
     manual=_MANUAL,
