@@ -21,7 +21,8 @@ FACTS = SourceFacts(
     tasks=("local climate zone classification (17 LCZ)", "urban form and height questions"),
     # CC-BY-4.0 as the So2Sat LCZ42 record and its Hugging Face copy (zhu-xlab/So2Sat-LCZ42)
     # state it: UNVERIFIED here (the record page could not be read).
-    licence="CC-BY-4.0",
+    licence="CC-BY-4.0 (unverified: the mediaTUM record page could not be read)",
+    sample_licence="CC-BY-4.0",
     citation=(
         "Zhu et al., So2Sat LCZ42: A Benchmark Data Set for the Classification of Global "
         "Local Climate Zones, IEEE GRSM 8(3), 76-89 (2020)"

@@ -25,7 +25,8 @@ FACTS = SourceFacts(
     tasks=("tree genus classification (multi-label, area fractions)",),
     # CC-BY-4.0: stated by the IGNF/TreeSatAI-Time-Series card that redistributes the
     # archive's aerial patches and labels; the Zenodo record's own licence field is UNVERIFIED.
-    licence="CC-BY-4.0",
+    licence="CC-BY-4.0 (unverified: stated by the IGNF/TreeSatAI-Time-Series copy)",
+    sample_licence="CC-BY-4.0",
     citation=(
         "Ahlswede et al., TreeSatAI Benchmark Archive: a multi-sensor, multi-label dataset "
         "for tree species classification in remote sensing, ESSD 15, 681-695 (2023)"
