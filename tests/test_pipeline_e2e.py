@@ -17,6 +17,8 @@ from PIL import Image
 from eoinstruct.cli import main
 from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.pipeline.stages import accounted
+from eoinstruct.sources.so2sat import sample as so2sat_corpus
+from eoinstruct.sources.treesatai import sample as treesatai_corpus
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,8 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "sentinel2/1312_2862": "missing_band",
         "sentinel-2-l2a/S2A_13TDE_20230729_0_L2A": "corrupt_raster",
         "landsat-c2-l2/LC08_L2SP_033032_20230720_02_T1": "missing_file",
+        **treesatai_corpus.BAD_UNITS,
+        **so2sat_corpus.BAD_UNITS,
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -94,8 +98,9 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     assert all(link["equal"] for link in report["links"])
     # 21 BigEarthNet units, 16 xBD tiles, 11 SkyScript images, 7 STARCOP events,
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
-    # time series (one S2 tile, one Landsat path/row)
-    assert report["stages"]["ingest"]["read"] == 87
+    # time series (one S2 tile, one Landsat path/row), 11 TreeSatAI patches and 18 So2Sat
+    # patches (3 HDF5 files)
+    assert report["stages"]["ingest"]["read"] == 116
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -106,6 +111,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "starcop",
         "quakeset",
         "stac",
+        "treesatai",
+        "so2sat",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {
@@ -121,7 +128,7 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "multi_turn",
         "urban_heat_island",
     } <= set(report["corpus"]["tasks"])
-    modalities = {"rgb", "multispectral", "sar", "hyperspectral", "thermal"}
+    modalities = {"rgb", "multispectral", "sar", "hyperspectral", "thermal", "infrared"}
     assert modalities <= set(report["families"]["by_modality"])
     assert set(report["families"]["by_temporal"]) == {"single", "multi"}
     assert report["stages"]["validate"]["dropped"] == {}, "a template produced invalid pairs"
@@ -231,7 +238,8 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
             assert isinstance(image, Image.Image)
             assert image.mode == "RGB" and min(image.size) >= 32
         meta = json.loads(row["metadata"])
-        assert meta["footprint_wkt"].startswith("POLYGON")
+        # So2Sat LCZ42 publishes no coordinates (filter.geolocation_exempt)
+        assert meta["footprint_wkt"].startswith("POLYGON") or row["source"] == "so2sat"
     xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
     assert xbd_pairs and all(len(r["images"]) == 2 for r in xbd_pairs)
     # STAC change pairs (one tile, two dates) and sequences of three or more images

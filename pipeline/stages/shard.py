@@ -175,10 +175,10 @@ def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[s
     """
     if image.encoding == "reflectance_1e4":
         stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
-        nodata: float | str = 0
+        nodata: float | str | None = 0
     elif image.encoding == "uint8" and not np.isnan(array).any():
         stored = array.clip(0, 255).round().astype("u1")
-        nodata = "none"
+        nodata = None
     else:
         stored = array.astype("<f4")
         nodata = "NaN"
