@@ -86,7 +86,15 @@ def test_every_source_licence_is_in_the_table_with_a_hub_id() -> None:
 
 def test_which_sources_are_commercial_safe() -> None:
     safe = {name for name in source_names() if commercial_use(facts(name))}
-    assert safe == {"bigearthnet_v1", "bigearthnet_v2", "quakeset", "satlas", "stac"}
+    assert safe == {
+        "bigearthnet_v1",
+        "bigearthnet_v2",
+        "quakeset",
+        "satlas",
+        "so2sat",
+        "stac",
+        "treesatai",
+    }
 
 
 def test_hub_licence_fields() -> None:

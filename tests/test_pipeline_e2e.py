@@ -17,6 +17,8 @@ from PIL import Image
 from eoinstruct.cli import main
 from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.pipeline.stages import accounted
+from eoinstruct.sources.so2sat import sample as so2sat_corpus
+from eoinstruct.sources.treesatai import sample as treesatai_corpus
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,7 @@ def built(sample_build: Path) -> Path:
     return sample_build
 
 
-UNGEOREFERENCED = {"hrsid", "hit_uav"}
+UNGEOREFERENCED = {"hrsid", "hit_uav", "levircd", "dior", "dota", "so2sat"}
 """Sources whose samples have no footprint (exempt from ``no_geolocation``)."""
 
 
@@ -79,6 +81,8 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "0_60_30_0_09003": "malformed_label",
         "0_60_30_0_09004": "missing_file",
         "0_60_30_0_09005": "corrupt_raster",
+        **treesatai_corpus.BAD_UNITS,
+        **so2sat_corpus.BAD_UNITS,
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",
@@ -137,8 +141,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
     # 8 QuakeSet patches, 8 reBEN units, 7 SatlasPretrain tiles, 7 STAC items and 2 STAC
     # time series (one S2 tile, one Landsat path/row), 14 fMoW sequence folders, 11 LEVIR-CD
     # pairs, 10 DIOR units, 7 DOTA images, 18 RSVQA images (LR and HR), 17 HRSID chips and
-    # 13 HIT-UAV frames
-    assert report["stages"]["ingest"]["read"] == 177
+    # 13 HIT-UAV frames, 11 TreeSatAI patches and 18 So2Sat patches (3 HDF5 files)
+    assert report["stages"]["ingest"]["read"] == 206
     assert report["stages"]["shard"]["kept"] == report["corpus"]["pairs"] > 0
     assert set(report["corpus"]["sources"]) >= {
         "bigearthnet_v1",
@@ -154,6 +158,8 @@ def test_accounting_identity_holds_for_every_stage_and_source(built: Path) -> No
         "dior",
         "dota",
         "rsvqa",
+        "treesatai",
+        "so2sat",
     }
     # every task family of the templates, over several modalities and both temporal types
     assert {
@@ -279,7 +285,7 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
             assert isinstance(image, Image.Image)
             assert image.mode == "RGB" and min(image.size) >= 32
         meta = json.loads(row["metadata"])
-        # HRSID chips and HIT-UAV frames ship no georeference (params.yaml filter.exempt)
+        # sources that publish no coordinates (params.yaml filter.exempt)
         assert meta["footprint_wkt"].startswith("POLYGON") or row["source"] in UNGEOREFERENCED
     xbd_pairs = [r for r in rows if r["source"] == "xbd" and r["image_roles"] == ["pre", "post"]]
     assert xbd_pairs and all(len(r["images"]) == 2 for r in xbd_pairs)

@@ -178,6 +178,7 @@ PLAUSIBLE = {
     "sar_linear": (0.0, 1000.0),
     "kelvin": (150.0, 400.0),
     "float": (-100.0, 100_000.0),  # STARCOP mag1c methane enhancement, ppm·m
+    "uint8": (0.0, 255.0),  # TreeSatAI's 4-band colour-infrared aerial images
 }
 """Physical ranges (with a margin) that every raster of the sample corpus must fall in."""
 

@@ -90,7 +90,10 @@ def _encoding_note(encoding: str) -> str:
             f"(single-pol: grey over [{co[0]:g}, {co[1]:g}] dB)"
         )
     if encoding == "uint8":
-        return "8-bit RGB, unchanged (original PNG/JPEG bytes)"
+        return (
+            "8-bit RGB, unchanged (original PNG/JPEG bytes); of a 4-band colour-infrared "
+            "image, its R, G, B bands"
+        )
     if encoding == "float":
         return "grey, 2nd–98th percentile of the image stretched to 0–255"
     if encoding in DISPLAY_RANGES:
@@ -101,7 +104,10 @@ def _encoding_note(encoding: str) -> str:
 
 def _raster_note(encoding: str) -> str:
     if encoding == "uint8":
-        return "no raster member (the PNG is the data)"
+        return (
+            "no raster member (the PNG is the data); a 4-band colour-infrared image: `.npy` "
+            "uint8 IR, G, B, R"
+        )
     if encoding == "reflectance_1e4":
         return "`.npy` uint16, reflectance × 10 000, 0 = nodata"
     return "`.npy` float32 in the source unit, NaN = nodata"

@@ -270,7 +270,8 @@ class _Subset:
         if self.route == "stacked":
             return "s2_norm"
         info = self.rasters[self.roles[0]]
-        return normalization_for(exported_encoding(info, self.sensor), self.sensor)
+        encoding = exported_encoding(info, self.sensor)
+        return normalization_for(encoding, self.sensor, len(info["bands"]))
 
 
 def _first_bands(doc: dict[str, Any]) -> tuple[str, ...]:

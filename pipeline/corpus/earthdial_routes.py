@@ -120,13 +120,15 @@ def convert_raster(array: np.ndarray, info: Mapping[str, Any], sensor: str) -> n
     return np.where(nodata, 0.0, values).astype(np.float32)
 
 
-def normalization_for(sub_encoding: str, sensor: str) -> str:
+def normalization_for(sub_encoding: str, sensor: str, bands: int = 3) -> str:
     """Return EarthDial's ``normalization`` name for a raster encoding and sensor.
 
     Args:
         sub_encoding: The image encoding as exported (``uint8``, ``reflectance_1e4``,
             ``sar_db``…).
         sensor: The sensor name.
+        bands: The raster's band count: an 8-bit raster of more than 3 bands (TreeSatAI's
+            IR, G, B, R) is not ImageNet RGB and gets ``s2_norm``.
 
     Returns:
         ``imagenet`` (8-bit RGB), ``s2_l2a`` (Sentinel-2 reflectance × 10 000), ``s1`` (SAR in
@@ -134,4 +136,6 @@ def normalization_for(sub_encoding: str, sensor: str) -> str:
     """
     if sub_encoding == "reflectance_1e4" and "Sentinel-2" in sensor:
         return "s2_l2a"
+    if sub_encoding == "uint8" and bands > 3:
+        return "s2_norm"
     return NORMALIZATION_BY_ENCODING.get(sub_encoding, "s2_norm")

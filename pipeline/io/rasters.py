@@ -4,17 +4,20 @@ GeoTIFFs are read with rasterio (per band file, resampled by nearest neighbour o
 reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are); PNG and
 JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
-first, whichever has one entry per band). Nodata becomes NaN: the file's declared nodata
-value, for encodings with an implicit nodata (``reflectance_1e4``: 0) that value too, and
-non-positive linear SAR power. A PNG/JPEG reference may end in a W3C media fragment
-``#xywh=<x>,<y>,<w>,<h>`` (:data:`WINDOW_SEPARATOR`): the pixels of that window of the file
-(DOTA's chips of large images, read without writing the chip out).
+first, whichever has one entry per band); ``<file>.h5::/<dataset>[<n>]`` reads entry ``n`` of
+the first axis of a stacked dataset (So2Sat LCZ42's ``sen2`` of shape N × 32 × 32 × 10).
+Nodata becomes NaN: the file's declared nodata value, for encodings with an implicit nodata
+(``reflectance_1e4``: 0) that value too, and non-positive linear SAR power. A PNG/JPEG
+reference may end in a W3C media fragment ``#xywh=<x>,<y>,<w>,<h>`` (:data:`WINDOW_SEPARATOR`):
+the pixels of that window of the file (DOTA's chips of large images, read without writing the
+chip out).
 Any problem raises :class:`RasterReadError` with a failure kind the stages record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -91,6 +94,10 @@ def split_window(reference: str) -> tuple[str, tuple[int, int, int, int] | None]
     return path, (x, y, w, h)
 
 
+_HDF5_INDEX = re.compile(r"(?P<name>.+)\[(?P<index>\d+)\]")
+"""A dataset path ending in ``[<n>]``: entry ``n`` of the first axis."""
+
+
 class RasterReadError(Exception):
     """A raster could not be read.
 
@@ -125,6 +132,9 @@ def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
     import h5py
 
     file_name, _, dataset = reference.partition(HDF5_SEPARATOR)
+    indexed = _HDF5_INDEX.fullmatch(dataset)
+    index = int(indexed["index"]) if indexed else None
+    dataset = indexed["name"] if indexed else dataset
     path = Path(file_name)
     if not path.is_file():
         raise RasterReadError("missing_file", f"{path}: file not found")
@@ -132,7 +142,11 @@ def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
         with h5py.File(path, "r") as handle:
             if dataset not in handle:
                 raise RasterReadError("missing_band", f"{path}: no dataset {dataset}")
-            array = np.asarray(handle[dataset][...], dtype=np.float32)
+            node = handle[dataset]
+            if index is not None and not (node.ndim >= 1 and 0 <= index < node.shape[0]):
+                raise RasterReadError("missing_band", f"{path}: {dataset} has no entry {index}")
+            selected = node[...] if index is None else node[index]
+            array = np.asarray(selected, dtype=np.float32)
     except (OSError, KeyError, TypeError, ValueError) as exc:
         raise RasterReadError("corrupt_raster", f"{reference}: cannot read: {exc}") from exc
     if array.ndim == 2:

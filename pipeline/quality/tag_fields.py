@@ -54,6 +54,12 @@ LABEL_KEYS: frozenset[str] = frozenset(
         "rsvqa_count",
         "rsvqa_area",
         "rsvqa_rural_urban",
+        "dominant_genus",  # TreeSatAI: the genus of the largest area fraction
+        "leaf_type",  # TreeSatAI: coniferous/broadleaved/mixed/cleared, from the genera
+        "built_type",  # So2Sat LCZ42: built/natural, from the local climate zone
+        "urban_form",  # So2Sat: compact/open/… arrangement of a built zone
+        "building_height",  # So2Sat: high-/mid-/low-rise of a built zone
+        "land_cover_type",  # So2Sat: trees/bush/low plants/bare/water of a natural zone
     }
 )
 """Tag or property keys that are semantic labels of the image."""
@@ -89,6 +95,7 @@ METADATA_KEYS: frozenset[str] = frozenset(
         # summaries that repeat labels counted elsewhere, captions, quality flags
         "label_categories", "raster_labels", "absent_categories", "surrounding_objects",
         "outlines", "cut_categories", "box_kind",
+        "genus_shares", "lcz_code",
         "class_shares", "land_cover_shares", "line_categories",
         "surrounding_tags", "title", "title_multi_objects", "contains_seasonal_snow",
         "contains_cloud_or_shadow",

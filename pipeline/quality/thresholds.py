@@ -54,8 +54,8 @@ class Thresholds:
         drop_degenerate: Drop samples with a constant or all-nodata band.
         exempt: Source → reasons (values of :data:`FILTER_REASONS`) that never drop its
             samples, e.g. ``no_geolocation`` for a release without coordinates (LEVIR-CD,
-            DIOR, DOTA, HRSID, HIT-UAV), or ``too_few_tags`` where the object annotations are
-            the instruction material.
+            DIOR, DOTA, HRSID, HIT-UAV, So2Sat LCZ42), or ``too_few_tags`` where the object
+            annotations are the instruction material.
     """
 
     min_tags: int

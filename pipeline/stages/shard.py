@@ -149,11 +149,21 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def ships_raster(image: ImageRef) -> bool:
+    """Whether an image also ships its raster (``<role>.npy``) beside the PNG rendering.
+
+    Every image but 8-bit RGB/grey: the PNG holds those whole, not a 4-band 8-bit image
+    (TreeSatAI's colour-infrared IR, G, B, R), whose near-infrared band only the raster keeps.
+    """
+    return image.encoding != "uint8" or len(image.bands) > 3
+
+
 def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """Return the array stored as ``<role>.npy`` and its description.
 
-    Reflectance ×10 000 is stored as uint16 with 0 for nodata (its own nodata value);
-    everything else as float32 with NaN for nodata, in the image's own unit.
+    Reflectance ×10 000 is stored as uint16 with 0 for nodata (its own nodata value); 8-bit
+    images (a 4-band colour-infrared one) as uint8 without nodata; everything else as float32
+    with NaN for nodata, in the image's own unit.
 
     Args:
         image: The image.
@@ -165,7 +175,10 @@ def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[s
     """
     if image.encoding == "reflectance_1e4":
         stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
-        nodata: float | str = 0
+        nodata: float | str | None = 0
+    elif image.encoding == "uint8" and not np.isnan(array).any():
+        stored = array.clip(0, 255).round().astype("u1")
+        nodata = None
     else:
         stored = array.astype("<f4")
         nodata = "NaN"
@@ -400,7 +413,7 @@ def shard_partition(
                     image = sample.image(role)
                     rendered[role] = render_png(image)
                     arrays[role] = read_image(image)
-                    if with_rasters and image.encoding != "uint8":
+                    if with_rasters and ships_raster(image):
                         stored, info = raster_array(image, arrays[role])
                         rasters[role] = (npy_bytes(stored), info)
             except RasterReadError as exc:

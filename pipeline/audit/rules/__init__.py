@@ -13,6 +13,7 @@ from eoinstruct.pipeline.audit.rules import (
     disaster,
     earthquake,
     landcover,
+    lcz,
     methane,
     objects,
     oriented,
@@ -21,6 +22,7 @@ from eoinstruct.pipeline.audit.rules import (
     site,
     source_vqa,
     thermal,
+    trees,
 )
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.tables import merge_tables
@@ -39,6 +41,8 @@ _MODULES = (
     site,
     source_vqa,
     objects,
+    trees,
+    lcz,
 )
 
 RULES: dict[str, Rule] = merge_tables((m.RULES for m in _MODULES), "audit rules")

@@ -13,7 +13,8 @@ One module per task family, each with its own ``BUILDERS`` table: :mod:`.landcov
 scenes), :mod:`.thermal` (heat), :mod:`.sequence` (change pairs and image sequences),
 :mod:`.change` (LEVIR-CD change masks), :mod:`.site` (fMoW sites and dates),
 :mod:`.oriented` (DIOR-R and DOTA oriented objects, region captions), :mod:`.source_vqa`
-(RSVQA's own question-answer pairs), :mod:`.presence` (object yes/no on SAR and infrared);
+(RSVQA's own question-answer pairs), :mod:`.presence` (object yes/no on SAR and infrared),
+:mod:`.trees` (TreeSatAI genera), :mod:`.lcz` (So2Sat local climate zones);
 :mod:`.common` holds the shared machinery. Adding a family is one module and one line below.
 """
 
@@ -25,6 +26,7 @@ from eoinstruct.pipeline.instructions.builders import (
     disaster,
     earthquake,
     landcover,
+    lcz,
     methane,
     oriented,
     presence,
@@ -33,6 +35,7 @@ from eoinstruct.pipeline.instructions.builders import (
     site,
     source_vqa,
     thermal,
+    trees,
 )
 from eoinstruct.pipeline.instructions.builders.common import (
     Builder,
@@ -59,6 +62,8 @@ _MODULES = (
     site,
     source_vqa,
     presence,
+    trees,
+    lcz,
 )
 
 BUILDERS: dict[str, Builder] = merge_tables((m.BUILDERS for m in _MODULES), "builder names")
