@@ -73,7 +73,6 @@ import io
 import json
 import re
 import shutil
-import tarfile
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
@@ -94,7 +93,7 @@ from eoinstruct.pipeline.corpus.earthdial_routes import (
     normalization_for,
     route_of,
 )
-from eoinstruct.pipeline.corpus.layout import parse_stem
+from eoinstruct.pipeline.corpus.views import tar_pair_records
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 IMAGE_TOKEN = "<image>"
@@ -175,33 +174,6 @@ def place_image_tokens(text: str, n_images: int, mode: str) -> str:
     rest = rest.replace(IMAGE_TOKEN, "", n_images).lstrip(" \n")
     images = " ".join([IMAGE_TOKEN] * n_images)
     return f"{images}\n{' '.join([*tags, rest]) if tags else rest}"
-
-
-def iter_tar_records(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Yield ``(key, {extension: bytes})`` for each WebDataset sample of a tar.
-
-    Args:
-        path: A tar written by the shard stage (members of a sample are consecutive).
-
-    Yields:
-        The key and its members.
-    """
-    key, members = "", {}
-    with tarfile.open(path, "r") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            name = member.name.split("/")[-1]
-            this, ext = name.split(".", 1)
-            if this != key and members:
-                yield key, members
-                members = {}
-            key = this
-            handle = tar.extractfile(member)
-            assert handle is not None
-            members[ext] = handle.read()
-    if members:
-        yield key, members
 
 
 @dataclass
@@ -288,13 +260,13 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
     """
     found: dict[tuple[str, tuple[str, ...]], _Subset] = {}
     for tar in sorted((corpus / "wds").glob("*.tar")):
-        tokens = parse_stem(tar.stem)
-        for key, members in iter_tar_records(tar):
-            if "json" not in members:
-                raise ExportError(f"{tar}: sample {key} has no JSON member")
-            doc = json.loads(members["json"])
+        try:
+            records = list(tar_pair_records(tar))
+        except ValueError as exc:
+            raise ExportError(str(exc)) from exc
+        for key, doc, members in records:
             roles = tuple(doc["image_roles"])
-            sub = _Subset(tokens["source"], tokens["task"], doc["modality"], roles, tokens["split"])
+            sub = _Subset(doc["source"], doc["task"], doc["modality"], roles, doc["split"])
             sub.band_names = _first_bands(doc)
             sub = found.setdefault((sub.name, sub.band_names), sub)
             if not sub.tars or sub.tars[-1] != tar:
@@ -304,7 +276,7 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             for role in roles:
                 png = members.get(f"{role}.png")
                 if png is None:
-                    raise ExportError(f"{tar}: sample {key} has no {role}.png")
+                    raise ExportError(f"{tar}: pair {key} has no {role}.png")
                 sub.jpeg_only &= image_key_prefix(png) == "jpg"
             for role, info in doc.get("rasters", {}).items():
                 sub.rasters.setdefault(role, info)
@@ -407,9 +379,12 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
     images = sub.image_columns()
     n_images = 1 if sub.route == "stacked" else len(sub.roles)
     for tar in sub.tars:
-        for key, members in iter_tar_records(tar):
-            doc = json.loads(members["json"])
-            if tuple(doc["image_roles"]) != sub.roles or doc["modality"] != sub.modality:
+        for key, doc, members in tar_pair_records(tar):
+            if (
+                doc["task"] != sub.task
+                or tuple(doc["image_roles"]) != sub.roles
+                or doc["modality"] != sub.modality
+            ):
                 continue
             if _first_bands(doc) != sub.band_names:
                 continue
