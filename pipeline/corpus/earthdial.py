@@ -14,8 +14,10 @@ replaced per image) and ``src/earthdial/eval/rs_classification/classification_sh
 (``tif_ms``, ``bands: 12``, ``normalization: s2_l2a`` for BigEarthNet S2, the ``__key__``
 column).
 
-The export reads only the corpus folder (its WebDataset tars hold the JSON, the RGB
-renderings and the rasters), so it works as well on a corpus downloaded from the Hub. A
+The export reads only the corpus folder (its WebDataset tars hold, per sample, the JSON with
+the dialogues, the RGB renderings and the arrays; ``views.tar_pair_records``
+explodes them into pairs), so it works as well on a corpus downloaded from the
+Hub. It stays one row per pair: that is what EarthDial's loader reads. A
 sub-dataset is one split of one source, task, modality and set of image roles, named
 ``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
 
@@ -43,8 +45,9 @@ without end. The export therefore names and lays out each sub-dataset for its br
 - several rasters on one grid with different bands (Landsat SR_B1–B7 + ST_B10): stacked into
   one ``tif_ms`` (the 8 bands ``[l8_ms_30]`` stands for), its ``<image>`` tokens merged into one.
 
-The ``STARCOP`` branch needs an RGB image plus mag1c at 512 × 512; the corpus ships STARCOP's
-mag1c map alone (64 × 64), so it goes out as a one-band ``tif_ms`` in the single-image branch.
+The ``STARCOP`` branch needs an RGB image plus mag1c at 512 × 512; STARCOP's methane pairs show
+the mag1c map alone (64 × 64), so they go out as a one-band ``tif_ms`` in the single-image
+branch (the corpus row also carries the TOA bands and their rendering).
 
 **Units.** ``normalization`` must match the values: SAR in linear power (QuakeSet, Sentinel-1
 from STAC) is converted to dB (``10·log10``, floored at −50 dB) for ``s1``, EarthDial's dB
