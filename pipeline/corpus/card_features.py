@@ -27,7 +27,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
         "dialogues",
         "list of {pair_id, task, template_id, paraphrase_id, answer_style, generator, "
         "generator_params, modality, image_roles, conversations}",
-        "the sample's pairs; each pair's `<image>` tokens follow its `image_roles`",
+        "the sample's pairs; each pair's `<image>` tokens follow its `image_roles`; "
+        "`generator` is the generator's name and version (`template/1`…)",
     ),
     ("metadata", "string (JSON)", "native id, bands, GSD, CRS, footprint, times, tags, labels…"),
 )
