@@ -46,7 +46,8 @@ SAMPLE_KEYS = ("sample_id", "source", "sensor", "split", "metadata")
 
 def decode_array(item: Mapping[str, Any]) -> np.ndarray:
     """Return the stored array of one ``arrays`` item (its ``npy`` bytes), as stored."""
-    return np.load(io.BytesIO(item["npy"]), allow_pickle=False)
+    array: np.ndarray = np.load(io.BytesIO(item["npy"]), allow_pickle=False)
+    return array
 
 
 def to_physical(item: Mapping[str, Any]) -> np.ndarray:
@@ -175,7 +176,7 @@ def iter_tar_records(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
     Yields:
         The key and its members.
     """
-    key, members = "", {}
+    key, members = "", dict[str, bytes]()
     with tarfile.open(path, "r") as tar:
         for member in tar:
             if not member.isfile():
