@@ -491,8 +491,26 @@ def _corpus_row(
 
 
 def _write_corpus(root: Path, rows: list[dict[str, object]]) -> Path:
+    """Write pair rows as the corpus stores them: one sample row holding them as dialogues."""
+    dialogue_keys = ("pair_id", "task", "template_id", "paraphrase_id", "answer_style")
+    sample = {
+        **{k: rows[0][k] for k in ("sample_id", "source", "modality", "sensor", "metadata")},
+        "split": "train",
+        "image_roles": rows[0]["image_roles"],
+        "dialogues": [
+            {
+                **{k: r[k] for k in dialogue_keys},
+                "generator": r["generator"],
+                "generator_params": "{}",
+                "modality": r["modality"],
+                "image_roles": r["image_roles"],
+                "conversations": r["conversations"],
+            }
+            for r in rows
+        ],
+    }
     (root / "data").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(rows), root / "data" / "train-x-0-vqa-0.parquet")
+    pq.write_table(pa.Table.from_pylist([sample]), root / "data" / "train-x-0-0.parquet")
     return root
 
 

@@ -125,21 +125,25 @@ def test_commercial_safe_configuration_selects_the_safe_sources_per_split() -> N
         {"split": "validation", "path": ["data/validation-stac-*.parquet"]},
     ]
     assert config_sources(safe, GROUPS) == ["satlas", "stac"]
-    assert config_sources(configs["grounding"], GROUPS) == ["xbd"]
+    assert config_sources(configs["xbd"], GROUPS) == ["xbd"]
     assert config_sources(configs["default"], GROUPS) == ["satlas", "stac", "xbd"]
+    assert config_sources(configs["pairs"], GROUPS) == ["satlas", "stac", "xbd"]
+    assert configs["pairs"]["data_files"][0]["path"].startswith("pairs/")
     names = list(configs)
     assert names[0] == "default" and names[1:] == sorted(names[1:])
 
 
 def test_no_commercial_safe_configuration_without_a_safe_source() -> None:
     names = {c["config_name"] for c in make_configs(GROUPS, ["starcop"])}
-    assert COMMERCIAL_SAFE not in names and {"default", "xbd", "xbd_grounding"} <= names
+    assert COMMERCIAL_SAFE not in names and {"default", "xbd", "pairs"} <= names
+    assert "xbd_grounding" not in names  # no per-task files: filter the pair view by task
 
 
-def test_commercial_safe_may_not_name_a_task() -> None:
-    groups = {"train|satlas|commercial_safe": {"pairs": 1}}
-    with pytest.raises(ValueError, match="commercial_safe"):
-        make_configs(groups, ["satlas"])
+@pytest.mark.parametrize("name", ["commercial_safe", "pairs", "default"])
+def test_a_source_may_not_take_a_configuration_name(name: str) -> None:
+    groups = {f"train|{name}|grounding": {"pairs": 1}}
+    with pytest.raises(ValueError, match=name):
+        make_configs(groups, [name])
 
 
 # --- Hub metadata -----------------------------------------------------------------------------

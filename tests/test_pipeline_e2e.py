@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -269,11 +270,17 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import datasets
 
-    ds = datasets.load_dataset(str(built / "corpus"), cache_dir=str(tmp_path / "hf-cache"))
-    assert set(ds) == {"train", "validation", "test"}
-    rows = [row for split in ds.values() for row in split]
+    from eoinstruct.pipeline.corpus.views import pairs
+
+    samples = datasets.load_dataset(str(built / "corpus"), cache_dir=str(tmp_path / "hf-cache"))
+    assert set(samples) == {"train", "validation", "test"}
     report = json.loads((built / "metrics" / "report.json").read_text())
-    assert len(rows) == report["corpus"]["pairs"]
+    sample_rows = [row for split in samples.values() for row in split]
+    assert len({r["sample_id"] for r in sample_rows}) == len(sample_rows)  # each sample once
+    ds = pairs(samples)  # the per-pair training view, one line away
+    rows = [row for split in ds.values() for row in split]
+    assert len(rows) == report["corpus"]["pairs"] == sum(len(r["dialogues"]) for r in sample_rows)
+    assert len({r["pair_id"] for r in rows}) == len(rows)
     assert {"bigearthnet_v1", "bigearthnet_v2", "xbd"} <= {r["source"] for r in rows}
     for row in rows:
         turns = row["conversations"]
@@ -284,6 +291,7 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
         for image in row["images"]:
             assert isinstance(image, Image.Image)
             assert image.mode == "RGB" and min(image.size) >= 32
+        assert {a["role"] for a in row["arrays"]} <= set(row["image_roles"])
         meta = json.loads(row["metadata"])
         # sources that publish no coordinates (params.yaml filter.exempt)
         assert meta["footprint_wkt"].startswith("POLYGON") or row["source"] in UNGEOREFERENCED
@@ -298,26 +306,118 @@ def test_corpus_loads_with_datasets(built: Path, tmp_path: Path, monkeypatch) ->
         assert "_temp_" in row["conversations"][0]["value"].split("\n")[0]
 
 
+def _physical(item: dict) -> np.ndarray:
+    stored = np.load(io.BytesIO(item["npy"]), allow_pickle=False)
+    assert list(stored.shape) == item["shape"] and str(stored.dtype) == item["dtype"]
+    return stored.astype(np.float32) * np.float32(item["scale"]) + np.float32(item["offset"])
+
+
+def test_sample_rows_ship_every_band_once(built: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import datasets
+
+    ds = datasets.load_dataset(str(built / "corpus"), cache_dir=str(tmp_path / "hf-cache"))
+    rows = [row for split in ds.values() for row in split]
+    for row in rows:
+        roles = row["image_roles"]
+        assert len(row["images"]) == len(roles) == len(row["acquired"])
+        used = {r for d in row["dialogues"] for r in d["image_roles"]}
+        assert used <= set(roles)
+        for item in row["arrays"]:
+            assert len(item["bands"]) == len(item["wavelengths_nm"]) == item["shape"][0]
+            assert item["unit"] and item["encoding"]
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row)
+    # BigEarthNet Sentinel-2: all 12 bands, reflectance x 1e4, scale stated
+    s2 = [r for r in by_source["bigearthnet_v1"] if r["modality"] == "multispectral"]
+    item = s2[0]["arrays"][0]
+    assert (
+        item["shape"] == [12, 120, 120] and item["bands"][0] == "B01" and len(item["bands"]) == 12
+    )
+    assert item["scale"] == pytest.approx(1e-4) and item["nodata"] == 0
+    assert item["wavelengths_nm"][3] == pytest.approx(665)
+    reflectance = _physical(item)
+    assert 0 <= float(np.nanmax(reflectance)) <= 1.5
+    # SAR: VV/VH, their unit stated (dB for BigEarthNet S1, linear power for QuakeSet)
+    sar = [a for r in rows for a in r["arrays"] if a["encoding"] in ("sar_db", "sar_linear")]
+    assert {tuple(a["bands"]) for a in sar} >= {("VV", "VH")}
+    assert {a["unit"].split(",")[-1].strip() for a in sar if a["encoding"] == "sar_db"} == {"dB"}
+    assert all("linear" in a["unit"] for a in sar if a["encoding"] == "sar_linear")
+    # STARCOP: the TOA bands and mag1c, each with a rendering
+    for row in by_source["starcop"]:
+        assert {"image", "mag1c"} <= {a["role"] for a in row["arrays"]}
+        assert len(row["images"]) == len(row["image_roles"])
+    # Satlas: the extra Sentinel-2 bands no pair shows are shipped too, dated like their step
+    bands = [
+        (r, a) for r in by_source["satlas"] for a in r["arrays"] if a["role"].endswith("_bands")
+    ]
+    assert bands and all(a["dtype"] == "uint8" and len(a["bands"]) >= 1 for _, a in bands)
+    for row, a in bands:
+        step = a["role"].split("_")[0]
+        dates = dict(zip(row["image_roles"], row["acquired"], strict=True))
+        assert dates[a["role"]] == dates[step] != ""
+    # Landsat: SR and ST both shipped
+    landsat = [r for r in by_source["stac"] if "thermal" in r["image_roles"]]
+    assert landsat and all(
+        {"image", "thermal"} <= {a["role"] for a in r["arrays"]} for r in landsat
+    )
+
+
+def test_stored_image_bytes_are_within_1_2x_of_the_unique_images(built: Path) -> None:
+    from eoinstruct.pipeline.corpus.layout import merge_summaries, storage_figures
+
+    paths = sorted((built / "work" / "shard" / "summary").glob("*.json"))
+    figures = storage_figures(merge_summaries(paths))
+    tars = sum(p.stat().st_size for p in (built / "corpus" / "wds").glob("*.tar"))
+    parquet = sum(
+        p.stat().st_size
+        for d in ("data", "pairs")
+        for p in (built / "corpus" / d).glob("*.parquet")
+    )
+    assert figures["tar_files"] == tars and figures["parquet_files"] == parquet
+    unique = figures["unique_images"]
+    assert unique > 0
+    assert figures["parquet_images"] <= 1.2 * unique and figures["tar_images"] <= 1.2 * unique
+    assert tars <= 1.2 * unique and parquet <= 1.2 * unique
+    card = (built / "corpus" / "README.md").read_text(encoding="utf-8")
+    assert f"{int(unique):,} bytes" in card
+
+
 def test_tar_shards_read_with_webdataset(built: Path) -> None:
     import webdataset as wds
 
+    from eoinstruct.pipeline.corpus.views import wds_pairs
+
     tars = sorted(str(p) for p in (built / "corpus" / "wds").glob("*.tar"))
-    keys = set()
+    keys, pair_ids = set(), set()
     for sample in wds.WebDataset(tars, shardshuffle=False):
         doc = json.loads(sample["json"])
-        assert doc["pair_id"] == sample["__key__"]
         for role in doc["image_roles"]:
             Image.open(io.BytesIO(sample[f"{role}.png"])).verify()
-        keys.add(sample["__key__"])
-    parquet_ids = set()
+        assert set(doc["arrays"]) == {k[:-4] for k in sample if k.endswith(".npy")}
+        keys.add(doc["sample_id"])
+        pair_ids |= {d["pair_id"] for d in doc["dialogues"]}
+    parquet_ids, table_ids = set(), set()
     for path in (built / "corpus" / "data").glob("*.parquet"):
-        parquet_ids |= set(pq.read_table(path, columns=["pair_id"]).column(0).to_pylist())
-    assert keys == parquet_ids
+        parquet_ids |= set(pq.read_table(path, columns=["sample_id"]).column(0).to_pylist())
+    for path in (built / "corpus" / "pairs").glob("*.parquet"):
+        table_ids |= set(pq.read_table(path, columns=["pair_id"]).column(0).to_pylist())
+    assert keys == parquet_ids and pair_ids == table_ids
+    per_pair = wds.WebDataset(tars, shardshuffle=False).decode("pil").compose(wds_pairs)
+    seen = []
+    for pair in per_pair:
+        doc = pair["json"]
+        seen.append(pair["__key__"])
+        assert all(isinstance(pair[f"{r}.png"], Image.Image) for r in doc["image_roles"])
+        assert all(isinstance(pair[f"{r}.npy"], np.ndarray) for r in doc["rasters"])
+    assert sorted(seen) == sorted(table_ids)
 
 
 def test_corpus_folder_holds_only_published_files(built: Path) -> None:
     names = {p.relative_to(built / "corpus").parts[0] for p in (built / "corpus").rglob("*")}
-    assert {"README.md", "data", "wds"} <= names <= {"README.md", "data", "wds", "manifest.json"}
+    published = {"README.md", "data", "pairs", "wds"}
+    assert published <= names <= published | {"manifest.json"}
 
 
 def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> None:
@@ -388,7 +488,7 @@ def test_every_first_turn_tag_is_earthdial_or_a_listed_addition(built: Path) -> 
     from eoinstruct.pipeline.instructions.tags import leading_tags, tag_kind
 
     seen: dict[str, int] = {}
-    for path in sorted((built / "corpus" / "data").glob("*.parquet")):
+    for path in sorted((built / "corpus" / "pairs").glob("*.parquet")):
         for conv in pq.read_table(path, columns=["conversations"]).column(0).to_pylist():
             turns = json.loads(conv) if isinstance(conv, str) else conv
             for tag in leading_tags(turns[0]["value"]):

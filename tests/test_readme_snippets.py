@@ -87,8 +87,8 @@ def in_build(built: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return built
 
 
-def tar_pairs(tar: Path) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
-    """The pairs of a tar: each pair's JSON and its other members by suffix."""
+def tar_samples(tar: Path) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    """The samples of a tar: each key's JSON and its other members by suffix."""
     members: dict[str, dict[str, bytes]] = {}
     with tarfile.open(tar) as tf:
         for info in tf.getmembers():
@@ -111,6 +111,14 @@ def test_load_dataset_snippet(in_build: Path) -> None:
     ns = run_snippet("load_dataset")
     assert set(ns["ds"]) == {"train", "validation", "test"}
     assert all(len(ns["ds"][split]) > 0 for split in ns["ds"])
+    sample = ns["sample"]
+    assert len(sample["images"]) == len(sample["image_roles"]) == len(sample["acquired"])
+    assert sample["dialogues"] and {"pair_id", "task", "conversations"} <= set(
+        sample["dialogues"][0]
+    )
+    # the pair view has one row per dialogue
+    n_pairs = sum(len(d) for split in ns["ds"].values() for d in split["dialogues"])
+    assert sum(len(split) for split in ns["train"].values()) == n_pairs
     row, images, turns = ns["row"], ns["images"], ns["turns"]
     assert images and all(isinstance(im, Image.Image) for im in images)
     assert len(images) == len(row["image_roles"]) == turns[0]["value"].count("<image>")
@@ -124,15 +132,16 @@ def test_wds_snippet_reads_every_sample_of_every_tar(
     import webdataset
 
     tars = sorted((in_build / "data" / "corpus" / "wds").glob("*.tar"))
-    expected = [doc["pair_id"] for tar in tars for doc, _ in tar_pairs(tar)]
-    roles = {role for tar in tars for doc, _ in tar_pairs(tar) for role in doc["image_roles"]}
-    assert {"image", "pre", "post", "t0", "thermal"} <= roles  # no single fixed member name
+    docs = [doc for tar in tars for doc, _ in tar_samples(tar)]
+    expected = [doc["sample_id"] for doc in docs]
+    roles = {role for doc in docs for role in doc["image_roles"]}
+    assert {"image", "pre", "post", "t0", "thermal", "mag1c"} <= roles  # no fixed member name
     real = webdataset.WebDataset
     seen: list[str] = []
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         def note(sample: dict[str, Any]) -> dict[str, Any]:
-            seen.append(sample["__key__"].rsplit("/", 1)[-1])
+            seen.append(json.loads(sample["json"])["sample_id"])
             return sample
 
         return real(*args, **kwargs).map(note)
@@ -140,30 +149,39 @@ def test_wds_snippet_reads_every_sample_of_every_tar(
     monkeypatch.setattr(webdataset, "WebDataset", counting)
     ns = run_snippet("wds")
     assert [Path(s).name for s in ns["shards"]] == [t.name for t in tars]
-    # The loop ran to its end (no KeyError) over every pair of every tar, in order.
+    # The loop ran to its end (no KeyError) over every sample of every tar, in order.
     assert seen == expected
-    doc, images, rasters = ns["doc"], ns["images"], ns["rasters"]
-    assert doc["pair_id"] == expected[-1]
+    doc, images, arrays = ns["doc"], ns["images"], ns["arrays"]
+    assert doc["sample_id"] == expected[-1]
     assert isinstance(doc, dict) and len(images) == len(doc["image_roles"])
     assert all(isinstance(im, Image.Image) for im in images)
-    assert set(rasters) == set(doc["rasters"])
-    for role, array in rasters.items():
+    assert set(arrays) == set(doc["arrays"])
+    for role, array in arrays.items():
         assert isinstance(array, np.ndarray)
-        assert list(array.shape) == doc["rasters"][role]["shape"]
+        assert list(array.shape) == doc["arrays"][role]["shape"]
+    seen.clear()
+    per_pair = list(ns["per_pair"])  # one item per dialogue, in order
+    want = [d["pair_id"] for doc in docs for d in doc["dialogues"]]
+    assert [p["__key__"] for p in per_pair] == want
+    for pair in per_pair:
+        assert [k for k in pair if k.endswith(".png")] == [
+            f"{r}.png" for r in pair["json"]["image_roles"]
+        ]
 
 
 def test_tensor_snippet_gives_reflectance(in_build: Path) -> None:
     _, dropped = without_torch(snippets()["tensor"])
     assert len(dropped) in (0, 2) and all("torch" in line for line in dropped)
     ns = run_snippet("tensor")
-    x, info = ns["x"], ns["info"]
-    assert ns["doc"]["source"] == "bigearthnet_v1" and ns["doc"]["sensor"] == "Sentinel-2 MSI"
-    assert info["encoding"] == "reflectance_1e4" and info["bands"] == S2_BANDS
+    x, item, row = ns["x"], ns["item"], ns["row"]
+    assert row["source"] == "bigearthnet_v1" and row["sensor"] == "Sentinel-2 MSI"
+    assert item["encoding"] == "reflectance_1e4" and item["bands"] == S2_BANDS
+    assert item["scale"] == pytest.approx(1e-4) and item["unit"] == "surface reflectance"
     assert isinstance(x, np.ndarray) and x.dtype == np.float32 and x.shape == (12, 120, 120)
     finite = x[np.isfinite(x)]
     assert finite.size >= 0.9 * x.size
     assert finite.min() >= 0.0 and finite.max() <= 1.5
-    stored = ns["sample"][f"{ns['role']}.npy"]
+    stored = np.lib.format.read_array(io.BytesIO(item["npy"]))
     valid = stored != 0
     assert np.allclose(x[valid] * 10_000, stored[valid], atol=0.5)
     assert np.isnan(x[~valid]).all()
@@ -178,7 +196,8 @@ PLAUSIBLE = {
     "sar_linear": (0.0, 1000.0),
     "kelvin": (150.0, 400.0),
     "float": (-100.0, 100_000.0),  # STARCOP mag1c methane enhancement, ppm·m
-    "uint8": (0.0, 255.0),  # TreeSatAI's 4-band colour-infrared aerial images
+    "normalized_radiance": (0.0, 1_000.0),  # STARCOP AVIRIS-NG TOA bands
+    "uint8": (0.0, 255.0),  # Satlas 8-bit bands
 }
 """Physical ranges (with a margin) that every raster of the sample corpus must fall in."""
 
@@ -187,15 +206,14 @@ def test_tensor_snippet_converts_every_raster_of_the_corpus(in_build: Path) -> N
     to_physical = run_snippet("tensor")["to_physical"]
     encodings: set[str] = set()
     for tar in sorted((in_build / "data" / "corpus" / "wds").glob("*.tar")):
-        for doc, members in tar_pairs(tar):
-            for role, info in doc["rasters"].items():
-                stored = np.lib.format.read_array(io.BytesIO(members[f"{role}.npy"]))
-                x = to_physical(stored, info)
+        for doc, members in tar_samples(tar):
+            for role, info in doc["arrays"].items():
+                x = to_physical({**info, "npy": members[f"{role}.npy"]})
                 assert x.dtype == np.float32 and list(x.shape) == info["shape"]
                 finite = x[np.isfinite(x)]
                 assert finite.size > 0
                 low, high = PLAUSIBLE[info["encoding"]]
-                assert low <= finite.min() and finite.max() <= high, (doc["pair_id"], role)
+                assert low <= finite.min() and finite.max() <= high, (doc["sample_id"], role)
                 encodings.add(info["encoding"])
     assert encodings == set(PLAUSIBLE)
 

@@ -47,6 +47,7 @@ from eoinstruct.pipeline.corpus.hub import HUB_TASK_CATEGORIES, size_category, s
 from eoinstruct.pipeline.corpus.layout import (
     config_patterns,
     corpus_features,
+    pair_features,
     parse_stem,
     shard_stem,
 )
@@ -94,6 +95,11 @@ def front_matter(card: Path) -> dict[str, Any]:
     return yaml.safe_load(text.split("---\n")[1])
 
 
+def n_samples(built: Path) -> int:
+    """Samples with pairs in the build (``metrics/summary.json``)."""
+    return int(json.loads((built / "metrics" / "summary.json").read_text())["samples"])
+
+
 def report(built: Path) -> dict[str, Any]:
     return json.loads((built / "metrics" / "report.json").read_text())
 
@@ -102,54 +108,60 @@ def report(built: Path) -> dict[str, Any]:
 
 
 def test_shard_names_round_trip_and_select_by_glob() -> None:
-    stem = shard_stem("train", "xbd", "xbd-00003", "disaster_assessment", 2)
-    assert stem == "train-xbd-00003-disaster_assessment-00002"
-    assert parse_stem(stem)["task"] == "disaster_assessment"
+    stem = shard_stem("train", "xbd", "xbd-00003", 2)
+    assert stem == "train-xbd-00003-00002"
+    assert parse_stem(stem) == {
+        "split": "train",
+        "source": "xbd",
+        "partition": "00003",
+        "index": "00002",
+    }
     import fnmatch
 
     name = f"data/{stem}.parquet"
-    assert fnmatch.fnmatchcase(name, config_patterns("xbd", None, "train"))
-    assert fnmatch.fnmatchcase(name, config_patterns(None, "disaster_assessment", "train"))
-    assert fnmatch.fnmatchcase(name, config_patterns("xbd", "disaster_assessment", "train"))
-    assert not fnmatch.fnmatchcase(name, config_patterns("xbd", "grounding", "train"))
-    assert not fnmatch.fnmatchcase(name, config_patterns("xbd", None, "test"))
+    assert fnmatch.fnmatchcase(name, config_patterns("xbd", "train"))
+    assert fnmatch.fnmatchcase(name, config_patterns(None, "train"))
+    assert not fnmatch.fnmatchcase(name, config_patterns("xbd", "test"))
+    assert fnmatch.fnmatchcase(f"pairs/{stem}.parquet", config_patterns("xbd", "train", "pairs"))
+    assert not fnmatch.fnmatchcase(name, config_patterns("xbd", "train", "pairs"))
     # a source whose name is a prefix of another does not select the other's files
-    other = "data/train-bigearthnet_v10-00000-classification-00000.parquet"
-    assert not fnmatch.fnmatchcase(other, config_patterns("bigearthnet_v1", None, "train"))
+    other = "data/train-bigearthnet_v10-00000-00000.parquet"
+    assert not fnmatch.fnmatchcase(other, config_patterns("bigearthnet_v1", "train"))
 
 
 def test_default_and_every_named_configuration_load(built: Path) -> None:
     import datasets
 
+    from eoinstruct.pipeline.corpus.views import pairs
+
     corpus = built / "corpus"
     configs = front_matter(corpus / "README.md")["configs"]
     names = [c["config_name"] for c in configs]
     assert names[0] == "default" and configs[0]["default"] is True
-    assert {"xbd", "grounding", "xbd_disaster_assessment", "bigearthnet_v1_classification"} <= set(
-        names
-    )
     counts = report(built)["corpus"]
+    assert {"xbd", "pairs", *counts["sources"]} <= set(names)
     total = counts["pairs"]
     ds = datasets.load_dataset(str(corpus), cache_dir=str(built / "hf-cache"))
-    assert sum(len(split) for split in ds.values()) == total
+    assert sum(len(split) for split in ds.values()) == n_samples(built)
+    assert sum(len(d) for split in ds.values() for d in split["dialogues"]) == total
     commercial = {s for s in counts["sources"] if commercial_use(facts(s))}
     assert commercial and commercial < set(counts["sources"])
     for name in names[1:]:
         loaded = datasets.load_dataset(str(corpus), name, cache_dir=str(built / "hf-cache"))
-        rows = [(r["source"], r["task"]) for split in loaded.values() for r in split]
+        if name == "pairs":  # the text-only pair table
+            assert set(loaded["train"].column_names) >= {"pair_id", "sample_id", "task"}
+            assert "images" not in loaded["train"].column_names
+            assert sum(len(split) for split in loaded.values()) == total
+            continue
+        rows = [(r["source"], r["task"]) for split in pairs(loaded).values() for r in split]
         assert rows, name
         if name == COMMERCIAL_SAFE:
             assert {s for s, _ in rows} == commercial
             assert len(rows) == sum(counts["sources"][s] for s in commercial)
-        elif name in counts["sources"]:
-            assert {s for s, _ in rows} == {name} and len(rows) == counts["sources"][name]
-        elif name in counts["tasks"]:
-            assert {t for _, t in rows} == {name} and len(rows) == counts["tasks"][name]
         else:
-            assert {f"{s}_{t}" for s, t in rows} == {name}
-    sub = datasets.load_dataset(
-        str(corpus), "xbd_disaster_assessment", split="train", cache_dir=str(built / "hf-cache")
-    )
+            assert {s for s, _ in rows} == {name} and len(rows) == counts["sources"][name]
+    xbd = pairs(datasets.load_dataset(str(corpus), "xbd", cache_dir=str(built / "hf-cache")))
+    sub = xbd["train"].filter(lambda r: r["task"] == "disaster_assessment")
     # pre/post questions show both images; [identify] shows the post image it points into
     assert {len(r["images"]) for r in sub} == {1, 2}
 
@@ -212,13 +224,14 @@ def test_card_front_matter_is_hub_metadata(built: Path) -> None:
     assert set(infos) == {c["config_name"] for c in data["configs"]}
     features = [f["name"] for f in infos["default"]["features"]]
     assert features == list(corpus_features())
+    assert [f["name"] for f in infos["pairs"]["features"]] == list(pair_features())
+    pair_splits = {s["name"]: s["num_examples"] for s in infos["pairs"]["splits"]}
+    assert pair_splits == counts["splits"]  # pairs per split
     splits = {s["name"]: s for s in infos["default"]["splits"]}
-    assert {k: v["num_examples"] for k, v in splits.items()} == counts["splits"]
+    assert sum(v["num_examples"] for v in splits.values()) == n_samples(built)
     assert all(v["num_bytes"] > 0 for v in splits.values())
     on_disk = sum(p.stat().st_size for p in (built / "corpus" / "data").glob("*.parquet"))
     assert infos["default"]["download_size"] == on_disk
-    xbd = sum(s["num_examples"] for s in infos["xbd"]["splits"])
-    assert xbd == counts["sources"]["xbd"]
 
 
 def test_card_lists_licences_per_configuration(built: Path) -> None:
@@ -228,7 +241,7 @@ def test_card_lists_licences_per_configuration(built: Path) -> None:
         for line in text.splitlines()
         if line.startswith("| `") and line.count("|") == 5
     }
-    assert rows["xbd_grounding"][1:] == ["CC-BY-NC-SA-4.0", "no (xbd)"]
+    assert rows["xbd"][1:] == ["CC-BY-NC-SA-4.0", "no (xbd)"]
     assert rows["satlas"][1:] == ["ODC-BY-1.0, ODbL-1.0, CC-BY-4.0", "yes"]
     assert rows[COMMERCIAL_SAFE][2] == "yes" and "CC-BY-NC" not in rows[COMMERCIAL_SAFE][1]
     assert rows["default"][2] == "no (hit_uav, hrsid, skyscript, starcop, xbd)"
@@ -284,11 +297,21 @@ def test_shards_rotate_by_rows_without_changing_the_pairs(built: Path, tmp_path:
     assert main(["--params", str(path), "--no-progress", "shard"]) == 0
     files = sorted((tmp_path / "corpus" / "data").glob("*.parquet"))
     rows = {f.stem: pq.ParquetFile(f).metadata.num_rows for f in files}
-    assert max(rows.values()) == 2
+    assert max(rows.values()) == 2  # max_rows counts samples
     assert any(parse_stem(stem)["index"] == "00001" for stem in rows)
-    assert sum(rows.values()) == report(built)["corpus"]["pairs"]
+    assert sum(rows.values()) == n_samples(built)
+    pair_files = sorted((tmp_path / "corpus" / "pairs").glob("*.parquet"))
+    assert sorted(f.stem for f in pair_files) == sorted(rows)
+    pair_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in pair_files)
+    assert pair_rows == report(built)["corpus"]["pairs"]
     tars = sorted(p.stem for p in (tmp_path / "corpus" / "wds").glob("*.tar"))
     assert tars == sorted(rows)
+    ids = lambda folder: sorted(  # noqa: E731
+        i
+        for f in sorted((folder / "pairs").glob("*.parquet"))
+        for i in pq.read_table(f, columns=["pair_id"]).column(0).to_pylist()
+    )
+    assert ids(tmp_path / "corpus") == ids(built / "corpus")
     assert verify_manifest(tmp_path / "corpus", check_rows=True).ok
 
 
@@ -302,10 +325,10 @@ def test_webdataset_reads_tars_with_raster_members(built: Path) -> None:
         seen[doc["modality"]] = seen.get(doc["modality"], 0) + 1
         for role in doc["image_roles"]:
             assert isinstance(sample[f"{role}.png"], np.ndarray)  # decoded rendering
-            if role not in doc["rasters"]:  # 8-bit RGB: the PNG is the image itself
+            if role not in doc["arrays"]:  # 8-bit RGB: the PNG is the image itself
                 assert f"{role}.npy" not in sample
                 continue
-            array, info = sample[f"{role}.npy"], doc["rasters"][role]
+            array, info = sample[f"{role}.npy"], doc["arrays"][role]
             assert list(array.shape) == info["shape"] and array.shape[0] == len(info["bands"])
             assert set(info["bands"]) <= set(doc["metadata"]["bands"])
             if doc["source"].startswith("bigearthnet") and doc["modality"] == "multispectral":
@@ -326,7 +349,7 @@ def test_raster_views_give_composites_and_db(built: Path) -> None:
             if name.endswith(".image.npy"):
                 key = name.split(".")[0]
                 doc = json.loads(members[f"{key}.json"])
-                docs[doc["modality"]] = (np.load(io.BytesIO(data)), doc["rasters"]["image"])
+                docs[doc["modality"]] = (np.load(io.BytesIO(data)), doc["arrays"]["image"])
     ms = raster_views(*docs["multispectral"])
     assert {"true colour B04/B03/B02", "false colour B08/B04/B03"} <= set(ms)
     sar = raster_views(*docs["sar"])
@@ -353,8 +376,11 @@ def test_manifest_lists_every_file_and_verifies(built: Path) -> None:
         MANIFEST_NAME
     }
     assert set(manifest["files"]) == on_disk
-    kinds = manifest["totals"]["by_kind"]
-    assert kinds["parquet"]["rows"] == kinds["tar"]["rows"] == report(built)["corpus"]["pairs"]
+    rows: dict[str, int] = {}
+    for rel, entry in manifest["files"].items():
+        rows[rel.split("/")[0]] = rows.get(rel.split("/")[0], 0) + (entry["rows"] or 0)
+    counts = report(built)["corpus"]
+    assert rows["data"] == rows["wds"] == n_samples(built) and rows["pairs"] == counts["pairs"]
     assert manifest["totals"]["bytes"] == sum(e["bytes"] for e in manifest["files"].values())
     assert verify_manifest(corpus, check_rows=True).ok
 
@@ -588,7 +614,7 @@ def test_notebook_cells_run_as_a_script(built: Path, monkeypatch: pytest.MonkeyP
         if cell["cell_type"] == "code":
             exec("".join(cell["source"]), namespace)
             namespace["display"] = shown.append
-    assert namespace["config"] == "grounding"
+    assert namespace["config"] == "default"
     assert set(namespace["ds"]["task"]) == {"grounding"}
     assert len(shown) == 2 * min(4, len(namespace["ds"]))  # a panel and a conversation each
     assert any("<box>" in str(getattr(item, "data", item)) for item in shown)

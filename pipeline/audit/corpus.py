@@ -1,8 +1,9 @@
-"""Audit a published corpus: read its Parquet rows (without images) and audit every pair.
+"""Audit a published corpus: read its sample rows (without pixels) and audit every pair.
 
-Each row's ``metadata`` carries the sample's labels, tags, image sizes and acquisition
-times, so the audit needs no raster and no intermediate file: ``eoinstruct audit`` and the
-build report run it on exactly what ships.
+Each sample row holds its pairs in ``dialogues``
+(:func:`eoinstruct.pipeline.corpus.views.pair_rows` explodes them); its ``metadata`` carries
+the sample's labels, tags, image sizes and acquisition times, so the audit needs no raster and
+no intermediate file: ``eoinstruct audit`` and the build report run it on exactly what ships.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.audit.item import AuditItem, from_corpus_row
 from eoinstruct.pipeline.audit.report import AuditReport, audit_items
+from eoinstruct.pipeline.corpus.views import pair_rows
 
-SKIPPED_COLUMNS = frozenset({"images"})
-"""Columns the audit never reads (the image bytes)."""
+SKIPPED_COLUMNS = frozenset({"images", "arrays"})
+"""Columns the audit never reads (the pixels)."""
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -45,14 +47,15 @@ def corpus_items(corpus: Path) -> Iterator[AuditItem]:
         corpus: The corpus folder.
 
     Yields:
-        One item per row, file by file.
+        One item per pair, file by file.
     """
     for path in corpus_files(corpus):
         parquet = pq.ParquetFile(path)
         columns = [n for n in parquet.schema_arrow.names if n not in SKIPPED_COLUMNS]
         for batch in parquet.iter_batches(columns=columns, batch_size=1024):
             for row in batch.to_pylist():
-                yield from_corpus_row(row)
+                for pair in pair_rows(row):
+                    yield from_corpus_row(pair)
 
 
 def audit_corpus(corpus: Path) -> AuditReport:

@@ -4,15 +4,14 @@ Its YAML front matter is the Hub's dataset metadata (:mod:`eoinstruct.pipeline.c
 name, language, licences, size and task categories, source datasets, tags, ``dataset_info``
 and the configurations that ``datasets.load_dataset`` reads:
 
-- ``default``: every pair (``load_dataset(<corpus>)``);
-- ``<source>`` (e.g. ``xbd``): the pairs of one source;
-- ``<task>`` (e.g. ``grounding``): the pairs of one task family, over all sources;
-- ``<source>_<task>`` (e.g. ``xbd_disaster_assessment``): one source's pairs of one task;
-- ``commercial_safe``: the pairs of the sources whose every licence permits commercial use
+- ``default``: every sample (``load_dataset(<corpus>)``), one row per sample with its pairs;
+- ``<source>`` (e.g. ``xbd``): the samples of one source;
+- ``pairs``: the text-only pair table (one row per pair, no pixels);
+- ``commercial_safe``: the samples of the sources whose every licence permits commercial use
   (:mod:`eoinstruct.pipeline.corpus.licences`).
 
-Each is a set of globs over the same Parquet files (their names carry split, source and task,
-see ``pipeline/corpus/layout.py``), so no configuration copies any bytes. A name that would
+Each is a set of globs over the same Parquet files (their names carry split and source, see
+``pipeline/corpus/layout.py``), so no configuration copies any bytes. A name that would
 be declared twice (a task named like a source) is an error. The body says first when the build
 read the embedded sample corpus (synthetic pixels and labels: not for training), then states
 the configurations with their licences, the counts per source, task, modality and split, the
@@ -37,6 +36,7 @@ import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.corpus.card_features import FEATURES, PAIR_FEATURES, storage_lines
 from eoinstruct.pipeline.corpus.card_splits import read_dedup_metrics, splits_section
 from eoinstruct.pipeline.corpus.citation import citation_section
 from eoinstruct.pipeline.corpus.hub import ParquetFile, front_matter, parquet_files
@@ -58,26 +58,11 @@ from eoinstruct.sources.registry import facts, source_names
 COMMERCIAL_SAFE = "commercial_safe"
 """The configuration of the sources whose licences all permit commercial use."""
 
+PAIRS_CONFIG = "pairs"
+"""The configuration of the text-only pair table (one row per pair, no pixels)."""
+
 ACCOUNTED_STAGES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.card)
 """Stages the card's accounting table lists (from the stage registry)."""
-
-FEATURES: tuple[tuple[str, str, str], ...] = (
-    ("pair_id", "string", "stable id (hash of sample, template, paraphrase, generator)"),
-    ("sample_id", "string", "`<source>:<native id>`"),
-    ("source", "string", "source adapter name"),
-    ("task", "string", "task family"),
-    ("template_id", "string", "template that produced the pair"),
-    ("paraphrase_id", "int32", "question phrasing chosen within the template"),
-    ("answer_style", "string", "answer style drawn: terse, sentence or explanatory"),
-    ("modality", "string", "rgb, multispectral, sar, infrared, thermal or hyperspectral"),
-    ("sensor", "string", "sensor or platform"),
-    ("images", "list of Image", "RGB renderings, one per `<image>` token, in order"),
-    ("image_roles", "list of string", "role of each image (`image`, `pre`, `post`…)"),
-    ("conversations", "list of {from, value}", "the dialogue, human first"),
-    ("generator", "string", "generator name and version (`template/1`…)"),
-    ("generator_params", "string (JSON)", "seed, box convention, class set, model…"),
-    ("metadata", "string (JSON)", "native id, bands, GSD, CRS, footprint, times, tags, labels…"),
-)
 
 
 def _encoding_note(encoding: str) -> str:
@@ -104,13 +89,10 @@ def _encoding_note(encoding: str) -> str:
 
 def _raster_note(encoding: str) -> str:
     if encoding == "uint8":
-        return (
-            "no raster member (the PNG is the data); a 4-band colour-infrared image: `.npy` "
-            "uint8 IR, G, B, R"
-        )
+        return "RGB: none (the PNG is the data); other band counts: uint8 array"
     if encoding == "reflectance_1e4":
-        return "`.npy` uint16, reflectance × 10 000, 0 = nodata"
-    return "`.npy` float32 in the source unit, NaN = nodata"
+        return "uint16, scale 1e-4 (reflectance), 0 = nodata"
+    return "float32 in the source unit, NaN = nodata"
 
 
 def make_configs(
@@ -118,10 +100,14 @@ def make_configs(
 ) -> list[dict[str, Any]]:
     """Return the ``configs`` of the card's front matter.
 
+    ``default`` and ``<source>`` read sample rows (``data/``), ``pairs`` the text-only pair
+    table (``pairs/``); filter either by ``task`` (one documented line) instead of per-task
+    files.
+
     Args:
         groups: ``"<split>|<source>|<task>"`` → counts (``pairs``…), from the shard summary.
         commercial: Sources whose licences permit commercial use; when any of them has pairs,
-            :data:`COMMERCIAL_SAFE` selects their files (one glob per source and split).
+            :data:`COMMERCIAL_SAFE` selects their sample files (one glob per source and split).
 
     Returns:
         One entry per configuration, ``default`` first, each listing only splits it has.
@@ -130,40 +116,32 @@ def make_configs(
         ValueError: If two configurations would get the same name.
     """
     keys = [tuple(k.split("|")) for k in groups if groups[k].get("pairs", 0) > 0]
-    wanted: dict[str, tuple[str | None, str | None]] = {"default": (None, None)}
-    for _, source, task in sorted(keys):
-        for name, sel in (
-            (source, (source, None)),
-            (task, (None, task)),
-            (f"{source}_{task}", (source, task)),
-        ):
-            if name in wanted and wanted[name] != sel:
-                raise ValueError(f"configuration name {name!r} is ambiguous: rename a task")
-            wanted[name] = sel
-    configs = []
-    for name, (only_source, only_task) in wanted.items():
-        splits = sorted(
+    splits = sorted({split for split, _, _ in keys})
+    configs: list[dict[str, Any]] = [
+        {
+            "config_name": "default",
+            "data_files": [{"split": s, "path": config_patterns(None, s)} for s in splits],
+            "default": True,
+        },
+        {
+            "config_name": PAIRS_CONFIG,
+            "data_files": [{"split": s, "path": config_patterns(None, s, "pairs")} for s in splits],
+        },
+    ]
+    for source in sorted({source for _, source, _ in keys}):
+        if source in (PAIRS_CONFIG, COMMERCIAL_SAFE, "default"):
+            raise ValueError(f"configuration name {source!r} is taken: rename the source")
+        configs.append(
             {
-                split
-                for split, s, t in keys
-                if (only_source is None or s == only_source)
-                and (only_task is None or t == only_task)
+                "config_name": source,
+                "data_files": [
+                    {"split": s, "path": config_patterns(source, s)}
+                    for s in sorted({split for split, src, _ in keys if src == source})
+                ],
             }
         )
-        entry: dict[str, Any] = {
-            "config_name": name,
-            "data_files": [
-                {"split": split, "path": config_patterns(only_source, only_task, split)}
-                for split in splits
-            ],
-        }
-        if name == "default":
-            entry["default"] = True
-        configs.append(entry)
     safe = sorted({s for _, s, _ in keys if s in commercial})
     if safe:
-        if COMMERCIAL_SAFE in wanted:
-            raise ValueError(f"configuration name {COMMERCIAL_SAFE!r} is taken by a source or task")
         by_split: dict[str, set[str]] = {}
         for split, source, _ in keys:
             if source in safe:
@@ -174,7 +152,7 @@ def make_configs(
                 "data_files": [
                     {
                         "split": split,
-                        "path": [config_patterns(s, None, split) for s in sorted(names)],
+                        "path": [config_patterns(s, split) for s in sorted(names)],
                     }
                     for split, names in sorted(by_split.items())
                 ],
@@ -195,13 +173,14 @@ def config_sources(config: Mapping[str, Any], groups: Mapping[str, Mapping[str, 
 
 def _selects(config: Mapping[str, Any], split: str, source: str, task: str) -> bool:
     """Whether a configuration's globs select the shards of one split, source and task."""
-    probe = f"data/{split}-{source}-00000-{task}-00000.parquet"
-    for entry in config["data_files"]:
-        if entry["split"] != split:
-            continue
-        patterns = [entry["path"]] if isinstance(entry["path"], str) else entry["path"]
-        if any(fnmatch.fnmatchcase(probe, pattern) for pattern in patterns):
-            return True
+    for folder in ("data", "pairs"):
+        probe = f"{folder}/{split}-{source}-00000-00000.parquet"
+        for entry in config["data_files"]:
+            if entry["split"] != split:
+                continue
+            patterns = [entry["path"]] if isinstance(entry["path"], str) else entry["path"]
+            if any(fnmatch.fnmatchcase(probe, pattern) for pattern in patterns):
+                return True
     return False
 
 
@@ -320,10 +299,7 @@ def card_text(
         synthetic=bool(synthetic) and set(synthetic) == set(sources),
     )
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
-    example = next(
-        ("_".join(key.split("|")[1:]) for key in sorted(groups, key=lambda k: k.split("|")[1:])),
-        "default",
-    )
+    example = next((c["config_name"] for c in configs if c["config_name"] in sources), "default")
     lines = [
         "---",
         front.rstrip(),
@@ -335,25 +311,41 @@ def card_text(
         "Image–dialogue pairs over Earth-observation imagery, built by eoinstruct from the "
         "sources below. Every number on this card is computed by the build.",
         "",
-        f"**{stats.kept} pairs**; {sum(stats.failed.values())} pairs failed to render.",
+        f"**{stats.kept} pairs** over {int(summary.get('bytes', {}).get('samples', 0))} samples; "
+        f"{sum(stats.failed.values())} pairs failed to render.",
         "",
         "## Loading",
         "",
+        "One row per **sample**: its images are stored once (RGB renderings in `images`, every "
+        "band losslessly in `arrays`) and its pairs ride along in `dialogues`. The per-pair "
+        "training view is one line away:",
+        "",
         "```python",
         "import datasets",
+        "from eoinstruct.pipeline.corpus.views import pairs, to_physical",
         "",
-        'ds = datasets.load_dataset("<this folder or hub id>")  # every pair',
-        f'sub = datasets.load_dataset("<this folder or hub id>", "{example}")',
+        'ds = datasets.load_dataset("<this folder or hub id>")  # one row per sample',
+        "train = pairs(ds)  # one row per pair: its images, arrays, conversations, metadata",
+        'grounding = train["train"].filter(lambda r: r["task"] == "grounding")',
+        f'sub = datasets.load_dataset("<this folder or hub id>", "{example}")  # one source',
+        'x = to_physical(ds["train"][0]["arrays"][0])  # float32 (bands, H, W), NaN = nodata',
         "```",
         "",
-        "Configurations: `default` (all pairs), `<source>`, `<task>`, `<source>_<task>`"
+        "Without eoinstruct: explode `dialogues` yourself (a pair's images are the entries of "
+        "`images` whose `image_roles` are the pair's `image_roles`), and read an array with "
+        "`np.load(io.BytesIO(a['npy'])) * a['scale'] + a['offset']`.",
+        "",
+        "Configurations: `default` (all samples), `<source>` (one source's samples), "
+        f"`{PAIRS_CONFIG}` (the text-only pair table: one row per pair with its `sample_id`, "
+        "task and conversation; no pixels)"
         + (
             f" and `{COMMERCIAL_SAFE}` (the sources whose licences all permit commercial use)"
             if any(c["config_name"] == COMMERCIAL_SAFE for c in configs)
             else ""
         )
-        + ". They select files by name (`data/<split>-<source>-<part>-<task>-<n>.parquet`), "
-        "so they share the same files and no image is stored twice.",
+        + ". They select files by name (`data/<split>-<source>-<part>-<n>.parquet`, "
+        "`pairs/<split>-<source>-<part>-<n>.parquet`), so no image is stored twice; select a "
+        "task with `.filter` on `task` (pair view or pair table).",
         "",
         "| configuration | splits (pairs) | licences | commercial use |",
         "|---|---|---|---|",
@@ -399,19 +391,29 @@ def card_text(
         "",
         "## Features",
         "",
+        "Sample rows (`data/*.parquet`, configurations `default`, `<source>`"
+        f", `{COMMERCIAL_SAFE}`):",
+        "",
         "| column | type | meaning |",
         "|---|---|---|",
         *[f"| `{name}` | {kind} | {text} |" for name, kind, text in FEATURES],
         "",
+        f"Pair table (`pairs/*.parquet`, configuration `{PAIRS_CONFIG}`): "
+        + ", ".join(f"`{name}`" for name in PAIR_FEATURES)
+        + ".",
+        "",
         "## Files",
         "",
-        "- `data/*.parquet`: the pairs with their embedded RGB renderings (zstd; Hugging Face "
-        "features in the schema metadata, so images decode as PIL images).",
-        "- `wds/*.tar`: the same pairs as WebDataset shards, same file stems: "
-        "`<pair_id>.json` (all columns but images, plus `rasters`), one `<pair_id>.<role>.png` "
-        "rendering per image and, for every image that is not 8-bit RGB, "
-        "`<pair_id>.<role>.npy` with the raster itself (all bands; band names, dtype and "
-        "nodata in the JSON's `rasters.<role>`).",
+        "- `data/*.parquet`: one row per sample with its RGB renderings, arrays and dialogues "
+        "(zstd; Hugging Face features in the schema metadata, so images decode as PIL images).",
+        "- `pairs/*.parquet`: the same samples' pairs, text only, same file stems.",
+        "- `wds/*.tar`: the same samples as WebDataset shards, same file stems, one key per "
+        "sample: `<key>.json` (all columns but pixels; `arrays.<role>` describes each array), "
+        "one `<key>.<role>.png` rendering per image and, for every image that is not 8-bit RGB, "
+        "`<key>.<role>.npy` (all bands). "
+        "`wds.WebDataset(shards).decode('pil').compose(eoinstruct.pipeline.corpus.views."
+        "wds_pairs)` yields one sample per pair.",
+        *storage_lines(summary),
         "- [`manifest.json`](manifest.json): SHA-256, bytes and rows of every file, and totals; "
         '`python -c "from eoinstruct.pipeline.corpus.manifest import verify_manifest as v; '
         "print(v(__import__('pathlib').Path('.')).describe())\"` checks a download.",

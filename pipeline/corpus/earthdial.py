@@ -14,8 +14,10 @@ replaced per image) and ``src/earthdial/eval/rs_classification/classification_sh
 (``tif_ms``, ``bands: 12``, ``normalization: s2_l2a`` for BigEarthNet S2, the ``__key__``
 column).
 
-The export reads only the corpus folder (its WebDataset tars hold the JSON, the RGB
-renderings and the rasters), so it works as well on a corpus downloaded from the Hub. A
+The export reads only the corpus folder (its WebDataset tars hold, per sample, the JSON with
+the dialogues, the RGB renderings and the arrays; ``views.tar_pair_records``
+explodes them into pairs), so it works as well on a corpus downloaded from the
+Hub. It stays one row per pair: that is what EarthDial's loader reads. A
 sub-dataset is one split of one source, task, modality and set of image roles, named
 ``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
 
@@ -43,8 +45,9 @@ without end. The export therefore names and lays out each sub-dataset for its br
 - several rasters on one grid with different bands (Landsat SR_B1–B7 + ST_B10): stacked into
   one ``tif_ms`` (the 8 bands ``[l8_ms_30]`` stands for), its ``<image>`` tokens merged into one.
 
-The ``STARCOP`` branch needs an RGB image plus mag1c at 512 × 512; the corpus ships STARCOP's
-mag1c map alone (64 × 64), so it goes out as a one-band ``tif_ms`` in the single-image branch.
+The ``STARCOP`` branch needs an RGB image plus mag1c at 512 × 512; STARCOP's methane pairs show
+the mag1c map alone (64 × 64), so they go out as a one-band ``tif_ms`` in the single-image
+branch (the corpus row also carries the TOA bands and their rendering).
 
 **Units.** ``normalization`` must match the values: SAR in linear power (QuakeSet, Sentinel-1
 from STAC) is converted to dB (``10·log10``, floored at −50 dB) for ``s1``, EarthDial's dB
@@ -73,7 +76,6 @@ import io
 import json
 import re
 import shutil
-import tarfile
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
@@ -94,7 +96,7 @@ from eoinstruct.pipeline.corpus.earthdial_routes import (
     normalization_for,
     route_of,
 )
-from eoinstruct.pipeline.corpus.layout import parse_stem
+from eoinstruct.pipeline.corpus.views import tar_pair_records
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 IMAGE_TOKEN = "<image>"
@@ -175,33 +177,6 @@ def place_image_tokens(text: str, n_images: int, mode: str) -> str:
     rest = rest.replace(IMAGE_TOKEN, "", n_images).lstrip(" \n")
     images = " ".join([IMAGE_TOKEN] * n_images)
     return f"{images}\n{' '.join([*tags, rest]) if tags else rest}"
-
-
-def iter_tar_records(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
-    """Yield ``(key, {extension: bytes})`` for each WebDataset sample of a tar.
-
-    Args:
-        path: A tar written by the shard stage (members of a sample are consecutive).
-
-    Yields:
-        The key and its members.
-    """
-    key, members = "", {}
-    with tarfile.open(path, "r") as tar:
-        for member in tar:
-            if not member.isfile():
-                continue
-            name = member.name.split("/")[-1]
-            this, ext = name.split(".", 1)
-            if this != key and members:
-                yield key, members
-                members = {}
-            key = this
-            handle = tar.extractfile(member)
-            assert handle is not None
-            members[ext] = handle.read()
-    if members:
-        yield key, members
 
 
 @dataclass
@@ -289,13 +264,13 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
     """
     found: dict[tuple[str, tuple[str, ...]], _Subset] = {}
     for tar in sorted((corpus / "wds").glob("*.tar")):
-        tokens = parse_stem(tar.stem)
-        for key, members in iter_tar_records(tar):
-            if "json" not in members:
-                raise ExportError(f"{tar}: sample {key} has no JSON member")
-            doc = json.loads(members["json"])
+        try:
+            records = list(tar_pair_records(tar))
+        except ValueError as exc:
+            raise ExportError(str(exc)) from exc
+        for key, doc, members in records:
             roles = tuple(doc["image_roles"])
-            sub = _Subset(tokens["source"], tokens["task"], doc["modality"], roles, tokens["split"])
+            sub = _Subset(doc["source"], doc["task"], doc["modality"], roles, doc["split"])
             sub.band_names = _first_bands(doc)
             sub = found.setdefault((sub.name, sub.band_names), sub)
             if not sub.tars or sub.tars[-1] != tar:
@@ -305,7 +280,7 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             for role in roles:
                 png = members.get(f"{role}.png")
                 if png is None:
-                    raise ExportError(f"{tar}: sample {key} has no {role}.png")
+                    raise ExportError(f"{tar}: pair {key} has no {role}.png")
                 sub.jpeg_only &= image_key_prefix(png) == "jpg"
             for role, info in doc.get("rasters", {}).items():
                 sub.rasters.setdefault(role, info)
@@ -408,9 +383,12 @@ def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
     images = sub.image_columns()
     n_images = 1 if sub.route == "stacked" else len(sub.roles)
     for tar in sub.tars:
-        for key, members in iter_tar_records(tar):
-            doc = json.loads(members["json"])
-            if tuple(doc["image_roles"]) != sub.roles or doc["modality"] != sub.modality:
+        for key, doc, members in tar_pair_records(tar):
+            if (
+                doc["task"] != sub.task
+                or tuple(doc["image_roles"]) != sub.roles
+                or doc["modality"] != sub.modality
+            ):
                 continue
             if _first_bands(doc) != sub.band_names:
                 continue

@@ -43,7 +43,8 @@ from eoinstruct.pipeline.audit.corpus import audit_corpus
 from eoinstruct.pipeline.audit.render import html_report
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import stage_totals
-from eoinstruct.pipeline.corpus.layout import merge_summaries, parse_stem, summary_paths
+from eoinstruct.pipeline.corpus.layout import merge_summaries, storage_figures, summary_paths
+from eoinstruct.pipeline.corpus.views import pair_rows
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.charts import (
     PALETTE,
@@ -193,21 +194,45 @@ def gallery_rows(corpus: Path, per_task: int = 3, seed: int = 0) -> dict[str, li
         Task → rows (``pair_id``, ``source``, ``images`` bytes, ``image_roles``,
         ``conversations``, ``metadata``).
     """
-    ranked: dict[str, list[tuple[str, Path, int]]] = {}
+    ranked: dict[str, list[tuple[str, Path, int, str]]] = {}
     for path in sorted((corpus / "data").glob("*.parquet")):
-        task = parse_stem(path.stem)["task"]
-        ids = pq.read_table(path, columns=["pair_id"]).column(0).to_pylist()
-        for index, pair_id in enumerate(ids):
-            key = hashlib.sha256(f"{seed}:{pair_id}".encode()).hexdigest()
-            ranked.setdefault(task, []).append((key, path, index))
+        table = pq.read_table(path, columns=["dialogues"]).column(0).to_pylist()
+        for index, dialogues in enumerate(table):
+            for dialogue in dialogues:
+                pair_id = dialogue["pair_id"]
+                key = hashlib.sha256(f"{seed}:{pair_id}".encode()).hexdigest()
+                ranked.setdefault(dialogue["task"], []).append((key, path, index, pair_id))
     out: dict[str, list[dict[str, Any]]] = {}
     for task, entries in sorted(ranked.items()):
         rows = []
-        for _, path, index in sorted(entries)[:per_task]:
+        for _, path, index, pair_id in sorted(entries)[:per_task]:
             row = pq.read_table(path).slice(index, 1).to_pylist()[0]
-            rows.append(row)
+            rows += [p for p in pair_rows(row) if p["pair_id"] == pair_id]
         out[task] = rows
     return out
+
+
+def _storage_html(summary: Mapping[str, Any]) -> str:
+    """The storage section: bytes stored vs the unique images' bytes."""
+    figures = storage_figures(dict(summary))
+    if not figures.get("unique_images"):
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(name)}</td><td>{int(figures.get(key, 0)):,}</td>"
+        f"<td>{figures.get(f'{key}_ratio', 1.0):.3f}</td></tr>"
+        for name, key in (
+            ("unique images (rendering + array, once each)", "unique_images"),
+            ("image bytes in Parquet", "parquet_images"),
+            ("image bytes in tars", "tar_images"),
+            ("Parquet files (samples + pair table)", "parquet_files"),
+            ("tar files", "tar_files"),
+        )
+    )
+    return (
+        "<h2>Storage</h2><p>One row and one tar key per sample: each image is stored once.</p>"
+        "<table class='audit'><tr><th>what</th><th>bytes</th><th>× unique</th></tr>"
+        f"{rows}</table>"
+    )
 
 
 def _gallery_html(gallery: Mapping[str, list[dict[str, Any]]], scale: float) -> str:
@@ -446,6 +471,7 @@ def write_build_report(
         "</div><h2>Answer lengths</h2><div class='row'>",
         *images("answer_lengths"),
         "</div>",
+        _storage_html(summary),
         audit_html,
         f"<h2>Gallery (seed {seed}, {per_task} per task)</h2>",
         _gallery_html(gallery, box_scale),

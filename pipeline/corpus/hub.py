@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.pipeline.corpus.layout import corpus_features
+from eoinstruct.pipeline.corpus.layout import corpus_features, pair_features
 from eoinstruct.pipeline.corpus.licences import licence
 from eoinstruct.sources.base import SourceFacts
 
@@ -76,7 +76,7 @@ class ParquetFile:
     """Sizes of one Parquet shard of the corpus.
 
     Attributes:
-        rows: Pairs in it.
+        rows: Rows in it (samples in ``data/``, pairs in ``pairs/``).
         file_bytes: Size of the file (the Hub's ``download_size``).
         data_bytes: Uncompressed size of its row groups (the Hub's ``num_bytes``).
     """
@@ -93,15 +93,16 @@ def parquet_files(corpus: Path) -> dict[str, ParquetFile]:
         corpus: The corpus folder.
 
     Returns:
-        ``data/<name>.parquet`` (relative, POSIX) → sizes, sorted by name.
+        ``data/<name>.parquet`` and ``pairs/<name>.parquet`` (relative, POSIX) → sizes.
     """
     import pyarrow.parquet as pq
 
     out: dict[str, ParquetFile] = {}
-    for path in sorted((corpus / "data").glob("*.parquet")):
-        meta = pq.read_metadata(path)
-        data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        out[f"data/{path.name}"] = ParquetFile(meta.num_rows, path.stat().st_size, data)
+    for folder in ("data", "pairs"):
+        for path in sorted((corpus / folder).glob("*.parquet")):
+            meta = pq.read_metadata(path)
+            data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+            out[f"{folder}/{path.name}"] = ParquetFile(meta.num_rows, path.stat().st_size, data)
     return out
 
 
@@ -157,6 +158,10 @@ def licence_metadata(licence_ids: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _globs(patterns: str | Sequence[str]) -> list[str]:
+    return [patterns] if isinstance(patterns, str) else list(patterns)
+
+
 def _matching(files: Mapping[str, ParquetFile], patterns: str | Sequence[str]) -> list[str]:
     globs = [patterns] if isinstance(patterns, str) else list(patterns)
     return [name for name in files if any(fnmatch.fnmatchcase(name, g) for g in globs)]
@@ -177,9 +182,11 @@ def dataset_info(
     from datasets import DatasetInfo, SplitDict, SplitInfo
     from datasets.info import DatasetInfosDict
 
-    features = corpus_features()
     infos = {}
     for config in configs:
+        paths = [p for e in config["data_files"] for p in _globs(e["path"])]
+        pair_table = bool(paths) and all(p.startswith("pairs/") for p in paths)
+        features = pair_features() if pair_table else corpus_features()
         splits = SplitDict()
         for entry in config["data_files"]:
             chosen = [files[n] for n in _matching(files, entry["path"])]

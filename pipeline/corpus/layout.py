@@ -1,9 +1,11 @@
-"""The corpus's file layout: shard names, configurations and the shard stage's summaries.
+"""The corpus's file layout: shard names, features, configurations and the shard summaries.
 
-Shard files are named ``<split>-<source>-<partition index>-<task>-<n>`` (:func:`shard_stem`),
-so a configuration of the dataset card (a source, a task, both or neither, per split) is a glob
-(:func:`config_patterns`). Readers of the corpus — the card, the EarthDial export, the HTML
-report — use these functions, never the shard stage itself.
+One row per sample, each image stored once: ``data/<stem>.parquet`` holds sample rows (RGB
+renderings, lossless arrays, dialogues), ``pairs/<stem>.parquet`` the same samples' pairs as a
+text-only table, ``wds/<stem>.tar`` the same samples as WebDataset keys. Stems are
+``<split>-<source>-<partition index>-<n>`` (:func:`shard_stem`), so a configuration of the
+dataset card (a source or all, per split) is a glob (:func:`config_patterns`). Readers of the
+corpus use these functions and :mod:`eoinstruct.pipeline.corpus.views`, never the shard stage.
 """
 
 from __future__ import annotations
@@ -53,86 +55,147 @@ def partition_index(partition: str, source: str) -> str:
     return partition[len(prefix) :] if partition.startswith(prefix) else partition
 
 
-def shard_stem(split: str, source: str, partition: str, task: str, index: int) -> str:
+def shard_stem(split: str, source: str, partition: str, index: int) -> str:
     """Return the file name (without extension) of one shard.
+
+    The sample file ``data/<stem>.parquet``, its pair table ``pairs/<stem>.parquet`` and its
+    tar ``wds/<stem>.tar`` share the stem: they hold the same samples.
 
     Args:
         split: ``train``, ``validation``…
         source: Source name.
         partition: Partition name (``<source>-<nnnnn>``).
-        task: Task family.
-        index: Rotation index within the partition's split, source and task.
+        index: Rotation index within the partition's split and source.
 
     Returns:
-        ``<split>-<source>-<partition index>-<task>-<index:05d>``.
+        ``<split>-<source>-<partition index>-<index:05d>``.
     """
     part = partition_index(partition, source).replace("-", "_")
-    return f"{split}-{source}-{part}-{task}-{index:05d}"
+    return f"{split}-{source}-{part}-{index:05d}"
 
 
 def parse_stem(stem: str) -> dict[str, str]:
-    """Split a shard file stem back into split, source, partition, task and index.
+    """Split a shard file stem back into split, source, partition and index.
 
     Args:
         stem: A name made by :func:`shard_stem`.
 
     Returns:
-        The five tokens by name.
+        The four tokens by name.
 
     Raises:
-        ValueError: If the stem does not have five ``-``-separated tokens.
+        ValueError: If the stem does not have four ``-``-separated tokens.
     """
     parts = stem.split("-")
-    if len(parts) != 5:
-        raise ValueError(f"{stem!r} is not a shard name <split>-<source>-<part>-<task>-<n>")
-    return dict(zip(("split", "source", "partition", "task", "index"), parts, strict=True))
+    if len(parts) != 4:
+        raise ValueError(f"{stem!r} is not a shard name <split>-<source>-<part>-<n>")
+    return dict(zip(("split", "source", "partition", "index"), parts, strict=True))
 
 
 def config_patterns(
-    source: str | None, task: str | None, split: str, folder: str = "data", ext: str = "parquet"
+    source: str | None, split: str, folder: str = "data", ext: str = "parquet"
 ) -> str:
     """Return the glob selecting one split of a configuration.
 
     Args:
         source: The source, or ``None`` for all.
-        task: The task, or ``None`` for all.
         split: The split.
-        folder: ``data`` (Parquet) or ``wds`` (tars).
+        folder: ``data`` (samples), ``pairs`` (the text-only pair table) or ``wds`` (tars).
         ext: File extension.
 
     Returns:
         A glob relative to the corpus folder.
     """
-    if source and task:
-        return f"{folder}/{split}-{source}-*-{task}-*.{ext}"
     if source:
         return f"{folder}/{split}-{source}-*.{ext}"
-    if task:
-        return f"{folder}/{split}-*-{task}-*.{ext}"
     return f"{folder}/{split}-*.{ext}"
 
 
+def _conversation() -> Any:
+    from datasets import List, Value
+
+    return List({"from": Value("string"), "value": Value("string")})
+
+
+def array_feature() -> dict[str, Any]:
+    """Return the feature of one lossless array (an item of a sample's ``arrays``)."""
+    from datasets import List, Value
+
+    return {
+        "role": Value("string"),
+        "npy": Value("binary"),
+        "shape": List(Value("int32")),
+        "dtype": Value("string"),
+        "bands": List(Value("string")),
+        "wavelengths_nm": List(Value("float32")),
+        "gsd_m": Value("float32"),
+        "scale": Value("float64"),
+        "offset": Value("float64"),
+        "unit": Value("string"),
+        "encoding": Value("string"),
+        "nodata": Value("float64"),
+    }
+
+
+def dialogue_feature() -> dict[str, Any]:
+    """Return the feature of one dialogue (an item of a sample's ``dialogues``)."""
+    from datasets import List, Value
+
+    return {
+        "pair_id": Value("string"),
+        "task": Value("string"),
+        "template_id": Value("string"),
+        "paraphrase_id": Value("int32"),
+        "answer_style": Value("string"),
+        "generator": Value("string"),
+        "generator_params": Value("string"),
+        "modality": Value("string"),
+        "image_roles": List(Value("string")),
+        "conversations": _conversation(),
+    }
+
+
 def corpus_features() -> Any:
-    """Return the Hugging Face ``Features`` of the corpus Parquet shards (and of the card)."""
+    """Return the Hugging Face ``Features`` of the corpus's sample rows (``data/*.parquet``)."""
     from datasets import Features, Image, List, Value
+
+    return Features(
+        {
+            "sample_id": Value("string"),
+            "source": Value("string"),
+            "modality": Value("string"),
+            "sensor": Value("string"),
+            "split": Value("string"),
+            "acquired": List(Value("string")),
+            "image_roles": List(Value("string")),
+            "images": List(Image()),
+            "arrays": List(array_feature()),
+            "dialogues": List(dialogue_feature()),
+            "metadata": Value("string"),
+        }
+    )
+
+
+def pair_features() -> Any:
+    """Return the ``Features`` of the text-only pair table (``pairs/*.parquet``)."""
+    from datasets import Features, List, Value
 
     return Features(
         {
             "pair_id": Value("string"),
             "sample_id": Value("string"),
             "source": Value("string"),
+            "split": Value("string"),
             "task": Value("string"),
             "template_id": Value("string"),
             "paraphrase_id": Value("int32"),
             "answer_style": Value("string"),
             "modality": Value("string"),
             "sensor": Value("string"),
-            "images": List(Image()),
             "image_roles": List(Value("string")),
-            "conversations": List({"from": Value("string"), "value": Value("string")}),
+            "conversations": _conversation(),
             "generator": Value("string"),
             "generator_params": Value("string"),
-            "metadata": Value("string"),
         }
     )
 
@@ -159,6 +222,7 @@ def merge_summaries(paths: Iterable[Path]) -> dict[str, Any]:
     points: list[list[Any]] = []
     hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     lengths: dict[str, Counter[str]] = defaultdict(Counter)
+    sizes: Counter[str] = Counter()
     for path in paths:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         for key, counts in data["groups"].items():
@@ -179,13 +243,34 @@ def merge_summaries(paths: Iterable[Path]) -> dict[str, Any]:
                     have["counts"] = [a + b for a, b in pairs]
         for task, counts in data["answer_lengths"].items():
             lengths[task].update(counts)
+        sizes.update(data.get("bytes", {}))
     return {
         "groups": {k: dict(sorted(v.items())) for k, v in sorted(groups.items())},
         "sensors": dict(sorted(sensors.items())),
         "points": sorted(points),
         "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(hist.items())},
         "answer_lengths": {k: dict(v) for k, v in sorted(lengths.items())},
+        "bytes": dict(sorted(sizes.items())),
     }
+
+
+def storage_figures(summary: dict[str, Any]) -> dict[str, float]:
+    """Return the stored-vs-unique image bytes of a merged summary (the ``bytes`` entry).
+
+    Args:
+        summary: From :func:`merge_summaries`.
+
+    Returns:
+        ``unique_images`` (each image's rendering and array counted once), ``parquet_images``
+        and ``tar_images`` (image bytes as written), ``parquet_files``/``tar_files`` (file
+        sizes, text included) and their ratios to ``unique_images`` (``*_ratio``).
+    """
+    sizes = dict(summary.get("bytes", {}))
+    unique = sizes.get("unique_images", 0)
+    out: dict[str, float] = {k: float(v) for k, v in sizes.items()}
+    for key in ("parquet_images", "tar_images", "parquet_files", "tar_files"):
+        out[f"{key}_ratio"] = round(sizes.get(key, 0) / unique, 4) if unique else 0.0
+    return out
 
 
 def summary_paths(params: Params) -> list[Path]:

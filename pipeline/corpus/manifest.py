@@ -1,11 +1,12 @@
 """The corpus manifest: every published file with its SHA-256, bytes and rows.
 
 ``<corpus>/manifest.json`` lists every file of the corpus folder except itself, sorted by
-path, with ``sha256``, ``bytes`` and ``rows`` (pairs in a Parquet file or a tar; ``null`` for
-other files such as the card), plus totals per kind. It is written by the shard stage after
-the card, checked by :func:`verify_manifest` (locally, before a publish and after a download)
-and compared with the Hub's file listing by :mod:`eoinstruct.pipeline.corpus.publish`. The manifest
-holds no time and no absolute path, so the same corpus gives the same manifest.
+path, with ``sha256``, ``bytes`` and ``rows`` (samples in a ``data/`` Parquet file or a tar,
+pairs in a ``pairs/`` Parquet file; ``null`` for other files such as the card), plus totals per
+kind. It is written by the shard stage after the card, checked by :func:`verify_manifest`
+(locally, before a publish and after a download) and compared with the Hub's file listing by
+:mod:`eoinstruct.pipeline.corpus.publish`. The manifest holds no time and no absolute path, so
+the same corpus gives the same manifest.
 
 Kept as own code: it is the corpus's own record, shipped inside it with the row counts; the Hub
 states a SHA-256 only for LFS/Xet files (a git blob id for the rest) and DVC's hashes stay in
@@ -34,7 +35,7 @@ class ManifestError(ValueError):
 
 
 def count_rows(path: Path) -> int | None:
-    """Return the pairs in a shard file, or ``None`` for files that are not shards.
+    """Return the rows of a shard file, or ``None`` for files that are not shards.
 
     Args:
         path: A Parquet file (rows from its footer) or a WebDataset tar (distinct keys).
@@ -116,14 +117,18 @@ def write_manifest(folder: Path) -> Path:
         The path written.
 
     Raises:
-        ValueError: If the Parquet and tar shards hold different numbers of pairs.
+        ValueError: If the sample Parquet files (``data/``) and the tars hold different
+            numbers of samples.
     """
     manifest = build_manifest(folder)
-    kinds = manifest["totals"]["by_kind"]
-    if "parquet" in kinds and "tar" in kinds and kinds["parquet"]["rows"] != kinds["tar"]["rows"]:
+    by_folder: dict[str, int] = {}
+    for rel, entry in manifest["files"].items():
+        top = rel.split("/", 1)[0]
+        by_folder[top] = by_folder.get(top, 0) + (entry["rows"] or 0)
+    if "data" in by_folder and "wds" in by_folder and by_folder["data"] != by_folder["wds"]:
         raise ValueError(
-            f"{folder}: Parquet shards hold {kinds['parquet']['rows']} pairs but the tars "
-            f"{kinds['tar']['rows']}"
+            f"{folder}: Parquet shards hold {by_folder['data']} samples but the tars "
+            f"{by_folder['wds']}"
         )
     path = folder / MANIFEST_NAME
     write_text_atomic(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")

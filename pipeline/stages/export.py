@@ -1,7 +1,8 @@
 """Stage ``export``: the EarthDial export of the corpus (``pipeline/corpus/earthdial.py``).
 
-Reads ``<paths.corpus>/wds/*.tar`` and writes ``<earthdial.out>`` (default
-``data/earthdial``): one ``save_to_disk`` dataset per sub-dataset and ``mixture_<split>.json``.
+Reads ``<paths.corpus>/wds/*.tar`` (one key per sample, exploded into pairs) and writes
+``<earthdial.out>`` (default ``data/earthdial``): one ``save_to_disk`` dataset per sub-dataset
+and ``mixture_<split>.json``.
 """
 
 from __future__ import annotations

@@ -1,46 +1,45 @@
-"""Stage ``shard``: write the corpus as Parquet shards with images and as WebDataset tars.
+"""Stage ``shard``: write the corpus, one row per sample, as Parquet and WebDataset tars.
 
-File layout (one design serves the named configurations without copying any image bytes):
-every pair is written exactly once, into the Parquet file and the tar of its split, source and
-task, rotated by size within a partition::
+File layout (each image stored once; :mod:`eoinstruct.pipeline.corpus.layout`): every sample
+that has pairs is written exactly once, into the files of its split and source, rotated by size
+within a partition::
 
-    <corpus>/data/<split>-<source>-<partition index>-<task>-<nnnnn>.parquet
-    <corpus>/wds/<split>-<source>-<partition index>-<task>-<nnnnn>.tar
+    <corpus>/data/<split>-<source>-<partition index>-<nnnnn>.parquet    sample rows
+    <corpus>/pairs/<split>-<source>-<partition index>-<nnnnn>.parquet   their pairs, text only
+    <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples
 
-e.g. ``data/train-xbd-00000-grounding-00000.parquet``. Because source and task are tokens of
-the file name (neither may contain ``-``), the configurations of the corpus card are plain
-globs over the same files: ``<source>`` is ``data/<split>-<source>-*``, ``<task>`` is
-``data/<split>-*-<task>-*`` and ``<source>_<task>`` is ``data/<split>-<source>-*-<task>-*``
-(see :func:`config_patterns`). A new file is started when the current one holds
-``shard.max_rows`` pairs or ``shard.max_bytes`` bytes of payload (images, rasters and JSON), so
-file names and contents depend only on the pairs and the params: the stage stays
-byte-for-byte reproducible. Rotation is own code (kept: ``webdataset.ShardWriter`` rotates the
-tar alone, not its Parquet twin, and checks ``maxsize`` only after a sample is written, so a
-shard outgrows ``max_bytes``; read in webdataset 1.0.2); the tar members are written by
-``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
+A sample row (:mod:`eoinstruct.pipeline.corpus.rows`) carries every image of the sample once:
+its RGB rendering (``images``), its lossless raster when it is not 8-bit RGB (``arrays``:
+``.npy`` bytes with shape, dtype, bands, wavelengths, GSD, scale/offset, unit, nodata), one
+acquisition time per image, the metadata JSON and its pairs (``dialogues``). The pair table
+repeats the pairs without pixels, for counting and filtering by task. The tar holds one key per
+sample (``<key>.json``, ``<key>.<role>.png``, ``<key>.<role>.npy``). The per-pair training view
+is :func:`eoinstruct.pipeline.corpus.views.pairs` (``datasets``) or
+:func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
 
-The Parquet schema carries the Hugging Face features (so ``datasets.load_dataset(<corpus>)``
-decodes the images and reads conversations as lists of turns). A tar holds, per pair,
-``<pair_id>.json``, one ``<pair_id>.<role>.png`` RGB rendering per image
-(:mod:`eoinstruct.pipeline.io.render`) and, for every image that is not 8-bit RGB (multispectral,
-SAR,
-thermal, hyperspectral…), ``<pair_id>.<role>.npy``: the raster itself, all bands on the image's
-grid (band names, encoding and nodata in the JSON's ``rasters``). Per partition a summary
-(``<work>/shard/summary/<partition>.json``: pairs per split/source/task, generators, sensors and
-their bands, sample locations, band value histograms, answer lengths) feeds the corpus card
-and the build report. Completion records live in the work folder so that the corpus folder
-holds only what is published; the card and the manifest are written last.
+A new file is started when the current one holds ``shard.max_rows`` samples or
+``shard.max_bytes`` bytes of payload (images, arrays and JSON), so file names and contents depend
+only on the samples, pairs and params: the stage stays byte-for-byte reproducible. Rotation is
+own code (``webdataset.ShardWriter`` rotates the tar alone, not its Parquet twins); the tar
+members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
 
-Accounting is per pair: read = written + failed (an image that cannot be read or rendered).
+Per partition a summary (``<work>/shard/summary/<partition>.json``: pairs per
+split/source/task, generators, sensors and their bands, sample locations, band value
+histograms, answer lengths and the ``bytes`` stored vs the unique images' bytes) feeds the
+corpus card and the build report. Completion records live in the work folder so that the corpus
+folder holds only what is published; the card and the manifest are written last.
+
+Accounting is per pair: read = written + failed (an image of its sample that cannot be read or
+rendered fails every pair of the sample).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,17 +55,25 @@ from eoinstruct.pipeline.corpus.layout import (
     check_token,
     corpus_features,
     merge_summaries,
+    pair_features,
     shard_stem,
     summary_paths,
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
+from eoinstruct.pipeline.corpus.rows import (
+    needs_array,
+    npy_bytes,
+    sample_key,
+    sample_records,
+    stored_array,
+)
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
 from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
-from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample
 from eoinstruct.pipeline.run.backends import make_executor
 from eoinstruct.pipeline.run.partitions import (
     Partition,
@@ -81,7 +88,7 @@ log = logging.getLogger(__name__)
 STAGE = "shard"
 
 DEFAULT_MAX_ROWS = 10_000
-"""Pairs per shard file when ``shard.max_rows`` is not set."""
+"""Samples per shard file when ``shard.max_rows`` is not set."""
 
 DEFAULT_MAX_BYTES = 500_000_000
 """Payload bytes per shard file when ``shard.max_bytes`` is not set (the Hub's advice is
@@ -142,58 +149,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
     }
 
 
-def npy_bytes(array: np.ndarray) -> bytes:
-    """Serialise an array as ``.npy`` bytes (no pickle; deterministic header)."""
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def ships_raster(image: ImageRef) -> bool:
-    """Whether an image also ships its raster (``<role>.npy``) beside the PNG rendering.
-
-    Every image but 8-bit RGB/grey: the PNG holds those whole, not a 4-band 8-bit image
-    (TreeSatAI's colour-infrared IR, G, B, R), whose near-infrared band only the raster keeps.
-    """
-    return image.encoding != "uint8" or len(image.bands) > 3
-
-
-def raster_array(image: ImageRef, array: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Return the array stored as ``<role>.npy`` and its description.
-
-    Reflectance ×10 000 is stored as uint16 with 0 for nodata (its own nodata value); 8-bit
-    images (a 4-band colour-infrared one) as uint8 without nodata; everything else as float32
-    with NaN for nodata, in the image's own unit.
-
-    Args:
-        image: The image.
-        array: Its pixels from :func:`eoinstruct.pipeline.io.rasters.read_image` (bands, height,
-            width).
-
-    Returns:
-        The array to store and the JSON description (bands, encoding, dtype, shape, nodata).
-    """
-    if image.encoding == "reflectance_1e4":
-        stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
-        nodata: float | str | None = 0
-    elif image.encoding == "uint8" and not np.isnan(array).any():
-        stored = array.clip(0, 255).round().astype("u1")
-        nodata = None
-    else:
-        stored = array.astype("<f4")
-        nodata = "NaN"
-    info = {
-        "bands": list(image.bands),
-        "display_bands": list(image.display_bands),
-        "encoding": image.encoding,
-        "dtype": str(stored.dtype),
-        "shape": list(stored.shape),
-        "nodata": nodata,
-        "member": f"{image.role}.npy",
-    }
-    return stored, info
-
-
 def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     """Histogram each band of an image over the fixed range of its encoding.
 
@@ -241,6 +196,7 @@ class _Summary:
         self.hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.answer_lengths: dict[str, Counter[int]] = defaultdict(Counter)
         self.seen_samples: set[str] = set()
+        self.bytes: Counter[str] = Counter()
 
     def add_pair(self, pair: InstructionPair, sample: Sample, split: str) -> None:
         group = self.groups[f"{split}|{pair.source}|{pair.task}"]
@@ -304,46 +260,54 @@ class _Summary:
                 task: {str(n): c for n, c in sorted(lengths.items())}
                 for task, lengths in sorted(self.answer_lengths.items())
             },
+            "bytes": dict(sorted(self.bytes.items())),
         }
         return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
 class _ShardGroup:
-    """The rotating Parquet and tar writers of one split/source/task of one partition."""
+    """The rotating sample Parquet, pair Parquet and tar writers of one split/source."""
 
     def __init__(
         self,
         outputs: PartitionOutputs,
-        key: tuple[str, str, str],
-        schema: pa.Schema,
+        key: tuple[str, str],
         shard: Mapping[str, Any],
     ) -> None:
         self.outputs = outputs
-        self.split, self.source, self.task = key
-        self.schema = schema
+        self.split, self.source = key
+        self.schema = corpus_features().arrow_schema
+        self.pair_schema = pair_features().arrow_schema
         self.row_group_size = int(shard["row_group_size"])
         self.compression = str(shard["compression"])
         self.max_rows = int(shard.get("max_rows") or DEFAULT_MAX_ROWS)
         self.max_bytes = int(shard.get("max_bytes") or DEFAULT_MAX_BYTES)
         self.index = -1
         self.parquet: pq.ParquetWriter | None = None
+        self.pairs: pq.ParquetWriter | None = None
         self.tar: TarShardWriter | None = None
         self.rows: list[dict[str, Any]] = []
+        self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
         self.file_bytes = 0
+        self.paths: list[tuple[str, Path]] = []
 
     def _open(self) -> None:
         self.close()
         self.index += 1
-        name = self.outputs.partition.name
-        stem = shard_stem(self.split, self.source, name, self.task, self.index)
-        self.parquet = pq.ParquetWriter(
-            self.outputs.path("data", ".parquet", stem), self.schema, compression=self.compression
-        )
-        self.tar = TarShardWriter(self.outputs.path("wds", ".tar", stem))
+        stem = shard_stem(self.split, self.source, self.outputs.partition.name, self.index)
+        path = self.outputs.path("data", ".parquet", stem)
+        self.parquet = pq.ParquetWriter(path, self.schema, compression=self.compression)
+        pairs = self.outputs.path("pairs", ".parquet", stem)
+        self.pairs = pq.ParquetWriter(pairs, self.pair_schema, compression=self.compression)
+        tar = self.outputs.path("wds", ".tar", stem)
+        self.tar = TarShardWriter(tar)
+        self.paths += [("parquet", path), ("parquet", pairs), ("tar", tar)]
         self.file_rows = self.file_bytes = 0
 
-    def add(self, row: dict[str, Any], members: dict[str, bytes]) -> None:
+    def add(
+        self, row: dict[str, Any], pair_rows: list[dict[str, Any]], members: dict[str, bytes]
+    ) -> None:
         size = sum(len(v) for v in members.values())
         full = self.file_rows >= self.max_rows or (
             self.file_rows > 0 and self.file_bytes + size > self.max_bytes
@@ -352,31 +316,54 @@ class _ShardGroup:
             self._open()
         assert self.tar is not None
         self.rows.append(row)
-        self.tar.write(row["pair_id"], members)
+        self.pair_rows.extend(pair_rows)
+        self.tar.write(sample_key(row["sample_id"]), members)
         self.file_rows += 1
         self.file_bytes += size
         if len(self.rows) >= self.row_group_size:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows and self.parquet is not None:
+        if self.rows and self.parquet is not None and self.pairs is not None:
             self.parquet.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
-            self.rows = []
+            self.pairs.write_table(pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema))
+            self.rows, self.pair_rows = [], []
 
     def close(self) -> None:
         self.flush()
-        if self.parquet is not None:
-            self.parquet.close()
-            self.parquet = None
-        if self.tar is not None:
-            self.tar.close()
-            self.tar = None
+        for writer in (self.parquet, self.pairs, self.tar):
+            if writer is not None:
+                writer.close()
+        self.parquet = self.pairs = self.tar = None
+
+    def file_bytes_by_kind(self) -> Counter[str]:
+        """Bytes of the files written (call after :meth:`close`), by ``parquet``/``tar``."""
+        out: Counter[str] = Counter()
+        for kind, path in self.paths:
+            out[f"{kind}_files"] += path.stat().st_size
+        return out
+
+
+def _read_sample(
+    sample: Sample, with_rasters: bool
+) -> tuple[dict[str, bytes], dict[str, tuple[bytes, dict[str, Any]]], dict[str, np.ndarray]]:
+    """Render and read every image of a sample (raises RasterReadError)."""
+    rendered: dict[str, bytes] = {}
+    stored: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for image in sample.images:
+        rendered[image.role] = render_png(image)
+        arrays[image.role] = read_image(image)
+        if with_rasters and needs_array(image):
+            array, info = stored_array(sample, image, arrays[image.role])
+            stored[image.role] = (npy_bytes(array), info)
+    return rendered, stored, arrays
 
 
 def shard_partition(
     partition: Partition, outputs: PartitionOutputs, shard: dict[str, Any], box_convention: str
 ) -> StageStats:
-    """Write the shards of one partition.
+    """Write the shards of one partition: one row and one tar key per sample with pairs.
 
     Args:
         partition: The partition (inputs: generate pairs, filter kept samples).
@@ -387,101 +374,67 @@ def shard_partition(
     Returns:
         Counts per pair, with pairs per split, source, task and modality in ``produced``.
     """
-    schema = corpus_features().arrow_schema
     with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
+    by_sample: dict[str, list[InstructionPair]] = {}
+    for pair in iter_pairs(partition.inputs[0]):
+        if pair.sample_id not in samples:
+            raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
+        by_sample.setdefault(pair.sample_id, []).append(pair)
     stats = StageStats()
     summary = _Summary()
     failures: list[Failure] = []
-    groups: dict[tuple[str, str, str], _ShardGroup] = {}
-    rendered: dict[str, bytes] = {}
-    rasters: dict[str, tuple[bytes, dict[str, Any]]] = {}
-    arrays: dict[str, np.ndarray] = {}
-    current = ""
+    groups: dict[tuple[str, str], _ShardGroup] = {}
     try:
-        for pair in iter_pairs(partition.inputs[0]):
-            stats.read += 1
-            sample = samples.get(pair.sample_id)
-            if sample is None:
-                raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
-            if current != sample.sample_id:
-                rendered, rasters, arrays, current = {}, {}, {}, sample.sample_id
+        for sample_id, pairs in by_sample.items():
+            sample = samples[sample_id]
+            stats.read += len(pairs)
             try:
-                for role in pair.image_roles:
-                    if role in rendered:
-                        continue
-                    image = sample.image(role)
-                    rendered[role] = render_png(image)
-                    arrays[role] = read_image(image)
-                    if with_rasters and ships_raster(image):
-                        stored, info = raster_array(image, arrays[role])
-                        rasters[role] = (npy_bytes(stored), info)
+                rendered, stored, arrays = _read_sample(sample, with_rasters)
             except RasterReadError as exc:
-                failures.append(Failure(pair.pair_id, exc.kind, f"{sample.sample_id}: {exc}"))
-                stats.fail(exc.kind)
+                for pair in pairs:
+                    failures.append(Failure(pair.pair_id, exc.kind, f"{sample_id}: {exc}"))
+                    stats.fail(exc.kind)
                 continue
-            split = check_token("split", pair.split or "train")
-            key = (split, check_token("source", pair.source), check_token("task", pair.task))
-            row, members = _pair_row(pair, sample, rendered, rasters, box_convention)
+            splits = {p.split or "train" for p in pairs}
+            if len(splits) != 1:
+                raise ValueError(f"{partition.name}: {sample_id} has pairs in splits {splits}")
+            split = check_token("split", splits.pop())
+            key = (split, check_token("source", sample.source))
+            metadata = sample_metadata(sample, box_convention)
+            row, pair_rows, members = sample_records(
+                sample, pairs, split, rendered, stored, metadata
+            )
             if key not in groups:
-                groups[key] = _ShardGroup(outputs, key, schema, shard)
-            groups[key].add(row, members)
-            summary.add_pair(pair, sample, split)
+                groups[key] = _ShardGroup(outputs, key, shard)
+            groups[key].add(row, pair_rows, members)
+            images = [len(v) for v in rendered.values()] + [len(v[0]) for v in stored.values()]
+            summary.bytes["unique_images"] += sum(images)
+            summary.bytes["parquet_images"] += sum(len(i["bytes"]) for i in row["images"])
+            summary.bytes["parquet_images"] += sum(len(a["npy"]) for a in row["arrays"])
+            summary.bytes["tar_images"] += sum(
+                len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
+            )
+            summary.bytes["samples"] += 1
             summary.add_sample(sample, arrays)
-            stats.kept += 1
-            stats.produced[f"split:{split}"] += 1
-            stats.produced[f"task:{pair.task}"] += 1
-            stats.produced[f"source:{pair.source}"] += 1
-            stats.produced[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+            for pair in pairs:
+                check_token("task", pair.task)
+                summary.add_pair(pair, sample, split)
+                stats.kept += 1
+                stats.produced[f"split:{split}"] += 1
+                stats.produced[f"task:{pair.task}"] += 1
+                stats.produced[f"source:{pair.source}"] += 1
+                stats.produced[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
     finally:
         for group in groups.values():
             group.close()
+    for group in groups.values():
+        summary.bytes.update(group.file_bytes_by_kind())
     write_failures(
         outputs.path("failed", aux=True), STAGE, partition.name, partition.source, failures
     )
     outputs.path(SUMMARY_KIND, ".json", aux=True).write_text(summary.to_json(), encoding="utf-8")
     return stats
-
-
-def _pair_row(
-    pair: InstructionPair,
-    sample: Sample,
-    rendered: dict[str, bytes],
-    rasters: dict[str, tuple[bytes, dict[str, Any]]],
-    box_convention: str,
-) -> tuple[dict[str, Any], dict[str, bytes]]:
-    conversations = [{"from": t.speaker, "value": t.value} for t in pair.turns]
-    metadata = sample_metadata(sample, box_convention)
-    images = [
-        {"bytes": rendered[role], "path": f"{pair.pair_id}.{role}.png"} for role in pair.image_roles
-    ]
-    row = {
-        "pair_id": pair.pair_id,
-        "sample_id": pair.sample_id,
-        "source": pair.source,
-        "task": pair.task,
-        "template_id": pair.template_id,
-        "paraphrase_id": pair.paraphrase_id,
-        "answer_style": pair.answer_style,
-        "modality": pair_modality(sample, pair.image_roles),
-        "sensor": sample.sensor,
-        "images": images,
-        "image_roles": list(pair.image_roles),
-        "conversations": conversations,
-        "generator": pair.generator,
-        "generator_params": to_json(dict(pair.generator_params)),
-        "metadata": to_json(metadata),
-    }
-    doc = {k: v for k, v in row.items() if k != "images"}
-    doc["generator_params"] = dict(pair.generator_params)
-    doc["metadata"] = metadata
-    doc["rasters"] = {role: rasters[role][1] for role in pair.image_roles if role in rasters}
-    members = {"json": json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")}
-    for role in pair.image_roles:
-        members[f"{role}.png"] = rendered[role]
-        if role in rasters:
-            members[f"{role}.npy"] = rasters[role][0]
-    return row, members
 
 
 def run(params: Params, progress: bool = True) -> StageStats:

@@ -1,0 +1,253 @@
+"""What the shard stage writes per sample: one Parquet row, its pair rows and one tar key.
+
+A sample is stored once, with every image it has (not only the images its pairs show):
+
+- ``images``: one RGB rendering per image (PNG, or the source's own 8-bit RGB bytes), in the
+  order of ``image_roles``;
+- ``arrays``: for every image that is not 8-bit RGB (multispectral, SAR, thermal,
+  hyperspectral, a single 8-bit band…), the raster itself, losslessly: ``.npy`` bytes of
+  (bands, height, width) with ``shape``, ``dtype``, ``bands``, ``wavelengths_nm`` (centre
+  wavelengths from the source's facts, null where none), ``gsd_m``, ``scale``/``offset``
+  (physical value = stored × scale + offset), ``unit``, ``encoding`` and ``nodata``;
+- ``dialogues``: one entry per pair (``pair_id``, ``task``, ``generator``, ``answer_style``,
+  the pair's ``image_roles`` and ``conversations``…);
+- ``acquired``: one date per image (see :func:`acquired_per_image`).
+
+The same content goes to the WebDataset tar under the key :func:`sample_key`: ``<key>.json``
+(everything but the pixels; ``arrays`` described by role), ``<key>.<role>.png`` and
+``<key>.<role>.npy``. The per-pair views are in :mod:`eoinstruct.pipeline.corpus.views`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
+
+ENCODING_UNITS: dict[str, tuple[str, float]] = {
+    "uint8": ("8-bit digital number", 1.0),
+    "reflectance_1e4": ("surface reflectance", 1e-4),
+    "reflectance": ("surface reflectance", 1.0),
+    "sar_db": ("backscatter, dB", 1.0),
+    "sar_linear": ("linear backscatter power (sigma0/gamma0); 10*log10 gives dB", 1.0),
+    "kelvin": ("K", 1.0),
+    "normalized_radiance": ("normalised TOA radiance, uW cm-2 nm-1", 1.0),
+    "radiance": ("at-sensor radiance, uW cm-2 sr-1 nm-1", 1.0),
+    "float": ("source unit (STARCOP mag1c: ppm m)", 1.0),
+}
+"""Encoding → (unit of the physical value, scale from stored to physical)."""
+
+TIME_ROLE = re.compile(r"^(t\d+)(?:_.+)?$")
+
+
+def sample_key(sample_id: str) -> str:
+    """Return the WebDataset key of a sample (ids may hold ``.`` and ``/``, keys may not)."""
+    return hashlib.sha256(sample_id.encode("utf-8")).hexdigest()[:24]
+
+
+def needs_array(image: ImageRef) -> bool:
+    """Whether an image ships an array: everything but 3-band 8-bit RGB (whose PNG is the data)."""
+    return image.encoding != "uint8" or len(image.bands) != 3
+
+
+def acquired_per_image(sample: Sample) -> list[str]:
+    """Return one acquisition time per image, in the order of ``sample.images``.
+
+    ``Sample.acquired`` has one time per distinct date: with one date every image gets it; with
+    one per image they pair up in order; time-series roles ``t<i>`` and ``t<i>_<x>`` (a
+    time step's extra bands) share the ``i``-th date. Otherwise (a source that documents no
+    dates, such as QuakeSet) the time is ``""``.
+
+    Args:
+        sample: The sample.
+
+    Returns:
+        ISO 8601 strings, ``""`` where unknown.
+    """
+    dates = list(sample.acquired)
+    images = sample.images
+    if len(dates) == 1:
+        return [dates[0]] * len(images)
+    steps = [TIME_ROLE.match(im.role) for im in images]
+    if dates and all(steps):
+        order = list(dict.fromkeys(m.group(1) for m in steps if m))
+        if len(order) == len(dates):
+            return [dates[order.index(m.group(1))] for m in steps if m]
+    if len(dates) == len(images):
+        return dates
+    return [""] * len(images)
+
+
+def _wavelengths(source: str, bands: Sequence[str]) -> list[float | None]:
+    try:
+        from eoinstruct.sources.registry import facts
+
+        known = {b.name.lower(): b.wavelength_nm for b in facts(source).bands}
+    except KeyError:
+        known = {}
+    return [known.get(band.lower()) for band in bands]
+
+
+def stored_array(
+    sample: Sample, image: ImageRef, array: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Return the array an image is stored as and its description.
+
+    Reflectance ×10 000 is stored as uint16 with 0 for nodata, 8-bit bands as uint8 (no
+    nodata), everything else as float32 with NaN for nodata, in the image's own unit.
+
+    Args:
+        sample: The image's sample (source, GSD).
+        image: The image.
+        array: Its pixels from :func:`eoinstruct.pipeline.io.rasters.read_image`.
+
+    Returns:
+        The array and its description (every field of an ``arrays`` item but ``npy``).
+    """
+    nodata: float | None
+    if image.encoding == "reflectance_1e4":
+        stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
+        nodata = 0.0
+    elif image.encoding == "uint8":
+        stored = np.nan_to_num(array, nan=0.0).clip(0, 255).round().astype("u1")
+        nodata = None
+    else:
+        stored = array.astype("<f4")
+        nodata = math.nan
+    unit, scale = ENCODING_UNITS.get(image.encoding, ("source unit", 1.0))
+    info = {
+        "role": image.role,
+        "shape": [int(n) for n in stored.shape],
+        "dtype": str(stored.dtype),
+        "bands": list(image.bands),
+        "wavelengths_nm": _wavelengths(sample.source, image.bands),
+        "gsd_m": sample.gsd_m,
+        "scale": scale,
+        "offset": 0.0,
+        "unit": unit,
+        "encoding": image.encoding,
+        "nodata": nodata,
+    }
+    return stored, info
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """Serialise an array as ``.npy`` bytes (no pickle; deterministic header)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def json_nodata(value: float | None) -> float | str | None:
+    """The ``nodata`` of an array as JSON writes it (``"NaN"`` for NaN)."""
+    if value is not None and math.isnan(value):
+        return "NaN"
+    return value
+
+
+def dialogue(pair: InstructionPair, sample: Sample) -> dict[str, Any]:
+    """Return one pair as an item of its sample's ``dialogues`` (generator_params as JSON)."""
+    return {
+        "pair_id": pair.pair_id,
+        "task": pair.task,
+        "template_id": pair.template_id,
+        "paraphrase_id": pair.paraphrase_id,
+        "answer_style": pair.answer_style,
+        "generator": pair.generator,
+        "generator_params": to_json(dict(pair.generator_params)),
+        "modality": pair_modality(sample, pair.image_roles),
+        "image_roles": list(pair.image_roles),
+        "conversations": [{"from": t.speaker, "value": t.value} for t in pair.turns],
+    }
+
+
+def sample_records(
+    sample: Sample,
+    pairs: Sequence[InstructionPair],
+    split: str,
+    rendered: Mapping[str, bytes],
+    arrays: Mapping[str, tuple[bytes, dict[str, Any]]],
+    metadata: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, bytes]]:
+    """Return a sample's Parquet row, its pair-table rows and its tar members.
+
+    Args:
+        sample: The sample.
+        pairs: Its pairs, in order.
+        split: Its split.
+        rendered: Role → RGB rendering bytes, for every image.
+        arrays: Role → (``.npy`` bytes, description) for the images that ship an array.
+        metadata: The sample's metadata (JSON-ready).
+
+    Returns:
+        The row, the pair rows, and the tar members (``json``, ``<role>.png``, ``<role>.npy``).
+    """
+    key = sample_key(sample.sample_id)
+    roles = [im.role for im in sample.images]
+    dialogues = [dialogue(p, sample) for p in pairs]
+    acquired = acquired_per_image(sample)
+    row = {
+        "sample_id": sample.sample_id,
+        "source": sample.source,
+        "modality": sample.modality,
+        "sensor": sample.sensor,
+        "split": split,
+        "acquired": acquired,
+        "image_roles": roles,
+        "images": [{"bytes": rendered[r], "path": f"{key}.{r}.png"} for r in roles],
+        "arrays": [{**arrays[r][1], "npy": arrays[r][0]} for r in roles if r in arrays],
+        "dialogues": dialogues,
+        "metadata": to_json(dict(metadata)),
+    }
+    pair_rows = [
+        {
+            "pair_id": d["pair_id"],
+            "sample_id": sample.sample_id,
+            "source": sample.source,
+            "split": split,
+            "task": d["task"],
+            "template_id": d["template_id"],
+            "paraphrase_id": d["paraphrase_id"],
+            "answer_style": d["answer_style"],
+            "modality": d["modality"],
+            "sensor": sample.sensor,
+            "image_roles": d["image_roles"],
+            "conversations": d["conversations"],
+            "generator": d["generator"],
+            "generator_params": d["generator_params"],
+        }
+        for d in dialogues
+    ]
+    doc = {
+        "sample_id": sample.sample_id,
+        "source": sample.source,
+        "modality": sample.modality,
+        "sensor": sample.sensor,
+        "split": split,
+        "acquired": acquired,
+        "image_roles": roles,
+        "metadata": dict(metadata),
+        "arrays": {
+            r: {**arrays[r][1], "nodata": json_nodata(arrays[r][1]["nodata"])}
+            for r in roles
+            if r in arrays
+        },
+        "dialogues": [
+            {**d, "generator_params": dict(p.generator_params)}
+            for d, p in zip(dialogues, pairs, strict=True)
+        ],
+    }
+    members = {"json": to_json(doc).encode("utf-8")}
+    for role in roles:
+        members[f"{role}.png"] = rendered[role]
+        if role in arrays:
+            members[f"{role}.npy"] = arrays[role][0]
+    return row, pair_rows, members
