@@ -18,6 +18,7 @@ from PIL import Image
 from eoinstruct.cli import main
 from eoinstruct.pipeline.run.partitions import completed_records
 from eoinstruct.pipeline.stages import accounted
+from eoinstruct.sources.fmow import sample as fmow_corpus
 from eoinstruct.sources.so2sat import sample as so2sat_corpus
 from eoinstruct.sources.treesatai import sample as treesatai_corpus
 
@@ -84,6 +85,11 @@ def test_every_deliberately_broken_unit_ends_where_it_should(built: Path) -> Non
         "0_60_30_0_09005": "corrupt_raster",
         **treesatai_corpus.BAD_UNITS,
         **so2sat_corpus.BAD_UNITS,
+        **fmow_corpus.BAD_UNITS,
+        "train/train_3": "corrupt_raster",  # levircd: A/B sizes differ
+        "train/train_4": "missing_file",  # levircd: no label
+        "val/val_2": "malformed_label",  # levircd: a mask that is not binary
+        "test/test_3": "corrupt_raster",  # levircd: truncated PNG
     }
     assert ledger(built, "score", "failed") == {
         "bigearthnet_v1:S2A_MSIL2A_20170613T101031_90_02": "corrupt_raster",

@@ -244,11 +244,11 @@ def test_card_lists_licences_per_configuration(built: Path) -> None:
     assert rows["xbd"][1:] == ["CC-BY-NC-SA-4.0", "no (xbd)"]
     assert rows["satlas"][1:] == ["ODC-BY-1.0, ODbL-1.0, CC-BY-4.0", "yes"]
     assert rows[COMMERCIAL_SAFE][2] == "yes" and "CC-BY-NC" not in rows[COMMERCIAL_SAFE][1]
-    assert rows["default"][2] == "no (hit_uav, hrsid, skyscript, starcop, xbd)"
-    assert (
-        "it leaves out `hit_uav` (unstated), `hrsid` (unstated), `skyscript` (unstated), "
-        "`starcop` (NOASSERTION), `xbd`"
-    ) in text
+    assert rows["default"][2] == (
+        "no (dior, dota, fmow, hit_uav, hrsid, levircd, rsvqa, skyscript, starcop, xbd)"
+    )
+    assert "`dior` (research-only)" in text and "`hrsid` (unstated)" in text
+    assert "`starcop` (NOASSERTION)" in text and "`xbd`" in text
 
 
 def test_sample_build_card_says_synthetic_first(built: Path) -> None:

@@ -249,8 +249,21 @@ class _Subset:
         return normalization_for(encoding, self.sensor, len(info["bands"]))
 
 
+def _rasters(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The rasters a record exports: not the 8-bit grey/RGB ones, whose PNG is the data.
+
+    A grey 8-bit frame (HRSID SAR amplitude, HIT-UAV thermal) ships a one-band array in the
+    corpus, but EarthDial reads such imagery as RGB with ``imagenet`` normalisation.
+    """
+    return {
+        role: info
+        for role, info in doc.get("rasters", {}).items()
+        if not (info.get("encoding") == "uint8" and len(info["bands"]) <= 3)
+    }
+
+
 def _first_bands(doc: dict[str, Any]) -> tuple[str, ...]:
-    rasters = doc.get("rasters", {})
+    rasters = _rasters(doc)
     first = next((rasters[r] for r in doc["image_roles"] if r in rasters), None)
     return tuple(first["bands"]) if first else ()
 
@@ -282,7 +295,7 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
                 if png is None:
                     raise ExportError(f"{tar}: pair {key} has no {role}.png")
                 sub.jpeg_only &= image_key_prefix(png) == "jpg"
-            for role, info in doc.get("rasters", {}).items():
+            for role, info in _rasters(doc).items():
                 sub.rasters.setdefault(role, info)
                 sub.shapes[role].add(tuple(info["shape"]))
     names = Counter(name for name, _ in found)
