@@ -13,12 +13,18 @@ from eoinstruct.cli import main
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_params(root: Path, relative: bool = False, **overrides: Any) -> Path:
+def make_params(
+    root: Path,
+    relative: bool = False,
+    sources: tuple[str, ...] | None = None,
+    **overrides: Any,
+) -> Path:
     """Write a params.yaml whose paths all point into ``root``; return its path.
 
     With ``relative``, the paths are relative to ``root`` (run the build with ``root`` as
     the working directory): two such builds in different folders read and write the same
-    relative paths, so even the intermediate files must be identical.
+    relative paths, so even the intermediate files must be identical. ``sources`` keeps only
+    those sources enabled (tests of stage machinery need not read every source).
     """
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     base = Path() if relative else root
@@ -30,6 +36,8 @@ def make_params(root: Path, relative: bool = False, **overrides: Any) -> Path:
     }
     for name in params["sources"]:
         params["sources"][name]["root"] = str(base / "sample" / name)
+        if sources is not None and name not in sources:
+            params["sources"][name]["enabled"] = False
     params["osm"]["extract"] = str(base / "sample" / "osm" / "extract.osm")
     params["earthdial"]["out"] = str(base / "earthdial")
     params["sources"]["stac"]["chips_dir"] = str(base / "work" / "stac_chips")

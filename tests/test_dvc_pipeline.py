@@ -87,9 +87,10 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
     assert ran(again) == []
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    # xBD tile 902 has one tag field: min_tags 2 still drops it, so the filter's outputs are
-    # byte-identical and DVC stops there; min_tags 1 keeps it and the rest re-runs.
-    params["filter"]["min_tags"] = 2
+    # the two low-coverage samples have 40 % and 69 % valid pixels: min_valid_fraction 0.8
+    # still drops them, so the filter's outputs are byte-identical and DVC stops there;
+    # min_tags 1 keeps xBD tile 902 (one tag field) and the rest re-runs.
+    params["filter"]["min_valid_fraction"] = 0.8
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert ran(run([*dvc, "repro"], repo, env)) == ["filter"]
     params["filter"]["min_tags"] = 1

@@ -439,7 +439,7 @@ def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> N
 
 
 def test_rerun_resumes_only_missing_partitions(tmp_path: Path) -> None:
-    params = build(tmp_path)
+    params = build(tmp_path, sources=("bigearthnet_v1", "xbd", "quakeset"))
     first = tree_digest(tmp_path / "corpus")
     victim = sorted((tmp_path / "corpus" / "data").glob("train-xbd-*.parquet"))[0]
     victim.unlink()

@@ -84,7 +84,7 @@ def plugin_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_a_new_stage_is_one_module_and_one_registry_entry(plugin_stage, tmp_path: Path):
     root = tmp_path / "build"
     root.mkdir()
-    params = make_params(root)
+    params = make_params(root, sources=("bigearthnet_v1", "xbd"))
     assert "pairs-per-task" in build_parser().format_help()
     # `all` runs the registered stage after the built-in ones
     assert main(["--params", str(params), "--no-progress", "all"]) == 0

@@ -74,11 +74,8 @@ def _encoding_note(encoding: str) -> str:
             f"[{cross[0]:g}, {cross[1]:g}] dB, B = co − cross in [{ratio[0]:g}, {ratio[1]:g}] dB "
             f"(single-pol: grey over [{co[0]:g}, {co[1]:g}] dB)"
         )
-    if encoding == "uint8":
-        return (
-            "8-bit RGB, unchanged (original PNG/JPEG bytes); of a 4-band colour-infrared "
-            "image, its R, G, B bands"
-        )
+    if encoding == "uint8":  # a 4-band colour-infrared image shows its R, G, B bands
+        return "8-bit RGB, unchanged (original PNG/JPEG bytes); of 4 bands, R, G, B"
     if encoding == "float":
         return "grey, 2nd–98th percentile of the image stretched to 0–255"
     if encoding in DISPLAY_RANGES:
@@ -87,12 +84,12 @@ def _encoding_note(encoding: str) -> str:
     return "unknown"
 
 
-def _raster_note(encoding: str) -> str:
-    if encoding == "uint8":
-        return "RGB: none (the PNG is the data); other band counts: uint8 array"
-    if encoding == "reflectance_1e4":
-        return "uint16, scale 1e-4 (reflectance), 0 = nodata"
-    return "float32 in the source unit, NaN = nodata"
+_RASTER_NOTES = {
+    "uint8": "RGB: none (the PNG is the data); other band counts: uint8 array",
+    "reflectance_1e4": "uint16, scale 1e-4 (reflectance), 0 = nodata",
+    "": "float32 in the source unit, NaN = nodata",
+}
+"""How an encoding's array is stored (``""``: every other encoding)."""
 
 
 def make_configs(
@@ -441,7 +438,7 @@ def card_text(
             lines.append(
                 f"| {sensor} | {entry['modality']} | {', '.join(entry['sources'])} | "
                 f"`{image['encoding']}` | {bands} | {shown}: {_encoding_note(image['encoding'])} "
-                f"| {_raster_note(image['encoding'])} |"
+                f"| {_RASTER_NOTES.get(image['encoding'], _RASTER_NOTES[''])} |"
             )
     tags: Counter[str] = Counter()
     for counts in groups.values():

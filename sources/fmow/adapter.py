@@ -141,8 +141,7 @@ class FMoW(SourceAdapter):
         present = [s for s in self.splits if (self.root / s).is_dir()]
         if not present:
             raise SourceNotFoundError(
-                f"fmow: no split folder among {list(self.splits)} under {self.root}; download "
-                "fMoW-rgb there (eoinstruct download fmow) or fix sources.fmow in params.yaml"
+                f"fmow: no split folder among {list(self.splits)} under {self.root}"
             )
         units = []
         for split in present:

@@ -109,42 +109,52 @@ def _property(sample: Sample, key: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def lcz_height(sample: Sample, config: GenerationConfig) -> TaskValues:
-    """Are the buildings high-, mid- or low-rise (LCZ 1–8)? Side drawn 50/50."""
-    code, name = _zone(sample)
-    truth = _property(sample, "building_height", HEIGHTS)
-    asked = _asked(sample, config, "lcz_height", truth, HEIGHTS)
+def _asked_property(
+    sample: Sample,
+    config: GenerationConfig,
+    name: str,
+    key: str,
+    allowed: tuple[str, ...],
+    slot: str,
+) -> TaskValues:
+    """A yes/no question on one zone property (``key``), its side drawn 50/50.
+
+    Args:
+        sample: The So2Sat sample.
+        config: Generation settings (the seed of the draw).
+        name: The builder name (part of the draw's seed).
+        key: The label property (``building_height``, ``urban_form``).
+        allowed: Its values.
+        slot: The template slot that names the asked value.
+
+    Returns:
+        The values, with ``answer`` Yes exactly when the asked value is the zone's.
+    """
+    code, zone = _zone(sample)
+    truth = _property(sample, key, allowed)
+    asked = _asked(sample, config, name, truth, allowed)
     answer = yes_no(asked == truth)
     return TaskValues(
         values={
-            "height": asked,
+            slot: asked,
             "answer": answer,
             "actual": truth,
-            "zone_lc": name[0].lower() + name[1:],
+            "zone_lc": zone[0].lower() + zone[1:],
             "code": code,
         },
         options=("Yes", "No"),
         answers=(answer,),
     )
+
+
+def lcz_height(sample: Sample, config: GenerationConfig) -> TaskValues:
+    """Are the buildings high-, mid- or low-rise (LCZ 1–8)? Side drawn 50/50."""
+    return _asked_property(sample, config, "lcz_height", "building_height", HEIGHTS, "height")
 
 
 def lcz_compact(sample: Sample, config: GenerationConfig) -> TaskValues:
     """Is the built fabric compact or open (LCZ 1–6)? Side drawn 50/50."""
-    code, name = _zone(sample)
-    truth = _property(sample, "urban_form", FORMS)
-    asked = _asked(sample, config, "lcz_compact", truth, FORMS)
-    answer = yes_no(asked == truth)
-    return TaskValues(
-        values={
-            "form": asked,
-            "answer": answer,
-            "actual": truth,
-            "zone_lc": name[0].lower() + name[1:],
-            "code": code,
-        },
-        options=("Yes", "No"),
-        answers=(answer,),
-    )
+    return _asked_property(sample, config, "lcz_compact", "urban_form", FORMS, "form")
 
 
 BUILDERS: dict[str, Builder] = {
