@@ -85,7 +85,7 @@ def _encoding_note(encoding: str) -> str:
 
 
 _RASTER_NOTES = {
-    "uint8": "RGB: none (the PNG is the data); other band counts: uint8 array",
+    "uint8": "RGB or grey: none (the PNG is the data); 4 bands: uint8 array",
     "reflectance_1e4": "uint16, scale 1e-4 (reflectance), 0 = nodata",
     "": "float32 in the source unit, NaN = nodata",
 }
@@ -406,8 +406,8 @@ def card_text(
         "- `pairs/*.parquet`: the same samples' pairs, text only, same file stems.",
         "- `wds/*.tar`: the same samples as WebDataset shards, same file stems, one key per "
         "sample: `<key>.json` (all columns but pixels; `arrays.<role>` describes each array), "
-        "one `<key>.<role>.png` rendering per image and, for every image that is not 8-bit RGB, "
-        "`<key>.<role>.npy` (all bands). "
+        "one `<key>.<role>.png` rendering per image and, for every image that is not 8-bit RGB "
+        "or grey, `<key>.<role>.npy` (all bands). "
         "`wds.WebDataset(shards).decode('pil').compose(eoinstruct.pipeline.corpus.views."
         "wds_pairs)` yields one sample per pair.",
         *storage_lines(summary),

@@ -20,8 +20,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
         "arrays",
         "list of {role, npy, shape, dtype, bands, wavelengths_nm, gsd_m, scale, offset, unit, "
         "encoding, nodata}",
-        "every image that is not 8-bit RGB, lossless (`.npy` bytes; physical = stored × scale "
-        "+ offset; nodata → NaN)",
+        "every image that is not 8-bit RGB or grey, lossless (`.npy` bytes; physical = stored × "
+        "scale + offset; nodata → NaN)",
     ),
     (
         "dialogues",

@@ -26,7 +26,7 @@ sub-dataset is one split of one source, task, modality and set of image roles, n
 - RGB renderings as ``png`` (one image) or ``png_<role>`` (``png_pre``, ``png_post``); ``jpg``
   instead of ``png`` when every image of the sub-dataset is a JPEG (JPEGs in a ``png``
   sub-dataset are re-encoded losslessly as PNG);
-- for images that are not 8-bit RGB, the raster as ``tif_ms`` (or ``tif_ms_<role>``): all
+- for images that are not 8-bit RGB or grey, the raster as ``tif_ms`` (or ``tif_ms_<role>``): all
   bands on the image's grid, uint16 reflectance × 10 000 for Sentinel-2, float32 otherwise,
   nodata as 0; the mixture points ``image_key`` at these columns.
 
@@ -249,21 +249,8 @@ class _Subset:
         return normalization_for(encoding, self.sensor, len(info["bands"]))
 
 
-def _rasters(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The rasters a record exports: not the 8-bit grey/RGB ones, whose PNG is the data.
-
-    A grey 8-bit frame (HRSID SAR amplitude, HIT-UAV thermal) ships a one-band array in the
-    corpus, but EarthDial reads such imagery as RGB with ``imagenet`` normalisation.
-    """
-    return {
-        role: info
-        for role, info in doc.get("rasters", {}).items()
-        if not (info.get("encoding") == "uint8" and len(info["bands"]) <= 3)
-    }
-
-
 def _first_bands(doc: dict[str, Any]) -> tuple[str, ...]:
-    rasters = _rasters(doc)
+    rasters = doc.get("rasters", {})
     first = next((rasters[r] for r in doc["image_roles"] if r in rasters), None)
     return tuple(first["bands"]) if first else ()
 
@@ -295,7 +282,7 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
                 if png is None:
                     raise ExportError(f"{tar}: pair {key} has no {role}.png")
                 sub.jpeg_only &= image_key_prefix(png) == "jpg"
-            for role, info in _rasters(doc).items():
+            for role, info in doc.get("rasters", {}).items():
                 sub.rasters.setdefault(role, info)
                 sub.shapes[role].add(tuple(info["shape"]))
     names = Counter(name for name, _ in found)

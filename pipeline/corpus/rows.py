@@ -4,7 +4,7 @@ A sample is stored once, with every image it has (not only the images its pairs 
 
 - ``images``: one RGB rendering per image (PNG, or the source's own 8-bit RGB bytes), in the
   order of ``image_roles``;
-- ``arrays``: for every image that is not 8-bit RGB (multispectral, SAR, thermal,
+- ``arrays``: for every image that is not 8-bit RGB or grey (multispectral, SAR, thermal,
   hyperspectral, a single 8-bit band…), the raster itself, losslessly: ``.npy`` bytes of
   (bands, height, width) with ``shape``, ``dtype``, ``bands``, ``wavelengths_nm`` (centre
   wavelengths from the source's facts, null where none), ``gsd_m``, ``scale``/``offset``
@@ -54,8 +54,8 @@ def sample_key(sample_id: str) -> str:
 
 
 def needs_array(image: ImageRef) -> bool:
-    """Whether an image ships an array: everything but 3-band 8-bit RGB (whose PNG is the data)."""
-    return image.encoding != "uint8" or len(image.bands) != 3
+    """Whether an image ships an array: all but 8-bit RGB or grey, whose PNG/JPEG is the data."""
+    return image.encoding != "uint8" or len(image.bands) not in (1, 3)
 
 
 def acquired_per_image(sample: Sample) -> list[str]:

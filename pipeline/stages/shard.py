@@ -9,7 +9,7 @@ within a partition::
     <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples
 
 A sample row (:mod:`eoinstruct.pipeline.corpus.rows`) carries every image of the sample once:
-its RGB rendering (``images``), its lossless raster when it is not 8-bit RGB (``arrays``:
+its RGB rendering (``images``), its lossless raster when it is not 8-bit RGB or grey (``arrays``:
 ``.npy`` bytes with shape, dtype, bands, wavelengths, GSD, scale/offset, unit, nodata), one
 acquisition time per image, the metadata JSON and its pairs (``dialogues``). The pair table
 repeats the pairs without pixels, for counting and filtering by task. The tar holds one key per
