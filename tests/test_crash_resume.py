@@ -30,6 +30,9 @@ from eoinstruct.pipeline.stages import REGISTRY
 STAGES = tuple(s.name for s in REGISTRY if s.partitioned and s.name != "caption")
 PHASES = ("step", "publish", "record")
 REPO = Path(__file__).resolve().parents[1]
+SEEDS = tuple(int(s) for s in os.environ.get("EOINSTRUCT_CRASH_SEEDS", "11").split(","))
+"""Seeds of the kill rounds: one in the suite (each round is a dozen builds); more with e.g.
+``EOINSTRUCT_CRASH_SEEDS=11,29,47``."""
 SOURCES = ("bigearthnet_v1", "xbd", "stac", "quakeset", "dota", "so2sat")
 """The sources these builds read: every stage has several partitions with them, and they cover
 per-band GeoTIFFs, PNG pairs, STAC chips written by ingest, HDF5 entries and windows of large
@@ -68,7 +71,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [11, 29])
+@pytest.mark.parametrize("seed", SEEDS)
 def test_sigkill_in_every_stage_then_resume_is_lossless(
     seed: int, baseline: Path, tmp_path: Path
 ) -> None:
