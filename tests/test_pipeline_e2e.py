@@ -426,6 +426,7 @@ def test_corpus_folder_holds_only_published_files(built: Path) -> None:
     assert published <= names <= published | {"manifest.json"}
 
 
+@pytest.mark.slow
 def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> None:
     # The second build lives elsewhere: no absolute path may leak into the shards.
     build(tmp_path)
@@ -438,6 +439,7 @@ def test_two_builds_give_byte_identical_shards(built: Path, tmp_path: Path) -> N
     }
 
 
+@pytest.mark.slow
 def test_rerun_resumes_only_missing_partitions(tmp_path: Path) -> None:
     params = build(tmp_path, sources=("bigearthnet_v1", "xbd", "quakeset"))
     first = tree_digest(tmp_path / "corpus")

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from build_helpers import build
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,8 +60,16 @@ def run_snippet(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def built(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder where ``data/corpus`` and ``data/earthdial`` are the shared sample build's.
+
+    The snippets read the README's paths; links to the session build (``conftest.sample_build``,
+    never changed) spare a second build. The Hugging Face cache is this module's own.
+    """
     root = tmp_path_factory.mktemp("readme")
+    (root / "data").mkdir()
+    (root / "data" / "corpus").symlink_to(sample_build / "corpus", target_is_directory=True)
+    (root / "data" / "earthdial").symlink_to(sample_build / "earthdial", target_is_directory=True)
     home = root / "hf"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HOME", str(home))
@@ -73,11 +80,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
         # datasets reads HF_HOME at import: point its cache at the temporary folder too.
         mp.setattr(datasets.config, "HF_DATASETS_CACHE", home / "datasets")
-        build(
-            root,
-            paths__corpus=str(root / "data" / "corpus"),
-            earthdial__out=str(root / "data" / "earthdial"),
-        )
         yield root
 
 
