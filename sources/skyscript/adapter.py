@@ -29,9 +29,9 @@ Decisions:
   ``listed_in`` (the CSV names, ``;``-separated), ``imagery_source_code``,
   ``nominal_gsd_m`` and ``surrounding_tags`` (the list as canonical JSON).
 - Footprint: the pickle ``box`` as a lon/lat polygon, ``crs`` ``EPSG:4326``; without a meta
-  folder (its meta zip not downloaded) or a ``box`` in the pickle both stay empty (a pickle
-  missing from an existing ``metaN/`` folder fails the unit, ``missing_file``) (the filter then drops the sample as
-  ``no_geolocation``).
+  folder (its meta zip not downloaded) or a ``box`` in the pickle both stay empty (the filter
+  then drops the sample as ``no_geolocation``); a pickle missing from an existing ``metaN/``
+  folder fails the unit (``missing_file``).
   ``acquired``: the pickle ``time`` as ``YYYY-MM-DDThh:mm:00Z`` (that it is UTC is
   UNVERIFIED; Earth Engine times are UTC).
 

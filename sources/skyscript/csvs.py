@@ -145,8 +145,10 @@ def _parses(raw: bytes) -> bool:
 
 
 def _index_records(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
-    """Records of :func:`_records`, but a multi-line one that does not parse is split back
-    into its lines: a stray quote then costs its own row only, not the rows it swallowed."""
+    """Records of :func:`_records`; a multi-line one that does not parse is split in lines.
+
+    A stray quote then costs its own row only, not the rows it swallowed.
+    """
     for start, raw in _records(handle):
         if raw.rstrip(b"\r\n").count(b"\n") == 0 or _parses(raw):
             yield start, raw
