@@ -25,7 +25,7 @@ import random
 import shutil
 import signal
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +105,13 @@ def _empty(path: Path, rng: random.Random) -> None:
     path.write_bytes(b"")
 
 
+def renamed(path: Path) -> Path:
+    """Where :func:`_rename` moves a file (``B04.tif`` → ``B04_renamed.tif``)."""
+    return path.with_name(f"{path.stem}_renamed{path.suffix}")
+
+
 def _rename(path: Path, rng: random.Random) -> None:
-    path.rename(path.with_name(f"renamed_{path.name}"))
+    path.rename(renamed(path))
 
 
 def _deep_json(path: Path, rng: random.Random) -> None:
@@ -192,13 +197,19 @@ def _other_size(path: Path, rng: random.Random) -> None:
     small.save(path, format=fmt)
 
 
+OPTIONAL_H5 = ("before",)
+"""HDF5 datasets the layouts make optional (QuakeSet's ``before``): removing one is a valid
+file, so the fuzz does not remove them."""
+
+
 def _h5_drop(path: Path, rng: random.Random) -> None:
-    """Delete one dataset (or group) of an HDF5 file, chosen among the deepest ones."""
+    """Delete one dataset of an HDF5 file, chosen among the deepest ones."""
     import h5py
 
     with h5py.File(path, "r+") as h5:
         names: list[str] = []
         h5.visit(names.append)
+        names = [n for n in names if n.rsplit("/", 1)[-1] not in OPTIONAL_H5]
         deepest = max(n.count("/") for n in names)
         choice = rng.choice(sorted(n for n in names if n.count("/") == deepest))
         del h5[choice]
@@ -231,10 +242,17 @@ class Reading:
     units: dict[str, str] = field(default_factory=dict)
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     stop: str = ""
+    listed: set[str] = field(default_factory=set)
 
 
 def _row(sample: Sample, skip: tuple[str, ...] = ()) -> str:
+    """A record as JSON, without the fields in ``skip`` (``name`` or ``property:<key>``)."""
     row = sample_to_row(sample)
+    props = {k[len("property:") :] for k in skip if k.startswith("property:")}
+    if props:
+        labels = dict(row["labels"])  # type: ignore[call-overload]
+        labels["properties"] = [kv for kv in labels["properties"] if kv[0] not in props]
+        row["labels"] = labels
     return to_json({k: v for k, v in row.items() if k not in skip})
 
 
@@ -252,8 +270,8 @@ def _alarm(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def read_source(name: str, options: dict[str, Any]) -> Reading:
-    """List and read every unit of a source.
+def read_source(name: str, options: dict[str, Any], only: Collection[str] = ()) -> Reading:
+    """List and read every unit of a source (or only the listed ones of ``only``).
 
     Returns:
         Per unit, its records as one JSON text or ``error:<kind>``; ``stop`` holds the error
@@ -266,7 +284,10 @@ def read_source(name: str, options: dict[str, Any]) -> Reading:
     except (SourceError, SourceNotFoundError) as exc:
         got.stop = str(exc)
         return got
+    got.listed = set(units)
     for unit in units:
+        if only and unit not in only:
+            continue
         try:
             samples = adapter.read_unit(unit)
         except SourceError as exc:
@@ -277,18 +298,24 @@ def read_source(name: str, options: dict[str, Any]) -> Reading:
     return got
 
 
-def unit_files(name: str, options: dict[str, Any], reading: Reading) -> dict[str, set[Path]]:
-    """Files each unit is read from: its declared files and those its records reference."""
+def unit_files(
+    name: str, options: dict[str, Any], reading: Reading
+) -> tuple[dict[str, set[Path]], dict[str, set[Path]]]:
+    """Files of each unit: those it is read from (declared or referenced by its records), and
+    the rasters its records reference (what the score step reads)."""
     adapter = make_adapter(name, options)
     files: dict[str, set[Path]] = {}
+    pixels: dict[str, set[Path]] = {}
     for unit in reading.units:
         found = {p.resolve() for p in adapter.unit_files(unit)}
+        shipped: set[Path] = set()
         for sample in reading.samples.get(unit, []):
             for image in sample.images:
-                found.update(_file(f) for f in image.files)
-            found.update(_file(f) for f in sample.labels.rasters.values())
-        files[unit] = {p for p in found if p.is_file()}
-    return files
+                shipped.update(_file(f) for f in image.files)
+            shipped.update(_file(f) for f in sample.labels.rasters.values())
+        files[unit] = {p for p in found | shipped if p.is_file()}
+        pixels[unit] = {p for p in shipped if p.is_file()}
+    return files, pixels
 
 
 def _file(reference: str) -> Path:
@@ -310,10 +337,12 @@ def _pixels_fail(samples: list[Sample], target: Path) -> bool:
 
 def _without(reading: Reading, skip: tuple[str, ...]) -> Reading:
     units = {
-        unit: text if text.startswith("error:") else "\n".join(_row(s, skip) for s in reading.samples[unit])
+        unit: text
+        if text.startswith("error:")
+        else "\n".join(_row(s, skip) for s in reading.samples[unit])
         for unit, text in reading.units.items()
     }
-    return Reading(units=units, samples=reading.samples, stop=reading.stop)
+    return Reading(units=units, samples=reading.samples, stop=reading.stop, listed=reading.listed)
 
 
 def classify(mutation: Mutation, base: Reading, got: Reading, target: Path) -> Outcome:
@@ -327,6 +356,8 @@ def classify(mutation: Mutation, base: Reading, got: Reading, target: Path) -> O
     concerned = set(mutation.units)
     quarantined: list[str] = []
     for unit, before in base.units.items():
+        if unit in got.listed and unit not in got.units:
+            continue  # not read: the mutation concerns other units only
         after = got.units.get(unit)
         if after is None or (after.startswith("error:") and not before.startswith("error:")):
             quarantined.append(unit)
@@ -364,15 +395,17 @@ def run_mutation(
     """Apply a mutation, read the source, restore the file and classify what happened."""
     target = root / mutation.target
     saved = target.read_bytes()
-    moved = [target, target.with_name(f"renamed_{target.name}")]
-    rng = random.Random(f"{seed}:{mutation.source}:{mutation.kind}:{mutation.target}:{mutation.variant}")
+    moved = [target, renamed(target)]
+    rng = random.Random(
+        f"{seed}:{mutation.source}:{mutation.kind}:{mutation.target}:{mutation.variant}"
+    )
     if options.get("chips_dir"):  # outputs of the adapter (STAC chips) are read afresh
         shutil.rmtree(options["chips_dir"], ignore_errors=True)
     try:
         OPERATIONS[mutation.kind](target, rng)
         try:
             with _alarm(TIME_LIMIT_S):
-                got = read_source(mutation.source, options)
+                got = read_source(mutation.source, options, mutation.units)
                 return classify(mutation, base, got, target)
         except Hang as exc:
             return Outcome("hang", str(exc))
