@@ -97,6 +97,26 @@ def _garbage(path: Path, rng: random.Random) -> None:
     path.write_bytes(bytes(data))
 
 
+def _flip(path: Path, rng: random.Random) -> None:
+    """Flip eight random bits past the first 64 bytes (the header stays intact)."""
+    data = bytearray(path.read_bytes())
+    if len(data) > 65:
+        for _ in range(8):
+            i = rng.randrange(64, len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    path.write_bytes(bytes(data))
+
+
+def _pickle_bomb(path: Path, rng: random.Random) -> None:
+    """A 200-byte pickle whose value holds 2**30 shared references (its repr never ends)."""
+    import pickle
+
+    value: list[object] = []
+    for _ in range(30):
+        value = [value, value]
+    path.write_bytes(pickle.dumps(value, protocol=2))
+
+
 def _delete(path: Path, rng: random.Random) -> None:
     path.unlink()
 
@@ -218,6 +238,8 @@ def _h5_drop(path: Path, rng: random.Random) -> None:
 OPERATIONS: dict[str, Callable[[Path, random.Random], None]] = {
     "truncate": _truncate,
     "garbage_header": _garbage,
+    "flip_bytes": _flip,
+    "pickle_bomb": _pickle_bomb,
     "delete": _delete,
     "empty": _empty,
     "rename": _rename,
