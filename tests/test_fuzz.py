@@ -217,6 +217,7 @@ def test_fuzz_every_source(corpus: Path) -> None:
     table: dict[str, Counter[str]] = {}
     failures: list[str] = []
     xfailed: list[str] = []
+    kinds: Counter[str] = Counter()
     for name in source_names():
         root = (corpus / name).resolve()
         options = _options(name, root, corpus)
@@ -227,6 +228,7 @@ def test_fuzz_every_source(corpus: Path) -> None:
         for mutation in plan(name, root, files, pixels, base):
             outcome = run_mutation(mutation, root, options, base, SEED)
             counts["mutations"] += 1
+            kinds[mutation.kind] += 1
             counts[outcome.kind] += 1
             label = f"{name} {mutation.kind} {mutation.target}#{mutation.variant}"
             if mutation.expect == ("xfail_generic",):
@@ -256,6 +258,7 @@ def test_fuzz_every_source(corpus: Path) -> None:
         f"{'total':16} {total['mutations']:9} {total['quarantined']:11} "
         f"{total['clean_stop']:10} {total['harmless']:8} in {elapsed:.1f} s"
     )
+    lines.append("kinds: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     print("\n".join(lines))
     print("\n".join(f"xfail_generic: {x}" for x in xfailed))
     assert not failures, f"{len(failures)} mutation(s) not as declared:\n" + "\n".join(failures)
