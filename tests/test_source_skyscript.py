@@ -364,7 +364,12 @@ def test_bad_meta_values(
 def test_missing_meta_gives_no_geolocation(tmp_path: Path, sample_root: Path) -> None:
     spec = corpus.GOOD_IMAGES[3]
     root = _mini_root(tmp_path, sample_root, spec)
-    (root / spec.meta_path).unlink()
+    meta = root / spec.meta_path
+    meta.unlink()
+    with pytest.raises(SourceError) as err:  # its meta folder is there, its pickle is lost
+        SkyScript(root).read_unit(spec.filepath)
+    assert err.value.kind == "missing_file"
+    shutil.rmtree(meta.parent)  # no meta folder at all: the meta zip was not downloaded
     [sample] = SkyScript(root).read_unit(spec.filepath)
     assert (sample.crs, sample.footprint_wkt, sample.acquired) == ("", "", ())
     assert geolocation_problem(sample) == "no_footprint"

@@ -231,6 +231,16 @@ class BigEarthNetV1(SourceAdapter):
             paired = tags.get("paired_s2_patch", "")
             tags.update(splits.flag_tags(paired))
             split = splits.s1.get(patch) or splits.s2.get(paired, "")
+        if splits.flag_problem:
+            raise SourceError("bad_metadata", f"{unit}: {splits.flag_problem}", unit)
+        if not split and splits.split_problem:
+            raise SourceError(
+                "bad_metadata",
+                f"{unit}: listed in no readable split list, and {splits.split_problem}: it may "
+                "be an official test patch; restore the list (or remove every split list for "
+                "geographic splits)",
+                unit,
+            )
 
         image = ImageRef(
             role="image",

@@ -159,6 +159,8 @@ class DOTA(SourceAdapter):
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError("malformed_label", f"{path}: cannot read: {exc}", unit) from exc
+        if not any(line.strip() for line in lines):  # no header, no object: it gives no chip
+            raise SourceError("malformed_label", f"{path}: empty label file", unit)
         for number, line in enumerate(lines, start=1):
             text = line.strip()
             if not text:

@@ -28,7 +28,7 @@ from typing import Any
 import shapely
 from shapely.errors import ShapelyError
 
-from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.base import SourceError, json_loads
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def read_view(path: Path, index: int, category: str, unit: str) -> ViewMeta:
             ``gsd``, image size or ``raw_location``.
     """
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json_loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail("malformed_label", unit, path, f"unreadable JSON ({exc})") from exc
     if not isinstance(doc, dict):

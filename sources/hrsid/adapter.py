@@ -22,14 +22,19 @@ Decisions:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, ObjectLabel, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.base import (
+    SourceAdapter,
+    SourceError,
+    SourceNotFoundError,
+    facts_of,
+    json_loads,
+)
 from eoinstruct.sources.jpeg import check_box, jpeg_info
 
 ANNOTATION_FILES: tuple[str, ...] = ("train2017.json", "test2017.json")
@@ -79,7 +84,7 @@ class HRSID(SourceAdapter):
         path = self.root / "annotations" / f"{stem}.json"
         result: dict[str, _Chip] | str
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json_loads(path.read_text(encoding="utf-8"))
             cats = {c["id"]: str(c["name"]) for c in data["categories"]}
             self._ship_ids[stem] = {k for k, v in cats.items() if v.lower() == CATEGORY}
             boxes: dict[Any, list[tuple[int, list[Any], Any]]] = {}

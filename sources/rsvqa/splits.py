@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.sources.base import SourceError, SourceNotFoundError
+from eoinstruct.sources.base import SourceError, SourceNotFoundError, json_loads
 from eoinstruct.sources.rsvqa.answers import TYPES, answer_problem
 
 PREFIX: dict[str, str] = {"LR": "LR_split", "HR": "USGS_split"}
@@ -125,7 +125,7 @@ def load_split(folder: Path, dataset: str, split: str) -> SplitFiles | None:
     files = SplitFiles(dataset, split, paths)
     for kind, path in paths.items():
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = json_loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise SourceNotFoundError(f"rsvqa: {path} is not readable JSON: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get(kind), list):

@@ -102,6 +102,7 @@ class SatlasPretrain(SourceAdapter):
         )
         self._index_cache: _Index | None = None
         self._times_cache: dict[str, Any] | None = None
+        self._static_vectors: bool | None = None
 
     # -- listing ------------------------------------------------------------------------------
 
@@ -239,6 +240,12 @@ class SatlasPretrain(SourceAdapter):
 
     # -- reading ------------------------------------------------------------------------------
 
+    def _has_static_vectors(self) -> bool:
+        """Whether any static label folder holds a ``vector.json`` (found once, lazily)."""
+        if self._static_vectors is None:
+            self._static_vectors = next(self.root.glob("static/*/vector.json"), None) is not None
+        return self._static_vectors
+
     def _image_times(self, unit: str) -> dict[str, Any]:
         if self._times_cache is None:
             path = self._metadata() / "image_times.json"
@@ -258,10 +265,12 @@ class SatlasPretrain(SourceAdapter):
             A list with one sample.
 
         Raises:
-            SourceError: ``missing_file`` if no listed image of the tile is on disk or a
-                dynamic label folder has no ``vector.json``; ``missing_band`` if a kept image
-                lacks a band file; ``corrupt_raster`` if a PNG header is unreadable or of the
-                wrong mode, or the static ``land_cover.png`` cannot be decoded;
+            SourceError: ``missing_file`` if no listed image of the tile is on disk, a
+                dynamic label folder has no ``vector.json``, or a static one has none while
+                others have (a layout without any, as torchgeo's fixture, has no objects);
+                ``missing_band`` if a kept image lacks a band file; ``corrupt_raster`` if a PNG
+                header is unreadable or of the wrong mode, or the static ``land_cover.png``
+                cannot be decoded;
                 ``malformed_label`` for unreadable or ill-formed ``vector.json``;
                 ``bad_metadata`` for an unreadable ``image_times.json`` or time.
             ValueError: If ``unit`` is not of the form above.
@@ -296,6 +305,10 @@ class SatlasPretrain(SourceAdapter):
         label_name = f"{label_col}_{label_row}"
         static_dir = self.root / "static" / label_name
         static_vector = static_dir / "vector.json"
+        if static_dir.is_dir() and not static_vector.is_file() and self._has_static_vectors():
+            raise SourceError(  # lost: other static folders hold theirs (their objects)
+                "missing_file", f"satlas {unit}: static label folder lacks {static_vector}", unit
+            )
         static_data = (
             _load_vector(static_vector, unit, dynamic=False) if static_vector.is_file() else None
         )

@@ -29,8 +29,9 @@ Decisions:
   ``listed_in`` (the CSV names, ``;``-separated), ``imagery_source_code``,
   ``nominal_gsd_m`` and ``surrounding_tags`` (the list as canonical JSON).
 - Footprint: the pickle ``box`` as a lon/lat polygon, ``crs`` ``EPSG:4326``; without a meta
-  pickle (or a ``box`` in it) both stay empty (the filter then drops the sample as
-  ``no_geolocation``).
+  folder (its meta zip not downloaded) or a ``box`` in the pickle both stay empty (the filter
+  then drops the sample as ``no_geolocation``); a pickle missing from an existing ``metaN/``
+  folder fails the unit (``missing_file``).
   ``acquired``: the pickle ``time`` as ``YYYY-MM-DDThh:mm:00Z`` (that it is UTC is
   UNVERIFIED; Earth Engine times are UTC).
 
@@ -271,6 +272,10 @@ class SkyScript(SourceAdapter):
 
         meta_path = self._meta_path(unit)
         meta = Meta(box=None, time="")
+        if meta_path is not None and meta_path.parent.is_dir() and not meta_path.is_file():
+            raise SourceError(  # its meta zip was extracted: the image's pickle is lost
+                "missing_file", f"skyscript {unit}: missing {meta_path} in its meta folder", unit
+            )
         if meta_path is not None and meta_path.is_file():
             meta = parse_meta(load_pickle_restricted(meta_path, unit), meta_path, unit)
 
@@ -356,7 +361,14 @@ class SkyScript(SourceAdapter):
                     "missing_file", f"skyscript {unit}: {entry.path}: {exc}", unit
                 ) from exc
             column = entry.filepath_column
-            if len(row) <= column or row[column].strip() != unit:
+            if len(row) != len(entry.header):
+                raise SourceError(
+                    "malformed_label",
+                    f"skyscript {unit}: {entry.path}: row at byte {offset} has {len(row)} "
+                    f"cells for {len(entry.header)} columns",
+                    unit,
+                )
+            if row[column].strip() != unit:
                 raise SourceError(
                     "bad_metadata",
                     f"skyscript {unit}: {entry.path} changed since it was listed "

@@ -116,9 +116,47 @@ def _records(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse_record(raw: bytes, encoding: str = "utf-8") -> list[str]:
+    """Parse one record; a NUL byte, a stray quote or a record of several rows is an error.
+
+    Raises:
+        csv.Error: If the record is not exactly one well-formed CSV row (an unbalanced quote
+            joins the following lines into it; a quote inside an unquoted cell is taken
+            literally by :mod:`csv`, so it is refused here), so its text never reaches labels.
+        UnicodeDecodeError: If the record is not valid in ``encoding``.
+    """
     text = raw.decode(encoding)
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    return rows[0] if rows else []
+    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    if len(rows) > 1:
+        raise csv.Error(f"unbalanced quote: the record spans {len(rows)} rows")
+    row = rows[0] if rows else []
+    if "\x00" in text:
+        raise csv.Error("NUL byte in the record")
+    if any('"' in cell for cell in row) and '""' not in text:
+        raise csv.Error("stray quote inside an unquoted cell")
+    return row
+
+
+def _parses(raw: bytes) -> bool:
+    try:
+        _parse_record(raw)
+    except (UnicodeDecodeError, csv.Error):
+        return False
+    return True
+
+
+def _index_records(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
+    """Records of :func:`_records`; a multi-line one that does not parse is split in lines.
+
+    A stray quote then costs its own row only, not the rows it swallowed.
+    """
+    for start, raw in _records(handle):
+        if raw.rstrip(b"\r\n").count(b"\n") == 0 or _parses(raw):
+            yield start, raw
+            continue
+        offset = start
+        for line in raw.splitlines(keepends=True):
+            yield offset, line
+            offset += len(line)
 
 
 def _read_header(path: Path, handle: io.BufferedReader) -> tuple[str, ...]:
@@ -149,7 +187,7 @@ def _build_index(paths: Sequence[Path]) -> _Index:
                 _Csv(path, header, column, split_of_csv(path.name), "polished" in path.name)
             )
             handle.seek(0)
-            records = _records(handle)
+            records = _index_records(handle)
             next(records, None)  # the header (any leading blank lines were skipped with it)
             for offset, raw in records:
                 if column == 0 and not raw.startswith(b'"'):

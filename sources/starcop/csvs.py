@@ -83,6 +83,25 @@ class _Row:
     problem: str = ""
 
 
+def _parse_line(line: str) -> tuple[list[str], str]:
+    """The cells of one CSV line and, if it is malformed, why (else ``""``).
+
+    STARCOP's CSVs hold ids, numbers and short names, one row a line; a NUL byte or a quote
+    that does not delimit a whole cell makes the row unreadable, so its text never reaches a
+    label.
+    """
+    try:
+        rows = list(csv.reader([line], strict=True))
+    except csv.Error as exc:
+        return [c for c in line.split(",")], f"malformed CSV ({exc})"
+    fields = rows[0] if rows else []
+    if "\x00" in line:
+        return fields, "NUL byte in the row"
+    if any('"' in cell for cell in fields):
+        return fields, "stray quote in the row"
+    return fields, ""
+
+
 def _read_csv(path: Path) -> list[_Row]:
     """Read a STARCOP CSV into rows keyed by column (a leading pandas index is dropped).
 
@@ -90,10 +109,18 @@ def _read_csv(path: Path) -> list[_Row]:
         SourceNotFoundError: If the file is not readable CSV text or has no ``id`` column.
     """
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
         raise SourceNotFoundError(f"starcop: cannot read {path} as CSV: {exc}") from exc
+    lines: list[list[str]] = []
+    broken: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields, why = _parse_line(line)  # one row a line: a stray quote spoils its row only
+        lines.append(fields)
+        if why:
+            broken[number] = why
+    if 1 in broken:
+        raise SourceNotFoundError(f"starcop: {path}: unreadable header ({broken[1]})")
     if not lines:
         raise SourceNotFoundError(f"starcop: {path} is empty; expected a header with 'id'")
     header = [h.strip() for h in lines[0]]
@@ -109,8 +136,8 @@ def _read_csv(path: Path) -> list[_Row]:
         if not fields or all(not f.strip() for f in fields):
             continue
         cells = fields[skip:]
-        problem = ""
-        if len(fields) != len(header):
+        problem = broken.get(number, "")
+        if not problem and len(fields) != len(header):
             problem = f"line {number} has {len(fields)} fields, the header {len(header)}"
         values = {c: (cells[i].strip() if i < len(cells) else "") for i, c in enumerate(columns)}
         if not values["id"]:

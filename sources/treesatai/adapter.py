@@ -47,7 +47,13 @@ import rasterio
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
-from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
+from eoinstruct.sources.base import (
+    SourceAdapter,
+    SourceError,
+    SourceNotFoundError,
+    facts_of,
+    short_repr,
+)
 from eoinstruct.sources.geo import footprint_from_box
 from eoinstruct.sources.treesatai.genera import GENERA, leaf_type, load_labels, parse_entry
 
@@ -71,9 +77,24 @@ SENSOR = "Aerial colour-infrared orthophoto (Lower Saxony forest inventory)"
 
 
 def _read_list(path: Path) -> list[str]:
+    """The patch names of a split list; an unreadable list stops the listing in one line."""
     if not path.is_file():
         return []
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceNotFoundError(
+            f"treesatai: {path} is not a readable split list ({short_repr(str(exc), 80)}); "
+            "restore it from the archive"
+        ) from exc
+    names = [line.strip() for line in text.splitlines() if line.strip()]
+    bad = next((n for n in names if "\x00" in n or not n.endswith(".tif")), None)
+    if bad is not None:
+        raise SourceNotFoundError(
+            f"treesatai: {path} lists {short_repr(bad, 60)}, not a patch file name; restore "
+            "it from the archive"
+        )
+    return names
 
 
 class TreeSatAI(SourceAdapter):

@@ -8,12 +8,11 @@ no tree genus. Leaf types (conifer or broadleaf) are botany, not a dataset field
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.sources.base import SourceError
+from eoinstruct.sources.base import SourceError, json_loads
 
 GENERA: tuple[str, ...] = (
     "Abies",
@@ -54,7 +53,7 @@ def load_labels(path: Path) -> dict[str, Any]:
         OSError: If the file cannot be read.
         ValueError: If it is not a JSON object.
     """
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json_loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a JSON object of file name -> labels")
     return data

@@ -167,7 +167,8 @@ class XBD(SourceAdapter):
             SourceError: ``missing_file`` if an image or label file of either phase is
                 missing; ``malformed_label`` for unreadable JSON, missing ``features`` or a bad
                 WKT; ``bad_metadata`` for an unparseable ``gsd`` or ``capture_date``;
-                ``corrupt_raster`` if a PNG header cannot be read or is not 8-bit RGB.
+                ``corrupt_raster`` if a PNG header cannot be read or is not 8-bit RGB, or the pre
+                and post images differ in size.
             ValueError: If ``unit`` is not of the form above.
         """
         match = _UNIT_RE.match(unit)
@@ -183,6 +184,13 @@ class XBD(SourceAdapter):
 
         labels = {p: _read_label(label_paths[p], unit) for p in PHASES}
         sizes = {p: _png_size(images[p], unit) for p in PHASES}
+        if sizes["pre"] != sizes["post"]:
+            raise SourceError(
+                "corrupt_raster",
+                f"xbd {unit}: pre image is {sizes['pre'][0]}x{sizes['pre'][1]} but post image "
+                f"is {sizes['post'][0]}x{sizes['post'][1]}; the pair is not co-registered",
+                unit,
+            )
         post_meta = labels["post"].metadata
 
         raw_sensor = _text(post_meta.get("sensor"))
