@@ -34,6 +34,7 @@ from eoinstruct.sources.stac import network
 from eoinstruct.sources.stac.adapter import STACScenes
 from eoinstruct.sources.stac.options import _parse_options
 from eoinstruct.sources.stac.search import fetch_item, item_matches, search_api, search_kwargs
+from eoinstruct.sources.stac.signing import sign_href
 
 GEOJSON = "application/geo+json"
 FIJI = (180.0, -16.5)
@@ -490,3 +491,22 @@ def test_network_is_a_declared_failure_kind() -> None:
     assert network.network_kind("TIFFReadEncodedTile() failed.") is None
     assert network.public_href("https://a/b.tif?se=1&sig=x") == "https://a/b.tif?…"
     assert network.public_href("/data/b.tif") == "/data/b.tif"
+
+
+def test_planetary_computer_token_request_times_out(
+    silent: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pc = pytest.importorskip("planetary_computer")
+
+    class Settings:
+        sas_url = f"{silent}/api/sas/v1/token"
+        subscription_key = None
+
+    monkeypatch.setattr(pc.sas.Settings, "get", staticmethod(lambda: Settings))
+    monkeypatch.setattr(pc.sas, "TOKEN_CACHE", {})
+    href = "https://sentinel2l2a01.blob.core.windows.net/sentinel2-l2/60/V/UK/B04_10m.tif"
+    started = time.monotonic()
+    with pytest.raises(SourceError) as info:
+        sign_href("planetary_computer", href, "u", (1.0, 1.0), 0)
+    assert info.value.kind == "network" and "cannot sign" in str(info.value)
+    assert time.monotonic() - started < 2.5

@@ -178,5 +178,12 @@ def load_calibration(choice: AssetChoice, opts: _Options, unit: str) -> Calibrat
             "(set s1_calibration: none to keep uncalibrated DN)",
             unit,
         )
-    text = _read_text(sign_href(opts.sign, choice.calibration_href), unit, opts)
+    signed = sign_href(
+        opts.sign,
+        choice.calibration_href,
+        unit,
+        (opts.connect_timeout_s, opts.timeout_s),
+        opts.retries,
+    )
+    text = _read_text(signed, unit, opts)
     return parse_calibration(text, choice.calibration_href, unit)

@@ -292,10 +292,13 @@ def read_chips(
     # Every remote read (header, window, on any worker) has the timeouts and retries.
     with rasterio.Env(**gdal_http_env(opts.connect_timeout_s, opts.timeout_s, opts.retries)):
         family = collection_profile(str(item.get("collection")))
-        headers = {c.key: _read_header(sign_href(opts.sign, c.href), unit) for c in choices}
+        net = ((opts.connect_timeout_s, opts.timeout_s), opts.retries)
+        headers = {
+            c.key: _read_header(sign_href(opts.sign, c.href, unit, *net), unit) for c in choices
+        }
         grid = chip_grid(unit, item, headers, opts)
         for choice in choices:
-            href = sign_href(opts.sign, choice.href)
+            href = sign_href(opts.sign, choice.href, unit, *net)
             header = headers[choice.key]
             if header.crs is not None and not header.transform.is_identity:
                 declared = item_epsg(item, choice.key)

@@ -201,7 +201,7 @@ def raster_error(href: str, exc: Exception, unit: str, action: str = "cannot ope
     if kind == "network":
         return SourceError(
             "network",
-            f"{shown}: {action}: network failure ({text}); the next run retries it, or raise "
+            f"{shown}: {action}: network failure ({text}); a later run may succeed, or raise "
             "sources.stac.timeout_s / retries in params.yaml",
             unit,
         )

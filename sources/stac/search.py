@@ -375,7 +375,7 @@ def fetch_item(api_url: str, unit: str, opts: _Options | None = None) -> dict[st
     except requests.RequestException as exc:
         raise SourceError(
             "network",
-            f"cannot fetch {url}: {_one_line(exc)}; the next run retries it, or raise "
+            f"cannot fetch {url}: {_one_line(exc)}; a later run may succeed, or raise "
             "sources.stac.timeout_s / retries in params.yaml",
             unit,
         ) from None
