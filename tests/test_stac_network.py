@@ -105,7 +105,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _search(self, body: dict[str, Any]) -> None:
         type(self).bodies.append(body)
-        page = {"type": "FeatureCollection", "features": type(self).items, "links": []}
+        links = []
+        if self.path.startswith("/loop/"):  # a next link back to the same page, forever
+            base = f"http://127.0.0.1:{self.server.server_address[1]}/loop/search"
+            links = [{"rel": "next", "href": f"{base}?page=2", "method": "GET", "type": GEOJSON}]
+        page = {"type": "FeatureCollection", "features": type(self).items, "links": links}
         self._send(200, json.dumps(page).encode(), "application/geo+json")
 
     def _asset(self, head: bool) -> None:
@@ -148,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._asset(head=False)
         elif path.endswith("/search"):
             self._search({"get": self.path})
-        elif path.strip("/") in ("noconf", "conf", "coreonly"):
+        elif path.strip("/") in ("noconf", "conf", "coreonly", "loop"):
             self._landing(path.strip("/"))
         elif re.fullmatch(r"/noconf/collections/[^/]+/items/[^/]+", path):
             found = [i for i in type(self).items if i["id"] == path.rsplit("/", 1)[-1]]
@@ -353,6 +357,17 @@ def test_api_without_conformsto_is_searched_with_a_warning(
     assert adapter.list_units() == ["sentinel-2-l2a/a", "sentinel-2-l2a/b"]
     assert _Handler.bodies[-1]["intersects"]["type"] == "MultiPolygon"
     assert "bbox" not in _Handler.bodies[-1]
+
+
+def test_a_next_link_loop_ends(
+    server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _Handler.items = [_item("a", 10.0, 10.0, "http://x/a.tif"), _item("b", 11.0, 10.0, "h.tif")]
+    _Handler.bodies.clear()
+    with caplog.at_level(logging.WARNING, logger="eoinstruct.sources.stac.search"):
+        found = search_api(_api_opts(tmp_path, f"{server}/loop"), "stac")
+    assert [i["id"] for i in found] == ["a", "b"] and len(_Handler.bodies) == 2
+    assert "next-link loop" in caplog.text
 
 
 @pytest.mark.parametrize(

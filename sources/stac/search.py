@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -144,6 +144,33 @@ def _missing_class(conforms_to: list[str], opts: _Options) -> tuple[str, str] | 
     return None
 
 
+def _items_of_pages(pages: Iterator[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """The items of the search pages, stopping at a page that brings nothing new.
+
+    A server whose ``next`` link leads back to pages already read would otherwise be followed
+    forever (pystac-client stops only at an empty page or ``max_items``).
+    """
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for number, page in enumerate(pages, start=1):
+        features = [f for f in page.get("features", []) if isinstance(f, dict)]
+        keys = [(str(f.get("collection")), str(f.get("id"))) for f in features]
+        if not set(keys) - seen:
+            log.warning(
+                "%s: search page %d repeats items already read (a next-link loop); stopping "
+                "with %d items",
+                where,
+                number,
+                len(items),
+            )
+            break
+        for key, feature in zip(keys, features, strict=True):
+            if key not in seen:
+                seen.add(key)
+                items.append(dict(feature))
+    return items
+
+
 def search_api(opts: _Options, source: str) -> list[dict[str, Any]]:
     """Search a STAC API with pystac-client (it follows the ``next`` links page by page).
 
@@ -194,7 +221,7 @@ def search_api(opts: _Options, source: str) -> list[dict[str, Any]]:
             for name in needed:
                 client.add_conforms_to(name)
             search = client.search(**search_kwargs(opts))
-            return [dict(item) for item in search.items_as_dicts()]
+            return _items_of_pages(search.pages_as_dicts(), where)
     except DoesNotConformTo as exc:
         name = str(exc.args[0]) if exc.args else "?"
         option = {c[0]: c[1] for c in _CLASSES}.get(name, name.lower())
