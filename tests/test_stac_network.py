@@ -329,6 +329,27 @@ def test_antimeridian_chip_grid_on_both_sides(tmp_path: Path) -> None:
         assert width_deg == pytest.approx(160 / (111_320 * np.cos(np.radians(16.5))), rel=0.02)
 
 
+def test_a_catalog_chain_thousands_deep_is_walked(tmp_path: Path) -> None:
+    depth = 1500  # deeper than Python's recursion limit (1000)
+    _utm_cog(tmp_path / "red.tif", 32613, (-105.1019, 40.1672), size=32)
+    item = _item("S2B_13TDE_20230724_0_L2A", -105.1019, 40.1672, str(tmp_path / "red.tif"))
+    (tmp_path / "item.json").write_text(json.dumps(item), encoding="utf-8")
+    for level in range(depth):
+        rel = "item" if level == depth - 1 else "child"
+        target = "item.json" if rel == "item" else f"c{level + 1}.json"
+        node = {
+            "type": "Catalog",
+            "id": f"c{level}",
+            "stac_version": "1.0.0",
+            "description": "chain",
+            "links": [{"rel": rel, "href": target}],
+        }
+        name = "catalog.json" if level == 0 else f"c{level}.json"
+        (tmp_path / name).write_text(json.dumps(node), encoding="utf-8")
+    adapter = STACScenes(tmp_path, {"chips_dir": str(tmp_path / "chips")})
+    assert adapter.list_units() == ["sentinel-2-l2a/S2B_13TDE_20230724_0_L2A"]
+
+
 # -- the STAC API: conformance and timeouts ----------------------------------------------------
 
 

@@ -268,10 +268,12 @@ def walk_catalog(
             return None
         return value if isinstance(value, dict) else None
 
-    def visit(path: Path, collection: str | None) -> None:
+    Frame = tuple[Path, str | None, Iterator[Any]]
+
+    def open_node(path: Path, collection: str | None) -> Frame | None:
         key = path.resolve()
         if key in seen:
-            return
+            return None
         seen.add(key)
         node = load(path)
         if node is None:
@@ -280,22 +282,33 @@ def walk_catalog(
                     f"{source}: {path} is not a STAC catalog JSON; fix it or point "
                     "sources.stac.catalog in params.yaml at one"
                 )
-            return
+            return None
         if node.get("type") == "Collection":
             collection = str(node.get("id"))
             collection_assets[collection] = dict(node.get("item_assets") or {})
-        for link in node.get("links", []):
-            if not isinstance(link, Mapping) or not isinstance(link.get("href"), str):
-                continue
-            target = _resolve(path, link["href"])
-            if target is None:
-                continue
-            if link.get("rel") == "child":
-                visit(target, collection)
-            elif link.get("rel") == "item":
-                _index_item(target, collection, items, item_paths)
+        links = node.get("links")
+        return path, collection, iter(links if isinstance(links, list) else [])
 
-    visit(catalog_path, None)
+    # Depth first, in link order, with an explicit stack: a chain of child catalogs
+    # thousands deep is walked, not a RecursionError.
+    stack = [frame for frame in (open_node(catalog_path, None),) if frame is not None]
+    while stack:
+        path, collection, links = stack[-1]
+        link = next(links, None)
+        if link is None:
+            stack.pop()
+            continue
+        if not isinstance(link, Mapping) or not isinstance(link.get("href"), str):
+            continue
+        target = _resolve(path, link["href"])
+        if target is None:
+            continue
+        if link.get("rel") == "child":
+            child = open_node(target, collection)
+            if child is not None:
+                stack.append(child)
+        elif link.get("rel") == "item":
+            _index_item(target, collection, items, item_paths)
 
 
 def _index_item(
