@@ -507,13 +507,16 @@ def test_remote_asset_silent_or_refused_is_network(
         assert "sources.stac.timeout_s" in str(info.value)
 
 
-def test_network_retries_bounded_and_signature_not_shown(server: str, tmp_path: Path) -> None:
+def test_network_retries_bounded_and_signature_not_shown(
+    server: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _Handler.hits.clear()
     href = f"{server}/assets/e503/x-{tmp_path.name}.tif?sig=SECRET"
     adapter, unit = _remote_adapter(tmp_path, href, retries=1)
     started = time.monotonic()
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(SourceError) as info, caplog.at_level(logging.WARNING):
         adapter.read_unit(unit)
+    assert "Retrying" in caplog.text and "SECRET" not in caplog.text  # GDAL's retry warning
     assert info.value.kind == "network" and "SECRET" not in str(info.value)
     assert 2 <= _Handler.hits.count("e503") <= 4  # one try, one retry (GDAL may HEAD first)
     assert time.monotonic() - started < 5

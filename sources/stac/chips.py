@@ -42,7 +42,12 @@ from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.stac.assets import AssetChoice, Scaling, collection_profile, item_epsg
 from eoinstruct.sources.stac.calibration import CalibrationLut, load_calibration
 from eoinstruct.sources.stac.grid import ChipGrid, _crs_text, _Header, _read_header, chip_grid
-from eoinstruct.sources.stac.network import gdal_http_env, public_href, raster_error
+from eoinstruct.sources.stac.network import (
+    gdal_http_env,
+    public_href,
+    raster_error,
+    redact_gdal_logs,
+)
 from eoinstruct.sources.stac.options import _Options
 from eoinstruct.sources.stac.signing import sign_href
 
@@ -289,7 +294,9 @@ def read_chips(
                 return grid, paths
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    # Every remote read (header, window, on any worker) has the timeouts and retries.
+    # Every remote read (header, window, on any worker) has the timeouts and retries, and
+    # GDAL's retry warnings are logged without the href's signature.
+    redact_gdal_logs()
     with rasterio.Env(**gdal_http_env(opts.connect_timeout_s, opts.timeout_s, opts.retries)):
         family = collection_profile(str(item.get("collection")))
         net = ((opts.connect_timeout_s, opts.timeout_s), opts.retries)

@@ -3,7 +3,8 @@
 Holds the HTTP settings every request of the adapter uses (:func:`requests_timeout`,
 :func:`api_retry` for pystac-client and the item fetch, :func:`gdal_http_env` for rasterio's
 ``/vsicurl/`` reads), :func:`raster_error`, which tells a network failure from a missing or a
-corrupt file, :func:`public_href` (hrefs without their signature in messages) and the
+corrupt file, :func:`public_href` and :class:`RedactQueries` (hrefs without their signature in
+messages and GDAL's log lines) and the
 antimeridian helpers (:func:`split_antimeridian`, :func:`box_center`).
 
 Facts relied on:
@@ -34,6 +35,7 @@ Decisions:
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from typing import Any
@@ -146,6 +148,39 @@ def public_href(href: str) -> str:
     if parsed.scheme and len(parsed.scheme) > 1 and parsed.query:
         return parsed._replace(query="").geturl() + "?…"
     return href
+
+
+_SIGNED_URL = re.compile(r"((?:https?|s3|gs|az)://[^\s?\"']+)\?[^\s\"']+")
+
+
+class RedactQueries(logging.Filter):
+    """Log filter that drops the query (signature, token) of every URL in a message.
+
+    GDAL reports its HTTP retries as warnings naming the full, signed URL; the adapter puts
+    this filter on rasterio's ``rasterio._env`` logger, which relays them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message without URL queries; keep the record.
+
+        Args:
+            record: A log record.
+
+        Returns:
+            True (the record is kept).
+        """
+        message = record.getMessage()
+        redacted = _SIGNED_URL.sub(r"\1?…", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_gdal_logs() -> None:
+    """Put :class:`RedactQueries` on rasterio's GDAL message logger (once)."""
+    logger = logging.getLogger("rasterio._env")
+    if not any(isinstance(f, RedactQueries) for f in logger.filters):
+        logger.addFilter(RedactQueries())
 
 
 def is_remote(href: str) -> bool:
