@@ -125,6 +125,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         data = type(self).files[f"{mode}/{name}"]
         match = re.match(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if mode == "partial" and match and int(match[1]) >= 16384:
+            self._send(503, b"", "text/plain")  # the header reads, the tiles do not
+            return
+        if match and int(match[1]) >= len(data):  # a truncated file: what a server answers
+            self._send(416, b"", "text/plain")
+            return
         if match:
             first = int(match[1])
             last = min(int(match[2]) if match[2] else len(data) - 1, len(data) - 1)
@@ -492,6 +498,25 @@ def test_remote_asset_failures_are_classified(
         adapter.read_unit(unit)
     assert info.value.kind == kind, str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_remote_tiles_failing_is_network_missing_is_corrupt(tmp_path: Path, server: str) -> None:
+    big = tmp_path / "big.tif"
+    _utm_cog(big, 32613, (-105.1019, 40.1672), size=512, compress="deflate")
+    data = big.read_bytes()
+    assert len(data) > 4 * 16384
+    name = f"big-{tmp_path.name}.tif"
+    _Handler.files[f"partial/{name}"] = data
+    adapter, unit = _remote_adapter(tmp_path, f"{server}/assets/partial/{name}")
+    with pytest.raises(SourceError) as info:
+        adapter.read_unit(unit)
+    assert info.value.kind == "network" and "cannot read window" in str(info.value)
+    # the same file truncated on the server (tiles past its end): corrupt, not the network
+    _Handler.files[f"truncated/{name}"] = data[: len(data) // 3]
+    adapter, unit = _remote_adapter(tmp_path / "t", f"{server}/assets/truncated/{name}")
+    with pytest.raises(SourceError) as info:
+        adapter.read_unit(unit)
+    assert info.value.kind == "corrupt_raster", str(info.value)
 
 
 def test_remote_asset_silent_or_refused_is_network(

@@ -44,6 +44,7 @@ from eoinstruct.sources.stac.calibration import CalibrationLut, load_calibration
 from eoinstruct.sources.stac.grid import ChipGrid, _crs_text, _Header, _read_header, chip_grid
 from eoinstruct.sources.stac.network import (
     gdal_http_env,
+    gdal_messages,
     public_href,
     raster_error,
     redact_gdal_logs,
@@ -98,12 +99,13 @@ def _read_gridded(
     window = _src_window(header.transform, header.width, header.height, bounds)
     if window is None:
         return out
-    try:
-        with rasterio.open(href) as ds:
-            raw = ds.read(1, window=window)
-            src_transform = ds.transform @ Affine.translation(window.col_off, window.row_off)
-    except RasterioError as exc:
-        raise raster_error(href, exc, unit, "cannot read window") from exc
+    with gdal_messages() as logged:
+        try:
+            with rasterio.open(href) as ds:
+                raw = ds.read(1, window=window)
+                src_transform = ds.transform @ Affine.translation(window.col_off, window.row_off)
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot read window", logged) from exc
     values = _physical(raw, scaling, header.nodata)
     reproject(
         values,
@@ -143,13 +145,14 @@ def _read_gcp(
     if col1 <= col0 or row1 <= row0:
         return out
     window = Window(col0, row0, col1 - col0, row1 - row0)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as ds:
-                raw = ds.read(1, window=window)
-    except RasterioError as exc:
-        raise raster_error(href, exc, unit, "cannot read window") from exc
+    with gdal_messages() as logged:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(href) as ds:
+                    raw = ds.read(1, window=window)
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot read window", logged) from exc
     values = _physical(raw, scaling, header.nodata)
     if lut is not None:
         gain = lut.at(np.arange(row0, row1, dtype=np.float64), np.arange(col0, col1, dtype=float))

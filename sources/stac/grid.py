@@ -50,7 +50,7 @@ from eoinstruct.pipeline.records import Sample
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.geo import footprint_from_box
 from eoinstruct.sources.stac.assets import _local_path
-from eoinstruct.sources.stac.network import box_center, raster_error
+from eoinstruct.sources.stac.network import box_center, gdal_messages, raster_error
 from eoinstruct.sources.stac.options import _Options
 
 
@@ -118,22 +118,23 @@ class _Header:
 
 def _read_header(href: str, unit: str) -> _Header:
     _check_exists(href, unit)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as ds:
-                gcps, gcp_crs = ds.gcps
-                return _Header(
-                    crs=ds.crs,
-                    transform=ds.transform,
-                    width=ds.width,
-                    height=ds.height,
-                    nodata=ds.nodata,
-                    gcps=tuple(gcps),
-                    gcp_crs=gcp_crs,
-                )
-    except RasterioError as exc:
-        raise raster_error(href, exc, unit) from exc
+    with gdal_messages() as logged:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(href) as ds:
+                    gcps, gcp_crs = ds.gcps
+                    return _Header(
+                        crs=ds.crs,
+                        transform=ds.transform,
+                        width=ds.width,
+                        height=ds.height,
+                        nodata=ds.nodata,
+                        gcps=tuple(gcps),
+                        gcp_crs=gcp_crs,
+                    )
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot open", logged) from exc
 
 
 def _utm_epsg(lon: float, lat: float) -> int:

@@ -35,9 +35,11 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -60,7 +62,9 @@ RETRY_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
 MISSING_STATUSES: tuple[str, ...] = ("404", "410")
 """HTTP statuses that say the file is not there (``missing_file``, not ``network``)."""
 
-_HTTP_STATUS = re.compile(r"HTTP (?:response code:|error code:|status)?\s*(\d{3})")
+_HTTP_STATUS = re.compile(
+    r"(?:HTTP (?:response code:|error code:|status)?\s*|response_code=)(\d{1,3})\b"
+)
 _NETWORK_WORDS = (
     "curl error",
     "timed out",
@@ -202,37 +206,98 @@ def network_kind(text: str) -> str | None:
     """Classify an error text of a remote read: ``network``, ``missing_file`` or None.
 
     Args:
-        text: The error message (GDAL, curl or requests).
+        text: The error message (GDAL, curl or requests), with GDAL's logged messages.
 
     Returns:
-        ``missing_file`` for HTTP 404/410, ``network`` for any other HTTP error status or a
-        connection failure, None when the text names neither (a decoding error).
+        ``missing_file`` for HTTP 404/410; None for HTTP 416 (the file is shorter than its
+        header says: truncated) and for a text that names no network failure (a decoding
+        error); ``network`` for any other HTTP status (0: no answer) or a connection failure.
     """
     match = _HTTP_STATUS.search(text)
     if match:
-        return "missing_file" if match.group(1) in MISSING_STATUSES else "network"
+        code = match.group(1)
+        if code in MISSING_STATUSES:
+            return "missing_file"
+        return None if code == "416" else "network"
     lower = text.lower()
     if any(word in lower for word in _NETWORK_WORDS):
         return "network"
     return None
 
 
-def raster_error(href: str, exc: Exception, unit: str, action: str = "cannot open") -> SourceError:
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def gdal_messages() -> Iterator[list[str]]:
+    """Collect what GDAL logs (through rasterio) while reading.
+
+    A tile request that fails mid-read surfaces only as ``TIFFFillTile: Read error … got 0
+    bytes``; the HTTP status is in a logged warning (``Request for a-b failed with
+    response_code=503``), which :func:`raster_error` reads from here.
+
+    Yields:
+        The messages logged so far.
+    """
+    handler = _Collect()
+    loggers = [logging.getLogger(name) for name in ("rasterio._err", "rasterio._env")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+def _chain(exc: BaseException) -> list[str]:
+    texts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(texts) < 10:
+        seen.add(id(current))
+        texts.append(" ".join(str(current).split()))
+        current = current.__cause__ or current.__context__
+    return texts
+
+
+def raster_error(
+    href: str,
+    exc: Exception,
+    unit: str,
+    action: str = "cannot open",
+    logged: Sequence[str] = (),
+) -> SourceError:
     """Turn a rasterio error on an asset into the unit's failure, with the right kind.
 
     Args:
         href: The href that was read (signed or not; the message drops the signature).
-        exc: The error rasterio raised.
+        exc: The error rasterio raised (its chained GDAL errors are read too).
         unit: Unit id.
         action: What was being done, for the message.
+        logged: GDAL's messages logged during the read (:func:`gdal_messages`).
 
     Returns:
         ``network`` (remote href, connection or HTTP failure), ``missing_file`` (no such
-        file, HTTP 404/410) or ``corrupt_raster`` (the bytes arrived and cannot be decoded).
+        file, HTTP 404/410) or ``corrupt_raster`` (the bytes arrived and cannot be decoded,
+        or the file is shorter than its header says).
     """
-    text = " ".join(str(exc).split())
+    texts = _chain(exc)
+    text = "; ".join(dict.fromkeys(texts[:1] + texts[-1:]))
     shown = public_href(href)
-    kind = network_kind(text) if is_remote(href) else None
+    kind = None
+    if is_remote(href):
+        for candidate in [*texts, *(" ".join(m.split()) for m in logged)]:
+            kind = network_kind(_SIGNED_URL.sub(r"\1?…", candidate))
+            if kind is not None:
+                text = _SIGNED_URL.sub(r"\1?…", candidate)[:300]
+                break
     if kind == "network":
         return SourceError(
             "network",
