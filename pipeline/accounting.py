@@ -26,6 +26,8 @@ class FailureKind(StrEnum):
     MALFORMED_LABEL = "malformed_label"
     BAD_METADATA = "bad_metadata"
     CORRUPT_RASTER = "corrupt_raster"
+    NETWORK = "network"
+    """A remote read timed out, was refused or reset, or got HTTP 429/5xx (not the data's fault)."""
     UNEXPECTED_ERROR = "unexpected_error"
     """A bug on odd input: logged with its traceback, counted, and the run goes on."""
 

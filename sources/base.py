@@ -32,8 +32,13 @@ FAILURE_KINDS: tuple[str, ...] = (
     "malformed_label",
     "bad_metadata",
     "corrupt_raster",
+    "network",
 )
-"""Kinds of :class:`SourceError`; they become the ``failed`` keys in the stage metrics."""
+"""Kinds of :class:`SourceError`; they become the ``failed`` keys in the stage metrics.
+
+``network``: a remote read (STAC API, asset over HTTP) timed out, was refused or reset, or
+got HTTP 429/5xx; unlike the others it says nothing about the data, so a later run may
+succeed."""
 
 
 @dataclass(frozen=True)

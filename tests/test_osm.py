@@ -318,6 +318,8 @@ def test_enrich_leaves_samples_without_usable_footprint_unchanged(tagger: XmlTag
 class _FakeOverpass(http.server.BaseHTTPRequestHandler):
     mode = "ok"
     queries: list[str] = []  # noqa: RUF012
+    status = "2 slots available now."
+    next_status: list[str] = []  # noqa: RUF012
 
     def log_message(self, *args: object) -> None:
         pass
@@ -330,9 +332,11 @@ class _FakeOverpass(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        # osmnx's slot check reads the 5th line; "N slots available now." means no wait
+        # the slot check reads the 5th line; "N slots available now." means no wait
         text = "Connected as: 1\nCurrent time: x\nAnnounced endpoint: none\nRate limit: 2\n"
-        self._send(200, (text + "2 slots available now.\n").encode(), "text/plain")
+        queued = type(self).next_status
+        status = queued.pop(0) if queued else type(self).status
+        self._send(200, (text + status + "\n").encode(), "text/plain")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
@@ -417,6 +421,47 @@ def test_unreachable_overpass_raises_quickly() -> None:
         OverpassTagger(url, OsmConfig(), timeout_s=2, rate_limit=True).tags_for(A)
     assert url in str(info.value)
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("status", "match"),
+    [
+        ("Slot available after: 2030-01-01T00:00:00Z, in 3600 seconds.", "no free query slot"),
+        ("Currently running queries (pid, space limit, time limit, start time):", "no free"),
+        ("<html>maintenance</html>", "status page not understood.*osm.rate_limit: false"),
+    ],
+)
+def test_overpass_slot_wait_is_bounded(overpass: str, status: str, match: str) -> None:
+    _FakeOverpass.mode, _FakeOverpass.status = "ok", status
+    started = time.monotonic()
+    try:
+        with pytest.raises(OsmError, match=match):
+            OverpassTagger(overpass, OsmConfig(), timeout_s=1, rate_limit=True).tags_for(A)
+    finally:
+        _FakeOverpass.status = "2 slots available now."
+    assert time.monotonic() - started < 1.5  # osmnx alone: 60 s, or forever
+
+
+def test_overpass_waits_for_a_slot_that_frees_soon(overpass: str) -> None:
+    _FakeOverpass.mode = "ok"
+    _FakeOverpass.next_status[:] = ["Slot available after: 2030-01-01T00:00:00Z, in 0 seconds."]
+    started = time.monotonic()
+    remote = OverpassTagger(overpass, OsmConfig(), timeout_s=5, rate_limit=True)
+    assert remote.tags_for(EDGE) == {"osm:natural": "water"}
+    assert 0.4 < time.monotonic() - started < 3 and not _FakeOverpass.next_status
+
+
+@pytest.mark.parametrize("rate_limit", [True, False])
+def test_overpass_that_never_answers_fails_within_the_timeout(rate_limit: bool) -> None:
+    with socket.socket() as sock:  # accepts (the kernel does), never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
+        started = time.monotonic()
+        with pytest.raises(OsmError, match=r"unreachable.*Timeout") as info:
+            OverpassTagger(url, OsmConfig(), timeout_s=1, rate_limit=rate_limit).tags_for(A)
+        assert time.monotonic() - started < 2
+    assert url in str(info.value) and "osm.timeout_s" in str(info.value)
 
 
 def test_overpass_rejects_bad_settings() -> None:

@@ -468,7 +468,8 @@ def test_planetary_computer_signing_without_network(monkeypatch: pytest.MonkeyPa
         def mount(self, prefix: str, adapter: object) -> None:
             pass
 
-        def get(self, url: str, headers: object = None) -> Response:
+        def get(self, url: str, headers: object = None, timeout: object = None) -> Response:
+            assert timeout == (10.0, 30.0)  # the token request has the adapter's timeout
             calls.append(url)
             return Response(url)
 

@@ -80,8 +80,9 @@ class STACScenes(SourceAdapter):
     - ``api_url``: URL of a STAC API (``root`` must then be an existing folder; it is not read).
     - ``chips_dir`` (required): where chips and cached items are written, e.g.
       ``data/work/stac_chips`` (the ingest stage must declare it as an output).
-    - ``collections``, ``bbox`` [w, s, e, n] or ``intersects`` (GeoJSON), ``datetime`` (RFC
-      3339 instant or ``a/b`` interval), ``max_items``: search filters (also applied to a
+    - ``collections``, ``bbox`` [w, s, e, n] (w > e crosses the antimeridian) or
+      ``intersects`` (GeoJSON), ``datetime`` (RFC 3339 instant or ``a/b`` interval),
+      ``max_items``: search filters (also applied to a
       static catalog); ``query`` (dict, the STAC query extension), ``filter`` (CQL2-JSON),
       ``sortby``, ``limit`` (page size): API only.
     - ``assets``: collection id → asset keys to read (default: see :func:`select_assets`).
@@ -92,6 +93,8 @@ class STACScenes(SourceAdapter):
     - ``sign``: None or a name in :data:`SIGNERS` (``planetary_computer``: needs the
       ``planetary-computer`` package, the ``planetary-computer`` extra).
     - ``s1_calibration``: ``sigma0`` (default) or ``none`` for Sentinel-1 GRD.
+    - ``timeout_s`` (default 30), ``connect_timeout_s`` (10), ``retries`` (2): every API
+      request and remote asset read (:mod:`~eoinstruct.sources.stac.network`).
     - ``time_series`` (default false): also list one series unit per optical tile or
       path/row with items on two or more dates (:mod:`~eoinstruct.sources.stac.series`);
       ``series_max_cloud`` (default 20): cloudiest member item, in percent.
@@ -222,7 +225,7 @@ class STACScenes(SourceAdapter):
                     "bad_metadata", f"{cached}: unreadable item: {exc}", unit
                 ) from exc
         else:
-            item = fetch_item(str(self.opts.api_url), unit)
+            item = fetch_item(str(self.opts.api_url), unit, self.opts)
             _write_json_atomic(cached, item, only_if_changed=True)
         if not isinstance(item, dict):
             raise SourceError("bad_metadata", f"{cached}: not an item", unit)
@@ -240,10 +243,12 @@ class STACScenes(SourceAdapter):
 
         Raises:
             SourceError: ``missing_band`` (a required asset is absent), ``missing_file`` (an
-                asset file or the item cannot be found), ``corrupt_raster`` (an asset cannot
-                be read), ``bad_metadata`` (malformed item, unsupported collection, the CRS
-                the item declares differs from the file's, no time) or ``malformed_label``
-                (the item JSON itself is broken).
+                asset file or the item cannot be found), ``network`` (an asset or the item
+                could not be fetched: timeout, refused or reset connection, HTTP 429/5xx),
+                ``corrupt_raster`` (an asset arrived but cannot be decoded), ``bad_metadata``
+                (malformed item, unsupported collection, the CRS the item declares differs
+                from the file's, no time) or ``malformed_label`` (the item JSON itself is
+                broken).
             ValueError: If ``unit`` is not ``<collection>/<item id>``.
         """
         if unit.startswith(SERIES_PREFIX):

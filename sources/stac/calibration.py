@@ -32,6 +32,15 @@ import numpy as np
 
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.stac.assets import AssetChoice, _local_path
+from eoinstruct.sources.stac.network import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    api_retry,
+    network_kind,
+    public_href,
+    requests_timeout,
+)
 from eoinstruct.sources.stac.options import _Options
 from eoinstruct.sources.stac.signing import sign_href
 
@@ -111,7 +120,7 @@ def parse_calibration(text: str, source: str = "", unit: str = "") -> Calibratio
     return CalibrationLut(np.asarray(lines)[order], pixels, values)
 
 
-def _read_text(href: str, unit: str) -> str:
+def _read_text(href: str, unit: str, opts: _Options | None = None) -> str:
     path = _local_path(href)
     if path is not None:
         try:
@@ -120,17 +129,28 @@ def _read_text(href: str, unit: str) -> str:
             raise SourceError("missing_file", f"{path}: file not found", unit) from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise SourceError("bad_metadata", f"{path}: cannot read: {exc}", unit) from exc
+    shown = public_href(href)
     if urlparse(href).scheme in ("http", "https"):
         import requests
+        from requests.adapters import HTTPAdapter
 
+        connect_s = opts.connect_timeout_s if opts else DEFAULT_CONNECT_TIMEOUT_S
+        read_s = opts.timeout_s if opts else DEFAULT_TIMEOUT_S
+        retry = api_retry(opts.retries if opts else DEFAULT_RETRIES)
         try:
-            response = requests.get(href, timeout=60)
+            with requests.Session() as session:
+                session.mount("http://", HTTPAdapter(max_retries=retry))
+                session.mount("https://", HTTPAdapter(max_retries=retry))
+                response = session.get(href, timeout=requests_timeout(connect_s, read_s))
         except requests.RequestException as exc:
-            raise SourceError("missing_file", f"{href}: {exc}", unit) from exc
+            raise SourceError(
+                "network", f"{shown}: network failure ({type(exc).__name__})", unit
+            ) from None
         if response.status_code != 200:
-            raise SourceError("missing_file", f"{href}: HTTP {response.status_code}", unit)
+            kind = network_kind(f"HTTP {response.status_code}") or "network"
+            raise SourceError(kind, f"{shown}: HTTP {response.status_code}", unit)
         return response.text
-    raise SourceError("missing_file", f"{href}: cannot fetch this kind of href", unit)
+    raise SourceError("missing_file", f"{shown}: cannot fetch this kind of href", unit)
 
 
 def load_calibration(choice: AssetChoice, opts: _Options, unit: str) -> CalibrationLut | None:
@@ -146,7 +166,8 @@ def load_calibration(choice: AssetChoice, opts: _Options, unit: str) -> Calibrat
 
     Raises:
         SourceError: ``missing_file`` if the item has no calibration asset or its file cannot
-            be read, ``bad_metadata`` if the XML is malformed.
+            be found, ``network`` if fetching it failed, ``bad_metadata`` if the XML is
+            malformed.
     """
     if opts.s1_calibration == "none":
         return None
@@ -157,5 +178,12 @@ def load_calibration(choice: AssetChoice, opts: _Options, unit: str) -> Calibrat
             "(set s1_calibration: none to keep uncalibrated DN)",
             unit,
         )
-    text = _read_text(sign_href(opts.sign, choice.calibration_href), unit)
+    signed = sign_href(
+        opts.sign,
+        choice.calibration_href,
+        unit,
+        (opts.connect_timeout_s, opts.timeout_s),
+        opts.retries,
+    )
+    text = _read_text(signed, unit, opts)
     return parse_calibration(text, choice.calibration_href, unit)

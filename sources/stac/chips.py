@@ -42,6 +42,13 @@ from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.stac.assets import AssetChoice, Scaling, collection_profile, item_epsg
 from eoinstruct.sources.stac.calibration import CalibrationLut, load_calibration
 from eoinstruct.sources.stac.grid import ChipGrid, _crs_text, _Header, _read_header, chip_grid
+from eoinstruct.sources.stac.network import (
+    gdal_http_env,
+    gdal_messages,
+    public_href,
+    raster_error,
+    redact_gdal_logs,
+)
 from eoinstruct.sources.stac.options import _Options
 from eoinstruct.sources.stac.signing import sign_href
 
@@ -92,12 +99,13 @@ def _read_gridded(
     window = _src_window(header.transform, header.width, header.height, bounds)
     if window is None:
         return out
-    try:
-        with rasterio.open(href) as ds:
-            raw = ds.read(1, window=window)
-            src_transform = ds.transform @ Affine.translation(window.col_off, window.row_off)
-    except RasterioError as exc:
-        raise SourceError("corrupt_raster", f"{href}: cannot read window: {exc}", unit) from exc
+    with gdal_messages() as logged:
+        try:
+            with rasterio.open(href) as ds:
+                raw = ds.read(1, window=window)
+                src_transform = ds.transform @ Affine.translation(window.col_off, window.row_off)
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot read window", logged) from exc
     values = _physical(raw, scaling, header.nodata)
     reproject(
         values,
@@ -137,13 +145,14 @@ def _read_gcp(
     if col1 <= col0 or row1 <= row0:
         return out
     window = Window(col0, row0, col1 - col0, row1 - row0)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as ds:
-                raw = ds.read(1, window=window)
-    except RasterioError as exc:
-        raise SourceError("corrupt_raster", f"{href}: cannot read window: {exc}", unit) from exc
+    with gdal_messages() as logged:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(href) as ds:
+                    raw = ds.read(1, window=window)
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot read window", logged) from exc
     values = _physical(raw, scaling, header.nodata)
     if lut is not None:
         gain = lut.at(np.arange(row0, row1, dtype=np.float64), np.arange(col0, col1, dtype=float))
@@ -270,7 +279,8 @@ def read_chips(
         The chip grid and the chip GeoTIFF of each asset key.
 
     Raises:
-        SourceError: ``missing_file``, ``corrupt_raster`` or ``bad_metadata`` (the CRS the
+        SourceError: ``missing_file``, ``network`` (a remote read timed out, was refused or
+            reset, or got HTTP 429/5xx), ``corrupt_raster`` or ``bad_metadata`` (the CRS the
             item declares differs from the file's; an asset is not georeferenced).
     """
     paths = {c.key: folder / f"{c.key}.tif" for c in choices}
@@ -287,33 +297,42 @@ def read_chips(
                 return grid, paths
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    family = collection_profile(str(item.get("collection")))
-    headers = {c.key: _read_header(sign_href(opts.sign, c.href), unit) for c in choices}
-    grid = chip_grid(unit, item, headers, opts)
-    for choice in choices:
-        href = sign_href(opts.sign, choice.href)
-        header = headers[choice.key]
-        if header.crs is not None and not header.transform.is_identity:
-            declared = item_epsg(item, choice.key)
-            if family is not None and family.family != "s1grd" and declared is not None:
-                if header.crs.to_epsg() != declared:
-                    raise SourceError(
-                        "bad_metadata",
-                        f"{choice.href}: file CRS {_crs_text(header.crs)} differs from the "
-                        f"item's EPSG:{declared}",
-                        unit,
-                    )
-            array = _read_gridded(href, header, grid, choice.scaling, unit)
-        elif header.gcps and header.gcp_crs is not None:
-            lut = None
-            if family is not None and family.family == "s1grd":
-                lut = load_calibration(choice, opts, unit)
-            array = _read_gcp(href, header, grid, choice.scaling, lut, unit)
-        else:
-            raise SourceError(
-                "bad_metadata", f"{choice.href}: no CRS and no GCPs: not georeferenced", unit
-            )
-        _write_chip(paths[choice.key], array, grid, choice.band)
+    # Every remote read (header, window, on any worker) has the timeouts and retries, and
+    # GDAL's retry warnings are logged without the href's signature.
+    redact_gdal_logs()
+    with rasterio.Env(**gdal_http_env(opts.connect_timeout_s, opts.timeout_s, opts.retries)):
+        family = collection_profile(str(item.get("collection")))
+        net = ((opts.connect_timeout_s, opts.timeout_s), opts.retries)
+        headers = {
+            c.key: _read_header(sign_href(opts.sign, c.href, unit, *net), unit) for c in choices
+        }
+        grid = chip_grid(unit, item, headers, opts)
+        for choice in choices:
+            href = sign_href(opts.sign, choice.href, unit, *net)
+            header = headers[choice.key]
+            if header.crs is not None and not header.transform.is_identity:
+                declared = item_epsg(item, choice.key)
+                if family is not None and family.family != "s1grd" and declared is not None:
+                    if header.crs.to_epsg() != declared:
+                        raise SourceError(
+                            "bad_metadata",
+                            f"{public_href(choice.href)}: file CRS {_crs_text(header.crs)} "
+                            f"differs from the item's EPSG:{declared}",
+                            unit,
+                        )
+                array = _read_gridded(href, header, grid, choice.scaling, unit)
+            elif header.gcps and header.gcp_crs is not None:
+                lut = None
+                if family is not None and family.family == "s1grd":
+                    lut = load_calibration(choice, opts, unit)
+                array = _read_gcp(href, header, grid, choice.scaling, lut, unit)
+            else:
+                raise SourceError(
+                    "bad_metadata",
+                    f"{public_href(choice.href)}: no CRS and no GCPs: not georeferenced",
+                    unit,
+                )
+            _write_chip(paths[choice.key], array, grid, choice.band)
     manifest = {
         "request": request,
         "grid": {

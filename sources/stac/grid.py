@@ -36,16 +36,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import rasterio
+import shapely
+import shapely.affinity
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.transform import Affine, GCPTransformer
 from rasterio.warp import transform as warp_transform
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
 
 from eoinstruct.pipeline.records import Sample
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.geo import footprint_from_box
 from eoinstruct.sources.stac.assets import _local_path
+from eoinstruct.sources.stac.network import box_center, gdal_messages, raster_error
 from eoinstruct.sources.stac.options import _Options
 
 
@@ -87,13 +92,6 @@ class ChipGrid:
         return f"{self.crs} {left:.3f} {top:.3f} {self.resolution:g} {self.width}x{self.height}"
 
 
-def _open_error(href: str, exc: Exception, unit: str) -> SourceError:
-    text = str(exc)
-    if "No such file" in text or "404" in text or "does not exist" in text:
-        return SourceError("missing_file", f"{href}: {text}", unit)
-    return SourceError("corrupt_raster", f"{href}: cannot open: {text}", unit)
-
-
 def _check_exists(href: str, unit: str) -> None:
     path = _local_path(href)
     if path is not None and not path.is_file():
@@ -120,22 +118,23 @@ class _Header:
 
 def _read_header(href: str, unit: str) -> _Header:
     _check_exists(href, unit)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(href) as ds:
-                gcps, gcp_crs = ds.gcps
-                return _Header(
-                    crs=ds.crs,
-                    transform=ds.transform,
-                    width=ds.width,
-                    height=ds.height,
-                    nodata=ds.nodata,
-                    gcps=tuple(gcps),
-                    gcp_crs=gcp_crs,
-                )
-    except RasterioError as exc:
-        raise _open_error(href, exc, unit) from exc
+    with gdal_messages() as logged:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(href) as ds:
+                    gcps, gcp_crs = ds.gcps
+                    return _Header(
+                        crs=ds.crs,
+                        transform=ds.transform,
+                        width=ds.width,
+                        height=ds.height,
+                        nodata=ds.nodata,
+                        gcps=tuple(gcps),
+                        gcp_crs=gcp_crs,
+                    )
+        except RasterioError as exc:
+            raise raster_error(href, exc, unit, "cannot open", logged) from exc
 
 
 def _utm_epsg(lon: float, lat: float) -> int:
@@ -209,15 +208,40 @@ def _gcp_centre(
         (lon,), (lat,) = warp_transform(header.gcp_crs, "EPSG:4326", [x], [y])
         return float(lon), float(lat)
     bbox = item.get("bbox")
-    if isinstance(bbox, list) and len(bbox) == 4:
-        return (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
+    if (
+        isinstance(bbox, list)
+        and len(bbox) == 4
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in bbox)
+    ):
+        return box_center((bbox[0], bbox[1], bbox[2], bbox[3]))
     raise SourceError("bad_metadata", f"{unit}: cannot tell where the item is", unit)
 
 
 def _footprint(grid: ChipGrid) -> str:
-    """The chip rectangle in lon/lat as a counter-clockwise WKT polygon ("" if it fails)."""
+    """The chip rectangle in lon/lat as a counter-clockwise WKT polygon ("" if it fails).
+
+    A chip that crosses the antimeridian gives a MULTIPOLYGON of its parts west and east of
+    it (a plain polygon through its corners would span the rest of the globe).
+    """
     left, bottom, right, top = grid.bounds()
-    return footprint_from_box((left, top, right, bottom), grid.crs)
+    wkt = footprint_from_box((left, top, right, bottom), grid.crs)
+    if not wkt:
+        return wkt
+    west, _, east, _ = shapely.from_wkt(wkt).bounds
+    if east - west <= 180:
+        return wkt
+    xs, ys = [left, right, right, left], [top, top, bottom, bottom]
+    lons, lats = warp_transform(grid.crs, "EPSG:4326", xs, ys)
+    ring = Polygon([(x + 360 if x < 0 else x, y) for x, y in zip(lons, lats, strict=True)])
+    parts = [
+        ring.intersection(shapely.box(0, -90, 180, 90)),
+        shapely.affinity.translate(ring.intersection(shapely.box(180, -90, 540, 90)), -360),
+    ]
+    polygons = [orient(p, 1.0) for p in parts if isinstance(p, Polygon) and p.area > 0]
+    if not polygons:
+        return ""
+    shape_ = polygons[0] if len(polygons) == 1 else MultiPolygon(polygons)
+    return str(shapely.to_wkt(shape_, rounding_precision=7))
 
 
 def units_by_place(samples: Iterable[Sample]) -> dict[str, list[str]]:

@@ -17,6 +17,12 @@ from typing import Any
 
 from shapely.geometry import shape
 
+from eoinstruct.sources.stac.network import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    box_center,
+)
 from eoinstruct.sources.stac.signing import SIGNERS, check_signer
 
 DEFAULT_CHIP_SIZE = 256
@@ -35,7 +41,10 @@ def _lonlat_box(value: object, name: str) -> tuple[float, float, float, float]:
     ):
         raise ValueError(f"stac: option {name}={value!r} must be [west, south, east, north]")
     west, south, east, north = (float(v) for v in value)
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+    # west > east crosses the antimeridian (STAC API spec); west == east is empty.
+    if not (
+        -180 <= west <= 180 and -180 <= east <= 180 and west != east and -90 <= south < north <= 90
+    ):
         raise ValueError(f"stac: option {name}={value!r} is not a lon/lat box")
     return west, south, east, north
 
@@ -63,6 +72,9 @@ class _Options:
     s1_calibration: str
     time_series: bool = False
     series_max_cloud: float = 20.0
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    retries: int = DEFAULT_RETRIES
 
     def size_for(self, collection: str) -> int:
         return self.chip_size.get(collection, self.chip_size.get("default", DEFAULT_CHIP_SIZE))
@@ -89,6 +101,9 @@ _KNOWN_OPTIONS = {
     "s1_calibration",
     "time_series",
     "series_max_cloud",
+    "timeout_s",
+    "connect_timeout_s",
+    "retries",
 }
 
 
@@ -172,9 +187,9 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
             raise ValueError(f"stac: option chip_center={center_opt!r} must be [lon, lat]")
         center = (float(center_opt[0]), float(center_opt[1]))
     elif aoi is not None:
-        center = ((aoi[0] + aoi[2]) / 2, (aoi[1] + aoi[3]) / 2)
+        center = box_center(aoi)
     elif bbox is not None:
-        center = ((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2)
+        center = box_center(bbox)
     elif intersects is not None:
         point = shape(intersects).centroid
         center = (point.x, point.y)
@@ -198,6 +213,18 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
     max_cloud = options.get("series_max_cloud", 20.0)
     if isinstance(max_cloud, bool) or not isinstance(max_cloud, int | float) or max_cloud < 0:
         raise ValueError("stac: option series_max_cloud must be a number >= 0 (percent)")
+    timeouts = {}
+    for name, default in (
+        ("timeout_s", DEFAULT_TIMEOUT_S),
+        ("connect_timeout_s", DEFAULT_CONNECT_TIMEOUT_S),
+    ):
+        value = options.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600:
+            raise ValueError(f"stac: option {name}={value!r} must be seconds in (0, 3600]")
+        timeouts[name] = float(value)
+    retries = options.get("retries", DEFAULT_RETRIES)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise ValueError(f"stac: option retries={retries!r} must be an integer from 0 to 10")
     return _Options(
         catalog=str(catalog) if catalog is not None else None,
         api_url=str(api_url) if api_url is not None else None,
@@ -218,4 +245,7 @@ def _parse_options(options: Mapping[str, Any]) -> _Options:
         s1_calibration=str(calibration),
         time_series=time_series,
         series_max_cloud=float(max_cloud),
+        timeout_s=timeouts["timeout_s"],
+        connect_timeout_s=timeouts["connect_timeout_s"],
+        retries=retries,
     )

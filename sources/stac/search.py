@@ -5,15 +5,19 @@ Holds :func:`walk_catalog`, which follows a static catalog's ``child`` and ``ite
 file is still indexed so that its failure is counted), :func:`item_matches`, which applies the
 search filters (collections, bbox/intersects, datetime) to a catalog item,
 :func:`search_api`, which searches a STAC API through pystac-client (paging, the query
-extension, CQL2-JSON filters, sort, page size), and :func:`fetch_item` (STAC API - Features).
+extension, CQL2-JSON filters, sort, page size; timeouts, retries, APIs without
+``conformsTo``, antimeridian boxes: :mod:`~eoinstruct.sources.stac.network`), and
+:func:`fetch_item` (STAC API - Features).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,20 @@ from shapely.geometry import shape
 
 from eoinstruct.sources.base import SourceError, SourceNotFoundError, json_loads
 from eoinstruct.sources.stac.items import _TIME_FORMAT, acquisition_times
+from eoinstruct.sources.stac.network import (
+    DEFAULT_CONNECT_TIMEOUT_S,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    MISSING_STATUSES,
+    RETRY_STATUSES,
+    api_retry,
+    crosses_antimeridian,
+    requests_timeout,
+    split_antimeridian,
+)
 from eoinstruct.sources.stac.options import _Options
+
+log = logging.getLogger(__name__)
 
 
 def _time_range(text: str) -> tuple[datetime | None, datetime | None]:
@@ -61,8 +78,109 @@ def _resolve(base: Path, href: str) -> Path | None:
     return path if path.is_absolute() else Path(os.path.normpath(base.parent / path))
 
 
+def _one_line(text: object, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def search_kwargs(opts: _Options) -> dict[str, Any]:
+    """The keyword arguments of pystac-client's ``Client.search`` for the options.
+
+    A ``bbox`` crossing the antimeridian (``west > east``) is sent as an ``intersects``
+    MultiPolygon of its two halves (:func:`~eoinstruct.sources.stac.network.split_antimeridian`).
+
+    Args:
+        opts: The adapter's options.
+
+    Returns:
+        The search filters, paging and extension options that are set.
+    """
+    kwargs: dict[str, Any] = {}
+    for name in ("collections", "bbox", "intersects", "datetime", "query", "sortby"):
+        value = getattr(opts, name)
+        if value is not None:
+            kwargs[name] = list(value) if isinstance(value, tuple) else value
+    if opts.bbox is not None and crosses_antimeridian(opts.bbox):
+        del kwargs["bbox"]
+        kwargs["intersects"] = {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [[[w, s], [e, s], [e, n], [w, n], [w, s]]]
+                for w, s, e, n in split_antimeridian(opts.bbox)
+            ],
+        }
+    if opts.filter is not None:
+        kwargs["filter"] = opts.filter
+        kwargs["filter_lang"] = "cql2-json"
+    if opts.max_items is not None:
+        kwargs["max_items"] = opts.max_items
+    if opts.limit is not None:
+        kwargs["limit"] = opts.limit
+    return kwargs
+
+
+_CLASSES = (
+    ("ITEM_SEARCH", "api_url", "/item-search"),
+    ("QUERY", "query", "/item-search#query"),
+    ("FILTER", "filter", "/item-search#filter"),
+    ("SORT", "sortby", "/item-search#sort"),
+)
+"""pystac-client conformance name, the option that needs it, how its conformsTo URI ends."""
+
+
+def _needed_classes(opts: _Options) -> list[tuple[str, str, str]]:
+    return [c for c in _CLASSES if c[1] == "api_url" or getattr(opts, c[1]) is not None]
+
+
+def _missing_class(conforms_to: list[str], opts: _Options) -> tuple[str, str] | None:
+    """The first conformance class the options need that the API does not list.
+
+    Any version of a class counts (stac-fastapi lists ``v1.1.0/item-search#sort``, which
+    pystac-client's ``v1.0.*`` patterns would refuse).
+    """
+    for name, option, ending in _needed_classes(opts):
+        if not any(str(uri).rstrip("/").endswith(ending) for uri in conforms_to):
+            return name, option
+    return None
+
+
+def _items_of_pages(pages: Iterator[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """The items of the search pages, stopping at a page that brings nothing new.
+
+    A server whose ``next`` link leads back to pages already read would otherwise be followed
+    forever (pystac-client stops only at an empty page or ``max_items``).
+    """
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for number, page in enumerate(pages, start=1):
+        features = [f for f in page.get("features", []) if isinstance(f, dict)]
+        keys = [(str(f.get("collection")), str(f.get("id"))) for f in features]
+        if not set(keys) - seen:
+            log.warning(
+                "%s: search page %d repeats items already read (a next-link loop); stopping "
+                "with %d items",
+                where,
+                number,
+                len(items),
+            )
+            break
+        for key, feature in zip(keys, features, strict=True):
+            if key not in seen:
+                seen.add(key)
+                items.append(dict(feature))
+    return items
+
+
 def search_api(opts: _Options, source: str) -> list[dict[str, Any]]:
     """Search a STAC API with pystac-client (it follows the ``next`` links page by page).
+
+    Every request (landing page, each search page) has the ``connect_timeout_s`` /
+    ``timeout_s`` timeout and ``retries`` retries
+    (:func:`~eoinstruct.sources.stac.network.api_retry`).
+    An API whose landing page has no ``conformsTo`` (Earth Search v0, older stac-server) is
+    assumed to support item search and the extensions the options use, with a logged
+    warning; an API that lists its conformance classes but not one the options need (any
+    version) is an error naming the option.
 
     Args:
         opts: The adapter's options (``api_url`` and the search filters).
@@ -72,32 +190,54 @@ def search_api(opts: _Options, source: str) -> list[dict[str, Any]]:
         The items found, as dicts.
 
     Raises:
-        SourceNotFoundError: If the search fails.
+        SourceNotFoundError: If the search fails (one line: the API, what failed, what to do).
     """
+    import requests
     from pystac_client import Client
     from pystac_client.exceptions import APIError
+    from pystac_client.stac_api_io import StacApiIO
+    from pystac_client.warnings import DoesNotConformTo, NoConformsTo
 
-    kwargs: dict[str, Any] = {}
-    for name in ("collections", "bbox", "intersects", "datetime", "query", "sortby"):
-        value = getattr(opts, name)
-        if value is not None:
-            kwargs[name] = list(value) if isinstance(value, tuple) else value
-    if opts.filter is not None:
-        kwargs["filter"] = opts.filter
-        kwargs["filter_lang"] = "cql2-json"
-    if opts.max_items is not None:
-        kwargs["max_items"] = opts.max_items
-    if opts.limit is not None:
-        kwargs["limit"] = opts.limit
+    where = f"{source}: STAC API {opts.api_url}"
+    timeout = requests_timeout(opts.connect_timeout_s, opts.timeout_s)
+    stac_io = StacApiIO(timeout=timeout, max_retries=api_retry(opts.retries))
     try:
-        client = Client.open(str(opts.api_url))
-        search = client.search(**kwargs)
-        return [dict(item) for item in search.items_as_dicts()]
-    except (APIError, OSError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NoConformsTo)
+            warnings.simplefilter("error", DoesNotConformTo)
+            client = Client.open(str(opts.api_url), stac_io=stac_io, timeout=timeout)
+            needed = [name for name, _, _ in _needed_classes(opts)]
+            if not client.has_conforms_to():
+                log.warning(
+                    "%s: the landing page lists no conformsTo (an older STAC API such as "
+                    "Earth Search v0); assuming it supports %s",
+                    where,
+                    ", ".join(needed),
+                )
+            else:
+                missing = _missing_class(client.get_conforms_to(), opts)
+                if missing is not None:
+                    raise DoesNotConformTo(*missing)
+            for name in needed:
+                client.add_conforms_to(name)
+            search = client.search(**search_kwargs(opts))
+            return _items_of_pages(search.pages_as_dicts(), where)
+    except DoesNotConformTo as exc:
+        name = str(exc.args[0]) if exc.args else "?"
+        option = {c[0]: c[1] for c in _CLASSES}.get(name, name.lower())
+        remedy = (
+            "point sources.stac.api_url at a STAC API with item search"
+            if option == "api_url"
+            else f"remove sources.stac.{option} from params.yaml or use an API that supports it"
+        )
         raise SourceNotFoundError(
-            f"{source}: search at {opts.api_url} failed: {exc}; check "
-            "sources.stac.api_url and the search options in params.yaml"
-        ) from exc
+            f"{where} does not conform to {name} (its conformsTo lacks it); {remedy}"
+        ) from None
+    except (APIError, OSError, ValueError, requests.RequestException) as exc:
+        raise SourceNotFoundError(
+            f"{where}: search failed: {_one_line(exc)}; check sources.stac.api_url and the "
+            "search options, or raise sources.stac.timeout_s / retries in params.yaml"
+        ) from None
 
 
 def walk_catalog(
@@ -128,10 +268,12 @@ def walk_catalog(
             return None
         return value if isinstance(value, dict) else None
 
-    def visit(path: Path, collection: str | None) -> None:
+    Frame = tuple[Path, str | None, Iterator[Any]]
+
+    def open_node(path: Path, collection: str | None) -> Frame | None:
         key = path.resolve()
         if key in seen:
-            return
+            return None
         seen.add(key)
         node = load(path)
         if node is None:
@@ -140,22 +282,33 @@ def walk_catalog(
                     f"{source}: {path} is not a STAC catalog JSON; fix it or point "
                     "sources.stac.catalog in params.yaml at one"
                 )
-            return
+            return None
         if node.get("type") == "Collection":
             collection = str(node.get("id"))
             collection_assets[collection] = dict(node.get("item_assets") or {})
-        for link in node.get("links", []):
-            if not isinstance(link, Mapping) or not isinstance(link.get("href"), str):
-                continue
-            target = _resolve(path, link["href"])
-            if target is None:
-                continue
-            if link.get("rel") == "child":
-                visit(target, collection)
-            elif link.get("rel") == "item":
-                _index_item(target, collection, items, item_paths)
+        links = node.get("links")
+        return path, collection, iter(links if isinstance(links, list) else [])
 
-    visit(catalog_path, None)
+    # Depth first, in link order, with an explicit stack: a chain of child catalogs
+    # thousands deep is walked, not a RecursionError.
+    stack = [frame for frame in (open_node(catalog_path, None),) if frame is not None]
+    while stack:
+        path, collection, links = stack[-1]
+        link = next(links, None)
+        if link is None:
+            stack.pop()
+            continue
+        if not isinstance(link, Mapping) or not isinstance(link.get("href"), str):
+            continue
+        target = _resolve(path, link["href"])
+        if target is None:
+            continue
+        if link.get("rel") == "child":
+            child = open_node(target, collection)
+            if child is not None:
+                stack.append(child)
+        elif link.get("rel") == "item":
+            _index_item(target, collection, items, item_paths)
 
 
 def _index_item(
@@ -203,7 +356,7 @@ def item_matches(item: Mapping[str, Any], opts: _Options) -> bool:
         return False
     area = None
     if opts.bbox is not None:
-        area = shapely.box(*opts.bbox)
+        area = shapely.union_all([shapely.box(*b) for b in split_antimeridian(opts.bbox)])
     elif opts.intersects is not None:
         area = shape(opts.intersects)
     if area is not None:
@@ -226,36 +379,57 @@ def item_matches(item: Mapping[str, Any], opts: _Options) -> bool:
     return True
 
 
-def fetch_item(api_url: str, unit: str) -> dict[str, Any]:
+def fetch_item(api_url: str, unit: str, opts: _Options | None = None) -> dict[str, Any]:
     """GET ``<api>/collections/<collection>/items/<id>`` (STAC API - Features).
 
     Args:
         api_url: The STAC API's root URL.
         unit: ``<collection>/<item id>``.
+        opts: The adapter's options (timeouts and retries; the defaults without).
 
     Returns:
         The item as a dict.
 
     Raises:
-        SourceError: ``missing_file`` if the item cannot be fetched, ``bad_metadata`` if the
-            answer is not that item.
+        SourceError: ``network`` if the API cannot be reached, times out or answers HTTP
+            429/5xx; ``missing_file`` if it has no such item (HTTP 404/410) or answers another
+            status; ``bad_metadata`` if the answer is not that item.
     """
     import requests
+    from requests.adapters import HTTPAdapter
 
+    connect_s = opts.connect_timeout_s if opts else DEFAULT_CONNECT_TIMEOUT_S
+    read_s = opts.timeout_s if opts else DEFAULT_TIMEOUT_S
+    retries = opts.retries if opts else DEFAULT_RETRIES
     collection, _, item_id = unit.partition("/")
     url = f"{api_url.rstrip('/')}/collections/{collection}/items/{item_id}"
     try:
-        response = requests.get(url, timeout=60, headers={"Accept": "application/geo+json"})
+        with requests.Session() as session:
+            session.mount("http://", HTTPAdapter(max_retries=api_retry(retries)))
+            session.mount("https://", HTTPAdapter(max_retries=api_retry(retries)))
+            response = session.get(
+                url,
+                timeout=requests_timeout(connect_s, read_s),
+                headers={"Accept": "application/geo+json"},
+            )
     except requests.RequestException as exc:
-        raise SourceError("missing_file", f"cannot fetch {url}: {exc}", unit) from exc
-    if response.status_code == 404:
-        raise SourceError("missing_file", f"{url}: no such item (HTTP 404)", unit)
-    if response.status_code != 200:
-        raise SourceError("missing_file", f"{url}: HTTP {response.status_code}", unit)
+        raise SourceError(
+            "network",
+            f"cannot fetch {url}: {_one_line(exc)}; a later run may succeed, or raise "
+            "sources.stac.timeout_s / retries in params.yaml",
+            unit,
+        ) from None
+    status = response.status_code
+    if str(status) in MISSING_STATUSES:
+        raise SourceError("missing_file", f"{url}: no such item (HTTP {status})", unit)
+    if status in RETRY_STATUSES:
+        raise SourceError("network", f"{url}: HTTP {status} after {retries} retries", unit)
+    if status != 200:
+        raise SourceError("missing_file", f"{url}: HTTP {status}", unit)
     try:
         item = response.json()
-    except ValueError as exc:
-        raise SourceError("bad_metadata", f"{url}: not JSON: {exc}", unit) from exc
+    except (ValueError, RecursionError) as exc:
+        raise SourceError("bad_metadata", f"{url}: not JSON: {_one_line(exc)}", unit) from None
     if not isinstance(item, dict) or item.get("id") != item_id:
         raise SourceError("bad_metadata", f"{url}: not the item {item_id}", unit)
     return item

@@ -5,9 +5,16 @@ afterwards (so the tagger is not thread-safe; processes are fine). Responses are
 on disk. Every request has a timeout; an unreachable endpoint, an HTTP error status
 (including osmnx's otherwise endless 429/504 retries), a non-JSON answer or an Overpass
 runtime-error remark (a timed-out, partial answer) raises :class:`OsmError` naming the URL.
-With ``rate_limit`` true osmnx first asks ``<url>/status`` for a free slot, as the public
-servers require (it may sleep up to a minute when the status cannot be parsed); set it to
-false for your own Overpass instance.
+With ``rate_limit`` true the tagger first asks ``<url>/status`` for a free slot, as the public
+servers require, and waits for one at most ``timeout_s`` (osmnx's own check would sleep a
+minute on a status it cannot parse and poll forever while the server says "Currently
+running"); a status it cannot read, or no slot within ``timeout_s``, raises
+:class:`OsmError`. Set ``rate_limit`` false for your own Overpass instance.
+
+Fact relied on: the status page's fifth line is ``<n> slots available now.`` or
+``Slot available after: <time>, in <s> seconds.`` (one such line per busy slot) or starts
+with ``Currently running queries`` (overpass-api.de; osmnx ``_overpass._get_overpass_pause``
+reads the same line).
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,7 +50,8 @@ class OverpassTagger:
         config: The tagging configuration.
         url: Base URL of the endpoint (osmnx appends ``/interpreter`` and ``/status``).
         timeout_s: Timeout of every HTTP request, also sent as the query's server timeout.
-        rate_limit: Ask ``<url>/status`` for a slot before each query (public servers).
+        rate_limit: Ask ``<url>/status`` for a slot before each query (public servers), waiting
+            at most ``timeout_s``.
     """
 
     def __init__(
@@ -89,6 +99,36 @@ class OverpassTagger:
             raise self._fail(f"unreachable ({type(exc).__name__}: {exc})") from exc
         self._reachable = True
 
+    def _wait_for_slot(self) -> None:
+        """Wait until the endpoint has a free slot, at most ``timeout_s`` (rate_limit only)."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                response = requests.get(f"{self.url}/status", timeout=min(self.timeout_s, 10.0))
+            except requests.RequestException as exc:
+                raise self._fail(f"unreachable ({type(exc).__name__}: {exc})") from exc
+            self._reachable = True
+            lines = response.text.splitlines() if response.status_code == 200 else []
+            status = lines[4].strip() if len(lines) > 4 else ""
+            if re.match(r"\d+ slots? available now", status):
+                return
+            waits = [
+                int(w)
+                for w in re.findall(r"Slot available after: \S+, in (-?\d+) s", "\n".join(lines))
+            ]
+            if waits:
+                wait = max(min(waits), 0) + 0.5
+            elif status.startswith("Currently running"):
+                wait = 1.0
+            else:
+                raise self._fail(
+                    f"status page not understood (HTTP {response.status_code}, line 5 "
+                    f"{status[:80]!r}); set osm.rate_limit: false for an instance without slots"
+                )
+            if time.monotonic() + wait > deadline:
+                raise self._fail(f"no free query slot within osm.timeout_s ({self.timeout_s:g} s)")
+            time.sleep(wait)
+
     def _check_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Response hook: reject what osmnx would retry forever or accept as partial."""
         del args, kwargs
@@ -113,7 +153,7 @@ class OverpassTagger:
         s = osmnx.settings
         new = {
             "overpass_url": self.url,
-            "overpass_rate_limit": self.rate_limit,
+            "overpass_rate_limit": False,  # _wait_for_slot, bounded, instead
             "requests_timeout": max(1, math.ceil(self.timeout_s)),
             "use_cache": False,
             "cache_only_mode": False,
@@ -143,7 +183,10 @@ class OverpassTagger:
                 or gives an unusable answer.
         """
         footprint = require_footprint(footprint_wkt)
-        self._probe()
+        if self.rate_limit:
+            self._wait_for_slot()
+        else:
+            self._probe()
         try:
             with self._osmnx_settings():
                 gdf = osmnx.features.features_from_polygon(footprint, query_tags(self.config))
