@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from eoinstruct.pipeline.run.cluster import (
     running_cluster,
     stop_cluster,
 )
+from eoinstruct.pipeline.run.fingerprint import code_fingerprint
 from eoinstruct.pipeline.run.partitions import Partition, run_partitions
 from eoinstruct.pipeline.run.runner import cluster_state_file, stage_executor
 
@@ -69,6 +71,7 @@ def test_a_stage_connects_to_the_run_cluster_which_outlives_it(tmp_path: Path, c
         state = read_state(state_file)
         assert state is not None and pid_alive(state.pid)
         assert state.address.startswith("tcp://") and state.workers == 1
+        assert state.code == code_fingerprint()
         assert main([*argv, "cluster", "status"]) == 0
         assert state.address in capsys.readouterr().out
         # a second start finds the live cluster instead of starting another
@@ -93,7 +96,9 @@ def test_a_stage_connects_to_the_run_cluster_which_outlives_it(tmp_path: Path, c
 def test_a_stale_state_file_is_ignored_with_a_warning(tmp_path: Path, caplog) -> None:
     state_file = tmp_path / "_state" / "cluster.json"
     state_file.parent.mkdir()
-    stale = ClusterState(address="tcp://127.0.0.1:9", pid=dead_pid(), workers=2, started=0.0)
+    stale = ClusterState(
+        address="tcp://127.0.0.1:9", pid=dead_pid(), workers=2, started=0.0, code=code_fingerprint()
+    )
     state_file.write_text(stale.to_json())
     caplog.set_level(logging.INFO)
     assert running_cluster(state_file) is None
@@ -107,6 +112,20 @@ def test_a_stale_state_file_is_ignored_with_a_warning(tmp_path: Path, caplog) ->
     finally:
         executor.close()
     assert stop_cluster(state_file) is None and not state_file.exists()
+
+
+def test_a_cluster_running_other_code_is_not_used(tmp_path: Path, caplog) -> None:
+    state_file = tmp_path / "cluster.json"
+    # a live process (this one) that recorded another code fingerprint
+    other = ClusterState(address="tcp://127.0.0.1:9", pid=os.getpid(), workers=1, started=0.0)
+    state_file.write_text(other.to_json())
+    assert running_cluster(state_file) == other
+    with pytest.MonkeyPatch.context() as mp:
+        from eoinstruct.pipeline.run import backends
+
+        mp.setattr(backends, "DaskExecutor", lambda **kw: pytest.fail("must not connect"))
+        assert backends._run_cluster(state_file) is None
+    assert "runs other code" in caplog.text
 
 
 def test_a_whole_run_shares_one_executor(monkeypatch) -> None:

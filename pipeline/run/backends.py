@@ -128,9 +128,18 @@ CONNECT_TIMEOUT_S = 10
 def _run_cluster(state_file: Path | None) -> DaskExecutor | None:
     """Connect to the run's background cluster (``eoinstruct cluster start``), if alive."""
     from eoinstruct.pipeline.run.cluster import running_cluster
+    from eoinstruct.pipeline.run.fingerprint import code_fingerprint
 
     state = running_cluster(state_file) if state_file is not None else None
     if state is None:
+        return None
+    if state.code != code_fingerprint():
+        log.warning(
+            "the run cluster (pid %d) runs other code than this command (changed since "
+            "`eoinstruct cluster start`): not used; restart it with `eoinstruct cluster stop` "
+            "and `eoinstruct cluster start`",
+            state.pid,
+        )
         return None
     try:
         return DaskExecutor(
@@ -202,12 +211,28 @@ def shared_executor(
         The executor, closed at the end of the block.
     """
     executor = make_executor(settings, state_file)
+    try:
+        with use_executor(executor):
+            yield executor
+    finally:
+        executor.close()
+
+
+@contextmanager
+def use_executor(executor: Executor) -> Iterator[Executor]:
+    """Run every stage inside the block on ``executor`` (left open: the caller closes it).
+
+    Args:
+        executor: The executor.
+
+    Yields:
+        The executor.
+    """
     _SHARED.append(executor)
     try:
         yield executor
     finally:
         _SHARED.remove(executor)
-        executor.close()
 
 
 @contextmanager

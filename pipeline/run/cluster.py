@@ -4,12 +4,14 @@ DVC runs every stage as its own process, so a stage with ``--executor local`` wo
 start (and tear down) a :class:`distributed.LocalCluster` of its own: about 1.5 s per stage and
 cold worker processes every time. ``eoinstruct cluster start --workers N`` starts one cluster in
 a background process and records its address in a small state file,
-``<paths.work>/_state/cluster.json`` (``{address, pid, workers, started}``); every stage run
+``<paths.work>/_state/cluster.json`` (``{address, pid, workers, started, code}``); every stage run
 with ``--executor local`` connects to it while it is alive (see
 :func:`eoinstruct.pipeline.run.backends.make_executor`). ``eoinstruct cluster stop`` ends it.
 
 A state file whose process is gone (a killed run, a reboot) is *stale*: it is ignored with a
-warning, and the stage starts its own cluster as if there were none.
+warning, and the stage starts its own cluster as if there were none. So is a cluster started
+with other code than the stage's (an edit since ``cluster start``): its workers imported the
+old modules, so the stage starts its own cluster and says to restart the run's.
 
 The background process is this module run as a script (``python -m ...cluster serve``): it
 starts the cluster, writes the state file atomically, then waits until it gets SIGTERM/SIGINT or
@@ -52,12 +54,16 @@ class ClusterState:
         pid: The background process that holds the cluster.
         workers: Its worker processes.
         started: Start time (seconds since the epoch).
+        code: The code fingerprint its workers run
+            (:func:`~eoinstruct.pipeline.run.fingerprint.code_fingerprint`): a stage whose own
+            code differs does not use the cluster (its workers would run the old code).
     """
 
     address: str
     pid: int
     workers: int
     started: float
+    code: str = ""
 
     def to_json(self) -> str:
         """The state file's text."""
@@ -104,6 +110,7 @@ def read_state(path: Path) -> ClusterState | None:
             pid=int(doc["pid"]),
             workers=int(doc["workers"]),
             started=float(doc["started"]),
+            code=str(doc.get("code", "")),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -235,7 +242,7 @@ def local_cluster(workers: int, **options: Any) -> Any:
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: no clash with other clusters
             **options,
         )
 
@@ -253,12 +260,16 @@ def serve(path: Path, workers: int) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    from eoinstruct.pipeline.run.fingerprint import code_fingerprint
+
+    code = code_fingerprint()  # before the workers start: the code they import
     cluster = local_cluster(workers)
     state = ClusterState(
         address=str(cluster.scheduler_address),
         pid=os.getpid(),
         workers=workers,
         started=round(time.time(), 3),
+        code=code,
     )
     _write_state(path, state)
     print(f"cluster at {state.address} with {workers} workers (pid {state.pid})", flush=True)
