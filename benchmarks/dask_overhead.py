@@ -2,7 +2,7 @@
 
 Run from the repository root (``PYTHONPATH=.``)::
 
-    python -m benchmarks.dask_overhead --n 300 --partition-size 25 --repeats 3 \\
+    python -m benchmarks.dask_overhead --n 120 --partition-size 20 --repeats 3 \\
         --out benchmarks/dask_overhead.json
 
 It writes ``n`` synthetic BigEarthNet S2+S1 patches (:mod:`benchmarks.synthetic`), then:
@@ -13,9 +13,11 @@ It writes ``n`` synthetic BigEarthNet S2+S1 patches (:mod:`benchmarks.synthetic`
    comparison, inside every task (what it did before).
 2. **The score stage** (the heaviest per partition: it decodes every band; ingest and enrich
    run once before, in-process), ``repeats`` times each in-process, on one warm Dask worker
-   and on two, every repeat into a fresh output folder:
-   wall time, the seconds each partition took where it ran (its state record), and the task
-   overhead (wall − work / workers) as a share of the wall time.
+   (ours, and one with Dask's default worker environment) and on two, every repeat into a
+   fresh output folder: CPU seconds (user and system, of the worker processes or of the
+   in-process run: what the machine's load does not change), wall time, the seconds each
+   partition took where it ran (its state record), and the task overhead
+   (wall − work / workers) as a share of the wall time.
 
 Clusters are started before the timed runs (as ``eoinstruct cluster start`` does for a run)
 and their first, cold partitions are reported apart. The machine's load average is recorded
@@ -37,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psutil
 import yaml
 
 from benchmarks.synthetic import generate
@@ -102,15 +105,39 @@ def run_stage_once(params: Params, executor: Executor) -> dict[str, Any]:
     shutil.rmtree(params.work_dir(STAGE), ignore_errors=True)
     shutil.rmtree(params.state_dir(STAGE), ignore_errors=True)
     with use_executor(executor):  # the stage runs on this executor (as in `all`)
+        cpu = cpu_seconds(executor)
         started = time.perf_counter()
         stage(STAGE).runner()(params, progress=False)
         wall = time.perf_counter() - started
+        after = cpu_seconds(executor)
     seconds = [
         float(json.loads(p.read_text())["seconds"])
         for p in sorted(params.state_dir(STAGE).glob("*.json"))
         if not p.name.startswith("_")
     ]
-    return {"wall_s": wall, "partition_s": seconds}
+    return {
+        "wall_s": wall,
+        "partition_s": seconds,
+        **{key: after[key] - cpu[key] for key in cpu},
+    }
+
+
+def cpu_seconds(executor: Executor) -> dict[str, float]:
+    """CPU seconds (user, system) of this process (client and scheduler, or the whole
+    in-process run) and of the executor's worker processes: independent of what else the
+    machine runs, unlike wall times."""
+    own = psutil.Process().cpu_times()
+    user = system = 0.0
+    if isinstance(executor, DaskExecutor):
+        for times in executor.client.run(os.times).values():
+            user, system = user + times[0], system + times[1]
+    return {
+        "cpu_s": own.user + own.system,
+        "own_user_s": own.user,
+        "own_sys_s": own.system,
+        "worker_user_s": user,
+        "worker_sys_s": system,
+    }
 
 
 def _median(values: Sequence[float]) -> float:
@@ -123,7 +150,19 @@ def summarize(label: str, workers: int, cold: dict[str, Any], runs: list[dict[st
     work = [sum(r["partition_s"]) for r in runs]
     overhead = [max(0.0, w - s / workers) / w for w, s in zip(walls, work, strict=True)]
     partition = [s for r in runs for s in r["partition_s"]]
+    dask = label != "inprocess"
+    work_cpu = [r["worker_user_s"] + r["worker_sys_s"] if dask else r["cpu_s"] for r in runs]
+    client_cpu = [r["cpu_s"] if dask else 0.0 for r in runs]
     return {
+        "partitions": len(cold["partition_s"]),
+        "work_cpu_s_median": round(_median(work_cpu), 3),
+        "work_user_cpu_s_median": round(
+            _median([r["worker_user_s" if dask else "own_user_s"] for r in runs]), 3
+        ),
+        "work_sys_cpu_s_median": round(
+            _median([r["worker_sys_s" if dask else "own_sys_s"] for r in runs]), 3
+        ),
+        "client_cpu_s_median": round(_median(client_cpu), 3),
         "label": label,
         "workers": workers,
         "wall_s": [round(w, 3) for w in walls],
@@ -166,7 +205,6 @@ def run(n: int, partition_size: int, repeats: int, tasks: int, scratch: Path) ->
     results: dict[str, Any] = {
         "n_patches": n,
         "partition_size": partition_size,
-        "partitions": -(-n // partition_size),
         "repeats": repeats,
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
@@ -177,9 +215,17 @@ def run(n: int, partition_size: int, repeats: int, tasks: int, scratch: Path) ->
     finally:
         one.close()
     print(json.dumps(results["task_overhead"]), flush=True)
+    from distributed import LocalCluster
+
+    # a plain LocalCluster (Dask's own worker environment), beside ours
+    # (pipeline.run.cluster.local_cluster)
+    plain = LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
     executors: dict[str, tuple[Executor, int]] = {
         "inprocess": (InProcessExecutor(), 1),
         "dask1": (DaskExecutor(workers=1), 1),
+        "dask1_dask_env": (DaskExecutor(scheduler=plain.scheduler_address), 1),
         "dask2": (DaskExecutor(workers=2), 2),
     }
     try:
@@ -187,11 +233,20 @@ def run(n: int, partition_size: int, repeats: int, tasks: int, scratch: Path) ->
     finally:
         for ex, _ in executors.values():
             ex.close()
+        plain.close()
     results["builds"] = by
     base = by["inprocess"]
     results["in_worker_vs_in_process_per_partition"] = round(
         by["dask1"]["partition_s_median"] / base["partition_s_median"], 3
     )
+    for label in (
+        "dask1",
+        "dask1_dask_env",
+        "dask2",
+    ):  # CPU seconds: what the machine's load does not change
+        results[f"{label}_cluster_cpu_vs_in_process_cpu"] = round(
+            by[label]["work_cpu_s_median"] / base["work_cpu_s_median"], 3
+        )
     results["speedup_dask2_vs_inprocess"] = round(
         base["wall_s_median"] / by["dask2"]["wall_s_median"], 3
     )

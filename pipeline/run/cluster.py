@@ -224,6 +224,15 @@ def local_cluster(workers: int, **options: Any) -> Any:
     ``OPENBLAS_NUM_THREADS`` to 1 in each worker (``distributed.nanny.pre-spawn-environ``);
     ``GDAL_NUM_THREADS`` is set to 1 beside them, so N workers use N cores, not N × cores.
 
+    Measured (``benchmarks/dask_overhead.py``, score stage, CPU seconds so the machine's load
+    does not count): a warm worker spends the same user CPU on a partition as the in-process
+    run (+3-6 %); its extra is system time (about 0.05 CPU-s per partition), about half of
+    it the worker's own threads (event loop, heartbeats, comms: an idle worker uses 1.7 % of
+    a core, so it grows with wall time on a loaded machine); neither malloc settings
+    (``MALLOC_ARENA_MAX=1``, no ``MALLOC_TRIM_THRESHOLD_``), nor turning off the worker
+    profiler or slowing its monitors changed it, and the other half is not pinned down. The rest of the slowdown seen
+    before was cold workers: a new cluster per stage re-imported everything in every stage.
+
     Args:
         workers: Worker processes.
         **options: Further :class:`distributed.LocalCluster` arguments.
