@@ -230,8 +230,9 @@ def local_cluster(workers: int, **options: Any) -> Any:
     it the worker's own threads (event loop, heartbeats, comms: an idle worker uses 1.7 % of
     a core, so it grows with wall time on a loaded machine); neither malloc settings
     (``MALLOC_ARENA_MAX=1``, no ``MALLOC_TRIM_THRESHOLD_``), nor turning off the worker
-    profiler or slowing its monitors changed it, and the other half is not pinned down. The rest of the slowdown seen
-    before was cold workers: a new cluster per stage re-imported everything in every stage.
+    profiler or slowing its monitors changed it, and the other half is not pinned down. The
+    rest of the slowdown seen before was cold workers: a new cluster per stage re-imported
+    everything in every stage.
 
     Args:
         workers: Worker processes.
