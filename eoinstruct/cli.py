@@ -207,6 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
         "corpus", nargs="?", type=Path, help="corpus folder (default: params.yaml paths.corpus)"
     )
     audit.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    cluster = sub.add_parser(
+        "cluster",
+        help="start/stop one local Dask cluster that every --executor local stage of a run uses",
+        description="`cluster start` runs a Dask LocalCluster in the background and records "
+        "its address in <paths.work>/_state/cluster.json; every stage run with --executor "
+        "local (e.g. by `dvc repro`) connects to it instead of starting its own. `cluster "
+        "stop` ends it; `cluster status` prints it.",
+        parents=later,
+    )
+    cluster.add_argument("action", choices=["start", "stop", "status"])
     sources = sub.add_parser("sources", help="print the table of sources (from the adapters)")
     sources.add_argument(
         "--update-readme", type=Path, metavar="README", help="rewrite the table in a README"
@@ -222,6 +232,29 @@ def _cmd_sources(args: argparse.Namespace) -> int:
         print(f"{args.update_readme}: {'updated' if changed else 'already current'}")
     else:
         print(sources_markdown(), end="")
+    return 0
+
+
+def _cmd_cluster(args: argparse.Namespace, params: Params) -> int:
+    from eoinstruct.pipeline.run.cluster import running_cluster, start_cluster, stop_cluster
+    from eoinstruct.pipeline.run.runner import cluster_state_file
+
+    path = cluster_state_file(params)
+    if args.action == "start":
+        state = start_cluster(path, params.settings.executor.workers)
+        print(f"cluster at {state.address}, {state.workers} workers, pid {state.pid} ({path})")
+        print("stages run with --executor local (or executor.kind: local) now use it")
+    elif args.action == "stop":
+        stopped = stop_cluster(path)
+        print(f"stopped the cluster of pid {stopped.pid}" if stopped else "no cluster running")
+    else:
+        state = running_cluster(path)
+        print(
+            f"cluster at {state.address}, {state.workers} workers, pid {state.pid}"
+            if state
+            else "no cluster running"
+        )
+        return 0 if state else 1
     return 0
 
 
@@ -364,9 +397,16 @@ def _main(args: argparse.Namespace) -> int:
     if args.command == "audit":
         return _cmd_audit(args)
     params = _overrides(load_params(args.params), args)
+    if args.command == "cluster":
+        return _cmd_cluster(args, params)
     if args.command == "all":
-        for found in build_order():
-            run_stage(found, params, progress)
+        from eoinstruct.pipeline.run.backends import shared_executor
+        from eoinstruct.pipeline.run.runner import cluster_state_file
+
+        # one executor (one local cluster, one client) for every stage of the run
+        with shared_executor(params.settings.executor.as_dict(), cluster_state_file(params)):
+            for found in build_order():
+                run_stage(found, params, progress)
         return 0
     found = stage(args.command)
     options = {_option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options}

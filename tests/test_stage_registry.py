@@ -64,7 +64,13 @@ def test_the_cli_has_one_subcommand_per_stage_with_its_help():
     sub = next(a for a in parser._actions if a.dest == "command")
     commands = set(sub.choices)  # type: ignore[attr-defined]
     assert {s.command for s in REGISTRY} <= commands
-    assert commands - {s.command for s in REGISTRY} == {"all", "download", "sources", "audit"}
+    assert commands - {s.command for s in REGISTRY} == {
+        "all",
+        "download",
+        "sources",
+        "audit",
+        "cluster",
+    }
     help_text = sub.choices["filter"].format_help()  # type: ignore[attr-defined]
     assert "params.yaml filter" in help_text
 

@@ -7,7 +7,10 @@ Each partition's work (fingerprint, step, atomic publish, completion record) hap
 runs, so a worker that dies loses only its unfinished partition.
 
 - ``inprocess`` (default): one partition after the other, in this process.
-- ``local``: a :class:`distributed.LocalCluster` of ``workers`` processes on this machine.
+- ``local``: the run's background cluster when ``eoinstruct cluster start`` started one
+  (:mod:`eoinstruct.pipeline.run.cluster`), else a :class:`distributed.LocalCluster` of
+  ``workers`` processes started for this command (``eoinstruct all`` starts one for all its
+  stages: :func:`shared_executor`).
 - ``dask``: an existing cluster at ``scheduler`` (``tcp://host:port``); every worker must see
   the same files at the same paths (a shared file system) and have eoinstruct installed.
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
@@ -54,42 +59,52 @@ class InProcessExecutor:
         """Nothing to release."""
 
 
+def _apply(item: Any, fn: Callable[[Any], Any]) -> Any:
+    """Run on a worker: ``fn`` arrives once per worker (scattered), the item per task."""
+    return fn(item)
+
+
 class DaskExecutor:
     """Run partitions on a Dask cluster (a new local one, or an existing one).
+
+    The function (a stage's step with its parameters and whatever it loads lazily) is
+    scattered to every worker once per :meth:`map_unordered` call, and each task carries only
+    its partition: a task costs a few milliseconds whatever the step holds, and a step's
+    caches stay warm from one partition to the next on the same worker.
 
     Args:
         scheduler: Address of an existing scheduler (``tcp://host:port``); ``None`` starts a
             local cluster.
         workers: Worker processes of a local cluster.
-        threads_per_worker: Threads per local worker (1: GDAL and numpy are not always
-            thread-friendly, and processes give real parallelism).
+        name: What timings and logs call it (default: from the arguments).
     """
 
     def __init__(
-        self, scheduler: str | None = None, workers: int = 2, threads_per_worker: int = 1
+        self, scheduler: str | None = None, workers: int = 2, name: str | None = None
     ) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client
+
+        from eoinstruct.pipeline.run.cluster import local_cluster
 
         self._cluster = None
         if scheduler:
-            self.client = Client(scheduler)
-            self.name = f"dask({scheduler})"
+            self.client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            self.name = name or f"dask({scheduler})"
         else:
-            self._cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=threads_per_worker,
-                processes=True,
-                dashboard_address=None,
-            )
+            self._cluster = local_cluster(workers)
             self.client = Client(self._cluster)
-            self.name = f"local({workers} workers)"
+            self.name = name or f"local({workers} workers)"
         log.info("executor: %s", self.name)
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """Submit every item and yield results as tasks finish; re-raise the first error."""
         from distributed import as_completed
 
-        futures = self.client.map(fn, list(items), pure=False)
+        items = list(items)
+        if not items:
+            return
+        shipped = self.client.scatter(fn, broadcast=True, hash=False)
+        futures = self.client.map(_apply, items, fn=shipped, pure=False)
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -97,20 +112,54 @@ class DaskExecutor:
             for future in futures:
                 if not future.done():
                     future.cancel()
+            shipped.release()
 
     def close(self) -> None:
-        """Close the client and the local cluster, if any."""
+        """Close the client and the local cluster, if any (a shared cluster keeps running)."""
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
 
 
-def make_executor(settings: Mapping[str, Any] | None) -> Executor:
+CONNECT_TIMEOUT_S = 10
+"""Longest wait to connect to a scheduler."""
+
+
+def _run_cluster(state_file: Path | None) -> DaskExecutor | None:
+    """Connect to the run's background cluster (``eoinstruct cluster start``), if alive."""
+    from eoinstruct.pipeline.run.cluster import running_cluster
+    from eoinstruct.pipeline.run.fingerprint import code_fingerprint
+
+    state = running_cluster(state_file) if state_file is not None else None
+    if state is None:
+        return None
+    if state.code != code_fingerprint():
+        log.warning(
+            "the run cluster (pid %d) runs other code than this command (changed since "
+            "`eoinstruct cluster start`): not used; restart it with `eoinstruct cluster stop` "
+            "and `eoinstruct cluster start`",
+            state.pid,
+        )
+        return None
+    try:
+        return DaskExecutor(
+            scheduler=state.address,
+            name=f"local({state.workers} workers, run cluster pid {state.pid})",
+        )
+    except OSError as exc:  # the process lives but its scheduler does not answer
+        log.warning("run cluster at %s does not answer (%s): ignored", state.address, exc)
+        return None
+
+
+def make_executor(settings: Mapping[str, Any] | None, state_file: Path | None = None) -> Executor:
     """Build an executor from the ``executor`` section of ``params.yaml``.
 
     Args:
         settings: ``{kind: inprocess|local|dask, workers: int, scheduler: str}``; ``None``
             means in-process.
+        state_file: The run cluster's state file (``<paths.work>/_state/cluster.json``):
+            ``local`` connects to that cluster while it is alive, and otherwise starts a
+            cluster of its own (and says so).
 
     Returns:
         The executor (close it when done).
@@ -129,4 +178,81 @@ def make_executor(settings: Mapping[str, Any] | None) -> Executor:
         if not scheduler:
             raise ValueError("executor.kind dask needs executor.scheduler (tcp://host:port)")
         return DaskExecutor(scheduler=str(scheduler))
-    return DaskExecutor(workers=int(settings.get("workers", 2)))
+    shared = _run_cluster(state_file)
+    if shared is not None:
+        return shared
+    workers = int(settings.get("workers", 2))
+    log.info(
+        "executor: no run cluster (`eoinstruct cluster start`): starting a local one of %d "
+        "workers for this command",
+        workers,
+    )
+    return DaskExecutor(workers=workers)
+
+
+_SHARED: list[Executor] = []
+"""The executor of an enclosing :func:`shared_executor` block (at most one)."""
+
+
+@contextmanager
+def shared_executor(
+    settings: Mapping[str, Any] | None, state_file: Path | None = None
+) -> Iterator[Executor]:
+    """One executor for every stage run inside the block (``eoinstruct all``).
+
+    :func:`executor_for` returns it instead of building one per stage, so a local cluster is
+    started once per run, not once per stage.
+
+    Args:
+        settings: The ``executor`` section.
+        state_file: The run cluster's state file.
+
+    Yields:
+        The executor, closed at the end of the block.
+    """
+    executor = make_executor(settings, state_file)
+    try:
+        with use_executor(executor):
+            yield executor
+    finally:
+        executor.close()
+
+
+@contextmanager
+def use_executor(executor: Executor) -> Iterator[Executor]:
+    """Run every stage inside the block on ``executor`` (left open: the caller closes it).
+
+    Args:
+        executor: The executor.
+
+    Yields:
+        The executor.
+    """
+    _SHARED.append(executor)
+    try:
+        yield executor
+    finally:
+        _SHARED.remove(executor)
+
+
+@contextmanager
+def executor_for(
+    settings: Mapping[str, Any] | None, state_file: Path | None = None
+) -> Iterator[Executor]:
+    """The executor of one stage: the enclosing shared one, else a new one closed after it.
+
+    Args:
+        settings: The ``executor`` section.
+        state_file: The run cluster's state file.
+
+    Yields:
+        The executor.
+    """
+    if _SHARED:
+        yield _SHARED[-1]
+        return
+    executor = make_executor(settings, state_file)
+    try:
+        yield executor
+    finally:
+        executor.close()

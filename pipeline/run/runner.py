@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from eoinstruct.pipeline.accounting import FailureKind, StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import Drop, Failure, write_drops, write_failures
-from eoinstruct.pipeline.run.backends import make_executor
+from eoinstruct.pipeline.run.backends import Executor, executor_for
+from eoinstruct.pipeline.run.cluster import STATE_FILE
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, Step, run_partitions
 
 log = logging.getLogger(__name__)
@@ -224,8 +227,7 @@ def run_work_stage(
     Returns:
         Counts summed over all partitions.
     """
-    executor = make_executor(params.settings.executor.as_dict())
-    try:
+    with stage_executor(params) as executor:
         return run_partitions(
             stage,
             params.work_dir(stage),
@@ -236,5 +238,26 @@ def run_work_stage(
             state_dir=params.state_dir(stage),
             executor=executor,
         )
-    finally:
-        executor.close()
+
+
+def cluster_state_file(params: Params) -> Path:
+    """The run cluster's state file, ``<paths.work>/_state/cluster.json``."""
+    return params.path_of("work") / "_state" / STATE_FILE
+
+
+@contextmanager
+def stage_executor(params: Params) -> Iterator[Executor]:
+    """The executor a stage runs its partitions on (see :func:`executor_for`).
+
+    Inside ``eoinstruct all`` it is the run's one executor; with ``executor.kind: local`` it
+    is the background cluster of ``eoinstruct cluster start`` while that runs; otherwise a
+    new one, closed when the stage ends.
+
+    Args:
+        params: Parameters (the ``executor`` section and the work folder).
+
+    Yields:
+        The executor.
+    """
+    with executor_for(params.settings.executor.as_dict(), cluster_state_file(params)) as ex:
+        yield ex

@@ -74,13 +74,13 @@ from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample
-from eoinstruct.pipeline.run.backends import make_executor
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
     partitions_from,
     run_partitions,
 )
+from eoinstruct.pipeline.run.runner import stage_executor
 from eoinstruct.pipeline.settings import require
 
 log = logging.getLogger(__name__)
@@ -460,8 +460,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         return shard_partition(partition, outputs, shard, box_convention)
 
-    executor = make_executor(params.settings.executor.as_dict())
-    try:
+    with stage_executor(params) as executor:
         stats = run_partitions(
             STAGE,
             corpus,
@@ -474,8 +473,6 @@ def run(params: Params, progress: bool = True) -> StageStats:
             state_dir=params.state_dir(STAGE),
             executor=executor,
         )
-    finally:
-        executor.close()
     summary = merge_summaries(summary_paths(params))
     write_card(corpus, stats, summary, params, box_convention)
     write_manifest(corpus)

@@ -1,0 +1,155 @@
+"""One Dask cluster per run: start / connect / stop, stale state files, identical outputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from build_helpers import make_params, tree_digest
+
+from eoinstruct.cli import main
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.config import load_params
+from eoinstruct.pipeline.run.backends import (
+    InProcessExecutor,
+    executor_for,
+    make_executor,
+    shared_executor,
+)
+from eoinstruct.pipeline.run.cluster import (
+    ClusterState,
+    pid_alive,
+    read_state,
+    running_cluster,
+    stop_cluster,
+)
+from eoinstruct.pipeline.run.fingerprint import code_fingerprint
+from eoinstruct.pipeline.run.partitions import Partition, run_partitions
+from eoinstruct.pipeline.run.runner import cluster_state_file, stage_executor
+
+pytest.importorskip("distributed")
+
+
+def make_step():
+    """A step whose output depends on its items only (a closure: the workers of a background
+    cluster cannot import this test module, so it travels by value)."""
+
+    def step(partition: Partition, outputs) -> StageStats:
+        outputs.path("out", ".txt").write_text("|".join(partition.items) * 1000)
+        return StageStats(read=len(partition.items), kept=len(partition.items))
+
+    return step
+
+
+step = make_step()
+
+
+PARTS = [Partition(name=f"p{i:02d}", source="s", items=(str(i), "x" * i)) for i in range(12)]
+
+
+def outputs_digest(stage_dir: Path) -> dict[str, str]:
+    return tree_digest(stage_dir)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_stage_connects_to_the_run_cluster_which_outlives_it(tmp_path: Path, capsys) -> None:
+    params_path = make_params(tmp_path)
+    argv = ["--params", str(params_path), "--no-progress", "--executor", "local"]
+    params = load_params(params_path).with_overrides({"executor.kind": "local"})
+    state_file = cluster_state_file(params)
+    assert main([*argv, "--workers", "1", "cluster", "start"]) == 0
+    try:
+        state = read_state(state_file)
+        assert state is not None and pid_alive(state.pid)
+        assert state.address.startswith("tcp://") and state.workers == 1
+        assert state.code == code_fingerprint()
+        assert main([*argv, "cluster", "status"]) == 0
+        assert state.address in capsys.readouterr().out
+        # a second start finds the live cluster instead of starting another
+        assert main([*argv, "cluster", "start"]) == 0
+        assert read_state(state_file) == state
+        for run in ("one", "two"):  # two stage runs, one cluster
+            with stage_executor(params) as executor:
+                assert executor.name == f"local(1 workers, run cluster pid {state.pid})"
+                run_partitions("st", tmp_path / run, PARTS, step, {}, executor=executor)
+            assert running_cluster(state_file) == state  # closing the stage left it running
+        run_partitions("st", tmp_path / "inprocess", PARTS, step, {})
+        digest = outputs_digest(tmp_path / "inprocess")
+        assert len(digest) == 2 * len(PARTS) + 1  # outputs, records, _stats.json
+        assert outputs_digest(tmp_path / "one") == digest
+    finally:
+        assert main([*argv, "cluster", "stop"]) == 0
+    assert not state_file.exists() and not pid_alive(state.pid)
+    assert main([*argv, "cluster", "status"]) == 1
+    assert main([*argv, "cluster", "stop"]) == 0  # nothing to stop is no error
+
+
+def test_a_stale_state_file_is_ignored_with_a_warning(tmp_path: Path, caplog) -> None:
+    state_file = tmp_path / "_state" / "cluster.json"
+    state_file.parent.mkdir()
+    stale = ClusterState(
+        address="tcp://127.0.0.1:9", pid=dead_pid(), workers=2, started=0.0, code=code_fingerprint()
+    )
+    state_file.write_text(stale.to_json())
+    caplog.set_level(logging.INFO)
+    assert running_cluster(state_file) is None
+    assert "not running (stale): ignored" in caplog.text
+    caplog.clear()
+    executor = make_executor({"kind": "local", "workers": 1}, state_file)
+    try:
+        assert executor.name == "local(1 workers)"  # its own cluster, and it says so
+        assert "stale" in caplog.text and "starting a local one" in caplog.text
+        run_partitions("st", tmp_path / "st", PARTS[:3], step, {}, executor=executor)
+    finally:
+        executor.close()
+    assert stop_cluster(state_file) is None and not state_file.exists()
+
+
+def test_a_cluster_running_other_code_is_not_used(tmp_path: Path, caplog) -> None:
+    state_file = tmp_path / "cluster.json"
+    # a live process (this one) that recorded another code fingerprint
+    other = ClusterState(address="tcp://127.0.0.1:9", pid=os.getpid(), workers=1, started=0.0)
+    state_file.write_text(other.to_json())
+    assert running_cluster(state_file) == other
+    with pytest.MonkeyPatch.context() as mp:
+        from eoinstruct.pipeline.run import backends
+
+        mp.setattr(backends, "DaskExecutor", lambda **kw: pytest.fail("must not connect"))
+        assert backends._run_cluster(state_file) is None
+    assert "runs other code" in caplog.text
+
+
+def test_a_whole_run_shares_one_executor(monkeypatch) -> None:
+    from eoinstruct.pipeline.run import backends
+
+    made: list[Counting] = []
+
+    class Counting(InProcessExecutor):
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    def make(settings, state_file=None):
+        made.append(Counting())
+        return made[-1]
+
+    monkeypatch.setattr(backends, "make_executor", make)
+    with shared_executor({"kind": "local"}) as run:
+        for _ in range(3):  # three stages
+            with executor_for({"kind": "local"}) as executor:
+                assert executor is run
+        assert len(made) == 1 and run.closed == 0
+    assert run.closed == 1
+    with executor_for({"kind": "local"}) as alone:  # outside a run: a new one per stage
+        assert alone is not run
+    assert len(made) == 2 and made[1].closed == 1
