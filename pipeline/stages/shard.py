@@ -77,8 +77,10 @@ from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_his
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.backends import make_executor
 from eoinstruct.pipeline.run.partitions import (
+    AUX_PREFIX,
     Partition,
     PartitionOutputs,
+    completed_records,
     partitions_from,
     run_partitions,
 )
@@ -452,5 +454,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         executor.close()
     summary = merge_summaries(summary_paths(params))
     write_card(corpus, stats, summary, params, box_convention)
-    write_manifest(corpus)
+    known = {  # the digests taken when each shard file was published
+        key: (entry["sha256"], entry["bytes"])
+        for record in completed_records(corpus, records_dir)
+        for key, entry in record["outputs"].items()
+        if not key.startswith(AUX_PREFIX)
+    }
+    write_manifest(corpus, known)
     return stats
