@@ -353,7 +353,8 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
             )
         layers = [array[image.bands.index(b)] for b in wanted]
     else:
-        read = [_read_geotiff(Path(image.band_file(b)), 1, image.encoding) for b in wanted]
+        with rasterio.Env():  # one GDAL environment for the image's files, not one per file
+            read = [_read_geotiff(Path(image.band_file(b)), 1, image.encoding) for b in wanted]
         check_band_grids(read, shape)
         layers = [_upsample(band, shape)[0] for band in read]
     stack = np.stack(layers).astype(np.float32, copy=False)
