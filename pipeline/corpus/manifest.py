@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,16 @@ def corpus_files(folder: Path) -> list[str]:
     return names
 
 
-def build_manifest(folder: Path) -> dict[str, Any]:
+def build_manifest(
+    folder: Path, known: Mapping[str, tuple[str, int]] | None = None
+) -> dict[str, Any]:
     """Describe every file of a corpus folder.
 
     Args:
         folder: The corpus folder.
+        known: Relative path → (SHA-256, bytes) computed when the file was written (the shard
+            stage's completion records); reused where the size still matches, so a file is
+            not read a second time for its hash.
 
     Returns:
         The manifest document.
@@ -89,7 +95,10 @@ def build_manifest(folder: Path) -> dict[str, Any]:
     for rel in corpus_files(folder):
         path = folder / rel
         rows = count_rows(path)
-        entry = {"sha256": file_sha256(path), "bytes": path.stat().st_size, "rows": rows}
+        size = path.stat().st_size
+        digest, known_size = (known or {}).get(rel, ("", -1))
+        sha = digest if digest and known_size == size else file_sha256(path)
+        entry: dict[str, Any] = {"sha256": sha, "bytes": size, "rows": rows}
         files[rel] = entry
         kind = path.suffix.lstrip(".") or "other"
         slot = totals.setdefault(kind, {"files": 0, "bytes": 0, "rows": 0})
@@ -107,11 +116,12 @@ def build_manifest(folder: Path) -> dict[str, Any]:
     }
 
 
-def write_manifest(folder: Path) -> Path:
+def write_manifest(folder: Path, known: Mapping[str, tuple[str, int]] | None = None) -> Path:
     """Write ``manifest.json`` into a corpus folder.
 
     Args:
         folder: The corpus folder.
+        known: Digests computed when the files were written (:func:`build_manifest`).
 
     Returns:
         The path written.
@@ -120,7 +130,7 @@ def write_manifest(folder: Path) -> Path:
         ValueError: If the sample Parquet files (``data/``) and the tars hold different
             numbers of samples.
     """
-    manifest = build_manifest(folder)
+    manifest = build_manifest(folder, known)
     by_folder: dict[str, int] = {}
     for rel, entry in manifest["files"].items():
         top = rel.split("/", 1)[0]

@@ -1,8 +1,12 @@
 """Reading a sample's pixels, whatever the file format, into float arrays with NaN for nodata.
 
-GeoTIFFs are read with rasterio (per band file, resampled by nearest neighbour onto the image's
-reference grid when a band is coarser, as BigEarthNet's 20 m and 60 m bands are); PNG and
-JPEG with Pillow; arrays inside HDF5 files (QuakeSet) with h5py, addressed as
+GeoTIFFs are read with rasterio, each file opened once, and checked against what the layout
+promises (:func:`check_band_grids`): the band files of one image share a CRS and bounds, each
+has one band (a single-file image: one band per declared band) and a dtype its encoding allows;
+a band coarser than the image's reference grid by an integer factor up to
+:data:`MAX_BAND_FACTOR` (BigEarthNet's 20 m and 60 m bands) is repeated onto it (nearest
+neighbour), any other size is refused. PNG and JPEG are decoded fully with Pillow (a truncated
+file fails); arrays inside HDF5 files (QuakeSet) with h5py, addressed as
 ``<file>.h5::/<dataset path>`` (:data:`HDF5_SEPARATOR`), bands along the last axis (or the
 first, whichever has one entry per band); ``<file>.h5::/<dataset>[<n>]`` reads entry ``n`` of
 the first axis of a stacked dataset (So2Sat LCZ42's ``sen2`` of shape N × 32 × 32 × 10).
@@ -11,7 +15,9 @@ Nodata becomes NaN: the file's declared nodata value, for encodings with an impl
 reference may end in a W3C media fragment ``#xywh=<x>,<y>,<w>,<h>`` (:data:`WINDOW_SEPARATOR`):
 the pixels of that window of the file (DOTA's chips of large images, read without writing the
 chip out).
-Any problem raises :class:`RasterReadError` with a failure kind the stages record.
+Any problem raises :class:`RasterReadError` with a failure kind the stages record
+(:data:`READ_ERROR_KINDS`). A header declaring more than :data:`MAX_PIXELS` pixels is refused
+before any pixel is allocated.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import contextlib
 import re
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from PIL import Image, UnidentifiedImageError
-from rasterio.enums import Resampling
+from PIL import Image, ImageFile, UnidentifiedImageError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.records import ImageRef
@@ -55,6 +61,8 @@ def open_image(path: Path) -> Iterator[Image.Image]:
         Image.DecompressionBombError, Image.DecompressionBombWarning: Over the limit
             (:data:`BOMB_ERRORS`); what ``Image.open`` raises otherwise.
     """
+    if ImageFile.LOAD_TRUNCATED_IMAGES:  # a library may have set it: a partial decode is wrong
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:
@@ -98,11 +106,48 @@ _HDF5_INDEX = re.compile(r"(?P<name>.+)\[(?P<index>\d+)\]")
 """A dataset path ending in ``[<n>]``: entry ``n`` of the first axis."""
 
 
+READ_ERROR_KINDS: tuple[str, ...] = (
+    "missing_file",
+    "missing_band",
+    "corrupt_raster",
+    "crs_mismatch",
+    "size_mismatch",
+    "band_count",
+    "dtype",
+    "too_large",
+)
+"""Failure kinds of :class:`RasterReadError`: a file or band absent, undecodable pixels (a
+truncated file included), band files of one image in different CRSs or bounds, a size the
+layout does not allow, a band count or dtype other than declared, a header over
+:data:`MAX_PIXELS`."""
+
+MAX_PIXELS = 1 << 28
+"""Largest width × height a raster header may declare (268 Mpx, about 16 k × 16 k), checked
+before reading: a forged header (10⁶ × 10⁶) fails its unit instead of allocating terabytes."""
+
+MAX_BAND_FACTOR = 6
+"""Largest integer ratio between an image's reference grid and a coarser band file of it
+(Sentinel-2: 60 m bands beside 10 m ones)."""
+
+BOUNDS_TOLERANCE = 0.01
+"""Bounds of an image's band files may differ by this fraction of a reference pixel."""
+
+ENCODING_DTYPES: dict[str, tuple[str, ...]] = {
+    "uint8": ("uint8",),
+    "reflectance_1e4": ("uint16", "int16", "uint32", "int32", "float32", "float64"),
+}
+"""GeoTIFF dtypes an encoding allows (other encodings: any real integer or float dtype)."""
+
+_REAL_DTYPES = frozenset(
+    ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+)
+
+
 class RasterReadError(Exception):
     """A raster could not be read.
 
     Attributes:
-        kind: ``missing_file``, ``missing_band`` or ``corrupt_raster``.
+        kind: One of :data:`READ_ERROR_KINDS`.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -119,7 +164,9 @@ def _read_pillow(path: Path) -> np.ndarray:
             array = np.asarray(im)
     except FileNotFoundError as exc:
         raise RasterReadError("missing_file", f"{path}: file not found") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, *BOMB_ERRORS) as exc:
+    except BOMB_ERRORS as exc:
+        raise RasterReadError("too_large", f"{path}: {exc}") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise RasterReadError("corrupt_raster", f"{path}: cannot decode image: {exc}") from exc
     if array.ndim == 2:
         array = array[np.newaxis]
@@ -145,6 +192,11 @@ def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
             node = handle[dataset]
             if index is not None and not (node.ndim >= 1 and 0 <= index < node.shape[0]):
                 raise RasterReadError("missing_band", f"{path}: {dataset} has no entry {index}")
+            size = int(np.prod(node.shape[1:] if index is not None else node.shape))
+            if size > MAX_PIXELS * max(n_bands, 1):
+                raise RasterReadError(
+                    "too_large", f"{reference}: {node.shape} over {MAX_PIXELS} px"
+                )
             selected = node[...] if index is None else node[index]
             array = np.asarray(selected, dtype=np.float32)
     except (OSError, KeyError, TypeError, ValueError) as exc:
@@ -158,20 +210,99 @@ def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
     return array
 
 
-def _read_geotiff_band(path: Path, shape: tuple[int, int]) -> np.ndarray:
+@dataclass(frozen=True)
+class _Band:
+    """One band file's pixels and the grid its header declares."""
+
+    path: Path
+    data: np.ndarray
+    crs: object
+    bounds: tuple[float, float, float, float]
+    georeferenced: bool
+
+
+def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
+    """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band."""
     if not path.is_file():
         raise RasterReadError("missing_file", f"{path}: file not found")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(path) as ds:
-                if ds.count < 1:
-                    raise RasterReadError("corrupt_raster", f"{path}: no bands")
-                data = ds.read(1, out_shape=shape, resampling=Resampling.nearest, masked=True)
+                if ds.width * ds.height > MAX_PIXELS:
+                    raise RasterReadError(
+                        "too_large", f"{path}: {ds.width} x {ds.height} px over {MAX_PIXELS}"
+                    )
+                if ds.count < 1 or (count is not None and ds.count != count):
+                    raise RasterReadError(
+                        "band_count", f"{path}: {ds.count} bands, expected {count or 'some'}"
+                    )
+                dtypes = set(ds.dtypes)
+                allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
+                if len(dtypes) != 1 or not dtypes <= set(allowed):
+                    raise RasterReadError(
+                        "dtype", f"{path}: dtype {sorted(dtypes)} not allowed for {encoding}"
+                    )
+                masked = ds.read(masked=True)
+                georeferenced = ds.crs is not None or not ds.transform.is_identity
+                band = _Band(
+                    path,
+                    masked.astype(np.float32).filled(np.nan),
+                    ds.crs,
+                    tuple(ds.bounds),
+                    georeferenced,
+                )
     except RasterioError as exc:
         raise RasterReadError("corrupt_raster", f"{path}: cannot read GeoTIFF: {exc}") from exc
-    out = data.astype(np.float32).filled(np.nan)
-    return out
+    return band
+
+
+def _upsample(band: _Band, shape: tuple[int, int]) -> np.ndarray:
+    """Put a band on the reference grid: equal size, or an integer factor coarser."""
+    height, width = band.data.shape[1:]
+    if (height, width) == shape:
+        return band.data
+    fy, fx = shape[0] // height if height else 0, shape[1] // width if width else 0
+    if fy != fx or not 1 < fy <= MAX_BAND_FACTOR or (height * fy, width * fx) != shape:
+        raise RasterReadError(
+            "size_mismatch",
+            f"{band.path}: {height} x {width} px is not the image's {shape[0]} x {shape[1]} "
+            f"grid nor an integer factor ≤ {MAX_BAND_FACTOR} coarser",
+        )
+    return np.repeat(np.repeat(band.data, fy, axis=1), fx, axis=2)
+
+
+def check_band_grids(bands: Sequence[_Band], shape: tuple[int, int]) -> None:
+    """Check that an image's band files cover one grid: one CRS, the same bounds.
+
+    Args:
+        bands: The band files read (their headers).
+        shape: The image's reference grid (height, width).
+
+    Raises:
+        RasterReadError: ``crs_mismatch`` if the files disagree in CRS or in georeferencing,
+            ``size_mismatch`` if their bounds differ by more than :data:`BOUNDS_TOLERANCE` of
+            a reference pixel.
+    """
+    first = bands[0]
+    for band in bands[1:]:
+        if band.georeferenced != first.georeferenced or band.crs != first.crs:
+            raise RasterReadError(
+                "crs_mismatch",
+                f"{band.path}: CRS {band.crs} differs from {first.path}: {first.crs}",
+            )
+    if not first.georeferenced:
+        return  # no bounds to compare: the sizes alone are checked
+    west, south, east, north = first.bounds
+    tol_x = abs(east - west) / shape[1] * BOUNDS_TOLERANCE
+    tol_y = abs(north - south) / shape[0] * BOUNDS_TOLERANCE
+    for band in bands[1:]:
+        diff = np.abs(np.subtract(band.bounds, first.bounds))
+        if max(diff[0], diff[2]) > tol_x or max(diff[1], diff[3]) > tol_y:
+            raise RasterReadError(
+                "size_mismatch",
+                f"{band.path}: bounds {band.bounds} differ from {first.path}: {first.bounds}",
+            )
 
 
 def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarray:
@@ -209,27 +340,23 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
                     )
                 array = array[:, y : y + h, x : x + w]
         else:
-            if not path.is_file():
-                raise RasterReadError("missing_file", f"{path}: file not found")
-            try:
-                with rasterio.open(path) as ds:
-                    array = ds.read(out_shape=(ds.count, *shape), masked=True)
-                    array = array.astype(np.float32).filled(np.nan)
-            except RasterioError as exc:
-                raise RasterReadError("corrupt_raster", f"{path}: cannot read: {exc}") from exc
+            array = _read_geotiff(path, len(image.bands), image.encoding).data
         if array.shape[0] != len(image.bands):
             raise RasterReadError(
-                "corrupt_raster",
+                "band_count",
                 f"{path}: {array.shape[0]} channels, expected {len(image.bands)} "
                 f"({','.join(image.bands)})",
             )
         if array.shape[1:] != shape:
             raise RasterReadError(
-                "corrupt_raster", f"{path}: size {array.shape[1:]} differs from {shape}"
+                "size_mismatch", f"{path}: size {array.shape[1:]} differs from {shape}"
             )
         layers = [array[image.bands.index(b)] for b in wanted]
     else:
-        layers = [_read_geotiff_band(Path(image.band_file(b)), shape) for b in wanted]
+        with rasterio.Env():  # one GDAL environment for the image's files, not one per file
+            read = [_read_geotiff(Path(image.band_file(b)), 1, image.encoding) for b in wanted]
+        check_band_grids(read, shape)
+        layers = [_upsample(band, shape)[0] for band in read]
     stack = np.stack(layers).astype(np.float32, copy=False)
     implicit = IMPLICIT_NODATA.get(image.encoding)
     if implicit is not None:

@@ -19,7 +19,9 @@ the same colour and brightness is comparable across samples:
 - **Other floats** (``float``): grey, 2nd–98th percentile of the image → 0–255.
 
 Which bands are shown is :attr:`ImageRef.display_bands`, or guessed from the band names. Nodata
-renders black.
+renders black. Every function takes the image's pixels when the caller already holds them (the
+score stage reads each file once and renders from that array), and reads them otherwise. PNGs
+are written with zlib level :data:`PNG_COMPRESS_LEVEL`.
 """
 
 from __future__ import annotations
@@ -101,19 +103,36 @@ def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.clip(np.round(scaled * 255.0), 0, 255).astype(np.uint8)
 
 
-def _png_bytes(rgb: np.ndarray) -> bytes:
+PNG_COMPRESS_LEVEL = 3
+"""zlib level of rendered PNGs (0–9). Measured on 120 rendered 120 x 120 Sentinel-2 patches:
+level 3 encodes in 80 % of level 6's time for 2 % more bytes; level 1 is no smaller than 3 and
+level 9 no smaller than 6."""
+
+
+def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """Encode a ``(3, height, width)`` uint8 array as PNG.
+
+    Args:
+        rgb: The rendering.
+        compress_level: zlib level.
+
+    Returns:
+        The PNG bytes.
+    """
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(np.moveaxis(rgb, 0, -1)), mode="RGB").save(
-        buffer, format="PNG", optimize=False, compress_level=6
+        buffer, format="PNG", optimize=False, compress_level=compress_level
     )
     return buffer.getvalue()
 
 
-def render_rgb(image: ImageRef) -> np.ndarray:
+def render_rgb(image: ImageRef, array: np.ndarray | None = None) -> np.ndarray:
     """Render an image as an 8-bit RGB array.
 
     Args:
         image: The image.
+        array: Its pixels, every band in the order of ``image.bands`` (as
+            :func:`~eoinstruct.pipeline.io.rasters.read_image` returns them); read when None.
 
     Returns:
         A ``(3, height, width)`` uint8 array.
@@ -122,7 +141,10 @@ def render_rgb(image: ImageRef) -> np.ndarray:
         RasterReadError: If the pixels cannot be read or the bands needed are missing.
     """
     bands = display_bands(image)
-    array = read_image(image, bands)
+    if array is None:
+        array = read_image(image, bands)
+    else:
+        array = array[[image.bands.index(b) for b in bands]]
     if image.encoding in ("sar_db", "sar_linear"):
         db = to_db(array) if image.encoding == "sar_linear" else array
         if len(bands) == 2:
@@ -154,14 +176,38 @@ def render_rgb(image: ImageRef) -> np.ndarray:
     return np.stack(layers)
 
 
-def render_png(image: ImageRef) -> bytes:
-    """Return PNG (or the original PNG/JPEG) bytes of an image's RGB rendering.
-
-    Original 8-bit RGB PNG/JPEG files are passed through unchanged, after checking that they
-    decode completely.
+def passes_through(image: ImageRef) -> bool:
+    """Say whether an image's rendering is its own file's bytes (a whole 8-bit RGB PNG/JPEG).
 
     Args:
         image: The image.
+
+    Returns:
+        True for a single, unwindowed PNG/JPEG file of three 8-bit bands.
+    """
+    whole = len(image.files) == 1 and WINDOW_SEPARATOR not in image.files[0]  # not a chip
+    return (
+        image.encoding == "uint8"
+        and whole
+        and len(image.bands) == 3
+        and Path(image.files[0]).suffix.lower() in PILLOW_SUFFIXES
+    )
+
+
+def render_png(
+    image: ImageRef,
+    array: np.ndarray | None = None,
+    compress_level: int = PNG_COMPRESS_LEVEL,
+) -> bytes:
+    """Return PNG (or the original PNG/JPEG) bytes of an image's RGB rendering.
+
+    Original 8-bit RGB PNG/JPEG files are passed through unchanged, after checking that they
+    decode completely (``array`` given: the caller decoded them).
+
+    Args:
+        image: The image.
+        array: Its pixels, every band (see :func:`render_rgb`); read when None.
+        compress_level: zlib level of a rendered PNG.
 
     Returns:
         Encoded image bytes.
@@ -169,10 +215,12 @@ def render_png(image: ImageRef) -> bytes:
     Raises:
         RasterReadError: If the pixels cannot be read.
     """
-    whole = len(image.files) == 1 and WINDOW_SEPARATOR not in image.files[0]  # not a chip
-    if image.encoding == "uint8" and whole and len(image.bands) == 3:
-        path = Path(image.files[0])
-        if path.suffix.lower() in PILLOW_SUFFIXES:
+    if passes_through(image):
+        if array is None:
             read_image(image)  # decodes fully: a truncated file fails here, not in training
+        path = Path(image.files[0])
+        try:
             return path.read_bytes()
-    return _png_bytes(render_rgb(image))
+        except OSError as exc:
+            raise RasterReadError("missing_file", f"{path}: {exc}") from exc
+    return png_bytes(render_rgb(image, array), compress_level)

@@ -32,7 +32,13 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
-from eoinstruct.pipeline.io.rasters import RasterReadError, read_image, unit_brightness
+from eoinstruct.pipeline.io.rasters import (
+    RADIANCE_WHITE,
+    RasterReadError,
+    read_image,
+    to_db,
+    unit_brightness,
+)
 from eoinstruct.pipeline.io.render import display_bands, render_rgb
 from eoinstruct.pipeline.quality.dedup import perceptual_hash
 from eoinstruct.pipeline.quality.tag_fields import label_fields
@@ -221,17 +227,39 @@ def _band_stats(
     return means, p2, p50, p98, degenerate
 
 
+def rgb_or_none(image: ImageRef, array: np.ndarray) -> np.ndarray | None:
+    """Render an image from its pixels, or None where it has no RGB rendering.
+
+    Args:
+        image: The image.
+        array: Its pixels (every band).
+
+    Returns:
+        The ``(3, height, width)`` uint8 rendering, or None.
+    """
+    try:
+        return render_rgb(image, array)
+    except (RasterReadError, ValueError):
+        return None
+
+
 def image_scores(
-    image: ImageRef, dark_level: float, bright_level: float, identity: bool = True
+    image: ImageRef,
+    dark_level: float,
+    bright_level: float,
+    identity: bool = True,
+    array: np.ndarray | None = None,
+    rgb: np.ndarray | None = None,
 ) -> ImageScores:
-    """Read an image and compute its brightness, coverage and identity scores.
+    """Compute an image's brightness, coverage and identity scores (reading it if needed).
 
     Args:
         image: The image.
         dark_level: Unit brightness under which a pixel counts as dark.
         bright_level: Unit brightness over which a pixel counts as saturated.
-        identity: Also compute the content and perceptual hashes (the latter renders the
-            image, reading its display bands a second time).
+        identity: Also compute the content and perceptual hashes.
+        array: The image's pixels, every band (read once by the caller); read when None.
+        rgb: Its RGB rendering (:func:`rgb_or_none`); rendered from ``array`` when None.
 
     Returns:
         The scores.
@@ -239,17 +267,18 @@ def image_scores(
     Raises:
         pipeline.rasters.RasterReadError: If the pixels cannot be read.
     """
-    array = read_image(image)  # every band: a corrupt band file fails here
+    if array is None:
+        array = read_image(image)  # every band: a corrupt band file fails here
     valid = np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
     means, p2, p50, p98, degenerate = _band_stats(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
     phash: int | None = None
     if identity:
-        try:
-            phash = perceptual_hash(render_rgb(image))
-        except (RasterReadError, ValueError):
-            phash = None  # no RGB rendering: near-duplicate search skips the image
+        if rgb is None:
+            rgb = rgb_or_none(image, array)
+        # no RGB rendering: near-duplicate search skips the image
+        phash = None if rgb is None else perceptual_hash(rgb)
     extra = {
         "band_mean": tuple(means),
         "band_p2": tuple(p2),
@@ -271,3 +300,41 @@ def image_scores(
         valid_fraction=valid_fraction,
         **extra,  # type: ignore[arg-type]
     )
+
+
+HIST_BINS = 32
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "uint8": (0.0, 255.0),
+    "reflectance_1e4": (0.0, 10000.0),
+    "reflectance": (0.0, 1.0),
+    "sar_db": (-50.0, 10.0),
+    "sar_linear": (-50.0, 10.0),
+    "radiance": (0.0, 2 * RADIANCE_WHITE),
+    "normalized_radiance": (0.0, 120.0),
+    "kelvin": (200.0, 350.0),
+}
+"""Histogram range of band values per encoding (``sar_linear`` is histogrammed in dB; values
+outside fall into the edge bins; ``float`` images have no fixed scale and are left out)."""
+
+
+def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
+    """Histogram each band of an image over the fixed range of its encoding.
+
+    Args:
+        image: The image.
+        array: Its pixels (bands, height, width), NaN for nodata.
+
+    Returns:
+        Band name → :data:`HIST_BINS` counts (NaN excluded); empty for ``float`` images.
+    """
+    limits = VALUE_RANGES.get(image.encoding)
+    if limits is None:
+        return {}
+    values = to_db(array) if image.encoding == "sar_linear" else array
+    out: dict[str, list[int]] = {}
+    for band, layer in zip(image.bands, values, strict=True):
+        finite = layer[np.isfinite(layer)]
+        clipped = np.clip(finite, limits[0], limits[1])
+        counts, _ = np.histogram(clipped, bins=HIST_BINS, range=limits)
+        out[band] = [int(c) for c in counts]
+    return out

@@ -36,7 +36,7 @@ from tqdm import tqdm
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.io.atomic import (
-    publish,
+    publish_many,
     sweep_temporaries,
     temporary_path,
     write_text_atomic,
@@ -179,15 +179,12 @@ class PartitionOutputs:
         stage = self.stage
         _fault_point(stage, self.partition.name, "step")
         outputs: dict[str, OutputEntry] = {}
-        for final, tmp in sorted(self._pending.items()):
-            if not tmp.exists():
-                continue
-            outputs[_output_key(self.stage_dir, self.aux_dir, final)] = {
-                "sha256": file_sha256(tmp),
-                "bytes": tmp.stat().st_size,
-            }
-            publish(tmp, final)
-            _fault_point(stage, self.partition.name, "publish")
+        written = [(tmp, final) for final, tmp in sorted(self._pending.items()) if tmp.exists()]
+        for done in publish_many(  # one read per file (hash), one flush per partition
+            written, lambda _: _fault_point(stage, self.partition.name, "publish")
+        ):
+            key = _output_key(self.stage_dir, self.aux_dir, done.final)
+            outputs[key] = {"sha256": done.sha256, "bytes": done.bytes}
         self._pending.clear()
         record: CompletionRecord = {
             "partition": self.partition.name,

@@ -135,7 +135,14 @@ REGISTRY: tuple[Stage, ...] = (
         "compute tag, brightness and coverage scores (reads pixels)",
         inputs=("enrich",),
         params=("score",),
-        code=("pipeline/quality/scores.py", "pipeline/io/rasters.py", "pipeline/quality/dedup.py"),
+        code=(
+            "pipeline/quality/scores.py",
+            "pipeline/io/rasters.py",
+            "pipeline/quality/dedup.py",
+            "pipeline/io/render.py",
+            "pipeline/io/rendered.py",
+            "pipeline/corpus/rows.py",
+        ),
         outputs=(_work("score"),),
         partitioned=True,
         accounted=True,
@@ -224,10 +231,11 @@ REGISTRY: tuple[Stage, ...] = (
     Stage(
         "shard",
         "write Parquet + WebDataset shards and the corpus card",
-        inputs=("validate", "dedup"),
+        inputs=("validate", "dedup", "score"),
         params=("shard", "generate.box_scale"),
         code=(
             "pipeline/io/render.py",
+            "pipeline/io/rendered.py",
             "pipeline/io/webdataset.py",
             "pipeline/corpus/card.py",
             "pipeline/corpus/card_splits.py",

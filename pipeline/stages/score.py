@@ -5,8 +5,12 @@ Writes ``scores/<partition>.parquet`` (:data:`SCORE_SCHEMA`, one row per scored 
 missing band file…). Besides the filter's scores, each row holds per-band brightness
 statistics, a degenerate flag, snow/cloud evidence and the hashes de-duplication compares
 (:mod:`eoinstruct.pipeline.quality.dedup`). Thresholds are not applied here: the cheap filter stage
-does that, so
-changing a threshold does not re-read any pixel.
+does that, so changing a threshold does not re-read any pixel.
+
+Each image is read once (every band) and rendered once: the same pass writes
+``rendered/<partition>.parquet`` (:data:`RENDER_SCHEMA`: per image its PNG, or the original
+PNG/JPEG bytes, its ``.npy`` array where the corpus ships one, and its band histograms), which
+the shard stage copies into the corpus instead of decoding the pixels again.
 """
 
 from __future__ import annotations
@@ -15,18 +19,26 @@ import hashlib
 import logging
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
-from eoinstruct.pipeline.io.rasters import RasterReadError
+from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
+from eoinstruct.pipeline.io.rendered import (
+    RENDER_SCHEMA,
+    RENDERED_KIND,
+    ROW_GROUP_SIZE,
+    rendered_image,
+)
 from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
     count_tag_fields,
     geolocation_problem,
     image_scores,
+    rgb_or_none,
     snow_cloud_flagged,
 )
 from eoinstruct.pipeline.records import Sample
@@ -68,6 +80,10 @@ SCORE_SCHEMA = pa.schema(
 hash; ``phash``: null where an image has no RGB rendering)."""
 
 
+PAYLOAD_KEY = "_rendered"
+"""Key of a score row's rendered images until :meth:`ScoreStep.write` splits them off."""
+
+
 class ScoreStep(ItemStage[Sample, dict[str, object]]):
     """Score one partition's samples (items: the enrich stage's samples).
 
@@ -92,8 +108,10 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
         return item.sample_id
 
     def process(self, item: Sample, ledger: Ledger) -> list[dict[str, object]]:
-        """Read the sample's pixels once and return its row of scores."""
-        return [score_row(item, self.dark_level, self.bright_level)]
+        """Read the sample's pixels once; return its row of scores and its rendered images."""
+        row, rendered = score_sample(item, self.dark_level, self.bright_level)
+        row[PAYLOAD_KEY] = rendered
+        return [row]
 
     def write(
         self,
@@ -102,8 +120,16 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
         kept: list[dict[str, object]],
         ledger: Ledger,
     ) -> None:
-        """Write the score rows."""
+        """Write the score rows and the rendered images (both possibly empty)."""
+        rendered: list[dict[str, Any]] = []
+        for row in kept:
+            rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
+        write_table(
+            outputs.path(RENDERED_KIND),
+            pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA),
+            row_group_size=ROW_GROUP_SIZE,
+        )
 
 
 def _clean(value: float) -> float | None:
@@ -124,14 +150,39 @@ def score_row(sample: Sample, dark_level: float, bright_level: float) -> dict[st
     Raises:
         RasterReadError: If a raster cannot be read.
     """
-    per_image = [image_scores(im, dark_level, bright_level) for im in sample.images]
+    return score_sample(sample, dark_level, bright_level)[0]
+
+
+def score_sample(
+    sample: Sample, dark_level: float, bright_level: float
+) -> tuple[dict[str, object], list[dict[str, Any]]]:
+    """Read each image of a sample once: its row of scores and its rendered images.
+
+    Args:
+        sample: The sample.
+        dark_level: Unit brightness under which a pixel is dark.
+        bright_level: Unit brightness over which a pixel is saturated.
+
+    Returns:
+        The row of :data:`SCORE_SCHEMA` and one row of :data:`RENDER_SCHEMA` per image.
+
+    Raises:
+        RasterReadError: If a raster cannot be read.
+    """
+    per_image = []
+    rendered = []
+    for image in sample.images:
+        array = read_image(image)  # every band, each file opened once
+        rgb = rgb_or_none(image, array)
+        per_image.append(image_scores(image, dark_level, bright_level, array=array, rgb=rgb))
+        rendered.append(rendered_image(sample, image, array, rgb))
     clouds = cloud_fraction(sample)
     content = hashlib.sha256(
         "".join(
             f"{im.role}:{s.content_sha256};" for im, s in zip(sample.images, per_image, strict=True)
         ).encode()
     ).hexdigest()
-    return {
+    row: dict[str, object] = {
         "sample_id": sample.sample_id,
         "source": sample.source,
         "n_tags": count_tag_fields(sample),
@@ -153,6 +204,7 @@ def score_row(sample: Sample, dark_level: float, bright_level: float) -> dict[st
         "content_sha256": content,
         "phash": [s.phash for s in per_image],
     }
+    return row, rendered
 
 
 def run(params: Params, progress: bool = True) -> StageStats:

@@ -42,7 +42,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -70,13 +69,17 @@ from eoinstruct.pipeline.corpus.rows import (
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
-from eoinstruct.pipeline.io.rasters import RADIANCE_WHITE, RasterReadError, read_image, to_db
+from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
+from eoinstruct.pipeline.io.rendered import RENDERED_KIND, Rendered, load_rendered, stored_sample
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
-from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample
+from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
+from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import (
+    AUX_PREFIX,
     Partition,
     PartitionOutputs,
+    completed_records,
     partitions_from,
     run_partitions,
 )
@@ -93,21 +96,6 @@ DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_BYTES = 500_000_000
 """Payload bytes per shard file when ``shard.max_bytes`` is not set (the Hub's advice is
 files of a few hundred MB)."""
-
-
-HIST_BINS = 32
-VALUE_RANGES: dict[str, tuple[float, float]] = {
-    "uint8": (0.0, 255.0),
-    "reflectance_1e4": (0.0, 10000.0),
-    "reflectance": (0.0, 1.0),
-    "sar_db": (-50.0, 10.0),
-    "sar_linear": (-50.0, 10.0),
-    "radiance": (0.0, 2 * RADIANCE_WHITE),
-    "normalized_radiance": (0.0, 120.0),
-    "kelvin": (200.0, 350.0),
-}
-"""Histogram range of band values per encoding (``sar_linear`` is histogrammed in dB; values
-outside fall into the edge bins; ``float`` images have no fixed scale and are left out)."""
 
 
 def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
@@ -147,29 +135,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
             "properties": dict(sorted(sample.labels.properties.items())),
         },
     }
-
-
-def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
-    """Histogram each band of an image over the fixed range of its encoding.
-
-    Args:
-        image: The image.
-        array: Its pixels (bands, height, width), NaN for nodata.
-
-    Returns:
-        Band name → :data:`HIST_BINS` counts (NaN excluded); empty for ``float`` images.
-    """
-    limits = VALUE_RANGES.get(image.encoding)
-    if limits is None:
-        return {}
-    values = to_db(array) if image.encoding == "sar_linear" else array
-    out: dict[str, list[int]] = {}
-    for band, layer in zip(image.bands, values, strict=True):
-        finite = layer[np.isfinite(layer)]
-        clipped = np.clip(finite, limits[0], limits[1])
-        counts, _ = np.histogram(clipped, bins=HIST_BINS, range=limits)
-        out[band] = [int(c) for c in counts]
-    return out
 
 
 def _footprint_point(wkt: str) -> tuple[float, float] | None:
@@ -213,7 +178,7 @@ class _Summary:
             if turn.speaker == "gpt":
                 self.answer_lengths[pair.task][len(turn.value)] += 1
 
-    def add_sample(self, sample: Sample, arrays: Mapping[str, np.ndarray]) -> None:
+    def add_sample(self, sample: Sample, hists: Mapping[str, Mapping[str, list[int]]]) -> None:
         if sample.sample_id in self.seen_samples:
             return
         self.seen_samples.add(sample.sample_id)
@@ -235,10 +200,7 @@ class _Summary:
                     "display_bands": list(display_bands(image)),
                 },
             )
-            array = arrays.get(image.role)
-            if array is None:
-                continue
-            for band, counts in band_histograms(image, array).items():
+            for band, counts in hists.get(image.role, {}).items():
                 slot = self.hist[sample.sensor].setdefault(
                     band,
                     {
@@ -344,20 +306,22 @@ class _ShardGroup:
         return out
 
 
-def _read_sample(
-    sample: Sample, with_rasters: bool
-) -> tuple[dict[str, bytes], dict[str, tuple[bytes, dict[str, Any]]], dict[str, np.ndarray]]:
-    """Render and read every image of a sample (raises RasterReadError)."""
+def _read_sample(sample: Sample, with_rasters: bool) -> Rendered:
+    """Read and render every image of a sample, each once (raises RasterReadError).
+
+    Only for a sample the score stage did not render (its ``rendered`` file predates it).
+    """
     rendered: dict[str, bytes] = {}
     stored: dict[str, tuple[bytes, dict[str, Any]]] = {}
-    arrays: dict[str, np.ndarray] = {}
+    hists: dict[str, dict[str, list[int]]] = {}
     for image in sample.images:
-        rendered[image.role] = render_png(image)
-        arrays[image.role] = read_image(image)
+        array = read_image(image)
+        rendered[image.role] = render_png(image, array)
+        hists[image.role] = band_histograms(image, array)
         if with_rasters and needs_array(image):
-            array, info = stored_array(sample, image, arrays[image.role])
-            stored[image.role] = (npy_bytes(array), info)
-    return rendered, stored, arrays
+            kept, info = stored_array(sample, image, array)
+            stored[image.role] = (npy_bytes(kept), info)
+    return rendered, stored, hists
 
 
 def shard_partition(
@@ -376,6 +340,7 @@ def shard_partition(
     """
     with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
+    scored = partition.inputs[2] if len(partition.inputs) > 2 else None
     by_sample: dict[str, list[InstructionPair]] = {}
     for pair in iter_pairs(partition.inputs[0]):
         if pair.sample_id not in samples:
@@ -385,12 +350,19 @@ def shard_partition(
     summary = _Summary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
+    from_score = load_rendered(scored, set(by_sample))
     try:
         for sample_id, pairs in by_sample.items():
             sample = samples[sample_id]
             stats.read += len(pairs)
             try:
-                rendered, stored, arrays = _read_sample(sample, with_rasters)
+                rows = from_score.pop(sample_id, None)
+                if rows is not None and {r["role"] for r in rows} == {
+                    im.role for im in sample.images
+                }:
+                    rendered, stored, hists = stored_sample(sample, rows, with_rasters)
+                else:
+                    rendered, stored, hists = _read_sample(sample, with_rasters)
             except RasterReadError as exc:
                 for pair in pairs:
                     failures.append(Failure(pair.pair_id, exc.kind, f"{sample_id}: {exc}"))
@@ -416,7 +388,7 @@ def shard_partition(
                 len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
             )
             summary.bytes["samples"] += 1
-            summary.add_sample(sample, arrays)
+            summary.add_sample(sample, hists)
             for pair in pairs:
                 check_token("task", pair.task)
                 summary.add_pair(pair, sample, split)
@@ -454,7 +426,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
     corpus = params.path_of("corpus")
     records_dir = params.work_dir(STAGE) / "_done"
     partitions = partitions_from(
-        [(params.work_dir("validate"), "pairs"), (params.work_dir("dedup"), "kept")]
+        [
+            (params.work_dir("validate"), "pairs"),
+            (params.work_dir("dedup"), "kept"),
+            (params.work_dir("score"), RENDERED_KIND),
+        ]
     )
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
@@ -475,5 +451,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         )
     summary = merge_summaries(summary_paths(params))
     write_card(corpus, stats, summary, params, box_convention)
-    write_manifest(corpus)
+    known = {  # the digests taken when each shard file was published
+        key: (entry["sha256"], entry["bytes"])
+        for record in completed_records(corpus, records_dir)
+        for key, entry in record["outputs"].items()
+        if not key.startswith(AUX_PREFIX)
+    }
+    write_manifest(corpus, known)
     return stats
