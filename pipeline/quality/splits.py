@@ -26,8 +26,8 @@ Official splits are usually not geographic, so nearby (not identical) places of 
 official splits still fall in different splits, which the leakage measure shows.
 
 Leakage (:func:`leakage`) counts pairs of samples in different splits whose centroids are
-closer than a distance, found on a grid of that cell size (only the 3 × 3 neighbouring cells
-of each point are compared), per pair of splits and per pair of sources;
+closer than a distance (by a dual-tree walk, :mod:`eoinstruct.pipeline.quality.proximity`: never
+every pair of a dense cell), per pair of splits and per pair of sources;
 :func:`key_leakage` counts pairs sharing a location key in different splits.
 """
 
@@ -41,12 +41,12 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from eoinstruct.pipeline.quality.dedup import (
-    METRES_PER_DEGREE,
     IndexEntry,
     grid_cell,
     haversine_m,
     neighbour_cells,
 )
+from eoinstruct.pipeline.quality.proximity import count_close_pairs
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 """The splits, from the least to the most restrictive."""
@@ -269,76 +269,55 @@ class Leakage:
     by_sources: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
-def _pairwise_m(lon: np.ndarray, lat: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    p1, p2 = np.radians(lat)[:, None], np.radians(lat2)[None, :]
-    dphi = p2 - p1
-    dlmb = np.radians(lon2)[None, :] - np.radians(lon)[:, None]
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * (METRES_PER_DEGREE * 180 / np.pi) * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-
-
 def leakage(
     points: Sequence[tuple[str, float, float, str]],
     distance_m: float,
-    chunk: int = 2048,
+    chunk: int = 1 << 20,
     sources: Sequence[str] | None = None,
 ) -> Leakage:
     """Count pairs of samples in different splits closer than a distance.
 
-    Points are bucketed on a grid of ``distance_m`` cells; each cell is compared with itself
-    and its neighbours, vectorised in blocks of ``chunk`` points, so the cost is the number of
-    point pairs in neighbouring cells, never all pairs.
+    The pairs are counted by a dual-tree walk (:func:`eoinstruct.pipeline.quality.proximity.
+    count_close_pairs`): groups of points wholly within the distance of each other are counted
+    from their per-split counts, groups of one split are skipped, and only points near the
+    distance are compared one by one, so a dense cell costs far less than all its pairs.
 
     Args:
         points: ``(sample_id, lon, lat, split)`` per sample.
         distance_m: Pairs strictly closer than this count.
-        chunk: Points compared at once (memory bound: chunk² distances).
+        chunk: Point pairs compared at once at the tree's leaves (memory bound).
         sources: The source of each point, to count pairs per source pair too.
 
     Returns:
         The leakage.
     """
-    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, (_, lon, lat, _) in enumerate(points):
-        cells[grid_cell(lon, lat, distance_m)].append(i)
-    lons = np.array([p[1] for p in points], dtype=np.float64)
-    lats = np.array([p[2] for p in points], dtype=np.float64)
     names = sorted({p[3] for p in points})
-    codes = np.array([names.index(p[3]) for p in points], dtype=np.int64)
+    source_names = sorted(set(sources)) if sources is not None else [""]
+    split_code = {name: i for i, name in enumerate(names)}
+    source_code = {name: i for i, name in enumerate(source_names)}
+    lons = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
+    lats = np.fromiter((p[2] for p in points), dtype=np.float64, count=len(points))
+    splits = np.fromiter((split_code[p[3]] for p in points), dtype=np.int64, count=len(points))
+    if sources is not None:
+        src = np.fromiter((source_code[s] for s in sources), dtype=np.int64, count=len(points))
+    else:
+        src = np.zeros(len(points), dtype=np.int64)
+    group = src * len(names) + splits
+    group_class = np.tile(np.arange(len(names)), len(source_names))
+    found = count_close_pairs(lons, lats, group, group_class, distance_m, batch=chunk)
     counts: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
-    involved = np.zeros(len(points), dtype=bool)
-    for _, members in sorted(cells.items()):
-        here = np.array(members)
-        candidates = np.array(
-            sorted(
-                {
-                    j
-                    for i in members
-                    for c in neighbour_cells(lons[i], lats[i], distance_m)
-                    for j in cells.get(c, ())
-                }
-            )
-        )
-        for start in range(0, here.size, chunk):
-            a = here[start : start + chunk]
-            for cstart in range(0, candidates.size, chunk):
-                b = candidates[cstart : cstart + chunk]
-                near = _pairwise_m(lons[a], lats[a], lons[b], lats[b]) < distance_m
-                near &= a[:, None] < b[None, :]  # each pair once
-                near &= codes[a][:, None] != codes[b][None, :]
-                ia, ib = np.nonzero(near)
-                for x, y in zip(codes[a][ia], codes[b][ib], strict=True):
-                    counts["|".join(sorted((names[x], names[y])))] += 1
-                if sources is not None:
-                    for x, y in zip(a[ia], b[ib], strict=True):
-                        per_source["|".join(sorted((sources[x], sources[y])))] += 1
-                involved[a[ia]] = True
-                involved[b[ib]] = True
+    for g, h in zip(*np.nonzero(found.pairs), strict=True):
+        n = int(found.pairs[g, h])
+        x, y = names[group_class[g]], names[group_class[h]]
+        counts["|".join(sorted((x, y)))] += n
+        if sources is not None:
+            sx, sy = source_names[g // len(names)], source_names[h // len(names)]
+            per_source["|".join(sorted((sx, sy)))] += n
     return Leakage(
         distance_m=distance_m,
         pairs=int(sum(counts.values())),
         by_splits=dict(sorted(counts.items())),
-        samples=int(involved.sum()),
+        samples=int(found.involved.sum()),
         by_sources=dict(sorted(per_source.items())),
     )
