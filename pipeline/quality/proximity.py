@@ -28,13 +28,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), the radius of :func:`eoinstruct.pipeline.quality.dedup.haversine_m`."""
 
-_HAVERSINE_RADIUS_M = (math.pi * EARTH_RADIUS_M / 180.0) * 180 / np.pi
+_METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180.0
+
+_HAVERSINE_RADIUS_M = _METRES_PER_DEGREE * 180 / np.pi
 """The radius as the leakage check has always computed it (bit for bit)."""
 
 _MARGIN = 1e-7
@@ -267,3 +270,76 @@ def _compare_leaves(
         involved += [xa, xb]
     hits = np.unique(np.concatenate(involved)) if involved else np.zeros(0, dtype=np.int64)
     return pairs.reshape(groups, groups).astype(np.float64), hits
+
+
+def grid_rows(lat: np.ndarray, cell_m: float) -> np.ndarray:
+    """Rows of the equal-distance grid (:func:`eoinstruct.pipeline.quality.dedup.grid_row`)."""
+    return np.floor(lat * _METRES_PER_DEGREE / cell_m).astype(np.int64)
+
+
+def grid_cols(lon: np.ndarray, row: np.ndarray, cell_m: float) -> np.ndarray:
+    """Columns in grid rows (:func:`eoinstruct.pipeline.quality.dedup.grid_col`)."""
+    centre = np.radians(np.clip((row + 0.5) * cell_m / _METRES_PER_DEGREE, -89.9, 89.9))
+    return np.floor(lon * _METRES_PER_DEGREE * np.cos(centre) / cell_m).astype(np.int64)
+
+
+def grid_candidates(
+    lon: np.ndarray, lat: np.ndarray, key: np.ndarray, cell_m: float, batch: int = 1 << 20
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(x, y)``: every point ``y`` of ``x``'s key in the grid cells near ``x``.
+
+    The cells near a point are those of :func:`eoinstruct.pipeline.quality.dedup.
+    neighbour_cells` (the row above and below and two columns either side), so every pair
+    closer than ``cell_m`` is among them (``y == x`` too; the caller filters).
+
+    Args:
+        lon: Longitudes in degrees (no NaN).
+        lat: Latitudes in degrees.
+        key: Integer key per point; only points of one key are paired.
+        cell_m: Cell size in metres.
+        batch: About how many candidates a batch holds (memory bound).
+
+    Yields:
+        ``(x, y)`` arrays of point numbers.
+    """
+    n = len(lon)
+    if n == 0:
+        return
+    row = grid_rows(lat, cell_m)
+    col = grid_cols(lon, row, cell_m)
+    row0, row_span = int(row.min()) - 1, int(row.max() - row.min()) + 3
+    group = key.astype(np.int64) * row_span + (row - row0)
+    groups = np.unique(group)
+    col0, col_span = int(col.min()) - 5, int(col.max() - col.min()) + 11
+    if float(len(groups)) * col_span >= 2.0**62:
+        raise ValueError(f"grid of {cell_m} m cells too fine for {n} points")
+    code = np.searchsorted(groups, group) * col_span + (col - col0)
+    order = np.argsort(code, kind="stable")
+    sorted_code = code[order]
+    spans = []
+    for dr in (-1, 0, 1):
+        target = key.astype(np.int64) * row_span + (row + dr - row0)
+        rank = np.searchsorted(groups, target)
+        exists = (rank < len(groups)) & (groups[np.minimum(rank, len(groups) - 1)] == target)
+        c = grid_cols(lon, row + dr, cell_m) - col0
+        low = rank * col_span + np.clip(c - 2, 0, col_span - 1)
+        high = rank * col_span + np.clip(c + 2, 0, col_span - 1)
+        lo = np.searchsorted(sorted_code, low, side="left")
+        hi = np.searchsorted(sorted_code, high, side="right")
+        spans.append(np.where(exists, hi - lo, 0))
+        spans.append(lo)
+    counts = spans[0] + spans[2] + spans[4]
+    total = np.cumsum(counts)
+    begin = 0
+    while begin < n:
+        done = total[begin] - counts[begin]
+        end = max(begin + 1, int(np.searchsorted(total, done + batch, side="right")))
+        xs, ys = [], []
+        for size, lo in zip(spans[0::2], spans[1::2], strict=True):
+            sizes = size[begin:end]
+            x = np.repeat(np.arange(begin, end), sizes)
+            first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+            xs.append(x)
+            ys.append(order[lo[x] + (np.arange(x.size) - first)])
+        yield np.concatenate(xs), np.concatenate(ys)
+        begin = end

@@ -40,16 +40,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from eoinstruct.pipeline.quality.dedup import (
-    IndexEntry,
-    grid_cell,
-    haversine_m,
-    neighbour_cells,
-)
-from eoinstruct.pipeline.quality.proximity import count_close_pairs
-
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-"""The splits, from the least to the most restrictive."""
+from eoinstruct.pipeline.quality.dedup import IndexEntry, grid_cell, within
+from eoinstruct.pipeline.quality.index import SPLITS as SPLITS
+from eoinstruct.pipeline.quality.index import SampleIndex, pairs_in_runs
+from eoinstruct.pipeline.quality.proximity import count_close_pairs, grid_candidates
 
 RESTRICTIVENESS: Mapping[str, int] = {name: rank for rank, name in enumerate(SPLITS)}
 """Split → rank; a place whose members carry several official splits takes the highest."""
@@ -123,6 +117,62 @@ def block_split(block: tuple[int, int], config: SplitConfig) -> str:
     return split_of(unit_hash(f"{config.salt}:{block[0]}:{block[1]}"), config.fractions)
 
 
+def components(index: SampleIndex, rows: np.ndarray, same_place_m: float) -> np.ndarray:
+    """Group rows into places: a common location key or centroids closer than a distance.
+
+    Args:
+        index: The samples.
+        rows: Whether each row takes part.
+        same_place_m: Centroid distance under which two samples are one place (0: none).
+
+    Returns:
+        Per row, the smallest row of its place (-1 for rows not taking part).
+    """
+    n = len(index)
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
+    owner = np.repeat(np.arange(n), np.diff(index.place_offsets))
+    take = rows[owner]
+    owner, keys = owner[take], index.place_keys[take]
+    if owner.size:
+        sort = np.lexsort((owner, keys))
+        owner, keys = owner[sort], keys[sort]
+        start = np.concatenate([[True], keys[1:] != keys[:-1]])
+        first = np.maximum.accumulate(np.where(start, np.arange(owner.size), 0))
+        edges_a.append(owner)
+        edges_b.append(owner[first])
+    if same_place_m > 0:
+        located = np.nonzero(rows & index.located)[0]
+        lon, lat = index.lon[located], index.lat[located]
+        for x, y in grid_candidates(lon, lat, np.zeros(located.size), same_place_m):
+            later = y > x
+            x, y = located[x[later]], located[y[later]]
+            close = within(index.lon, index.lat, x, y, same_place_m, strict=True)
+            edges_a.append(x[close])
+            edges_b.append(y[close])
+    label = np.arange(n)
+    if edges_a:
+        label = _connect(label, np.concatenate(edges_a), np.concatenate(edges_b))
+    return np.where(rows, label, -1)
+
+
+def _connect(label: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components by hooking to the smaller root and pointer jumping."""
+    while a.size:
+        la, lb = label[a], label[b]
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        differ = label[a] != label[b]
+        a, b = a[differ], b[differ]
+    return label
+
+
 def places(entries: Sequence[IndexEntry], same_place_m: float) -> list[list[IndexEntry]]:
     """Group samples into places: a common location key or centroids closer than a distance.
 
@@ -133,40 +183,11 @@ def places(entries: Sequence[IndexEntry], same_place_m: float) -> list[list[Inde
     Returns:
         The places, each sorted by sample id, in the order of their first sample id.
     """
-    parent = list(range(len(entries)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(i: int, j: int) -> None:
-        a, b = root(i), root(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
-    first_of: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        for key in entry.places:
-            join(first_of.setdefault(key, i), i)
-    if same_place_m > 0:
-        points = [
-            (i, e.lon, e.lat)
-            for i, e in enumerate(entries)
-            if e.lon is not None and e.lat is not None
-        ]
-        cells: dict[tuple[int, int], list[tuple[int, float, float]]] = defaultdict(list)
-        for point in points:
-            cells[grid_cell(point[1], point[2], same_place_m)].append(point)
-        for i, lon, lat in points:
-            for cell in neighbour_cells(lon, lat, same_place_m):
-                for j, lon2, lat2 in cells.get(cell, ()):
-                    if j > i and haversine_m(lon, lat, lon2, lat2) < same_place_m:
-                        join(i, j)
+    index = SampleIndex.from_entries(entries)
+    label = components(index, np.ones(len(index), dtype=bool), same_place_m)
     groups: dict[int, list[IndexEntry]] = defaultdict(list)
     for i, entry in enumerate(entries):
-        groups[root(i)].append(entry)
+        groups[int(label[i])].append(entry)
     out = [sorted(g, key=lambda e: e.sample_id) for g in groups.values()]
     return sorted(out, key=lambda g: g[0].sample_id)
 
@@ -190,6 +211,47 @@ def place_split(members: Sequence[IndexEntry], config: SplitConfig) -> str:
     return split_of(unit_hash(f"{config.salt}:id:{members[0].sample_id}"), config.fractions)
 
 
+def split_codes(index: SampleIndex, rows: np.ndarray, config: SplitConfig) -> np.ndarray:
+    """Assign a split to every taking-part row: one per place (the rule of :func:`place_split`).
+
+    Args:
+        index: The samples.
+        rows: Whether each row takes part (the kept samples).
+        config: The split configuration.
+
+    Returns:
+        Per row, the index of its split in :data:`SPLITS` (-1 for rows not taking part).
+    """
+    n = len(index)
+    label = components(index, rows, config.same_place_m)
+    members = np.nonzero(rows)[0]
+    members = members[np.lexsort((index.ids[members], label[members]))]  # by place, then id
+    official = np.full(n, -1, dtype=np.int64)
+    if config.keep_official:
+        np.maximum.at(official, label[members], index.split[members])
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, label[members], np.arange(members.size))
+    located = index.located[members]
+    first_located = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first_located, label[members[located]], np.nonzero(located)[0])
+    code = {name: i for i, name in enumerate(SPLITS)}
+    cache: dict[tuple[int, int], int] = {}
+    out = np.full(n, -1, dtype=np.int8)
+    for place in np.unique(label[members]):
+        if official[place] >= 0:
+            out[place] = official[place]
+        elif first_located[place] < n:
+            m = members[first_located[place]]
+            block = block_of(float(index.lon[m]), float(index.lat[m]), config.block_km)
+            if block not in cache:
+                cache[block] = code[block_split(block, config)]
+            out[place] = cache[block]
+        else:
+            name = index.sample_id(int(members[first[place]]))
+            out[place] = code[split_of(unit_hash(f"{config.salt}:id:{name}"), config.fractions)]
+    return np.where(rows, out[np.maximum(label, 0)], -1).astype(np.int8)
+
+
 def assign_splits(entries: Iterable[IndexEntry], config: SplitConfig) -> dict[str, str]:
     """Assign a split to every sample: one per place (:func:`places`, :func:`place_split`).
 
@@ -200,11 +262,33 @@ def assign_splits(entries: Iterable[IndexEntry], config: SplitConfig) -> dict[st
     Returns:
         Sample id → split.
     """
-    out: dict[str, str] = {}
-    for members in places(list(entries), config.same_place_m):
-        split = place_split(members, config)
-        out.update((m.sample_id, split) for m in members)
-    return out
+    index = SampleIndex.from_entries(entries)
+    codes = split_codes(index, np.ones(len(index), dtype=bool), config)
+    return {index.sample_id(i): SPLITS[c] for i, c in enumerate(codes.tolist())}
+
+
+def _codes_of(index: SampleIndex, splits: Mapping[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Split codes of an index's rows from a mapping (-1: not in it) and the split names."""
+    names = sorted(set(splits.values()))
+    code = {name: i for i, name in enumerate(names)}
+    ids = [index.sample_id(i) for i in range(len(index))]
+    return np.array([code.get(splits.get(i, ""), -1) for i in ids], dtype=np.int64), names
+
+
+def overridden_counts(index: SampleIndex, codes: np.ndarray) -> dict[str, int]:
+    """Count, per source, rows whose official split the assignment changed.
+
+    Args:
+        index: The samples.
+        codes: Assigned split per row as an index of :data:`SPLITS` (-1: no assignment,
+            skipped; -2: a split outside :data:`SPLITS`).
+
+    Returns:
+        Source → rows (sources with none left out).
+    """
+    changed = (index.split >= 0) & (codes != -1) & (codes != index.split)
+    counts = np.bincount(index.source[changed], minlength=len(index.sources))
+    return dict(sorted((index.sources[i], int(c)) for i, c in enumerate(counts) if c))
 
 
 def overridden(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dict[str, int]:
@@ -217,10 +301,33 @@ def overridden(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dict
     Returns:
         Source → samples (sources with none left out).
     """
+    index = SampleIndex.from_entries(entries)
+    ids = [index.sample_id(i) for i in range(len(index))]
+    codes = np.array(
+        [SPLITS.index(splits[i]) if splits.get(i) in SPLITS else -2 for i in ids], dtype=np.int64
+    )
+    codes[np.array([i not in splits for i in ids], dtype=bool)] = -1
+    return overridden_counts(index, codes)
+
+
+def key_leakage_counts(index: SampleIndex, codes: np.ndarray) -> dict[str, int]:
+    """Count pairs sharing a location key in different splits (-1: skipped), per source pair."""
+    owner = np.repeat(np.arange(len(index)), np.diff(index.place_offsets))
+    take = codes[owner] >= 0
+    owner, keys = owner[take], index.place_keys[take]
+    pairs: list[np.ndarray] = []
+    for later, earlier in pairs_in_runs([keys]):
+        a, b = owner[later], owner[earlier]
+        differ = codes[a] != codes[b]
+        a, b = a[differ], b[differ]
+        pairs.append(np.minimum(a, b) * len(index) + np.maximum(a, b))
+    if not pairs:
+        return {}
+    unique = np.unique(np.concatenate(pairs))
+    a, b = index.source[unique // len(index)], index.source[unique % len(index)]
     counts: Counter[str] = Counter()
-    for e in entries:
-        if e.split in SPLITS and e.sample_id in splits and splits[e.sample_id] != e.split:
-            counts[e.source] += 1
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        counts["|".join(sorted((index.sources[x], index.sources[y])))] += 1
     return dict(sorted(counts.items()))
 
 
@@ -234,20 +341,8 @@ def key_leakage(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dic
     Returns:
         ``"<source>|<source>"`` (sorted) → pairs; empty when no place spans two splits.
     """
-    by_key: dict[str, list[IndexEntry]] = defaultdict(list)
-    for e in entries:
-        if e.sample_id in splits:
-            for key in e.places:
-                by_key[key].append(e)
-    pairs: set[tuple[str, str]] = set()
-    for members in by_key.values():
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                if splits[a.sample_id] != splits[b.sample_id]:
-                    pairs.add(tuple(sorted((a.sample_id, b.sample_id))))  # type: ignore[arg-type]
-    source_of = {e.sample_id: e.source for ms in by_key.values() for e in ms}
-    counts = Counter("|".join(sorted((source_of[a], source_of[b]))) for a, b in pairs)
-    return dict(sorted(counts.items()))
+    index = SampleIndex.from_entries(entries)
+    return key_leakage_counts(index, _codes_of(index, splits)[0])
 
 
 @dataclasses.dataclass(frozen=True)
