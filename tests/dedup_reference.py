@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from eoinstruct.pipeline.quality.splits import (
     split_of,
     unit_hash,
 )
+from eoinstruct.pipeline.stages.dedup import DedupConfig
 
 
 def _chunks(max_distance: int) -> list[tuple[int, int]]:
@@ -353,3 +355,72 @@ def leakage(
         samples=int(involved.sum()),
         by_sources=dict(sorted(per_source.items())),
     )
+
+
+def dedup_metrics(
+    entries: list[IndexEntry],
+    removed: Mapping[str, Duplicate],
+    splits: Mapping[str, str],
+    config: DedupConfig,
+) -> dict[str, Any]:
+    """Summarise duplicates, splits and leakage.
+
+    Args:
+        entries: All index entries.
+        removed: The duplicates.
+        splits: The split of every sample left.
+        config: The configuration.
+
+    Returns:
+        The metrics (JSON-ready).
+    """
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    across: Counter[str] = Counter()
+    source_of = {e.sample_id: e.source for e in entries}
+    for dup in removed.values():
+        by_source[source_of[dup.sample_id]][dup.reason] += 1
+        if source_of[dup.sample_id] != source_of[dup.duplicate_of]:
+            across[dup.reason] += 1
+    split_counts: dict[str, Counter[str]] = defaultdict(Counter)
+    points = []
+    sources = []
+    for e in entries:
+        if e.sample_id in removed:
+            continue
+        split_counts[e.source][splits[e.sample_id]] += 1
+        if e.lon is not None and e.lat is not None:
+            points.append((e.sample_id, e.lon, e.lat, splits[e.sample_id]))
+            sources.append(e.source)
+    block = leakage(points, config.splits.block_km * 1000.0, sources=sources)
+    place = leakage(points, config.place_time_m) if config.place_time_m > 0 else None
+    same_m = config.splits.same_place_m
+    same = leakage(points, same_m, sources=sources) if same_m > 0 else None
+    keyed = key_leakage(entries, splits)
+    by_sources: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, figures in (
+        ("closer_than_block", block.by_sources),
+        ("closer_than_same_place_m", same.by_sources if same else {}),
+        ("same_location_key", keyed),
+    ):
+        for pair, n in figures.items():
+            by_sources[pair][name] = n
+    return {
+        "read": len(entries),
+        "kept": len(entries) - len(removed),
+        "duplicates": dict(sorted(Counter(d.reason for d in removed.values()).items())),
+        "duplicates_across_sources": dict(sorted(across.items())),
+        "duplicates_by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
+        "splits_by_source": {k: dict(sorted(v.items())) for k, v in sorted(split_counts.items())},
+        "official_splits_overridden": overridden(entries, splits),
+        "leakage": {
+            "block_km": config.splits.block_km,
+            "pairs_closer_than_block": block.pairs,
+            "by_splits": dict(block.by_splits),
+            "samples_involved": block.samples,
+            "pairs_closer_than_place_time_m": place.pairs if place else None,
+            "same_place_m": same_m,
+            "pairs_closer_than_same_place_m": same.pairs if same else None,
+            "pairs_sharing_a_location_key": sum(keyed.values()),
+            "by_sources": {k: dict(sorted(v.items())) for k, v in sorted(by_sources.items())},
+        },
+    }

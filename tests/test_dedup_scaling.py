@@ -98,7 +98,9 @@ def test_duplicates_splits_and_leakage_match_the_reference(seed: int) -> None:
         assert leakage(points, distance, sources=sources) == ref.leakage(
             points, distance, sources=sources
         )
-    metrics = dedup_metrics(entries, removed, splits, DedupConfig(near, place_m, priority, config))
+    dedup = DedupConfig(near, place_m, priority, config)
+    metrics = dedup_metrics(entries, removed, splits, dedup)
+    assert metrics == ref.dedup_metrics(entries, removed, splits, dedup)
     assert metrics["kept"] == len(kept)
 
 

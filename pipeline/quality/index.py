@@ -1,7 +1,7 @@
 """A compact, column-wise index of the samples de-duplication and splitting compare.
 
 One row per sample, in numpy arrays only (no Python object per sample): the id, codes of the
-source, modality, normalised sensor and acquisition dates, the content hash, the perceptual
+source, modality, sensor and acquisition dates, the content hash, the perceptual
 hashes (flat, with offsets), the footprint centroid, the official split and the location keys
 (flat, with offsets). A corpus of a million samples takes a few hundred bytes per sample.
 It is built partition by partition (:class:`IndexBuilder`), so a stage streams its inputs and
@@ -121,6 +121,11 @@ class IndexBuilder:
         }  # fmt: skip
         self._rows: dict[str, list[Any]] = {k: [] for k in _ROW_FIELDS}
         self._done: dict[str, list[np.ndarray]] = {k: [] for k in _ROW_FIELDS}
+        self._count = 0
+
+    def __len__(self) -> int:
+        """Number of rows added so far."""
+        return self._count
 
     def _code(self, kind: str, value: Any) -> int:
         codes = self._codes[kind]
@@ -145,6 +150,7 @@ class IndexBuilder:
     ) -> None:
         """Add one sample (the fields of :class:`~eoinstruct.pipeline.quality.dedup.IndexEntry`)."""
         rows = self._rows
+        self._count += 1
         rows["ids"].append(sample_id.encode())
         rows["source"].append(self._code("source", source))
         rows["modality"].append(self._code("modality", modality))

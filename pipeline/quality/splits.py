@@ -372,11 +372,6 @@ def leakage(
 ) -> Leakage:
     """Count pairs of samples in different splits closer than a distance.
 
-    The pairs are counted by a dual-tree walk (:func:`eoinstruct.pipeline.quality.proximity.
-    count_close_pairs`): groups of points wholly within the distance of each other are counted
-    from their per-split counts, groups of one split are skipped, and only points near the
-    distance are compared one by one, so a dense cell costs far less than all its pairs.
-
     Args:
         points: ``(sample_id, lon, lat, split)`` per sample.
         distance_m: Pairs strictly closer than this count.
@@ -384,31 +379,65 @@ def leakage(
         sources: The source of each point, to count pairs per source pair too.
 
     Returns:
-        The leakage.
+        The leakage (:func:`leakage_arrays`).
     """
     names = sorted({p[3] for p in points})
-    source_names = sorted(set(sources)) if sources is not None else [""]
-    split_code = {name: i for i, name in enumerate(names)}
-    source_code = {name: i for i, name in enumerate(source_names)}
-    lons = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
-    lats = np.fromiter((p[2] for p in points), dtype=np.float64, count=len(points))
-    splits = np.fromiter((split_code[p[3]] for p in points), dtype=np.int64, count=len(points))
+    code = {name: i for i, name in enumerate(names)}
+    count = len(points)
+    lons = np.fromiter((p[1] for p in points), dtype=np.float64, count=count)
+    lats = np.fromiter((p[2] for p in points), dtype=np.float64, count=count)
+    splits = np.fromiter((code[p[3]] for p in points), dtype=np.int64, count=count)
+    by = None
     if sources is not None:
-        src = np.fromiter((source_code[s] for s in sources), dtype=np.int64, count=len(points))
-    else:
-        src = np.zeros(len(points), dtype=np.int64)
-    group = src * len(names) + splits
-    group_class = np.tile(np.arange(len(names)), len(source_names))
-    found = count_close_pairs(lons, lats, group, group_class, distance_m, batch=chunk)
+        source_names = sorted(set(sources))
+        source_code = {name: i for i, name in enumerate(source_names)}
+        src = np.fromiter((source_code[s] for s in sources), dtype=np.int64, count=count)
+        by = (src, source_names)
+    return leakage_arrays(lons, lats, splits, names, distance_m, by, chunk)
+
+
+def leakage_arrays(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    split: np.ndarray,
+    names: Sequence[str],
+    distance_m: float,
+    sources: tuple[np.ndarray, Sequence[str]] | None = None,
+    chunk: int = 1 << 20,
+) -> Leakage:
+    """Count pairs of points in different splits closer than a distance.
+
+    The pairs are counted by a dual-tree walk (:func:`eoinstruct.pipeline.quality.proximity.
+    count_close_pairs`): groups of points wholly within the distance of each other are counted
+    from their per-split counts, groups of one split are skipped, and only points near the
+    distance are compared one by one, so a dense cell costs far less than all its pairs.
+
+    Args:
+        lon: Longitude per point.
+        lat: Latitude per point.
+        split: Split per point, as an index of ``names``.
+        names: The split names.
+        distance_m: Pairs strictly closer than this count.
+        sources: Source code per point and the source names, to count per source pair too.
+        chunk: Point pairs compared at once at the tree's leaves (memory bound).
+
+    Returns:
+        The leakage.
+    """
+    source_names: Sequence[str] = sources[1] if sources is not None else ("",)
+    src = sources[0] if sources is not None else np.zeros(len(lon), dtype=np.int64)
+    k = max(1, len(names))
+    group = src.astype(np.int64) * k + split
+    group_class = np.tile(np.arange(k), len(source_names))
+    found = count_close_pairs(lon, lat, group, group_class, distance_m, batch=chunk)
     counts: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
     for g, h in zip(*np.nonzero(found.pairs), strict=True):
         n = int(found.pairs[g, h])
-        x, y = names[group_class[g]], names[group_class[h]]
-        counts["|".join(sorted((x, y)))] += n
+        counts["|".join(sorted((names[group_class[g]], names[group_class[h]])))] += n
         if sources is not None:
-            sx, sy = source_names[g // len(names)], source_names[h // len(names)]
-            per_source["|".join(sorted((sx, sy)))] += n
+            pair = sorted((source_names[g // k], source_names[h // k]))
+            per_source["|".join(pair)] += n
     return Leakage(
         distance_m=distance_m,
         pairs=int(sum(counts.values())),
