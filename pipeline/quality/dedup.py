@@ -300,14 +300,7 @@ def decide(
     order = index.visiting_order(priority)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
-    content = np.full(n, -1, dtype=np.int64)
-    known = index.content != b""
-    if known.any():
-        content[known] = np.unique(index.content[known], return_inverse=True)[1]
-    shared = np.zeros(n, dtype=bool)
-    if known.any():
-        sizes = np.bincount(content[known])
-        shared[known] = sizes[content[known]] > 1
+    content, shared = _content_groups(index.content)
     near = _near_candidates(index, order, rank, near_max_distance)
     place = _place_candidates(index, rank, place_time_m)
     duplicate_of = np.full(n, -1, dtype=np.int64)
@@ -340,6 +333,23 @@ def decide(
         elif g >= 0:
             first_kept[g] = x
     return Decisions(duplicate_of, reason, distance)
+
+
+def _content_groups(content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, a code of its content hash (-1: unknown) and whether another row shares it."""
+    n = len(content)
+    code = np.full(n, -1, dtype=np.int64)
+    shared = np.zeros(n, dtype=bool)
+    rows = np.nonzero(content != b"")[0]
+    if rows.size:
+        rows = rows[np.argsort(content[rows], kind="stable")]
+        values = content[rows]
+        new = np.concatenate([[True], values[1:] != values[:-1]])
+        del values
+        code[rows] = np.cumsum(new) - 1
+        size = np.bincount(code[rows])
+        shared[rows] = size[code[rows]] > 1
+    return code, shared
 
 
 def _starts(rows: np.ndarray, n: int) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 """The splits, from the least to the most restrictive (the codes of :attr:`SampleIndex.split`)."""
 
-PAIR_BATCH = 1 << 20
+PAIR_BATCH = 1 << 15
 """Pairs generated at once by :func:`pairs_in_runs` (memory bound)."""
 
 
@@ -38,7 +38,7 @@ class SampleIndex:
         modalities: Modality names.
         sensor: Code of the sensor in :attr:`sensors`.
         sensors: Sensor names.
-        content: Content hash (``S`` dtype; empty: unknown).
+        content: Content hash (``S`` dtype: a SHA-256 hex digest's 32 bytes; empty: unknown).
         phash: Perceptual hashes of all samples, flat (0 where an image has none).
         phash_null: Per flat hash, whether the image has none.
         phash_offsets: Sample ``i``'s hashes are ``phash[phash_offsets[i]:phash_offsets[i+1]]``.
@@ -155,7 +155,7 @@ class IndexBuilder:
         rows["source"].append(self._code("source", source))
         rows["modality"].append(self._code("modality", modality))
         rows["sensor"].append(self._code("sensor", sensor))
-        rows["content"].append(content.encode())
+        rows["content"].append(_digest(content))
         rows["phash"].extend(0 if h is None else h for h in phashes)
         rows["phash_null"].extend(h is None for h in phashes)
         rows["phash_count"].append(len(phashes))
@@ -179,8 +179,11 @@ class IndexBuilder:
     def finish(self) -> SampleIndex:
         """Return the index of every sample added."""
         self.flush()
-        col = {k: np.concatenate(v) for k, v in self._done.items()}
-        self._done = {k: [] for k in _ROW_FIELDS}
+        col = {}
+        for name in _ROW_FIELDS:  # one column at a time, its chunks freed as it is joined
+            chunks = self._done[name]
+            col[name] = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+            chunks.clear()
 
         def names(kind: str) -> tuple[Any, ...]:
             return tuple(sorted(self._codes[kind], key=self._codes[kind].__getitem__))
@@ -208,6 +211,20 @@ class IndexBuilder:
             place_keys=col["place_keys"],
             place_offsets=offsets(col["place_count"]),
         )
+
+
+def _digest(content: str) -> bytes:
+    """A content hash as stored: a SHA-256 hex digest as its 32 bytes, anything else as text.
+
+    Other text is stored after 33 bytes 0xff, so it is longer than any digest and never equals
+    one (``S`` arrays ignore trailing zero bytes: a digest takes at most 32).
+    """
+    if len(content) == 64:
+        try:
+            return bytes.fromhex(content)
+        except ValueError:
+            pass
+    return b"\xff" * 33 + content.encode() if content else b""
 
 
 _ROW_FIELDS: dict[str, Any] = {

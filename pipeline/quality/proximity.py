@@ -145,7 +145,8 @@ def count_close_pairs(
     group_class: np.ndarray,
     distance_m: float,
     leaf_size: int = 16,
-    batch: int = 1 << 20,
+    batch: int = 1 << 16,
+    frontier: int = 1 << 15,
 ) -> CloseCounts:
     """Count pairs of points strictly closer than a distance whose classes differ.
 
@@ -157,6 +158,7 @@ def count_close_pairs(
         distance_m: Great-circle distance in metres (haversine, mean Earth radius).
         leaf_size: Largest number of points in a leaf of the tree.
         batch: Point pairs compared at once at the leaves (memory bound).
+        frontier: Node pairs tested at once (memory bound).
 
     Returns:
         The counts per pair of groups and the points involved.
@@ -178,9 +180,14 @@ def count_close_pairs(
     low2, high2 = chord_bounds(distance_m)
     depth = len(tree.starts) - 1
     near = [np.zeros_like(p) for p in tree.present]  # classes a node is wholly near to
-    a = np.zeros(1, dtype=np.int64)
-    b = np.zeros(1, dtype=np.int64)
-    for level in range(depth + 1):
+    hit = np.zeros(n, dtype=bool)  # by position: in a pair found at the leaves
+    leaves = _Leaves(tree, lon, lat, xyz, group, klass, groups, distance_m, batch)
+    stack = [(0, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))]
+    while stack:  # depth first, at most `frontier` node pairs at once: bounded memory
+        level, a, b = stack.pop()
+        if a.size > frontier:
+            stack += [(level, a[frontier:], b[frontier:]), (level, a[:frontier], b[:frontier])]
+            continue
         lo, hi, present = tree.lo[level], tree.hi[level], tree.present[level]
         gap = np.maximum(0.0, np.maximum(lo[b] - hi[a], lo[a] - hi[b]))
         span = np.maximum(hi[b] - lo[a], hi[a] - lo[b])
@@ -197,17 +204,15 @@ def count_close_pairs(
         rest = keep & ~inside
         a, b = a[rest], b[rest]
         if level == depth:
-            break
+            pairs += leaves.compare(a, b, hit)
+            continue
         same = a == b
         sa, da, db = a[same], a[~same], b[~same]
-        a = np.concatenate([2 * sa, 2 * sa, 2 * sa + 1, 2 * da, 2 * da, 2 * da + 1, 2 * da + 1])
-        b = np.concatenate([2 * sa, 2 * sa + 1, 2 * sa + 1, 2 * db, 2 * db + 1, 2 * db,
-                            2 * db + 1])  # fmt: skip
-    leaf_pairs, leaf_involved = _compare_leaves(
-        tree, a, b, lon, lat, xyz, group, klass, groups, distance_m, batch
-    )
-    pairs += leaf_pairs
-    involved[tree.order[leaf_involved]] = True
+        children_a = [2 * sa, 2 * sa, 2 * sa + 1, 2 * da, 2 * da, 2 * da + 1, 2 * da + 1]
+        children_b = [2 * sa, 2 * sa + 1, 2 * sa + 1, 2 * db, 2 * db + 1, 2 * db, 2 * db + 1]
+        if a.size:
+            stack.append((level + 1, np.concatenate(children_a), np.concatenate(children_b)))
+    involved[tree.order[hit]] = True
     for level in range(depth):
         near[level + 1] |= np.repeat(near[level], 2, axis=0)
     leaf_of = np.repeat(np.arange(len(near[depth])), np.diff(tree.starts[depth]))
@@ -220,56 +225,62 @@ def count_close_pairs(
     return CloseCounts(pairs.astype(np.int64), involved)
 
 
-def _compare_leaves(
-    tree: _Tree,
-    a: np.ndarray,
-    b: np.ndarray,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    xyz: np.ndarray,
-    group: np.ndarray,
-    klass: np.ndarray,
-    groups: int,
-    distance_m: float,
-    batch: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Compare the points of leaf pairs; return group-pair counts and involved positions."""
-    pairs = np.zeros(groups * groups, dtype=np.int64)
-    involved: list[np.ndarray] = []
-    starts = tree.starts[-1]
-    width = int(np.diff(starts).max()) if len(starts) > 1 else 0
-    if a.size == 0 or width == 0:
-        return pairs.reshape(groups, groups).astype(np.float64), np.zeros(0, dtype=np.int64)
-    offsets = np.arange(width)
-    order_xyz = xyz[tree.order]
-    order_group = group[tree.order]
-    order_class = klass[tree.order]
-    low2, high2 = chord_bounds(distance_m)
-    step = max(1, batch // (width * width))
-    for s in range(0, a.size, step):
-        la, lb = a[s : s + step], b[s : s + step]
-        pa = starts[la][:, None] + offsets[None, :]  # positions, (pairs, width)
-        pb = starts[lb][:, None] + offsets[None, :]
-        va, vb = pa < starts[la + 1][:, None], pb < starts[lb + 1][:, None]
-        pa, pb = np.where(va, pa, 0), np.where(vb, pb, 0)
-        d = order_xyz[pa][:, :, None, :] - order_xyz[pb][:, None, :, :]
-        d2 = np.einsum("pijk,pijk->pij", d, d)
-        mask = va[:, :, None] & vb[:, None, :]
-        mask &= order_class[pa][:, :, None] != order_class[pb][:, None, :]
-        mask &= (la != lb)[:, None, None] | (offsets[:, None] < offsets[None, :])[None]
-        mask &= d2 <= high2
-        unsure = mask & (d2 >= low2)
-        if unsure.any():
-            k, i, j = np.nonzero(unsure)
-            x, y = tree.order[pa[k, i]], tree.order[pb[k, j]]
-            far = haversine_pairs_m(lon[x], lat[x], lon[y], lat[y]) >= distance_m
-            mask[k[far], i[far], j[far]] = False
-        k, i, j = np.nonzero(mask)
-        xa, xb = pa[k, i], pb[k, j]
-        pairs += np.bincount(order_group[xa] * groups + order_group[xb], minlength=groups**2)
-        involved += [xa, xb]
-    hits = np.unique(np.concatenate(involved)) if involved else np.zeros(0, dtype=np.int64)
-    return pairs.reshape(groups, groups).astype(np.float64), hits
+@dataclasses.dataclass
+class _Leaves:
+    """Point-by-point comparison of pairs of leaves."""
+
+    tree: _Tree
+    lon: np.ndarray
+    lat: np.ndarray
+    xyz: np.ndarray
+    group: np.ndarray
+    klass: np.ndarray
+    groups: int
+    distance_m: float
+    batch: int
+
+    def compare(self, a: np.ndarray, b: np.ndarray, hit: np.ndarray) -> np.ndarray:
+        """Count close pairs of different classes between leaves ``a`` and ``b``.
+
+        Marks the positions in such pairs in ``hit``; returns the ``(groups, groups)`` counts.
+        """
+        tree, groups = self.tree, self.groups
+        pairs = np.zeros(groups * groups, dtype=np.int64)
+        starts = tree.starts[-1]
+        width = int(np.diff(starts).max()) if len(starts) > 1 else 0
+        if a.size == 0 or width == 0:
+            return pairs.reshape(groups, groups).astype(np.float64)
+        offsets = np.arange(width)
+        order = tree.order
+        low2, high2 = chord_bounds(self.distance_m)
+        step = max(1, self.batch // (width * width))
+        for s in range(0, a.size, step):
+            la, lb = a[s : s + step], b[s : s + step]
+            pa = starts[la][:, None] + offsets[None, :]  # positions, (pairs, width)
+            pb = starts[lb][:, None] + offsets[None, :]
+            va, vb = pa < starts[la + 1][:, None], pb < starts[lb + 1][:, None]
+            pa, pb = np.where(va, pa, 0), np.where(vb, pb, 0)
+            xa, xb = self.xyz[order[pa]], self.xyz[order[pb]]
+            d = xa[:, :, None, :] - xb[:, None, :, :]
+            d2 = np.einsum("pijk,pijk->pij", d, d)
+            ca, cb = self.klass[order[pa]], self.klass[order[pb]]
+            mask = va[:, :, None] & vb[:, None, :] & (ca[:, :, None] != cb[:, None, :])
+            mask &= (la != lb)[:, None, None] | (offsets[:, None] < offsets[None, :])[None]
+            mask &= d2 <= high2
+            unsure = mask & (d2 >= low2)
+            if unsure.any():
+                k, i, j = np.nonzero(unsure)
+                x, y = order[pa[k, i]], order[pb[k, j]]
+                far = haversine_pairs_m(self.lon[x], self.lat[x], self.lon[y], self.lat[y])
+                far = far >= self.distance_m
+                mask[k[far], i[far], j[far]] = False
+            k, i, j = np.nonzero(mask)
+            pos_a, pos_b = pa[k, i], pb[k, j]
+            ga, gb = self.group[order[pos_a]], self.group[order[pos_b]]
+            pairs += np.bincount(ga * groups + gb, minlength=groups * groups)
+            hit[pos_a] = True
+            hit[pos_b] = True
+        return pairs.reshape(groups, groups).astype(np.float64)
 
 
 def grid_rows(lat: np.ndarray, cell_m: float) -> np.ndarray:
@@ -284,7 +295,7 @@ def grid_cols(lon: np.ndarray, row: np.ndarray, cell_m: float) -> np.ndarray:
 
 
 def grid_candidates(
-    lon: np.ndarray, lat: np.ndarray, key: np.ndarray, cell_m: float, batch: int = 1 << 20
+    lon: np.ndarray, lat: np.ndarray, key: np.ndarray, cell_m: float, batch: int = 1 << 14
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(x, y)``: every point ``y`` of ``x``'s key in the grid cells near ``x``.
 
@@ -314,32 +325,36 @@ def grid_candidates(
     if float(len(groups)) * col_span >= 2.0**62:
         raise ValueError(f"grid of {cell_m} m cells too fine for {n} points")
     code = np.searchsorted(groups, group) * col_span + (col - col0)
+    del group
     order = np.argsort(code, kind="stable")
     sorted_code = code[order]
-    spans = []
-    for dr in (-1, 0, 1):
-        target = key.astype(np.int64) * row_span + (row + dr - row0)
-        rank = np.searchsorted(groups, target)
-        exists = (rank < len(groups)) & (groups[np.minimum(rank, len(groups) - 1)] == target)
-        c = grid_cols(lon, row + dr, cell_m) - col0
-        low = rank * col_span + np.clip(c - 2, 0, col_span - 1)
-        high = rank * col_span + np.clip(c + 2, 0, col_span - 1)
-        lo = np.searchsorted(sorted_code, low, side="left")
-        hi = np.searchsorted(sorted_code, high, side="right")
-        spans.append(np.where(exists, hi - lo, 0))
-        spans.append(lo)
-    counts = spans[0] + spans[2] + spans[4]
-    total = np.cumsum(counts)
-    begin = 0
-    while begin < n:
-        done = total[begin] - counts[begin]
-        end = max(begin + 1, int(np.searchsorted(total, done + batch, side="right")))
-        xs, ys = [], []
-        for size, lo in zip(spans[0::2], spans[1::2], strict=True):
-            sizes = size[begin:end]
-            x = np.repeat(np.arange(begin, end), sizes)
-            first = np.repeat(np.cumsum(sizes) - sizes, sizes)
-            xs.append(x)
-            ys.append(order[lo[x] + (np.arange(x.size) - first)])
-        yield np.concatenate(xs), np.concatenate(ys)
-        begin = end
+    del code
+    for p0 in range(0, n, 4096):  # points at a time: bounded memory
+        p1 = min(n, p0 + 4096)
+        spans = []
+        for dr in (-1, 0, 1):
+            r = row[p0:p1] + dr
+            target = key[p0:p1].astype(np.int64) * row_span + (r - row0)
+            rank = np.searchsorted(groups, target)
+            exists = (rank < len(groups)) & (groups[np.minimum(rank, len(groups) - 1)] == target)
+            c = grid_cols(lon[p0:p1], r, cell_m) - col0
+            lo = np.searchsorted(sorted_code, rank * col_span + np.clip(c - 2, 0, col_span - 1))
+            hi = np.searchsorted(
+                sorted_code, rank * col_span + np.clip(c + 2, 0, col_span - 1), side="right"
+            )
+            spans.append((np.where(exists, hi - lo, 0), lo))
+        counts = spans[0][0] + spans[1][0] + spans[2][0]
+        total = np.cumsum(counts)
+        begin = 0
+        while begin < p1 - p0:
+            done = total[begin] - counts[begin]
+            end = max(begin + 1, int(np.searchsorted(total, done + batch, side="right")))
+            xs, ys = [], []
+            for size, lo in spans:
+                sizes = size[begin:end]
+                x = np.repeat(np.arange(begin, end), sizes)
+                first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+                xs.append(x + p0)
+                ys.append(order[lo[x] + (np.arange(x.size) - first)])
+            yield np.concatenate(xs), np.concatenate(ys)
+            begin = end

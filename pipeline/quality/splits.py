@@ -367,7 +367,7 @@ class Leakage:
 def leakage(
     points: Sequence[tuple[str, float, float, str]],
     distance_m: float,
-    chunk: int = 1 << 20,
+    chunk: int = 1 << 16,
     sources: Sequence[str] | None = None,
 ) -> Leakage:
     """Count pairs of samples in different splits closer than a distance.
@@ -403,7 +403,7 @@ def leakage_arrays(
     names: Sequence[str],
     distance_m: float,
     sources: tuple[np.ndarray, Sequence[str]] | None = None,
-    chunk: int = 1 << 20,
+    chunk: int = 1 << 16,
 ) -> Leakage:
     """Count pairs of points in different splits closer than a distance.
 
