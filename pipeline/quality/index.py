@@ -120,7 +120,8 @@ class IndexBuilder:
             "source": {}, "modality": {}, "sensor": {}, "dates": {}
         }  # fmt: skip
         self._rows: dict[str, list[Any]] = {k: [] for k in _ROW_FIELDS}
-        self._done: dict[str, list[np.ndarray]] = {k: [] for k in _ROW_FIELDS}
+        self._columns: dict[str, np.ndarray] = {}
+        self._sizes: dict[str, int] = {}
         self._count = 0
 
     def __len__(self) -> int:
@@ -170,20 +171,37 @@ class IndexBuilder:
             self.flush()
 
     def flush(self) -> None:
-        """Turn the rows added so far into arrays (call at the end of a partition)."""
+        """Move the rows added so far into the columns (call at the end of a partition).
+
+        Columns grow by doubling their capacity (pages past the end are never touched, so
+        they take no memory), so the index is never held twice, as joining chunks would.
+        """
         for name, values in self._rows.items():
-            dtype = _ROW_FIELDS[name]
-            self._done[name].append(np.array(values, dtype=dtype) if values else np.zeros(0, dtype))
+            if not values:
+                continue
+            chunk = np.array(values, dtype=_ROW_FIELDS[name])
             values.clear()
+            column, size = self._columns.get(name), self._sizes.get(name, 0)
+            dtype = chunk.dtype if column is None else np.promote_types(column.dtype, chunk.dtype)
+            if column is None or size + len(chunk) > len(column) or dtype != column.dtype:
+                capacity = max(2 * size, size + len(chunk), 1024)
+                grown = np.empty(capacity, dtype=dtype)
+                if column is not None:
+                    grown[:size] = column[:size]
+                column = self._columns[name] = grown
+            column[size : size + len(chunk)] = chunk
+            self._sizes[name] = size + len(chunk)
 
     def finish(self) -> SampleIndex:
         """Return the index of every sample added."""
         self.flush()
-        col = {}
-        for name in _ROW_FIELDS:  # one column at a time, its chunks freed as it is joined
-            chunks = self._done[name]
-            col[name] = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-            chunks.clear()
+        col = {
+            name: self._columns[name][: self._sizes[name]]
+            if name in self._columns
+            else np.zeros(0, _ROW_FIELDS[name])
+            for name in _ROW_FIELDS
+        }
+        self._columns, self._sizes = {}, {}
 
         def names(kind: str) -> tuple[Any, ...]:
             return tuple(sorted(self._codes[kind], key=self._codes[kind].__getitem__))

@@ -136,10 +136,10 @@ def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
     hashes = {
         row["sample_id"]: row
         for row in pq.read_table(
-            scores, columns=["sample_id", "content_sha256", "phash"]
+            scores, columns=["sample_id", "content_sha256", "phash"], use_threads=False
         ).to_pylist()
     }
-    for row in pq.read_table(kept, columns=SAMPLE_COLUMNS).to_pylist():
+    for row in pq.read_table(kept, columns=SAMPLE_COLUMNS, use_threads=False).to_pylist():
         score = hashes[row["sample_id"]]
         lon, lat = _centroid(row["footprint_wkt"] or "")
         builder.add(
@@ -274,9 +274,11 @@ def index_metrics(
             across[reason] += 1
     kept = decisions.duplicate_of < 0
     split_counts: dict[str, Counter[str]] = defaultdict(Counter)
-    pairs = Counter(zip(index.source[kept].tolist(), codes[kept].tolist(), strict=True))
-    for (source, split), n in pairs.items():
-        split_counts[index.sources[source]][names[split]] = n
+    k = max(1, len(names))
+    table = np.bincount(index.source[kept].astype(np.int64) * k + codes[kept],
+                        minlength=len(index.sources) * k).reshape(-1, k)  # fmt: skip
+    for source, split in zip(*np.nonzero(table), strict=True):
+        split_counts[index.sources[source]][names[split]] = int(table[source, split])
     on_map = kept & index.located & (codes >= 0)
     lon, lat, split = index.lon[on_map], index.lat[on_map], codes[on_map]
     source = index.source[on_map]
