@@ -181,8 +181,12 @@ def global_pass(listing: Path) -> dict[str, Any]:
     }
 
 
-def memory(base: int) -> list[dict[str, Any]]:
-    """Peak RSS of the global pass over ``base`` and ``10 * base`` samples (fresh processes)."""
+def memory(base: int, repeats: int = 3) -> list[dict[str, Any]]:
+    """Peak RSS of the global pass over ``base`` and ``10 * base`` samples (fresh processes).
+
+    Each size runs ``repeats`` times (the allocators' retention varies from run to run); the
+    median is reported.
+    """
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (base, 10 * base):
@@ -195,11 +199,15 @@ def memory(base: int) -> list[dict[str, Any]]:
                 "from dedup_bench import global_pass; from pathlib import Path; "
                 "print(json.dumps(global_pass(Path(sys.argv[1]))))"
             )
-            done = subprocess.run(
-                [sys.executable, "-c", code, str(listing), str(Path(__file__).parent)],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            row = {"n": n, **json.loads(done.stdout.strip().splitlines()[-1])}
+            runs = []
+            for _ in range(repeats):
+                done = subprocess.run(
+                    [sys.executable, "-c", code, str(listing), str(Path(__file__).parent)],
+                    check=True, capture_output=True, text=True,
+                )  # fmt: skip
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            peaks = sorted(r["peak_rss_mb"] for r in runs)
+            row = {**runs[0], "n": n, "peak_rss_mb": peaks[len(peaks) // 2], "runs_mb": peaks}
             rows.append(row)
             print(json.dumps(row), flush=True)
     rows.append({"rss_ratio_10n_over_n": round(rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"], 3)})

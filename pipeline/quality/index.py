@@ -81,7 +81,8 @@ class SampleIndex:
     @property
     def located(self) -> np.ndarray:
         """Whether each sample has a centroid."""
-        return ~(np.isnan(self.lon) | np.isnan(self.lat))
+        located: np.ndarray = ~(np.isnan(self.lon) | np.isnan(self.lat))
+        return located
 
     @property
     def phash_count(self) -> np.ndarray:

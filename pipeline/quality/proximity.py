@@ -52,7 +52,8 @@ def haversine_pairs_m(
     dphi = p2 - p1
     dlmb = np.radians(lon2) - np.radians(lon)
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * _HAVERSINE_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    out: np.ndarray = 2 * _HAVERSINE_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return out
 
 
 def to_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -123,8 +124,8 @@ def _build(xyz: np.ndarray, group: np.ndarray, klass: np.ndarray, groups: int, c
     leaf = np.repeat(np.arange(1 << depth), np.diff(leaf_starts))
     counts = np.bincount(leaf * groups + group[order], minlength=(1 << depth) * groups)
     counts = counts.reshape(1 << depth, groups)
-    present = np.bincount(leaf * classes + klass[order], minlength=(1 << depth) * classes)
-    present = present.reshape(1 << depth, classes) > 0
+    seen = np.bincount(leaf * classes + klass[order], minlength=(1 << depth) * classes)
+    present: np.ndarray = seen.reshape(1 << depth, classes) > 0
     for level in range(depth, -1, -1):
         starts = _runs(n, level)
         tree.starts.insert(0, starts)
@@ -134,7 +135,7 @@ def _build(xyz: np.ndarray, group: np.ndarray, klass: np.ndarray, groups: int, c
         tree.present.insert(0, present)
         if level:
             counts = counts.reshape(-1, 2, groups).sum(axis=1)
-            present = present.reshape(-1, 2, classes).any(axis=1)
+            present = np.asarray(present.reshape(-1, 2, classes).any(axis=1))
     return tree
 
 
