@@ -15,12 +15,14 @@ Three kinds of duplicate, tested in this order (the first that applies is record
 
 Decisions are global and deterministic: samples are visited in the order (position of the
 source in ``source_priority``, sample id), and a sample is removed when it duplicates one
-visited earlier and kept; it records the id of that kept sample. Only a small index entry
-per sample (:class:`IndexEntry`) is held in memory, never pixels or labels. Near-duplicate
-candidates are found by multi-index hashing: with ``d`` allowed differing bits the hash is cut
-into ``d + 1`` chunks, and two hashes within distance ``d`` share at least one chunk exactly
-(pigeonhole), so only samples sharing a chunk are compared. Place-and-time candidates are
-found on a grid of ``place_time_m`` cells.
+visited earlier and kept; it records the id of that kept sample. The samples are held in a
+column-wise index (:class:`~eoinstruct.pipeline.quality.index.SampleIndex`: numpy arrays, no
+Python object per sample), never pixels or labels. Near-duplicate candidates are found by
+multi-index hashing: with ``d`` allowed differing bits the hash is cut into ``d + 1`` chunks,
+and two hashes within distance ``d`` share at least one chunk exactly (pigeonhole), so only
+samples sharing a chunk are compared (found by sorting, in bulk). Place-and-time candidates
+are found on a grid of ``place_time_m`` cells (:func:`~eoinstruct.pipeline.quality.proximity.
+grid_candidates`).
 
 The perceptual hash is own code (kept: ``imagehash.phash`` gives other values for 48 of the
 sample build's 106 images, up to 28 bits apart, and other near-duplicate pairs; measured by
@@ -32,14 +34,15 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from eoinstruct.pipeline.accounting import Reason
+from eoinstruct.pipeline.quality.index import SampleIndex, pairs_in_runs
+from eoinstruct.pipeline.quality.proximity import grid_candidates, haversine_pairs_m
 
 HASH_SIDE = 32
 """The rendering is reduced to a HASH_SIDE × HASH_SIDE grey image before the DCT."""
@@ -217,6 +220,38 @@ def visiting_order(entries: Iterable[IndexEntry], priority: Sequence[str]) -> li
     return sorted(entries, key=lambda e: (rank.get(e.source, len(rank)), e.sample_id))
 
 
+@dataclass(frozen=True)
+class Decisions:
+    """The duplicates of a :class:`~eoinstruct.pipeline.quality.index.SampleIndex`, per row.
+
+    Attributes:
+        duplicate_of: Row of the kept sample a row duplicates (-1: the row is kept).
+        reason: Index in :data:`REASONS` of the reason (-1: kept).
+        distance: Hamming distance (near), metres (place and time) or 0.
+    """
+
+    duplicate_of: np.ndarray
+    reason: np.ndarray
+    distance: np.ndarray
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Whether each row is kept."""
+        return self.duplicate_of < 0
+
+    def removed(self, index: SampleIndex) -> dict[str, Duplicate]:
+        """Sample id → :class:`Duplicate` of every removed row."""
+        return {
+            index.sample_id(int(i)): Duplicate(
+                index.sample_id(int(i)),
+                REASONS[int(self.reason[i])],
+                index.sample_id(int(self.duplicate_of[i])),
+                float(self.distance[i]),
+            )
+            for i in np.nonzero(self.duplicate_of >= 0)[0]
+        }
+
+
 def find_duplicates(
     entries: Iterable[IndexEntry],
     near_max_distance: int,
@@ -235,88 +270,174 @@ def find_duplicates(
     Returns:
         Sample id → :class:`Duplicate` for every removed sample.
     """
-    chunks = _chunks(near_max_distance) if near_max_distance >= 0 else []
-    by_content: dict[str, str] = {}
-    by_chunk: dict[tuple[object, ...], list[IndexEntry]] = defaultdict(list)
-    by_cell: dict[tuple[object, ...], list[IndexEntry]] = defaultdict(list)
-    order: dict[str, int] = {}
-    removed: dict[str, Duplicate] = {}
-    for entry in visiting_order(entries, priority):
-        found = _match(entry, by_content, by_chunk, chunks, near_max_distance, order)
-        if found is None:
-            found = _place_time(entry, by_cell, place_time_m, order)
-        if found is not None:
-            removed[entry.sample_id] = found
-            continue
-        order[entry.sample_id] = len(order)
-        if entry.content:
-            by_content.setdefault(entry.content, entry.sample_id)
-        first = entry.phashes[0] if entry.phashes else None
-        if chunks and first is not None and all(h is not None for h in entry.phashes):
-            group = (entry.modality, len(entry.phashes))
-            for i, (start, stop) in enumerate(chunks):
-                by_chunk[(*group, i, _chunk_value(first, start, stop))].append(entry)
-        if place_time_m > 0 and entry.lon is not None and entry.lat is not None and entry.dates:
-            key = (normalize_sensor(entry.sensor), entry.dates)
-            by_cell[(*key, *grid_cell(entry.lon, entry.lat, place_time_m))].append(entry)
-    return removed
+    index = SampleIndex.from_entries(entries)
+    return decide(index, near_max_distance, place_time_m, priority).removed(index)
 
 
-def _match(
-    entry: IndexEntry,
-    by_content: Mapping[str, str],
-    by_chunk: Mapping[tuple[object, ...], list[IndexEntry]],
-    chunks: Sequence[tuple[int, int]],
-    max_distance: int,
-    order: Mapping[str, int],
-) -> Duplicate | None:
-    if entry.content and entry.content in by_content:
-        return Duplicate(entry.sample_id, Reason.DUPLICATE_EXACT, by_content[entry.content], 0.0)
-    if not chunks or not entry.phashes or any(h is None for h in entry.phashes):
-        return None
-    first = entry.phashes[0]
-    assert first is not None
-    group = (entry.modality, len(entry.phashes))
-    best: tuple[int, IndexEntry, int] | None = None
-    seen: set[str] = set()
-    for i, (start, stop) in enumerate(chunks):
-        for other in by_chunk.get((*group, i, _chunk_value(first, start, stop)), ()):
-            if other.sample_id in seen:
-                continue
-            seen.add(other.sample_id)
-            distances = [
-                hamming(a, b)  # type: ignore[arg-type]
-                for a, b in zip(entry.phashes, other.phashes, strict=True)
-            ]
-            if max(distances) <= max_distance:
-                rank = order[other.sample_id]
-                if best is None or rank < best[0]:
-                    best = (rank, other, max(distances))
-    if best is None:
-        return None
-    return Duplicate(entry.sample_id, Reason.DUPLICATE_NEAR, best[1].sample_id, float(best[2]))
-
-
-def _place_time(
-    entry: IndexEntry,
-    by_cell: Mapping[tuple[object, ...], list[IndexEntry]],
+def decide(
+    index: SampleIndex,
+    near_max_distance: int,
     place_time_m: float,
-    order: Mapping[str, int],
-) -> Duplicate | None:
-    if place_time_m <= 0 or entry.lon is None or entry.lat is None or not entry.dates:
-        return None
-    key = (normalize_sensor(entry.sensor), entry.dates)
-    best: tuple[int, IndexEntry, float] | None = None
-    for cell in neighbour_cells(entry.lon, entry.lat, place_time_m):
-        for other in by_cell.get((*key, *cell), ()):
-            assert other.lon is not None and other.lat is not None
-            distance = haversine_m(entry.lon, entry.lat, other.lon, other.lat)
-            if distance <= place_time_m:
-                rank = order[other.sample_id]
-                if best is None or rank < best[0]:
-                    best = (rank, other, distance)
-    if best is None:
-        return None
-    return Duplicate(
-        entry.sample_id, Reason.DUPLICATE_PLACE_TIME, best[1].sample_id, round(best[2], 3)
-    )
+    priority: Sequence[str] = (),
+) -> Decisions:
+    """Decide which rows of an index are duplicates of others (see :func:`find_duplicates`).
+
+    Candidates are found in bulk (rows of one content hash; rows sharing a chunk of the first
+    perceptual hash, then checked on every image; rows of one sensor and date set in
+    neighbouring ``place_time_m`` grid cells, then checked by distance), then the rows that
+    have any are visited in order and matched against the kept rows visited before them.
+
+    Args:
+        index: The samples.
+        near_max_distance: Largest Hamming distance of a near-duplicate (negative: none).
+        place_time_m: Largest centroid distance of a place-and-time duplicate (0: none).
+        priority: Sources in order of preference: the copy in the first source is kept.
+
+    Returns:
+        The decisions.
+    """
+    n = len(index)
+    order = index.visiting_order(priority)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    content, shared = _content_groups(index.content)
+    near = _near_candidates(index, order, rank, near_max_distance)
+    place = _place_candidates(index, rank, place_time_m)
+    duplicate_of = np.full(n, -1, dtype=np.int64)
+    reason = np.full(n, -1, dtype=np.int8)
+    distance = np.zeros(n, dtype=np.float64)
+    kept = np.ones(n, dtype=bool)
+    first_kept = np.full(n, -1, dtype=np.int64)
+    todo = shared.copy()
+    todo[near[0]] = True
+    todo[place[0]] = True
+    near_at, place_at = _starts(near[0], n), _starts(place[0], n)
+    for x in order[todo[order]]:
+        g = content[x]
+        if g >= 0 and first_kept[g] >= 0:
+            duplicate_of[x], reason[x] = first_kept[g], 0
+        else:
+            for k in range(near_at[x], near_at[x + 1]):
+                if kept[near[1][k]]:
+                    duplicate_of[x], reason[x], distance[x] = near[1][k], 1, near[2][k]
+                    break
+            else:
+                for k in range(place_at[x], place_at[x + 1]):
+                    y = place[1][k]
+                    if kept[y]:
+                        d = haversine_m(index.lon[x], index.lat[x], index.lon[y], index.lat[y])
+                        duplicate_of[x], reason[x], distance[x] = y, 2, round(d, 3)
+                        break
+        if duplicate_of[x] >= 0:
+            kept[x] = False
+        elif g >= 0:
+            first_kept[g] = x
+    return Decisions(duplicate_of, reason, distance)
+
+
+def _content_groups(content: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, a code of its content hash (-1: unknown) and whether another row shares it."""
+    n = len(content)
+    code = np.full(n, -1, dtype=np.int64)
+    shared = np.zeros(n, dtype=bool)
+    rows = np.nonzero(content != b"")[0]
+    if rows.size:
+        rows = rows[np.argsort(content[rows], kind="stable")]
+        values = content[rows]
+        new = np.concatenate([[True], values[1:] != values[:-1]])
+        del values
+        code[rows] = np.cumsum(new) - 1
+        size = np.bincount(code[rows])
+        shared[rows] = size[code[rows]] > 1
+    return code, shared
+
+
+def _starts(rows: np.ndarray, n: int) -> np.ndarray:
+    """Offsets of each row's run in ``rows`` (sorted by row)."""
+    return np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+
+
+def _by_row_then_rank(
+    x: list[np.ndarray], y: list[np.ndarray], d: list[np.ndarray], rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique (x, y) candidates sorted by x, then by the visiting rank of y."""
+    if not x:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0, dtype=np.float64)
+    xs, ys, ds = np.concatenate(x), np.concatenate(y), np.concatenate(d)
+    pair = xs * len(rank) + ys
+    _, first = np.unique(pair, return_index=True)
+    xs, ys, ds = xs[first], ys[first], ds[first]
+    sort = np.lexsort((rank[ys], xs))
+    return xs[sort], ys[sort], ds[sort]
+
+
+def _near_candidates(
+    index: SampleIndex, order: np.ndarray, rank: np.ndarray, max_distance: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (x, y earlier) whose every perceptual hash is within ``max_distance`` bits."""
+    found: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    count = index.phash_count
+    if max_distance >= 0 and len(index):
+        offsets = index.phash_offsets
+        nulls = np.concatenate([[0], np.cumsum(index.phash_null)])
+        valid = (count > 0) & (nulls[offsets[1:]] == nulls[offsets[:-1]])
+        rows = order[valid[order]]  # in visiting order
+        first = index.phash[offsets[rows]]
+        group = index.modality[rows].astype(np.int64) * (int(count.max()) + 1) + count[rows]
+        for start, stop in _chunks(max_distance):
+            mask = np.uint64((1 << (stop - start)) - 1)
+            value = (first >> np.uint64(start)) & mask
+            for later, earlier in pairs_in_runs([group, value]):
+                x, y = rows[later], rows[earlier]
+                worst = np.zeros(x.size, dtype=np.int64)
+                for j in range(int(count[x].max()) if x.size else 0):
+                    has = count[x] > j
+                    bits = index.phash[offsets[x[has]] + j] ^ index.phash[offsets[y[has]] + j]
+                    worst[has] = np.maximum(worst[has], np.bitwise_count(bits))
+                close = worst <= max_distance
+                found[0].append(x[close])
+                found[1].append(y[close])
+                found[2].append(worst[close].astype(np.float64))
+    return _by_row_then_rank(*found, rank)
+
+
+def _place_candidates(
+    index: SampleIndex, rank: np.ndarray, place_time_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (x, y earlier) of one sensor and date set within ``place_time_m``."""
+    found: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    if place_time_m > 0 and len(index):
+        dated = np.array([bool(d) for d in index.date_sets], dtype=bool)[index.dates]
+        rows = np.nonzero(index.located & dated)[0]
+        sensors = [normalize_sensor(s) for s in index.sensors]
+        names = sorted(set(sensors))
+        sensor = np.array([names.index(s) for s in sensors], dtype=np.int64)[index.sensor[rows]]
+        key = sensor * len(index.date_sets) + index.dates[rows]
+        lon, lat = index.lon[rows], index.lat[rows]
+        for a, b in grid_candidates(lon, lat, key, place_time_m):
+            x, y = rows[a], rows[b]
+            earlier = rank[y] < rank[x]
+            x, y = x[earlier], y[earlier]
+            close = within(index.lon, index.lat, x, y, place_time_m, strict=False)
+            found[0].append(x[close])
+            found[1].append(y[close])
+            found[2].append(np.zeros(int(close.sum())))
+    return _by_row_then_rank(*found, rank)
+
+
+def within(
+    lon: np.ndarray, lat: np.ndarray, x: np.ndarray, y: np.ndarray, limit_m: float, strict: bool
+) -> np.ndarray:
+    """Whether pairs of points are within a distance, decided as :func:`haversine_m` decides.
+
+    Distances are computed in bulk; the few within ``1e-9`` (relative) of the limit are
+    recomputed by :func:`haversine_m`, so the decision is the scalar function's.
+    """
+    d = haversine_pairs_m(lon[x], lat[x], lon[y], lat[y])
+    close = d < limit_m if strict else d <= limit_m
+    unsure = np.nonzero(np.abs(d - limit_m) <= 1e-9 * limit_m + 1e-9)[0]
+    for k in unsure:
+        exact = haversine_m(lon[x[k]], lat[x[k]], lon[y[k]], lat[y[k]])
+        close[k] = exact < limit_m if strict else exact <= limit_m
+    return close

@@ -26,8 +26,8 @@ Official splits are usually not geographic, so nearby (not identical) places of 
 official splits still fall in different splits, which the leakage measure shows.
 
 Leakage (:func:`leakage`) counts pairs of samples in different splits whose centroids are
-closer than a distance, found on a grid of that cell size (only the 3 × 3 neighbouring cells
-of each point are compared), per pair of splits and per pair of sources;
+closer than a distance (by a dual-tree walk, :mod:`eoinstruct.pipeline.quality.proximity`: never
+every pair of a dense cell), per pair of splits and per pair of sources;
 :func:`key_leakage` counts pairs sharing a location key in different splits.
 """
 
@@ -40,16 +40,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from eoinstruct.pipeline.quality.dedup import (
-    METRES_PER_DEGREE,
-    IndexEntry,
-    grid_cell,
-    haversine_m,
-    neighbour_cells,
-)
-
-SPLITS: tuple[str, ...] = ("train", "validation", "test")
-"""The splits, from the least to the most restrictive."""
+from eoinstruct.pipeline.quality.dedup import IndexEntry, grid_cell, within
+from eoinstruct.pipeline.quality.index import SPLITS as SPLITS
+from eoinstruct.pipeline.quality.index import SampleIndex, pairs_in_runs
+from eoinstruct.pipeline.quality.proximity import count_close_pairs, grid_candidates
 
 RESTRICTIVENESS: Mapping[str, int] = {name: rank for rank, name in enumerate(SPLITS)}
 """Split → rank; a place whose members carry several official splits takes the highest."""
@@ -123,6 +117,62 @@ def block_split(block: tuple[int, int], config: SplitConfig) -> str:
     return split_of(unit_hash(f"{config.salt}:{block[0]}:{block[1]}"), config.fractions)
 
 
+def components(index: SampleIndex, rows: np.ndarray, same_place_m: float) -> np.ndarray:
+    """Group rows into places: a common location key or centroids closer than a distance.
+
+    Args:
+        index: The samples.
+        rows: Whether each row takes part.
+        same_place_m: Centroid distance under which two samples are one place (0: none).
+
+    Returns:
+        Per row, the smallest row of its place (-1 for rows not taking part).
+    """
+    n = len(index)
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
+    owner = np.repeat(np.arange(n), np.diff(index.place_offsets))
+    take = rows[owner]
+    owner, keys = owner[take], index.place_keys[take]
+    if owner.size:
+        sort = np.lexsort((owner, keys))
+        owner, keys = owner[sort], keys[sort]
+        start = np.concatenate([[True], keys[1:] != keys[:-1]])
+        first = np.maximum.accumulate(np.where(start, np.arange(owner.size), 0))
+        edges_a.append(owner)
+        edges_b.append(owner[first])
+    if same_place_m > 0:
+        located = np.nonzero(rows & index.located)[0]
+        lon, lat = index.lon[located], index.lat[located]
+        for x, y in grid_candidates(lon, lat, np.zeros(located.size), same_place_m):
+            later = y > x
+            x, y = located[x[later]], located[y[later]]
+            close = within(index.lon, index.lat, x, y, same_place_m, strict=True)
+            edges_a.append(x[close])
+            edges_b.append(y[close])
+    label = np.arange(n)
+    if edges_a:
+        label = _connect(label, np.concatenate(edges_a), np.concatenate(edges_b))
+    return np.where(rows, label, -1)
+
+
+def _connect(label: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components by hooking to the smaller root and pointer jumping."""
+    while a.size:
+        la, lb = label[a], label[b]
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        differ = label[a] != label[b]
+        a, b = a[differ], b[differ]
+    return label
+
+
 def places(entries: Sequence[IndexEntry], same_place_m: float) -> list[list[IndexEntry]]:
     """Group samples into places: a common location key or centroids closer than a distance.
 
@@ -133,40 +183,11 @@ def places(entries: Sequence[IndexEntry], same_place_m: float) -> list[list[Inde
     Returns:
         The places, each sorted by sample id, in the order of their first sample id.
     """
-    parent = list(range(len(entries)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(i: int, j: int) -> None:
-        a, b = root(i), root(j)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-
-    first_of: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        for key in entry.places:
-            join(first_of.setdefault(key, i), i)
-    if same_place_m > 0:
-        points = [
-            (i, e.lon, e.lat)
-            for i, e in enumerate(entries)
-            if e.lon is not None and e.lat is not None
-        ]
-        cells: dict[tuple[int, int], list[tuple[int, float, float]]] = defaultdict(list)
-        for point in points:
-            cells[grid_cell(point[1], point[2], same_place_m)].append(point)
-        for i, lon, lat in points:
-            for cell in neighbour_cells(lon, lat, same_place_m):
-                for j, lon2, lat2 in cells.get(cell, ()):
-                    if j > i and haversine_m(lon, lat, lon2, lat2) < same_place_m:
-                        join(i, j)
+    index = SampleIndex.from_entries(entries)
+    label = components(index, np.ones(len(index), dtype=bool), same_place_m)
     groups: dict[int, list[IndexEntry]] = defaultdict(list)
     for i, entry in enumerate(entries):
-        groups[root(i)].append(entry)
+        groups[int(label[i])].append(entry)
     out = [sorted(g, key=lambda e: e.sample_id) for g in groups.values()]
     return sorted(out, key=lambda g: g[0].sample_id)
 
@@ -190,6 +211,47 @@ def place_split(members: Sequence[IndexEntry], config: SplitConfig) -> str:
     return split_of(unit_hash(f"{config.salt}:id:{members[0].sample_id}"), config.fractions)
 
 
+def split_codes(index: SampleIndex, rows: np.ndarray, config: SplitConfig) -> np.ndarray:
+    """Assign a split to every taking-part row: one per place (the rule of :func:`place_split`).
+
+    Args:
+        index: The samples.
+        rows: Whether each row takes part (the kept samples).
+        config: The split configuration.
+
+    Returns:
+        Per row, the index of its split in :data:`SPLITS` (-1 for rows not taking part).
+    """
+    n = len(index)
+    label = components(index, rows, config.same_place_m)
+    members = np.nonzero(rows)[0]
+    members = members[np.lexsort((index.ids[members], label[members]))]  # by place, then id
+    official = np.full(n, -1, dtype=np.int64)
+    if config.keep_official:
+        np.maximum.at(official, label[members], index.split[members])
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, label[members], np.arange(members.size))
+    located = index.located[members]
+    first_located = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first_located, label[members[located]], np.nonzero(located)[0])
+    code = {name: i for i, name in enumerate(SPLITS)}
+    cache: dict[tuple[int, int], int] = {}
+    out = np.full(n, -1, dtype=np.int8)
+    for place in np.unique(label[members]):
+        if official[place] >= 0:
+            out[place] = official[place]
+        elif first_located[place] < n:
+            m = members[first_located[place]]
+            block = block_of(float(index.lon[m]), float(index.lat[m]), config.block_km)
+            if block not in cache:
+                cache[block] = code[block_split(block, config)]
+            out[place] = cache[block]
+        else:
+            name = index.sample_id(int(members[first[place]]))
+            out[place] = code[split_of(unit_hash(f"{config.salt}:id:{name}"), config.fractions)]
+    return np.where(rows, out[np.maximum(label, 0)], -1).astype(np.int8)
+
+
 def assign_splits(entries: Iterable[IndexEntry], config: SplitConfig) -> dict[str, str]:
     """Assign a split to every sample: one per place (:func:`places`, :func:`place_split`).
 
@@ -200,11 +262,33 @@ def assign_splits(entries: Iterable[IndexEntry], config: SplitConfig) -> dict[st
     Returns:
         Sample id → split.
     """
-    out: dict[str, str] = {}
-    for members in places(list(entries), config.same_place_m):
-        split = place_split(members, config)
-        out.update((m.sample_id, split) for m in members)
-    return out
+    index = SampleIndex.from_entries(entries)
+    codes = split_codes(index, np.ones(len(index), dtype=bool), config)
+    return {index.sample_id(i): SPLITS[c] for i, c in enumerate(codes.tolist())}
+
+
+def _codes_of(index: SampleIndex, splits: Mapping[str, str]) -> tuple[np.ndarray, list[str]]:
+    """Split codes of an index's rows from a mapping (-1: not in it) and the split names."""
+    names = sorted(set(splits.values()))
+    code = {name: i for i, name in enumerate(names)}
+    ids = [index.sample_id(i) for i in range(len(index))]
+    return np.array([code.get(splits.get(i, ""), -1) for i in ids], dtype=np.int64), names
+
+
+def overridden_counts(index: SampleIndex, codes: np.ndarray) -> dict[str, int]:
+    """Count, per source, rows whose official split the assignment changed.
+
+    Args:
+        index: The samples.
+        codes: Assigned split per row as an index of :data:`SPLITS` (-1: no assignment,
+            skipped; -2: a split outside :data:`SPLITS`).
+
+    Returns:
+        Source → rows (sources with none left out).
+    """
+    changed = (index.split >= 0) & (codes != -1) & (codes != index.split)
+    counts = np.bincount(index.source[changed], minlength=len(index.sources))
+    return dict(sorted((index.sources[i], int(c)) for i, c in enumerate(counts) if c))
 
 
 def overridden(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dict[str, int]:
@@ -217,10 +301,33 @@ def overridden(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dict
     Returns:
         Source → samples (sources with none left out).
     """
+    index = SampleIndex.from_entries(entries)
+    ids = [index.sample_id(i) for i in range(len(index))]
+    codes = np.array(
+        [SPLITS.index(splits[i]) if splits.get(i) in SPLITS else -2 for i in ids], dtype=np.int64
+    )
+    codes[np.array([i not in splits for i in ids], dtype=bool)] = -1
+    return overridden_counts(index, codes)
+
+
+def key_leakage_counts(index: SampleIndex, codes: np.ndarray) -> dict[str, int]:
+    """Count pairs sharing a location key in different splits (-1: skipped), per source pair."""
+    owner = np.repeat(np.arange(len(index)), np.diff(index.place_offsets))
+    take = codes[owner] >= 0
+    owner, keys = owner[take], index.place_keys[take]
+    pairs: list[np.ndarray] = []
+    for later, earlier in pairs_in_runs([keys]):
+        a, b = owner[later], owner[earlier]
+        differ = codes[a] != codes[b]
+        a, b = a[differ], b[differ]
+        pairs.append(np.minimum(a, b) * len(index) + np.maximum(a, b))
+    if not pairs:
+        return {}
+    unique = np.unique(np.concatenate(pairs))
+    a, b = index.source[unique // len(index)], index.source[unique % len(index)]
     counts: Counter[str] = Counter()
-    for e in entries:
-        if e.split in SPLITS and e.sample_id in splits and splits[e.sample_id] != e.split:
-            counts[e.source] += 1
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        counts["|".join(sorted((index.sources[x], index.sources[y])))] += 1
     return dict(sorted(counts.items()))
 
 
@@ -234,20 +341,8 @@ def key_leakage(entries: Iterable[IndexEntry], splits: Mapping[str, str]) -> dic
     Returns:
         ``"<source>|<source>"`` (sorted) → pairs; empty when no place spans two splits.
     """
-    by_key: dict[str, list[IndexEntry]] = defaultdict(list)
-    for e in entries:
-        if e.sample_id in splits:
-            for key in e.places:
-                by_key[key].append(e)
-    pairs: set[tuple[str, str]] = set()
-    for members in by_key.values():
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                if splits[a.sample_id] != splits[b.sample_id]:
-                    pairs.add(tuple(sorted((a.sample_id, b.sample_id))))  # type: ignore[arg-type]
-    source_of = {e.sample_id: e.source for ms in by_key.values() for e in ms}
-    counts = Counter("|".join(sorted((source_of[a], source_of[b]))) for a, b in pairs)
-    return dict(sorted(counts.items()))
+    index = SampleIndex.from_entries(entries)
+    return key_leakage_counts(index, _codes_of(index, splits)[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,76 +364,84 @@ class Leakage:
     by_sources: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
-def _pairwise_m(lon: np.ndarray, lat: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    p1, p2 = np.radians(lat)[:, None], np.radians(lat2)[None, :]
-    dphi = p2 - p1
-    dlmb = np.radians(lon2)[None, :] - np.radians(lon)[:, None]
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * (METRES_PER_DEGREE * 180 / np.pi) * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-
-
 def leakage(
     points: Sequence[tuple[str, float, float, str]],
     distance_m: float,
-    chunk: int = 2048,
+    chunk: int = 1 << 16,
     sources: Sequence[str] | None = None,
 ) -> Leakage:
     """Count pairs of samples in different splits closer than a distance.
 
-    Points are bucketed on a grid of ``distance_m`` cells; each cell is compared with itself
-    and its neighbours, vectorised in blocks of ``chunk`` points, so the cost is the number of
-    point pairs in neighbouring cells, never all pairs.
-
     Args:
         points: ``(sample_id, lon, lat, split)`` per sample.
         distance_m: Pairs strictly closer than this count.
-        chunk: Points compared at once (memory bound: chunk² distances).
+        chunk: Point pairs compared at once at the tree's leaves (memory bound).
         sources: The source of each point, to count pairs per source pair too.
+
+    Returns:
+        The leakage (:func:`leakage_arrays`).
+    """
+    names = sorted({p[3] for p in points})
+    code = {name: i for i, name in enumerate(names)}
+    count = len(points)
+    lons = np.fromiter((p[1] for p in points), dtype=np.float64, count=count)
+    lats = np.fromiter((p[2] for p in points), dtype=np.float64, count=count)
+    splits = np.fromiter((code[p[3]] for p in points), dtype=np.int64, count=count)
+    by = None
+    if sources is not None:
+        source_names = sorted(set(sources))
+        source_code = {name: i for i, name in enumerate(source_names)}
+        src = np.fromiter((source_code[s] for s in sources), dtype=np.int64, count=count)
+        by = (src, source_names)
+    return leakage_arrays(lons, lats, splits, names, distance_m, by, chunk)
+
+
+def leakage_arrays(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    split: np.ndarray,
+    names: Sequence[str],
+    distance_m: float,
+    sources: tuple[np.ndarray, Sequence[str]] | None = None,
+    chunk: int = 1 << 16,
+) -> Leakage:
+    """Count pairs of points in different splits closer than a distance.
+
+    The pairs are counted by a dual-tree walk (:func:`eoinstruct.pipeline.quality.proximity.
+    count_close_pairs`): groups of points wholly within the distance of each other are counted
+    from their per-split counts, groups of one split are skipped, and only points near the
+    distance are compared one by one, so a dense cell costs far less than all its pairs.
+
+    Args:
+        lon: Longitude per point.
+        lat: Latitude per point.
+        split: Split per point, as an index of ``names``.
+        names: The split names.
+        distance_m: Pairs strictly closer than this count.
+        sources: Source code per point and the source names, to count per source pair too.
+        chunk: Point pairs compared at once at the tree's leaves (memory bound).
 
     Returns:
         The leakage.
     """
-    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for i, (_, lon, lat, _) in enumerate(points):
-        cells[grid_cell(lon, lat, distance_m)].append(i)
-    lons = np.array([p[1] for p in points], dtype=np.float64)
-    lats = np.array([p[2] for p in points], dtype=np.float64)
-    names = sorted({p[3] for p in points})
-    codes = np.array([names.index(p[3]) for p in points], dtype=np.int64)
+    source_names: Sequence[str] = sources[1] if sources is not None else ("",)
+    src = sources[0] if sources is not None else np.zeros(len(lon), dtype=np.int64)
+    k = max(1, len(names))
+    group = src.astype(np.int64) * k + split
+    group_class = np.tile(np.arange(k), len(source_names))
+    found = count_close_pairs(lon, lat, group, group_class, distance_m, batch=chunk)
     counts: Counter[str] = Counter()
     per_source: Counter[str] = Counter()
-    involved = np.zeros(len(points), dtype=bool)
-    for _, members in sorted(cells.items()):
-        here = np.array(members)
-        candidates = np.array(
-            sorted(
-                {
-                    j
-                    for i in members
-                    for c in neighbour_cells(lons[i], lats[i], distance_m)
-                    for j in cells.get(c, ())
-                }
-            )
-        )
-        for start in range(0, here.size, chunk):
-            a = here[start : start + chunk]
-            for cstart in range(0, candidates.size, chunk):
-                b = candidates[cstart : cstart + chunk]
-                near = _pairwise_m(lons[a], lats[a], lons[b], lats[b]) < distance_m
-                near &= a[:, None] < b[None, :]  # each pair once
-                near &= codes[a][:, None] != codes[b][None, :]
-                ia, ib = np.nonzero(near)
-                for x, y in zip(codes[a][ia], codes[b][ib], strict=True):
-                    counts["|".join(sorted((names[x], names[y])))] += 1
-                if sources is not None:
-                    for x, y in zip(a[ia], b[ib], strict=True):
-                        per_source["|".join(sorted((sources[x], sources[y])))] += 1
-                involved[a[ia]] = True
-                involved[b[ib]] = True
+    for g, h in zip(*np.nonzero(found.pairs), strict=True):
+        n = int(found.pairs[g, h])
+        counts["|".join(sorted((names[group_class[g]], names[group_class[h]])))] += n
+        if sources is not None:
+            pair = sorted((source_names[g // k], source_names[h // k]))
+            per_source["|".join(pair)] += n
     return Leakage(
         distance_m=distance_m,
         pairs=int(sum(counts.values())),
         by_splits=dict(sorted(counts.items())),
-        samples=int(involved.sum()),
+        samples=int(found.involved.sum()),
         by_sources=dict(sorted(per_source.items())),
     )

@@ -1,12 +1,11 @@
 """Stage ``dedup``: remove duplicates across the whole corpus and assign geographic splits.
 
-Reads the filter's kept samples and the score stage's hashes. A first, global pass builds one
-small :class:`eoinstruct.pipeline.quality.dedup.IndexEntry` per kept sample (id, source, modality,
-sensor,
-content hash, perceptual hashes, centroid, dates, official split: no pixels, no labels),
-decides the duplicates (:func:`eoinstruct.pipeline.quality.dedup.find_duplicates`) and the splits
-of the samples
-left (:func:`eoinstruct.pipeline.quality.splits.assign_splits`). The partitioned pass then writes,
+Reads the filter's kept samples and the score stage's hashes. A first, global pass streams the
+partitions into a column-wise index (:class:`eoinstruct.pipeline.quality.index.SampleIndex`:
+numpy arrays of id, source, modality, sensor, content hash, perceptual hashes, centroid, dates,
+official split and location keys; no pixels, no labels, no Python object per sample), decides
+the duplicates (:func:`eoinstruct.pipeline.quality.dedup.decide`) and the splits of the samples
+left (:func:`eoinstruct.pipeline.quality.splits.split_codes`). The partitioned pass then writes,
 per partition,
 ``kept/<partition>.parquet`` (the samples left, ``split`` set to the assignment) and
 ``dropped/<partition>.parquet`` (each removed sample with its reason ``duplicate_exact``,
@@ -27,10 +26,11 @@ import dataclasses
 import hashlib
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import shapely
 from shapely.errors import ShapelyError
@@ -39,14 +39,16 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.parquet import Drop, iter_samples, write_drops, write_table
-from eoinstruct.pipeline.quality.dedup import Duplicate, IndexEntry, find_duplicates
+from eoinstruct.pipeline.quality.dedup import REASONS, Decisions, Duplicate, IndexEntry, decide
+from eoinstruct.pipeline.quality.index import SPLITS, IndexBuilder, SampleIndex
 from eoinstruct.pipeline.quality.places import place_keys
 from eoinstruct.pipeline.quality.splits import (
+    Leakage,
     SplitConfig,
-    assign_splits,
-    key_leakage,
-    leakage,
-    overridden,
+    key_leakage_counts,
+    leakage_arrays,
+    overridden_counts,
+    split_codes,
 )
 from eoinstruct.pipeline.records import samples_table, to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
@@ -121,44 +123,41 @@ def _centroid(wkt: str) -> tuple[float | None, float | None]:
     return float(point.x), float(point.y)
 
 
-def read_index(kept: Path, scores: Path) -> list[IndexEntry]:
-    """Build the index entries of one partition from its kept samples and scores.
+def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
+    """Add the index rows of one partition from its kept samples and scores.
+
+    Only this partition's rows are Python objects at once; the builder keeps numpy arrays.
 
     Args:
+        builder: The index being built.
         kept: The filter's kept samples of the partition.
         scores: The score stage's scores of the partition.
-
-    Returns:
-        One entry per kept sample, in file order.
     """
     hashes = {
         row["sample_id"]: row
         for row in pq.read_table(
-            scores, columns=["sample_id", "content_sha256", "phash"]
+            scores, columns=["sample_id", "content_sha256", "phash"], use_threads=False
         ).to_pylist()
     }
-    entries = []
-    for row in pq.read_table(kept, columns=SAMPLE_COLUMNS).to_pylist():
+    for row in pq.read_table(kept, columns=SAMPLE_COLUMNS, use_threads=False).to_pylist():
         score = hashes[row["sample_id"]]
         lon, lat = _centroid(row["footprint_wkt"] or "")
-        entries.append(
-            IndexEntry(
-                sample_id=row["sample_id"],
-                source=row["source"],
-                modality=row["modality"],
-                sensor=row["sensor"] or "",
-                content=score["content_sha256"] or "",
-                phashes=tuple(score["phash"] or ()),
-                lon=lon,
-                lat=lat,
-                dates=tuple(str(t)[:10] for t in row["acquired"] or ()),
-                split=row["split"] or "",
-                places=place_keys(
-                    row["native_id"] or "", dict(row["tags"] or ()), dict(row["properties"] or ())
-                ),
-            )
+        builder.add(
+            sample_id=row["sample_id"],
+            source=row["source"],
+            modality=row["modality"],
+            sensor=row["sensor"] or "",
+            content=score["content_sha256"] or "",
+            phashes=tuple(score["phash"] or ()),
+            lon=lon,
+            lat=lat,
+            dates=tuple(str(t)[:10] for t in row["acquired"] or ()),
+            split=row["split"] or "",
+            places=place_keys(
+                row["native_id"] or "", dict(row["tags"] or ()), dict(row["properties"] or ())
+            ),
         )
-    return entries
+    builder.flush()
 
 
 def dedup_partition(
@@ -173,7 +172,7 @@ def dedup_partition(
         partition: The partition (inputs: filter kept samples, scores).
         outputs: Where to write.
         removed: Global decisions: sample id → duplicate.
-        splits: Global split assignment of the samples left.
+        splits: Split assignment of the partition's samples left.
 
     Returns:
         Counts: read = kept samples of the filter, kept, dropped by reason.
@@ -203,13 +202,22 @@ def _signature(ids: list[str], removed: Mapping[str, Duplicate], splits: Mapping
     return hashlib.sha256(to_json(decisions).encode()).hexdigest()
 
 
+def _rows_of(
+    index: SampleIndex, rows: range, codes: np.ndarray
+) -> tuple[list[str], dict[str, str]]:
+    """The ids of some rows and the splits of those kept (built per partition, then freed)."""
+    ids = [index.sample_id(i) for i in rows]
+    splits = {ids[k]: SPLITS[codes[i]] for k, i in enumerate(rows) if codes[i] >= 0}
+    return ids, splits
+
+
 def dedup_metrics(
     entries: list[IndexEntry],
     removed: Mapping[str, Duplicate],
     splits: Mapping[str, str],
     config: DedupConfig,
 ) -> dict[str, Any]:
-    """Summarise duplicates, splits and leakage.
+    """Summarise duplicates, splits and leakage (of index entries; see :func:`index_metrics`).
 
     Args:
         entries: All index entries.
@@ -220,28 +228,72 @@ def dedup_metrics(
     Returns:
         The metrics (JSON-ready).
     """
+    index = SampleIndex.from_entries(entries)
+    row = {index.sample_id(i): i for i in range(len(index))}
+    duplicate_of = np.full(len(index), -1, dtype=np.int64)
+    reason = np.full(len(index), -1, dtype=np.int8)
+    for dup in removed.values():
+        duplicate_of[row[dup.sample_id]] = row[dup.duplicate_of]
+        reason[row[dup.sample_id]] = REASONS.index(dup.reason)
+    names = sorted(set(splits.values()))
+    code = {name: i for i, name in enumerate(names)}
+    codes = np.array([code.get(splits.get(i, ""), -1) for i in row], dtype=np.int64)
+    decisions = Decisions(duplicate_of, reason, np.zeros(len(index)))
+    return index_metrics(index, decisions, codes, names, config)
+
+
+def index_metrics(
+    index: SampleIndex,
+    decisions: Decisions,
+    codes: np.ndarray,
+    names: Sequence[str],
+    config: DedupConfig,
+) -> dict[str, Any]:
+    """Summarise duplicates, splits and leakage.
+
+    Args:
+        index: All samples.
+        decisions: The duplicates.
+        codes: Per row, its split as an index of ``names`` (-1: none, e.g. removed).
+        names: The split names.
+        config: The configuration.
+
+    Returns:
+        The metrics (JSON-ready).
+    """
+    removed = np.nonzero(decisions.duplicate_of >= 0)[0]
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     across: Counter[str] = Counter()
-    source_of = {e.sample_id: e.source for e in entries}
-    for dup in removed.values():
-        by_source[source_of[dup.sample_id]][dup.reason] += 1
-        if source_of[dup.sample_id] != source_of[dup.duplicate_of]:
-            across[dup.reason] += 1
+    reasons: Counter[str] = Counter()
+    for i in removed.tolist():
+        source = index.sources[index.source[i]]
+        reason = REASONS[decisions.reason[i]]
+        reasons[reason] += 1
+        by_source[source][reason] += 1
+        if index.source[i] != index.source[decisions.duplicate_of[i]]:
+            across[reason] += 1
+    kept = decisions.duplicate_of < 0
     split_counts: dict[str, Counter[str]] = defaultdict(Counter)
-    points = []
-    sources = []
-    for e in entries:
-        if e.sample_id in removed:
-            continue
-        split_counts[e.source][splits[e.sample_id]] += 1
-        if e.lon is not None and e.lat is not None:
-            points.append((e.sample_id, e.lon, e.lat, splits[e.sample_id]))
-            sources.append(e.source)
-    block = leakage(points, config.splits.block_km * 1000.0, sources=sources)
-    place = leakage(points, config.place_time_m) if config.place_time_m > 0 else None
+    k = max(1, len(names))
+    table = np.bincount(index.source[kept].astype(np.int64) * k + codes[kept],
+                        minlength=len(index.sources) * k).reshape(-1, k)  # fmt: skip
+    for source, split in zip(*np.nonzero(table), strict=True):
+        split_counts[index.sources[source]][names[split]] = int(table[source, split])
+    on_map = kept & index.located & (codes >= 0)
+    lon, lat, split = index.lon[on_map], index.lat[on_map], codes[on_map]
+    source = index.source[on_map]
+
+    def leak(distance: float, per_source: bool) -> Leakage:
+        by = (source, index.sources) if per_source else None
+        return leakage_arrays(lon, lat, split, names, distance, by)
+
+    block = leak(config.splits.block_km * 1000.0, True)
+    place = leak(config.place_time_m, False) if config.place_time_m > 0 else None
     same_m = config.splits.same_place_m
-    same = leakage(points, same_m, sources=sources) if same_m > 0 else None
-    keyed = key_leakage(entries, splits)
+    same = leak(same_m, True) if same_m > 0 else None
+    valid = np.where(kept, codes, -1)
+    keyed = key_leakage_counts(index, valid)
+    official = np.array([SPLITS.index(n) if n in SPLITS else -2 for n in names] + [-1])
     by_sources: dict[str, dict[str, int]] = defaultdict(dict)
     for name, figures in (
         ("closer_than_block", block.by_sources),
@@ -251,13 +303,13 @@ def dedup_metrics(
         for pair, n in figures.items():
             by_sources[pair][name] = n
     return {
-        "read": len(entries),
-        "kept": len(entries) - len(removed),
-        "duplicates": dict(sorted(Counter(d.reason for d in removed.values()).items())),
+        "read": len(index),
+        "kept": int(kept.sum()),
+        "duplicates": dict(sorted(reasons.items())),
         "duplicates_across_sources": dict(sorted(across.items())),
         "duplicates_by_source": {k: dict(sorted(v.items())) for k, v in sorted(by_source.items())},
         "splits_by_source": {k: dict(sorted(v.items())) for k, v in sorted(split_counts.items())},
-        "official_splits_overridden": overridden(entries, splits),
+        "official_splits_overridden": overridden_counts(index, official[valid]),
         "leakage": {
             "block_km": config.splits.block_km,
             "pairs_closer_than_block": block.pairs,
@@ -270,6 +322,31 @@ def dedup_metrics(
             "by_sources": {k: dict(sorted(v.items())) for k, v in sorted(by_sources.items())},
         },
     }
+
+
+def decide_all(
+    sources: Sequence[tuple[Path, Path]], config: DedupConfig
+) -> tuple[SampleIndex, list[range], Decisions, np.ndarray]:
+    """Build the index of every partition, then decide duplicates and splits.
+
+    Args:
+        sources: ``(kept, scores)`` files per partition.
+        config: The configuration.
+
+    Returns:
+        The index, each partition's rows, the duplicate decisions and the split of every row
+        (index of :data:`SPLITS`; -1 for removed rows).
+    """
+    builder = IndexBuilder()
+    rows = []
+    for kept, scores in sources:
+        start = len(builder)
+        read_index(builder, kept, scores)
+        rows.append(range(start, len(builder)))
+    index = builder.finish()
+    decisions = decide(index, config.near_max_distance, config.place_time_m, config.source_priority)
+    codes = split_codes(index, decisions.kept, config.splits)
+    return index, rows, decisions, codes
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
@@ -288,26 +365,24 @@ def run(params: Params, progress: bool = True) -> StageStats:
     partitions = partitions_from(
         [(params.work_dir("filter"), "kept"), (params.work_dir("score"), "scores")]
     )
-    ids_of: dict[str, list[str]] = {}
-    entries: list[IndexEntry] = []
-    for partition in partitions:
-        part = read_index(partition.inputs[0], partition.inputs[1])
-        ids_of[partition.name] = [e.sample_id for e in part]
-        entries += part
-    removed = find_duplicates(
-        entries, config.near_max_distance, config.place_time_m, config.source_priority
+    index, rows, decisions, codes = decide_all(
+        [(p.inputs[0], p.inputs[1]) for p in partitions], config
     )
-    splits = assign_splits([e for e in entries if e.sample_id not in removed], config.splits)
-    partitions = [
-        dataclasses.replace(p, signature=_signature(ids_of[p.name], removed, splits))
-        for p in partitions
-    ]
+    removed = decisions.removed(index)
+    rows_of = {p.name: r for p, r in zip(partitions, rows, strict=True)}
+
+    def signature(partition: Partition) -> str:
+        ids, splits = _rows_of(index, rows_of[partition.name], codes)
+        return _signature(ids, removed, splits)
+
+    partitions = [dataclasses.replace(p, signature=signature(p)) for p in partitions]
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
+        splits = _rows_of(index, rows_of[partition.name], codes)[1]
         return dedup_partition(partition, outputs, removed, splits)
 
     stats = run_work_stage(params, STAGE, partitions, step, section, progress)
-    metrics = dedup_metrics(entries, removed, splits, config)
+    metrics = index_metrics(index, decisions, codes, SPLITS, config)
     metrics_dir = params.path_of("metrics")
     metrics_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(
