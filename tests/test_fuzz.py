@@ -41,22 +41,9 @@ QUARANTINED = ("quarantined",)
 VALUES = ("quarantined", "harmless")
 DESTROY = ("truncate", "garbage_header", "delete", "empty")
 
-_RESAMPLED = (
-    "a band file of another size than its siblings is resampled onto the reference grid by "
-    "read_image (pipeline/io/rasters.py: size/transform checks, the readonce branch)"
-)
-
-XFAIL_GENERIC: dict[tuple[str, str], str] = {
-    ("bigearthnet_v1", "other_size"): _RESAMPLED,
-    ("bigearthnet_v2", "other_size"): _RESAMPLED,
-    ("satlas", "other_size"): _RESAMPLED,
-    ("stac", "other_size"): (
-        "a COG of another size than its item's other assets is cut into a partly empty chip "
-        "(GeoTIFF size/transform checks, the readonce branch)"
-    ),
-}
-"""(source, kind) → why the mutation is left to the generic raster checks of
-``pipeline/io/rasters.py`` (another branch adds them; remove the entry after the merge)."""
+XFAIL_GENERIC: dict[tuple[str, str], str] = {}
+"""(source, kind) → why a mutation is known to pass unnoticed, pending a generic check (none
+left: band files of another size and assets of another extent are quarantined now)."""
 
 OVERRIDES: tuple[tuple[str, str, str, tuple[str, ...], str, tuple[str, ...]], ...] = (
     (

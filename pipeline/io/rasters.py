@@ -257,6 +257,21 @@ def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
     return band
 
 
+def _read_band_file(path: Path, encoding: str) -> _Band:
+    """Read one band file of a multi-file image: a GeoTIFF, or a PNG/JPEG decoded by Pillow.
+
+    Pillow decodes PNG/JPEG band files (Satlas) strictly: GDAL's PNG driver returns a truncated
+    file's missing rows without an error at full resolution.
+    """
+    if path.suffix.lower() not in PILLOW_SUFFIXES:
+        return _read_geotiff(path, 1, encoding)
+    data = _read_pillow(path)
+    if data.shape[0] != 1:
+        raise RasterReadError("band_count", f"{path}: {data.shape[0]} channels, expected 1")
+    height, width = data.shape[1:]
+    return _Band(path, data, None, (0.0, 0.0, float(width), float(height)), False)
+
+
 def _upsample(band: _Band, shape: tuple[int, int]) -> np.ndarray:
     """Put a band on the reference grid: equal size, or an integer factor coarser."""
     height, width = band.data.shape[1:]
@@ -354,7 +369,7 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
         layers = [array[image.bands.index(b)] for b in wanted]
     else:
         with rasterio.Env():  # one GDAL environment for the image's files, not one per file
-            read = [_read_geotiff(Path(image.band_file(b)), 1, image.encoding) for b in wanted]
+            read = [_read_band_file(Path(image.band_file(b)), image.encoding) for b in wanted]
         check_band_grids(read, shape)
         layers = [_upsample(band, shape)[0] for band in read]
     stack = np.stack(layers).astype(np.float32, copy=False)

@@ -259,6 +259,53 @@ def chip_request(
     }
 
 
+COVERAGE_TOLERANCE = 0.02
+"""Largest difference between two assets' shares of one chip that their files cover."""
+
+
+def _check_same_coverage(
+    unit: str, hrefs: Mapping[str, str], headers: Mapping[str, _Header], grid: ChipGrid
+) -> None:
+    """Check that the map-projected assets of an item cover the same share of its chip.
+
+    The assets of an item are one acquisition: their files cover one scene, so a chip at the
+    scene's edge is cut alike from each. A file that covers less of the chip than its siblings
+    (another size or origin) would give a partly empty band.
+
+    Raises:
+        SourceError: ``corrupt_raster`` naming the asset that covers less of the chip.
+    """
+    shares: dict[str, float] = {}
+    for key in sorted(headers):
+        header = headers[key]
+        if header.crs is None or header.transform.is_identity:
+            continue
+        if CRS.from_user_input(grid.crs) == header.crs:
+            left, bottom, right, top = grid.bounds()
+        else:
+            left, bottom, right, top = transform_bounds(
+                grid.crs, header.crs, *grid.bounds(), densify_pts=21
+            )
+        t = header.transform
+        x0, y0 = t * (0, 0)
+        x1, y1 = t * (header.width, header.height)
+        width = min(right, max(x0, x1)) - max(left, min(x0, x1))
+        height = min(top, max(y0, y1)) - max(bottom, min(y0, y1))
+        area = (right - left) * (top - bottom)
+        shares[key] = max(width, 0.0) * max(height, 0.0) / area if area > 0 else 0.0
+    if len(shares) < 2:
+        return
+    most = max(shares.values())
+    for key, share in shares.items():
+        if most - share > COVERAGE_TOLERANCE:
+            raise SourceError(
+                "corrupt_raster",
+                f"{public_href(hrefs[key])}: covers {share:.0%} of the chip where the item's "
+                f"other assets cover {most:.0%} (a file of another extent)",
+                unit,
+            )
+
+
 def read_chips(
     unit: str,
     item: Mapping[str, Any],
@@ -307,6 +354,7 @@ def read_chips(
             c.key: _read_header(sign_href(opts.sign, c.href, unit, *net), unit) for c in choices
         }
         grid = chip_grid(unit, item, headers, opts)
+        _check_same_coverage(unit, {c.key: c.href for c in choices}, headers, grid)
         for choice in choices:
             href = sign_href(opts.sign, choice.href, unit, *net)
             header = headers[choice.key]
