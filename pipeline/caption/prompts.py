@@ -30,6 +30,7 @@ from eoinstruct.pipeline.caption.cache import cache_key
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
+from eoinstruct.pipeline.caption.tiles import cap_image
 from eoinstruct.pipeline.config import ConfigError
 from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.instructions.tags import check_task_tag
@@ -294,8 +295,9 @@ def build_request(
         sample: The sample.
         template: The prompt template.
         config: Captioner settings.
-        image_bytes: The encoded image to send (default: :func:`render_png` of
-            :func:`caption_image`).
+        image_bytes: The encoded image (default: :func:`render_png` of
+            :func:`caption_image`); it is sent downscaled to ``config.max_dynamic_patch``
+            tiles (:func:`~eoinstruct.pipeline.caption.tiles.cap_image`).
         policy: The tag policy (default: ``config.tag_policy_file``).
 
     Returns:
@@ -306,7 +308,9 @@ def build_request(
         ConfigError: If ``max_tokens`` cannot hold the template's reply.
     """
     image = caption_image(sample)
-    data = render_png(image) if image_bytes is None else image_bytes
+    data = cap_image(
+        render_png(image) if image_bytes is None else image_bytes, config.max_dynamic_patch
+    )
     digest = hashlib.sha256(data).hexdigest()
     system = system_text(template, config)
     user = user_text(sample, template, config, policy)
@@ -336,6 +340,9 @@ def build_request(
             "json_schema": {"name": template.reply, "schema": schema, "strict": True},
         }
     body.update(config.extra_body)
+    processor_kwargs = config.processor_kwargs()
+    if processor_kwargs:
+        body["mm_processor_kwargs"] = processor_kwargs
     key = cache_key(config, system, user, digest, schema)
     return CaptionRequest(
         key=key,
