@@ -19,7 +19,7 @@ from vlm_server import StubServer
 
 from eoinstruct.pipeline.caption import stream as stream_module
 from eoinstruct.pipeline.caption.config import CaptionConfig
-from eoinstruct.pipeline.caption.prompts import build_request, load_prompts
+from eoinstruct.pipeline.caption.prompts import build_request, caption_bytes, load_prompts
 from eoinstruct.pipeline.caption.tiles import (
     TOKENS_PER_TILE,
     capped_size,
@@ -27,6 +27,8 @@ from eoinstruct.pipeline.caption.tiles import (
     internvl_tiles,
 )
 from eoinstruct.pipeline.config import load_params
+from eoinstruct.pipeline.io.rasters import RasterReadError
+from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.stages import caption
 
 QA = load_prompts()["qa/2"]
@@ -155,3 +157,32 @@ def test_a_partition_done_before_is_not_asked_again_and_later_ones_stream(
         stats = caption.run(params, progress=False)
     assert stats.kept == 12 and sum(stub.requests.values()) == 4 + 8
     assert stats.produced["cache_hits"] == 0
+
+
+def test_a_png_is_sent_as_is_and_a_damaged_one_fails_with_its_kind(tmp_path: Path) -> None:
+    good = sample(0, tmp_path)
+    image = good.images[0]
+    assert caption_bytes(image) == render_png(image)  # the file's own bytes, checked
+    data = Path(image.files[0]).read_bytes()
+    for name, broken in (("cut", data[: len(data) // 2]), ("flip", _flip(data, len(data) // 2))):
+        path = tmp_path / f"{name}.png"
+        path.write_bytes(broken)
+        with pytest.raises(RasterReadError) as caught:
+            caption_bytes(dataclasses.replace(image, files=(str(path),)))
+        assert caught.value.kind == "corrupt_raster"
+    with pytest.raises(RasterReadError) as caught:
+        caption_bytes(dataclasses.replace(image, files=(str(tmp_path / "gone.png"),)))
+    assert caught.value.kind == "missing_file"
+    # the stage records the failure and goes on with the other samples
+    cut = dataclasses.replace(image, files=(str(tmp_path / "cut.png"),))
+    write_filter_output(
+        tmp_path,
+        {"skyscript-00000": [dataclasses.replace(good, images=(cut,)), sample(1, tmp_path)]},
+    )
+    with StubServer() as stub:
+        stats = caption.run(load_params(write_params(tmp_path, base_urls=[stub.base_url])), False)
+    assert stats.kept == 1 and dict(stats.failed) == {"corrupt_raster": 1}
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]

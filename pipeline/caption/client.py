@@ -233,13 +233,14 @@ class CaptionClient:
         self._versions[index] = version
         return version
 
-    async def _post(self, session: Any, index: int, body: Mapping[str, Any]) -> Reply:
+    async def _post(self, session: Any, index: int, body: Mapping[str, Any] | bytes) -> Reply:
         import aiohttp
 
         url = f"{self.config.base_urls[index]}/chat/completions"
         self.counters.in_flight += 1
         try:
-            async with session.post(url, json=body, headers=self._headers()) as response:
+            sent = {"data": body} if isinstance(body, bytes) else {"json": body}
+            async with session.post(url, headers=self._headers(), **sent) as response:
                 text = await response.text()
                 status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -295,6 +296,7 @@ class CaptionClient:
         request: CaptionRequest,
         tally: ClientCounters | None = None,
         store: bool = True,
+        payload: bytes | None = None,
     ) -> Reply | RequestFailure:
         """Ask one request, with its retries (no cache lookup).
 
@@ -305,6 +307,8 @@ class CaptionClient:
             tally: Counters of the caller's own (attempts, retries, replies, failures),
                 counted besides the client's.
             store: Put the reply in the cache (off when the caller stores it itself).
+            payload: The body already serialized as JSON (then ``request.body`` is not
+                used and may be empty).
 
         Returns:
             The reply, or the failure after the retries.
@@ -350,7 +354,8 @@ class CaptionClient:
                             index = (start + attempt - 1) % n
                             for counters in tallies:
                                 counters.attempts += 1
-                            reply = await self._post(session, index, request.body)
+                            body = request.body if payload is None else payload
+                            reply = await self._post(session, index, body)
                         except _Retryable as exc:
                             if exc.down:
                                 self.breaker.failed(str(exc))

@@ -8,10 +8,11 @@ sample at once, whatever its partition. The stage's step for a partition
 (:meth:`CaptionStream.collect`) waits until that partition's samples are all answered (or
 failed) and writes them; by then the next partitions' requests are already in flight.
 
-**Bodies are built just in time**: a sample's request (rendering, tile cap, base64, cache key;
-in a worker thread, off the event loop) is built when the feeder reaches it, and the feeder
-waits for a free slot before building the next, so at most ``concurrency + 1`` bodies exist,
-whatever the partition size. A body is dropped as soon as its reply arrives.
+**Bodies are built just in time**: a sample's request (rendering, tile cap, base64, cache key,
+the JSON bytes; in a worker thread, off the event loop) is built when the feeder reaches it,
+and the feeder waits for a free slot before building the next, so at most ``concurrency + 1``
+bodies exist, whatever the partition size, each as one copy of its JSON bytes, dropped as
+soon as its reply arrives.
 
 **Bounded look-ahead**: the feeder runs ahead of the partition the stage is waiting for by at
 most ``2 * concurrency`` samples (their replies are held until their partition is written).
@@ -25,6 +26,7 @@ is open, the samples not yet built fail as ``server_unavailable`` without being 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -139,6 +141,29 @@ def prepare(
         log.exception("caption: cannot build the request of %s", sample.sample_id)
         return None, Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
     return request, cache.get(request.key) if cache is not None else None
+
+
+def prepare_payload(
+    sample: Sample,
+    template: PromptTemplate,
+    config: CaptionConfig,
+    policy: TagPolicy,
+    cache: RequestCache | None,
+) -> tuple[CaptionRequest | None, bytes, Reply | Failure | None]:
+    """:func:`prepare`, then the body serialized once and dropped from the request.
+
+    What is kept until the reply is the JSON bytes alone (one copy of the image per request
+    in flight instead of the body's string plus the transport's bytes).
+
+    Returns:
+        The request without its body, the JSON body (empty when nothing is to be sent) and
+        the cached reply or failure, as :func:`prepare`.
+    """
+    request, known = prepare(sample, template, config, policy, cache)
+    if request is None or known is not None:
+        return request, b"", known
+    payload = json.dumps(request.body, separators=(",", ":")).encode()
+    return _light(request), payload, None
 
 
 class _Pending:
@@ -349,8 +374,8 @@ class CaptionStream:
                 failure = Failure(sample.sample_id, "server_unavailable", reason)
                 pending.resolve(position, Outcome(sample, template, None, failure))
                 continue
-            request, known = await asyncio.to_thread(
-                prepare, sample, template, self.config, self.policy, self.cache
+            request, payload, known = await asyncio.to_thread(
+                prepare_payload, sample, template, self.config, self.policy, self.cache
             )
             if request is None or known is not None:
                 assert known is not None
@@ -360,7 +385,9 @@ class CaptionStream:
                 continue
             await window.acquire()
             task = asyncio.create_task(
-                self._send(pending, position, sample, template, request, session, window, limit)
+                self._send(
+                    pending, position, sample, template, request, payload, session, window, limit
+                )
             )
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -372,6 +399,7 @@ class CaptionStream:
         sample: Sample,
         template: PromptTemplate,
         request: CaptionRequest,
+        payload: bytes,
         session: object,
         window: asyncio.Semaphore,
         limit: asyncio.Semaphore,
@@ -387,7 +415,7 @@ class CaptionStream:
                 self._asked[request.key] = future
                 try:
                     result = await self.client.ask(
-                        session, limit, request, tally=pending.counters, store=False
+                        session, limit, request, pending.counters, False, payload
                     )
                     if isinstance(result, Reply) and self.cache is not None:
                         await asyncio.to_thread(self.cache.put, request.key, result)
@@ -398,8 +426,7 @@ class CaptionStream:
                     del self._asked[request.key]
         finally:
             window.release()
-        # the body is dropped here: the outcome keeps the request only for the pair
-        pending.resolve(position, Outcome(sample, template, _light(request), result))
+        pending.resolve(position, Outcome(sample, template, request, result))
 
 
 def _light(request: CaptionRequest) -> CaptionRequest:
