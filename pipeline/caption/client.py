@@ -48,10 +48,11 @@ FAILURE_KINDS: tuple[str, ...] = (
     "client_error",
     "engine_error",
     "server_unavailable",
+    "unexpected_error",
 )
 """Kinds of request failure, after the retries (the stage adds render failures;
 ``engine_error``: the offline engine's worker failed; ``server_unavailable``: not sent, the
-circuit breaker had opened)."""
+circuit breaker had opened; ``unexpected_error``: the stream could not ask or store it)."""
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,7 @@ class CaptionStream:
             raise RuntimeError(f"caption: the request stream stopped: {self._error!r}")
         self._move_cursor(index + 1)
         outcomes = [o for o in pending.slots if o is not None]
-        self._pending[index] = _Pending()  # release the partition's samples and replies
+        pending.slots = []  # release the samples and replies (its counts stay for the loop)
         return PartitionOutcomes(outcomes, pending.not_marked, pending.counters)
 
     def close(self) -> None:
@@ -409,24 +409,38 @@ class CaptionStream:
             if asked is not None:  # the same request is in flight for another sample
                 result = await asyncio.shield(asked)
             else:
-                future: asyncio.Future[Reply | RequestFailure] = (
-                    asyncio.get_running_loop().create_future()
-                )
-                self._asked[request.key] = future
-                try:
-                    result = await self.client.ask(
-                        session, limit, request, pending.counters, False, payload
-                    )
-                    if isinstance(result, Reply) and self.cache is not None:
-                        await asyncio.to_thread(self.cache.put, request.key, result)
-                    future.set_result(result)
-                finally:
-                    if not future.done():
-                        future.cancel()
-                    del self._asked[request.key]
+                result = await self._ask(request, payload, pending, session, limit, sample)
         finally:
             window.release()
         pending.resolve(position, Outcome(sample, template, request, result))
+
+    async def _ask(
+        self,
+        request: CaptionRequest,
+        payload: bytes,
+        pending: _Pending,
+        session: object,
+        limit: asyncio.Semaphore,
+        sample: Sample,
+    ) -> Reply | RequestFailure:
+        future: asyncio.Future[Reply | RequestFailure] = asyncio.get_running_loop().create_future()
+        self._asked[request.key] = future
+        try:
+            try:
+                result = await self.client.ask(
+                    session, limit, request, pending.counters, False, payload
+                )
+                if isinstance(result, Reply) and self.cache is not None:
+                    await asyncio.to_thread(self.cache.put, request.key, result)
+            except Exception as exc:  # e.g. the cache's disk is full: asked again next run
+                log.exception("caption: unexpected error on %s", sample.sample_id)
+                result = RequestFailure("unexpected_error", f"{type(exc).__name__}: {exc}", 1)
+            future.set_result(result)
+            return result
+        finally:
+            if not future.done():
+                future.cancel()
+            del self._asked[request.key]
 
 
 def _light(request: CaptionRequest) -> CaptionRequest:
