@@ -164,8 +164,9 @@ class CaptionConfig:
         tag_policy_file: Which tags a prompt shows (default
             ``templates/captioner/tag_policy.yaml``).
         max_dynamic_patch: Most InternVL tiles (256 image tokens each) an image may cost: the
-            image sent is downscaled to fit and vLLM requests carry ``mm_processor_kwargs``
-            ``{"max_dynamic_patch": N}`` (:mod:`~eoinstruct.pipeline.caption.tiles`); 0: no cap.
+            image sent is downscaled to fit (:mod:`~eoinstruct.pipeline.caption.tiles`); start
+            vLLM with ``--mm-processor-kwargs '{"max_dynamic_patch": N}'`` for the same cap on
+            images far from square; 0: no cap.
         extra_body: Fields merged into every request body (e.g. vLLM's
             ``mm_processor_kwargs``); part of the cache key. ``model`` and ``messages`` may not
             be set.
@@ -282,10 +283,11 @@ class CaptionConfig:
         if not self.chars_per_token > 0:
             raise ConfigError("caption.chars_per_token must be positive")
         extra = self.extra_body.get("mm_processor_kwargs")
-        if isinstance(extra, Mapping) and "max_dynamic_patch" in extra:
+        asked = extra.get("max_dynamic_patch") if isinstance(extra, Mapping) else None
+        if asked is not None and self.max_dynamic_patch and asked != self.max_dynamic_patch:
             raise ConfigError(
-                "caption.extra_body.mm_processor_kwargs.max_dynamic_patch: set "
-                "caption.max_dynamic_patch instead (it also sizes the image sent)"
+                f"caption.extra_body.mm_processor_kwargs.max_dynamic_patch {asked} differs from "
+                f"caption.max_dynamic_patch {self.max_dynamic_patch} (which sizes the image sent)"
             )
         reserved = sorted(RESERVED_BODY_KEYS & set(self.extra_body))
         if reserved:
@@ -310,20 +312,6 @@ class CaptionConfig:
         if self.top_p is not None:
             params["top_p"] = self.top_p
         return params
-
-    def processor_kwargs(self) -> dict[str, Any]:
-        """Return the request's ``mm_processor_kwargs``: the tile cap, then ``extra_body``'s.
-
-        Only vLLM engines get the cap (other servers may refuse an unknown field); the image
-        sent is downscaled to the cap for every engine.
-        """
-        kwargs: dict[str, Any] = {}
-        if self.max_dynamic_patch and self.engine in ("vllm", "vllm_offline"):
-            kwargs["max_dynamic_patch"] = self.max_dynamic_patch
-        extra = self.extra_body.get("mm_processor_kwargs")
-        if isinstance(extra, Mapping):
-            kwargs.update(extra)
-        return kwargs
 
     def output_params(self) -> dict[str, Any]:
         """Return the settings the stage's outputs depend on (its fingerprint).

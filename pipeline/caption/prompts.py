@@ -383,9 +383,6 @@ def build_request(
             "json_schema": {"name": template.reply, "schema": schema, "strict": True},
         }
     body.update(config.extra_body)
-    processor_kwargs = config.processor_kwargs()
-    if processor_kwargs:
-        body["mm_processor_kwargs"] = processor_kwargs
     key = cache_key(config, system, user, digest, schema)
     return CaptionRequest(
         key=key,

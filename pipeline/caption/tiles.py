@@ -8,13 +8,13 @@ The image is resized to the grid and cut into tiles, plus one thumbnail tile whe
 several. Each tile costs 256 image tokens (InternVL2: 448 px, 14-px patches, pixel shuffle 0.5),
 so a large square image costs 10 tiles (2,560 tokens) and a 2:1 one up to 13 (3,328 tokens).
 
-``caption.max_dynamic_patch`` (default 1) caps that twice, so the cap holds whatever the engine:
-
-- the image sent is downscaled (aspect kept) to the largest size whose tiling under the
-  engine's default ``max_dynamic_patch`` gives at most the cap's tiles (:func:`capped_size`);
-- vLLM requests carry ``mm_processor_kwargs: {"max_dynamic_patch": N}``, which makes vLLM's
-  InternVL processor tile at most ``N`` (needed for images far from square, whose grid is
-  chosen by aspect ratio whatever their size).
+``caption.max_dynamic_patch`` (default 1) caps it: the image sent is downscaled (aspect kept)
+to the largest size whose tiling under the engine's default ``max_dynamic_patch`` gives at
+most the cap's tiles (:func:`capped_size`), whatever the engine. An image far from square gets
+its grid from its aspect ratio whatever its size; for those, start vLLM with
+``--mm-processor-kwargs '{"max_dynamic_patch": N}'`` (its InternVL processor reads it; vLLM
+0.32 refuses the same field per request unless started with ``--trust-request-mm-kwargs``,
+then ``caption.extra_body: {mm_processor_kwargs: {max_dynamic_patch: N}}`` sends it).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def capped_size(width: int, height: int, max_tiles: int) -> tuple[int, int]:
     The largest downscale (aspect kept, never an upscale) whose tiling under the engine's
     default :data:`ENGINE_MAX_PATCH` makes at most ``max_tiles`` tiles. An image whose aspect
     ratio alone selects a larger grid (far from square) is sent with at most ``max_tiles``
-    tiles' worth of pixels, and the request's ``mm_processor_kwargs`` enforces the cap.
+    tiles' worth of pixels (the server's ``--mm-processor-kwargs`` enforces the cap).
 
     Args:
         width: Image width, pixels.
