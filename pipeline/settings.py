@@ -197,7 +197,7 @@ class CaptionSettings(Section):
     revision: str = ""
     allow_unpinned_revision: bool = False
     api_key_env: str = ""
-    concurrency: int = Field(default=16, ge=1)
+    concurrency: int = Field(default=128, ge=1)
     timeout_s: float = Field(default=120.0, gt=0)
     retries: int = Field(default=3, ge=0)
     backoff_s: float = Field(default=1.0, ge=0)
@@ -209,6 +209,7 @@ class CaptionSettings(Section):
     chars_per_token: float = Field(default=1.0, gt=0)
     seed: int = 0
     structured_output: bool = True
+    max_dynamic_patch: int = Field(default=1, ge=0)
     prompt_template: str = "default"
     prompts_file: str = ""
     tag_policy_file: str = ""

@@ -22,6 +22,7 @@ import yaml
 from caption_helpers import (
     PINNED,
     outputs,
+    png,
     sample,
     satlas_sample,
     write_filter_output,
@@ -196,14 +197,20 @@ def test_region_pair_asks_about_the_region_of_its_prompt(tmp_path: Path) -> None
 
 
 def test_extra_body_is_sent_keyed_and_recorded(tmp_path: Path) -> None:
-    extra = {"mm_processor_kwargs": {"max_dynamic_patch": 6}, "repetition_penalty": 1.05}
+    extra = {"mm_processor_kwargs": {"max_dynamic_patch": 1}, "repetition_penalty": 1.05}
     config = CaptionConfig(enabled=True, revision=PINNED, extra_body=extra)
     s = sample(1, tmp_path)
     request = build_request(s, QA, config)
-    assert request.body["mm_processor_kwargs"] == {"max_dynamic_patch": 6}
+    assert request.body["mm_processor_kwargs"] == {"max_dynamic_patch": 1}
     assert request.body["repetition_penalty"] == 1.05 and request.body["max_tokens"] == 1024
+    # the tile cap sizes the image; the per-request field (refused by vLLM 0.32 unless
+    # --trust-request-mm-kwargs) is only sent when extra_body asks for it
     plain = build_request(s, QA, dataclasses.replace(config, extra_body={}))
     assert plain.key != request.key and "mm_processor_kwargs" not in plain.body
+    with pytest.raises(ConfigError, match=r"differs from caption\.max_dynamic_patch 1"):
+        CaptionConfig.from_mapping(
+            {"extra_body": {"mm_processor_kwargs": {"max_dynamic_patch": 6}}}
+        )
     reply = Reply('{"pairs": [{"question": "Q?", "answer": "Fields."}]}', "stop", 0)
     pair, _ = make_pair(s, QA, config, request, reply)
     assert json.loads(pair.generator_params["extra_body"]) == extra
@@ -221,7 +228,8 @@ def test_cache_key_covers_weights_engine_sampling_prompt_image(tmp_path: Path) -
         build_request(s, QA, dataclasses.replace(config, structured_output=False)),
         build_request(s, QA, dataclasses.replace(config, max_tokens=2048)),
         build_request(s, CAPTION, config),
-        build_request(s, QA, config, image_bytes=b"\x89PNG other"),
+        build_request(s, QA, config, image_bytes=png(tmp_path / "other.png", 7).read_bytes()),
+        build_request(s, QA, dataclasses.replace(config, max_dynamic_patch=4)),
         build_request(dataclasses.replace(s, tags={"center:natural": "water"}), QA, config),
     ]
     keys = {v.key for v in variants}

@@ -223,6 +223,9 @@ class StubServer:
         self.hang_s = hang_s
         self.requests: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()
+        self.active = 0  # requests being handled now
+        self.peak_active = 0
+        self.bodies: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         stub = self
 
@@ -241,7 +244,15 @@ class StubServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
-                stub.handle(self, body)
+                with stub.lock:
+                    stub.active += 1
+                    stub.peak_active = max(stub.peak_active, stub.active)
+                    stub.bodies.append(body)
+                try:
+                    stub.handle(self, body)
+                finally:
+                    with stub.lock:
+                        stub.active -= 1
 
             def _send(
                 self, status: int, payload: bytes, headers: dict[str, str] | None = None

@@ -4,9 +4,10 @@
 key, written to a unique temporary name and renamed, so a killed run leaves complete entries
 only. The key hashes the engine, the model and its pinned revision (changed weights must not
 reuse old replies), the prompt (system and user text), the image's SHA-256, the sampling
-parameters, the extra request fields and the ``response_format``: a re-run, or a resumed run,
-sends no request whose reply is stored. An entry also keeps what the server said about the
-reply (served model, ``system_fingerprint``, token usage, engine version) for provenance.
+parameters, the extra request fields, the tile cap and the ``response_format``: a re-run, or a
+resumed run, sends no request whose reply is stored. An entry also keeps what the server said
+about the reply (served model, ``system_fingerprint``, token usage, engine version) for
+provenance.
 Garbled or refused replies are cached too (they are what the model answers for that key);
 transport failures are not.
 """
@@ -93,6 +94,7 @@ def cache_key(
         "image_sha256": image_sha256,
         "sampling": config.sampling(),
         "extra_body": dict(config.extra_body),
+        "max_dynamic_patch": config.max_dynamic_patch,
         "response_schema": schema,
     }
     return hashlib.sha256(to_json(material).encode()).hexdigest()

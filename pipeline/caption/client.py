@@ -48,10 +48,11 @@ FAILURE_KINDS: tuple[str, ...] = (
     "client_error",
     "engine_error",
     "server_unavailable",
+    "unexpected_error",
 )
 """Kinds of request failure, after the retries (the stage adds render failures;
 ``engine_error``: the offline engine's worker failed; ``server_unavailable``: not sent, the
-circuit breaker had opened)."""
+circuit breaker had opened; ``unexpected_error``: the stream could not ask or store it)."""
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,17 @@ class _Fatal(Exception):
 
 @dataclass
 class ClientCounters:
-    """What a client did: requests sent (attempts), retries, cache hits."""
+    """What a client did: requests sent (attempts), retries, cache hits.
+
+    ``in_flight`` is the number of requests on the wire now (sent, no answer yet).
+    """
 
     attempts: int = 0
     retries: int = 0
     cache_hits: int = 0
     replies: int = 0
     failures: int = 0
+    in_flight: int = 0
 
 
 def split_cached(
@@ -229,13 +234,14 @@ class CaptionClient:
         self._versions[index] = version
         return version
 
-    async def _post(self, session: Any, index: int, body: Mapping[str, Any]) -> Reply:
+    async def _post(self, session: Any, index: int, body: Mapping[str, Any] | bytes) -> Reply:
         import aiohttp
 
         url = f"{self.config.base_urls[index]}/chat/completions"
-        self.counters.attempts += 1
+        self.counters.in_flight += 1
         try:
-            async with session.post(url, json=body, headers=self._headers()) as response:
+            sent = {"data": body} if isinstance(body, bytes) else {"json": body}
+            async with session.post(url, headers=self._headers(), **sent) as response:
                 text = await response.text()
                 status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -245,6 +251,8 @@ class CaptionClient:
             ) from exc
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
             raise _Retryable("connection_error", f"{type(exc).__name__}: {exc} ({url})") from exc
+        finally:
+            self.counters.in_flight -= 1
         if status >= 500 or status in (408, 429):
             raise _Retryable(
                 "server_error",
@@ -282,9 +290,31 @@ class CaptionClient:
             engine_version=await self._version(session, index),
         )
 
-    async def _one(
-        self, session: Any, limit: asyncio.Semaphore, request: CaptionRequest
+    async def ask(
+        self,
+        session: Any,
+        limit: asyncio.Semaphore,
+        request: CaptionRequest,
+        tally: ClientCounters | None = None,
+        store: bool = True,
+        payload: bytes | None = None,
     ) -> Reply | RequestFailure:
+        """Ask one request, with its retries (no cache lookup).
+
+        Args:
+            session: An ``aiohttp.ClientSession``.
+            limit: Held during each attempt (the concurrency limit).
+            request: The request.
+            tally: Counters of the caller's own (attempts, retries, replies, failures),
+                counted besides the client's.
+            store: Put the reply in the cache (off when the caller stores it itself).
+            payload: The body already serialized as JSON (then ``request.body`` is not
+                used and may be empty).
+
+        Returns:
+            The reply, or the failure after the retries.
+        """
+        tallies = [self.counters] if tally is None else [self.counters, tally]
         n = len(self.config.base_urls)
         start = int(request.key[:8], 16) % n
         exponential = tenacity.wait_exponential(multiplier=self.config.backoff_s)
@@ -296,7 +326,8 @@ class CaptionClient:
             return max(delay, retry_after) if retry_after is not None else delay
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
-            self.counters.retries += 1
+            for counters in tallies:
+                counters.retries += 1
             assert state.outcome is not None
             log.warning(
                 "captioner: attempt %d of %s failed: %s",
@@ -322,7 +353,10 @@ class CaptionClient:
                             raise _Fatal("server_unavailable", f"not sent: {self.breaker.reason}")
                         try:
                             index = (start + attempt - 1) % n
-                            reply = await self._post(session, index, request.body)
+                            for counters in tallies:
+                                counters.attempts += 1
+                            body = request.body if payload is None else payload
+                            reply = await self._post(session, index, body)
                         except _Retryable as exc:
                             if exc.down:
                                 self.breaker.failed(str(exc))
@@ -332,18 +366,22 @@ class CaptionClient:
             log.warning(
                 "captioner: %s failed after %d attempt(s): %s", request.key[:12], attempt, exc
             )
-            self.counters.failures += 1
+            for counters in tallies:
+                counters.failures += 1
             return RequestFailure(exc.kind, str(exc), attempt)
-        if self.cache is not None:
+        if store and self.cache is not None:
             self.cache.put(request.key, reply)
-        self.counters.replies += 1
+        for counters in tallies:
+            counters.replies += 1
         return reply
 
     async def fetch(self, requests: Sequence[CaptionRequest]) -> dict[str, Reply | RequestFailure]:
         """Get the replies of several requests (cached ones without asking).
 
         Identical keys are requested once. Each reply is stored in the cache as soon as it
-        arrives.
+        arrives. All bodies exist before the first is sent: the stage streams instead
+        (:class:`~eoinstruct.pipeline.caption.stream.CaptionStream`); this serves the offline
+        engine's batches and direct use.
 
         Args:
             requests: The requests.
@@ -360,7 +398,7 @@ class CaptionClient:
         timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
         connector = aiohttp.TCPConnector(limit=self.config.concurrency, force_close=False)
         async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-            replies = await asyncio.gather(*(self._one(session, limit, r) for r in todo.values()))
+            replies = await asyncio.gather(*(self.ask(session, limit, r) for r in todo.values()))
         results.update(zip(todo, replies, strict=True))
         return results
 

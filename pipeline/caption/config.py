@@ -139,7 +139,8 @@ class CaptionConfig:
         engine: ``vllm``, ``lmdeploy``, ``openai`` (servers) or ``vllm_offline`` (vLLM's
             ``LLM.chat`` in a subprocess, ``launch.python``; recorded in ``generator``).
         api_key_env: Name of an environment variable holding a bearer token (optional).
-        concurrency: Requests in flight at most (over all servers).
+        concurrency: Requests kept in flight (over all servers), across partitions: size it
+            to the server's batch (vLLM's ``--max-num-seqs``, 256 by default; 128 here).
         timeout_s: Timeout of one request, seconds.
         retries: Retries after the first attempt on transient errors.
         backoff_s: First backoff; attempt ``k`` waits ``backoff_s * 2**k`` (plus jitter).
@@ -162,6 +163,10 @@ class CaptionConfig:
         prompts_file: The prompt template file (default ``templates/captioner/prompts.yaml``).
         tag_policy_file: Which tags a prompt shows (default
             ``templates/captioner/tag_policy.yaml``).
+        max_dynamic_patch: Most InternVL tiles (256 image tokens each) an image may cost: the
+            image sent is downscaled to fit (:mod:`~eoinstruct.pipeline.caption.tiles`); start
+            vLLM with ``--mm-processor-kwargs '{"max_dynamic_patch": N}'`` for the same cap on
+            images far from square; 0: no cap.
         extra_body: Fields merged into every request body (e.g. vLLM's
             ``mm_processor_kwargs``); part of the cache key. ``model`` and ``messages`` may not
             be set.
@@ -177,7 +182,7 @@ class CaptionConfig:
     allow_unpinned_revision: bool = False
     engine: str = "vllm"
     api_key_env: str = ""
-    concurrency: int = 16
+    concurrency: int = 128
     timeout_s: float = 120.0
     retries: int = 3
     backoff_s: float = 1.0
@@ -189,6 +194,7 @@ class CaptionConfig:
     chars_per_token: float = 1.0
     seed: int = 0
     structured_output: bool = True
+    max_dynamic_patch: int = 1
     prompt_template: str = "default"
     prompts_file: str = ""
     tag_policy_file: str = ""
@@ -242,6 +248,7 @@ class CaptionConfig:
             chars_per_token=float(data.get("chars_per_token", cls.chars_per_token)),
             seed=int(data.get("seed", cls.seed)),
             structured_output=bool(data.get("structured_output", cls.structured_output)),
+            max_dynamic_patch=int(data.get("max_dynamic_patch", cls.max_dynamic_patch)),
             prompt_template=str(data.get("prompt_template", cls.prompt_template)),
             prompts_file=str(data.get("prompts_file") or ""),
             tag_policy_file=str(data.get("tag_policy_file") or ""),
@@ -269,10 +276,19 @@ class CaptionConfig:
             raise ConfigError("caption: concurrency >= 1, retries >= 0, timeout_s > 0")
         if not 0.0 <= self.max_failure_rate <= 1.0 or self.circuit_breaker < 0:
             raise ConfigError("caption: 0 <= max_failure_rate <= 1, circuit_breaker >= 0")
+        if self.max_dynamic_patch < 0:
+            raise ConfigError("caption.max_dynamic_patch must be >= 0 (0: no tile cap)")
         if self.max_tokens < 1:
             raise ConfigError("caption.max_tokens must be positive")
         if not self.chars_per_token > 0:
             raise ConfigError("caption.chars_per_token must be positive")
+        extra = self.extra_body.get("mm_processor_kwargs")
+        asked = extra.get("max_dynamic_patch") if isinstance(extra, Mapping) else None
+        if asked is not None and self.max_dynamic_patch and asked != self.max_dynamic_patch:
+            raise ConfigError(
+                f"caption.extra_body.mm_processor_kwargs.max_dynamic_patch {asked} differs from "
+                f"caption.max_dynamic_patch {self.max_dynamic_patch} (which sizes the image sent)"
+            )
         reserved = sorted(RESERVED_BODY_KEYS & set(self.extra_body))
         if reserved:
             raise ConfigError(f"caption.extra_body may not set {reserved}")
@@ -312,6 +328,7 @@ class CaptionConfig:
             "sampling": self.sampling(),
             "chars_per_token": self.chars_per_token,
             "structured_output": self.structured_output,
+            "max_dynamic_patch": self.max_dynamic_patch,
             "prompt_template": self.prompt_template,
             "extra_body": dict(self.extra_body),
             "sources": list(self.sources),

@@ -18,21 +18,26 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import string
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from PIL import Image, UnidentifiedImageError
 
 from eoinstruct.pipeline.caption.cache import cache_key
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
+from eoinstruct.pipeline.caption.tiles import cap_image
 from eoinstruct.pipeline.config import ConfigError
 from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.instructions.tags import check_task_tag
+from eoinstruct.pipeline.io.rasters import WINDOW_SEPARATOR, RasterReadError
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
@@ -223,6 +228,45 @@ def caption_image(sample: Sample) -> ImageRef:
     return next((im for im in shown if im.role == role), shown[0])
 
 
+def caption_bytes(image: ImageRef) -> bytes:
+    """Return the encoded image a sample is captioned from (:func:`render_png`'s bytes).
+
+    An 8-bit RGB PNG file is sent as it is, after checking every chunk's CRC through to the
+    end (a truncated or damaged file fails here) instead of decoding all its pixels: the
+    request is built at send time, and a full decode per request costs more CPU than the
+    rest of the request. Everything else goes through :func:`render_png`.
+
+    Args:
+        image: The image.
+
+    Returns:
+        PNG or JPEG bytes.
+
+    Raises:
+        RasterReadError: If the pixels cannot be read.
+    """
+    path = Path(image.files[0])
+    whole = len(image.files) == 1 and WINDOW_SEPARATOR not in image.files[0]
+    if not (whole and image.encoding == "uint8" and len(image.bands) == 3):
+        return render_png(image)
+    if path.suffix.lower() != ".png":
+        return render_png(image)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RasterReadError("missing_file", f"{path}: file not found") from exc
+    except OSError as exc:
+        raise RasterReadError("corrupt_raster", f"{path}: {exc}") from exc
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format != "PNG" or probe.mode != "RGB":
+                return render_png(image)
+            probe.verify()
+    except (OSError, SyntaxError, ValueError, struct.error, UnidentifiedImageError) as exc:
+        raise RasterReadError("corrupt_raster", f"{path}: {exc}") from exc
+    return data
+
+
 def region_of(sample: Sample, template: PromptTemplate, seed: int) -> str:
     """Return the region a region template asks about (a seeded draw), or ``""``."""
     if not template.regions:
@@ -294,8 +338,9 @@ def build_request(
         sample: The sample.
         template: The prompt template.
         config: Captioner settings.
-        image_bytes: The encoded image to send (default: :func:`render_png` of
-            :func:`caption_image`).
+        image_bytes: The encoded image (default: :func:`caption_bytes` of
+            :func:`caption_image`); it is sent downscaled to ``config.max_dynamic_patch``
+            tiles (:func:`~eoinstruct.pipeline.caption.tiles.cap_image`).
         policy: The tag policy (default: ``config.tag_policy_file``).
 
     Returns:
@@ -306,7 +351,9 @@ def build_request(
         ConfigError: If ``max_tokens`` cannot hold the template's reply.
     """
     image = caption_image(sample)
-    data = render_png(image) if image_bytes is None else image_bytes
+    data = cap_image(
+        caption_bytes(image) if image_bytes is None else image_bytes, config.max_dynamic_patch
+    )
     digest = hashlib.sha256(data).hexdigest()
     system = system_text(template, config)
     user = user_text(sample, template, config, policy)

@@ -18,9 +18,13 @@ Samples of other sources (all samples, when disabled) are not read; their number
 ``caption.enabled: false`` (the default) every partition gets empty outputs, so the DVC graph
 is the same either way.
 
-Replies are cached as they arrive (``pipeline/caption/cache.py``) while the
-partition's files are published only when it completes: a killed run leaves no half-written
-output, and its restart re-asks nothing already answered.
+Requests stream across partitions (``pipeline/caption/stream.py``): one window of
+``caption.concurrency`` requests stays full from the first partition to the last, bodies are
+built just in time, and the partitions are written in order, each when its last sample is in.
+Replies are cached as they arrive (``pipeline/caption/cache.py``) while a partition's files are
+published only when it completes: a killed run leaves no half-written output, and its restart
+re-asks nothing already answered. The stage always runs in this process (the work is the
+server's; a Dask executor setting does not apply to it).
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
@@ -42,12 +48,18 @@ from eoinstruct.pipeline.caption.prompts import (
     CaptionRequest,
     PromptBook,
     PromptTemplate,
-    build_request,
     load_prompt_book,
     template_budget,
 )
 from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
 from eoinstruct.pipeline.caption.server import ServerProcess
+from eoinstruct.pipeline.caption.stream import (
+    CaptionStream,
+    Outcome,
+    PartitionOutcomes,
+    prepare,
+    read_marked,
+)
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
 from eoinstruct.pipeline.errors import StageFailed
 from eoinstruct.pipeline.instructions.pairs import Candidate
@@ -60,15 +72,18 @@ from eoinstruct.pipeline.io.parquet import (
     write_failures,
     write_table,
 )
-from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
 from eoinstruct.pipeline.run.partitions import (
+    DONE_DIR,
     UNFINISHED,
     Partition,
     PartitionOutputs,
+    _record_is_current,
+    partition_fingerprint,
     partitions_from,
+    read_record,
+    run_partitions,
 )
-from eoinstruct.pipeline.run.runner import run_work_stage
 
 log = logging.getLogger(__name__)
 
@@ -93,16 +108,20 @@ def caption_partition(
     config: CaptionConfig,
     book: PromptBook,
     breaker: CircuitBreaker | None = None,
+    stream: CaptionStream | None = None,
 ) -> StageStats:
     """Caption the marked samples of one partition.
 
     Args:
-        partition: The partition (input: the filter stage's kept samples).
+        partition: The partition (input: the dedup stage's kept samples).
         outputs: Where to write.
         config: Captioner settings.
         book: The prompt templates and mixes (``config.prompt_template`` names one of them).
         breaker: The run's circuit breaker; once open, the marked samples fail at once as
             ``server_unavailable`` (nothing rendered, nothing sent).
+        stream: The run's request stream: the partition's replies are collected from it
+            (asked while earlier partitions finished); without one, or for a partition it
+            does not plan, the partition's requests are built and asked here.
 
     Returns:
         Counts per sample; ``produced`` has pairs, turns, pairs per template, requests,
@@ -112,75 +131,87 @@ def caption_partition(
     """
     breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
     stats = StageStats()
+    if not config.enabled:
+        stats.produced["not_marked"] = sum(1 for _ in iter_samples(partition.inputs[0]))
+        found = PartitionOutcomes()
+    else:
+        collected = stream.collect(partition) if stream is not None else None
+        found = collected or _ask_here(partition, config, book, breaker)
+        stats.produced["not_marked"] += found.not_marked
     pairs: list[InstructionPair] = []
     drops: list[Drop] = []
     failures: list[Failure] = []
-    todo: list[tuple[Sample, PromptTemplate, CaptionRequest]] = []
-    policy = load_policy(config.tag_policy_file)
-    if not config.enabled:
-        stats.produced["not_marked"] = sum(1 for _ in iter_samples(partition.inputs[0]))
-    else:
-        for sample in iter_samples(partition.inputs[0]):
-            if sample.source not in config.sources:
-                stats.produced["not_marked"] += 1
-                continue
-            stats.read += 1
-            if breaker.open:
-                failures.append(
-                    Failure(sample.sample_id, "server_unavailable", f"not sent: {breaker.reason}")
-                )
-                stats.fail("server_unavailable")
+    counters = found.counters
+    stats.produced["requests"] += counters.attempts
+    stats.produced["cache_hits"] += counters.cache_hits
+    stats.produced["retries"] += counters.retries
+    for outcome in found.outcomes:
+        stats.read += 1
+        sample, result = outcome.sample, outcome.result
+        if isinstance(result, Failure):
+            failures.append(result)
+            stats.fail(result.kind)
+            if result.kind == "server_unavailable":
                 stats.produced[UNFINISHED] += 1
-                continue
-            template = book.choose(config.prompt_template, config.seed, sample.sample_id)
-            try:
-                todo.append(
-                    (sample, template, build_request(sample, template, config, None, policy))
+            continue
+        if isinstance(result, RequestFailure):
+            failures.append(
+                Failure(
+                    sample.sample_id,
+                    result.kind,
+                    f"{result.message} (after {result.attempts} attempts)",
                 )
-            except RasterReadError as exc:
-                failures.append(Failure(sample.sample_id, exc.kind, str(exc)))
-                stats.fail(exc.kind)
-            except Exception as exc:  # a bad sample must not lose the run
-                log.exception("caption: cannot build the request of %s", sample.sample_id)
-                failures.append(
-                    Failure(sample.sample_id, "unexpected_error", f"{type(exc).__name__}: {exc}")
-                )
-                stats.fail("unexpected_error")
-    if todo:
-        cache = RequestCache(config.cache_dir)
-        client = (
-            OfflineEngine(config, cache)
-            if config.engine == "vllm_offline"
-            else CaptionClient(config, cache, breaker)
-        )
-        results = client.fetch_sync([request for _, _, request in todo])
-        counters = client.counters
-        stats.produced["requests"] += counters.attempts
-        stats.produced["cache_hits"] += counters.cache_hits
-        stats.produced["retries"] += counters.retries
-        for sample, template, request in todo:
-            outcome = results[request.key]
-            if isinstance(outcome, RequestFailure):
-                failures.append(
-                    Failure(
-                        sample.sample_id,
-                        outcome.kind,
-                        f"{outcome.message} (after {outcome.attempts} attempts)",
-                    )
-                )
-                stats.fail(outcome.kind)
-                stats.produced[UNFINISHED] += 1
-                continue
-            if outcome.completion_tokens >= 0:
-                stats.produced["completion_tokens"] += outcome.completion_tokens
-            _turn_into_pair(
-                sample, request, outcome, config, template, stats, pairs, drops, failures
             )
+            stats.fail(result.kind)
+            stats.produced[UNFINISHED] += 1
+            continue
+        assert outcome.request is not None
+        if result.completion_tokens >= 0:
+            stats.produced["completion_tokens"] += result.completion_tokens
+        _turn_into_pair(
+            sample, outcome.request, result, config, outcome.template, stats, pairs, drops, failures
+        )
     stats.produced["pairs"] = len(pairs)
     write_table(outputs.path("pairs"), pairs_table(pairs))
     write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
     write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
     return stats
+
+
+def _ask_here(
+    partition: Partition, config: CaptionConfig, book: PromptBook, breaker: CircuitBreaker
+) -> PartitionOutcomes:
+    """Build and ask one partition's requests at once (the offline engine's batches)."""
+    found = PartitionOutcomes()
+    marked, found.not_marked = read_marked(partition, config)
+    policy = load_policy(config.tag_policy_file)
+    cache = RequestCache(config.cache_dir)
+    slots: list[Outcome | None] = [None] * len(marked)
+    todo: list[tuple[int, Sample, PromptTemplate, CaptionRequest]] = []
+    for position, sample in enumerate(marked):
+        template = book.choose(config.prompt_template, config.seed, sample.sample_id)
+        if breaker.open:
+            failure = Failure(sample.sample_id, "server_unavailable", f"not sent: {breaker.reason}")
+            slots[position] = Outcome(sample, template, None, failure)
+            continue
+        request, known = prepare(sample, template, config, policy, None)
+        if request is None:
+            assert isinstance(known, Failure)
+            slots[position] = Outcome(sample, template, None, known)
+        else:
+            todo.append((position, sample, template, request))
+    if todo:
+        client = (
+            OfflineEngine(config, cache)
+            if config.engine == "vllm_offline"
+            else CaptionClient(config, cache, breaker)
+        )
+        results = client.fetch_sync([request for _, _, _, request in todo])
+        found.counters = client.counters
+        for position, sample, template, request in todo:
+            slots[position] = Outcome(sample, template, request, results[request.key])
+    found.outcomes = [o for o in slots if o is not None]
+    return found
 
 
 def _turn_into_pair(
@@ -261,14 +292,60 @@ def run(params: Params, progress: bool = True) -> StageStats:
     }
     partitions = partitions_from([(params.work_dir("dedup"), "kept")])
     breaker = CircuitBreaker(config.circuit_breaker)
-    with serving(config) as live:
-
-        def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-            return caption_partition(partition, outputs, live, book, breaker)
-
-        stats = run_work_stage(params, STAGE, partitions, step, fingerprint_config, progress)
+    with (
+        serving(config) as live,
+        _stream(live, params, book, partitions, fingerprint_config, breaker) as stream,
+    ):
+        step = functools.partial(
+            caption_partition, config=live, book=book, breaker=breaker, stream=stream
+        )
+        # in this process, in order: the stream's thread feeds the partitions ahead
+        stats = run_partitions(
+            STAGE,
+            params.work_dir(STAGE),
+            partitions,
+            step,
+            fingerprint_config,
+            progress=progress,
+            state_dir=params.state_dir(STAGE),
+        )
     check_failures(stats, config, breaker)
     return stats
+
+
+@contextlib.contextmanager
+def _stream(
+    config: CaptionConfig,
+    params: Params,
+    book: PromptBook,
+    partitions: list[Partition],
+    fingerprint_config: Mapping[str, Any],
+    breaker: CircuitBreaker,
+) -> Iterator[CaptionStream | None]:
+    """Yield the run's request stream over the partitions still to do.
+
+    None when disabled or offline (the offline engine batches per partition).
+    """
+    if not config.enabled or config.engine == "vllm_offline":
+        yield None
+        return
+    stage_dir = params.work_dir(STAGE)
+    records, states = stage_dir / DONE_DIR, params.state_dir(STAGE)
+    plan = [
+        p
+        for p in partitions
+        if not _record_is_current(
+            stage_dir,
+            records,
+            read_record(records, p.name),
+            read_record(states, p.name),
+            partition_fingerprint(STAGE, fingerprint_config, p),
+        )
+    ]
+    cache = RequestCache(config.cache_dir)
+    policy = load_policy(config.tag_policy_file)
+    with CaptionStream(config, book, policy, cache, breaker, plan) as stream:
+        yield stream
 
 
 def check_failures(stats: StageStats, config: CaptionConfig, breaker: CircuitBreaker) -> None:
