@@ -73,11 +73,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
         # datasets reads HF_HOME at import: point its cache at the temporary folder too.
         mp.setattr(datasets.config, "HF_DATASETS_CACHE", home / "datasets")
-        build(
-            root,
-            paths__corpus=str(root / "data" / "corpus"),
-            earthdial__out=str(root / "data" / "earthdial"),
-        )
+        paths = {
+            "paths__corpus": str(root / "data" / "corpus"),
+            "earthdial__out": str(root / "data" / "earthdial"),
+        }
+        build(root, **paths)
+        build(root, "export", **paths)  # on demand: not part of `all` nor of `dvc repro`
         yield root
 
 
