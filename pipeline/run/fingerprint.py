@@ -77,12 +77,17 @@ def unit_file_lines(adapter: SourceAdapter, units: Iterable[str]) -> Iterator[st
             yield f"{path.as_posix()}:{st.st_size}:{st.st_mtime_ns}"
 
 
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".npy")
+"""Files below the root's top level that :func:`index_file_lines` leaves to the units."""
+
+
 def index_file_lines(root: Path) -> Iterator[str]:
     """Yield ``path:size:mtime_ns`` for the files at the top of a source root.
 
-    The files directly in ``root`` and in its immediate subfolders: where datasets keep their
-    index, split and label files (BigEarthNet's split CSVs, a STAC ``catalog.json``…). The
-    subfolders' own subfolders (patch folders, tiles) are not entered.
+    The files directly in ``root``, and those in its immediate subfolders that are not images
+    (:data:`IMAGE_SUFFIXES`): where datasets keep their index, split and label files
+    (BigEarthNet's split CSVs, a STAC ``catalog.json``…). Images there are units' files, which
+    :func:`unit_file_lines` covers; deeper folders (patch folders, tiles) are not entered.
 
     Args:
         root: The source root.
@@ -97,7 +102,11 @@ def index_file_lines(root: Path) -> Iterator[str]:
                 found.append(Path(entry.path))
             elif entry.is_dir():
                 with os.scandir(entry.path) as inner:
-                    found += [Path(e.path) for e in inner if e.is_file()]
+                    found += [
+                        Path(e.path)
+                        for e in inner
+                        if e.is_file() and not e.name.lower().endswith(IMAGE_SUFFIXES)
+                    ]
     for path in sorted(found):
         try:
             st = path.stat()
