@@ -74,7 +74,7 @@ def test_fingerprint_tracks_index_and_unit_files_and_skips_disabled_roots(sample
 
 
 def test_an_enabled_source_without_root_fails_with_one_line(sample: Path, capsys) -> None:
-    params_path = make_params(sample, sources=(SOURCE, "xbd"))
+    params_path = make_params(sample, sources=("xbd",))
     assert main(["--params", str(params_path), "--no-progress", "fingerprint"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "xbd" in err[0]
