@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -82,6 +83,11 @@ def test_dvc_repro_runs_once_and_reruns_only_the_filter_and_what_follows(tmp_pat
     cache = repo / ".dvc" / "cache"
     assert not [p for p in cache.rglob("*") if p.is_file() and "runs" not in p.parts]
     assert not (repo / "data" / "earthdial").exists()
+    # bytes on disk (work, corpus, export, DVC cache; sources excluded) near the corpus's own
+    printed = run([sys.executable, "-m", "benchmarks.storage"], repo, env)
+    storage = json.loads(printed[printed.index("{") : printed.rindex("}") + 1])
+    assert storage["bytes"]["export"] == 0 and storage["total_vs_corpus"] <= 1.3, storage
+    print("storage after dvc repro:", json.dumps(storage))
 
     # `dvc metrics show` is one narrow table (one row per summary file): it fits a terminal
     shown = run([*dvc, "metrics", "show"], repo, env).splitlines()
