@@ -7,7 +7,7 @@ at all; each time the stages after ``sample_data`` run in-process, as ``eoinstru
 all). To stay cheap, every adapter lists only its first units (a tiny subset of the sample
 corpus, written once). The DVC side (``sources.stac.chips_dir`` always created, so ``dvc repro``
 finds the declared output) is pinned by the folder's existence, and by one real ``dvc repro``
-with STAC disabled (marked slow).
+with STAC and most sources disabled, their roots absent (marked slow).
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ def test_dvc_repro_with_stac_disabled(tmp_path: Path) -> None:
     up to date, with an audit that flags nothing."""
     import json
     import os
+    import re
     import shutil
     import subprocess
     import sys
@@ -154,7 +155,8 @@ def test_dvc_repro_with_stac_disabled(tmp_path: Path) -> None:
     params["sources"]["stac"]["enabled"] = False
     for name in params["sources"]:  # the other sources add time, not DVC paths
         if name not in ("bigearthnet_v1", "xbd", "quakeset"):
-            params["sources"][name]["enabled"] = False
+            # a disabled source needs no root: DVC depends on the fingerprints, not the roots
+            params["sources"][name].update(enabled=False, root=f"data/absent/{name}")
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -172,7 +174,18 @@ def test_dvc_repro_with_stac_disabled(tmp_path: Path) -> None:
     run(sys.executable, "-m", "dvc", "repro")
     chips = repo / "data" / "work" / "stac_chips"
     assert chips.is_dir() and not any(chips.iterdir())
-    assert "up to date" in run(sys.executable, "-m", "dvc", "status")
+    # nothing but the always-run fingerprint stage is listed
+    status = run(sys.executable, "-m", "dvc", "status").splitlines()
+    shown = [line for line in status if not line.startswith("WARNING:")]  # frozen stages
+    assert " ".join(shown).split() == ["fingerprint:", "always", "changed"], status
+    # a file of an enabled root is rewritten: ingest re-runs (its partition again), writes
+    # the same samples, and DVC stops there
+    band = sorted((repo / "data" / "sample" / "xbd").rglob("*.png"))[0]
+    stamp = band.stat().st_mtime_ns + 1_000_000_000
+    band.write_bytes(band.read_bytes())
+    os.utime(band, ns=(stamp, stamp))
+    again = run(sys.executable, "-m", "dvc", "repro")
+    assert re.findall(r"Running stage '([^']+)'", again) == ["fingerprint", "ingest"], again
     audit = json.loads((repo / "metrics" / "audit.json").read_text())
     assert sum(family["flagged"] for family in audit["families"].values()) == 0
     report = json.loads((repo / "metrics" / "report.json").read_text())

@@ -48,6 +48,7 @@ def test_each_dvc_stage_matches_its_registry_entry(found: Stage):
     assert _paths(entry.get("metrics", [])) == list(found.metrics)
     assert _paths(entry.get("plots", [])) == list(found.plots)
     assert bool(entry.get("frozen", False)) == found.frozen
+    assert bool(entry.get("always_changed", False)) == found.always_changed
 
 
 @pytest.mark.parametrize("found", REGISTRY, ids=lambda s: s.name)

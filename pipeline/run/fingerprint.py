@@ -4,7 +4,9 @@ A partition is redone when its fingerprint
 (:func:`~eoinstruct.pipeline.run.partitions.partition_fingerprint`) changes: it covers the
 stage, the package version, the project's code and templates (:func:`code_fingerprint`), the
 stage's parameters, the partition's items and signature, and the content of its input files
-(:func:`file_sha256`).
+(:func:`file_sha256`). An ingest partition's signature lists its units' files with their
+sizes and modification times (:func:`unit_file_lines`), so a changed source file redoes its
+partition without reading the pixels.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import eoinstruct
+
+if TYPE_CHECKING:
+    from eoinstruct.sources.base import SourceAdapter
 
 
 def file_sha256(path: Path) -> str:
@@ -46,3 +53,63 @@ def code_fingerprint() -> str:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def unit_file_lines(adapter: SourceAdapter, units: Iterable[str]) -> Iterator[str]:
+    """Yield ``path:size:mtime_ns`` for every file the units are read from.
+
+    Files are those of :meth:`~eoinstruct.sources.base.SourceAdapter.unit_files`; one that
+    vanished is left out. Only ``stat`` is called: no file is opened.
+
+    Args:
+        adapter: The source's adapter.
+        units: Unit ids from its ``list_units``.
+
+    Yields:
+        One line per file, in the units' order.
+    """
+    for unit in units:
+        for path in adapter.unit_files(unit):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            yield f"{path.as_posix()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".npy")
+"""Files below the root's top level that :func:`index_file_lines` leaves to the units."""
+
+
+def index_file_lines(root: Path) -> Iterator[str]:
+    """Yield ``path:size:mtime_ns`` for the files at the top of a source root.
+
+    The files directly in ``root``, and those in its immediate subfolders that are not images
+    (:data:`IMAGE_SUFFIXES`): where datasets keep their index, split and label files
+    (BigEarthNet's split CSVs, a STAC ``catalog.json``…). Images there are units' files, which
+    :func:`unit_file_lines` covers; deeper folders (patch folders, tiles) are not entered.
+
+    Args:
+        root: The source root.
+
+    Yields:
+        One line per file, sorted by path.
+    """
+    found: list[Path] = []
+    with os.scandir(root) as top:
+        for entry in top:
+            if entry.is_file():
+                found.append(Path(entry.path))
+            elif entry.is_dir():
+                with os.scandir(entry.path) as inner:
+                    found += [
+                        Path(e.path)
+                        for e in inner
+                        if e.is_file() and not e.name.lower().endswith(IMAGE_SUFFIXES)
+                    ]
+    for path in sorted(found):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        yield f"{path.as_posix()}:{st.st_size}:{st.st_mtime_ns}"

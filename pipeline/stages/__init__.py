@@ -49,6 +49,8 @@ class Stage:
             ``("ingest", "produced:samples", "read")``; ``+`` sums stages or counts.
         card: Whether the dataset card's accounting table lists it.
         frozen: Never run by ``dvc repro`` (e.g. the upload to the Hub).
+        always_changed: Run by every ``dvc repro`` (DVC ``always_changed``): a cheap stage
+            whose output is what DVC compares (the sources' fingerprints).
         options: Extra command-line options: ``(flag, help)``; ``--flag-name`` is passed to
             ``run`` as ``flag_name``; a help text starting with ``[switch]`` is a boolean.
         module_name: The module's import path, for a stage that lives outside
@@ -68,6 +70,7 @@ class Stage:
     link: tuple[str, str, str] | None = None
     card: bool = False
     frozen: bool = False
+    always_changed: bool = False
     options: tuple[tuple[str, str], ...] = ()
     module_name: str = ""
 
@@ -109,8 +112,18 @@ REGISTRY: tuple[Stage, ...] = (
         outputs=("${paths.sample}",),
     ),
     Stage(
+        "fingerprint",
+        "fingerprint the enabled sources' roots (file sizes and times) for DVC",
+        inputs=("sample_data",),
+        params=("sources",),
+        code=("sources", "pipeline/run/fingerprint.py"),
+        outputs=(f"{WORK}/sources.json",),
+        always_changed=True,
+    ),
+    Stage(
         "ingest",
         "read every enabled source into samples (metadata only)",
+        inputs=("fingerprint",),
         params=("sources", "ingest"),
         code=("sources", "pipeline/records.py"),
         outputs=(_work("ingest"), "${sources.stac.chips_dir}"),
@@ -269,13 +282,15 @@ REGISTRY: tuple[Stage, ...] = (
         outputs=(f"{METRICS}/report.json",),
         metrics=(f"{METRICS}/summary.json", f"{METRICS}/summary"),
     ),
+    # On demand, never by `dvc repro` (frozen): the export repeats the corpus's images in
+    # EarthDial's Arrow layout, a second copy of every byte; write it where it trains.
     Stage(
         "export",
-        "export the corpus for EarthDial's trainer (save_to_disk + mixture)",
+        "export the corpus for EarthDial's trainer (save_to_disk + mixture), on demand",
         inputs=("shard",),
         params=("earthdial",),
-        code=("pipeline/corpus/earthdial.py",),
-        outputs=("${earthdial.out}",),
+        code=("pipeline/corpus/earthdial.py", "pipeline/corpus/views.py"),
+        frozen=True,
     ),
     Stage(
         "build_report",

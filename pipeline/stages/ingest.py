@@ -19,6 +19,7 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import write_table
 from eoinstruct.pipeline.records import Sample, samples_table
+from eoinstruct.pipeline.run.fingerprint import unit_file_lines
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings import require
@@ -29,18 +30,6 @@ from eoinstruct.sources.registry import enabled_sources, make_adapter
 log = logging.getLogger(__name__)
 
 STAGE = "ingest"
-
-
-def _signature(adapter: SourceAdapter, units: list[str]) -> str:
-    parts = []
-    for unit in units:
-        for path in adapter.unit_files(unit):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            parts.append(f"{path.as_posix()}:{st.st_size}:{st.st_mtime_ns}")
-    return "\n".join(parts)
 
 
 def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
@@ -68,7 +57,7 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
                     name=f"{name}-{k:05d}",
                     source=name,
                     items=tuple(chunk),
-                    signature=_signature(adapter, chunk),
+                    signature="\n".join(unit_file_lines(adapter, chunk)),
                 )
             )
     return adapters, partitions

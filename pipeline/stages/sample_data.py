@@ -5,11 +5,14 @@ its folder under a temporary name which then replaces the old one, so an interru
 never leaves a half-written source behind. Last, a synthetic OpenStreetMap extract
 ``osm/extract.osm`` is written over the footprints of the samples the adapters read from
 those folders (except units a writer module lists in ``NO_OSM``, which must stay tag-poor),
-so the enrich stage has features to find.
+so the enrich stage has features to find. Every sample file's modification time is derived
+from its bytes (:func:`stamp_times`), so the sources' fingerprints are the same in every
+checkout.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -27,6 +30,26 @@ OSM_DIR = "osm"
 OSM_EXTRACT = "extract.osm"
 
 log = logging.getLogger(__name__)
+
+SAMPLE_EPOCH = 1_700_000_000
+"""Base of the sample files' modification times (seconds since 1970; see :func:`stamp_times`)."""
+
+
+def stamp_times(folder: Path) -> None:
+    """Give every file a modification time derived from its bytes.
+
+    ``SAMPLE_EPOCH`` plus up to 194 days taken from the file's SHA-256: the same on every
+    machine and every run, and different when the bytes change. The source fingerprints
+    (``fingerprint`` stage) and ingest's partition signatures use sizes and times, so the
+    sample build's ``dvc.lock`` is the same in every checkout.
+
+    Args:
+        folder: A source's sample folder.
+    """
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        offset = int.from_bytes(hashlib.sha256(path.read_bytes()).digest()[:3], "big")
+        stamp = (SAMPLE_EPOCH + offset) * 1_000_000_000
+        os.utime(path, ns=(stamp, stamp))
 
 
 def _remove(path: Path) -> None:
@@ -59,6 +82,7 @@ def run(params: Params, progress: bool = True) -> dict[str, int]:
         tmp = out / f".{name}.tmp-{os.getpid()}"
         _remove(tmp)
         writer(name)(tmp, seed)
+        stamp_times(tmp)
         _remove(final)
         os.replace(tmp, final)
         counts[name] = sum(1 for p in final.rglob("*") if p.is_file())
