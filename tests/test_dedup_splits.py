@@ -258,3 +258,18 @@ def test_metrics_and_card_report_cross_split_figures_per_source_pair():
     assert "| bigearthnet_v1 – bigearthnet_v2 | 1 | 0 | 0 |" in card
     assert "2 closer than the block (50 km), 0 closer than 100 m, 0 sharing" in card
     assert splits_section(None) == []
+
+
+def test_footprint_centre_is_right_across_the_antimeridian() -> None:
+    from eoinstruct.pipeline.quality.places import footprint_centre
+
+    # a chip at Fiji cut in two at ±180° (the STAC adapter writes such MULTIPOLYGONs)
+    split = (
+        "MULTIPOLYGON (((179.9 -17.1, 180 -17.1, 180 -17.0, 179.9 -17.0, 179.9 -17.1)),"
+        " ((-180 -17.1, -179.9 -17.1, -179.9 -17.0, -180 -17.0, -180 -17.1)))"
+    )
+    lon, lat = footprint_centre(split)
+    assert abs(abs(lon) - 180.0) < 1e-9 and abs(lat + 17.05) < 1e-9
+    lon, lat = footprint_centre("POLYGON ((10 40, 12 40, 12 42, 10 42, 10 40))")
+    assert (lon, lat) == (11.0, 41.0)
+    assert footprint_centre("") is None and footprint_centre("POLYGON ((1 2") is None

@@ -56,3 +56,39 @@ def place_keys(
     if properties.get("event_id") and properties.get("patch"):
         keys.add(f"event:{properties['event_id']}/{properties['patch']}")
     return tuple(sorted(keys))
+
+
+def footprint_centre(wkt: str) -> tuple[float, float] | None:
+    """The centroid (lon, lat) of a WGS 84 footprint, correct across the antimeridian.
+
+    A footprint crossing the antimeridian is stored as two parts, one each side of ±180°
+    (a MULTIPOLYGON): its plain centroid would fall near longitude 0. When a footprint's
+    longitudes span more than 180°, western longitudes are shifted by +360° before the
+    centroid is taken, and the result is wrapped back into [-180, 180).
+
+    Args:
+        wkt: The footprint as WKT (lon/lat); empty for none.
+
+    Returns:
+        The centre, or None for an empty or unreadable footprint.
+    """
+    import shapely
+    from shapely.errors import ShapelyError
+    from shapely.ops import transform
+
+    if not wkt or not wkt.strip():
+        return None
+    try:
+        geom = shapely.from_wkt(wkt)
+    except (ShapelyError, ValueError):
+        return None
+    if geom is None or geom.is_empty:
+        return None
+    west, _, east, _ = geom.bounds
+    if east - west > 180.0:
+        geom = transform(lambda x, y, z=None: (x + 360.0 * (x < 0), y), geom)
+    point = geom.centroid
+    if point.is_empty:
+        return None
+    lon = (float(point.x) + 180.0) % 360.0 - 180.0
+    return lon, float(point.y)

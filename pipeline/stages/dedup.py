@@ -32,8 +32,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
-import shapely
-from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params
@@ -41,7 +39,7 @@ from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.parquet import Drop, iter_samples, write_drops, write_table
 from eoinstruct.pipeline.quality.dedup import REASONS, Decisions, Duplicate, IndexEntry, decide
 from eoinstruct.pipeline.quality.index import SPLITS, IndexBuilder, SampleIndex
-from eoinstruct.pipeline.quality.places import place_keys
+from eoinstruct.pipeline.quality.places import footprint_centre, place_keys
 from eoinstruct.pipeline.quality.splits import (
     Leakage,
     SplitConfig,
@@ -113,14 +111,8 @@ class DedupConfig:
 
 
 def _centroid(wkt: str) -> tuple[float | None, float | None]:
-    try:
-        geom = shapely.from_wkt(wkt) if wkt and wkt.strip() else None
-    except (ShapelyError, ValueError):
-        return None, None
-    if geom is None or geom.is_empty:
-        return None, None
-    point = geom.centroid
-    return float(point.x), float(point.y)
+    centre = footprint_centre(wkt)
+    return (None, None) if centre is None else centre
 
 
 def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:

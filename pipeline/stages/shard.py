@@ -73,6 +73,7 @@ from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.rendered import RENDERED_KIND, Rendered, load_rendered, stored_sample
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
+from eoinstruct.pipeline.quality.places import footprint_centre
 from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import (
@@ -138,17 +139,8 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
 
 
 def _footprint_point(wkt: str) -> tuple[float, float] | None:
-    if not wkt:
-        return None
-    try:
-        from shapely import wkt as shapely_wkt
-
-        centre = shapely_wkt.loads(wkt).centroid
-    except Exception:  # a bad footprint only costs the map a point
-        return None
-    if centre.is_empty:
-        return None
-    return round(float(centre.x), 4), round(float(centre.y), 4)
+    centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
+    return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
 
 
 class _Summary:
