@@ -78,3 +78,38 @@ def test_an_enabled_source_without_root_fails_with_one_line(sample: Path, capsys
     assert main(["--params", str(params_path), "--no-progress", "fingerprint"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "xbd" in err[0]
+
+
+def test_a_changed_split_list_reaches_the_ingested_samples(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    writer(SOURCE)(tmp_path / "sample" / SOURCE, 0)
+    params = make_params(tmp_path, sources=(SOURCE,))
+    argv = ["--params", str(params), "--no-progress", "ingest"]
+    work = Path(yaml.safe_load(params.read_text())["paths"]["work"])
+
+    def splits() -> dict[str, str]:
+        rows = [
+            r
+            for p in sorted((work / "ingest" / "samples").glob("*.parquet"))
+            for r in pq.read_table(p, columns=["native_id", "split"]).to_pylist()
+        ]
+        return {r["native_id"]: r["split"] for r in rows}
+
+    assert main(argv) == 0
+    before = splits()
+    root = tmp_path / "sample" / SOURCE
+    val, test = root / "bigearthnet-val.csv", root / "bigearthnet-test.csv"
+    line = val.read_text().splitlines()[0]
+    moved = line.split(",")[0]  # S2 patch name, its S1 partner
+    assert before[moved] == "validation"
+    # one validation patch moves to the test list: only index files change, no unit file
+    _bump(val, "".join(f"{n}\n" for n in val.read_text().splitlines()[1:]).encode())
+    _bump(test, (test.read_text() + f"{line}\n").encode())
+    assert main(argv) == 0
+    after = splits()
+    pair = set(line.split(","))  # the S2 patch and its S1 partner move together
+    assert {after[name] for name in pair} == {"test"}
+    assert {k: v for k, v in after.items() if k not in pair} == {
+        k: v for k, v in before.items() if k not in pair
+    }

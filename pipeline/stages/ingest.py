@@ -9,6 +9,7 @@ metadata only; pixels are first read by the score stage.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import write_table
 from eoinstruct.pipeline.records import Sample, samples_table
-from eoinstruct.pipeline.run.fingerprint import unit_file_lines
+from eoinstruct.pipeline.run.fingerprint import index_file_lines, unit_file_lines
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings import require
@@ -50,6 +51,11 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
         adapters[name] = adapter
         units = adapter.list_units()
         log.info("ingest: %s: %d units under %s", name, len(units), adapter.root)
+        # the root's index, split and label files concern every unit: each partition's
+        # signature names them, so a changed split CSV redoes the source's partitions
+        root = Path(adapter.root)
+        index = "\n".join(index_file_lines(root)) if root.is_dir() else ""
+        index_line = f"index:{hashlib.sha256(index.encode()).hexdigest()}"
         for k, start in enumerate(range(0, len(units), size)):
             chunk = units[start : start + size]
             partitions.append(
@@ -57,7 +63,7 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
                     name=f"{name}-{k:05d}",
                     source=name,
                     items=tuple(chunk),
-                    signature="\n".join(unit_file_lines(adapter, chunk)),
+                    signature="\n".join((index_line, *unit_file_lines(adapter, chunk))),
                 )
             )
     return adapters, partitions
