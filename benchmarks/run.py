@@ -54,6 +54,7 @@ class Config:
         xbd_ratio: xBD tiles per S2 patch.
         partition_size: Source units per partition (the same in every build).
         seed: Seed of the synthetic data.
+        xbd_size: Side of the xBD images (the real 1024 but in ``--quick``).
     """
 
     n: int = 200
@@ -63,10 +64,14 @@ class Config:
     xbd_ratio: float = 0.1
     partition_size: int = 25
     seed: int = 0
+    xbd_size: int = 1024
 
 
-QUICK = Config(n=6, scale=2, workers=(1, 2), repeats=1, xbd_ratio=1.0, partition_size=4)
-"""``--quick``: tiny N, one repeat (the tests' run; its figures mean nothing)."""
+QUICK = Config(
+    n=4, scale=2, workers=(1, 2), repeats=1, xbd_ratio=1.25, partition_size=4, xbd_size=256
+)
+"""``--quick``: tiny N (5 xBD tiles of 256 px), one repeat (the tests' run; its figures mean
+nothing)."""
 
 
 def startup_seconds() -> float:
@@ -156,7 +161,10 @@ def run(
         cli_start = startup_seconds()
         results["machine.cli_start_s"] = round(cli_start, 3)
         say(f"generating N={config.n} ...", flush=True)
-        data = generate(base / "data_n", config.n, xbd_ratio=config.xbd_ratio, seed=config.seed)
+        shutil.rmtree(base / "data_n", ignore_errors=True)
+        data = generate(
+            base / "data_n", config.n, config.xbd_ratio, None, config.seed, config.xbd_size
+        )
         results.update(_data_metrics(data, "n"))
         say(f"  {data.units} units in {data.seconds:.1f} s; measuring the decode floor ...")
         floor = measure_floor(data, base, config.repeats)
@@ -174,7 +182,10 @@ def run(
         if config.scale > 1:
             say(f"generating {config.scale}N ...", flush=True)
             n_big = config.n * config.scale
-            big = generate(base / "data_scaled", n_big, config.xbd_ratio, 0, config.seed)
+            shutil.rmtree(base / "data_scaled", ignore_errors=True)
+            big = generate(
+                base / "data_scaled", n_big, config.xbd_ratio, 0, config.seed, config.xbd_size
+            )
             results.update(_data_metrics(big, "scaled"))
             scaled = _repeat(base, "inprocess_scaled", big, config, 0, say, echo)
             metrics = report.build_metrics(scaled, parts, cli_start, None, 1, big.s2_patches)
@@ -226,8 +237,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick", action="store_true", help="tiny N, one repeat (tests; figures mean nothing)"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="measure nothing: rewrite the .md (and --readme) from the --out JSON",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only errors")
     return parser
+
+
+def render(out: Path, readme: Path | None = None) -> str:
+    """Rewrite ``out``'s Markdown (and ``readme``'s block) from the results JSON ``out``."""
+    results = json.loads(out.read_text(encoding="utf-8"))
+    text = report.markdown(results)
+    out.with_suffix(".md").write_text(text, encoding="utf-8")
+    if readme is not None:
+        report.update_readme(readme, results)
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     args = build_parser().parse_args(argv)
+    if args.render:
+        render(args.out, args.readme)
+        return 0
     workers = tuple(int(w) for w in str(args.workers).split(",") if w.strip())
     config = (
         QUICK

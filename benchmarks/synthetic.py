@@ -324,9 +324,8 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _xbd_template(rng: np.random.Generator) -> _XbdTemplate:
+def _xbd_template(rng: np.random.Generator, size: int = XBD_SIZE) -> _XbdTemplate:
     """Draw ground, roads and 3-8 buildings at 1024x1024; the post image darkens some roofs."""
-    size = XBD_SIZE
     low = unit_field(rng, 64)
     ground = np.kron(low, np.ones((size // 64, size // 64)))
     rgb = np.stack([90 + 60 * ground, 100 + 50 * ground, 70 + 40 * ground], axis=-1)
@@ -392,13 +391,14 @@ def _xbd_label(
     return {"features": {"lng_lat": lng_lat, "xy": xy}, "metadata": metadata}
 
 
-def write_xbd(root: Path, tiles: int, seed: int = 0) -> dict[str, list[Path]]:
-    """Write ``tiles`` xBD pre/post tiles (1024x1024 PNGs, labels, targets).
+def write_xbd(root: Path, tiles: int, seed: int = 0, size: int = XBD_SIZE) -> dict[str, list[Path]]:
+    """Write ``tiles`` xBD pre/post tiles (``size`` x ``size`` PNGs, labels, targets).
 
     Args:
         root: Dataset root (will hold ``train/`` and ``test/``).
         tiles: Number of tiles; every tenth goes to ``test/``.
         seed: Seed of every random draw.
+        size: Side of the images (the real 1024 by default).
 
     Returns:
         ``{"xbd_png": [...], "xbd_json": [...], "xbd_target": [...]}``.
@@ -406,7 +406,7 @@ def write_xbd(root: Path, tiles: int, seed: int = 0) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {"xbd_png": [], "xbd_json": [], "xbd_target": []}
     for i in range(tiles):
         trng = np.random.default_rng([seed, 4, i])
-        template = _xbd_template(trng)  # every tile its own pixels and buildings
+        template = _xbd_template(trng, size)  # every tile its own pixels and buildings
         disaster, kind, lon, lat, pre_hour, post_hour = _DISASTERS[i % len(_DISASTERS)]
         folder = root / ("test" if i % 10 == 9 else "train")
         for sub in ("images", "labels", "targets"):
@@ -433,10 +433,10 @@ def write_xbd(root: Path, tiles: int, seed: int = 0) -> dict[str, list[Path]]:
                 "disaster": disaster,
                 "disaster_type": kind,
                 "catalog_id": f"1030010{i:09X}",
-                "original_width": XBD_SIZE,
-                "original_height": XBD_SIZE,
-                "width": XBD_SIZE,
-                "height": XBD_SIZE,
+                "original_width": size,
+                "original_height": size,
+                "width": size,
+                "height": size,
                 "id": f"synthetic-{i:08d}-{phase}",
                 "img_name": f"{name}.png",
             }
@@ -498,7 +498,12 @@ def write_cogs(root: Path, count: int, seed: int = 0) -> list[Path]:
 
 
 def generate(
-    root: Path, n: int, xbd_ratio: float = 0.1, cogs: int | None = None, seed: int = 0
+    root: Path,
+    n: int,
+    xbd_ratio: float = 0.1,
+    cogs: int | None = None,
+    seed: int = 0,
+    xbd_size: int = XBD_SIZE,
 ) -> SyntheticData:
     """Write every synthetic dataset under ``root``.
 
@@ -508,6 +513,7 @@ def generate(
         xbd_ratio: xBD tiles per S2 patch (rounded up; 0 for none).
         cogs: Number of COG chips (default ``min(n, 100)``: they only time the COG reader).
         seed: Seed of every random draw; the same arguments give byte-identical files.
+        xbd_size: Side of the xBD images (1024, the real size; ``--quick`` uses 256).
 
     Returns:
         What was written.
@@ -526,7 +532,7 @@ def generate(
     data.s2_patches = data.s1_patches = n
     data.xbd_tiles = math.ceil(n * xbd_ratio) if xbd_ratio > 0 else 0
     data.xbd_root.mkdir(parents=True, exist_ok=True)
-    data.files.update(write_xbd(data.xbd_root, data.xbd_tiles, seed))
+    data.files.update(write_xbd(data.xbd_root, data.xbd_tiles, seed, xbd_size))
     data.cogs = min(n, 100) if cogs is None else cogs
     data.files["cog"] = write_cogs(data.cog_root, data.cogs, seed)
     data.seconds = time.perf_counter() - started
