@@ -61,7 +61,7 @@ def rasterio_read(path: Path) -> np.ndarray:
     import rasterio
 
     with rasterio.open(path) as src:
-        return src.read(1)
+        return np.asarray(src.read(1))
 
 
 def pillow_decode(path: Path) -> np.ndarray:
@@ -78,7 +78,7 @@ def cog_window_read(path: Path) -> np.ndarray:
     from rasterio.windows import Window
 
     with rasterio.open(path) as src:
-        return src.read(window=Window(0, 0, src.width, src.height))
+        return np.asarray(src.read(window=Window(0, 0, src.width, src.height)))
 
 
 def json_read(path: Path) -> object:

@@ -86,7 +86,7 @@ def _own_cpu_s() -> float:
 def _busy_cpu_s() -> float:
     """Busy CPU seconds of the whole machine since boot (every CPU; idle and iowait left out)."""
     times = psutil.cpu_times()
-    return float(sum(times)) - times.idle - getattr(times, "iowait", 0.0)
+    return float(sum(times)) - float(times.idle) - float(getattr(times, "iowait", 0.0))
 
 
 @dataclass

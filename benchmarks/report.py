@@ -237,7 +237,8 @@ def load_sentence(r: Mapping[str, Any]) -> str:
     quiet = max(shares, default=0.0) < 0.1
     return (
         f"Measured on {r['machine.cpus']} CPUs ({r['machine.platform']}); load average "
-        f"{r['machine.load_avg_start']:.2f} at the start, {r['machine.load_avg_end']:.2f} at the "
+        f"{r['machine.load_avg_start']:.2f} at the start, "
+        f"{r.get('machine.load_avg_end', 0):.2f} at the "
         f"end, up to {max(loads, default=0.0):.2f} before a build; other processes used up to "
         f"{100 * max(shares, default=0.0):.0f} % of the machine's CPU time during a build. "
         + (
@@ -352,6 +353,10 @@ def markdown(r: Mapping[str, Any]) -> str:
                 f"{_f(r[k + '.avg_after'])} ({_f(r[k + '.avg_after_max'])}) | "
                 f"{_f(r[k + '.others_cpu_share'])} ({_f(r[k + '.others_cpu_share_max'])}) |"
             )
+    if r.get("config.completed", "all") != "all":
+        lines += ["", f"**Partial results: the run stopped after `{r['config.completed']}`.**"]
+    if "projection.core_hours" not in r:
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"Projection to {r['projection.target_pairs']:,} pairs ({r['projection.basis']} build, "

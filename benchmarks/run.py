@@ -136,7 +136,8 @@ def run(
         echo: Print progress and the summary.
 
     Returns:
-        The flat results.
+        The flat results (also written after each phase: ``config.completed`` says which
+        builds the file holds).
     """
     base = Path(tempfile.mkdtemp(prefix="eoinstruct-bench-")) if workdir is None else workdir
     base.mkdir(parents=True, exist_ok=True)
@@ -178,7 +179,16 @@ def run(
             )
             results.update({f"{label}.{scope}.{k}": v for k, v in metrics.items()})
 
+        def checkpoint(phase: str) -> None:
+            results["config.completed"] = phase
+            results.update(report.targets(results, names))
+            basis = "scaled" if "inprocess.scaled.e2e.net_s" in results else "n"
+            results.update(report.projection(results, basis))
+            results["machine.load_avg_end"] = round(os.getloadavg()[0], 2)
+            _write(results, out, readme)
+
         add("inprocess", "n", _repeat(base, "inprocess", data, config, 0, say, echo), 1, True)
+        checkpoint("inprocess.n")
         if config.scale > 1:
             say(f"generating {config.scale}N ...", flush=True)
             n_big = config.n * config.scale
@@ -191,23 +201,25 @@ def run(
             metrics = report.build_metrics(scaled, parts, cli_start, None, 1, big.s2_patches)
             results.update({f"inprocess.scaled.{k}": v for k, v in metrics.items()})
             shutil.rmtree(base / "data_scaled", ignore_errors=True)
+            checkpoint("inprocess.scaled")
         for w in config.workers:
             add(f"dask{w}", "n", _repeat(base, f"dask{w}", data, config, w, say, echo), w, True)
-        results.update(report.targets(results, names))
-        results.update(report.projection(results, "scaled" if config.scale > 1 else "n"))
-        results["machine.load_avg_end"] = round(os.getloadavg()[0], 2)
+            checkpoint(f"dask{w}.n")
+        checkpoint("all")
     finally:
         if workdir is None:
             shutil.rmtree(base, ignore_errors=True)
+    say("\n" + report.markdown(results))
+    return results
 
+
+def _write(results: dict[str, Any], out: Path, readme: Path | None) -> None:
+    """Write the results so far: the JSON, its Markdown and the README block."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    text = report.markdown(results)
-    out.with_suffix(".md").write_text(text, encoding="utf-8")
-    if readme is not None and not report.update_readme(readme, results):
-        say(f"{readme}: no benchmark markers, left unchanged")
-    say("\n" + text)
-    return results
+    out.with_suffix(".md").write_text(report.markdown(results), encoding="utf-8")
+    if readme is not None:
+        report.update_readme(readme, results)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -94,7 +94,13 @@ _SPECTRA: dict[str, tuple[int, int]] = {
 }
 """Synthetic (vegetation, bare soil) reflectance x 1e4 per band."""
 
-_LABEL_CODES = (112, 211, 231, 242, 311, 312, 313, 324, 411, 512)
+_LABEL_CODES = (211, 231, 242, 311, 312, 313, 324, 411, 512)
+"""CLC-43 codes of rural patches (no artificial surface)."""
+
+_URBAN_CODES = (111, 112, 121, 141, 142)
+"""CLC-43 codes of urban patches (only urban classes: the urban/rural question answers
+"urban"; about 45 % of the patches, so that balanced template's answers stay balanced).
+Every patch has at least 3 classes, so every sample passes ``filter.min_tags``."""
 _CLC_NAME = dict(CLC43)
 
 _DISASTERS: tuple[tuple[str, str, float, float, str, str], ...] = (
@@ -218,8 +224,11 @@ def _stamp(base: tuple[int, int, int, int, int, int], days: int) -> tuple[str, s
 
 
 def _labels(rng: np.random.Generator) -> list[str]:
-    count = int(rng.integers(1, 5))
-    codes = sorted(int(c) for c in rng.choice(_LABEL_CODES, size=count, replace=False))
+    urban = rng.random() < 0.45
+    # at least 3 classes: filter.min_tags drops samples with fewer label fields
+    count = 3 if urban else int(rng.integers(3, 6))
+    pool = _URBAN_CODES if urban else _LABEL_CODES
+    codes = sorted(int(c) for c in rng.choice(pool, size=count, replace=False))
     return [_CLC_NAME[c] for c in codes]
 
 

@@ -192,6 +192,7 @@ def test_quick_benchmark_measures_every_stage_and_dedup_keeps_every_unit(
     for build in ("inprocess.n", "inprocess.scaled", "dask1.n", "dask2.n"):
         assert results[f"{build}.stage.dedup.items_read"] > 0
         assert results[f"{build}.stage.dedup.items_dropped"] == 0
+        assert results[f"{build}.stage.filter.items_dropped"] == 0  # every sample passes
         for s in names:
             key = f"{build}.stage.{s}"
             assert results[f"{key}.wall_s_min"] <= results[f"{key}.wall_s"]
