@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -225,3 +226,14 @@ def test_quick_benchmark_measures_every_stage_and_dedup_keeps_every_unit(
     assert "old" not in text and text.endswith("rest\n")
     assert f"| {results['target.scaling.value']:,.3f}".rstrip("0").rstrip(".") in text
     assert not update_readme(tmp_path / "results.md", results)  # no markers: left alone
+
+
+def test_a_stage_faster_than_the_measured_start_up_gives_finite_rates() -> None:
+    from benchmarks.report import build_metrics
+    from benchmarks.stages import Build, StageRun
+
+    build = Build(label="x", units=3, per_source_s={"bigearthnet_v1": 1.0})
+    build.stages = [StageRun("ingest", 0.2, 0.1, 50.0, 3, 3, 1000)]
+    out = build_metrics([build], ("ingest",), 0.5, {"total_s": 1.0, "ben_patch_ms": 1.0}, 1, 3)
+    assert out["stage.ingest.net_s"] > 0 and math.isfinite(out["stage.ingest.mb_per_s_per_core"])
+    assert out["ben.patches_per_s_per_core"] > 0
