@@ -1,7 +1,7 @@
 """Synthetic source data at real sizes, in the sources' real layouts, for the benchmarks.
 
 The generator writes ``n`` of each kind of unit the benchmark needs, fast and deterministically
-(one template is written with rasterio or Pillow, then copied and perturbed byte-wise):
+(GeoTIFF band templates are written once with rasterio and their pixels rewritten per unit):
 
 - **BigEarthNet v1.0** (read by :mod:`sources.bigearthnet_v1`): ``n`` Sentinel-2 patch folders
   ``BigEarthNet-v1.0/S2A_MSIL2A_<stamp>_<h>_<v>/`` with 12 single-band, uncompressed, stripped
@@ -13,16 +13,17 @@ The generator writes ``n`` of each kind of unit the benchmark needs, fast and de
   source-formats.md`` §1 (kai-tub/bigearthnet_common, torchgeo ``bigearthnet.py``), as used
   by :mod:`sources.bigearthnet_v1.sample`, whose band resolutions and projection WKT
   are reused. Every patch's GeoTIFF tie point is rewritten to the patch's own corner, so
-  headers and JSON agree.
+  headers and JSON agree. Every patch has its own pixels (:func:`unit_field`: a parcel mosaic
+  and smooth waves, own noise), so de-duplication keeps every unit.
 - **xBD** (read by :mod:`sources.xbd`): ``ceil(n * xbd_ratio)`` tiles
   ``{train,test}/images/<disaster>_<8-digit id>_{pre,post}_disaster.png`` (1024x1024 RGB, the
   real size), ``labels/<same>.json`` (``features.lng_lat``/``features.xy`` building polygons
   related by a per-tile affine transform, the full metadata block) and
   ``targets/<same>_target.png``. Layout facts: ``shared/docs/source-formats.md`` §5
-  (xView2 baseline, torchgeo ``xview.py``). Pixels come from :data:`XBD_VARIANTS` template
-  pairs, each with its own buildings; a tile's labels describe its template's buildings at the
-  tile's own location, with damage drawn per tile.
-- **Sentinel-2 COG chips**: ``cogs`` 10-band uint16 256x256 Cloud-Optimized GeoTIFFs
+  (xView2 baseline, torchgeo ``xview.py``). Every tile draws its own ground, roads and
+  buildings; its labels describe those buildings at the tile's own location, with damage
+  drawn per tile.
+- **Sentinel-2 COG chips**: ``cogs`` distinct 10-band uint16 256x256 Cloud-Optimized GeoTIFFs
   (DEFLATE, 256 px tiles) under ``s2_cogs/``, for the I/O floor of windowed COG reads (no
   adapter reads them yet).
 
@@ -30,9 +31,9 @@ Pixel values are synthetic but plausible (reflectance 0.03-0.35 with a vegetatio
 SAR VV about -18...-2 dB, VH 7 dB lower; RGB ground, roads and roofs), so every generated sample
 passes the filter.
 
-The module also holds a minimal reader of uncompressed, stripped little-endian TIFFs
-(:func:`read_strip_tiff`): tifffile is not installed, and this is what a plain reader of
-BigEarthNet's tiny GeoTIFFs costs without GDAL's per-file open.
+The pixels are distinct per unit everywhere (no two units are exact or near duplicates for
+:mod:`eoinstruct.pipeline.quality.dedup`); band templates are written once with rasterio and
+their strips rewritten per patch (:mod:`benchmarks.tiff`), so thousands of units take seconds.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ from PIL import Image, ImageDraw
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
+from benchmarks.pixels import noise, png_rgb, smooth, unit_field
+from benchmarks.tiff import StripLayout, put_strips, strip_layout
 from eoinstruct.sources.bigearthnet_classes import CLC43
 from eoinstruct.sources.bigearthnet_v1.sample import S2_RES, UTM33N_WKT, write_band_tif
 
@@ -61,12 +64,8 @@ S1_DIR = "BigEarthNet-S1-v1.0"
 XBD_SIZE = 1024
 """Side of a real xBD tile in pixels."""
 
-XBD_VARIANTS = 4
-"""Distinct pre/post pixel templates the xBD tiles cycle through."""
-
 COG_SIZE = 256
 COG_BANDS = 10
-COG_VARIANTS = 4
 
 PATCH_M = 1200
 TILE_ORIGIN = (300000, 5400000)
@@ -95,7 +94,13 @@ _SPECTRA: dict[str, tuple[int, int]] = {
 }
 """Synthetic (vegetation, bare soil) reflectance x 1e4 per band."""
 
-_LABEL_CODES = (112, 211, 231, 242, 311, 312, 313, 324, 411, 512)
+_LABEL_CODES = (211, 231, 242, 311, 312, 313, 324, 411, 512)
+"""CLC-43 codes of rural patches (no artificial surface)."""
+
+_URBAN_CODES = (111, 112, 121, 141, 142)
+"""CLC-43 codes of urban patches (only urban classes: the urban/rural question answers
+"urban"; about 45 % of the patches, so that balanced template's answers stay balanced).
+Every patch has at least 3 classes, so every sample passes ``filter.min_tags``."""
 _CLC_NAME = dict(CLC43)
 
 _DISASTERS: tuple[tuple[str, str, float, float, str, str], ...] = (
@@ -149,112 +154,6 @@ class SyntheticData:
         return sum(p.stat().st_size for kind in kinds for p in self.files.get(kind, []))
 
 
-# -- a minimal TIFF reader ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StripLayout:
-    """Where the pixels of an uncompressed, stripped, single-sample TIFF are.
-
-    Attributes:
-        width: Columns.
-        height: Rows.
-        dtype: Pixel type (little-endian).
-        offsets: Byte offset of each strip.
-        counts: Byte count of each strip.
-    """
-
-    width: int
-    height: int
-    dtype: np.dtype
-    offsets: tuple[int, ...]
-    counts: tuple[int, ...]
-
-
-_TYPE_FORMATS = {3: "H", 4: "I"}
-_SAMPLE_KINDS = {1: "u", 2: "i", 3: "f"}
-
-
-def strip_layout(data: bytes) -> StripLayout:
-    """Parse the first IFD of a classic little-endian TIFF into its strip layout.
-
-    Args:
-        data: The file's bytes.
-
-    Returns:
-        The layout.
-
-    Raises:
-        ValueError: If the file is not a classic little-endian TIFF with one uncompressed,
-            stripped sample per pixel (tiled, compressed, big-endian and BigTIFF files are not
-            handled: read those with rasterio).
-    """
-    if len(data) < 8 or data[:4] != b"II*\x00":
-        raise ValueError("not a classic little-endian TIFF")
-    (ifd,) = struct.unpack_from("<I", data, 4)
-    (entries,) = struct.unpack_from("<H", data, ifd)
-    tags: dict[int, tuple[int, ...]] = {}
-    for k in range(entries):
-        tag, kind, count, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * k)
-        fmt = _TYPE_FORMATS.get(kind)
-        if fmt is None:
-            continue
-        size = struct.calcsize(fmt) * count
-        where = ifd + 2 + 12 * k + 8 if size <= 4 else value
-        tags[tag] = struct.unpack_from(f"<{count}{fmt}", data, where)
-    if tags.get(259, (1,))[0] != 1 or 322 in tags or 273 not in tags:
-        raise ValueError("compressed or tiled TIFF")
-    if tags.get(277, (1,))[0] != 1:
-        raise ValueError("more than one sample per pixel")
-    bits = tags.get(258, (8,))[0]
-    kind = _SAMPLE_KINDS.get(tags.get(339, (1,))[0])
-    if kind is None or bits not in (8, 16, 32, 64):
-        raise ValueError("unsupported sample format")
-    return StripLayout(
-        width=tags[256][0],
-        height=tags[257][0],
-        dtype=np.dtype(f"<{kind}{bits // 8}"),
-        offsets=tags[273],
-        counts=tags[279],
-    )
-
-
-def read_strip_tiff(path: Path) -> np.ndarray:
-    """Read an uncompressed, stripped, single-band TIFF with plain file I/O and numpy.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The band as a ``height x width`` array.
-
-    Raises:
-        ValueError: If the file is not of that kind (see :func:`strip_layout`).
-    """
-    data = Path(path).read_bytes()
-    layout = strip_layout(data)
-    start, stop = layout.offsets[0], layout.offsets[-1] + layout.counts[-1]
-    contiguous = all(
-        layout.offsets[i] + layout.counts[i] == layout.offsets[i + 1]
-        for i in range(len(layout.offsets) - 1)
-    )
-    if contiguous:
-        raw = data[start:stop]
-    else:
-        raw = b"".join(data[o : o + c] for o, c in zip(layout.offsets, layout.counts, strict=True))
-    size = layout.width * layout.height * layout.dtype.itemsize
-    return np.frombuffer(raw[:size], dtype=layout.dtype).reshape(layout.height, layout.width)
-
-
-def _put_strips(buffer: bytearray, layout: StripLayout, array: np.ndarray) -> None:
-    """Overwrite the pixels of a TIFF held in ``buffer`` with ``array`` (same shape/dtype)."""
-    raw = np.ascontiguousarray(array, dtype=layout.dtype).tobytes()
-    pos = 0
-    for offset, count in zip(layout.offsets, layout.counts, strict=True):
-        buffer[offset : offset + count] = raw[pos : pos + count]
-        pos += count
-
-
 # -- BigEarthNet v1 ---------------------------------------------------------------------------
 
 
@@ -265,18 +164,6 @@ class _TiffTemplate:
     data: bytes
     layout: StripLayout
     tiepoint_at: int
-    array: np.ndarray
-
-
-def _smooth(rng: np.random.Generator, size: int, waves: int = 4) -> np.ndarray:
-    """A smooth random field in [0, 1] (sum of a few plane waves)."""
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    out = np.zeros((size, size))
-    for _ in range(waves):
-        kx, ky = rng.uniform(0.4, 2.5, 2) * rng.choice([-1.0, 1.0], 2)
-        out += rng.uniform(0.5, 1.0) * np.cos(2 * np.pi * (kx * xx + ky * yy) + rng.uniform(0, 6.3))
-    out -= out.min()
-    return out / max(float(out.max()), 1e-9)
 
 
 def _template(folder: Path, name: str, array: np.ndarray, res: float) -> _TiffTemplate:
@@ -289,22 +176,43 @@ def _template(folder: Path, name: str, array: np.ndarray, res: float) -> _TiffTe
     at = data.find(needle)
     if at < 0:
         raise RuntimeError(f"tie point not found in the template {name}")
-    return _TiffTemplate(data=data, layout=strip_layout(data), tiepoint_at=at, array=array)
+    return _TiffTemplate(data=data, layout=strip_layout(data), tiepoint_at=at)
 
 
 def _instance(template: _TiffTemplate, array: np.ndarray, ulx: float, uly: float) -> bytes:
     """Bytes of a copy of ``template`` with new pixels and a new upper-left corner."""
     buffer = bytearray(template.data)
     struct.pack_into("<2d", buffer, template.tiepoint_at, ulx, uly)
-    _put_strips(buffer, template.layout, array)
+    put_strips(buffer, template.layout, array)
     return bytes(buffer)
 
 
-def _perturb(array: np.ndarray, rng: np.random.Generator, low: float, high: float) -> np.ndarray:
-    """A cheap per-patch variant: rolled, scaled and offset, clipped to [low, high]."""
-    shift = tuple(int(s) for s in rng.integers(0, array.shape[0], 2))
-    scaled = np.roll(array, shift, axis=(0, 1)).astype(np.float32) * rng.uniform(0.85, 1.15)
-    return np.clip(scaled, low, high).astype(array.dtype)
+def s2_bands(veg: np.ndarray, noise_10m: np.ndarray) -> dict[str, np.ndarray]:
+    """The 12 S2 bands of one patch: a vegetation/soil mix of ``veg`` (120 x 120, [0, 1]).
+
+    Args:
+        veg: The patch's vegetation fraction at 10 m.
+        noise_10m: Sensor noise at 10 m (reflectance x 1e4).
+
+    Returns:
+        ``{band: uint16 array at the band's resolution}``.
+    """
+    out: dict[str, np.ndarray] = {}
+    for band, res in S2_RES.items():
+        v_ref, s_ref = _SPECTRA[band]
+        fine = veg * v_ref + (1 - veg) * s_ref + noise_10m
+        factor = res // 10
+        side = 120 // factor
+        coarse = fine.reshape(side, factor, side, factor).mean(axis=(1, 3))
+        out[band] = np.rint(np.clip(coarse, 1, 10000)).astype(np.uint16)
+    return out
+
+
+def s1_bands(base: np.ndarray, noise_10m: np.ndarray) -> dict[str, np.ndarray]:
+    """VV and VH (float32 dB, 120 x 120) of one S1 patch from its backscatter field ``base``."""
+    vv = np.clip(-16 + 12 * base + noise_10m, -25, -1).astype(np.float32)
+    vh = np.clip(vv - 7 + np.roll(noise_10m, 37, axis=0), -30, -6).astype(np.float32)
+    return {"VV": vv, "VH": vh}
 
 
 def _stamp(base: tuple[int, int, int, int, int, int], days: int) -> tuple[str, str]:
@@ -316,8 +224,11 @@ def _stamp(base: tuple[int, int, int, int, int, int], days: int) -> tuple[str, s
 
 
 def _labels(rng: np.random.Generator) -> list[str]:
-    count = int(rng.integers(1, 5))
-    codes = sorted(int(c) for c in rng.choice(_LABEL_CODES, size=count, replace=False))
+    urban = rng.random() < 0.45
+    # at least 3 classes: filter.min_tags drops samples with fewer label fields
+    count = 3 if urban else int(rng.integers(3, 6))
+    pool = _URBAN_CODES if urban else _LABEL_CODES
+    codes = sorted(int(c) for c in rng.choice(pool, size=count, replace=False))
     return [_CLC_NAME[c] for c in codes]
 
 
@@ -335,22 +246,14 @@ def write_bigearthnet(root: Path, n: int, seed: int = 0) -> dict[str, list[Path]
     """
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 1])
-    veg = _smooth(rng, 120)
-    s2_templates: dict[str, _TiffTemplate] = {}
-    for band, res in S2_RES.items():
-        v_ref, s_ref = _SPECTRA[band]
-        fine = veg * v_ref + (1 - veg) * s_ref + rng.normal(0, 30, (120, 120))
-        factor = res // 10
-        side = 120 // factor
-        coarse = fine.reshape(side, factor, side, factor).mean(axis=(1, 3))
-        array = np.rint(np.clip(coarse, 1, 10000)).astype(np.uint16)
-        s2_templates[band] = _template(root, f"template_{band}.tif", array, float(res))
-    base = _smooth(rng, 120)
-    vv = np.clip(-16 + 12 * base + rng.normal(0, 1.0, (120, 120)), -25, -1).astype(np.float32)
-    vh = np.clip(vv - 7 + rng.normal(0, 1.0, (120, 120)), -30, -6).astype(np.float32)
+    veg, base = smooth(rng, 120), smooth(rng, 120)
+    s2_templates = {
+        band: _template(root, f"template_{band}.tif", array, float(S2_RES[band]))
+        for band, array in s2_bands(veg, noise(rng, 30.0)).items()
+    }
     s1_templates = {
-        "VV": _template(root, "template_VV.tif", vv, 10.0),
-        "VH": _template(root, "template_VH.tif", vh, 10.0),
+        band: _template(root, f"template_{band}.tif", array, 10.0)
+        for band, array in s1_bands(base, noise(rng, 1.0)).items()
     }
 
     tifs: list[Path] = []
@@ -369,9 +272,10 @@ def write_bigearthnet(root: Path, n: int, seed: int = 0) -> dict[str, list[Path]
 
         s2_folder = root / S2_DIR / s2_name
         s2_folder.mkdir(parents=True, exist_ok=True)
+        s2_pixels = s2_bands(unit_field(prng, 120), noise(prng, 30.0))
         for band, tpl in s2_templates.items():
             path = s2_folder / f"{s2_name}_{band}.tif"
-            path.write_bytes(_instance(tpl, _perturb(tpl.array, prng, 1, 10000), ulx, uly))
+            path.write_bytes(_instance(tpl, s2_pixels[band], ulx, uly))
             tifs.append(path)
         s2_meta = {
             "labels": labels,
@@ -386,9 +290,10 @@ def write_bigearthnet(root: Path, n: int, seed: int = 0) -> dict[str, list[Path]
 
         s1_folder = root / S1_DIR / s1_name
         s1_folder.mkdir(parents=True, exist_ok=True)
+        s1_pixels = s1_bands(unit_field(prng, 120), noise(prng, 1.0))
         for band, tpl in s1_templates.items():
             path = s1_folder / f"{s1_name}_{band}.tif"
-            path.write_bytes(_instance(tpl, _perturb(tpl.array, prng, -30, -1), ulx, uly))
+            path.write_bytes(_instance(tpl, s1_pixels[band], ulx, uly))
             tifs.append(path)
         s1_meta = {
             "labels": labels,
@@ -428,13 +333,13 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _xbd_template(rng: np.random.Generator) -> _XbdTemplate:
+def _xbd_template(rng: np.random.Generator, size: int = XBD_SIZE) -> _XbdTemplate:
     """Draw ground, roads and 3-8 buildings at 1024x1024; the post image darkens some roofs."""
-    size = XBD_SIZE
-    low = _smooth(rng, 64)
+    low = unit_field(rng, 64)
     ground = np.kron(low, np.ones((size // 64, size // 64)))
     rgb = np.stack([90 + 60 * ground, 100 + 50 * ground, 70 + 40 * ground], axis=-1)
-    rgb += rng.normal(0, 9, rgb.shape)
+    for channel in range(3):
+        rgb[..., channel] += noise(rng, 9.0, size)
     pre = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), mode="RGB")
     draw = ImageDraw.Draw(pre)
     for _ in range(2):
@@ -457,8 +362,8 @@ def _xbd_template(rng: np.random.Generator) -> _XbdTemplate:
         ImageDraw.Draw(pre_target).polygon(corners, fill=1)
         ImageDraw.Draw(post_target).polygon(corners, fill=1)
     return _XbdTemplate(
-        pre_png=_png(pre),
-        post_png=_png(post),
+        pre_png=png_rgb(np.asarray(pre)),
+        post_png=png_rgb(np.asarray(post)),
         pre_target=_png(pre_target),
         post_target=_png(post_target),
         buildings=tuple(buildings),
@@ -495,23 +400,22 @@ def _xbd_label(
     return {"features": {"lng_lat": lng_lat, "xy": xy}, "metadata": metadata}
 
 
-def write_xbd(root: Path, tiles: int, seed: int = 0) -> dict[str, list[Path]]:
-    """Write ``tiles`` xBD pre/post tiles (1024x1024 PNGs, labels, targets).
+def write_xbd(root: Path, tiles: int, seed: int = 0, size: int = XBD_SIZE) -> dict[str, list[Path]]:
+    """Write ``tiles`` xBD pre/post tiles (``size`` x ``size`` PNGs, labels, targets).
 
     Args:
         root: Dataset root (will hold ``train/`` and ``test/``).
         tiles: Number of tiles; every tenth goes to ``test/``.
         seed: Seed of every random draw.
+        size: Side of the images (the real 1024 by default).
 
     Returns:
         ``{"xbd_png": [...], "xbd_json": [...], "xbd_target": [...]}``.
     """
-    rng = np.random.default_rng([seed, 3])
-    templates = [_xbd_template(rng) for _ in range(min(XBD_VARIANTS, max(tiles, 1)))]
     out: dict[str, list[Path]] = {"xbd_png": [], "xbd_json": [], "xbd_target": []}
     for i in range(tiles):
         trng = np.random.default_rng([seed, 4, i])
-        template = templates[i % len(templates)]
+        template = _xbd_template(trng, size)  # every tile its own pixels and buildings
         disaster, kind, lon, lat, pre_hour, post_hour = _DISASTERS[i % len(_DISASTERS)]
         folder = root / ("test" if i % 10 == 9 else "train")
         for sub in ("images", "labels", "targets"):
@@ -538,10 +442,10 @@ def write_xbd(root: Path, tiles: int, seed: int = 0) -> dict[str, list[Path]]:
                 "disaster": disaster,
                 "disaster_type": kind,
                 "catalog_id": f"1030010{i:09X}",
-                "original_width": XBD_SIZE,
-                "original_height": XBD_SIZE,
-                "width": XBD_SIZE,
-                "height": XBD_SIZE,
+                "original_width": size,
+                "original_height": size,
+                "width": size,
+                "height": size,
                 "id": f"synthetic-{i:08d}-{phase}",
                 "img_name": f"{name}.png",
             }
@@ -575,17 +479,15 @@ def write_cogs(root: Path, count: int, seed: int = 0) -> list[Path]:
         The chip files.
     """
     root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, 5])
-    variants: list[bytes] = []
-    for k in range(min(COG_VARIANTS, max(count, 1))):
-        veg = _smooth(rng, COG_SIZE)
+    chips: list[Path] = []
+    for i in range(count):
+        rng = np.random.default_rng([seed, 5, i])
+        veg = unit_field(rng, COG_SIZE)
         bands = [
-            np.rint(
-                np.clip(veg * v + (1 - veg) * s + rng.normal(0, 30, veg.shape), 1, 10000)
-            ).astype(np.uint16)
+            np.rint(np.clip(veg * v + (1 - veg) * s + noise(rng, 30.0, COG_SIZE), 1, 10000))
             for v, s in list(_SPECTRA.values())[1:11]
         ]
-        path = root / f"template_{k}.tif"
+        path = root / f"S2A_33UUP_chip_{i:06d}.tif"
         with rasterio.open(
             path,
             "w",
@@ -599,19 +501,18 @@ def write_cogs(root: Path, count: int, seed: int = 0) -> list[Path]:
             compress="DEFLATE",
             blocksize=COG_SIZE,
         ) as dst:
-            dst.write(np.stack(bands))
-        variants.append(path.read_bytes())
-        path.unlink()
-    chips: list[Path] = []
-    for i in range(count):
-        path = root / f"S2A_33UUP_chip_{i:06d}.tif"
-        path.write_bytes(variants[i % len(variants)])
+            dst.write(np.stack(bands).astype(np.uint16))
         chips.append(path)
     return chips
 
 
 def generate(
-    root: Path, n: int, xbd_ratio: float = 0.1, cogs: int | None = None, seed: int = 0
+    root: Path,
+    n: int,
+    xbd_ratio: float = 0.1,
+    cogs: int | None = None,
+    seed: int = 0,
+    xbd_size: int = XBD_SIZE,
 ) -> SyntheticData:
     """Write every synthetic dataset under ``root``.
 
@@ -619,8 +520,9 @@ def generate(
         root: Output folder: ``bigearthnet_v1/``, ``xbd/`` and ``s2_cogs/`` are made in it.
         n: Number of BigEarthNet S2 patches (and of their S1 partners).
         xbd_ratio: xBD tiles per S2 patch (rounded up; 0 for none).
-        cogs: Number of COG chips (default ``n``).
+        cogs: Number of COG chips (default ``min(n, 100)``: they only time the COG reader).
         seed: Seed of every random draw; the same arguments give byte-identical files.
+        xbd_size: Side of the xBD images (1024, the real size; ``--quick`` uses 256).
 
     Returns:
         What was written.
@@ -639,8 +541,8 @@ def generate(
     data.s2_patches = data.s1_patches = n
     data.xbd_tiles = math.ceil(n * xbd_ratio) if xbd_ratio > 0 else 0
     data.xbd_root.mkdir(parents=True, exist_ok=True)
-    data.files.update(write_xbd(data.xbd_root, data.xbd_tiles, seed))
-    data.cogs = n if cogs is None else cogs
+    data.files.update(write_xbd(data.xbd_root, data.xbd_tiles, seed, xbd_size))
+    data.cogs = min(n, 100) if cogs is None else cogs
     data.files["cog"] = write_cogs(data.cog_root, data.cogs, seed)
     data.seconds = time.perf_counter() - started
     return data

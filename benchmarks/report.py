@@ -1,0 +1,411 @@
+"""From measured builds to flat results (DVC metrics), targets, Markdown and the README block.
+
+Every timed figure is the median of the repeats with ``_min`` and ``_max`` beside it. Keys are
+flat, ``<build>.<scope>.<metric>``: ``inprocess.n.stage.dedup.wall_s``,
+``inprocess.scaled.stage.shard.peak_rss_mb``, ``dask2.n.e2e.wall_s_max``,
+``inprocess.n.ben.ratio_to_floor``, ``floor.ben_tif_tifffile_s``, ``target.scaling.met``…
+Every value is a number, a boolean or a short string, so ``dvc metrics show
+benchmarks/results.json`` lists them all.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import spread
+from benchmarks.stages import Build
+
+TARGET_PAIRS = 11_110_000
+"""Pairs in EarthDial-Instruct, the corpus size the projection is for."""
+
+TARGETS = {
+    "ben_rate": ("ingest→shard BigEarthNet patches/s/core", ">=", 100.0),
+    "ben_floor": ("ingest→shard per patch, x the tifffile floor", "<=", 3.5),
+    "rss_flat": ("peak RSS at scale x N / N, worst stage", "<=", 1.2),
+    "scaling": ("2 Dask workers vs the in-process run (e2e wall)", ">=", 1.7),
+}
+"""Issue 19's targets: (what, comparison, threshold)."""
+
+CAPTIONER_THROUGHPUT: dict[str, Any] = {
+    "model": "Qwen3-VL-4B (a 4B VLM, the size of InternVL2-4B, EarthDial's base)",
+    "engine": "vLLM, one 80 GB GPU",
+    "requests_per_s_short": 11.9,
+    "requests_per_s_long": 3.8,
+    "source": "https://github.com/allenai/olmo-eval/pull/347",
+}
+"""The published vLLM VLM throughput the captioner projection uses (cited in the JSON)."""
+
+README_START = "<!-- benchmarks:start (written by python -m benchmarks.run --readme) -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def _r(value: float, digits: int = 3) -> float:
+    return round(float(value), digits)
+
+
+def _put(out: dict[str, Any], key: str, values: Sequence[float], digits: int = 4) -> None:
+    """Store the median of ``values`` at ``key`` and their min and max beside it."""
+    median, low, high = spread(values)
+    out[key], out[f"{key}_min"], out[f"{key}_max"] = (
+        _r(median, digits),
+        _r(low, digits),
+        _r(high, digits),
+    )
+
+
+def build_metrics(
+    builds: Sequence[Build],
+    partitioned: Sequence[str],
+    cli_start_s: float,
+    floor: Mapping[str, Any] | None,
+    cores: int,
+    s2_patches: int,
+) -> dict[str, Any]:
+    """Flat metrics of the repeats of one build: per stage, end to end, BigEarthNet, load.
+
+    ``net_s`` is a stage's wall time less the interpreter and CLI start (``cli_start_s``);
+    ``tail_s`` what a partitioned stage does around its partitions (the card and manifest
+    for ``shard``, the global decisions of ``dedup``, a Dask cluster's start); ``e2e`` sums
+    the partitioned stages (``ingest`` … ``shard``), ``all`` every stage. The BigEarthNet
+    figures charge the e2e net time to BigEarthNet by its share of the partition seconds.
+
+    Args:
+        builds: The repeats (same stages, same data).
+        partitioned: The partitioned stages.
+        cli_start_s: Interpreter and CLI start-up, seconds.
+        floor: The decode floor (``None``: no ratios).
+        cores: Cores the build used (1 in-process, the worker count with Dask).
+        s2_patches: BigEarthNet S2 patches (each with its S1 partner) in the data.
+
+    Returns:
+        ``{"stage.<name>.<metric>": …, "e2e.<metric>": …, "ben.<metric>": …, …}``.
+    """
+    out: dict[str, Any] = {"repeats": len(builds)}
+    names = [s.stage for s in builds[0].stages]
+    floor_s = float(floor["total_s"]) if floor else 0.0
+    for i, name in enumerate(names):
+        runs = [b.stages[i] for b in builds]
+        key = f"stage.{name}"
+        nets = [max(r.wall_s - cli_start_s, 1e-3) for r in runs]  # start-up varies with load
+        _put(out, f"{key}.wall_s", [r.wall_s for r in runs])
+        _put(out, f"{key}.net_s", nets)
+        _put(out, f"{key}.peak_rss_mb", [r.peak_rss_mb for r in runs], 1)
+        if name in partitioned:
+            _put(out, f"{key}.in_stage_s", [r.inner_s for r in runs])
+            _put(out, f"{key}.tail_s", [n - r.inner_s for n, r in zip(nets, runs, strict=True)])
+        read, kept = runs[0].read, runs[0].kept
+        out[f"{key}.items_read"], out[f"{key}.items_kept"] = read, kept
+        out[f"{key}.items_dropped"] = max(read - kept, 0) if name in partitioned else 0
+        net = max(spread(nets)[0], 1e-3)
+        out[f"{key}.items_per_s"] = _r(read / net if net else 0.0, 2)
+        out[f"{key}.input_mb"] = _r(runs[0].input_bytes / 1e6)
+        out[f"{key}.mb_per_s_per_core"] = _r(runs[0].input_bytes / 1e6 / net / cores, 3)
+        if floor_s:
+            out[f"{key}.ratio_to_floor"] = _r(net / floor_s, 3)
+    idx = [i for i, n in enumerate(names) if n in partitioned]
+    for scope, chosen in (("e2e", idx), ("all", list(range(len(names))))):
+        _put(out, f"{scope}.wall_s", [sum(b.stages[i].wall_s for i in chosen) for b in builds])
+        _put(
+            out,
+            f"{scope}.net_s",
+            [sum(max(b.stages[i].wall_s - cli_start_s, 1e-3) for i in chosen) for b in builds],
+        )
+        _put(
+            out,
+            f"{scope}.peak_rss_mb",
+            [max(b.stages[i].peak_rss_mb for i in chosen) for b in builds],
+            1,
+        )
+    _put(out, "e2e.in_stage_s", [sum(b.stages[i].inner_s for i in idx) for b in builds])
+    out["e2e.pairs"] = builds[0].pairs
+    out["e2e.units"] = builds[0].units
+    out["e2e.units_per_s_per_core"] = _r(builds[0].units / out["e2e.net_s"] / cores, 2)
+    if floor_s:
+        out["e2e.ratio_to_floor"] = _r(out["e2e.net_s"] / floor_s, 3)
+    shares = []
+    for b in builds:
+        total = sum(b.per_source_s.values())
+        shares.append(b.per_source_s.get("bigearthnet_v1", 0.0) / total if total else 0.0)
+    share = statistics.median(shares)
+    out["ben.share_of_partition_s"] = _r(share)
+    if s2_patches and share:
+        ms = [
+            1000 * sum(max(b.stages[i].wall_s - cli_start_s, 1e-3) for i in idx) * s / s2_patches
+            for b, s in zip(builds, shares, strict=True)
+        ]
+        _put(out, "ben.ms_per_patch", ms, 3)
+        out["ben.patches_per_s_per_core"] = _r(1000 / out["ben.ms_per_patch"] / cores, 2)
+        if floor and floor.get("ben_patch_ms"):
+            out["ben.ratio_to_floor"] = _r(
+                out["ben.ms_per_patch"] / float(floor["ben_patch_ms"]), 3
+            )
+    _put(out, "load.avg_before", [b.load.load_before for b in builds], 2)
+    _put(out, "load.avg_after", [b.load.load_after for b in builds], 2)
+    _put(out, "load.others_cpu_share", [b.load.others_cpu_share for b in builds], 3)
+    return out
+
+
+def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str, Any]:
+    """The targets' values and verdicts (``target.<name>.value`` / ``.met``) from the results."""
+    r = results
+    out: dict[str, Any] = {}
+    values: dict[str, float] = {}
+    if "inprocess.n.ben.patches_per_s_per_core" in r:
+        values["ben_rate"] = r["inprocess.n.ben.patches_per_s_per_core"]
+    if "inprocess.n.ben.ratio_to_floor" in r:
+        values["ben_floor"] = r["inprocess.n.ben.ratio_to_floor"]
+    if "inprocess.scaled.e2e.wall_s" in r:
+        ratios = {
+            s: r[f"inprocess.scaled.stage.{s}.peak_rss_mb"]
+            / r[f"inprocess.n.stage.{s}.peak_rss_mb"]
+            for s in stage_names
+            if r.get(f"inprocess.n.stage.{s}.peak_rss_mb")
+        }
+        for s, v in ratios.items():
+            out[f"rss_ratio.{s}"] = _r(v)
+        worst = max(ratios, key=lambda s: ratios[s])
+        values["rss_flat"] = ratios[worst]
+        out["target.rss_flat.stage"] = worst
+    if "dask2.n.e2e.wall_s" in r:
+        values["scaling"] = r["inprocess.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"]
+        out["scaling.dask2_in_stage_vs_inprocess"] = _r(
+            r["inprocess.n.e2e.in_stage_s"] / max(r["dask2.n.e2e.in_stage_s"], 1e-9)
+        )
+    if "dask1.n.e2e.wall_s" in r:
+        out["scaling.dask1_vs_inprocess"] = _r(
+            r["inprocess.n.e2e.wall_s"] / r["dask1.n.e2e.wall_s"]
+        )
+        if "dask2.n.e2e.wall_s" in r:
+            out["scaling.dask2_vs_dask1"] = _r(r["dask1.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"])
+    for name, value in values.items():
+        _, op, threshold = TARGETS[name]
+        out[f"target.{name}.value"] = _r(value)
+        out[f"target.{name}.threshold"] = threshold
+        out[f"target.{name}.met"] = value >= threshold if op == ">=" else value <= threshold
+    return out
+
+
+def projection(results: Mapping[str, Any], basis: str) -> dict[str, Any]:
+    """Project the in-process build ``basis`` (``n`` or ``scaled``) to :data:`TARGET_PAIRS`.
+
+    The e2e net core-seconds per pair of that build hold at scale (its source mix, this
+    machine's cores); one caption per source sample at the published vLLM throughput.
+    """
+    r = results
+    pairs = max(int(r[f"inprocess.{basis}.e2e.pairs"]), 1)
+    per_pair = r[f"inprocess.{basis}.e2e.net_s"] / pairs
+    core_hours = TARGET_PAIRS * per_pair / 3600
+    samples = TARGET_PAIRS / (pairs / max(int(r[f"inprocess.{basis}.e2e.units"]), 1))
+    out: dict[str, Any] = {
+        "projection.basis": basis,
+        "projection.target_pairs": TARGET_PAIRS,
+        "projection.core_s_per_pair": _r(per_pair, 5),
+        "projection.core_hours": _r(core_hours, 1),
+        "projection.cores_for_24h": math.ceil(core_hours / 24),
+        "projection.source_units_needed": round(samples),
+        "projection.captioner.source": CAPTIONER_THROUGHPUT["source"],
+    }
+    for kind in ("short", "long"):
+        rate = float(CAPTIONER_THROUGHPUT[f"requests_per_s_{kind}"])
+        out[f"projection.captioner.gpu_hours_{kind}"] = _r(samples / rate / 3600, 1)
+    return out
+
+
+def _f(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _mm(r: Mapping[str, Any], key: str) -> str:
+    """``median (min–max)`` of a figure, or ``-``."""
+    if key not in r:
+        return "-"
+    return f"{_f(r[key])} ({_f(r[key + '_min'])}–{_f(r[key + '_max'])})"
+
+
+def load_sentence(r: Mapping[str, Any]) -> str:
+    """One sentence on the machine and its load during the run."""
+    shares = [r[k] for k in r if k.endswith(".load.others_cpu_share_max")]
+    loads = [r[k] for k in r if k.endswith(".load.avg_before_max")]
+    quiet = max(shares, default=0.0) < 0.1
+    return (
+        f"Measured on {r['machine.cpus']} CPUs ({r['machine.platform']}); load average "
+        f"{r['machine.load_avg_start']:.2f} at the start, "
+        f"{r.get('machine.load_avg_end', 0):.2f} at the "
+        f"end, up to {max(loads, default=0.0):.2f} before a build; other processes used up to "
+        f"{100 * max(shares, default=0.0):.0f} % of the machine's CPU time during a build. "
+        + (
+            "The machine was quiet."
+            if quiet
+            else "**The machine was shared with other jobs: these timings are not final.**"
+        )
+    )
+
+
+def markdown(r: Mapping[str, Any]) -> str:
+    """Render the results as the Markdown summary ``results.md``."""
+    scale = r["config.scale"]
+    names = str(r["config.stages"]).split(",")
+    lines = [
+        load_sentence(r),
+        "",
+        f"Data: N = {r['config.n']} BigEarthNet S2 patches + their S1 partners + "
+        f"{r['data.n.xbd_tiles']} xBD 1024x1024 pre/post tiles = {r['data.n.units']} source units "
+        f"({r['data.n.input_mb']:.0f} MB), {r['data.n.cogs']} COG chips; every unit has its own "
+        f"pixels (dedup dropped {r.get('inprocess.n.stage.dedup.items_dropped', '-')} at N). "
+        f"{r['config.repeats']} repeats of each build: medians, (min–max). Command: "
+        f"`{r['config.command']}`.",
+        "",
+        f"| stage | wall s | net s | in-stage s | read → kept | items/s | MB/s/core "
+        f"| peak RSS MB N | {scale}N | x floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in names:
+        k = f"inprocess.n.stage.{s}"
+        lines.append(
+            f"| {s} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.net_s'])} | "
+            f"{_f(r.get(k + '.in_stage_s', '-'))} | {r[k + '.items_read']} → "
+            f"{r[k + '.items_kept']} | {_f(r[k + '.items_per_s'])} | "
+            f"{_f(r[k + '.mb_per_s_per_core'])} | {_mm(r, k + '.peak_rss_mb')} | "
+            f"{_f(r.get(f'inprocess.scaled.stage.{s}.peak_rss_mb', '-'))} | "
+            f"{_f(r.get(k + '.ratio_to_floor', '-'))} |"
+        )
+    for scope, text in (("e2e", "**ingest → shard**"), ("all", "**every stage**")):
+        k = f"inprocess.n.{scope}"
+        lines.append(
+            f"| {text} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.net_s'])} | "
+            f"{_f(r.get(k + '.in_stage_s', '-'))} | {r['inprocess.n.e2e.pairs']} pairs | | | "
+            f"{_mm(r, k + '.peak_rss_mb')} | "
+            f"{_f(r.get(f'inprocess.scaled.{scope}.peak_rss_mb', '-'))} | "
+            f"{_f(r.get(k + '.ratio_to_floor', '-'))} |"
+        )
+    lines += [
+        "",
+        "net s = wall less the interpreter and CLI start "
+        f"({_f(r['machine.cli_start_s'])} s per stage); in-stage = the partitions' own time; "
+        "shard's net time includes writing the corpus card and the manifest "
+        f"({_f(r.get('inprocess.n.stage.shard.tail_s', '-'))} s after the partitions).",
+        "",
+        "Decode floor on the same files (same run, page cache warm):",
+        "",
+        "| reader | s (min–max) | ms per BigEarthNet patch (14 GeoTIFFs) |",
+        "|---|---|---|",
+    ]
+    for reader in ("tifffile", "numpy_strips", "rasterio"):
+        key = f"floor.ben_tif_{reader}_s"
+        if key in r:
+            lines.append(
+                f"| BigEarthNet GeoTIFFs, {reader} | {_mm(r, key)} | "
+                f"{_f(1000 * r[key] / max(r['config.n'], 1))} |"
+            )
+    lines += [
+        f"| xBD PNGs, Pillow decode | {_mm(r, 'floor.xbd_png_decode_s')} | |",
+        f"| label JSONs | {_mm(r, 'floor.json_s')} | |",
+        f"| pyarrow write of all bytes | {_mm(r, 'floor.parquet_write_s')} | |",
+        f"| COG chips, rasterio window (not in the floor) | "
+        f"{_mm(r, 'floor.cog_window_read_s')} | |",
+        f"| **floor** ({r['floor.ben_tif_reader']} + PNG + JSON + write) | "
+        f"{_f(r['floor.total_s'])} | {_f(r['floor.ben_patch_ms'])} |",
+        "",
+        "| target | measured | threshold | met |",
+        "|---|---|---|---|",
+    ]
+    for name, (text, op, threshold) in TARGETS.items():
+        if f"target.{name}.value" in r:
+            extra = f" ({r['target.rss_flat.stage']})" if name == "rss_flat" else ""
+            lines.append(
+                f"| {text}{extra} | {_f(r[f'target.{name}.value'])} | {op} {_f(threshold)} | "
+                f"{_f(r[f'target.{name}.met'])} |"
+            )
+    lines += [
+        "",
+        "Scaling (same data; ingest → shard wall time):",
+        "",
+        "| run | wall s (min–max) | in-stage s | x in-process | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
+    base = r["inprocess.n.e2e.wall_s"]
+    for label, text in (
+        ("inprocess", "in-process"),
+        ("dask1", "1 Dask worker"),
+        ("dask2", "2 Dask workers"),
+    ):
+        k = f"{label}.n.e2e"
+        if f"{k}.wall_s" in r:
+            lines.append(
+                f"| {text} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.in_stage_s'])} | "
+                f"{_f(round(base / r[k + '.wall_s'], 3))} | {_f(r[k + '.peak_rss_mb'])} |"
+            )
+    lines += ["", "Load around each build (medians of the repeats; max in brackets):", ""]
+    lines += ["| build | load before | load after | others' CPU share |", "|---|---|---|---|"]
+    for build in ("inprocess.n", "inprocess.scaled", "dask1.n", "dask2.n"):
+        k = f"{build}.load"
+        if f"{k}.avg_before" in r:
+            lines.append(
+                f"| {build} | {_f(r[k + '.avg_before'])} ({_f(r[k + '.avg_before_max'])}) | "
+                f"{_f(r[k + '.avg_after'])} ({_f(r[k + '.avg_after_max'])}) | "
+                f"{_f(r[k + '.others_cpu_share'])} ({_f(r[k + '.others_cpu_share_max'])}) |"
+            )
+    if r.get("config.completed", "all") != "all":
+        lines += ["", f"**Partial results: the run stopped after `{r['config.completed']}`.**"]
+    if "projection.core_hours" not in r:
+        return "\n".join(lines) + "\n"
+    lines += [
+        "",
+        f"Projection to {r['projection.target_pairs']:,} pairs ({r['projection.basis']} build, "
+        f"net ingest → shard time): {_f(r['projection.core_s_per_pair'])} core-s per pair, "
+        f"{_f(r['projection.core_hours'])} core-hours, {r['projection.cores_for_24h']} cores for "
+        f"24 h; captioner, one caption per source unit at "
+        f"{CAPTIONER_THROUGHPUT['requests_per_s_short']}–"
+        f"{CAPTIONER_THROUGHPUT['requests_per_s_long']} requests/s "
+        f"({CAPTIONER_THROUGHPUT['source']}): {_f(r['projection.captioner.gpu_hours_short'])}–"
+        f"{_f(r['projection.captioner.gpu_hours_long'])} GPU-hours.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(r: Mapping[str, Any]) -> str:
+    """The few headline figures the README quotes (between :data:`README_START` and ``END``)."""
+    figures = (
+        ("ingest → shard, BigEarthNet patches/s/core", "inprocess.n.ben.patches_per_s_per_core"),
+        ("… x the tifffile decode floor", "inprocess.n.ben.ratio_to_floor"),
+        (f"peak RSS {r['config.scale']}N / N, worst stage", "target.rss_flat.value"),
+        ("2 Dask workers / in-process", "target.scaling.value"),
+        ("dedup dropped (synthetic units are distinct)", "inprocess.n.stage.dedup.items_dropped"),
+    )
+    rows = [f"| {text} | {_f(r.get(key, '-'))} |" for text, key in figures]
+    return "\n".join(
+        [
+            README_START,
+            load_sentence(r),
+            f"N = {r['config.n']}, {r['config.repeats']} repeats (medians); every figure in "
+            "[benchmarks/results.md](benchmarks/results.md).",
+            "",
+            "| figure | measured |",
+            "|---|---|",
+            *rows,
+            README_END,
+        ]
+    )
+
+
+def update_readme(path: Path, r: Mapping[str, Any]) -> bool:
+    """Replace the block between the markers in ``path`` with :func:`readme_block`.
+
+    Returns:
+        Whether the file held the markers (and was rewritten).
+    """
+    text = path.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    path.write_text(head + readme_block(r) + tail, encoding="utf-8")
+    return True
