@@ -7,7 +7,9 @@ the manifest), then ``report``, ``export`` and ``build_report``. Each stage is a
 ``python -m eoinstruct.cli --params P [--executor local --workers K] <command>``
 (:func:`benchmarks.measure.run_watched`); per stage: wall time, the in-stage time (the
 partitions' ``wall_seconds`` from ``_state/<stage>/_timings.json``), items read and kept, input
-bytes and the peak RSS of its process tree.
+bytes and the peak RSS of its process tree. A Dask build starts one cluster for the run
+(``eoinstruct cluster start``) that every stage connects to; its workers are not children of a
+stage's process, so their memory is not in the stage's peak RSS.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +35,18 @@ REPO = Path(__file__).resolve().parents[1]
 _STATS_LINE = re.compile(r"^(?P<stage>\w+): read (?P<read>\d+), kept (?P<kept>\d+)", re.M)
 
 
+ON_DEMAND = ("export",)
+"""Frozen stages users run by hand after a build (measured too; ``publish`` needs the Hub)."""
+
+
 def stages() -> tuple[str, ...]:
-    """The stages a build runs, in the registry's build order (``sample_data`` left out)."""
-    return tuple(s.name for s in build_order() if s.name != "sample_data")
+    """The stages measured, in the registry's order: every stage of a build (``sample_data``
+    left out) and the on-demand :data:`ON_DEMAND` ones."""
+    return tuple(
+        s.name
+        for s in build_order(include_frozen=True)
+        if s.name != "sample_data" and (not s.frozen or s.name in ON_DEMAND)
+    )
 
 
 def partitioned() -> tuple[str, ...]:
@@ -43,7 +55,7 @@ def partitioned() -> tuple[str, ...]:
 
 
 def _command(name: str) -> str:
-    return next(s.command for s in build_order() if s.name == name)
+    return next(s.command for s in build_order(include_frozen=True) if s.name == name)
 
 
 @dataclass
@@ -232,9 +244,33 @@ def run_build(
     work = root / "work"
     build = Build(label=label, units=data.units)
     executor = ["--executor", "local", "--workers", str(workers)] if workers else []
+    cmd = [sys.executable, "-m", "eoinstruct.cli", "--params", str(params), "--no-progress"]
+    if workers:  # one cluster for the whole run, as `eoinstruct cluster start` gives users
+        subprocess.run([*cmd, *executor, "cluster", "start"], cwd=REPO, check=True)
     build.load.start()
+    try:
+        _run_stages(build, cmd, executor, root, data, label, echo)
+    finally:
+        build.load.stop()
+        if workers:
+            subprocess.run([*cmd, "cluster", "stop"], cwd=REPO, check=False)
+    build.per_source_s = _seconds_by_source(work)
+    build.pairs_by_source = _pairs_by_source(work)
+    return build
+
+
+def _run_stages(
+    build: Build,
+    cmd: list[str],
+    executor: list[str],
+    root: Path,
+    data: SyntheticData,
+    label: str,
+    echo: bool,
+) -> None:
+    """Run and measure every stage of :func:`stages`, one subprocess each, into ``build``."""
+    work = root / "work"
     for name in stages():
-        cmd = [sys.executable, "-m", "eoinstruct.cli", "--params", str(params), "--no-progress"]
         wall, peak, text = measure.run_watched(
             [*cmd, *executor, _command(name)], root / f"{name}.log", REPO
         )
@@ -258,10 +294,6 @@ def run_build(
                 f"peak {peak:7.1f} MB",
                 flush=True,
             )
-    build.load.stop()
-    build.per_source_s = _seconds_by_source(work)
-    build.pairs_by_source = _pairs_by_source(work)
-    return build
 
 
 def _source_of(partition: str) -> str:
