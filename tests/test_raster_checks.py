@@ -169,3 +169,10 @@ def test_headers_declaring_a_million_squared_pixels_are_refused(tmp_path: Path) 
     with rasterio.open(tif) as ds:  # the crafted header is read as declared
         assert (ds.width, ds.height) == (side, side)
     assert _kind(_image([str(tif)], encoding="uint8", size=side)) == "too_large"
+
+
+def test_every_read_error_kind_is_a_failure_kind_of_the_metrics() -> None:
+    from eoinstruct.pipeline.accounting import FailureKind
+    from eoinstruct.pipeline.io.rasters import READ_ERROR_KINDS
+
+    assert set(READ_ERROR_KINDS) <= {k.value for k in FailureKind}

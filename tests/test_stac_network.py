@@ -500,7 +500,14 @@ def test_remote_asset_failures_are_classified(
     assert "\n" not in str(info.value)
 
 
-def test_remote_tiles_failing_is_network_missing_is_corrupt(tmp_path: Path, server: str) -> None:
+@pytest.mark.parametrize("rasterio_level", [logging.NOTSET, logging.ERROR])
+def test_remote_tiles_failing_is_network_missing_is_corrupt(
+    tmp_path: Path, server: str, rasterio_level: int, request: pytest.FixtureRequest
+) -> None:
+    # ERROR: what the CLI sets (rasterio's warnings silenced); GDAL's messages still classify
+    logger = logging.getLogger("rasterio")
+    request.addfinalizer(lambda level=logger.level: logger.setLevel(level))
+    logger.setLevel(rasterio_level)
     big = tmp_path / "big.tif"
     _utm_cog(big, 32613, (-105.1019, 40.1672), size=512, compress="deflate")
     data = big.read_bytes()
@@ -539,7 +546,11 @@ def test_network_retries_bounded_and_signature_not_shown(
     href = f"{server}/assets/e503/x-{tmp_path.name}.tif?sig=SECRET"
     adapter, unit = _remote_adapter(tmp_path, href, retries=1)
     started = time.monotonic()
-    with pytest.raises(SourceError) as info, caplog.at_level(logging.WARNING):
+    with (
+        pytest.raises(SourceError) as info,
+        caplog.at_level(logging.WARNING),
+        caplog.at_level(logging.WARNING, logger="rasterio"),
+    ):
         adapter.read_unit(unit)
     assert "Retrying" in caplog.text and "SECRET" not in caplog.text  # GDAL's retry warning
     assert info.value.kind == "network" and "SECRET" not in str(info.value)

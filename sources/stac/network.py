@@ -247,13 +247,21 @@ def gdal_messages() -> Iterator[list[str]]:
     """
     handler = _Collect()
     loggers = [logging.getLogger(name) for name in ("rasterio._err", "rasterio._env")]
+    saved = [(logger.level, logger.propagate) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.WARNING:
+            # rasterio's warnings are silenced (the CLI sets ERROR): collect them all the
+            # same, without passing them on to the handlers that silenced them
+            logger.setLevel(logging.WARNING)
+            logger.propagate = False
     try:
         yield handler.messages
     finally:
-        for logger in loggers:
+        for logger, (level, propagate) in zip(loggers, saved, strict=True):
             logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 def _chain(exc: BaseException) -> list[str]:
