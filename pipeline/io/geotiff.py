@@ -16,13 +16,13 @@ ASCII parameters: equal keys mean the same CRS; unequal keys are resolved by the
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def _segment(raw: bytes, compression: int, size: int) -> bytes:
     return out
 
 
-def _decode(page: tifffile.TiffPage, blob: bytes, dtype: np.dtype, samples: int) -> np.ndarray:
+def _decode(page: tifffile.TiffPage, handle: BinaryIO, dtype: np.dtype, samples: int) -> np.ndarray:
     """Decode every strip or tile into a ``(samples, height, width)`` array (native order)."""
     height, width = page.imagelength, page.imagewidth
     planar = int(page.planarconfig) == 2
@@ -111,17 +111,19 @@ def _decode(page: tifffile.TiffPage, blob: bytes, dtype: np.dtype, samples: int)
         raise _Unsupported("segment count")
     out = np.empty((height, width, samples), dtype=dtype.newbyteorder("="))
     compression, predictor = int(page.compression), int(page.predictor)
+    size_of_file = handle.seek(0, os.SEEK_END)
     index = 0
     for plane in range(planes):
         for row in range(down):
             for col in range(across):
                 offset, count = offsets[index], counts[index]
                 index += 1
-                if count <= 0 or offset <= 0 or offset + count > len(blob):
+                if count <= 0 or offset <= 0 or offset + count > size_of_file:
                     raise _Unsupported("segment outside the file")
                 rows = seg_h if page.is_tiled else min(seg_h, height - row * seg_h)
                 size = rows * seg_w * per_segment * dtype.itemsize
-                raw = _segment(blob[offset : offset + count], compression, size)
+                handle.seek(offset)
+                raw = _segment(handle.read(count), compression, size)
                 seg = np.frombuffer(raw, dtype=dtype).reshape(rows, seg_w, per_segment)
                 seg = seg.astype(dtype.newbyteorder("="), copy=False)
                 if predictor == 2:
@@ -198,12 +200,11 @@ def read_plain_geotiff(
     log = logging.getLogger("tifffile")
     disabled, log.disabled = log.disabled, True  # a broken tag is reported by GDAL instead
     try:
-        blob = path.read_bytes()  # the one read of the file: tags and segments come from it
-        with tifffile.TiffFile(io.BytesIO(blob), name=path.name) as tif:
+        with path.open("rb") as handle, tifffile.TiffFile(handle, name=path.name) as tif:
             if len(tif.pages) != 1 or tif.is_bigtiff:
                 return None
             page = tif.pages.first
-            return _plain(page, blob, tif.byteorder, count, allowed_dtypes, max_pixels)
+            return _plain(page, handle, tif.byteorder, count, allowed_dtypes, max_pixels)
     except (_Unsupported, OSError, ValueError, KeyError, IndexError, TypeError):
         return None
     except Exception:  # tifffile's own errors (TiffFileError and others): GDAL decides
@@ -214,7 +215,7 @@ def read_plain_geotiff(
 
 def _plain(
     page: tifffile.TiffPage,
-    blob: bytes,
+    handle: BinaryIO,
     byteorder: str,
     count: int | None,
     allowed_dtypes: tuple[str, ...],
@@ -252,7 +253,7 @@ def _plain(
         tuple(float(v) for v in tags.get(_GEODOUBLES, ())),  # type: ignore[attr-defined]
         str(tags.get(_GEOASCII, "")),
     )
-    native = _decode(page, blob, dtype, samples)
+    native = _decode(page, handle, dtype, samples)
     mask = _nodata_mask(native, tags.get(_NODATA))
     data = native.astype(np.float32)
     if mask is not None:
