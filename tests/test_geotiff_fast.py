@@ -147,3 +147,25 @@ def test_what_it_cannot_match_goes_to_rasterio(tmp_path: Path) -> None:
     with rasterio.open(point, "r+") as ds:
         ds.update_tags(AREA_OR_POINT="Point")
     assert read_plain_geotiff(point, None, ANY, rasters.MAX_PIXELS) is None
+
+
+def test_unequal_geokeys_of_one_crs_are_not_a_mismatch(tmp_path: Path) -> None:
+    data = np.arange(64, dtype=np.uint16).reshape(1, 8, 8) + 1
+    utm = "+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs"  # the same CRS, other GeoKeys
+    files = (
+        _write(tmp_path / "epsg.tif", data),
+        _write(tmp_path / "proj4.tif", data, crs=rasterio.crs.CRS.from_proj4(utm)),
+    )
+    plain = [read_plain_geotiff(f, 1, ANY, rasters.MAX_PIXELS) for f in files]
+    assert plain[0] is not None and plain[1] is not None
+    assert plain[0].geokeys != plain[1].geokeys  # so the check asks rasterio
+    image = rasters.ImageRef("image", tuple(map(str, files)), ("B1", "B2"), "reflectance_1e4", 8, 8)
+    stack = rasters.read_image(image)
+    np.testing.assert_array_equal(stack, np.concatenate([data, data]).astype(np.float32))
+    other = _write(tmp_path / "utm34.tif", data, crs="EPSG:32634")
+    mixed = rasters.ImageRef(
+        "image", (str(files[0]), str(other)), ("B1", "B2"), "reflectance_1e4", 8, 8
+    )
+    with pytest.raises(rasters.RasterReadError) as failure:
+        rasters.read_image(mixed)
+    assert failure.value.kind == "crs_mismatch"
