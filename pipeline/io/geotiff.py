@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,20 @@ class PlainGeoTiff:
     data: np.ndarray
     geokeys: tuple[object, ...]
     bounds: tuple[float, float, float, float]
+
+
+_QUIET = threading.local()
+"""Per thread, ``on`` while this module parses a file: tifffile's log records are dropped."""
+
+
+class _QuietFilter(logging.Filter):
+    """Drops tifffile's records in the thread that is trying the fast path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_QUIET, "on", False)
+
+
+logging.getLogger("tifffile").addFilter(_QuietFilter())
 
 
 class _Unsupported(Exception):
@@ -197,8 +212,7 @@ def read_plain_geotiff(
     """
     if tifffile is None or _has_sidecar(path):
         return None
-    log = logging.getLogger("tifffile")
-    disabled, log.disabled = log.disabled, True  # a broken tag is reported by GDAL instead
+    _QUIET.on = True  # a broken tag is reported by GDAL instead (the rasterio path)
     try:
         with path.open("rb") as handle, tifffile.TiffFile(handle, name=path.name) as tif:
             if len(tif.pages) != 1 or tif.is_bigtiff:
@@ -210,7 +224,7 @@ def read_plain_geotiff(
     except Exception:  # tifffile's own errors (TiffFileError and others): GDAL decides
         return None
     finally:
-        log.disabled = disabled
+        _QUIET.on = False
 
 
 def _plain(
