@@ -3,7 +3,8 @@
 ``python -m benchmarks.decode_profile <build folder> <scratch folder>``: copies a finished
 benchmark build (its ``params.yaml`` and sources), runs every partitioned stage in this process
 and prints, per stage, the CPU seconds (``time.process_time``: robust to a loaded machine,
-unlike wall time) and the raster files opened (``rasterio.open`` and ``PIL.Image.open``), as
+unlike wall time) and the raster files opened (``rasterio.open``, ``PIL.Image.open`` and
+``tifffile.TiffFile``, the fast GeoTIFF path of :mod:`eoinstruct.pipeline.io.geotiff`), as
 one JSON line. Compare two checkouts by running it with each on ``PYTHONPATH`` over the same
 build, alternating, and taking medians of three.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 import PIL.Image
 import rasterio
+import tifffile
 
 from eoinstruct.pipeline.config import load_params
 from eoinstruct.pipeline.stages import REGISTRY
@@ -41,7 +43,7 @@ def profile(build: Path, scratch: Path) -> dict[str, dict[str, float]]:
     (scratch / "params.yaml").write_text(text, encoding="utf-8")
     params = load_params(scratch / "params.yaml")
     opens = [0]
-    real_rasterio, real_pillow = rasterio.open, PIL.Image.open
+    real_rasterio, real_pillow, real_tiff = rasterio.open, PIL.Image.open, tifffile.TiffFile
 
     def counted(function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -52,6 +54,7 @@ def profile(build: Path, scratch: Path) -> dict[str, dict[str, float]]:
 
     rasterio.open = counted(real_rasterio)
     PIL.Image.open = counted(real_pillow)
+    tifffile.TiffFile = counted(real_tiff)
     out: dict[str, dict[str, float]] = {}
     try:
         for stage in REGISTRY:
@@ -64,6 +67,7 @@ def profile(build: Path, scratch: Path) -> dict[str, dict[str, float]]:
             out[stage.name] = {"cpu_s": round(time.process_time() - started, 3), "opens": opens[0]}
     finally:
         rasterio.open, PIL.Image.open = real_rasterio, real_pillow
+        tifffile.TiffFile = real_tiff
     return out
 
 

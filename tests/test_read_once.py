@@ -86,7 +86,16 @@ def test_score_opens_each_file_once_and_stores_what_shard_ships(
         opened.append(str(path))
         return real_open(path, *args, **kwargs)
 
+    real_plain = rasters.read_plain_geotiff
+
+    def counting_plain(path: Path, *args: object, **kwargs: object) -> object:
+        decoded = real_plain(path, *args, **kwargs)  # type: ignore[arg-type]
+        if decoded is not None:  # decoded without GDAL (pipeline.io.geotiff): one open
+            opened.append(str(path))
+        return decoded
+
     monkeypatch.setattr(rasterio, "open", counting_open)
+    monkeypatch.setattr(rasters, "read_plain_geotiff", counting_plain)
     row, rendered = score_sample(sample, 0.02, 0.9)
     image = sample.images[0]
     assert sorted(opened) == sorted(image.files)  # 4 files, 4 opens: no re-read to render

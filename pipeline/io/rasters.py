@@ -1,8 +1,10 @@
 """Reading a sample's pixels, whatever the file format, into float arrays with NaN for nodata.
 
-GeoTIFFs are read with rasterio, each file opened once, and checked against what the layout
-promises (:func:`check_band_grids`): the band files of one image share a CRS and bounds, each
-has one band (a single-file image: one band per declared band) and a dtype its encoding allows;
+GeoTIFFs are read once each: plain ones (strips/tiles, none/Deflate, pixel scale + tiepoint)
+with tifffile (:mod:`eoinstruct.pipeline.io.geotiff`, the same pixels and mask as rasterio's
+masked read), any other with rasterio; and checked against what the layout promises
+(:func:`check_band_grids`): the band files of one image share a CRS and bounds, each has one band
+(a single-file image: one band per declared band) and a dtype its encoding allows;
 a band coarser than the image's reference grid by an integer factor up to
 :data:`MAX_BAND_FACTOR` (BigEarthNet's 20 m and 60 m bands) is repeated onto it (nearest
 neighbour), any other size is refused. PNG and JPEG are decoded fully with Pillow (a truncated
@@ -34,6 +36,7 @@ import rasterio
 from PIL import Image, ImageFile, UnidentifiedImageError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
+from eoinstruct.pipeline.io.geotiff import read_plain_geotiff
 from eoinstruct.pipeline.records import ImageRef
 
 # Pillow's own decompression-bomb limit stays (about 89 Mpx; the images the built-in sources
@@ -212,19 +215,49 @@ def _read_hdf5(reference: str, n_bands: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Band:
-    """One band file's pixels and the grid its header declares."""
+    """One band file's pixels and the grid its header declares.
+
+    ``crs`` is rasterio's CRS, or None with ``geokeys`` set where the file was decoded without
+    GDAL (:func:`read_plain_geotiff`): the raw GeoKeys, resolved by rasterio only where two
+    files' keys differ (:func:`_same_crs`).
+    """
 
     path: Path
     data: np.ndarray
     crs: object
     bounds: tuple[float, float, float, float]
     georeferenced: bool
+    geokeys: tuple[object, ...] | None = None
+
+
+def _crs_of(band: _Band) -> object:
+    """A band's rasterio CRS (opening the file where only its raw GeoKeys were read)."""
+    if band.geokeys is None:
+        return band.crs
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(band.path) as ds:
+                return ds.crs
+    except RasterioError as exc:
+        raise RasterReadError("corrupt_raster", f"{band.path}: cannot read GeoTIFF: {exc}") from exc
+
+
+def _same_crs(band: _Band, first: _Band) -> bool:
+    """Equal raw GeoKeys are one CRS; anything else is compared as rasterio CRSs."""
+    if band.geokeys is not None and band.geokeys == first.geokeys:
+        return True
+    return _crs_of(band) == _crs_of(first)
 
 
 def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
     """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band."""
     if not path.is_file():
         raise RasterReadError("missing_file", f"{path}: file not found")
+    allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
+    plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS)
+    if plain is not None:  # decoded without GDAL, exactly as below (pipeline.io.geotiff)
+        return _Band(path, plain.data, None, plain.bounds, True, plain.geokeys)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -238,7 +271,6 @@ def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
                         "band_count", f"{path}: {ds.count} bands, expected {count or 'some'}"
                     )
                 dtypes = set(ds.dtypes)
-                allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
                 if len(dtypes) != 1 or not dtypes <= set(allowed):
                     raise RasterReadError(
                         "dtype", f"{path}: dtype {sorted(dtypes)} not allowed for {encoding}"
@@ -301,10 +333,10 @@ def check_band_grids(bands: Sequence[_Band], shape: tuple[int, int]) -> None:
     """
     first = bands[0]
     for band in bands[1:]:
-        if band.georeferenced != first.georeferenced or band.crs != first.crs:
+        if band.georeferenced != first.georeferenced or not _same_crs(band, first):
             raise RasterReadError(
                 "crs_mismatch",
-                f"{band.path}: CRS {band.crs} differs from {first.path}: {first.crs}",
+                f"{band.path}: CRS {_crs_of(band)} differs from {first.path}: {_crs_of(first)}",
             )
     if not first.georeferenced:
         return  # no bounds to compare: the sizes alone are checked

@@ -22,6 +22,7 @@ The score stage stores these as columns; the filter stage compares them with thr
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,9 +201,63 @@ def pixel_sha256(array: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each band's values sorted (NaN last) and its count of non-NaN values, or None.
+
+    One sort serves the percentiles (:func:`_band_stats`) and the histograms
+    (:func:`band_histograms`) of the array last scored (kept until the next one), so neither
+    partitions nor bins the pixels again. None where a band holds ±inf (the per-band path).
+    """
+    last = getattr(_SORTED, "last", None)
+    if last is not None and last[0] is array:
+        return last[1], last[2]
+    if array.ndim != 3 or not array.shape[0] or not array.shape[1] * array.shape[2]:
+        return None
+    flat = array.reshape(array.shape[0], -1)
+    if np.isinf(flat).any():
+        return None
+    ordered = np.sort(flat, axis=1)
+    counts = flat.shape[1] - np.isnan(flat).sum(axis=1)
+    _SORTED.last = (array, ordered, counts)
+    return ordered, counts
+
+
+_SORTED = threading.local()
+"""Per thread, ``last``: the last array sorted by :func:`_sorted_bands`, its sorted rows and
+their counts."""
+
+
+def _is_sorted(rows: np.ndarray) -> bool:
+    return bool(np.all(rows[:, 1:] >= rows[:, :-1]))
+
+
 def _band_stats(
     array: np.ndarray, encoding: str
 ) -> tuple[list[float], list[float], list[float], list[float], bool]:
+    """Per band mean and 2/50/98th percentiles of unit brightness, and the degenerate flag.
+
+    Where every pixel is finite, one sort and one ``np.percentile`` call over the bands give
+    the values the per-band calls give (a percentile depends on the values, not their order;
+    unit brightness is non-decreasing in the value, checked); the means are taken over the
+    pixels in their order, as before.
+    """
+    sorted_bands = _sorted_bands(array)
+    if sorted_bands is not None and int(sorted_bands[1].min()) == sorted_bands[0].shape[1]:
+        ordered = sorted_bands[0]
+        unit_sorted = unit_brightness(ordered, encoding)
+        if np.isfinite(unit_sorted).all():
+            if not _is_sorted(unit_sorted):
+                unit_sorted = np.sort(unit_sorted, axis=1)
+            degenerate = bool(np.any(ordered[:, 0] == ordered[:, -1]))
+            low, mid, high = np.percentile(unit_sorted, [2, 50, 98], axis=1)
+            means = unit_brightness(array.reshape(array.shape[0], -1), encoding).mean(axis=1)
+            return (
+                [float(v) for v in means],
+                [float(v) for v in low],
+                [float(v) for v in mid],
+                [float(v) for v in high],
+                degenerate,
+            )
     means: list[float] = []
     p2: list[float] = []
     p50: list[float] = []
@@ -330,9 +385,32 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     limits = VALUE_RANGES.get(image.encoding)
     if limits is None:
         return {}
-    values = to_db(array) if image.encoding == "sar_linear" else array
+    if image.encoding == "sar_linear":
+        values = to_db(array)
+        sorted_bands = _sorted_bands(values)
+    else:
+        values = array
+        sorted_bands = _sorted_bands(array)
+    if sorted_bands is None or sorted_bands[0].shape[0] != len(image.bands):
+        return _histograms_per_band(image.bands, values, limits)
+    ordered, counts = sorted_bands
+    edges = np.histogram_bin_edges(ordered[:0, 0], bins=HIST_BINS, range=limits)
+    clipped = np.clip(ordered, limits[0], limits[1]).astype(edges.dtype, copy=False)
     out: dict[str, list[int]] = {}
-    for band, layer in zip(image.bands, values, strict=True):
+    for band, row, n in zip(image.bands, clipped, counts, strict=True):
+        # np.histogram's bins for uniform edges: edges[i] <= v < edges[i + 1], the last closed
+        left = np.searchsorted(row[:n], edges, side="left")
+        bins = np.diff(left)
+        bins[-1] = n - left[-2]
+        out[band] = [int(c) for c in bins]
+    return out
+
+
+def _histograms_per_band(
+    bands: tuple[str, ...], values: np.ndarray, limits: tuple[float, float]
+) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for band, layer in zip(bands, values, strict=True):
         finite = layer[np.isfinite(layer)]
         clipped = np.clip(finite, limits[0], limits[1])
         counts, _ = np.histogram(clipped, bins=HIST_BINS, range=limits)
