@@ -1,7 +1,8 @@
 """Bytes on disk of a finished build (sources excluded) against the corpus's unique bytes.
 
 Counts what ``du`` counts (allocated blocks, every hard-linked inode once) under
-``paths.work``, ``paths.corpus``, ``earthdial.out`` (written on demand: usually absent) and
+``paths.work`` (its ``score/rendered`` renderings also on their own: counted once, in
+``renderings``), ``paths.corpus``, ``earthdial.out`` (written on demand: usually absent) and
 ``.dvc/cache``, and compares the total with the unique image bytes the dataset card states
 (each rendering and array once, from the shard stage's summaries) and with the corpus's own
 bytes. Prints one JSON object.
@@ -20,6 +21,7 @@ from typing import Any
 
 from eoinstruct.pipeline.config import load_params
 from eoinstruct.pipeline.corpus.layout import merge_summaries, storage_figures, summary_paths
+from eoinstruct.pipeline.io.rendered import RENDERED_KIND
 
 
 def disk_bytes(folder: Path, seen: set[tuple[int, int]]) -> int:
@@ -55,7 +57,11 @@ def measure(params_path: Path) -> dict[str, Any]:
         Bytes per folder, their total, the unique image bytes and the ratios.
     """
     params = load_params(params_path)
+    # the score stage's renderings (each image once, PNG or original bytes, and its array):
+    # what the shard stage copies instead of decoding the pixels a second time
+    renderings = params.path_of("work") / "score" / RENDERED_KIND
     folders = {
+        "renderings": renderings,
         "work": params.path_of("work"),
         "corpus": params.path_of("corpus"),
         "export": Path(params.settings.earthdial.out),
@@ -71,6 +77,10 @@ def measure(params_path: Path) -> dict[str, Any]:
         "unique_images": unique,
         "total_vs_unique_images": round(total / unique, 3) if unique else None,
         "total_vs_corpus": round(total / sizes["corpus"], 3) if sizes["corpus"] else None,
+        "renderings_vs_unique_images": round(sizes["renderings"] / unique, 3) if unique else None,
+        "without_renderings_vs_corpus": (
+            round((total - sizes["renderings"]) / sizes["corpus"], 3) if sizes["corpus"] else None
+        ),
     }
 
 
