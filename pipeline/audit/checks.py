@@ -40,12 +40,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
-import inflect
-
 from eoinstruct.pipeline.audit.item import AuditItem
+from eoinstruct.pipeline.inflection import engine as inflect_engine
 from eoinstruct.sources.bigearthnet_classes import BEN19_NAMES, CLC43_NAMES
 
-_ENGINE = inflect.engine()
+_ENGINE = inflect_engine()
 
 SENTENCE_STYLES = frozenset({"sentence", "explanatory"})
 """Answer styles whose answers are full sentences."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import inflect
+from eoinstruct.pipeline.inflection import engine as inflect_engine
 
-_ENGINE = inflect.engine()
+_ENGINE = inflect_engine()
 
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
 

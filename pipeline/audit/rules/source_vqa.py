@@ -30,12 +30,11 @@ import json
 import re
 from collections.abc import Callable
 
-import inflect
-
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules.base import Rule
+from eoinstruct.pipeline.inflection import engine as inflect_engine
 
-_ENGINE = inflect.engine()
+_ENGINE = inflect_engine()
 _WHOLE = r"(?:0|[1-9]\d*)"
 _FORMS: dict[str, re.Pattern[str]] = {
     "presence": re.compile(r"yes|no"),

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-import inflect
-
+from eoinstruct.pipeline.inflection import engine as inflect_engine
 from eoinstruct.pipeline.instructions.builders.common import NotApplicable
 from eoinstruct.pipeline.instructions.grammar import (
     article,
@@ -99,7 +98,7 @@ LEVEL_EVIDENCE: dict[str, str] = {
 }
 """What each level means on the xBD joint damage scale (no level words, so answers name one)."""
 
-_INFLECT = inflect.engine()
+_INFLECT = inflect_engine()
 
 
 def _verb(verb: str, n: int) -> str:
