@@ -232,7 +232,11 @@ def _mm(r: Mapping[str, Any], key: str) -> str:
 
 def load_sentence(r: Mapping[str, Any]) -> str:
     """One sentence on the machine and its load during the run."""
-    shares = [r[k] for k in r if k.endswith(".load.others_cpu_share_max")]
+    # A Dask build's workers run in the cluster started for the run, outside the probe's
+    # process tree: they count as "others" there, so only in-process builds tell the load.
+    shares = [
+        r[k] for k in r if k.startswith("inprocess") and k.endswith(".load.others_cpu_share_max")
+    ]
     loads = [r[k] for k in r if k.endswith(".load.avg_before_max")]
     quiet = max(shares, default=0.0) < 0.1
     return (
@@ -240,7 +244,8 @@ def load_sentence(r: Mapping[str, Any]) -> str:
         f"{r['machine.load_avg_start']:.2f} at the start, "
         f"{r.get('machine.load_avg_end', 0):.2f} at the "
         f"end, up to {max(loads, default=0.0):.2f} before a build; other processes used up to "
-        f"{100 * max(shares, default=0.0):.0f} % of the machine's CPU time during a build. "
+        f"{100 * max(shares, default=0.0):.0f} % of the machine's CPU time during an "
+        "in-process build (in a Dask build the cluster's workers count as others). "
         + (
             "The machine was quiet."
             if quiet
