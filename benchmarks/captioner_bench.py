@@ -42,11 +42,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 from PIL import Image
+
+if TYPE_CHECKING:
+    from eoinstruct.pipeline.records import Sample
 
 REPO = Path(__file__).resolve().parents[1]
 PINNED = "0" * 40
@@ -196,11 +199,34 @@ def _image(path: Path, i: int, px: int) -> None:
     Image.fromarray(np.clip(smooth + noise, 0, 255).astype(np.uint8)).save(path)
 
 
+def bench_sample(native_id: str, path: str, px: int) -> Sample:
+    """A SkyScript-like training sample: one ``px``-square 8-bit RGB image and :data:`TAGS`."""
+    from eoinstruct.pipeline.records import ImageRef, Labels, Sample
+
+    return Sample(
+        sample_id=f"skyscript:{native_id}",
+        source="skyscript",
+        native_id=native_id,
+        modality="rgb",
+        sensor="NAIP aerial orthophoto",
+        bands=("R", "G", "B"),
+        gsd_m=1.0,
+        crs="EPSG:4326",
+        footprint_wkt="POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))",
+        acquired=("2019-06-01",),
+        images=(ImageRef("image", (path,), ("R", "G", "B"), "uint8", px, px),),
+        tags=dict(TAGS),
+        labels=Labels(),
+        licence="unknown",
+        split="train",
+    )
+
+
 def write_samples(root: Path, n: int, partitions: int, px: int) -> None:
     """Write ``<root>/work/dedup`` with ``n`` SkyScript-like samples in ``partitions`` parts."""
     from eoinstruct.pipeline.accounting import StageStats
     from eoinstruct.pipeline.io.parquet import write_table
-    from eoinstruct.pipeline.records import ImageRef, Labels, Sample, samples_table
+    from eoinstruct.pipeline.records import samples_table
     from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, run_partitions
 
     images = root / "images"
@@ -209,25 +235,7 @@ def write_samples(root: Path, n: int, partitions: int, px: int) -> None:
     for i in range(n):
         path = images / f"b{i}.png"
         _image(path, i, px)
-        samples.append(
-            Sample(
-                sample_id=f"skyscript:b{i}",
-                source="skyscript",
-                native_id=f"b{i}",
-                modality="rgb",
-                sensor="NAIP aerial orthophoto",
-                bands=("R", "G", "B"),
-                gsd_m=1.0,
-                crs="EPSG:4326",
-                footprint_wkt="POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))",
-                acquired=("2019-06-01",),
-                images=(ImageRef("image", (str(path),), ("R", "G", "B"), "uint8", px, px),),
-                tags=dict(TAGS),
-                labels=Labels(),
-                licence="unknown",
-                split="train",
-            )
-        )
+        samples.append(bench_sample(f"b{i}", str(path), px))
     size = -(-n // partitions)
     parts = {f"skyscript-{p:05d}": samples[p * size : (p + 1) * size] for p in range(partitions)}
 
@@ -353,27 +361,11 @@ def request_tokens(px: int) -> dict[str, Any]:
     from eoinstruct.pipeline.caption.config import CaptionConfig
     from eoinstruct.pipeline.caption.prompts import load_prompt_book, system_text, user_text
     from eoinstruct.pipeline.caption.tiles import TOKENS_PER_TILE, capped_size, internvl_tiles
-    from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 
     config = CaptionConfig()
     book = load_prompt_book()
     mix = book.selection(config.prompt_template)
-    sample = Sample(
-        sample_id="skyscript:t",
-        source="skyscript",
-        native_id="t",
-        modality="rgb",
-        sensor="NAIP aerial orthophoto",
-        bands=("R", "G", "B"),
-        gsd_m=1.0,
-        crs="EPSG:4326",
-        footprint_wkt="POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0))",
-        acquired=("2019-06-01",),
-        images=(ImageRef("image", ("x.png",), ("R", "G", "B"), "uint8", px, px),),
-        tags=dict(TAGS),
-        labels=Labels(),
-        licence="unknown",
-    )
+    sample = bench_sample("t", "x.png", px)
     chars_per_token = 4.0  # English text with a BPE tokenizer, a rule of thumb
     system = sum(len(system_text(t, config)) for t in mix) / len(mix) / chars_per_token
     user = sum(len(user_text(sample, t, config)) for t in mix) / len(mix) / chars_per_token

@@ -156,23 +156,6 @@ def test_floor_has_tifffile_and_medians(data: SyntheticData, tmp_path: Path) -> 
     assert np.array_equal(bench_floor.tifffile_read(tif), read_strip_tiff(tif))
 
 
-def _inline_stage(cmd: Sequence[str], log_path: Path, cwd: Path) -> tuple[float, float, str]:
-    """Run ``eoinstruct.cli`` in this process (Dask options dropped): fast, same outputs."""
-    from eoinstruct.cli import main
-
-    args = list(cmd[cmd.index("eoinstruct.cli") + 1 :])
-    if "--executor" in args:
-        at = args.index("--executor")
-        del args[at : at + 4]  # --executor local --workers K
-    buffer = io.StringIO()
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(buffer):
-        assert main(args) == 0
-    text = buffer.getvalue()
-    log_path.write_text(text)
-    return time.perf_counter() - started, psutil.Process().memory_info().rss / 2**20, text
-
-
 def test_quick_benchmark_measures_every_stage_and_dedup_keeps_every_unit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
