@@ -470,6 +470,11 @@ def export_earthdial(
             datasets.utils.logging.enable_progress_bar()
 
 
+EXPORT_BATCH_ROWS = 32
+"""Rows the export buffers before writing them (``datasets``' default, 1,000, holds a
+thousand rows of images in memory: a few GB with 1024² pairs, growing with the corpus)."""
+
+
 def _export_subsets(
     subsets: dict[str, _Subset],
     out: Path,
@@ -489,6 +494,7 @@ def _export_subsets(
                 gen_kwargs={"sub": sub, "image_tokens": image_tokens},
                 features=features,
                 cache_dir=cache,
+                writer_batch_size=EXPORT_BATCH_ROWS,
             )
             if len(dataset) != sub.rows:
                 raise ExportError(f"{name}: wrote {len(dataset)} rows, expected {sub.rows}")
