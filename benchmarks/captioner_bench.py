@@ -24,7 +24,7 @@ The JSON (``benchmarks/captioner_results.json``, read by ``dvc metrics``) also h
 Usage::
 
     .venv/bin/python benchmarks/captioner_bench.py [--samples 600 --partitions 8
-        --concurrency 128 --latency-s 4.0 0.2] [--before /work/main] [--out FILE]
+        --concurrency 128 --latency-s 4.0 0.2] [--before ../other-checkout] [--out FILE]
 """
 
 from __future__ import annotations
@@ -326,6 +326,17 @@ print(base, status("VmHWM"), stats.kept, time.perf_counter() - t)
 """
 
 
+def _commit(tree: Path) -> str:
+    """The checkout's commit (short hash), so results name the code, not a local path."""
+    done = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
 def rss_run(
     tree: Path, samples: int, concurrency: int, latency_s: float, px: int
 ) -> dict[str, Any]:
@@ -345,7 +356,7 @@ def rss_run(
         ).stdout.split()
     base_kb, peak_kb, kept, seconds = int(out[0]), int(out[1]), int(out[2]), float(out[3])
     return {
-        "tree": str(tree),
+        "commit": _commit(tree),
         "samples": samples,
         "image_px": px,
         "kept": kept,

@@ -12,7 +12,8 @@ Both stand-ins only write a small file, so what is timed is DVC's bookkeeping (a
 fingerprint stage). Prints one JSON object: seconds for the first ``dvc repro``, the median
 of ``--repeat`` ``dvc status`` and no-op ``dvc repro`` runs, per project.
 
-Run: ``python -m benchmarks.dvc_overhead --files 1000000 --work /tmp/dvcbench``.
+Run: ``python -m benchmarks.dvc_overhead --files 1000000 --work DIR`` (default: a folder in the
+system's temporary folder).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -98,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the comparison and print it as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1_000_000)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/dvcbench"))
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "eoinstruct-dvcbench"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     work = args.work.resolve()
