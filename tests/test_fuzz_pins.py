@@ -162,3 +162,15 @@ def test_rsvqa_deeply_nested_json_stops_in_one_line(tmp_path: Path) -> None:
     index.write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
     got = read_source("rsvqa", options)  # a RecursionError would propagate
     assert "nested too deeply" in got.stop and "\n" not in got.stop
+
+
+def test_strict_row_refuses_what_csv_would_take_literally() -> None:
+    import csv
+
+    from eoinstruct.sources.csvrows import strict_row
+
+    assert strict_row('a,"b, ""c""",d\n') == ["a", 'b, "c"', "d"]  # escaped quotes are fine
+    assert strict_row('a,"two\nlines",d\n') == ["a", "two\nlines", "d"]
+    for bad in ('a,b"c,d\n', 'a,"b,c\nd,e\n', "a,b\x00,c\n", 'a,"b"x,c\n'):
+        with pytest.raises(csv.Error):
+            strict_row(bad)

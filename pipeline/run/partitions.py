@@ -287,13 +287,27 @@ def read_record(records_dir: Path, name: str) -> Any:
         return None
 
 
-def _record_is_current(
+def record_is_current(
     stage_dir: Path,
     records_dir: Path,
     record: CompletionRecord | None,
     state: StateRecord | None,
     fp: str,
 ) -> bool:
+    """Whether a partition's completion record stands for its current inputs and outputs.
+
+    Args:
+        stage_dir: The stage's output folder.
+        records_dir: Where the stage's completion records lie.
+        record: The partition's completion record (None: never completed).
+        state: The partition's local state record (None: none).
+        fp: The partition's current fingerprint.
+
+    Returns:
+        True if the record and the state match ``fp``, no item was left unfinished and every
+        output the record lists is on disk at its recorded size; False if the partition must
+        be redone.
+    """
     if not record or not state or state.get("fingerprint") != fp:
         return False
     stats = record.get("stats", {})
@@ -378,7 +392,7 @@ def _process_partition(
     fp = partition_fingerprint(stage, config, partition)
     record = read_record(records, partition.name)
     state = read_record(states, partition.name)
-    if _record_is_current(stage_dir, records, record, state, fp):
+    if record_is_current(stage_dir, records, record, state, fp):
         assert record is not None and state is not None
         return record, float(state["seconds"]), False
     outputs = PartitionOutputs(stage_dir, partition, records, states, stage)

@@ -78,10 +78,10 @@ from eoinstruct.pipeline.run.partitions import (
     UNFINISHED,
     Partition,
     PartitionOutputs,
-    _record_is_current,
     partition_fingerprint,
     partitions_from,
     read_record,
+    record_is_current,
     run_partitions,
 )
 
@@ -334,7 +334,7 @@ def _stream(
     plan = [
         p
         for p in partitions
-        if not _record_is_current(
+        if not record_is_current(
             stage_dir,
             records,
             read_record(records, p.name),

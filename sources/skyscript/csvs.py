@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eoinstruct.sources.base import SourceNotFoundError
+from eoinstruct.sources.csvrows import strict_row
 
 log = logging.getLogger(__name__)
 
@@ -116,24 +117,14 @@ def _records(handle: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse_record(raw: bytes, encoding: str = "utf-8") -> list[str]:
-    """Parse one record; a NUL byte, a stray quote or a record of several rows is an error.
+    """Parse one record strictly (:func:`~eoinstruct.sources.csvrows.strict_row`).
 
     Raises:
-        csv.Error: If the record is not exactly one well-formed CSV row (an unbalanced quote
-            joins the following lines into it; a quote inside an unquoted cell is taken
-            literally by :mod:`csv`, so it is refused here), so its text never reaches labels.
+        csv.Error: If the record is not exactly one well-formed CSV row, so its text never
+            reaches labels.
         UnicodeDecodeError: If the record is not valid in ``encoding``.
     """
-    text = raw.decode(encoding)
-    rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-    if len(rows) > 1:
-        raise csv.Error(f"unbalanced quote: the record spans {len(rows)} rows")
-    row = rows[0] if rows else []
-    if "\x00" in text:
-        raise csv.Error("NUL byte in the record")
-    if any('"' in cell for cell in row) and '""' not in text:
-        raise csv.Error("stray quote inside an unquoted cell")
-    return row
+    return strict_row(raw.decode(encoding))
 
 
 def _parses(raw: bytes) -> bool:

@@ -40,6 +40,7 @@ from eoinstruct.sources.base import (
     SourceError,
     SourceNotFoundError,
 )
+from eoinstruct.sources.csvrows import strict_row
 from eoinstruct.sources.starcop.rasters import SENSOR
 
 STRONG_PLUME_KG_H = 1000.0
@@ -86,20 +87,14 @@ class _Row:
 def _parse_line(line: str) -> tuple[list[str], str]:
     """The cells of one CSV line and, if it is malformed, why (else ``""``).
 
-    STARCOP's CSVs hold ids, numbers and short names, one row a line; a NUL byte or a quote
-    that does not delimit a whole cell makes the row unreadable, so its text never reaches a
-    label.
+    STARCOP's CSVs hold ids, numbers and short names, one row a line; a malformed row
+    (:func:`~eoinstruct.sources.csvrows.strict_row`) is unreadable, so its text never
+    reaches a label.
     """
     try:
-        rows = list(csv.reader([line], strict=True))
+        return strict_row(line), ""
     except csv.Error as exc:
-        return [c for c in line.split(",")], f"malformed CSV ({exc})"
-    fields = rows[0] if rows else []
-    if "\x00" in line:
-        return fields, "NUL byte in the row"
-    if any('"' in cell for cell in fields):
-        return fields, "stray quote in the row"
-    return fields, ""
+        return line.split(","), f"malformed CSV ({exc})"
 
 
 def _read_csv(path: Path) -> list[_Row]:
