@@ -194,7 +194,9 @@ def write_params(root: Path, data: SyntheticData, partition_size: int) -> Path:
         "corpus": str(root / "corpus"),
         "metrics": str(root / "metrics"),
     }
-    roots = {"bigearthnet_v1": data.bigearthnet_root, "xbd": data.xbd_root}
+    roots = {"bigearthnet_v1": data.bigearthnet_root}
+    if data.xbd_tiles:
+        roots["xbd"] = data.xbd_root
     for name, section in params["sources"].items():
         section["enabled"] = name in roots
         section["root"] = str(roots.get(name, root / "absent" / name))
