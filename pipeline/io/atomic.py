@@ -17,10 +17,12 @@ import ctypes
 import ctypes.util
 import functools
 import hashlib
+import io
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TMP_MARK = ".tmp-"
 
@@ -82,19 +84,35 @@ class Published:
 def publish_many(
     files: Sequence[tuple[Path, Path]],
     after_each: Callable[[Published], None] | None = None,
+    known: Mapping[Path, tuple[str, int]] | None = None,
 ) -> list[Published]:
     """Publish complete temporary files: hash each once, flush them once, rename each.
 
     Args:
         files: ``(tmp, final)`` pairs, renamed in this order.
         after_each: Called after each rename (fault injection, progress).
+        known: Temporary path → (SHA-256, size) of files hashed while they were written
+            (:class:`HashingWriter`); those are not read again (their size is checked).
 
     Returns:
         What was published, in order.
+
+    Raises:
+        OSError: If a file with a known digest does not have the size it was given.
     """
     digests: list[Published] = []
     syncfs = _syncfs()
     for tmp, final in files:
+        if known is not None and tmp in known:
+            sha, expected = known[tmp]
+            actual = tmp.stat().st_size
+            if actual != expected:
+                raise OSError(f"{tmp}: {actual} bytes on disk, {expected} hashed")
+            if syncfs is None:
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+            digests.append(Published(final, sha, actual))
+            continue
         digest = hashlib.sha256()
         size = 0
         with open(tmp, "rb") as handle:
@@ -118,6 +136,53 @@ def publish_many(
         if after_each is not None:
             after_each(done)
     return digests
+
+
+class HashingWriter(io.RawIOBase):
+    """A write-only file that hashes what it writes: the digest without reading it back.
+
+    Args:
+        path: The file to create (truncated).
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._file = open(path, "wb", buffering=0)  # closed in close()
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        """Return True (the file is written)."""
+        return True
+
+    def write(self, data: Any) -> int:
+        """Write and hash ``data`` (any bytes-like object).
+
+        Returns:
+            The number of bytes written.
+        """
+        view = memoryview(data).cast("B")
+        self._digest.update(view)
+        written = 0
+        while written < len(view):
+            written += self._file.write(view[written:]) or 0
+        self.size += written
+        return written
+
+    def tell(self) -> int:
+        """Return the bytes written so far."""
+        return self.size
+
+    def close(self) -> None:
+        """Close the file."""
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+    def hexdigest(self) -> str:
+        """Return the SHA-256 of everything written."""
+        return self._digest.hexdigest()
 
 
 @contextlib.contextmanager

@@ -4,10 +4,17 @@ The score stage reads every image once; from that array it computes the scores a
 pass, the bytes the corpus stores (:func:`rendered_image`): the RGB rendering as PNG (or the
 original PNG/JPEG file), the lossless ``.npy`` array where
 :func:`~eoinstruct.pipeline.corpus.rows.needs_array`, and the band histograms of the corpus
-card. It writes them per partition as ``<work>/score/rendered/<partition>.parquet``
-(:data:`RENDER_SCHEMA`); the shard stage copies those bytes (:func:`load_rendered`,
-:func:`stored_sample`) instead of decoding the pixels a second time. Row groups are read only
-where they hold a sample the shard needs, so memory stays per row group and partition.
+card. It writes them per partition as ``<work>/_rendered/<partition>.parquet``
+(:data:`RENDER_SCHEMA`, :func:`rendered_path`); the shard stage copies those bytes
+(:func:`load_rendered`, :func:`stored_sample`) instead of decoding the pixels a second time.
+Row groups are read only where they hold a sample the shard needs, so memory stays per row
+group and partition.
+
+The file is a hand-off cache, not an output: it is no DVC out and no completion record lists
+it. The shard stage deletes a partition's file once that partition's shards are published (a
+kill in between leaves a file the next shard run deletes); where it is absent (deleted, a
+shard-only rerun) shard decodes the sample itself into the same bytes, so the corpus is
+byte-identical either way and the renderings never stay on disk beside it.
 """
 
 from __future__ import annotations
@@ -45,7 +52,24 @@ array where :func:`~eoinstruct.pipeline.corpus.rows.needs_array`, ``histograms``
 value histogram for the corpus card."""
 
 RENDERED_KIND = "rendered"
-"""Output kind (sub-folder) of the rendered images."""
+"""Output kind of the rendered images (a transient output: folder ``<work>/_rendered``)."""
+
+RENDER_CACHE = f"_{RENDERED_KIND}"
+"""The folder of the work folder that holds the rendered files."""
+
+
+def rendered_path(work: Path, partition: str) -> Path:
+    """Return where the score stage leaves a partition's rendered images.
+
+    Args:
+        work: The build's work folder (``paths.work``).
+        partition: The partition name.
+
+    Returns:
+        ``<work>/_rendered/<partition>.parquet`` (it may not exist).
+    """
+    return work / RENDER_CACHE / f"{partition}.parquet"
+
 
 Rendered = tuple[
     dict[str, bytes], dict[str, tuple[bytes, dict[str, Any]]], dict[str, dict[str, list[int]]]
@@ -94,14 +118,14 @@ def load_rendered(path: Path | None, wanted: set[str]) -> dict[str, list[dict[st
     """Return the rendered images of the wanted samples, by sample id.
 
     Args:
-        path: A ``rendered`` file of the score stage (None: nothing rendered).
+        path: A ``rendered`` file of the score stage (None or absent: nothing rendered).
         wanted: The sample ids needed; row groups holding none of them are not read.
 
     Returns:
         Sample id → its rows of :data:`RENDER_SCHEMA`.
     """
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if path is None:
+    if path is None or not path.is_file():
         return out
     handle = pq.ParquetFile(path)
     for index in range(handle.num_row_groups):

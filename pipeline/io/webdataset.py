@@ -11,8 +11,10 @@ Rotation (a new shard after ``max_rows`` pairs or ``max_bytes``) stays in the sh
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 import webdataset
 
@@ -22,11 +24,13 @@ class TarShardWriter:
 
     Args:
         path: The tar file to create.
+        file: An open binary file to write it to instead of opening ``path`` (closed by
+            :meth:`close`).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, file: BinaryIO | io.RawIOBase | None = None) -> None:
         self.path = path
-        self._file = path.open("wb")
+        self._file: BinaryIO | io.RawIOBase = file if file is not None else path.open("wb")
         self._tar = webdataset.TarWriter(
             self._file, user="root", group="root", mode=0o644, mtime=0, encoder=False
         )

@@ -130,9 +130,16 @@ class PartitionOutputs:
         self.state_dir = state_dir or default_state_dir(stage_dir)
         self.aux_dir = self.records_dir.parent
         self._pending: dict[Path, Path] = {}
+        self._transient: set[Path] = set()
+        self._digests: dict[Path, tuple[str, int]] = {}
 
     def path(
-        self, kind: str, suffix: str = ".parquet", stem: str | None = None, aux: bool = False
+        self,
+        kind: str,
+        suffix: str = ".parquet",
+        stem: str | None = None,
+        aux: bool = False,
+        transient: bool = False,
     ) -> Path:
         """Reserve an output file and return the temporary path to write it to.
 
@@ -142,18 +149,38 @@ class PartitionOutputs:
             stem: File name without extension; defaults to the partition name.
             aux: Write under the folder that holds the records instead of the stage folder
                 (for ledgers of a stage whose folder is published).
+            transient: A hand-off cache for a later stage, not an output of this one: it
+                becomes ``<stage_dir>/../_<kind>/<stem><suffix>`` (outside the stage folder,
+                so no DVC out and no cleanup of this stage owns it), is published with the
+                partition's files but not listed in its completion record (a later stage may
+                delete it without making this partition stale). A transient file the step
+                does not write is deleted on commit, so a stale one never outlives a redo.
 
         Returns:
             The temporary path; it becomes ``<stage_dir>/<kind>/<stem><suffix>`` on commit.
         """
         base = self.aux_dir if aux else self.stage_dir
+        if transient:
+            base, kind = self.stage_dir.parent, f"_{kind}"
         final = base / kind / f"{stem or self.partition.name}{suffix}"
         if final in self._pending:
             raise ValueError(f"output {final} reserved twice")
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_path(final)
         self._pending[final] = tmp
+        if transient:
+            self._transient.add(final)
         return tmp
+
+    def digest_of(self, tmp: Path, sha256: str, size: int) -> None:
+        """Give the digest of a reserved file hashed while it was written (not re-read).
+
+        Args:
+            tmp: The temporary path :meth:`path` returned.
+            sha256: SHA-256 of its complete bytes.
+            size: Its size in bytes (checked against the file on commit).
+        """
+        self._digests[tmp] = (sha256, size)
 
     def abort(self) -> None:
         """Delete every temporary file written so far."""
@@ -161,6 +188,8 @@ class PartitionOutputs:
             if tmp.exists():
                 tmp.unlink()
         self._pending.clear()
+        self._transient.clear()
+        self._digests.clear()
 
     def commit(self, stats: StageStats, fingerprint: str) -> CompletionRecord:
         """Publish all reserved files, then the completion record.
@@ -180,12 +209,21 @@ class PartitionOutputs:
         _fault_point(stage, self.partition.name, "step")
         outputs: dict[str, OutputEntry] = {}
         written = [(tmp, final) for final, tmp in sorted(self._pending.items()) if tmp.exists()]
+        for final in sorted(self._transient):
+            if not self._pending[final].exists():
+                final.unlink(missing_ok=True)  # no stale hand-off from an earlier run
         for done in publish_many(  # one read per file (hash), one flush per partition
-            written, lambda _: _fault_point(stage, self.partition.name, "publish")
+            written,
+            lambda _: _fault_point(stage, self.partition.name, "publish"),
+            known=self._digests,
         ):
+            if done.final in self._transient:
+                continue
             key = _output_key(self.stage_dir, self.aux_dir, done.final)
             outputs[key] = {"sha256": done.sha256, "bytes": done.bytes}
         self._pending.clear()
+        self._transient.clear()
+        self._digests.clear()
         record: CompletionRecord = {
             "partition": self.partition.name,
             "source": self.partition.source,
@@ -417,6 +455,7 @@ def run_partitions(
     records_dir: Path | None = None,
     state_dir: Path | None = None,
     executor: Executor | None = None,
+    after_each: Callable[[CompletionRecord], None] | None = None,
 ) -> StageStats:
     """Run ``step`` over every partition not already done with the same fingerprint.
 
@@ -436,6 +475,8 @@ def run_partitions(
             (default :func:`default_state_dir`); a second run on the same folders refuses
             (:class:`~eoinstruct.pipeline.run.lock.StageLocked`).
         executor: Where partitions run (default: in this process).
+        after_each: Called here with each partition's completion record once it is on disk
+            (done now or earlier), e.g. to delete a hand-off cache the partition consumed.
 
     Returns:
         The stats summed over all partitions (also written to ``_stats.json``, without
@@ -454,6 +495,7 @@ def run_partitions(
             records_dir,
             states,
             executor,
+            after_each,
         )
 
 
@@ -468,6 +510,7 @@ def _run_partitions(
     records_dir: Path | None,
     states: Path,
     executor: Executor | None,
+    after_each: Callable[[CompletionRecord], None] | None = None,
 ) -> StageStats:
     """:func:`run_partitions` with the stage's lock held."""
     names = [p.name for p in partitions]
@@ -492,6 +535,8 @@ def _run_partitions(
     ) as bar:
         for record, seconds, was_redone in runner.map_unordered(work, partitions):
             results[str(record["partition"])] = (record, seconds, was_redone)
+            if after_each is not None:
+                after_each(record)
             items += int(record["stats"]["read"])
             bar.update(1)
             bar.set_postfix(items_per_s=f"{items / max(time.perf_counter() - started, 1e-9):.1f}")

@@ -8,9 +8,10 @@ statistics, a degenerate flag, snow/cloud evidence and the hashes de-duplication
 does that, so changing a threshold does not re-read any pixel.
 
 Each image is read once (every band) and rendered once: the same pass writes
-``rendered/<partition>.parquet`` (:data:`RENDER_SCHEMA`: per image its PNG, or the original
-PNG/JPEG bytes, its ``.npy`` array where the corpus ships one, and its band histograms), which
-the shard stage copies into the corpus instead of decoding the pixels again.
+``<work>/_rendered/<partition>.parquet`` (:data:`RENDER_SCHEMA`: per image its PNG, or the
+original PNG/JPEG bytes, its ``.npy`` array where the corpus ships one, and its band
+histograms), which the shard stage copies into the corpus instead of decoding the pixels again
+and then deletes: a hand-off cache outside the stage's outputs (:mod:`.rendered`).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
             rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
         write_table(
-            outputs.path(RENDERED_KIND),
+            outputs.path(RENDERED_KIND, transient=True),
             pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA),
             row_group_size=ROW_GROUP_SIZE,
         )

@@ -35,6 +35,7 @@ rendered fails every pair of the sample).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import Counter, defaultdict
@@ -68,10 +69,17 @@ from eoinstruct.pipeline.corpus.rows import (
 )
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.instructions.tags import leading_tags
+from eoinstruct.pipeline.io.atomic import HashingWriter
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
-from eoinstruct.pipeline.io.rendered import RENDERED_KIND, Rendered, load_rendered, stored_sample
+from eoinstruct.pipeline.io.rendered import (
+    RENDER_CACHE,
+    Rendered,
+    load_rendered,
+    rendered_path,
+    stored_sample,
+)
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
 from eoinstruct.pipeline.quality.places import footprint_centre
 from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
@@ -219,6 +227,32 @@ class _Summary:
         return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
+BINARY_COLUMNS = ("images.list.element.bytes", "arrays.list.element.npy")
+"""Columns of encoded pixels (PNG, ``.npy``): written without dictionary encoding and
+statistics (a dictionary of unique images never pays, min/max of image bytes mean nothing)."""
+
+
+@functools.cache
+def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
+    """The sample and pair schemas and the sample columns that keep dictionaries/statistics."""
+    schema = corpus_features().arrow_schema
+    columns = [c for c in _leaf_paths(schema) if c not in BINARY_COLUMNS]
+    return schema, pair_features().arrow_schema, columns
+
+
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    """Parquet column paths (``a.list.element.b``) of an Arrow schema's leaves."""
+
+    def walk(prefix: str, kind: pa.DataType) -> list[str]:
+        if pa.types.is_struct(kind):
+            return [p for f in kind for p in walk(f"{prefix}.{f.name}", f.type)]
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            return walk(f"{prefix}.list.element", kind.value_type)
+        return [prefix]
+
+    return [p for field in schema for p in walk(field.name, field.type)]
+
+
 class _ShardGroup:
     """The rotating sample Parquet, pair Parquet and tar writers of one split/source."""
 
@@ -230,8 +264,7 @@ class _ShardGroup:
     ) -> None:
         self.outputs = outputs
         self.split, self.source = key
-        self.schema = corpus_features().arrow_schema
-        self.pair_schema = pair_features().arrow_schema
+        self.schema, self.pair_schema, self.plain_columns = _schemas()
         self.row_group_size = int(shard["row_group_size"])
         self.compression = str(shard["compression"])
         self.max_rows = int(shard.get("max_rows") or DEFAULT_MAX_ROWS)
@@ -240,6 +273,7 @@ class _ShardGroup:
         self.parquet: pq.ParquetWriter | None = None
         self.pairs: pq.ParquetWriter | None = None
         self.tar: TarShardWriter | None = None
+        self.sinks: list[tuple[Path, HashingWriter]] = []
         self.rows: list[dict[str, Any]] = []
         self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
@@ -251,11 +285,20 @@ class _ShardGroup:
         self.index += 1
         stem = shard_stem(self.split, self.source, self.outputs.partition.name, self.index)
         path = self.outputs.path("data", ".parquet", stem)
-        self.parquet = pq.ParquetWriter(path, self.schema, compression=self.compression)
         pairs = self.outputs.path("pairs", ".parquet", stem)
-        self.pairs = pq.ParquetWriter(pairs, self.pair_schema, compression=self.compression)
         tar = self.outputs.path("wds", ".tar", stem)
-        self.tar = TarShardWriter(tar)
+        self.sinks = [(p, HashingWriter(p)) for p in (path, pairs, tar)]
+        self.parquet = pq.ParquetWriter(
+            self.sinks[0][1],
+            self.schema,
+            compression=self.compression,
+            use_dictionary=self.plain_columns,
+            write_statistics=self.plain_columns,
+        )
+        self.pairs = pq.ParquetWriter(
+            self.sinks[1][1], self.pair_schema, compression=self.compression
+        )
+        self.tar = TarShardWriter(tar, self.sinks[2][1])
         self.paths += [("parquet", path), ("parquet", pairs), ("tar", tar)]
         self.file_rows = self.file_bytes = 0
 
@@ -288,6 +331,10 @@ class _ShardGroup:
         for writer in (self.parquet, self.pairs, self.tar):
             if writer is not None:
                 writer.close()
+        for tmp, sink in self.sinks:  # hashed while written: published without a re-read
+            sink.close()
+            self.outputs.digest_of(tmp, sink.hexdigest(), sink.size)
+        self.sinks = []
         self.parquet = self.pairs = self.tar = None
 
     def file_bytes_by_kind(self) -> Counter[str]:
@@ -317,22 +364,27 @@ def _read_sample(sample: Sample, with_rasters: bool) -> Rendered:
 
 
 def shard_partition(
-    partition: Partition, outputs: PartitionOutputs, shard: dict[str, Any], box_convention: str
+    partition: Partition,
+    outputs: PartitionOutputs,
+    shard: dict[str, Any],
+    box_convention: str,
+    rendered: Path | None = None,
 ) -> StageStats:
     """Write the shards of one partition: one row and one tar key per sample with pairs.
 
     Args:
-        partition: The partition (inputs: generate pairs, filter kept samples).
+        partition: The partition (inputs: validated pairs, dedup's kept samples).
         outputs: Where to write.
         shard: The ``shard`` parameters.
         box_convention: Description of the box format.
+        rendered: The score stage's rendered file of the partition (a cache: where it is
+            None or absent, each sample is decoded and rendered here, into the same bytes).
 
     Returns:
         Counts per pair, with pairs per split, source, task and modality in ``produced``.
     """
     with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
-    scored = partition.inputs[2] if len(partition.inputs) > 2 else None
     by_sample: dict[str, list[InstructionPair]] = {}
     for pair in iter_pairs(partition.inputs[0]):
         if pair.sample_id not in samples:
@@ -342,7 +394,7 @@ def shard_partition(
     summary = _Summary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
-    from_score = load_rendered(scored, set(by_sample))
+    from_score = load_rendered(rendered, set(by_sample))
     try:
         for sample_id, pairs in by_sample.items():
             sample = samples[sample_id]
@@ -418,15 +470,18 @@ def run(params: Params, progress: bool = True) -> StageStats:
     corpus = params.path_of("corpus")
     records_dir = params.work_dir(STAGE) / "_done"
     partitions = partitions_from(
-        [
-            (params.work_dir("validate"), "pairs"),
-            (params.work_dir("dedup"), "kept"),
-            (params.work_dir("score"), RENDERED_KIND),
-        ]
+        [(params.work_dir("validate"), "pairs"), (params.work_dir("dedup"), "kept")]
     )
+    work = params.path_of("work")
 
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
-        return shard_partition(partition, outputs, shard, box_convention)
+        path = rendered_path(work, partition.name)
+        return shard_partition(partition, outputs, shard, box_convention, path)
+
+    def consumed(record: Mapping[str, Any]) -> None:
+        # the partition's shards are published: its renderings have served (kept until
+        # here, a kill before this line leaves them for the next run to delete)
+        rendered_path(work, str(record["partition"])).unlink(missing_ok=True)
 
     with stage_executor(params) as executor:
         stats = run_partitions(
@@ -440,7 +495,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
             records_dir=records_dir,
             state_dir=params.state_dir(STAGE),
             executor=executor,
+            after_each=consumed,
         )
+    # renderings of partitions that no longer exist (the stage's own were deleted above)
+    for path in sorted((work / RENDER_CACHE).glob("*.parquet")):
+        path.unlink(missing_ok=True)
     summary = merge_summaries(summary_paths(params))
     write_card(corpus, stats, summary, params, box_convention)
     known = {  # the digests taken when each shard file was published

@@ -1,0 +1,74 @@
+"""Score's renderings are a hand-off cache: shard consumes and deletes them, and the corpus is
+byte-identical whether shard copies them or decodes the samples itself (issue 19)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from build_helpers import build, tree_digest
+
+import eoinstruct.pipeline.stages.shard as shard_stage
+from eoinstruct.pipeline.io.rendered import RENDER_CACHE
+
+SOURCES = ("bigearthnet_v1", "xbd", "dota")
+"""Per-band GeoTIFFs (PNG renderings and ``.npy`` arrays), PNG pairs passed through, and
+windows of large images."""
+
+
+def _shard(root: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Re-run the shard stage from scratch; return how many samples it decoded itself."""
+    decoded: list[str] = []
+    original = shard_stage._read_sample
+
+    def counting(sample: Any, with_rasters: bool) -> Any:
+        decoded.append(sample.sample_id)
+        return original(sample, with_rasters)
+
+    monkeypatch.setattr(shard_stage, "_read_sample", counting)
+    shutil.rmtree(root / "work" / "_state" / "shard")
+    build(root, "shard", sources=SOURCES)
+    return len(decoded)
+
+
+def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(tmp_path, sources=SOURCES)
+    cache = tmp_path / "work" / RENDER_CACHE
+    # not an output of score (no DVC out, no completion record), and gone after shard
+    assert not (tmp_path / "work" / "score" / "rendered").exists()
+    assert cache.is_dir() and not list(cache.iterdir())
+    corpus = tree_digest(tmp_path / "corpus")
+    records = tree_digest(tmp_path / "work" / "shard")
+    assert any(k.endswith(".parquet") for k in corpus) and any(k.endswith(".tar") for k in corpus)
+
+    # score redone: its renderings are back; its outputs and records are unchanged
+    scored = tree_digest(tmp_path / "work" / "score")
+    shutil.rmtree(tmp_path / "work" / "_state" / "score")
+    build(tmp_path, "score", sources=SOURCES)
+    assert tree_digest(tmp_path / "work" / "score") == scored
+    saved = tmp_path / "saved"
+    shutil.copytree(cache, saved)
+    assert len(list(saved.glob("*.parquet"))) >= 3
+
+    # a kill between publishing the shards and deleting the renderings: the next shard run
+    # finds every partition current, rewrites nothing and deletes the leftovers
+    build(tmp_path, "shard", sources=SOURCES)
+    assert not list(cache.iterdir())
+    assert tree_digest(tmp_path / "corpus") == corpus
+
+    # without renderings: shard decodes every sample itself, into the same bytes
+    assert _shard(tmp_path, monkeypatch) > 0
+    assert tree_digest(tmp_path / "corpus") == corpus
+    assert tree_digest(tmp_path / "work" / "shard") == records
+
+    # with them: shard decodes nothing, writes the same bytes and deletes them
+    shutil.rmtree(cache)
+    shutil.copytree(saved, cache)
+    assert _shard(tmp_path, monkeypatch) == 0
+    assert tree_digest(tmp_path / "corpus") == corpus
+    assert tree_digest(tmp_path / "work" / "shard") == records
+    assert not list(cache.iterdir())
