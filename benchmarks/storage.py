@@ -1,8 +1,9 @@
 """Bytes on disk of a finished build (sources excluded) against the corpus's unique bytes.
 
 Counts what ``du`` counts (allocated blocks, every hard-linked inode once) under
-``paths.work`` (its ``score/rendered`` renderings also on their own: counted once, in
-``renderings``), ``paths.corpus``, ``earthdial.out`` (written on demand: usually absent) and
+``paths.work`` (its ``_rendered`` renderings, a cache the shard stage deletes, also on their
+own: counted once, in ``renderings``), ``paths.corpus``, ``earthdial.out`` (written on
+demand: usually absent) and
 ``.dvc/cache``, and compares the total with the unique image bytes the dataset card states
 (each rendering and array once, from the shard stage's summaries) and with the corpus's own
 bytes. Prints one JSON object.
@@ -21,7 +22,7 @@ from typing import Any
 
 from eoinstruct.pipeline.config import load_params
 from eoinstruct.pipeline.corpus.layout import merge_summaries, storage_figures, summary_paths
-from eoinstruct.pipeline.io.rendered import RENDERED_KIND
+from eoinstruct.pipeline.io.rendered import RENDER_CACHE
 
 
 def disk_bytes(folder: Path, seen: set[tuple[int, int]]) -> int:
@@ -59,7 +60,7 @@ def measure(params_path: Path) -> dict[str, Any]:
     params = load_params(params_path)
     # the score stage's renderings (each image once, PNG or original bytes, and its array):
     # what the shard stage copies instead of decoding the pixels a second time
-    renderings = params.path_of("work") / "score" / RENDERED_KIND
+    renderings = params.path_of("work") / RENDER_CACHE
     folders = {
         "renderings": renderings,
         "work": params.path_of("work"),

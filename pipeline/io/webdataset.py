@@ -28,9 +28,9 @@ class TarShardWriter:
             :meth:`close`).
     """
 
-    def __init__(self, path: Path, file: BinaryIO | io.RawIOBase | None = None) -> None:
+    def __init__(self, path: Path, file: BinaryIO | io.BufferedIOBase | None = None) -> None:
         self.path = path
-        self._file: BinaryIO | io.RawIOBase = file if file is not None else path.open("wb")
+        self._file: BinaryIO | io.BufferedIOBase = path.open("wb") if file is None else file
         self._tar = webdataset.TarWriter(
             self._file, user="root", group="root", mode=0o644, mtime=0, encoder=False
         )

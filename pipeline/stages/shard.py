@@ -36,6 +36,7 @@ rendered fails every pair of the sample).
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 from collections import Counter, defaultdict
@@ -227,6 +228,9 @@ class _Summary:
         return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
+WRITE_BUFFER = 1 << 20
+"""Bytes buffered before a shard file's writes reach its hash and the file system."""
+
 BINARY_COLUMNS = ("images.list.element.bytes", "arrays.list.element.npy")
 """Columns of encoded pixels (PNG, ``.npy``): written without dictionary encoding and
 statistics (a dictionary of unique images never pays, min/max of image bytes mean nothing)."""
@@ -274,6 +278,7 @@ class _ShardGroup:
         self.pairs: pq.ParquetWriter | None = None
         self.tar: TarShardWriter | None = None
         self.sinks: list[tuple[Path, HashingWriter]] = []
+        self.buffers: list[io.BufferedWriter] = []
         self.rows: list[dict[str, Any]] = []
         self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
@@ -288,17 +293,18 @@ class _ShardGroup:
         pairs = self.outputs.path("pairs", ".parquet", stem)
         tar = self.outputs.path("wds", ".tar", stem)
         self.sinks = [(p, HashingWriter(p)) for p in (path, pairs, tar)]
+        # buffered: the hash and the write system call see MiB blocks, not 10 KiB tar records
+        files = [io.BufferedWriter(sink, WRITE_BUFFER) for _, sink in self.sinks]
+        self.buffers = files
         self.parquet = pq.ParquetWriter(
-            self.sinks[0][1],
+            files[0],
             self.schema,
             compression=self.compression,
             use_dictionary=self.plain_columns,
             write_statistics=self.plain_columns,
         )
-        self.pairs = pq.ParquetWriter(
-            self.sinks[1][1], self.pair_schema, compression=self.compression
-        )
-        self.tar = TarShardWriter(tar, self.sinks[2][1])
+        self.pairs = pq.ParquetWriter(files[1], self.pair_schema, compression=self.compression)
+        self.tar = TarShardWriter(tar, files[2])
         self.paths += [("parquet", path), ("parquet", pairs), ("tar", tar)]
         self.file_rows = self.file_bytes = 0
 
@@ -331,10 +337,12 @@ class _ShardGroup:
         for writer in (self.parquet, self.pairs, self.tar):
             if writer is not None:
                 writer.close()
+        for buffer in self.buffers:
+            buffer.close()  # flushes into the hashing sink and closes it
         for tmp, sink in self.sinks:  # hashed while written: published without a re-read
             sink.close()
             self.outputs.digest_of(tmp, sink.hexdigest(), sink.size)
-        self.sinks = []
+        self.sinks, self.buffers = [], []
         self.parquet = self.pairs = self.tar = None
 
     def file_bytes_by_kind(self) -> Counter[str]:
