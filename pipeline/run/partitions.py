@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 from tqdm import tqdm
 
@@ -45,6 +45,17 @@ from eoinstruct.pipeline.records import to_json
 from eoinstruct.pipeline.run.backends import Executor, InProcessExecutor
 from eoinstruct.pipeline.run.fingerprint import code_fingerprint, file_sha256
 from eoinstruct.pipeline.run.lock import LOCK_FILE, folder_lock
+from eoinstruct.pipeline.run.records import AUX_PREFIX as AUX_PREFIX
+from eoinstruct.pipeline.run.records import DONE_DIR as DONE_DIR
+from eoinstruct.pipeline.run.records import UNFINISHED as UNFINISHED
+from eoinstruct.pipeline.run.records import CompletionRecord as CompletionRecord
+from eoinstruct.pipeline.run.records import OutputEntry as OutputEntry
+from eoinstruct.pipeline.run.records import StateRecord as StateRecord
+from eoinstruct.pipeline.run.records import completed_records as completed_records
+from eoinstruct.pipeline.run.records import output_of as output_of
+from eoinstruct.pipeline.run.records import output_path as output_path
+from eoinstruct.pipeline.run.records import read_record as read_record
+from eoinstruct.pipeline.run.records import record_is_current as record_is_current
 
 log = logging.getLogger(__name__)
 
@@ -53,35 +64,8 @@ FAULT_ENV = "EOINSTRUCT_FAULT"
 process SIGKILL itself at that point (phases: ``step`` — outputs written, nothing published;
 ``publish`` — one output published; ``record`` — completion record written, state not)."""
 
-DONE_DIR = "_done"
-UNFINISHED = "unfinished"
-"""A step's ``produced`` count of items it could not finish (e.g. a request that failed):
-a partition with any is redone by the next run instead of counting as done."""
 STATS_FILE = "_stats.json"
 TIMINGS_FILE = "_timings.json"
-
-
-class OutputEntry(TypedDict):
-    """One published file of a partition: its digest and size."""
-
-    sha256: str
-    bytes: int
-
-
-class CompletionRecord(TypedDict):
-    """``_done/<partition>.json``: what a finished partition wrote and counted."""
-
-    partition: str
-    source: str
-    outputs: dict[str, OutputEntry]
-    stats: dict[str, Any]
-
-
-class StateRecord(TypedDict):
-    """``_state/<stage>/<partition>.json``: the fingerprint it was done for, and its time."""
-
-    fingerprint: str
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -255,30 +239,10 @@ def default_state_dir(stage_dir: Path) -> Path:
     return stage_dir.parent / "_state" / stage_dir.name
 
 
-AUX_PREFIX = "aux:"
-
-
 def _output_key(stage_dir: Path, aux_dir: Path, path: Path) -> str:
     if path.is_relative_to(stage_dir):
         return path.relative_to(stage_dir).as_posix()
     return AUX_PREFIX + path.relative_to(aux_dir).as_posix()
-
-
-def output_path(stage_dir: Path, key: str, records_dir: Path | None = None) -> Path:
-    """Resolve an output key of a completion record to a path.
-
-    Args:
-        stage_dir: The stage's output folder.
-        key: A key of the record's ``outputs``.
-        records_dir: The stage's records folder, if not ``<stage_dir>/_done``.
-
-    Returns:
-        The file path.
-    """
-    if key.startswith(AUX_PREFIX):
-        aux = (records_dir or stage_dir / DONE_DIR).parent
-        return aux / key[len(AUX_PREFIX) :]
-    return stage_dir / key
 
 
 def partition_fingerprint(stage: str, config: Mapping[str, Any], partition: Partition) -> str:
@@ -310,96 +274,6 @@ def partition_fingerprint(stage: str, config: Mapping[str, Any], partition: Part
     for path in partition.inputs:
         digest.update(file_sha256(path).encode())
     return digest.hexdigest()
-
-
-def read_record(records_dir: Path, name: str) -> Any:
-    """Return a partition's completion or state record, or ``None`` if absent or unreadable.
-
-    Returns:
-        The parsed JSON (a :class:`CompletionRecord` or :class:`StateRecord`), or ``None``.
-    """
-    path = records_dir / f"{name}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def record_is_current(
-    stage_dir: Path,
-    records_dir: Path,
-    record: CompletionRecord | None,
-    state: StateRecord | None,
-    fp: str,
-) -> bool:
-    """Whether a partition's completion record stands for its current inputs and outputs.
-
-    Args:
-        stage_dir: The stage's output folder.
-        records_dir: Where the stage's completion records lie.
-        record: The partition's completion record (None: never completed).
-        state: The partition's local state record (None: none).
-        fp: The partition's current fingerprint.
-
-    Returns:
-        True if the record and the state match ``fp``, no item was left unfinished and every
-        output the record lists is on disk at its recorded size; False if the partition must
-        be redone.
-    """
-    if not record or not state or state.get("fingerprint") != fp:
-        return False
-    stats = record.get("stats", {})
-    produced = stats.get("produced", {}) if isinstance(stats, Mapping) else {}
-    if isinstance(produced, Mapping) and produced.get(UNFINISHED, 0):
-        return False  # items the step could not finish (a server down): redo them
-    outputs = record.get("outputs", {})
-    assert isinstance(outputs, Mapping)
-    for rel, meta in outputs.items():
-        path = output_path(stage_dir, rel, records_dir)
-        if not path.is_file() or path.stat().st_size != meta["bytes"]:
-            return False
-    return True
-
-
-def completed_records(stage_dir: Path, records_dir: Path | None = None) -> list[CompletionRecord]:
-    """Return the completion records of a finished stage, sorted by partition name.
-
-    Args:
-        stage_dir: The stage's output folder.
-        records_dir: Folder of its completion records (default ``<stage_dir>/_done``).
-
-    Returns:
-        The records (see :meth:`PartitionOutputs.commit`).
-
-    Raises:
-        FileNotFoundError: If the stage has not run (no records folder).
-    """
-    done = records_dir or stage_dir / DONE_DIR
-    if not done.is_dir():
-        raise FileNotFoundError(f"{done} does not exist: run the upstream stage first")
-    records = []
-    for path in sorted(done.glob("*.json")):
-        records.append(json.loads(path.read_text(encoding="utf-8")))
-    return records
-
-
-def output_of(stage_dir: Path, record: CompletionRecord, kind: str) -> Path | None:
-    """Return the path of a partition's output of one kind, or ``None`` if it wrote none.
-
-    Args:
-        stage_dir: The stage's output folder.
-        record: A completion record.
-        kind: The output sub-folder (``samples``…).
-
-    Returns:
-        The file path, or ``None``.
-    """
-    outputs = record["outputs"]
-    assert isinstance(outputs, Mapping)
-    matches = [rel for rel in outputs if rel.split("/", 1)[0] == kind]
-    if len(matches) > 1:
-        raise ValueError(f"partition {record['partition']} has several {kind} outputs")
-    return output_path(stage_dir, matches[0]) if matches else None
 
 
 def _remove_unowned(stage_dir: Path, owned: set[Path], keep: Iterable[str]) -> list[Path]:
