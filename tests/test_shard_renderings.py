@@ -72,3 +72,26 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     assert tree_digest(tmp_path / "corpus") == corpus
     assert tree_digest(tmp_path / "work" / "shard") == records
     assert not list(cache.iterdir())
+
+
+def test_files_hashed_while_written_are_published_without_a_reread(tmp_path: Path) -> None:
+    import hashlib
+    import io
+
+    from eoinstruct.pipeline.io.atomic import HashingWriter, publish_many, temporary_path
+
+    final = tmp_path / "a.bin"
+    tmp = temporary_path(final)
+    data = bytes(range(256)) * 5000
+    with io.BufferedWriter(HashingWriter(tmp), 4096) as buffered:
+        for start in range(0, len(data), 10_240):  # tar-sized records through the buffer
+            buffered.write(data[start : start + 10_240])
+        sink = buffered.raw
+    assert isinstance(sink, HashingWriter) and sink.closed
+    assert sink.size == len(data) and sink.hexdigest() == hashlib.sha256(data).hexdigest()
+    # the given digest is used as it is (a wrong one would show: not re-read), the size checked
+    [done] = publish_many([(tmp, final)], known={tmp: ("f" * 64, len(data))})
+    assert done.sha256 == "f" * 64 and final.read_bytes() == data
+    tmp.write_bytes(b"short")
+    with pytest.raises(OSError, match="hashed"):
+        publish_many([(tmp, tmp_path / "b.bin")], known={tmp: ("f" * 64, len(data))})

@@ -23,6 +23,12 @@ only on the samples, pairs and params: the stage stays byte-for-byte reproducibl
 own code (``webdataset.ShardWriter`` rotates the tar alone, not its Parquet twins); the tar
 members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
 
+The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.parquet``,
+:mod:`eoinstruct.pipeline.io.rendered`): copied, not decoded again, and the partition's file is
+deleted once its shards are published (a kill in between leaves it for the next run to delete).
+Where it is absent the samples are decoded here, into the same bytes. Each shard file is hashed
+while it is written (through a 1 MiB buffer), so publishing it does not read it back.
+
 Per partition a summary (``<work>/shard/summary/<partition>.json``: pairs per
 split/source/task, generators, sensors and their bands, sample locations, band value
 histograms, answer lengths and the ``bytes`` stored vs the unique images' bytes) feeds the
