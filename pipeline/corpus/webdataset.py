@@ -12,9 +12,11 @@ member states them as the shard stage wrote them: the sample's ``gsd_m`` from it
 (float64 JSON) and the wavelengths from the source's facts, each where float32 holds exactly
 that value, else the shortest decimal float32 holds (``664.6``, not ``664.5999755859375``).
 
+Written into ``<corpus>/wds`` (the default), the tars join the corpus's manifest, so that a
+publish uploads them and a download verifies them; the card says how they are produced.
 Each tar is written to a temporary name and renamed when complete, so an interrupted run leaves
 no partial tar and a re-run writes only what is missing: a tar whose recorded source digest
-(``<out>/_done/<stem>.json``) matches its Parquet file is kept.
+(``<out>/.done/<stem>.json``) matches its Parquet file is kept.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from eoinstruct.pipeline.corpus.rows import _wavelengths, json_nodata, sample_key
 from eoinstruct.pipeline.corpus.views import wds_pairs
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
 from eoinstruct.pipeline.records import to_json
 
-DONE_DIR = "_done"
-"""Folder of ``<out>`` holding one completion record per tar written."""
+DONE_DIR = ".done"
+"""Folder of ``<out>`` holding one completion record per tar written (hidden: no manifest
+lists it)."""
 
 READ_BATCH_ROWS = 16
 """Sample rows read from Parquet at a time (bounded memory whatever the shard size)."""
@@ -171,6 +175,30 @@ def write_tar(parquet: Path, tar: Path) -> int:
     return writer.count
 
 
+def _update_manifest(corpus: Path, out: Path, sources: list[Path]) -> None:
+    """List the tars in the corpus's manifest (they sit in ``<corpus>/wds``), stale ones gone.
+
+    Tars of ``wds/`` without a Parquet shard of the same stem (left by an older corpus) are
+    removed first; the digests already in the manifest and in the completion records are
+    reused, so only the card and new files are hashed.
+    """
+    stems = {p.stem for p in sources}
+    for tar in out.glob("*.tar"):
+        if tar.stem not in stems:
+            tar.unlink()
+            (out / DONE_DIR / f"{tar.stem}.json").unlink(missing_ok=True)
+    known: dict[str, tuple[str, int]] = {
+        rel: (entry["sha256"], entry["bytes"])
+        for rel, entry in read_manifest(corpus)["files"].items()
+        if not rel.startswith("wds/")
+    }
+    for record in (out / DONE_DIR).glob("*.json"):
+        entry = json.loads(record.read_text(encoding="utf-8"))
+        if entry.get("sha256"):
+            known[f"wds/{record.stem}.tar"] = (entry["sha256"], int(entry["bytes"]))
+    write_manifest(corpus, known)
+
+
 def write_webdataset(
     corpus: Path,
     out: Path | None = None,
@@ -191,6 +219,9 @@ def write_webdataset(
 
     Raises:
         FileNotFoundError: If the corpus has no ``data`` folder (never sharded).
+
+    When ``out`` is ``<corpus>/wds`` the corpus's ``manifest.json`` is rewritten to list the
+    tars (a publish then uploads them too); elsewhere the corpus folder is left unchanged.
     """
     from tqdm import tqdm
 
@@ -214,10 +245,12 @@ def write_webdataset(
                 continue
         counts["samples"] += write_tar(parquet, tar)
         counts["written"] += 1
-        entry = {"parquet_sha256": digest, "bytes": tar.stat().st_size}
+        entry = {"parquet_sha256": digest, "bytes": tar.stat().st_size, "sha256": _digest(tar)}
         partial = record.with_name(f".{record.name}.partial")
         partial.write_text(json.dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
         partial.replace(record)
+    if out.resolve() == (corpus / "wds").resolve() and (corpus / MANIFEST_NAME).is_file():
+        _update_manifest(corpus, out, sources)
     echo(
         f"webdataset: {counts['written']} tars written ({counts['samples']} samples), "
         f"{counts['kept']} already complete, in {out}"

@@ -1,4 +1,4 @@
-"""Stage ``shard``: write the corpus, one row per sample, as Parquet and WebDataset tars.
+"""Stage ``shard``: write the corpus, one row per sample, as Parquet (and WebDataset tars).
 
 File layout (each image stored once; :mod:`eoinstruct.pipeline.corpus.layout`): every sample
 that has pairs is written exactly once, into the files of its split and source, rotated by size
@@ -6,14 +6,16 @@ within a partition::
 
     <corpus>/data/<split>-<source>-<partition index>-<nnnnn>.parquet    sample rows
     <corpus>/pairs/<split>-<source>-<partition index>-<nnnnn>.parquet   their pairs, text only
-    <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples
+    <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples (option)
 
 A sample row (:mod:`eoinstruct.pipeline.corpus.rows`) carries every image of the sample once:
 its RGB rendering (``images``), its lossless raster when it is not 8-bit RGB or grey (``arrays``:
 ``.npy`` bytes with shape, dtype, bands, wavelengths, GSD, scale/offset, unit, nodata), one
 acquisition time per image, the metadata JSON and its pairs (``dialogues``). The pair table
-repeats the pairs without pixels, for counting and filtering by task. The tar holds one key per
-sample (``<key>.json``, ``<key>.<role>.png``, ``<key>.<role>.npy``). The per-pair training view
+repeats the pairs without pixels, for counting and filtering by task. The Parquet shards are
+the one stored copy of every image: the tars are written only with ``shard.webdataset: true``,
+otherwise on demand by ``eoinstruct webdataset`` (:mod:`eoinstruct.pipeline.corpus.webdataset`,
+byte-identical). The tar holds one key per sample (``<key>.json``, ``<key>.<role>.png``, ``<key>.<role>.npy``). The per-pair training view
 is :func:`eoinstruct.pipeline.corpus.views.pairs` (``datasets``) or
 :func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
 
@@ -239,6 +241,7 @@ class _ShardGroup:
         self.index = -1
         self.parquet: pq.ParquetWriter | None = None
         self.pairs: pq.ParquetWriter | None = None
+        self.with_tars = bool(shard.get("webdataset", False))
         self.tar: TarShardWriter | None = None
         self.rows: list[dict[str, Any]] = []
         self.pair_rows: list[dict[str, Any]] = []
@@ -254,9 +257,11 @@ class _ShardGroup:
         self.parquet = pq.ParquetWriter(path, self.schema, compression=self.compression)
         pairs = self.outputs.path("pairs", ".parquet", stem)
         self.pairs = pq.ParquetWriter(pairs, self.pair_schema, compression=self.compression)
-        tar = self.outputs.path("wds", ".tar", stem)
-        self.tar = TarShardWriter(tar)
-        self.paths += [("parquet", path), ("parquet", pairs), ("tar", tar)]
+        self.paths += [("parquet", path), ("parquet", pairs)]
+        if self.with_tars:
+            tar = self.outputs.path("wds", ".tar", stem)
+            self.tar = TarShardWriter(tar)
+            self.paths.append(("tar", tar))
         self.file_rows = self.file_bytes = 0
 
     def add(
@@ -268,10 +273,10 @@ class _ShardGroup:
         )
         if self.parquet is None or full:
             self._open()
-        assert self.tar is not None
         self.rows.append(row)
         self.pair_rows.extend(pair_rows)
-        self.tar.write(sample_key(row["sample_id"]), members)
+        if self.tar is not None:
+            self.tar.write(sample_key(row["sample_id"]), members)
         self.file_rows += 1
         self.file_bytes += size
         if len(self.rows) >= self.row_group_size:
@@ -376,9 +381,10 @@ def shard_partition(
             summary.bytes["unique_images"] += sum(images)
             summary.bytes["parquet_images"] += sum(len(i["bytes"]) for i in row["images"])
             summary.bytes["parquet_images"] += sum(len(a["npy"]) for a in row["arrays"])
-            summary.bytes["tar_images"] += sum(
-                len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
-            )
+            if groups[key].with_tars:
+                summary.bytes["tar_images"] += sum(
+                    len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
+                )
             summary.bytes["samples"] += 1
             summary.add_sample(sample, hists)
             for pair in pairs:
