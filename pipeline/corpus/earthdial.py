@@ -17,9 +17,9 @@ column).
 The export reads only the corpus folder (its Parquet sample shards hold, per sample, the
 dialogues, the RGB renderings and the arrays; ``webdataset.parquet_pair_records`` explodes them
 into pairs, the records a WebDataset tar of the same stem gives), so it works as well on a
-corpus downloaded from the Hub, with or without tars. It stays one row per pair: that is what EarthDial's loader reads. A
-sub-dataset is one split of one source, task, modality and set of image roles, named
-``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
+corpus downloaded from the Hub, with or without tars. It stays one row per pair: that is what
+EarthDial's loader reads. A sub-dataset is one split of one source, task, modality and set of
+image roles, named ``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
 
 - ``__key__`` (the pair id), ``conversations`` (JSON string of ``[{"from", "value"}]``), and
   ``source``, ``task``, ``modality``, ``sensor``, ``metadata`` (JSON) for bookkeeping;

@@ -15,7 +15,8 @@ acquisition time per image, the metadata JSON and its pairs (``dialogues``). The
 repeats the pairs without pixels, for counting and filtering by task. The Parquet shards are
 the one stored copy of every image: the tars are written only with ``shard.webdataset: true``,
 otherwise on demand by ``eoinstruct webdataset`` (:mod:`eoinstruct.pipeline.corpus.webdataset`,
-byte-identical). The tar holds one key per sample (``<key>.json``, ``<key>.<role>.png``, ``<key>.<role>.npy``). The per-pair training view
+byte-identical). The tar holds one key per sample (``<key>.json``, ``<key>.<role>.png``,
+``<key>.<role>.npy``). The per-pair training view
 is :func:`eoinstruct.pipeline.corpus.views.pairs` (``datasets``) or
 :func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
 
