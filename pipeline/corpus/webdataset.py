@@ -121,7 +121,9 @@ def iter_parquet_members(path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
         The key and members of each row (:func:`row_members`).
     """
     with pq.ParquetFile(path) as file:
-        for batch in file.iter_batches(batch_size=READ_BATCH_ROWS):
+        # one thread: the stages run one process per core, and each decoding thread's buffers
+        # stayed resident (55 MB more peak memory on a 220-sample export, no CPU saved)
+        for batch in file.iter_batches(batch_size=READ_BATCH_ROWS, use_threads=False):
             for row in batch.to_pylist():
                 yield row_members(row)
 
