@@ -215,10 +215,23 @@ def parse_first_ifd(handle: BinaryIO) -> TiffIfd:
         raise UnsupportedTiff(f"malformed header: {exc}") from exc
 
 
-def _has_sidecar(path: Path) -> bool:
+def folder_listing(folder: Path) -> frozenset[str] | None:
+    """The names in a folder (None if it cannot be listed), for :func:`read_plain_geotiff`.
+
+    Args:
+        folder: The folder of one or more GeoTIFFs.
+
+    Returns:
+        The names, or None.
+    """
     try:
-        siblings = os.listdir(path.parent)
+        return frozenset(os.listdir(folder))
     except OSError:
+        return None
+
+
+def _has_sidecar(path: Path, siblings: frozenset[str] | None) -> bool:
+    if siblings is None:
         return True
     names = {path.name + s for s in _SIDECARS} | {path.stem + w for w in _WORLD_FILES}
     return any(name in names for name in siblings)
@@ -428,7 +441,11 @@ def _nodata_mask(data: np.ndarray, text: object) -> np.ndarray | None:
 
 
 def read_plain_geotiff(
-    path: Path, count: int | None, allowed_dtypes: tuple[str, ...], max_pixels: int
+    path: Path,
+    count: int | None,
+    allowed_dtypes: tuple[str, ...],
+    max_pixels: int,
+    siblings: frozenset[str] | bool | None = True,
 ) -> PlainGeoTiff | None:
     """Decode a plain GeoTIFF as rasterio's ``read(masked=True)`` would, or None.
 
@@ -437,12 +454,15 @@ def read_plain_geotiff(
         count: The band count required (None: any).
         allowed_dtypes: The dtype names allowed.
         max_pixels: The largest width × height allowed.
+        siblings: The names in the file's folder (:func:`folder_listing`, listed once for
+            the band files of one image), checked for sidecars; True: list it now.
 
     Returns:
         The pixels and georeferencing, or None where the file is not a supported plain
         GeoTIFF or fails a check (the caller reads it with rasterio, which reports why).
     """
-    if _has_sidecar(path):
+    listing = folder_listing(path.parent) if siblings is True else siblings
+    if _has_sidecar(path, listing if isinstance(listing, frozenset) else None):
         return None
     try:
         with path.open("rb") as handle:
