@@ -1,11 +1,11 @@
 """Reading a sample's pixels, whatever the file format, into float arrays with NaN for nodata.
 
 GeoTIFFs are read once each: plain ones (strips/tiles, none/Deflate, pixel scale + tiepoint)
-with tifffile (:mod:`eoinstruct.pipeline.io.geotiff`, the same pixels and mask as rasterio's
-masked read), any other with rasterio; and checked against what the layout promises
-(:func:`check_band_grids`): the band files of one image share a CRS and bounds, each has one band
-(a single-file image: one band per declared band) and a dtype its encoding allows;
-a band coarser than the image's reference grid by an integer factor up to
+by a ``struct`` header parser and zlib (:mod:`eoinstruct.pipeline.io.geotiff`, the same pixels
+and mask as rasterio's masked read), any other with rasterio; and checked against what the
+layout promises (:func:`check_band_grids`): the band files of one image share a CRS and
+bounds, each has one band (a single-file image: one band per declared band) and a dtype its
+encoding allows; a band coarser than the image's reference grid by an integer factor up to
 :data:`MAX_BAND_FACTOR` (BigEarthNet's 20 m and 60 m bands) is repeated onto it (nearest
 neighbour), any other size is refused. PNG and JPEG are decoded fully with Pillow (a truncated
 file fails); arrays inside HDF5 files (QuakeSet) with h5py, addressed as
