@@ -233,8 +233,10 @@ def folder_listing(folder: Path) -> frozenset[str] | None:
 def _has_sidecar(path: Path, siblings: frozenset[str] | None) -> bool:
     if siblings is None:
         return True
-    names = {path.name + s for s in _SIDECARS} | {path.stem + w for w in _WORLD_FILES}
-    return any(name in names for name in siblings)
+    name, stem = path.name, path.stem
+    return any(name + s in siblings for s in _SIDECARS) or any(
+        stem + w in siblings for w in _WORLD_FILES
+    )
 
 
 def _one(tags: dict[int, tuple[float, ...] | str], code: int, default: int | None) -> int:
