@@ -57,6 +57,34 @@ ROW_GROUP_SIZE = 64
 """Images per row group of a rendered file (the unit the shard stage loads)."""
 
 
+_BLOBS = ("png", "npy")
+_SMALL = [name for name in RENDER_SCHEMA.names if name not in _BLOBS]
+
+
+def write_rendered(path: Path, table: pa.Table) -> None:
+    """Write a partition's rendered images (a table of :data:`RENDER_SCHEMA`).
+
+    The ``png`` and ``npy`` blobs get no dictionary and no statistics (each is distinct, and a
+    dictionary attempt copies and hashes every blob before giving up); PNG bytes are stored
+    as they are (already Deflate-coded: zstd saved 0.1 % of them), ``.npy`` arrays and the
+    small columns with zstd. Measured on the 2,000-unit BigEarthNet build (CPU per
+    100-image partition, best of 3): 56.4 ms and 15.205 MB before, 47.3 ms and 15.215 MB
+    so; ``npy`` uncompressed as well would take 18.6 ms but 23.6 MB.
+
+    Args:
+        path: Destination (a temporary path from the executor).
+        table: The rows.
+    """
+    pq.write_table(
+        table,
+        path,
+        compression={**dict.fromkeys(_SMALL, "zstd"), "png": "none", "npy": "zstd"},
+        row_group_size=ROW_GROUP_SIZE,
+        write_statistics=_SMALL,
+        use_dictionary=_SMALL,
+    )
+
+
 def rendered_image(
     sample: Sample, image: ImageRef, array: np.ndarray, rgb: np.ndarray | None
 ) -> dict[str, Any]:

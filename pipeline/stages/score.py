@@ -30,8 +30,8 @@ from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.rendered import (
     RENDER_SCHEMA,
     RENDERED_KIND,
-    ROW_GROUP_SIZE,
     rendered_image,
+    write_rendered,
 )
 from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
@@ -125,10 +125,8 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
         for row in kept:
             rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
-        write_table(
-            outputs.path(RENDERED_KIND),
-            pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA),
-            row_group_size=ROW_GROUP_SIZE,
+        write_rendered(
+            outputs.path(RENDERED_KIND), pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA)
         )
 
 
