@@ -207,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
         "corpus", nargs="?", type=Path, help="corpus folder (default: params.yaml paths.corpus)"
     )
     audit.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
+    webdataset = sub.add_parser(
+        "webdataset",
+        help="write the corpus's WebDataset tars from its Parquet shards, on demand",
+        description="Stream every data/<stem>.parquet of the corpus into <stem>.tar, "
+        "byte-identical to the tars the shard stage writes with shard.webdataset: true. Each "
+        "tar is written atomically; a re-run keeps the tars already complete. Into "
+        "<corpus>/wds (the default) the tars also join the corpus's manifest, so that "
+        "`eoinstruct publish` uploads them.",
+        parents=later,
+    )
+    webdataset.add_argument(
+        "corpus", nargs="?", type=Path, help="corpus folder (default: params.yaml paths.corpus)"
+    )
+    webdataset.add_argument(
+        "--out", type=Path, metavar="DIR", help="where the tars go (default: <corpus>/wds)"
+    )
     cluster = sub.add_parser(
         "cluster",
         help="start/stop one local Dask cluster that every --executor local stage of a run uses",
@@ -276,6 +292,16 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return 1 if violations else 0
+
+
+def _cmd_webdataset(args: argparse.Namespace, progress: bool) -> int:
+    from eoinstruct.pipeline.corpus.webdataset import write_webdataset
+
+    loaded = load_params(args.params) if args.params.is_file() else Params({}, args.params)
+    params = _overrides(loaded, args)
+    corpus = args.corpus or Path(params.settings.paths.corpus)
+    write_webdataset(corpus, args.out, progress=progress)
+    return 0
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -396,6 +422,8 @@ def _main(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     if args.command == "audit":
         return _cmd_audit(args)
+    if args.command == "webdataset":
+        return _cmd_webdataset(args, progress)
     params = _overrides(load_params(args.params), args)
     if args.command == "cluster":
         return _cmd_cluster(args, params)

@@ -234,6 +234,7 @@ class ShardSettings(Section):
     max_rows: int = Field(default=10_000, ge=1)
     max_bytes: int = Field(default=500_000_000, ge=1)
     raster_members: bool = True
+    webdataset: bool = False
 
 
 class EarthdialSettings(Section):

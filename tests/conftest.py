@@ -46,3 +46,17 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         build(root)
         build(root, "export")  # on demand: `all` leaves the EarthDial export out
     yield root
+
+
+@pytest.fixture(scope="session")
+def sample_tars(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample build's WebDataset tars, written on demand (``eoinstruct webdataset``).
+
+    The build stores every image once, in Parquet (``shard.webdataset: false``); the tars go
+    to a folder of their own so that the shared build stays as the build wrote it.
+    """
+    from eoinstruct.pipeline.corpus.webdataset import write_webdataset
+
+    out = tmp_path_factory.mktemp("sample-tars") / "wds"
+    write_webdataset(sample_build / "corpus", out, progress=False, echo=lambda _: None)
+    return out

@@ -60,15 +60,21 @@ def run_snippet(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def built(sample_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def built(
+    sample_build: Path, sample_tars: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """A folder where ``data/corpus`` and ``data/earthdial`` are the shared sample build's.
 
     The snippets read the README's paths; links to the session build (``conftest.sample_build``,
-    never changed) spare a second build. The Hugging Face cache is this module's own.
+    never changed) spare a second build. ``data/corpus/wds`` holds the tars written on demand
+    (``eoinstruct webdataset``, as the README says to run first). The Hugging Face cache is
+    this module's own.
     """
     root = tmp_path_factory.mktemp("readme")
-    (root / "data").mkdir()
-    (root / "data" / "corpus").symlink_to(sample_build / "corpus", target_is_directory=True)
+    (root / "data" / "corpus").mkdir(parents=True)
+    for entry in (sample_build / "corpus").iterdir():
+        (root / "data" / "corpus" / entry.name).symlink_to(entry)
+    (root / "data" / "corpus" / "wds").symlink_to(sample_tars, target_is_directory=True)
     (root / "data" / "earthdial").symlink_to(sample_build / "earthdial", target_is_directory=True)
     home = root / "hf"
     with pytest.MonkeyPatch.context() as mp:

@@ -29,14 +29,14 @@ def _shard(root: Path, monkeypatch: pytest.MonkeyPatch) -> int:
 
     monkeypatch.setattr(shard_stage, "_read_sample", counting)
     shutil.rmtree(root / "work" / "_state" / "shard")
-    build(root, "shard", sources=SOURCES)
+    build(root, "shard", sources=SOURCES, shard__webdataset=True)
     return len(decoded)
 
 
 def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build(tmp_path, sources=SOURCES)
+    build(tmp_path, sources=SOURCES, shard__webdataset=True)  # tars too: every shard file
     cache = tmp_path / "work" / RENDER_CACHE
     # not an output of score (no DVC out, no completion record), and gone after shard
     assert not (tmp_path / "work" / "score" / "rendered").exists()
@@ -48,7 +48,7 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     # score redone: its renderings are back; its outputs and records are unchanged
     scored = tree_digest(tmp_path / "work" / "score")
     shutil.rmtree(tmp_path / "work" / "_state" / "score")
-    build(tmp_path, "score", sources=SOURCES)
+    build(tmp_path, "score", sources=SOURCES, shard__webdataset=True)
     assert tree_digest(tmp_path / "work" / "score") == scored
     saved = tmp_path / "saved"
     shutil.copytree(cache, saved)
@@ -56,7 +56,7 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
 
     # a kill between publishing the shards and deleting the renderings: the next shard run
     # finds every partition current, rewrites nothing and deletes the leftovers
-    build(tmp_path, "shard", sources=SOURCES)
+    build(tmp_path, "shard", sources=SOURCES, shard__webdataset=True)
     assert not list(cache.iterdir())
     assert tree_digest(tmp_path / "corpus") == corpus
 

@@ -304,8 +304,7 @@ def test_shards_rotate_by_rows_without_changing_the_pairs(built: Path, tmp_path:
     assert sorted(f.stem for f in pair_files) == sorted(rows)
     pair_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in pair_files)
     assert pair_rows == report(built)["corpus"]["pairs"]
-    tars = sorted(p.stem for p in (tmp_path / "corpus" / "wds").glob("*.tar"))
-    assert tars == sorted(rows)
+    assert not (tmp_path / "corpus" / "wds").exists()  # tars only with shard.webdataset
     ids = lambda folder: sorted(  # noqa: E731
         i
         for f in sorted((folder / "pairs").glob("*.parquet"))
@@ -315,10 +314,10 @@ def test_shards_rotate_by_rows_without_changing_the_pairs(built: Path, tmp_path:
     assert verify_manifest(tmp_path / "corpus", check_rows=True).ok
 
 
-def test_webdataset_reads_tars_with_raster_members(built: Path) -> None:
+def test_webdataset_reads_tars_with_raster_members(sample_tars: Path) -> None:
     import webdataset as wds
 
-    tars = sorted(str(p) for p in (built / "corpus" / "wds").glob("*.tar"))
+    tars = sorted(str(p) for p in sample_tars.glob("*.tar"))
     seen = {"multispectral": 0, "sar": 0, "rgb": 0}
     for sample in wds.WebDataset(tars, shardshuffle=False).decode("rgb8"):
         doc = sample["json"]
@@ -340,9 +339,9 @@ def test_webdataset_reads_tars_with_raster_members(built: Path) -> None:
     assert seen["multispectral"] and seen["sar"] and seen["rgb"]
 
 
-def test_raster_views_give_composites_and_db(built: Path) -> None:
+def test_raster_views_give_composites_and_db(sample_tars: Path) -> None:
     docs = {}
-    for tar in sorted((built / "corpus" / "wds").glob("*.tar")):
+    for tar in sorted(sample_tars.glob("*.tar")):
         with tarfile.open(tar) as handle:
             members = {m.name: handle.extractfile(m).read() for m in handle if m.isfile()}
         for name, data in members.items():
@@ -380,7 +379,8 @@ def test_manifest_lists_every_file_and_verifies(built: Path) -> None:
     for rel, entry in manifest["files"].items():
         rows[rel.split("/")[0]] = rows.get(rel.split("/")[0], 0) + (entry["rows"] or 0)
     counts = report(built)["corpus"]
-    assert rows["data"] == rows["wds"] == n_samples(built) and rows["pairs"] == counts["pairs"]
+    assert rows["data"] == n_samples(built) and rows["pairs"] == counts["pairs"]
+    assert "wds" not in rows  # the tars are written on demand, not stored by the build
     assert manifest["totals"]["bytes"] == sum(e["bytes"] for e in manifest["files"].values())
     assert verify_manifest(corpus, check_rows=True).ok
 
@@ -392,13 +392,13 @@ def test_manifest_detects_tampered_missing_and_extra_files(built: Path, tmp_path
     data = bytearray(parquet.read_bytes())
     data[100] ^= 0xFF
     parquet.write_bytes(bytes(data))  # same size, different content
-    tar = sorted((corpus / "wds").glob("*.tar"))[0]
-    tar.unlink()
+    table = sorted((corpus / "pairs").glob("*.parquet"))[0]
+    table.unlink()
     (corpus / "data" / "stray.parquet").write_bytes(b"x")
     result = verify_manifest(corpus)
     assert not result.ok
     assert result.mismatched == {f"data/{parquet.name}": "SHA-256 differs"}
-    assert result.missing == [f"wds/{tar.name}"]
+    assert result.missing == [f"pairs/{table.name}"]
     assert result.unexpected == ["data/stray.parquet"]
 
 
@@ -558,7 +558,7 @@ def test_publish_fails_on_a_corrupted_remote_and_a_broken_local_corpus(
         publish(built / "corpus", "org/eo", api=hub, echo=lambda _: None)
     corpus = tmp_path / "corpus"
     shutil.copytree(built / "corpus", corpus)
-    next((corpus / "wds").glob("*.tar")).unlink()
+    next((corpus / "pairs").glob("*.parquet")).unlink()
     with pytest.raises(PublishError, match="does not match its manifest"):
         publish(corpus, "org/eo", dry_run=True, api=NoNetwork(), echo=lambda _: None)
 

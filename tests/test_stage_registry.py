@@ -71,6 +71,7 @@ def test_the_cli_has_one_subcommand_per_stage_with_its_help():
         "sources",
         "audit",
         "cluster",
+        "webdataset",
     }
     help_text = sub.choices["filter"].format_help()  # type: ignore[attr-defined]
     assert "params.yaml filter" in help_text

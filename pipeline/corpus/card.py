@@ -36,7 +36,12 @@ import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.corpus.card_features import FEATURES, PAIR_FEATURES, storage_lines
+from eoinstruct.pipeline.corpus.card_features import (
+    FEATURES,
+    PAIR_FEATURES,
+    storage_lines,
+    tar_lines,
+)
 from eoinstruct.pipeline.corpus.card_splits import read_dedup_metrics, splits_section
 from eoinstruct.pipeline.corpus.citation import citation_section
 from eoinstruct.pipeline.corpus.hub import ParquetFile, front_matter, parquet_files
@@ -404,12 +409,7 @@ def card_text(
         "- `data/*.parquet`: one row per sample with its RGB renderings, arrays and dialogues "
         "(zstd; Hugging Face features in the schema metadata, so images decode as PIL images).",
         "- `pairs/*.parquet`: the same samples' pairs, text only, same file stems.",
-        "- `wds/*.tar`: the same samples as WebDataset shards, same file stems, one key per "
-        "sample: `<key>.json` (all columns but pixels; `arrays.<role>` describes each array), "
-        "one `<key>.<role>.png` rendering per image and, for every image that is not 8-bit RGB "
-        "or grey, `<key>.<role>.npy` (all bands). "
-        "`wds.WebDataset(shards).decode('pil').compose(eoinstruct.pipeline.corpus.views."
-        "wds_pairs)` yields one sample per pair.",
+        *tar_lines(summary),
         *storage_lines(summary),
         "- [`manifest.json`](manifest.json): SHA-256, bytes and rows of every file, and totals; "
         '`python -c "from eoinstruct.pipeline.corpus.manifest import verify_manifest as v; '

@@ -66,11 +66,43 @@ def storage_lines(summary: Mapping[str, Any]) -> list[str]:
     if not figures.get("unique_images"):
         return []
     unique = int(figures["unique_images"])
+    tars = (
+        f", the tars {int(figures['tar_images']):,} image bytes "
+        f"({figures['tar_images_ratio']:.2f}×) in {int(figures['tar_files']):,} file bytes "
+        f"({figures['tar_files_ratio']:.2f}×)"
+        if figures.get("tar_files")
+        else " (no tars stored: each image once)"
+    )
     return [
         f"- Storage: the unique images (each rendering and array once) are {unique:,} bytes; "
         f"Parquet holds {int(figures['parquet_images']):,} image bytes "
         f"({figures['parquet_images_ratio']:.2f}×) in {int(figures['parquet_files']):,} file "
-        f"bytes ({figures['parquet_files_ratio']:.2f}×, text and pair table included), the tars "
-        f"{int(figures['tar_images']):,} image bytes ({figures['tar_images_ratio']:.2f}×) in "
-        f"{int(figures['tar_files']):,} file bytes ({figures['tar_files_ratio']:.2f}×).",
+        f"bytes ({figures['parquet_files_ratio']:.2f}×, text and pair table included){tars}.",
+    ]
+
+
+def tar_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Return the card's bullet on the WebDataset tars: stored, or how to produce them.
+
+    Args:
+        summary: The merged shard summary (``tar_files`` bytes > 0 when the build wrote tars).
+
+    Returns:
+        One Markdown bullet.
+    """
+    layout = (
+        "same file stems, one key per sample: `<key>.json` (all columns but pixels; "
+        "`arrays.<role>` describes each array), one `<key>.<role>.png` rendering per image and, "
+        "for every image that is not 8-bit RGB or grey, `<key>.<role>.npy` (all bands). "
+        "`wds.WebDataset(shards).decode('pil').compose(eoinstruct.pipeline.corpus.views."
+        "wds_pairs)` yields one sample per pair."
+    )
+    if int(dict(summary.get("bytes", {})).get("tar_files", 0)):
+        return [f"- `wds/*.tar`: the same samples as WebDataset shards, {layout}"]
+    return [
+        "- `wds/*.tar` (WebDataset) are not stored by the build: the Parquet shards are the one "
+        "copy of every image. `eoinstruct webdataset` writes them from `data/*.parquet` into "
+        "`wds/` (byte-identical to a build with `shard.webdataset: true`, and listed in "
+        "`manifest.json` so that a publish uploads them); present here only if the manifest "
+        f"lists them. The tars hold the same samples, {layout}"
     ]

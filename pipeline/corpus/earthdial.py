@@ -14,12 +14,12 @@ replaced per image) and ``src/earthdial/eval/rs_classification/classification_sh
 (``tif_ms``, ``bands: 12``, ``normalization: s2_l2a`` for BigEarthNet S2, the ``__key__``
 column).
 
-The export reads only the corpus folder (its WebDataset tars hold, per sample, the JSON with
-the dialogues, the RGB renderings and the arrays; ``views.tar_pair_records``
-explodes them into pairs), so it works as well on a corpus downloaded from the
-Hub. It stays one row per pair: that is what EarthDial's loader reads. A
-sub-dataset is one split of one source, task, modality and set of image roles, named
-``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
+The export reads only the corpus folder (its Parquet sample shards hold, per sample, the
+dialogues, the RGB renderings and the arrays; ``webdataset.parquet_pair_records`` explodes them
+into pairs, the records a WebDataset tar of the same stem gives), so it works as well on a
+corpus downloaded from the Hub, with or without tars. It stays one row per pair: that is what
+EarthDial's loader reads. A sub-dataset is one split of one source, task, modality and set of
+image roles, named ``<source>_<task>_<modality>[_<roles>]_<split>``. Its columns:
 
 - ``__key__`` (the pair id), ``conversations`` (JSON string of ``[{"from", "value"}]``), and
   ``source``, ``task``, ``modality``, ``sensor``, ``metadata`` (JSON) for bookkeeping;
@@ -76,7 +76,6 @@ import io
 import json
 import re
 import shutil
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -96,7 +95,7 @@ from eoinstruct.pipeline.corpus.earthdial_routes import (
     normalization_for,
     route_of,
 )
-from eoinstruct.pipeline.corpus.views import tar_pair_records
+from eoinstruct.pipeline.corpus.webdataset import parquet_pair_records
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
 IMAGE_TOKEN = "<image>"
@@ -188,7 +187,7 @@ class _Subset:
     modality: str
     roles: tuple[str, ...]
     split: str
-    tars: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
     rows: int = 0
     jpeg_only: bool = True
     rasters: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -263,9 +262,9 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
     count (``…_t0_t1_12b_train``).
     """
     found: dict[tuple[str, tuple[str, ...]], _Subset] = {}
-    for tar in sorted((corpus / "wds").glob("*.tar")):
+    for tar in sorted((corpus / "data").glob("*.parquet")):
         try:
-            records = list(tar_pair_records(tar))
+            records = list(_scan_records(tar))
         except ValueError as exc:
             raise ExportError(str(exc)) from exc
         for key, doc, members in records:
@@ -273,8 +272,8 @@ def _scan(corpus: Path) -> dict[str, _Subset]:
             sub = _Subset(doc["source"], doc["task"], doc["modality"], roles, doc["split"])
             sub.band_names = _first_bands(doc)
             sub = found.setdefault((sub.name, sub.band_names), sub)
-            if not sub.tars or sub.tars[-1] != tar:
-                sub.tars.append(tar)
+            if not sub.files or sub.files[-1] != tar:
+                sub.files.append(tar)
             sub.rows += 1
             sub.sensors.add(doc["sensor"])
             for role in roles:
@@ -382,8 +381,8 @@ def _raster_values(sub: _Subset, members: dict[str, bytes], where: str) -> dict[
 def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
     images = sub.image_columns()
     n_images = 1 if sub.route == "stacked" else len(sub.roles)
-    for tar in sub.tars:
-        for key, doc, members in tar_pair_records(tar):
+    for tar in sub.files:
+        for key, doc, members in parquet_pair_records(tar):
             if (
                 doc["task"] != sub.task
                 or tuple(doc["image_roles"]) != sub.roles
@@ -426,7 +425,7 @@ def export_earthdial(
     """Write the EarthDial export of a corpus folder.
 
     Args:
-        corpus: The corpus folder (its ``wds/*.tar`` are read).
+        corpus: The corpus folder (its ``data/*.parquet`` are read).
         out: The export folder; each sub-dataset goes to ``<out>/<name>/`` and the mixtures
             to ``<out>/mixture_<split>.json``. Its previous content is replaced.
         image_tokens: ``after_tags`` (EarthDial's evaluation layout, as generated) or
@@ -440,14 +439,14 @@ def export_earthdial(
 
     Raises:
         ExportError: If a record cannot be exported.
-        FileNotFoundError: If the corpus has no tars and no manifest (never sharded).
+        FileNotFoundError: If the corpus has no shards and no manifest (never sharded).
     """
     import datasets
 
     corpus, out = Path(corpus), Path(out)
-    if not any((corpus / "wds").glob("*.tar")):
+    if not any((corpus / "data").glob("*.parquet")):
         if not (corpus / "manifest.json").is_file():
-            raise FileNotFoundError(f"{corpus}/wds has no tar shards: run the shard stage first")
+            raise FileNotFoundError(f"{corpus}/data has no shards: run the shard stage first")
         # an empty corpus (every source empty or disabled): an empty export, no mixture
         if out.exists():
             shutil.rmtree(out)
@@ -475,6 +474,74 @@ EXPORT_BATCH_ROWS = 32
 thousand rows of images in memory: a few GB with 1024² pairs, growing with the corpus)."""
 
 
+def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, bytes]]]:
+    """The pairs of one Parquet shard with only the first bytes of each image (for the scan)."""
+    for key, doc, members in parquet_pair_records(path):
+        yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
+
+
+def _save_subset(sub: _Subset, dest: Path, image_tokens: str) -> int:
+    """Write one sub-dataset in ``save_to_disk``'s layout, streaming, and return its rows.
+
+    ``datasets.Dataset.from_generator`` + ``save_to_disk`` write every row twice (a cache file,
+    then the saved copy read back through a memory map, whose pages count in the resident
+    memory: it grew with the largest sub-dataset). Here ``datasets``' own ``ArrowWriter``
+    writes the rows once, ``EXPORT_BATCH_ROWS`` at a time, into
+    ``data-00000-of-00001.arrow`` beside the ``dataset_info.json`` and ``state.json`` that
+    ``save_to_disk`` writes, so ``datasets.load_from_disk`` reads it as before.
+    """
+    from dataclasses import asdict
+
+    import datasets
+    from datasets.arrow_writer import ArrowWriter
+
+    features = _features(sub)
+    dest.mkdir(parents=True)
+    data_file = "data-00000-of-00001.arrow"
+    writer = ArrowWriter(
+        features=features,
+        path=str(dest / data_file),
+        writer_batch_size=EXPORT_BATCH_ROWS,
+        embed_local_files=True,
+    )
+    try:
+        for row in _rows(sub, image_tokens):
+            writer.write(features.encode_example(row))
+        rows, size = writer.finalize()
+    finally:
+        writer.close()
+    split = datasets.SplitInfo(name="train", num_bytes=size, num_examples=rows)
+    split.dataset_name = "generator"
+    info = datasets.DatasetInfo(
+        features=features,
+        builder_name="generator",
+        dataset_name="generator",
+        config_name="default",
+        version="0.0.0",
+        splits=datasets.SplitDict({"train": split}, dataset_name="generator"),
+        download_size=0,
+        dataset_size=size,
+        size_in_bytes=size,
+    )
+    state = {
+        "_data_files": [{"filename": data_file}],
+        "_fingerprint": hashlib.sha256(f"{sub.export_name}|{rows}|{size}".encode()).hexdigest()[
+            :16
+        ],
+        "_format_columns": None,
+        "_format_kwargs": {},
+        "_format_type": None,
+        "_output_all_columns": False,
+        "_split": "train",
+    }
+    (dest / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+    described = asdict(info)
+    (dest / "dataset_info.json").write_text(
+        json.dumps({k: described[k] for k in sorted(described)}, indent=2), encoding="utf-8"
+    )
+    return int(rows)
+
+
 def _export_subsets(
     subsets: dict[str, _Subset],
     out: Path,
@@ -483,34 +550,23 @@ def _export_subsets(
     repeats: dict[str, int],
     annotation_root: str | None,
 ) -> dict[str, dict[str, Any]]:
-    """Write every subset with ``save_to_disk``, then the mixture JSON of each split."""
-    import datasets  # slow to import; only the export needs it
-
-    with tempfile.TemporaryDirectory(prefix="earthdial-", dir=out) as cache:
-        for name, sub in sorted(subsets.items()):
-            features = _features(sub)
-            dataset = datasets.Dataset.from_generator(
-                _rows,
-                gen_kwargs={"sub": sub, "image_tokens": image_tokens},
-                features=features,
-                cache_dir=cache,
-                writer_batch_size=EXPORT_BATCH_ROWS,
-            )
-            if len(dataset) != sub.rows:
-                raise ExportError(f"{name}: wrote {len(dataset)} rows, expected {sub.rows}")
-            export_name = sub.export_name
-            dataset.save_to_disk(str(out / export_name))
-            root = annotation_root.rstrip("/") + "/" if annotation_root else ""
-            mixtures[sub.split][export_name] = {
-                "annotation": f"{root}{export_name}",
-                "image_key": sub.image_key(),
-                "conversation": "conversations",
-                "bands": sub.band_count(),
-                "normalization": sub.normalization(),
-                "data_augment": False,
-                "dynamic_image": False,
-                "repeat_time": int(repeats.get(sub.source, repeats.get("default", 1))),
-            }
+    """Write every subset in ``save_to_disk``'s layout, then the mixture JSON of each split."""
+    for name, sub in sorted(subsets.items()):
+        export_name = sub.export_name
+        rows = _save_subset(sub, out / export_name, image_tokens)
+        if rows != sub.rows:
+            raise ExportError(f"{name}: wrote {rows} rows, expected {sub.rows}")
+        root = annotation_root.rstrip("/") + "/" if annotation_root else ""
+        mixtures[sub.split][export_name] = {
+            "annotation": f"{root}{export_name}",
+            "image_key": sub.image_key(),
+            "conversation": "conversations",
+            "bands": sub.band_count(),
+            "normalization": sub.normalization(),
+            "data_augment": False,
+            "dynamic_image": False,
+            "repeat_time": int(repeats.get(sub.source, repeats.get("default", 1))),
+        }
     for split, mixture in sorted(mixtures.items()):
         write_text_atomic(
             out / f"mixture_{split}.json", json.dumps(mixture, indent=2, sort_keys=True) + "\n"

@@ -217,19 +217,28 @@ def _storage_html(summary: Mapping[str, Any]) -> str:
     figures = storage_figures(dict(summary))
     if not figures.get("unique_images"):
         return ""
+    tars = bool(figures.get("tar_files"))
+    shown = [
+        ("unique images (rendering + array, once each)", "unique_images"),
+        ("image bytes in Parquet", "parquet_images"),
+        ("image bytes in tars", "tar_images"),
+        ("Parquet files (samples + pair table)", "parquet_files"),
+        ("tar files", "tar_files"),
+    ]
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{int(figures.get(key, 0)):,}</td>"
         f"<td>{figures.get(f'{key}_ratio', 1.0):.3f}</td></tr>"
-        for name, key in (
-            ("unique images (rendering + array, once each)", "unique_images"),
-            ("image bytes in Parquet", "parquet_images"),
-            ("image bytes in tars", "tar_images"),
-            ("Parquet files (samples + pair table)", "parquet_files"),
-            ("tar files", "tar_files"),
-        )
+        for name, key in shown
+        if tars or not key.startswith("tar_")
+    )
+    text = (
+        "One row and one tar key per sample: each image is stored once per format."
+        if tars
+        else "One row per sample: each image is stored once, in the Parquet shards (no "
+        "WebDataset tars stored; <code>eoinstruct webdataset</code> writes them on demand)."
     )
     return (
-        "<h2>Storage</h2><p>One row and one tar key per sample: each image is stored once.</p>"
+        f"<h2>Storage</h2><p>{text}</p>"
         "<table class='audit'><tr><th>what</th><th>bytes</th><th>× unique</th></tr>"
         f"{rows}</table>"
     )

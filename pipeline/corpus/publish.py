@@ -13,6 +13,11 @@ r"""Publish the corpus folder to the Hugging Face Hub and check what arrived.
    the same size and hash: the SHA-256 for files stored through LFS/Xet, the git blob id
    (SHA-1 of ``blob <size>\0<content>``) for small files.
 
+Only the files the manifest lists are uploaded. WebDataset tars are among them when the
+build wrote them (``shard.webdataset: true``) or ``eoinstruct webdataset`` wrote them into
+``<corpus>/wds`` (it adds them to the manifest); otherwise the Hub gets the Parquet shards
+alone, each image once, and the card tells users how to produce the tars from them.
+
 The token comes from the ``HF_TOKEN`` environment variable or the local login
 (``hf auth login``), resolved by huggingface_hub itself; this module never writes, logs or
 prints it (an explicit ``token`` argument is passed straight to the client).

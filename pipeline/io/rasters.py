@@ -1,11 +1,11 @@
 """Reading a sample's pixels, whatever the file format, into float arrays with NaN for nodata.
 
 GeoTIFFs are read once each: plain ones (strips/tiles, none/Deflate, pixel scale + tiepoint)
-with tifffile (:mod:`eoinstruct.pipeline.io.geotiff`, the same pixels and mask as rasterio's
-masked read), any other with rasterio; and checked against what the layout promises
-(:func:`check_band_grids`): the band files of one image share a CRS and bounds, each has one band
-(a single-file image: one band per declared band) and a dtype its encoding allows;
-a band coarser than the image's reference grid by an integer factor up to
+by a ``struct`` header parser and zlib (:mod:`eoinstruct.pipeline.io.geotiff`, the same pixels
+and mask as rasterio's masked read), any other with rasterio; and checked against what the
+layout promises (:func:`check_band_grids`): the band files of one image share a CRS and
+bounds, each has one band (a single-file image: one band per declared band) and a dtype its
+encoding allows; a band coarser than the image's reference grid by an integer factor up to
 :data:`MAX_BAND_FACTOR` (BigEarthNet's 20 m and 60 m bands) is repeated onto it (nearest
 neighbour), any other size is refused. PNG and JPEG are decoded fully with Pillow (a truncated
 file fails); arrays inside HDF5 files (QuakeSet) with h5py, addressed as
@@ -36,7 +36,7 @@ import rasterio
 from PIL import Image, ImageFile, UnidentifiedImageError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from eoinstruct.pipeline.io.geotiff import read_plain_geotiff
+from eoinstruct.pipeline.io.geotiff import folder_listing, read_plain_geotiff
 from eoinstruct.pipeline.records import ImageRef
 
 # Pillow's own decompression-bomb limit stays (about 89 Mpx; the images the built-in sources
@@ -250,12 +250,14 @@ def _same_crs(band: _Band, first: _Band) -> bool:
     return _crs_of(band) == _crs_of(first)
 
 
-def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
+def _read_geotiff(
+    path: Path, count: int | None, encoding: str, siblings: frozenset[str] | bool | None = True
+) -> _Band:
     """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band."""
     if not path.is_file():
         raise RasterReadError("missing_file", f"{path}: file not found")
     allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
-    plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS)
+    plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings)
     if plain is not None:  # decoded without GDAL, exactly as below (pipeline.io.geotiff)
         return _Band(path, plain.data, None, plain.bounds, True, plain.geokeys)
     try:
@@ -289,14 +291,21 @@ def _read_geotiff(path: Path, count: int | None, encoding: str) -> _Band:
     return band
 
 
-def _read_band_file(path: Path, encoding: str) -> _Band:
+def _read_band_file(
+    path: Path, encoding: str, listings: dict[Path, frozenset[str] | None] | None = None
+) -> _Band:
     """Read one band file of a multi-file image: a GeoTIFF, or a PNG/JPEG decoded by Pillow.
 
     Pillow decodes PNG/JPEG band files (Satlas) strictly: GDAL's PNG driver returns a truncated
-    file's missing rows without an error at full resolution.
+    file's missing rows without an error at full resolution. ``listings`` caches each folder's
+    names for the sidecar check, so the band files of one image list their folder once.
     """
     if path.suffix.lower() not in PILLOW_SUFFIXES:
-        return _read_geotiff(path, 1, encoding)
+        if listings is None:
+            return _read_geotiff(path, 1, encoding)
+        if path.parent not in listings:
+            listings[path.parent] = folder_listing(path.parent)
+        return _read_geotiff(path, 1, encoding, listings[path.parent])
     data = _read_pillow(path)
     if data.shape[0] != 1:
         raise RasterReadError("band_count", f"{path}: {data.shape[0]} channels, expected 1")
@@ -401,7 +410,10 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
         layers = [array[image.bands.index(b)] for b in wanted]
     else:
         with rasterio.Env():  # one GDAL environment for the image's files, not one per file
-            read = [_read_band_file(Path(image.band_file(b)), image.encoding) for b in wanted]
+            listings: dict[Path, frozenset[str] | None] = {}
+            read = [
+                _read_band_file(Path(image.band_file(b)), image.encoding, listings) for b in wanted
+            ]
         check_band_grids(read, shape)
         layers = [_upsample(band, shape)[0] for band in read]
     stack = np.stack(layers).astype(np.float32, copy=False)

@@ -243,7 +243,7 @@ REGISTRY: tuple[Stage, ...] = (
     ),
     Stage(
         "shard",
-        "write Parquet + WebDataset shards and the corpus card",
+        "write the Parquet shards (WebDataset tars on request) and the corpus card",
         inputs=("validate", "dedup", "score"),
         params=("shard", "generate.box_scale"),
         code=(
@@ -289,7 +289,11 @@ REGISTRY: tuple[Stage, ...] = (
         "export the corpus for EarthDial's trainer (save_to_disk + mixture), on demand",
         inputs=("shard",),
         params=("earthdial",),
-        code=("pipeline/corpus/earthdial.py", "pipeline/corpus/views.py"),
+        code=(
+            "pipeline/corpus/earthdial.py",
+            "pipeline/corpus/views.py",
+            "pipeline/corpus/webdataset.py",
+        ),
         frozen=True,
     ),
     Stage(

@@ -1,6 +1,6 @@
 """Stage ``export``: the EarthDial export of the corpus (``pipeline/corpus/earthdial.py``).
 
-Reads ``<paths.corpus>/wds/*.tar`` (one key per sample, exploded into pairs) and writes
+Reads ``<paths.corpus>/data/*.parquet`` (one row per sample, exploded into pairs) and writes
 ``<earthdial.out>`` (default ``data/earthdial``): one ``save_to_disk`` dataset per sub-dataset
 and ``mixture_<split>.json``.
 """

@@ -28,7 +28,12 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
-from eoinstruct.pipeline.io.rendered import RENDERED_KIND, rendered_image, write_rendered
+from eoinstruct.pipeline.io.rendered import (
+    RENDER_SCHEMA,
+    RENDERED_KIND,
+    rendered_image,
+    write_rendered,
+)
 from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
     count_tag_fields,
@@ -121,7 +126,10 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
         for row in kept:
             rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
-        write_rendered(outputs.path(RENDERED_KIND, transient=True), rendered)
+        write_rendered(
+            outputs.path(RENDERED_KIND, transient=True),
+            pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA),
+        )
 
 
 def _clean(value: float) -> float | None:

@@ -1,4 +1,4 @@
-"""Stage ``shard``: write the corpus, one row per sample, as Parquet and WebDataset tars.
+"""Stage ``shard``: write the corpus, one row per sample, as Parquet (and WebDataset tars).
 
 File layout (each image stored once; :mod:`eoinstruct.pipeline.corpus.layout`): every sample
 that has pairs is written exactly once, into the files of its split and source, rotated by size
@@ -6,14 +6,17 @@ within a partition::
 
     <corpus>/data/<split>-<source>-<partition index>-<nnnnn>.parquet    sample rows
     <corpus>/pairs/<split>-<source>-<partition index>-<nnnnn>.parquet   their pairs, text only
-    <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples
+    <corpus>/wds/<split>-<source>-<partition index>-<nnnnn>.tar         the same samples (option)
 
 A sample row (:mod:`eoinstruct.pipeline.corpus.rows`) carries every image of the sample once:
 its RGB rendering (``images``), its lossless raster when it is not 8-bit RGB or grey (``arrays``:
 ``.npy`` bytes with shape, dtype, bands, wavelengths, GSD, scale/offset, unit, nodata), one
 acquisition time per image, the metadata JSON and its pairs (``dialogues``). The pair table
-repeats the pairs without pixels, for counting and filtering by task. The tar holds one key per
-sample (``<key>.json``, ``<key>.<role>.png``, ``<key>.<role>.npy``). The per-pair training view
+repeats the pairs without pixels, for counting and filtering by task. The Parquet shards are
+the one stored copy of every image: the tars are written only with ``shard.webdataset: true``,
+otherwise on demand by ``eoinstruct webdataset`` (:mod:`eoinstruct.pipeline.corpus.webdataset`,
+byte-identical). The tar holds one key per sample (``<key>.json``, ``<key>.<role>.png``,
+``<key>.<role>.npy``). The per-pair training view
 is :func:`eoinstruct.pipeline.corpus.views.pairs` (``datasets``) or
 :func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
 
@@ -282,6 +285,7 @@ class _ShardGroup:
         self.index = -1
         self.parquet: pq.ParquetWriter | None = None
         self.pairs: pq.ParquetWriter | None = None
+        self.with_tars = bool(shard.get("webdataset", False))
         self.tar: TarShardWriter | None = None
         self.sinks: list[tuple[Path, HashingWriter]] = []
         self.buffers: list[io.BufferedWriter] = []
@@ -297,8 +301,11 @@ class _ShardGroup:
         stem = shard_stem(self.split, self.source, self.outputs.partition.name, self.index)
         path = self.outputs.path("data", ".parquet", stem)
         pairs = self.outputs.path("pairs", ".parquet", stem)
-        tar = self.outputs.path("wds", ".tar", stem)
-        self.sinks = [(p, HashingWriter(p)) for p in (path, pairs, tar)]
+        sinks = [path, pairs]
+        if self.with_tars:
+            tar = self.outputs.path("wds", ".tar", stem)
+            sinks.append(tar)
+        self.sinks = [(p, HashingWriter(p)) for p in sinks]
         # buffered: the hash and the write system call see MiB blocks, not 10 KiB tar records
         files = [io.BufferedWriter(sink, WRITE_BUFFER) for _, sink in self.sinks]
         self.buffers = files
@@ -310,8 +317,10 @@ class _ShardGroup:
             write_statistics=self.plain_columns,
         )
         self.pairs = pq.ParquetWriter(files[1], self.pair_schema, compression=self.compression)
-        self.tar = TarShardWriter(tar, files[2])
-        self.paths += [("parquet", path), ("parquet", pairs), ("tar", tar)]
+        self.paths += [("parquet", path), ("parquet", pairs)]
+        if self.with_tars:
+            self.tar = TarShardWriter(tar, files[2])
+            self.paths.append(("tar", tar))
         self.file_rows = self.file_bytes = 0
 
     def add(
@@ -323,10 +332,10 @@ class _ShardGroup:
         )
         if self.parquet is None or full:
             self._open()
-        assert self.tar is not None
         self.rows.append(row)
         self.pair_rows.extend(pair_rows)
-        self.tar.write(sample_key(row["sample_id"]), members)
+        if self.tar is not None:
+            self.tar.write(sample_key(row["sample_id"]), members)
         self.file_rows += 1
         self.file_bytes += size
         if len(self.rows) >= self.row_group_size:
@@ -442,9 +451,10 @@ def shard_partition(
             summary.bytes["unique_images"] += sum(images)
             summary.bytes["parquet_images"] += sum(len(i["bytes"]) for i in row["images"])
             summary.bytes["parquet_images"] += sum(len(a["npy"]) for a in row["arrays"])
-            summary.bytes["tar_images"] += sum(
-                len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
-            )
+            if groups[key].with_tars:
+                summary.bytes["tar_images"] += sum(
+                    len(v) for k, v in members.items() if k.endswith((".png", ".npy"))
+                )
             summary.bytes["samples"] += 1
             summary.add_sample(sample, hists)
             for pair in pairs:
