@@ -70,6 +70,8 @@ class StageRun:
         read: Items the stage read (samples; pairs for ``shard``).
         kept: Items it passed on.
         input_bytes: Bytes of the files it read.
+        cpu_s: CPU seconds of the process and the descendants it waited for.
+        driver_cpu_s: CPU seconds of the stage's own process (with Dask: the driver).
     """
 
     stage: str
@@ -79,6 +81,8 @@ class StageRun:
     read: int
     kept: int
     input_bytes: int = 0
+    cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
 
 
 @dataclass
@@ -273,8 +277,9 @@ def _run_stages(
     """Run and measure every stage of :func:`stages`, one subprocess each, into ``build``."""
     work = root / "work"
     for name in stages():
+        usage: dict[str, float] = {}
         wall, peak, text = measure.run_watched(
-            [*cmd, *executor, _command(name)], root / f"{name}.log", REPO
+            [*cmd, *executor, _command(name)], root / f"{name}.log", REPO, usage
         )
         counts = {m["stage"]: m for m in _STATS_LINE.finditer(text)}
         line = counts.get(name)
@@ -287,6 +292,8 @@ def _run_stages(
             read=int(line["read"]) if line else 0,
             kept=int(line["kept"]) if line else 0,
             input_bytes=stage_input_bytes(name, root, data),
+            cpu_s=usage.get("cpu_s", 0.0),
+            driver_cpu_s=usage.get("driver_cpu_s", 0.0),
         )
         build.stages.append(run)
         if echo:
@@ -296,6 +303,82 @@ def _run_stages(
                 f"peak {peak:7.1f} MB",
                 flush=True,
             )
+
+
+@dataclass
+class WholeRun:
+    """One ``eoinstruct all`` run: every stage in ONE process and one executor.
+
+    This is where a user running a cluster gets the scaling: one local cluster (or one
+    client to ``--scheduler``) for every stage, one interpreter start.
+
+    Attributes:
+        label: ``whole_inprocess`` or ``whole_dask<k>``.
+        units: Source units.
+        wall_s: Wall time of the command (``sample_data`` and the start-up included: the
+            same in every executor).
+        cpu_s: CPU seconds of the process tree (the local cluster's workers included).
+        driver_cpu_s: CPU seconds of the command's own process (with Dask: the driver).
+        in_stage_s: The partitioned stages' ``wall_seconds`` summed.
+        tasks: Partition tasks run (one per partition and partitioned stage).
+        peak_rss_mb: Peak RSS of the process tree.
+        pairs: Pairs written.
+        load: The machine's load around the run.
+    """
+
+    label: str
+    units: int
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
+    in_stage_s: float = 0.0
+    tasks: int = 0
+    peak_rss_mb: float = 0.0
+    pairs: int = 0
+    load: LoadProbe = field(default_factory=LoadProbe)
+
+
+def run_whole(
+    root: Path,
+    data: SyntheticData,
+    partition_size: int,
+    label: str = "whole_inprocess",
+    workers: int = 0,
+) -> WholeRun:
+    """Run ``eoinstruct [--executor local --workers K] all`` once on the synthetic data.
+
+    Args:
+        root: Build folder (emptied first).
+        data: The synthetic data.
+        partition_size: Source units per partition.
+        label: Name of the run in the results.
+        workers: Local Dask workers (0: in-process).
+
+    Returns:
+        The run's measurements.
+    """
+    shutil.rmtree(root, ignore_errors=True)
+    params = write_params(root, data, partition_size)
+    executor = ["--executor", "local", "--workers", str(workers)] if workers else []
+    cmd = [sys.executable, "-m", "eoinstruct.cli", "--params", str(params), "--no-progress"]
+    run = WholeRun(label=label, units=data.units)
+    usage: dict[str, float] = {}
+    run.load.start()
+    try:
+        wall, peak, _ = measure.run_watched([*cmd, *executor, "all"], root / "all.log", REPO, usage)
+    finally:
+        run.load.stop()
+    work = root / "work"
+    run.wall_s, run.peak_rss_mb = wall, peak
+    run.cpu_s, run.driver_cpu_s = usage.get("cpu_s", 0.0), usage.get("driver_cpu_s", 0.0)
+    for name in partitioned():
+        timings = _read_json(work / "_state" / name / "_timings.json")
+        run.in_stage_s += float(timings.get("wall_seconds", 0.0))
+        run.tasks += sum(
+            1 for p in (work / "_state" / name).glob("*.json") if not p.name.startswith("_")
+        )
+    run.pairs = sum(_pairs_by_source(work).values())
+    return run
 
 
 def _source_of(partition: str) -> str:
