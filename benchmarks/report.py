@@ -169,6 +169,10 @@ def whole_metrics(runs: Sequence[Any]) -> dict[str, Any]:
     _put(out, "driver_cpu_s", [r.driver_cpu_s for r in runs])
     _put(out, "workers_cpu_s", [max(r.cpu_s - r.driver_cpu_s, 0.0) for r in runs])
     _put(out, "in_stage_s", [r.in_stage_s for r in runs])
+    _put(out, "task_cpu_s", [r.task_cpu_s for r in runs])
+    # outside the tasks: the driver's own work (imports, listing, global passes, the card,
+    # the reports; with Dask also the scheduler) and, in workers, what is not a task
+    _put(out, "outside_tasks_cpu_s", [max(r.cpu_s - r.task_cpu_s, 0.0) for r in runs])
     _put(out, "peak_rss_mb", [r.peak_rss_mb for r in runs], 1)
     out["driver_share"] = _r(out["driver_cpu_s"] / max(out["cpu_s"], 1e-9))
     out["tasks"] = runs[0].tasks
@@ -237,6 +241,13 @@ def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str,
             out[f"scaling.{label}_cpu_vs_inprocess"] = _r(
                 r[f"{label}.n.cpu_s"] / max(r["whole_inprocess.n.cpu_s"], 1e-9)
             )
+            # the same tasks' CPU in a worker against in-process (the in-worker slowdown)
+            out[f"scaling.{label}_task_cpu_vs_inprocess"] = _r(
+                r[f"{label}.n.task_cpu_s"] / max(r["whole_inprocess.n.task_cpu_s"], 1e-9)
+            )
+            # workers' CPU outside the tasks, per task CPU (target < 5 %)
+            workers, tasks = r[f"{label}.n.workers_cpu_s"], r[f"{label}.n.task_cpu_s"]
+            out[f"scaling.{label}_task_overhead"] = _r(max(workers - tasks, 0.0) / max(tasks, 1e-9))
         if "whole_dask2.n.wall_s" in r:
             values["scaling"] = base / r["whole_dask2.n.wall_s"]
             out["target.scaling.basis"] = "eoinstruct all, one process"
@@ -418,13 +429,14 @@ def markdown(r: Mapping[str, Any]) -> str:
     lines += [
         "",
         "Scaling, `eoinstruct all` in ONE process per executor (one local cluster for every "
-        "stage, as a user running a cluster gets it; `sample_data` and one start-up included). "
+        "stage, as a user running a cluster gets it; `all --skip sample_data`, one start-up "
+        "and the cluster's start included). "
         "CPU = the process tree's (driver + the cluster's workers); driver = the command's "
         "own process:",
         "",
         "| run | wall s (min–max) | x in-process | CPU s | driver CPU s | workers CPU s "
-        "| in-stage s | tasks | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| tasks' CPU s | in-stage s | tasks | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     if "whole_inprocess.n.wall_s" in r:
         whole_base = r["whole_inprocess.n.wall_s"]
@@ -437,7 +449,19 @@ def markdown(r: Mapping[str, Any]) -> str:
                 f"| {text} | {_mm(r, k + '.wall_s')} | "
                 f"{_f(round(whole_base / r[k + '.wall_s'], 3))} | {_f(r[k + '.cpu_s'])} | "
                 f"{_f(r[k + '.driver_cpu_s'])} | {_f(r[k + '.workers_cpu_s'])} | "
-                f"{_f(r[k + '.in_stage_s'])} | {r[k + '.tasks']} | {_f(r[k + '.peak_rss_mb'])} |"
+                f"{_f(r[k + '.task_cpu_s'])} | {_f(r[k + '.in_stage_s'])} | {r[k + '.tasks']} | "
+                f"{_f(r[k + '.peak_rss_mb'])} |"
+            )
+        for label in labels[1:]:
+            lines.append(
+                f"\n{label[len('whole_') :]}: the tasks' CPU is "
+                f"{_f(r.get(f'scaling.{label}_task_cpu_vs_inprocess', '-'))}x the in-process "
+                "tasks' (the in-worker slowdown); the workers spent "
+                f"{_f(100 * r.get(f'scaling.{label}_task_overhead', 0.0))} % of the tasks' CPU "
+                "outside them (imports, event loop, heartbeats, comms; target < 5 %); the "
+                f"driver used {_f(r[f'{label}.n.driver_cpu_s'])} CPU-s against "
+                f"{_f(r['whole_inprocess.n.outside_tasks_cpu_s'])} outside the tasks in-process "
+                "(work that does not scale: listing, global passes, card, reports)."
             )
     lines += [
         "",

@@ -72,6 +72,8 @@ class StageRun:
         input_bytes: Bytes of the files it read.
         cpu_s: CPU seconds of the process and the descendants it waited for.
         driver_cpu_s: CPU seconds of the stage's own process (with Dask: the driver).
+        task_cpu_s: CPU seconds of the threads that ran the partitions (``task_cpu_seconds``
+            of ``_timings.json``: the tasks' own, wherever they ran).
     """
 
     stage: str
@@ -83,6 +85,7 @@ class StageRun:
     input_bytes: int = 0
     cpu_s: float = 0.0
     driver_cpu_s: float = 0.0
+    task_cpu_s: float = 0.0
 
 
 @dataclass
@@ -294,6 +297,7 @@ def _run_stages(
             input_bytes=stage_input_bytes(name, root, data),
             cpu_s=usage.get("cpu_s", 0.0),
             driver_cpu_s=usage.get("driver_cpu_s", 0.0),
+            task_cpu_s=float(timings.get("task_cpu_seconds", 0.0)),
         )
         build.stages.append(run)
         if echo:
@@ -315,11 +319,14 @@ class WholeRun:
     Attributes:
         label: ``whole_inprocess`` or ``whole_dask<k>``.
         units: Source units.
-        wall_s: Wall time of the command (``sample_data`` and the start-up included: the
-            same in every executor).
+        wall_s: Wall time of the command (``all --skip sample_data``: the synthetic roots
+            are the sources; one start-up, the cluster's start and every other stage included).
         cpu_s: CPU seconds of the process tree (the local cluster's workers included).
         driver_cpu_s: CPU seconds of the command's own process (with Dask: the driver).
         in_stage_s: The partitioned stages' ``wall_seconds`` summed.
+        task_cpu_s: The partitioned stages' ``task_cpu_seconds`` summed: the CPU of the
+            threads that ran the partitions (in a worker: without its event loop, heartbeats
+            and comms).
         tasks: Partition tasks run (one per partition and partitioned stage).
         peak_rss_mb: Peak RSS of the process tree.
         pairs: Pairs written.
@@ -332,6 +339,7 @@ class WholeRun:
     cpu_s: float = 0.0
     driver_cpu_s: float = 0.0
     in_stage_s: float = 0.0
+    task_cpu_s: float = 0.0
     tasks: int = 0
     peak_rss_mb: float = 0.0
     pairs: int = 0
@@ -365,7 +373,9 @@ def run_whole(
     usage: dict[str, float] = {}
     run.load.start()
     try:
-        wall, peak, _ = measure.run_watched([*cmd, *executor, "all"], root / "all.log", REPO, usage)
+        wall, peak, _ = measure.run_watched(
+            [*cmd, *executor, "all", "--skip", "sample_data"], root / "all.log", REPO, usage
+        )
     finally:
         run.load.stop()
     work = root / "work"
@@ -374,6 +384,7 @@ def run_whole(
     for name in partitioned():
         timings = _read_json(work / "_state" / name / "_timings.json")
         run.in_stage_s += float(timings.get("wall_seconds", 0.0))
+        run.task_cpu_s += float(timings.get("task_cpu_seconds", 0.0))
         run.tasks += sum(
             1 for p in (work / "_state" / name).glob("*.json") if not p.name.startswith("_")
         )
