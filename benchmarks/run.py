@@ -79,7 +79,7 @@ class Config:
 QUICK = Config(
     n=4,
     scale=2,
-    workers=(1, 2),
+    workers=(2,),
     whole_workers=2,
     repeats=1,
     xbd_tiles=5,
