@@ -429,8 +429,9 @@ def markdown(r: Mapping[str, Any]) -> str:
     lines += [
         "",
         "Scaling, `eoinstruct all` in ONE process per executor (one local cluster for every "
-        "stage, as a user running a cluster gets it; `all --skip sample_data`, one start-up "
-        "and the cluster's start included). "
+        "stage, as a user running a cluster gets it: `eoinstruct all --skip sample_data --skip "
+        "report --skip build_report`, i.e. fingerprint + ingest → shard, one start-up and the "
+        "cluster's start included). "
         "CPU = the process tree's (driver + the cluster's workers); driver = the command's "
         "own process:",
         "",
