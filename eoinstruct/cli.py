@@ -187,8 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
                 cmd.add_argument(f"--{flag}", action="store_true", help=text[8:].strip())
             else:
                 cmd.add_argument(f"--{flag}", help=text)
-    sub.add_parser(
+    every = sub.add_parser(
         "all", help="run every stage in order, without DVC (frozen ones left out)", parents=later
+    )
+    every.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="leave a stage out (repeatable), e.g. sample_data on a build of real data",
     )
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
     add_download_arguments(download)
@@ -428,13 +435,17 @@ def _main(args: argparse.Namespace) -> int:
     if args.command == "cluster":
         return _cmd_cluster(args, params)
     if args.command == "all":
+        unknown = sorted(set(args.skip) - {s.name for s in build_order()})
+        if unknown:
+            raise SystemExit(f"eoinstruct all --skip: no stage {', '.join(unknown)}")
         from eoinstruct.pipeline.run.backends import shared_executor
         from eoinstruct.pipeline.run.runner import cluster_state_file
 
         # one executor (one local cluster, one client) for every stage of the run
         with shared_executor(params.settings.executor.as_dict(), cluster_state_file(params)):
             for found in build_order():
-                run_stage(found, params, progress)
+                if found.name not in args.skip:
+                    run_stage(found, params, progress)
         return 0
     found = stage(args.command)
     options = {_option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options}
