@@ -182,13 +182,23 @@ _EMBEDDED = re.compile(
 _DOUBLING_ALLOWED = frozenset({"that", "had", "is"})
 
 
+_BLANKS = re.compile(r"[ \t]+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@lru_cache(maxsize=4096)
+def _whole_word(value: str) -> re.Pattern[str]:
+    """The whole-word pattern of one name, compiled once."""
+    return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
+
+
 def clean(text: str) -> str:
     """Return a turn's text without boxes and ``<ref>`` tags (what grammar checks read)."""
-    return re.sub(r"[ \t]+", " ", _TAG.sub("", _BOX_SPAN.sub(" ", text))).strip()
+    return _BLANKS.sub(" ", _TAG.sub("", _BOX_SPAN.sub(" ", text))).strip()
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
+    return _NOT_ALNUM.sub("", text.lower())
 
 
 def _given(found: str, question: str) -> bool:
@@ -242,7 +252,7 @@ def metadata_problems(item: AuditItem) -> list[str]:
         ):
             found.add("date")
         named = [m.group(0) for m in _PLATFORM.finditer(text)]
-        named += [p for p in platforms if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text)]
+        named += [p for p in platforms if p in text and _whole_word(p).search(text)]
         if any(not _given(p, question) for p in named):
             found.add("platform")
         if any(not _given(m.group(0), question) for m in _EMISSION.finditer(text)):

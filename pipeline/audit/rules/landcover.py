@@ -17,6 +17,7 @@ Codes: ``asked_class_unclear``, ``no_yes_no``, ``wrong_yes_no:<class>``,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -81,6 +82,12 @@ _ONLY_CLC43 = _wordings(_CLC_NAMES, _OTHER_WORDINGS)
 _SATLAS = _wordings(_SATLAS_WORDINGS, _SATLAS_WORDINGS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _wording_pattern(wording: str) -> re.Pattern[str]:
+    """The whole-word pattern of one casefolded wording, compiled once."""
+    return re.compile(rf"(?<![\w-]){re.escape(wording)}(?![\w-])")
+
+
 def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     """Find the classes a text names: (start, end, name), in text order, longest match first.
 
@@ -90,8 +97,9 @@ def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     folded = text.casefold()
     taken: list[tuple[int, int, str]] = []
     for wording, name in wordings:
-        pattern = re.compile(rf"(?<![\w-]){re.escape(wording)}(?![\w-])")
-        for match in pattern.finditer(folded):
+        if wording not in folded:  # a whole-word match needs the substring: skip the regex
+            continue
+        for match in _wording_pattern(wording).finditer(folded):
             start, end = match.span()
             if all(end <= s or start >= e for s, e, _ in taken):
                 taken.append((start, end, name))
