@@ -192,11 +192,13 @@ def _whole_word(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
 
 
+@lru_cache(maxsize=16384)  # each turn is cleaned by several checks
 def clean(text: str) -> str:
     """Return a turn's text without boxes and ``<ref>`` tags (what grammar checks read)."""
     return _BLANKS.sub(" ", _TAG.sub("", _BOX_SPAN.sub(" ", text))).strip()
 
 
+@lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
     return _NOT_ALNUM.sub("", text.lower())
 
