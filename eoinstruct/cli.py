@@ -10,12 +10,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+# The project registers no pydantic plugin; looking for them scans every installed package's
+# entry points (importlib.metadata, ~25 ms of each stage's start-up). An explicit setting wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats
