@@ -458,5 +458,20 @@ def _main(args: argparse.Namespace) -> int:
     return 0
 
 
+def entry() -> int:
+    """The ``eoinstruct`` program: :func:`main` in a process of its own.
+
+    Only here, never on import, pyarrow is spared importing pandas
+    (:func:`~eoinstruct.pipeline.run.startup.arrow_lists_without_pandas`).
+
+    Returns:
+        :func:`main`'s exit status.
+    """
+    from eoinstruct.pipeline.run.startup import arrow_lists_without_pandas
+
+    arrow_lists_without_pandas()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

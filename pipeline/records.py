@@ -10,43 +10,11 @@ conversion helpers here are the only place that knows how a record maps to a row
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-
-
-class _NoPandas:
-    """A meta-path finder that reports pandas as absent (see :func:`_arrow_without_pandas`)."""
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        """Refuse ``pandas`` and its submodules; leave every other module to the next finder."""
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-
-def _arrow_without_pandas() -> None:
-    """Keep pyarrow's list conversions (``Table.from_pylist``) from importing pandas.
-
-    The first ``pa.array`` of a Python list asks pyarrow's pandas shim whether pandas is
-    installed, which imports it: 0.3-0.5 CPU-s in every stage process that writes a table,
-    for a check that a list never passes. One conversion with pandas hidden answers that
-    check once; pyarrow still imports pandas when a pandas conversion asks for it
-    (``to_pandas``, ``Table.from_pandas``), after which it treats pandas objects as usual.
-    """
-    if "pandas" in sys.modules:
-        return
-    finder = _NoPandas()
-    sys.meta_path.insert(0, finder)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(finder)
-
-
-_arrow_without_pandas()
 
 MODALITIES: tuple[str, ...] = (
     "rgb",

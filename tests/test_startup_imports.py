@@ -41,8 +41,10 @@ def test_text_stage_imports_no_heavy_package(stage: str) -> None:
     assert _loaded_after(f"import eoinstruct.cli, eoinstruct.pipeline.stages.{stage}") == []
 
 
-def test_writing_a_table_imports_no_pandas() -> None:
+def test_writing_a_table_in_a_cli_process_imports_no_pandas() -> None:
     code = (
+        "from eoinstruct.pipeline.run.startup import arrow_lists_without_pandas\n"
+        "arrow_lists_without_pandas()\n"
         "from eoinstruct.pipeline.records import InstructionPair, Turn, pairs_table\n"
         "pair = InstructionPair(pair_id='p', sample_id='s', source='x', task='t',"
         " template_id='x', paraphrase_id=0, generator='g', generator_params={},"
@@ -50,6 +52,18 @@ def test_writing_a_table_imports_no_pandas() -> None:
         "assert pairs_table([pair]).num_rows == 1"
     )
     assert "pandas" not in _loaded_after(code)
+
+
+def test_importing_the_pipeline_leaves_pyarrow_as_it_is() -> None:
+    """Only the CLI's entry point hides pandas from pyarrow; a notebook's import does not."""
+    code = (
+        "import eoinstruct.cli, eoinstruct.pipeline.records\n"
+        "import pyarrow as pa\n"
+        "import pandas as pd\n"
+        "assert pa.array(pd.Series([1.0, float('nan')]), from_pandas=True).null_count == 1\n"
+        "assert pa.array(pd.Series([1.0, float('nan')])).null_count == 1"
+    )
+    assert "pandas" in _loaded_after(code)
 
 
 def test_inflect_still_works_without_typeguard() -> None:
