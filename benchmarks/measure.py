@@ -42,13 +42,18 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_watched(cmd: Sequence[str], log_path: Path, cwd: Path) -> tuple[float, float, str]:
+def run_watched(
+    cmd: Sequence[str], log_path: Path, cwd: Path, usage: dict[str, float] | None = None
+) -> tuple[float, float, str]:
     """Run a command, polling its process tree's RSS every :data:`POLL_S` seconds.
 
     Args:
         cmd: The command.
         log_path: File that receives stdout and stderr.
         cwd: Working directory.
+        usage: Receives ``cpu_s`` (CPU seconds of the command and of every descendant it
+            waited for: a local Dask cluster's workers included; from ``wait4``) and
+            ``driver_cpu_s`` (the command's own process alone, last sample).
 
     Returns:
         ``(wall seconds, peak RSS in MB, output text)``.
@@ -66,10 +71,23 @@ def run_watched(cmd: Sequence[str], log_path: Path, cwd: Path) -> tuple[float, f
         started = time.perf_counter()
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         proc = psutil.Process(child.pid)
-        while child.poll() is None:
+        driver = 0.0
+        while True:
+            pid, status, rusage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                child.returncode = os.waitstatus_to_exitcode(status)
+                break
             peak = max(peak, tree_rss(proc))
+            try:
+                times = proc.cpu_times()
+                driver = times.user + times.system
+            except psutil.Error:
+                pass
             time.sleep(POLL_S)
         wall = time.perf_counter() - started
+    if usage is not None:
+        usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+        usage["driver_cpu_s"] = driver
     text = log_path.read_text(encoding="utf-8", errors="replace")
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({child.returncode}):\n{text[-3000:]}")

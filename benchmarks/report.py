@@ -2,7 +2,7 @@
 
 Every timed figure is the median of the repeats with ``_min`` and ``_max`` beside it. Keys are
 flat, ``<build>.<scope>.<metric>``: ``inprocess.n.stage.dedup.wall_s``,
-``inprocess.scaled.stage.shard.peak_rss_mb``, ``dask2.n.e2e.wall_s_max``,
+``inprocess.small.stage.shard.peak_rss_mb``, ``dask2.n.e2e.wall_s_max``,
 ``inprocess.n.ben.ratio_to_floor``, ``floor.ben_tif_tifffile_s``, ``target.scaling.met``…
 Every value is a number, a boolean or a short string, so ``dvc metrics show
 benchmarks/results.json`` lists them all.
@@ -23,10 +23,12 @@ TARGET_PAIRS = 11_110_000
 """Pairs in EarthDial-Instruct, the corpus size the projection is for."""
 
 TARGETS = {
-    "ben_rate": ("ingest→shard BigEarthNet patches/s/core", ">=", 100.0),
-    "ben_floor": ("ingest→shard per patch, x the tifffile floor", "<=", 3.5),
-    "rss_flat": ("peak RSS at scale x N / N, worst stage", "<=", 1.2),
-    "scaling": ("2 Dask workers vs the in-process run (e2e wall)", ">=", 1.7),
+    "ben_rate": ("ingest→shard BigEarthNet patches/s/core, net of start-ups", ">=", 100.0),
+    "ben_floor": ("ingest→shard per patch, net, x the tifffile floor", "<=", 3.5),
+    "ben_rate_wall": ("… per-stage subprocesses as `dvc repro` runs them", ">=", 100.0),
+    "ben_floor_wall": ("… per-stage subprocesses, x the tifffile floor", "<=", 3.5),
+    "rss_flat": ("peak RSS at N / (N / scale), worst stage", "<=", 1.2),
+    "scaling": ("2 Dask workers vs the in-process run (`eoinstruct all`, wall)", ">=", 1.7),
 }
 """Issue 19's targets: (what, comparison, threshold)."""
 
@@ -121,6 +123,8 @@ def build_metrics(
             1,
         )
     _put(out, "e2e.in_stage_s", [sum(b.stages[i].inner_s for i in idx) for b in builds])
+    _put(out, "e2e.cpu_s", [sum(b.stages[i].cpu_s for i in idx) for b in builds])
+    _put(out, "e2e.driver_cpu_s", [sum(b.stages[i].driver_cpu_s for i in idx) for b in builds])
     out["e2e.pairs"] = builds[0].pairs
     out["e2e.units"] = builds[0].units
     out["e2e.units_per_s_per_core"] = _r(builds[0].units / out["e2e.net_s"] / cores, 2)
@@ -137,15 +141,70 @@ def build_metrics(
             1000 * sum(max(b.stages[i].wall_s - cli_start_s, 1e-3) for i in idx) * s / s2_patches
             for b, s in zip(builds, shares, strict=True)
         ]
-        _put(out, "ben.ms_per_patch", ms, 3)
-        out["ben.patches_per_s_per_core"] = _r(1000 / out["ben.ms_per_patch"] / cores, 2)
-        if floor and floor.get("ben_patch_ms"):
-            out["ben.ratio_to_floor"] = _r(
-                out["ben.ms_per_patch"] / float(floor["ben_patch_ms"]), 3
-            )
+        walls = [
+            1000 * sum(b.stages[i].wall_s for i in idx) * s / s2_patches
+            for b, s in zip(builds, shares, strict=True)
+        ]
+        for suffix, values in (("", ms), ("_wall", walls)):
+            _put(out, f"ben.ms_per_patch{suffix}", values, 3)
+            per_patch = max(out[f"ben.ms_per_patch{suffix}"], 1e-9)
+            out[f"ben.patches_per_s_per_core{suffix}"] = _r(1000 / per_patch / cores, 2)
+            if floor and floor.get("ben_patch_ms"):
+                out[f"ben.ratio_to_floor{suffix}"] = _r(per_patch / float(floor["ben_patch_ms"]), 3)
     _put(out, "load.avg_before", [b.load.load_before for b in builds], 2)
     _put(out, "load.avg_after", [b.load.load_after for b in builds], 2)
     _put(out, "load.others_cpu_share", [b.load.others_cpu_share for b in builds], 3)
+    return out
+
+
+def whole_metrics(runs: Sequence[Any]) -> dict[str, Any]:
+    """Flat metrics of the repeats of one ``eoinstruct all`` run (:class:`WholeRun`).
+
+    ``workers_cpu_s`` is the tree's CPU less the driver's (a local cluster's workers and
+    nannies); ``driver_share`` the driver's share of the tree's CPU.
+    """
+    out: dict[str, Any] = {"repeats": len(runs)}
+    _put(out, "wall_s", [r.wall_s for r in runs])
+    _put(out, "cpu_s", [r.cpu_s for r in runs])
+    _put(out, "driver_cpu_s", [r.driver_cpu_s for r in runs])
+    _put(out, "workers_cpu_s", [max(r.cpu_s - r.driver_cpu_s, 0.0) for r in runs])
+    _put(out, "in_stage_s", [r.in_stage_s for r in runs])
+    _put(out, "task_cpu_s", [r.task_cpu_s for r in runs])
+    # outside the tasks: the driver's own work (imports, listing, global passes, the card,
+    # the reports; with Dask also the scheduler) and, in workers, what is not a task
+    _put(out, "outside_tasks_cpu_s", [max(r.cpu_s - r.task_cpu_s, 0.0) for r in runs])
+    _put(out, "peak_rss_mb", [r.peak_rss_mb for r in runs], 1)
+    out["driver_share"] = _r(out["driver_cpu_s"] / max(out["cpu_s"], 1e-9))
+    out["tasks"] = runs[0].tasks
+    out["pairs"] = runs[0].pairs
+    out["units"] = runs[0].units
+    _put(out, "load.avg_before", [r.load.load_before for r in runs], 2)
+    _put(out, "load.avg_after", [r.load.load_after for r in runs], 2)
+    _put(out, "load.others_cpu_share", [r.load.others_cpu_share for r in runs], 3)
+    return out
+
+
+def source_metrics(
+    builds: Sequence[Build], source: str, units: int, cli_start_s: float, partitioned: Sequence[str]
+) -> dict[str, Any]:
+    """Per-unit e2e time of one source of a mixed build (``<source>.unit.*``), by its share.
+
+    The build's e2e wall and net times are charged to ``source`` by its share of the
+    partition seconds, per unit of it (an xBD tile is a pre/post pair).
+    """
+    out: dict[str, Any] = {}
+    walls, nets, shares = [], [], []
+    for b in builds:
+        total = sum(b.per_source_s.values())
+        share = b.per_source_s.get(source, 0.0) / total if total else 0.0
+        chosen = [s for s in b.stages if s.stage in partitioned]
+        walls.append(1000 * share * sum(s.wall_s for s in chosen) / max(units, 1))
+        nets.append(1000 * share * sum(max(s.wall_s - cli_start_s, 1e-3) for s in chosen)
+                    / max(units, 1))  # fmt: skip
+        shares.append(share)
+    out[f"{source}.share_of_partition_s"] = _r(statistics.median(shares))
+    _put(out, f"{source}.ms_per_unit", nets, 3)
+    _put(out, f"{source}.ms_per_unit_wall", walls, 3)
     return out
 
 
@@ -158,20 +217,47 @@ def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str,
         values["ben_rate"] = r["inprocess.n.ben.patches_per_s_per_core"]
     if "inprocess.n.ben.ratio_to_floor" in r:
         values["ben_floor"] = r["inprocess.n.ben.ratio_to_floor"]
-    if "inprocess.scaled.e2e.wall_s" in r:
+    if "inprocess.n.ben.patches_per_s_per_core_wall" in r:
+        values["ben_rate_wall"] = r["inprocess.n.ben.patches_per_s_per_core_wall"]
+    if "inprocess.n.ben.ratio_to_floor_wall" in r:
+        values["ben_floor_wall"] = r["inprocess.n.ben.ratio_to_floor_wall"]
+    if "inprocess.small.e2e.wall_s" in r:
         ratios = {
-            s: r[f"inprocess.scaled.stage.{s}.peak_rss_mb"]
-            / r[f"inprocess.n.stage.{s}.peak_rss_mb"]
+            s: r[f"inprocess.n.stage.{s}.peak_rss_mb"] / r[f"inprocess.small.stage.{s}.peak_rss_mb"]
             for s in stage_names
-            if r.get(f"inprocess.n.stage.{s}.peak_rss_mb")
+            if r.get(f"inprocess.small.stage.{s}.peak_rss_mb")
         }
         for s, v in ratios.items():
             out[f"rss_ratio.{s}"] = _r(v)
         worst = max(ratios, key=lambda s: ratios[s])
         values["rss_flat"] = ratios[worst]
         out["target.rss_flat.stage"] = worst
+    whole = [k[: -len(".n.wall_s")] for k in r if k.startswith("whole_dask") and
+             k.endswith(".n.wall_s")]  # fmt: skip
+    if whole and "whole_inprocess.n.wall_s" in r:
+        base = r["whole_inprocess.n.wall_s"]
+        for label in whole:
+            out[f"scaling.{label}_vs_inprocess"] = _r(base / r[f"{label}.n.wall_s"])
+            out[f"scaling.{label}_cpu_vs_inprocess"] = _r(
+                r[f"{label}.n.cpu_s"] / max(r["whole_inprocess.n.cpu_s"], 1e-9)
+            )
+            # the same tasks' CPU in a worker against in-process (the in-worker slowdown)
+            out[f"scaling.{label}_task_cpu_vs_inprocess"] = _r(
+                r[f"{label}.n.task_cpu_s"] / max(r["whole_inprocess.n.task_cpu_s"], 1e-9)
+            )
+            # workers' CPU outside the tasks, per task CPU (target < 5 %)
+            workers, tasks = r[f"{label}.n.workers_cpu_s"], r[f"{label}.n.task_cpu_s"]
+            out[f"scaling.{label}_task_overhead"] = _r(max(workers - tasks, 0.0) / max(tasks, 1e-9))
+        if "whole_dask2.n.wall_s" in r:
+            values["scaling"] = base / r["whole_dask2.n.wall_s"]
+            out["target.scaling.basis"] = "eoinstruct all, one process"
     if "dask2.n.e2e.wall_s" in r:
-        values["scaling"] = r["inprocess.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"]
+        out["scaling.dask2_per_stage_vs_inprocess"] = _r(
+            r["inprocess.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"]
+        )
+        if "scaling" not in values:
+            values["scaling"] = r["inprocess.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"]
+            out["target.scaling.basis"] = "per-stage subprocesses, e2e"
         out["scaling.dask2_in_stage_vs_inprocess"] = _r(
             r["inprocess.n.e2e.in_stage_s"] / max(r["dask2.n.e2e.in_stage_s"], 1e-9)
         )
@@ -190,7 +276,7 @@ def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str,
 
 
 def projection(results: Mapping[str, Any], basis: str) -> dict[str, Any]:
-    """Project the in-process build ``basis`` (``n`` or ``scaled``) to :data:`TARGET_PAIRS`.
+    """Project the in-process build ``basis`` (``n`` or ``small``) to :data:`TARGET_PAIRS`.
 
     The e2e net core-seconds per pair of that build hold at scale (its source mix, this
     machine's cores); one caption per source sample at the published vLLM throughput.
@@ -261,15 +347,25 @@ def markdown(r: Mapping[str, Any]) -> str:
     lines = [
         load_sentence(r),
         "",
-        f"Data: N = {r['config.n']} BigEarthNet S2 patches + their S1 partners + "
-        f"{r['data.n.xbd_tiles']} xBD 1024x1024 pre/post tiles = {r['data.n.units']} source units "
-        f"({r['data.n.input_mb']:.0f} MB), {r['data.n.cogs']} COG chips; every unit has its own "
+        f"Data: N = {r['config.n']} BigEarthNet S2 patches + their S1 partners = "
+        f"{r['data.n.units']} source units ({r['data.n.input_mb']:.0f} MB), BigEarthNet only "
+        "(xBD tiles have a build of their own, below); "
+        f"{r['data.n.cogs']} COG chips for the floor table; every unit has its own "
         f"pixels (dedup dropped {r.get('inprocess.n.stage.dedup.items_dropped', '-')} at N). "
+        f"Partitions of {r['config.partition_size']} units. "
         f"{r['config.repeats']} repeats of each build: medians, (min–max). Command: "
         f"`{r['config.command']}`.",
         "",
+        f"**Headline (BigEarthNet, ingest → shard, in-process)**: "
+        f"{_f(r.get('inprocess.n.ben.patches_per_s_per_core_wall', '-'))} patches/s/core, "
+        f"{_f(r.get('inprocess.n.ben.ratio_to_floor_wall', '-'))}x the tifffile floor with one "
+        "subprocess per stage as `dvc repro` runs them (start-ups included); "
+        f"{_f(r.get('inprocess.n.ben.patches_per_s_per_core', '-'))} patches/s/core, "
+        f"{_f(r.get('inprocess.n.ben.ratio_to_floor', '-'))}x the floor net of the "
+        f"{_f(r['machine.cli_start_s'])} s start-up of each stage.",
+        "",
         f"| stage | wall s | net s | in-stage s | read → kept | items/s | MB/s/core "
-        f"| peak RSS MB N | {scale}N | x floor |",
+        f"| peak RSS MB N/{scale} | N | x floor |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in names:
@@ -278,8 +374,9 @@ def markdown(r: Mapping[str, Any]) -> str:
             f"| {s} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.net_s'])} | "
             f"{_f(r.get(k + '.in_stage_s', '-'))} | {r[k + '.items_read']} → "
             f"{r[k + '.items_kept']} | {_f(r[k + '.items_per_s'])} | "
-            f"{_f(r[k + '.mb_per_s_per_core'])} | {_mm(r, k + '.peak_rss_mb')} | "
-            f"{_f(r.get(f'inprocess.scaled.stage.{s}.peak_rss_mb', '-'))} | "
+            f"{_f(r[k + '.mb_per_s_per_core'])} | "
+            f"{_f(r.get(f'inprocess.small.stage.{s}.peak_rss_mb', '-'))} | "
+            f"{_mm(r, k + '.peak_rss_mb')} | "
             f"{_f(r.get(k + '.ratio_to_floor', '-'))} |"
         )
     for scope, text in (("e2e", "**ingest → shard**"), ("all", "**every stage**")):
@@ -287,8 +384,8 @@ def markdown(r: Mapping[str, Any]) -> str:
         lines.append(
             f"| {text} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.net_s'])} | "
             f"{_f(r.get(k + '.in_stage_s', '-'))} | {r['inprocess.n.e2e.pairs']} pairs | | | "
+            f"{_f(r.get(f'inprocess.small.{scope}.peak_rss_mb', '-'))} | "
             f"{_mm(r, k + '.peak_rss_mb')} | "
-            f"{_f(r.get(f'inprocess.scaled.{scope}.peak_rss_mb', '-'))} | "
             f"{_f(r.get(k + '.ratio_to_floor', '-'))} |"
         )
     lines += [
@@ -311,7 +408,7 @@ def markdown(r: Mapping[str, Any]) -> str:
                 f"{_f(1000 * r[key] / max(r['config.n'], 1))} |"
             )
     lines += [
-        f"| xBD PNGs, Pillow decode | {_mm(r, 'floor.xbd_png_decode_s')} | |",
+        f"| xBD PNGs of the xBD build, Pillow decode | {_mm(r, 'floor.xbd_png_decode_s')} | |",
         f"| label JSONs | {_mm(r, 'floor.json_s')} | |",
         f"| pyarrow write of all bytes | {_mm(r, 'floor.parquet_write_s')} | |",
         f"| COG chips, rasterio window (not in the floor) | "
@@ -331,10 +428,50 @@ def markdown(r: Mapping[str, Any]) -> str:
             )
     lines += [
         "",
-        "Scaling (same data; ingest → shard wall time):",
+        "Scaling, `eoinstruct all` in ONE process per executor (one local cluster for every "
+        "stage, as a user running a cluster gets it: `eoinstruct all --skip sample_data --skip "
+        "report --skip build_report`, i.e. fingerprint + ingest → shard, one start-up and the "
+        "cluster's start included). "
+        "CPU = the process tree's (driver + the cluster's workers); driver = the command's "
+        "own process:",
         "",
-        "| run | wall s (min–max) | in-stage s | x in-process | peak RSS MB |",
-        "|---|---|---|---|---|",
+        "| run | wall s (min–max) | x in-process | CPU s | driver CPU s | workers CPU s "
+        "| tasks' CPU s | in-stage s | tasks | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if "whole_inprocess.n.wall_s" in r:
+        whole_base = r["whole_inprocess.n.wall_s"]
+        dask = {k.split(".")[0] for k in r if k.startswith("whole_dask") and k.endswith(".wall_s")}
+        labels = ["whole_inprocess", *sorted(dask)]
+        for label in labels:
+            k = f"{label}.n"
+            text = "in-process" if label == "whole_inprocess" else label[len("whole_") :]
+            lines.append(
+                f"| {text} | {_mm(r, k + '.wall_s')} | "
+                f"{_f(round(whole_base / r[k + '.wall_s'], 3))} | {_f(r[k + '.cpu_s'])} | "
+                f"{_f(r[k + '.driver_cpu_s'])} | {_f(r[k + '.workers_cpu_s'])} | "
+                f"{_f(r[k + '.task_cpu_s'])} | {_f(r[k + '.in_stage_s'])} | {r[k + '.tasks']} | "
+                f"{_f(r[k + '.peak_rss_mb'])} |"
+            )
+        for label in labels[1:]:
+            lines.append(
+                f"\n{label[len('whole_') :]}: the tasks' CPU is "
+                f"{_f(r.get(f'scaling.{label}_task_cpu_vs_inprocess', '-'))}x the in-process "
+                "tasks' (the in-worker slowdown); the workers spent "
+                f"{_f(100 * r.get(f'scaling.{label}_task_overhead', 0.0))} % of the tasks' CPU "
+                "outside them (imports, event loop, heartbeats, comms; target < 5 %); the "
+                f"driver used {_f(r[f'{label}.n.driver_cpu_s'])} CPU-s against "
+                f"{_f(r['whole_inprocess.n.outside_tasks_cpu_s'])} outside the tasks in-process "
+                "(work that does not scale: listing, global passes, card, reports)."
+            )
+    lines += [
+        "",
+        "Scaling per stage subprocess (same data; ingest → shard; a Dask build connects every "
+        "stage to one cluster started for the run, whose workers are outside the stages' "
+        "process trees: CPU s is the stages' own):",
+        "",
+        "| run | wall s (min–max) | in-stage s | x in-process | CPU s | peak RSS MB |",
+        "|---|---|---|---|---|---|",
     ]
     base = r["inprocess.n.e2e.wall_s"]
     for label, text in (
@@ -346,11 +483,25 @@ def markdown(r: Mapping[str, Any]) -> str:
         if f"{k}.wall_s" in r:
             lines.append(
                 f"| {text} | {_mm(r, k + '.wall_s')} | {_f(r[k + '.in_stage_s'])} | "
-                f"{_f(round(base / r[k + '.wall_s'], 3))} | {_f(r[k + '.peak_rss_mb'])} |"
+                f"{_f(round(base / r[k + '.wall_s'], 3))} | {_f(r.get(k + '.cpu_s', '-'))} | "
+                f"{_f(r[k + '.peak_rss_mb'])} |"
             )
     lines += ["", "Load around each build (medians of the repeats; max in brackets):", ""]
     lines += ["| build | load before | load after | others' CPU share |", "|---|---|---|---|"]
-    for build in ("inprocess.n", "inprocess.scaled", "dask1.n", "dask2.n"):
+    if "xbd.n.e2e.wall_s" in r:
+        lines += [
+            "",
+            f"xBD, a build of its own ({r['data.xbd.xbd_tiles']} 1024x1024 pre/post tiles + "
+            f"{r['data.xbd.s2_patches']} BigEarthNet patches, in-process): ingest → shard "
+            f"{_mm(r, 'xbd.n.e2e.wall_s')} s wall; per xBD tile "
+            f"{_f(r.get('xbd.ms_per_unit_wall', '-'))} ms with per-stage start-ups, "
+            f"{_f(r.get('xbd.ms_per_unit', '-'))} ms net (charged by xBD's "
+            f"{_f(r.get('xbd.share_of_partition_s', '-'))} share of the partition seconds).",
+        ]
+    builds = ["inprocess.n", "inprocess.small", "xbd.n"]
+    builds += sorted({".".join(k.split(".")[:2]) for k in r if k.startswith(("dask", "whole_"))
+                      and k.endswith(".load.avg_before")})  # fmt: skip
+    for build in builds:
         k = f"{build}.load"
         if f"{k}.avg_before" in r:
             lines.append(
@@ -379,10 +530,18 @@ def markdown(r: Mapping[str, Any]) -> str:
 def readme_block(r: Mapping[str, Any]) -> str:
     """The few headline figures the README quotes (between :data:`README_START` and ``END``)."""
     figures = (
-        ("ingest → shard, BigEarthNet patches/s/core", "inprocess.n.ben.patches_per_s_per_core"),
+        (
+            "ingest → shard, BigEarthNet patches/s/core, net of start-ups",
+            "inprocess.n.ben.patches_per_s_per_core",
+        ),
         ("… x the tifffile decode floor", "inprocess.n.ben.ratio_to_floor"),
-        (f"peak RSS {r['config.scale']}N / N, worst stage", "target.rss_flat.value"),
-        ("2 Dask workers / in-process", "target.scaling.value"),
+        (
+            "… per-stage subprocesses (`dvc repro`), patches/s/core",
+            "inprocess.n.ben.patches_per_s_per_core_wall",
+        ),
+        ("… per-stage subprocesses, x the floor", "inprocess.n.ben.ratio_to_floor_wall"),
+        (f"peak RSS N / (N/{r['config.scale']}), worst stage", "target.rss_flat.value"),
+        ("2 Dask workers / in-process (`eoinstruct all`)", "target.scaling.value"),
         ("dedup dropped (synthetic units are distinct)", "inprocess.n.stage.dedup.items_dropped"),
     )
     rows = [f"| {text} | {_f(r.get(key, '-'))} |" for text, key in figures]

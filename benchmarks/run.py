@@ -2,15 +2,18 @@
 
 What it measures, in one run on one machine (see ``benchmarks/README.md``):
 
-1. **Stages**: synthetic BigEarthNet v1 (S2 + S1) and xBD data (:mod:`benchmarks.synthetic`,
-   every unit its own pixels) built by every stage of the registry's build order
+1. **Stages**: synthetic BigEarthNet v1 (S2 + S1) data (:mod:`benchmarks.synthetic`, every
+   unit its own pixels; the headline figures) and, in a build of their own, xBD tiles, built
+   by every stage of the registry's build order
    (:mod:`benchmarks.stages`: ``dedup`` and shard's card and manifest included, then
    ``report``, ``export`` and ``build_report``), each stage a subprocess of the CLI; wall time,
    in-stage time, items/s, MB/s per core and the peak RSS of its process tree.
 2. **The decode floor** in the same run (:mod:`benchmarks.floor`): tifffile, a numpy strip
    reader and a rasterio loop on the same GeoTIFFs, Pillow on the PNGs, JSON, a Parquet write.
-3. **Memory**: the in-process build at N and at ``scale`` x N, peak RSS per stage.
-4. **Scaling**: the in-process build against a local Dask cluster of 1 and 2 workers.
+3. **Memory**: the in-process build at N against one at N / ``scale``, peak RSS per stage.
+4. **Scaling**: ``eoinstruct all`` in ONE process, in-process against a local Dask cluster
+   of K workers (wall, CPU of the driver and of the whole tree, tasks), and the per-stage
+   builds with ``--executor local --workers K`` (one cluster for the run).
 5. **Load**: load average before and after each build and other processes' CPU share.
 
 Each build and each floor component is repeated ``--repeats`` times (3 by default): medians,
@@ -38,7 +41,7 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.floor import measure_floor
-from benchmarks.stages import REPO, Build, partitioned, run_build, stages
+from benchmarks.stages import REPO, Build, partitioned, run_build, run_whole, stages
 from benchmarks.synthetic import SyntheticData, generate
 
 
@@ -47,31 +50,44 @@ class Config:
     """What to run.
 
     Attributes:
-        n: BigEarthNet S2 patches (and S1 partners) of the base data set.
-        scale: Factor of the memory build (``scale`` x ``n``); 0 or 1 skips it.
-        workers: Dask worker counts of the scaling builds (empty skips them).
+        n: BigEarthNet S2 patches (and S1 partners) of the headline, BigEarthNet-only build.
+        scale: The memory build has ``n // scale`` patches (peak RSS at N against N / scale);
+            0 or 1 skips it.
+        workers: Dask worker counts of the per-stage scaling builds (empty skips them).
+        whole_workers: Dask workers of the whole-run scaling (``eoinstruct all`` in one
+            process against the in-process one; 0 skips both).
         repeats: Repeats of every build and floor component.
-        xbd_ratio: xBD tiles per S2 patch.
-        partition_size: Source units per partition (the same in every build).
+        xbd_tiles: xBD tiles of the separate xBD build (with as many BigEarthNet patches; 0
+            skips it).
+        partition_size: Source units per partition (the same in every build; at most the
+            memory build's units, so its partitions are full too).
         seed: Seed of the synthetic data.
         xbd_size: Side of the xBD images (the real 1024 but in ``--quick``).
     """
 
-    n: int = 200
+    n: int = 1000
     scale: int = 10
-    workers: tuple[int, ...] = (1, 2)
+    workers: tuple[int, ...] = (2,)
+    whole_workers: int = 2
     repeats: int = 3
-    xbd_ratio: float = 0.1
-    partition_size: int = 25
+    xbd_tiles: int = 10
+    partition_size: int = 100
     seed: int = 0
     xbd_size: int = 1024
 
 
 QUICK = Config(
-    n=4, scale=2, workers=(1, 2), repeats=1, xbd_ratio=1.25, partition_size=4, xbd_size=256
+    n=4,
+    scale=2,
+    workers=(2,),
+    whole_workers=2,
+    repeats=1,
+    xbd_tiles=5,
+    partition_size=2,
+    xbd_size=256,
 )
-"""``--quick``: tiny N (5 xBD tiles of 256 px), one repeat (the tests' run; its figures mean
-nothing)."""
+"""``--quick``: tiny N (5 xBD tiles of 256 px in their own build), one repeat (the tests'
+run; its figures mean nothing)."""
 
 
 def startup_seconds() -> float:
@@ -147,9 +163,10 @@ def run(
         "config.n": config.n,
         "config.scale": config.scale,
         "config.workers": ",".join(str(w) for w in config.workers),
+        "config.whole_workers": config.whole_workers,
         "config.repeats": config.repeats,
         "config.stages": ",".join(names),
-        "config.xbd_ratio": config.xbd_ratio,
+        "config.xbd_tiles": config.xbd_tiles,
         "config.partition_size": config.partition_size,
         "config.seed": config.seed,
         "config.command": command,
@@ -161,11 +178,9 @@ def run(
     try:
         cli_start = startup_seconds()
         results["machine.cli_start_s"] = round(cli_start, 3)
-        say(f"generating N={config.n} ...", flush=True)
+        say(f"generating N={config.n} (BigEarthNet only) ...", flush=True)
         shutil.rmtree(base / "data_n", ignore_errors=True)
-        data = generate(
-            base / "data_n", config.n, config.xbd_ratio, None, config.seed, config.xbd_size
-        )
+        data = generate(base / "data_n", config.n, 0.0, None, config.seed, config.xbd_size)
         results.update(_data_metrics(data, "n"))
         say(f"  {data.units} units in {data.seconds:.1f} s; measuring the decode floor ...")
         floor = measure_floor(data, base, config.repeats)
@@ -182,29 +197,59 @@ def run(
         def checkpoint(phase: str) -> None:
             results["config.completed"] = phase
             results.update(report.targets(results, names))
-            basis = "scaled" if "inprocess.scaled.e2e.net_s" in results else "n"
-            results.update(report.projection(results, basis))
+            results.update(report.projection(results, "n"))
             results["machine.load_avg_end"] = round(os.getloadavg()[0], 2)
             _write(results, out, readme)
 
         add("inprocess", "n", _repeat(base, "inprocess", data, config, 0, say, echo), 1, True)
         checkpoint("inprocess.n")
-        if config.scale > 1:
-            say(f"generating {config.scale}N ...", flush=True)
-            n_big = config.n * config.scale
-            shutil.rmtree(base / "data_scaled", ignore_errors=True)
-            big = generate(
-                base / "data_scaled", n_big, config.xbd_ratio, 0, config.seed, config.xbd_size
-            )
-            results.update(_data_metrics(big, "scaled"))
-            scaled = _repeat(base, "inprocess_scaled", big, config, 0, say, echo)
-            metrics = report.build_metrics(scaled, parts, cli_start, None, 1, big.s2_patches)
-            results.update({f"inprocess.scaled.{k}": v for k, v in metrics.items()})
-            shutil.rmtree(base / "data_scaled", ignore_errors=True)
-            checkpoint("inprocess.scaled")
+        if config.whole_workers:
+            for label, w in (
+                ("whole_inprocess", 0),
+                (f"whole_dask{config.whole_workers}", config.whole_workers),
+            ):
+                runs = []
+                for k in range(max(config.repeats, 1)):
+                    say(f"running `eoinstruct all` ({label}), repeat {k + 1} ...", flush=True)
+                    folder = base / f"build_{label}"
+                    runs.append(run_whole(folder, data, config.partition_size, label, w))
+                    shutil.rmtree(folder, ignore_errors=True)
+                results.update({f"{label}.n.{k}": v for k, v in report.whole_metrics(runs).items()})
+            checkpoint("whole")
         for w in config.workers:
             add(f"dask{w}", "n", _repeat(base, f"dask{w}", data, config, w, say, echo), w, True)
             checkpoint(f"dask{w}.n")
+        small_n = config.n // config.scale if config.scale > 1 else 0
+        if small_n:
+            say(f"generating N/{config.scale} = {small_n} ...", flush=True)
+            shutil.rmtree(base / "data_small", ignore_errors=True)
+            small = generate(base / "data_small", small_n, 0.0, 0, config.seed + 1, config.xbd_size)
+            results.update(_data_metrics(small, "small"))
+            builds = _repeat(base, "inprocess_small", small, config, 0, say, echo)
+            metrics = report.build_metrics(builds, parts, cli_start, None, 1, small.s2_patches)
+            results.update({f"inprocess.small.{k}": v for k, v in metrics.items()})
+            shutil.rmtree(base / "data_small", ignore_errors=True)
+            checkpoint("inprocess.small")
+        if config.xbd_tiles:
+            say(f"generating the xBD build ({config.xbd_tiles} tiles) ...", flush=True)
+            shutil.rmtree(base / "data_xbd", ignore_errors=True)
+            tiles = generate(
+                base / "data_xbd", config.xbd_tiles, 1.0, 0, config.seed + 2, config.xbd_size
+            )
+            results.update(_data_metrics(tiles, "xbd"))
+            xfloor = measure_floor(tiles, base, config.repeats)
+            results["floor.xbd_png_decode_s"] = round(float(xfloor["xbd_png_decode_s"]), 4)
+            for key in ("_min", "_max"):
+                if f"xbd_png_decode_s{key}" in xfloor:
+                    results[f"floor.xbd_png_decode_s{key}"] = round(
+                        float(xfloor[f"xbd_png_decode_s{key}"]), 4
+                    )
+            builds = _repeat(base, "xbd", tiles, config, 0, say, echo)
+            metrics = report.build_metrics(builds, parts, cli_start, None, 1, tiles.s2_patches)
+            results.update({f"xbd.n.{k}": v for k, v in metrics.items()})
+            results.update(report.source_metrics(builds, "xbd", tiles.xbd_tiles, cli_start, parts))
+            shutil.rmtree(base / "data_xbd", ignore_errors=True)
+            checkpoint("xbd")
         checkpoint("all")
     finally:
         if workdir is None:
@@ -236,10 +281,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--scale", type=int, default=d.scale, help="factor of the memory build")
     parser.add_argument(
-        "--workers", default="1,2", help="Dask worker counts of the scaling builds ('' skips)"
+        "--workers",
+        default=",".join(str(w) for w in d.workers),
+        help="Dask worker counts of the per-stage scaling builds ('' skips)",
+    )
+    parser.add_argument(
+        "--whole-workers",
+        type=int,
+        default=d.whole_workers,
+        help="Dask workers of the one-process `eoinstruct all` scaling runs (0 skips)",
     )
     parser.add_argument("--repeats", type=int, default=d.repeats, help="repeats per figure")
-    parser.add_argument("--xbd-ratio", type=float, default=d.xbd_ratio, help="xBD tiles per patch")
+    parser.add_argument(
+        "--xbd-tiles", type=int, default=d.xbd_tiles, help="xBD tiles of the xBD build (0 skips)"
+    )
     parser.add_argument(
         "--partition-size", type=int, default=d.partition_size, help="units per partition"
     )
@@ -289,8 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             n=args.n,
             scale=args.scale,
             workers=workers,
+            whole_workers=args.whole_workers,
             repeats=args.repeats,
-            xbd_ratio=args.xbd_ratio,
+            xbd_tiles=args.xbd_tiles,
             partition_size=args.partition_size,
             seed=args.seed,
         )

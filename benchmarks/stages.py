@@ -54,6 +54,15 @@ def partitioned() -> tuple[str, ...]:
     return tuple(s.name for s in build_order() if s.partitioned)
 
 
+def whole_run_skips() -> tuple[str, ...]:
+    """Stages the whole-run measurement leaves out of ``eoinstruct all``: ``sample_data`` (the
+    synthetic roots are the sources) and the reports after ``shard`` (serial, measured per
+    stage), so it covers what the e2e figures do: ``fingerprint`` + ``ingest`` … ``shard``."""
+    order = [s.name for s in build_order()]
+    last = max(i for i, s in enumerate(build_order()) if s.partitioned)
+    return ("sample_data", *order[last + 1 :])
+
+
 def _command(name: str) -> str:
     return next(s.command for s in build_order(include_frozen=True) if s.name == name)
 
@@ -70,6 +79,10 @@ class StageRun:
         read: Items the stage read (samples; pairs for ``shard``).
         kept: Items it passed on.
         input_bytes: Bytes of the files it read.
+        cpu_s: CPU seconds of the process and the descendants it waited for.
+        driver_cpu_s: CPU seconds of the stage's own process (with Dask: the driver).
+        task_cpu_s: CPU seconds of the threads that ran the partitions (``task_cpu_seconds``
+            of ``_timings.json``: the tasks' own, wherever they ran).
     """
 
     stage: str
@@ -79,6 +92,9 @@ class StageRun:
     read: int
     kept: int
     input_bytes: int = 0
+    cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
+    task_cpu_s: float = 0.0
 
 
 @dataclass
@@ -273,8 +289,9 @@ def _run_stages(
     """Run and measure every stage of :func:`stages`, one subprocess each, into ``build``."""
     work = root / "work"
     for name in stages():
+        usage: dict[str, float] = {}
         wall, peak, text = measure.run_watched(
-            [*cmd, *executor, _command(name)], root / f"{name}.log", REPO
+            [*cmd, *executor, _command(name)], root / f"{name}.log", REPO, usage
         )
         counts = {m["stage"]: m for m in _STATS_LINE.finditer(text)}
         line = counts.get(name)
@@ -287,6 +304,9 @@ def _run_stages(
             read=int(line["read"]) if line else 0,
             kept=int(line["kept"]) if line else 0,
             input_bytes=stage_input_bytes(name, root, data),
+            cpu_s=usage.get("cpu_s", 0.0),
+            driver_cpu_s=usage.get("driver_cpu_s", 0.0),
+            task_cpu_s=float(timings.get("task_cpu_seconds", 0.0)),
         )
         build.stages.append(run)
         if echo:
@@ -296,6 +316,90 @@ def _run_stages(
                 f"peak {peak:7.1f} MB",
                 flush=True,
             )
+
+
+@dataclass
+class WholeRun:
+    """One ``eoinstruct all`` run: every stage in ONE process and one executor.
+
+    This is where a user running a cluster gets the scaling: one local cluster (or one
+    client to ``--scheduler``) for every stage, one interpreter start.
+
+    Attributes:
+        label: ``whole_inprocess`` or ``whole_dask<k>``.
+        units: Source units.
+        wall_s: Wall time of the command (``all`` less :func:`whole_run_skips`: one start-up,
+            the cluster's start, ``fingerprint`` and ``ingest`` … ``shard``).
+        cpu_s: CPU seconds of the process tree (the local cluster's workers included).
+        driver_cpu_s: CPU seconds of the command's own process (with Dask: the driver).
+        in_stage_s: The partitioned stages' ``wall_seconds`` summed.
+        task_cpu_s: The partitioned stages' ``task_cpu_seconds`` summed: the CPU of the
+            threads that ran the partitions (in a worker: without its event loop, heartbeats
+            and comms).
+        tasks: Partition tasks run (one per partition and partitioned stage).
+        peak_rss_mb: Peak RSS of the process tree.
+        pairs: Pairs written.
+        load: The machine's load around the run.
+    """
+
+    label: str
+    units: int
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
+    in_stage_s: float = 0.0
+    task_cpu_s: float = 0.0
+    tasks: int = 0
+    peak_rss_mb: float = 0.0
+    pairs: int = 0
+    load: LoadProbe = field(default_factory=LoadProbe)
+
+
+def run_whole(
+    root: Path,
+    data: SyntheticData,
+    partition_size: int,
+    label: str = "whole_inprocess",
+    workers: int = 0,
+) -> WholeRun:
+    """Run ``eoinstruct [--executor local --workers K] all`` once on the synthetic data.
+
+    Args:
+        root: Build folder (emptied first).
+        data: The synthetic data.
+        partition_size: Source units per partition.
+        label: Name of the run in the results.
+        workers: Local Dask workers (0: in-process).
+
+    Returns:
+        The run's measurements.
+    """
+    shutil.rmtree(root, ignore_errors=True)
+    params = write_params(root, data, partition_size)
+    executor = ["--executor", "local", "--workers", str(workers)] if workers else []
+    cmd = [sys.executable, "-m", "eoinstruct.cli", "--params", str(params), "--no-progress"]
+    run = WholeRun(label=label, units=data.units)
+    usage: dict[str, float] = {}
+    run.load.start()
+    try:
+        skips = [arg for name in whole_run_skips() for arg in ("--skip", name)]
+        wall, peak, _ = measure.run_watched(
+            [*cmd, *executor, "all", *skips], root / "all.log", REPO, usage
+        )
+    finally:
+        run.load.stop()
+    work = root / "work"
+    run.wall_s, run.peak_rss_mb = wall, peak
+    run.cpu_s, run.driver_cpu_s = usage.get("cpu_s", 0.0), usage.get("driver_cpu_s", 0.0)
+    for name in partitioned():
+        timings = _read_json(work / "_state" / name / "_timings.json")
+        run.in_stage_s += float(timings.get("wall_seconds", 0.0))
+        run.task_cpu_s += float(timings.get("task_cpu_seconds", 0.0))
+        run.tasks += sum(
+            1 for p in (work / "_state" / name).glob("*.json") if not p.name.startswith("_")
+        )
+    run.pairs = sum(_pairs_by_source(work).values())
+    return run
 
 
 def _source_of(partition: str) -> str:

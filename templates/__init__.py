@@ -193,6 +193,10 @@ def _template(entry: dict[str, object], family: str, file_name: str) -> Template
     )
 
 
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (the same documents, parsed ~10x faster)."""
+
+
 def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
     """Load and validate every ``*.yaml`` template file in a folder.
 
@@ -211,7 +215,7 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
         raise TemplateError(f"no template files in {folder}")
     for path in files:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
         except yaml.YAMLError as exc:
             raise TemplateError(f"{path.name}: not valid YAML: {exc}") from exc
         if not isinstance(doc, dict) or not isinstance(doc.get("templates"), list):

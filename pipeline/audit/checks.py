@@ -182,13 +182,25 @@ _EMBEDDED = re.compile(
 _DOUBLING_ALLOWED = frozenset({"that", "had", "is"})
 
 
+_BLANKS = re.compile(r"[ \t]+")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@lru_cache(maxsize=4096)
+def _whole_word(value: str) -> re.Pattern[str]:
+    """The whole-word pattern of one name, compiled once."""
+    return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
+
+
+@lru_cache(maxsize=16384)  # each turn is cleaned by several checks
 def clean(text: str) -> str:
     """Return a turn's text without boxes and ``<ref>`` tags (what grammar checks read)."""
-    return re.sub(r"[ \t]+", " ", _TAG.sub("", _BOX_SPAN.sub(" ", text))).strip()
+    return _BLANKS.sub(" ", _TAG.sub("", _BOX_SPAN.sub(" ", text))).strip()
 
 
+@lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
+    return _NOT_ALNUM.sub("", text.lower())
 
 
 def _given(found: str, question: str) -> bool:
@@ -197,24 +209,35 @@ def _given(found: str, question: str) -> bool:
 
 
 def _acquired_months(item: AuditItem) -> set[str]:
+    return set(_months_of(tuple(item.acquired)))
+
+
+@lru_cache(maxsize=4096)  # a sample's pairs share its times
+def _months_of(acquired: tuple[str, ...]) -> frozenset[str]:
     months = set()
-    for text in item.acquired:
+    for text in acquired:
         try:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             continue
         months.add(_norm(when.strftime("%B %Y")))
         months.add(_norm(when.strftime("%b %Y")))
-    return months
+    return frozenset(months)
 
 
 def _platform_names(item: AuditItem) -> set[str]:
-    names = {item.sensor.strip()} if len(item.sensor.strip()) >= 4 else set()
-    for key in PLATFORM_TAGS:
-        for value in re.split(r"[,;]", str(item.tags.get(key, ""))):
-            if len(value.strip()) >= 4:
-                names.add(value.strip())
-    return names
+    values = tuple(str(item.tags.get(key, "")) for key in PLATFORM_TAGS)
+    return set(_platforms_of(item.sensor, values))
+
+
+@lru_cache(maxsize=4096)  # a sample's pairs share its sensor and tags
+def _platforms_of(sensor: str, values: tuple[str, ...]) -> frozenset[str]:
+    names = {sensor.strip()} if len(sensor.strip()) >= 4 else set()
+    for value in values:
+        for part in re.split(r"[,;]", value):
+            if len(part.strip()) >= 4:
+                names.add(part.strip())
+    return frozenset(names)
 
 
 def metadata_problems(item: AuditItem) -> list[str]:
@@ -242,7 +265,7 @@ def metadata_problems(item: AuditItem) -> list[str]:
         ):
             found.add("date")
         named = [m.group(0) for m in _PLATFORM.finditer(text)]
-        named += [p for p in platforms if re.search(rf"(?<![\w-]){re.escape(p)}(?![\w-])", text)]
+        named += [p for p in platforms if p in text and _whole_word(p).search(text)]
         if any(not _given(p, question) for p in named):
             found.add("platform")
         if any(not _given(m.group(0), question) for m in _EMISSION.finditer(text)):
@@ -279,6 +302,7 @@ def asks_for_more(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or (bool(words) and words[0] in REQUEST_VERBS)
 
 
+@lru_cache(maxsize=8192)  # template questions repeat
 def is_yes_no_question(question: str) -> bool:
     """Say whether a question asks for yes or no.
 
@@ -405,6 +429,26 @@ def _class_pattern(names: Iterable[str]) -> re.Pattern[str]:
 _CLASS_NAME = _class_pattern((*BEN19_NAMES, *CLC43_NAMES))
 
 
+@lru_cache(maxsize=16384)  # template questions and terse answers repeat
+def _turn_grammar(text: str) -> frozenset[str]:
+    """The grammar rules one turn breaks (those checked on every turn)."""
+    body = clean(text)
+    found: set[str] = set()
+    if _article_problem(body):
+        found.add("article")
+    if _agreement_problem(body):
+        found.add("number_agreement")
+    if _zero_problem(body):
+        found.add("zero_count")
+    if _doubled_problem(body):
+        found.add("doubled_word")
+    if _ALL_TWO.search(body):
+        found.add("all_two")
+    if _CLASS_NAME.search(body):
+        found.add("capitalised_class")
+    return frozenset(found)
+
+
 def grammar_problems(item: AuditItem) -> list[str]:
     """Find grammar slips in a pair's questions and answers.
 
@@ -416,19 +460,7 @@ def grammar_problems(item: AuditItem) -> list[str]:
     """
     found: set[str] = set()
     for text in (*item.questions, *item.answers):
-        body = clean(text)
-        if _article_problem(body):
-            found.add("article")
-        if _agreement_problem(body):
-            found.add("number_agreement")
-        if _zero_problem(body):
-            found.add("zero_count")
-        if _doubled_problem(body):
-            found.add("doubled_word")
-        if _ALL_TWO.search(body):
-            found.add("all_two")
-        if _CLASS_NAME.search(body):
-            found.add("capitalised_class")
+        found |= _turn_grammar(text)
     for question in item.questions:
         if _ANY_CAPITAL.search(clean(question)):
             found.add("any_capitalised")

@@ -28,6 +28,7 @@ the ``audit`` section of ``params.yaml``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter
@@ -75,6 +76,12 @@ def code_key(code: str) -> str:
 
 def _hash(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_word(value: str) -> re.Pattern[str]:
+    """The whole-word pattern of one answer value, compiled once."""
+    return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
 
 
 def _norm_value(text: str) -> str:
@@ -145,7 +152,7 @@ class TemplateTally:
         )
         unmatched = 0
         for text, n in self.sentences.items():
-            hits = [v for v in vocabulary if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text)]
+            hits = [v for v in vocabulary if v in text and _whole_word(v).search(text)]
             hits = [v for v in hits if not any(v != h and v in h for h in hits)]
             if len(hits) == 1:
                 counts[hits[0]] += n

@@ -9,6 +9,7 @@ template, phrasing and generator version, so the same inputs always give the sam
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -61,7 +62,14 @@ def sensor_tag(sample: Sample, n_images: int) -> str:
     Returns:
         The bracketed tag.
     """
-    return bucket_sensor_tag(sample.modality, sample.sensor, sample.gsd_m, n_images, sample.bands)
+    return _sensor_tag(sample.modality, sample.sensor, sample.gsd_m, n_images, tuple(sample.bands))
+
+
+@functools.lru_cache(maxsize=1024)  # a build has a few sensors: the same few tags
+def _sensor_tag(
+    modality: str, sensor: str, gsd_m: float | None, n_images: int, bands: tuple[str, ...]
+) -> str:
+    return bucket_sensor_tag(modality, sensor, gsd_m, n_images, bands)
 
 
 def pair_id(sample_id: str, template_id: str, paraphrase_id: int) -> str:

@@ -130,6 +130,35 @@ def write_drops(path: Path, stage: str, partition: str, source: str, drops: Sequ
     write_table(path, pa.Table.from_pylist(rows, schema=DROP_SCHEMA))
 
 
+def read_columns(path: Path, columns: Sequence[str]) -> pa.Table:
+    """Read some columns of one Parquet file, as ``pq.read_table(path, columns=…)`` does.
+
+    A dotted name (``labels.properties``) selects a nested field, named by its last part
+    (``properties``). Read through :class:`pyarrow.parquet.ParquetFile`, without
+    ``pyarrow.dataset`` (≈ 0.2 CPU-s to import in each stage process).
+
+    Args:
+        path: The file.
+        columns: Top-level or dotted column names.
+
+    Returns:
+        A table with one column per name, in the order given.
+    """
+    table = pq.ParquetFile(path).read(columns=list(columns), use_threads=False)
+    names, arrays = [], []
+    for column in columns:
+        top, *rest = column.split(".")
+        array = table.column(top)
+        for part in rest:  # flatten(): a null parent makes its fields null, as read_table does
+            index = array.type.get_field_index(part)
+            array = pa.chunked_array(
+                [chunk.flatten()[index] for chunk in array.chunks], type=array.type[index].type
+            )
+        names.append(rest[-1] if rest else top)
+        arrays.append(array)
+    return pa.table(arrays, names=names)
+
+
 def iter_rows(path: Path, batch_size: int = 256) -> Iterator[dict[str, object]]:
     """Yield the rows of a Parquet file as dicts, one batch in memory at a time.
 

@@ -283,15 +283,20 @@ def pairs_in_runs(
     n = len(keys[0]) if keys else 0
     if n < 2:
         return
-    order = np.lexsort((np.arange(n), *reversed(list(keys))))
+    # positions in the narrowest integer type: these arrays are the pass's peak memory
+    pos = np.int32 if n < 2**31 else np.int64
+    order = np.lexsort((np.arange(n, dtype=pos), *reversed(list(keys)))).astype(pos, copy=False)
     same = np.ones(n - 1, dtype=bool)
     for key in keys:
         k = key[order]
         same &= k[1:] == k[:-1]
+        del k
     start_of_run = np.concatenate([[True], ~same])
-    run_start = np.maximum.accumulate(np.where(start_of_run, np.arange(n), 0))
-    partners = np.arange(n) - run_start
-    total = np.cumsum(partners)
+    del same
+    run_start = np.maximum.accumulate(np.where(start_of_run, np.arange(n, dtype=pos), pos(0)))
+    del start_of_run
+    partners = np.arange(n, dtype=pos) - run_start
+    total = np.cumsum(partners, dtype=np.int64)
     begin = 0
     while begin < n:
         done = total[begin] - partners[begin]
@@ -301,5 +306,5 @@ def pairs_in_runs(
             later = np.repeat(np.arange(begin, end), counts)
             first = np.repeat(np.cumsum(counts) - counts, counts)
             earlier = run_start[later] + (np.arange(later.size) - first)
-            yield order[later], order[earlier]
+            yield order[later].astype(np.int64), order[earlier].astype(np.int64)
         begin = end

@@ -94,7 +94,7 @@ def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
         ledger = output_of(filter_dir, record, "dropped")
         if ledger is None:
             continue
-        for row in pq.read_table(ledger, columns=["reason", "reasons"]).to_pylist():
+        for row in pq.ParquetFile(ledger).read(columns=["reason", "reasons"]).to_pylist():
             entry["dropped"][row["reason"]] += 1
             for reason in row["reasons"]:
                 entry["reasons_applied"][reason] += 1
@@ -104,7 +104,7 @@ def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
         if path is None:
             continue
         columns = ["n_tags", "image_encodings", *PLOTTED_SCORES[:-1]]
-        for row in pq.read_table(path, columns=columns).to_pylist():
+        for row in pq.ParquetFile(path).read(columns=columns).to_pylist():
             values["n_tags"]["all"].append(float(row["n_tags"]))
             for key in PLOTTED_SCORES[:-1]:
                 for encoding, value in _per_image_values(row, key):

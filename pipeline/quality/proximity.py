@@ -147,7 +147,7 @@ def count_close_pairs(
     distance_m: float,
     leaf_size: int = 16,
     batch: int = 1 << 16,
-    frontier: int = 1 << 15,
+    frontier: int = 1 << 13,
 ) -> CloseCounts:
     """Count pairs of points strictly closer than a distance whose classes differ.
 

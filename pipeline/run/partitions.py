@@ -294,28 +294,31 @@ def _process_partition(
     step: Step,
     config: Mapping[str, Any],
     partition: Partition,
-) -> tuple[CompletionRecord, float, bool]:
+) -> tuple[CompletionRecord, float, float | None]:
     """Do one partition unless its outputs are current; runs wherever the executor puts it.
 
     Returns:
         The completion record, the seconds the partition took (now or when it was done),
-        and whether it was (re)done now.
+        and the CPU seconds of the thread that did it now (step and commit; ``None``: it was
+        current, not redone). On a Dask worker that is the task's own CPU, without the
+        worker's event loop and heartbeats, so the benchmark can tell the task overhead.
     """
     fp = partition_fingerprint(stage, config, partition)
     record = read_record(records, partition.name)
     state = read_record(states, partition.name)
     if record_is_current(stage_dir, records, record, state, fp):
         assert record is not None and state is not None
-        return record, float(state["seconds"]), False
+        return record, float(state["seconds"]), None
     outputs = PartitionOutputs(stage_dir, partition, records, states, stage)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     try:
         stats = step(partition, outputs)
     except BaseException:
         outputs.abort()
         raise
     stats.seconds = time.perf_counter() - started
-    return outputs.commit(stats, fp), stats.seconds, True
+    record = outputs.commit(stats, fp)
+    return record, stats.seconds, time.thread_time() - cpu
 
 
 def run_partitions(
@@ -400,15 +403,15 @@ def _run_partitions(
         log.warning("%s: removed %d temporary files of an interrupted run", stage, len(swept))
     work = functools.partial(_process_partition, stage, stage_dir, records, states, step, config)
     runner = executor or InProcessExecutor()
-    results: dict[str, tuple[CompletionRecord, float, bool]] = {}
+    results: dict[str, tuple[CompletionRecord, float, float | None]] = {}
     started = time.perf_counter()
     items = 0
     # disable=None: shown on a terminal, quiet in logs and CI (and with --no-progress)
     with tqdm(
         total=len(partitions), desc=stage, unit="part", disable=None if progress else True
     ) as bar:
-        for record, seconds, was_redone in runner.map_unordered(work, partitions):
-            results[str(record["partition"])] = (record, seconds, was_redone)
+        for record, seconds, cpu in runner.map_unordered(work, partitions):
+            results[str(record["partition"])] = (record, seconds, cpu)
             if after_each is not None:
                 after_each(record)
             items += int(record["stats"]["read"])
@@ -423,7 +426,8 @@ def _run_partitions(
         partition_stats = StageStats.from_dict(record["stats"])
         partition_stats.seconds = seconds
         all_stats.append(partition_stats)
-    redone = sum(1 for _, _, again in results.values() if again)
+    redone = sum(1 for _, _, cpu in results.values() if cpu is not None)
+    task_cpu = sum(cpu for _, _, cpu in results.values() if cpu is not None)
     if redone < len(partitions):
         log.info(
             "%s: %d of %d partitions already done, skipped",
@@ -463,6 +467,7 @@ def _run_partitions(
         "redone": redone,
         "seconds": round(summary.seconds, 3),
         "wall_seconds": round(time.perf_counter() - started, 3),
+        "task_cpu_seconds": round(task_cpu, 3),
         "items_read": summary.read,
         "executor": runner.name,
     }

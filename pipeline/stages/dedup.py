@@ -36,7 +36,13 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import ConfigError, Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
-from eoinstruct.pipeline.io.parquet import Drop, iter_samples, write_drops, write_table
+from eoinstruct.pipeline.io.parquet import (
+    Drop,
+    iter_samples,
+    read_columns,
+    write_drops,
+    write_table,
+)
 from eoinstruct.pipeline.quality.dedup import REASONS, Decisions, Duplicate, IndexEntry, decide
 from eoinstruct.pipeline.quality.index import SPLITS, IndexBuilder, SampleIndex
 from eoinstruct.pipeline.quality.places import footprint_centre, place_keys
@@ -127,11 +133,11 @@ def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
     """
     hashes = {
         row["sample_id"]: row
-        for row in pq.read_table(
-            scores, columns=["sample_id", "content_sha256", "phash"], use_threads=False
-        ).to_pylist()
+        for row in pq.ParquetFile(scores)
+        .read(columns=["sample_id", "content_sha256", "phash"], use_threads=False)
+        .to_pylist()
     }
-    for row in pq.read_table(kept, columns=SAMPLE_COLUMNS, use_threads=False).to_pylist():
+    for row in read_columns(kept, SAMPLE_COLUMNS).to_pylist():
         score = hashes[row["sample_id"]]
         lon, lat = _centroid(row["footprint_wkt"] or "")
         builder.add(

@@ -41,13 +41,14 @@ def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -
         SourceError: ``missing_band`` naming every band without a file.
     """
     tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif" and p.is_file())
+    stems = [(p, p.stem) for p in tifs]  # Path.stem is slow: once per file, not per band
     found: list[Path] = []
     missing: list[str] = []
     for band in bands:
-        matches = [p for p in tifs if p.stem.endswith(f"_{band}")]
-        exact = [p for p in matches if p.stem == f"{patch}_{band}"]
+        matches = [(p, stem) for p, stem in stems if stem.endswith(f"_{band}")]
+        exact = [p for p, stem in matches if stem == f"{patch}_{band}"]
         if exact or matches:
-            found.append((exact or matches)[0])
+            found.append(exact[0] if exact else matches[0][0])
         else:
             missing.append(band)
     if missing:

@@ -21,8 +21,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import rasterio
-from rasterio.errors import RasterioError
 
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.bigearthnet_classes import CLC43
@@ -54,6 +52,9 @@ def reference_map_shares(path: Path, unit: str = "") -> dict[str, float]:
     Raises:
         SourceError: ``corrupt_raster`` if the map cannot be read or is empty.
     """
+    import rasterio  # slow to import: only reading a map needs it (the builders read the names)
+    from rasterio.errors import RasterioError
+
     try:
         with rasterio.open(path) as dataset:
             codes = dataset.read(1)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from eoinstruct.sources import registry
 from eoinstruct.sources.download.lookup import get_spec
-from eoinstruct.sources.download.run import download_source
 from eoinstruct.sources.download.spec import (
     ArchiveError,
     DownloadError,
@@ -107,6 +106,8 @@ def run_download(args: argparse.Namespace, *, progress: bool = True) -> int:
         The exit status: :data:`EXIT_OK`, :data:`EXIT_USAGE`, :data:`EXIT_MANUAL_STEP`,
         :data:`EXIT_VERIFICATION`, :data:`EXIT_DOWNLOAD` or :data:`EXIT_ARCHIVE`.
     """
+    from eoinstruct.sources.download.run import download_source  # requests, tenacity: slow
+
     prog = "eoinstruct download"
     try:
         spec = get_spec(args.source)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from eoinstruct.pipeline.io.rasters import BOMB_ERRORS, open_image
 from eoinstruct.sources.base import SourceError
 
 LAND_COVER_CATEGORIES: tuple[str, ...] = (
@@ -61,6 +60,8 @@ def land_cover_shares(path: Path, unit: str = "") -> dict[str, float]:
     Raises:
         SourceError: ``corrupt_raster`` if the PNG cannot be decoded or is empty.
     """
+    from eoinstruct.pipeline.io.rasters import BOMB_ERRORS, open_image  # slow: PIL, rasterio
+
     try:
         with open_image(path) as image:
             values = np.asarray(image.convert("L"))

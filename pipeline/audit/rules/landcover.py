@@ -17,6 +17,7 @@ Codes: ``asked_class_unclear``, ``no_yes_no``, ``wrong_yes_no:<class>``,
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -81,21 +82,59 @@ _ONLY_CLC43 = _wordings(_CLC_NAMES, _OTHER_WORDINGS)
 _SATLAS = _wordings(_SATLAS_WORDINGS, _SATLAS_WORDINGS)
 
 
+@functools.lru_cache(maxsize=4096)
+def _wording_pattern(wording: str) -> re.Pattern[str]:
+    """The whole-word pattern of one casefolded wording, compiled once."""
+    return re.compile(rf"(?<![\w-]){re.escape(wording)}(?![\w-])")
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=64)
+def _first_tokens(wordings: tuple[tuple[str, str], ...]) -> tuple[dict[str, list[int]], list[int]]:
+    """Positions of a wordings list by each wording's first word, and those to always try.
+
+    A whole-word match of a wording that starts and ends with a word character starts at a
+    word of the text equal to its first word; any other wording is always tried.
+    """
+    by_first: dict[str, list[int]] = {}
+    always: list[int] = []
+    for i, (wording, _) in enumerate(wordings):
+        tokens = _TOKEN.findall(wording)
+        if tokens and wording.startswith(tokens[0]) and wording.endswith(tokens[-1]):
+            by_first.setdefault(tokens[0], []).append(i)
+        else:
+            always.append(i)
+    return by_first, always
+
+
 def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     """Find the classes a text names: (start, end, name), in text order, longest match first.
 
     A wording counts only as whole words (``arable land`` inside ``non-irrigated arable land``
     is the longer class).
     """
+    return list(_mentions(text, tuple(wordings)))
+
+
+@functools.lru_cache(maxsize=8192)  # questions repeat (a multilabel question lists every class)
+def _mentions(text: str, wordings: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int, str], ...]:
+    """:func:`mentions` of a text and a wordings tuple."""
     folded = text.casefold()
+    by_first, always = _first_tokens(wordings)
+    tried = set(always)
+    for token in set(_TOKEN.findall(folded)):
+        tried.update(by_first.get(token, ()))
     taken: list[tuple[int, int, str]] = []
-    for wording, name in wordings:
-        pattern = re.compile(rf"(?<![\w-]){re.escape(wording)}(?![\w-])")
-        for match in pattern.finditer(folded):
+    for wording, name in (wordings[i] for i in sorted(tried)):
+        if wording not in folded:  # a whole-word match needs the substring: skip the regex
+            continue
+        for match in _wording_pattern(wording).finditer(folded):
             start, end = match.span()
             if all(end <= s or start >= e for s, e, _ in taken):
                 taken.append((start, end, name))
-    return sorted(taken)
+    return tuple(sorted(taken))
 
 
 def _shares(item: AuditItem, key: str) -> dict[str, float] | None:

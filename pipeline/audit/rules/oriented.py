@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 import re
 
-import shapely
-
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules.base import Rule
 from eoinstruct.pipeline.records import ObjectLabel
@@ -59,6 +57,8 @@ def _outlines(item: AuditItem) -> list[list[tuple[float, float]]] | None:
 
 def expected_box(points: list[tuple[float, float]], size: tuple[int, int]) -> RBox:
     """The oriented box of an outline on the 0..100 grid (module docstring)."""
+    import shapely  # slow to import: only oriented-box pairs need it
+
     grid = [(x * GRID / size[0], y * GRID / size[1]) for x, y in points]
     rect = shapely.minimum_rotated_rectangle(shapely.MultiPoint(grid))
     coords = list(rect.exterior.coords) if rect.geom_type == "Polygon" else list(rect.coords)
@@ -251,6 +251,8 @@ def caption_rule(item: AuditItem) -> list[str]:
     first = text.split(".")[0]
     if _named(first, scene.present | scene.absent | scene.cut) != [obj.category]:
         problems.append(f"class_not_named:{obj.category}")
+    import shapely  # slow to import: only oriented-box pairs need it
+
     share = shapely.Polygon(pts).area / (scene.size[0] * scene.size[1])
     size_word = "small" if share < 0.005 else "medium-sized" if share < 0.02 else "large"
     if f" {size_word} " not in f" {first.lower()} ":

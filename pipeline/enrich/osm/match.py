@@ -31,15 +31,17 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry.base import BaseGeometry
 
 from eoinstruct.pipeline.config import ConfigError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 DEFAULT_TAG_KEYS: tuple[str, ...] = (
     "landuse",

@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from eoinstruct.pipeline.config import ConfigError
-from eoinstruct.pipeline.enrich.osm.extract import load_xml_tagger
 from eoinstruct.pipeline.enrich.osm.match import OsmConfig, Tagger, parse_footprint
-from eoinstruct.pipeline.enrich.osm.overpass import OverpassTagger
 from eoinstruct.pipeline.records import Sample
 
 
@@ -38,12 +36,16 @@ def tagger_from_params(section: Mapping[str, Any], base: Path | None = None) -> 
         return None
     extract = section.get("extract")
     if extract:
+        from eoinstruct.pipeline.enrich.osm.extract import load_xml_tagger  # osmnx: slow
+
         path = Path(str(extract))
         if base is not None and not path.is_absolute():
             path = base / path
         return load_xml_tagger(path, config)
     url = section.get("overpass_url")
     if url:
+        from eoinstruct.pipeline.enrich.osm.overpass import OverpassTagger  # osmnx: slow
+
         return OverpassTagger(
             str(url),
             config,
