@@ -21,6 +21,7 @@ are seeded draws per (sample, template). :func:`load_templates` validates all of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import string
@@ -200,6 +201,11 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
     """Load and validate every ``*.yaml`` template file in a folder.
 
+    Parsed once per process and folder state: the result is cached under the folder and every
+    file's name, size and modification time, so ``eoinstruct all`` (generate, validate, the
+    audit) parses the YAML once, and an edited, added or removed file is read again. The
+    templates are frozen; each call returns a new list of them.
+
     Args:
         folder: The folder (default: this package).
 
@@ -209,10 +215,23 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
     Raises:
         TemplateError: If a file is malformed or two templates share an id.
     """
-    templates: dict[str, Template] = {}
     files = sorted(folder.glob("*.yaml"))
     if not files:
         raise TemplateError(f"no template files in {folder}")
+    key = (str(folder.resolve()), tuple(_file_key(path) for path in files))
+    return list(_load_cached(key, tuple(files)))
+
+
+def _file_key(path: Path) -> tuple[str, int, int, int]:
+    stat = path.stat()
+    return (path.name, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(key: tuple[object, ...], files: tuple[Path, ...]) -> tuple[Template, ...]:
+    """Parse and validate the files (``key``: the folder's state, for the cache only)."""
+    del key
+    templates: dict[str, Template] = {}
     for path in files:
         try:
             doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
@@ -228,4 +247,4 @@ def load_templates(folder: Path = TEMPLATE_DIR) -> list[Template]:
             if template.id in templates:
                 raise TemplateError(f"{path.name}: duplicate template id {template.id!r}")
             templates[template.id] = template
-    return [templates[k] for k in sorted(templates)]
+    return tuple(templates[k] for k in sorted(templates))
