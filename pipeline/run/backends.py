@@ -59,18 +59,31 @@ class InProcessExecutor:
         """Nothing to release."""
 
 
-def warm_imports() -> int:
+def warm_imports(own_worker: bool = False) -> int:
     """Import every partitioned stage's module (run on a worker, ahead of its first task).
 
     A new worker otherwise imports them inside the first task of each stage, after the driver
     has listed the sources; warming starts those imports while the driver still works alone
     (fingerprint, ingest's plan). Idempotent and cheap on a warm worker.
 
+    Args:
+        own_worker: The worker belongs to a cluster this package started (a command's local
+            cluster or the run's, ``eoinstruct cluster start``), whose processes run pipeline
+            steps only: it gets the CLI process's start-up
+            (:func:`~eoinstruct.pipeline.run.startup.arrow_lists_without_pandas`), so its
+            first pyarrow list conversion does not import pandas (0.2-0.3 CPU-s per worker),
+            and it converts exactly as the in-process run does. A worker of someone else's
+            cluster (``--scheduler``) is left as it is.
+
     Returns:
         The number of stage modules loaded.
     """
     from eoinstruct.pipeline.stages import build_order
 
+    if own_worker:
+        from eoinstruct.pipeline.run.startup import arrow_lists_without_pandas
+
+        arrow_lists_without_pandas()
     loaded = 0
     for found in build_order():
         if found.partitioned:
@@ -97,10 +110,16 @@ class DaskExecutor:
             local cluster.
         workers: Worker processes of a local cluster.
         name: What timings and logs call it (default: from the arguments).
+        own_workers: The scheduler's workers are this package's (the run's background
+            cluster): see :func:`warm_imports` (default: only a cluster started here).
     """
 
     def __init__(
-        self, scheduler: str | None = None, workers: int = 2, name: str | None = None
+        self,
+        scheduler: str | None = None,
+        workers: int = 2,
+        name: str | None = None,
+        own_workers: bool | None = None,
     ) -> None:
         from distributed import Client
 
@@ -117,9 +136,10 @@ class DaskExecutor:
         log.info("executor: %s", self.name)
         # one warming task per worker, not waited for (held so it is not cancelled): the
         # stage imports run while the driver lists the sources; tasks queue behind it
+        own = self._cluster is not None if own_workers is None else own_workers
         self._warming = [
             self.client.submit(
-                warm_imports, workers=[address], allow_other_workers=False, pure=False
+                warm_imports, own, workers=[address], allow_other_workers=False, pure=False
             )
             for address in self.client.scheduler_info().get("workers", {})
         ]
@@ -175,6 +195,7 @@ def _run_cluster(state_file: Path | None) -> DaskExecutor | None:
         return DaskExecutor(
             scheduler=state.address,
             name=f"local({state.workers} workers, run cluster pid {state.pid})",
+            own_workers=True,
         )
     except OSError as exc:  # the process lives but its scheduler does not answer
         log.warning("run cluster at %s does not answer (%s): ignored", state.address, exc)

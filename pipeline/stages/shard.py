@@ -44,7 +44,6 @@ rendered fails every pair of the sample).
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -245,12 +244,27 @@ BINARY_COLUMNS = ("images.list.element.bytes", "arrays.list.element.npy")
 statistics (a dictionary of unique images never pays, min/max of image bytes mean nothing)."""
 
 
-@functools.cache
+_SCHEMAS: dict[str, tuple[pa.Schema, pa.Schema, list[str]]] = {}
+""":func:`_schemas`, once per process; the driver's travel with the step, so that a Dask
+worker does not import ``datasets`` (0.4-0.6 CPU-s per worker) to build them again."""
+
+
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
     """The sample and pair schemas and the sample columns that keep dictionaries/statistics."""
-    schema = corpus_features().arrow_schema
-    columns = [c for c in _leaf_paths(schema) if c not in BINARY_COLUMNS]
-    return schema, pair_features().arrow_schema, columns
+    if "corpus" not in _SCHEMAS:
+        schema = corpus_features().arrow_schema
+        columns = [c for c in _leaf_paths(schema) if c not in BINARY_COLUMNS]
+        _SCHEMAS["corpus"] = (schema, pair_features().arrow_schema, columns)
+    return _SCHEMAS["corpus"]
+
+
+def _seed_schemas(schemas: tuple[pa.Schema, pa.Schema, list[str]]) -> None:
+    """Use the driver's :func:`_schemas` in this process.
+
+    A module-level function, so that a step pickled by value sets this module's cache, not a
+    copy of it.
+    """
+    _SCHEMAS.setdefault("corpus", schemas)
 
 
 def _leaf_paths(schema: pa.Schema) -> list[str]:
@@ -498,7 +512,10 @@ def run(params: Params, progress: bool = True) -> StageStats:
     )
     work = params.path_of("work")
 
+    schemas = _schemas()
+
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
+        _seed_schemas(schemas)
         path = rendered_path(work, partition.name)
         return shard_partition(partition, outputs, shard, box_convention, path)
 
