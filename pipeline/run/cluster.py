@@ -253,7 +253,7 @@ def _forkserver_ready() -> bool:
 
     modules = [*FORKSERVER_PRELOAD, *(s.module for s in build_order() if s.partitioned)]
     multiprocessing.get_context("forkserver").set_forkserver_preload(modules)
-    distributed.utils._forkserver_preload_set = True  # type: ignore[attr-defined]
+    distributed.utils._forkserver_preload_set = True
     return True
 
 
