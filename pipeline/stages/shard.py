@@ -63,9 +63,9 @@ from eoinstruct.pipeline.corpus.layout import (
     SUMMARY_KIND,
     box_convention_text,
     check_token,
-    corpus_features,
+    corpus_schema,
     merge_summaries,
-    pair_features,
+    pair_schema,
     shard_stem,
     summary_paths,
 )
@@ -248,9 +248,9 @@ statistics (a dictionary of unique images never pays, min/max of image bytes mea
 @functools.cache
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
     """The sample and pair schemas and the sample columns that keep dictionaries/statistics."""
-    schema = corpus_features().arrow_schema
+    schema = corpus_schema()  # datasets' schema and metadata, without importing datasets
     columns = [c for c in _leaf_paths(schema) if c not in BINARY_COLUMNS]
-    return schema, pair_features().arrow_schema, columns
+    return schema, pair_schema(), columns
 
 
 def _leaf_paths(schema: pa.Schema) -> list[str]:
