@@ -378,40 +378,49 @@ def _raster_values(sub: _Subset, members: dict[str, bytes], where: str) -> dict[
     return {columns[r]: a for r, a in arrays.items()}
 
 
-def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
-    images = sub.image_columns()
+def _subset_key(doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What tells a record's sub-dataset apart (all of a :class:`_Subset`'s identity)."""
+    return (
+        doc["source"],
+        doc["task"],
+        doc["modality"],
+        tuple(doc["image_roles"]),
+        doc["split"],
+        _first_bands(doc),
+    )
+
+
+def _row(
+    sub: _Subset,
+    key: str,
+    doc: dict[str, Any],
+    members: dict[str, bytes],
+    image_tokens: str,
+    where: str,
+) -> dict[str, Any]:
+    """Return the exported row of one pair record of a sub-dataset."""
     n_images = 1 if sub.route == "stacked" else len(sub.roles)
-    for tar in sub.files:
-        for key, doc, members in parquet_pair_records(tar):
-            if (
-                doc["task"] != sub.task
-                or tuple(doc["image_roles"]) != sub.roles
-                or doc["modality"] != sub.modality
-            ):
-                continue
-            if _first_bands(doc) != sub.band_names:
-                continue
-            turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
-            check_conversation(turns, len(sub.roles), f"{tar.name}:{key}")
-            turns[0]["value"] = _first_turn(sub, turns[0]["value"])
-            check_conversation(turns, n_images, f"{tar.name}:{key}")
-            turns[0]["value"] = place_image_tokens(turns[0]["value"], n_images, image_tokens)
-            row: dict[str, Any] = {
-                "__key__": key,
-                "conversations": json.dumps(turns, ensure_ascii=False),
-                "source": doc["source"],
-                "task": doc["task"],
-                "modality": doc["modality"],
-                "sensor": doc["sensor"],
-                "metadata": json.dumps(doc["metadata"], sort_keys=True, ensure_ascii=False),
-            }
-            for role, column in images.items():
-                data = members[f"{role}.png"]
-                if column.startswith("png") and image_key_prefix(data) == "jpg":
-                    data = _as_png(data)
-                row[column] = {"bytes": data, "path": None}
-            row.update(_raster_values(sub, members, f"{tar.name}:{key}"))
-            yield row
+    turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
+    check_conversation(turns, len(sub.roles), where)
+    turns[0]["value"] = _first_turn(sub, turns[0]["value"])
+    check_conversation(turns, n_images, where)
+    turns[0]["value"] = place_image_tokens(turns[0]["value"], n_images, image_tokens)
+    row: dict[str, Any] = {
+        "__key__": key,
+        "conversations": json.dumps(turns, ensure_ascii=False),
+        "source": doc["source"],
+        "task": doc["task"],
+        "modality": doc["modality"],
+        "sensor": doc["sensor"],
+        "metadata": json.dumps(doc["metadata"], sort_keys=True, ensure_ascii=False),
+    }
+    for role, column in sub.image_columns().items():
+        data = members[f"{role}.png"]
+        if column.startswith("png") and image_key_prefix(data) == "jpg":
+            data = _as_png(data)
+        row[column] = {"bytes": data, "path": None}
+    row.update(_raster_values(sub, members, where))
+    return row
 
 
 def export_earthdial(
@@ -480,66 +489,114 @@ def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, b
         yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
 
 
-def _save_subset(sub: _Subset, dest: Path, image_tokens: str) -> int:
-    """Write one sub-dataset in ``save_to_disk``'s layout, streaming, and return its rows.
+class _SubsetWriter:
+    """Writes one sub-dataset in ``save_to_disk``'s layout, streaming, row by row.
 
     ``datasets.Dataset.from_generator`` + ``save_to_disk`` write every row twice (a cache file,
     then the saved copy read back through a memory map, whose pages count in the resident
     memory: it grew with the largest sub-dataset). Here ``datasets``' own ``ArrowWriter``
     writes the rows once, ``EXPORT_BATCH_ROWS`` at a time, into
     ``data-00000-of-00001.arrow`` beside the ``dataset_info.json`` and ``state.json`` that
-    ``save_to_disk`` writes, so ``datasets.load_from_disk`` reads it as before.
+    ``save_to_disk`` writes, so ``datasets.load_from_disk`` reads it as before. The writers of
+    all sub-datasets are open at once, so each Parquet file of the corpus is read once per
+    export (memory: ``EXPORT_BATCH_ROWS`` rows per sub-dataset, whatever the corpus size).
     """
-    from dataclasses import asdict
 
-    import datasets
-    from datasets.arrow_writer import ArrowWriter
+    DATA_FILE = "data-00000-of-00001.arrow"
 
-    features = _features(sub)
-    dest.mkdir(parents=True)
-    data_file = "data-00000-of-00001.arrow"
-    writer = ArrowWriter(
-        features=features,
-        path=str(dest / data_file),
-        writer_batch_size=EXPORT_BATCH_ROWS,
-        embed_local_files=True,
-    )
-    try:
-        for row in _rows(sub, image_tokens):
-            writer.write(features.encode_example(row))
-        rows, size = writer.finalize()
-    finally:
-        writer.close()
-    split = datasets.SplitInfo(name="train", num_bytes=size, num_examples=rows)
-    split.dataset_name = "generator"
-    info = datasets.DatasetInfo(
-        features=features,
-        builder_name="generator",
-        dataset_name="generator",
-        config_name="default",
-        version="0.0.0",
-        splits=datasets.SplitDict({"train": split}, dataset_name="generator"),
-        download_size=0,
-        dataset_size=size,
-        size_in_bytes=size,
-    )
-    state = {
-        "_data_files": [{"filename": data_file}],
-        "_fingerprint": hashlib.sha256(f"{sub.export_name}|{rows}|{size}".encode()).hexdigest()[
-            :16
-        ],
-        "_format_columns": None,
-        "_format_kwargs": {},
-        "_format_type": None,
-        "_output_all_columns": False,
-        "_split": "train",
+    def __init__(self, sub: _Subset, dest: Path) -> None:
+        from datasets.arrow_writer import ArrowWriter
+
+        self.sub, self.dest = sub, dest
+        self.features = _features(sub)
+        dest.mkdir(parents=True)
+        self.writer = ArrowWriter(
+            features=self.features,
+            path=str(dest / self.DATA_FILE),
+            writer_batch_size=EXPORT_BATCH_ROWS,
+            embed_local_files=True,
+        )
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Encode and write one row."""
+        self.writer.write(self.features.encode_example(row))
+
+    def close(self) -> None:
+        """Close the Arrow file (after :meth:`finish`, or on an error)."""
+        self.writer.close()
+
+    def finish(self) -> int:
+        """Write the rest of the rows, ``state.json`` and ``dataset_info.json``; return rows."""
+        from dataclasses import asdict
+
+        import datasets
+
+        try:
+            rows, size = self.writer.finalize()
+        finally:
+            self.writer.close()
+        split = datasets.SplitInfo(name="train", num_bytes=size, num_examples=rows)
+        split.dataset_name = "generator"
+        info = datasets.DatasetInfo(
+            features=self.features,
+            builder_name="generator",
+            dataset_name="generator",
+            config_name="default",
+            version="0.0.0",
+            splits=datasets.SplitDict({"train": split}, dataset_name="generator"),
+            download_size=0,
+            dataset_size=size,
+            size_in_bytes=size,
+        )
+        fingerprint = f"{self.sub.export_name}|{rows}|{size}".encode()
+        state = {
+            "_data_files": [{"filename": self.DATA_FILE}],
+            "_fingerprint": hashlib.sha256(fingerprint).hexdigest()[:16],
+            "_format_columns": None,
+            "_format_kwargs": {},
+            "_format_type": None,
+            "_output_all_columns": False,
+            "_split": "train",
+        }
+        (self.dest / "state.json").write_text(
+            json.dumps(state, indent=2, sort_keys=True), encoding="utf-8"
+        )
+        described = asdict(info)
+        (self.dest / "dataset_info.json").write_text(
+            json.dumps({k: described[k] for k in sorted(described)}, indent=2), encoding="utf-8"
+        )
+        return int(rows)
+
+
+def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> dict[str, int]:
+    """Read each Parquet file once and route its pair records to their sub-datasets' writers.
+
+    Each sub-dataset receives its rows in the order of its files and of the rows in them, as
+    if it were written alone. Returns the rows written per sub-dataset.
+    """
+    by_key = {
+        (sub.source, sub.task, sub.modality, sub.roles, sub.split, sub.band_names): sub
+        for sub in subsets.values()
     }
-    (dest / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-    described = asdict(info)
-    (dest / "dataset_info.json").write_text(
-        json.dumps({k: described[k] for k in sorted(described)}, indent=2), encoding="utf-8"
-    )
-    return int(rows)
+    files = sorted({path for sub in subsets.values() for path in sub.files})
+    writers: dict[str, _SubsetWriter] = {}
+    written: dict[str, int] = {}
+    try:
+        for path in files:
+            for key, doc, members in parquet_pair_records(path):
+                sub = by_key.get(_subset_key(doc))
+                if sub is None or path not in sub.files:
+                    continue
+                writer = writers.get(sub.name)
+                if writer is None:
+                    writer = writers[sub.name] = _SubsetWriter(sub, out / sub.export_name)
+                writer.write(_row(sub, key, doc, members, image_tokens, f"{path.name}:{key}"))
+        for name in sorted(writers):
+            written[name] = writers.pop(name).finish()
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return written
 
 
 def _export_subsets(
@@ -551,9 +608,10 @@ def _export_subsets(
     annotation_root: str | None,
 ) -> dict[str, dict[str, Any]]:
     """Write every subset in ``save_to_disk``'s layout, then the mixture JSON of each split."""
+    written = _write_rows(subsets, out, image_tokens)
     for name, sub in sorted(subsets.items()):
         export_name = sub.export_name
-        rows = _save_subset(sub, out / export_name, image_tokens)
+        rows = written.get(name, 0)
         if rows != sub.rows:
             raise ExportError(f"{name}: wrote {rows} rows, expected {sub.rows}")
         root = annotation_root.rstrip("/") + "/" if annotation_root else ""
