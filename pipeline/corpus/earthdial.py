@@ -485,7 +485,7 @@ thousand rows of images in memory: a few GB with 1024² pairs, growing with the 
 
 def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, bytes]]]:
     """The pairs of one Parquet shard with only the first bytes of each image (for the scan)."""
-    for key, doc, members in parquet_pair_records(path):
+    for key, doc, members in parquet_pair_records(path, arrays=False):  # no .npy read
         yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
 
 
