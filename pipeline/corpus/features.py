@@ -1,4 +1,4 @@
-"""The corpus's Hugging Face features as plain data: Arrow schemas and card YAML without ``datasets``.
+"""The corpus's Hugging Face features as plain data: Arrow schema and card YAML, no ``datasets``.
 
 Importing :mod:`datasets` costs about a second of CPU, which the shard stage (it writes the
 Parquet shards, their schema metadata and the card's ``dataset_info``) would pay once per

@@ -15,9 +15,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.run.partitions import completed_records, output_path
