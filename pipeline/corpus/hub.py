@@ -90,11 +90,15 @@ class ParquetFile:
     data_bytes: int
 
 
-def parquet_files(corpus: Path) -> dict[str, ParquetFile]:
+def parquet_files(
+    corpus: Path, known: Mapping[str, ParquetFile] | None = None
+) -> dict[str, ParquetFile]:
     """Read the sizes of the corpus's Parquet shards from their footers.
 
     Args:
         corpus: The corpus folder.
+        known: Sizes the shard stage took from its writers (relative path → sizes), used where
+            the file's size matches instead of reading its footer again.
 
     Returns:
         ``data/<name>.parquet`` and ``pairs/<name>.parquet`` (relative, POSIX) → sizes.
@@ -104,9 +108,15 @@ def parquet_files(corpus: Path) -> dict[str, ParquetFile]:
     out: dict[str, ParquetFile] = {}
     for folder in ("data", "pairs"):
         for path in sorted((corpus / folder).glob("*.parquet")):
+            rel = f"{folder}/{path.name}"
+            size = path.stat().st_size
+            have = (known or {}).get(rel)
+            if have is not None and have.file_bytes == size:
+                out[rel] = have
+                continue
             meta = pq.read_metadata(path)
             data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            out[f"{folder}/{path.name}"] = ParquetFile(meta.num_rows, path.stat().st_size, data)
+            out[rel] = ParquetFile(meta.num_rows, size, data)
     return out
 
 
