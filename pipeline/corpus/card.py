@@ -590,13 +590,11 @@ def write_card(
         summary: The merged shard summary.
         params: The build's parameters.
         box_convention: Description of the box format.
-        files: Sizes of the Parquet shards the shard stage already knows (read from the
-            footers where absent or stale: :func:`~eoinstruct.pipeline.corpus.hub.parquet_files`).
+        files: Shard sizes the shard stage kept (others: read, ``hub.parquet_files``).
 
     Returns:
         The path written.
     """
-    path = corpus / "README.md"
     text = card_text(stats, summary, params, box_convention, parquet_files(corpus, files))
-    write_text_atomic(path, text)
-    return path
+    write_text_atomic(corpus / "README.md", text)
+    return corpus / "README.md"

@@ -95,6 +95,7 @@ from eoinstruct.pipeline.corpus.earthdial_routes import (
     normalization_for,
     route_of,
 )
+from eoinstruct.pipeline.corpus.saved_dataset import SavedDatasetWriter
 from eoinstruct.pipeline.corpus.webdataset import parquet_pair_records
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
@@ -489,85 +490,6 @@ def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, b
         yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
 
 
-class _SubsetWriter:
-    """Writes one sub-dataset in ``save_to_disk``'s layout, streaming, row by row.
-
-    ``datasets.Dataset.from_generator`` + ``save_to_disk`` write every row twice (a cache file,
-    then the saved copy read back through a memory map, whose pages count in the resident
-    memory: it grew with the largest sub-dataset). Here ``datasets``' own ``ArrowWriter``
-    writes the rows once, ``EXPORT_BATCH_ROWS`` at a time, into
-    ``data-00000-of-00001.arrow`` beside the ``dataset_info.json`` and ``state.json`` that
-    ``save_to_disk`` writes, so ``datasets.load_from_disk`` reads it as before. The writers of
-    all sub-datasets are open at once, so each Parquet file of the corpus is read once per
-    export (memory: ``EXPORT_BATCH_ROWS`` rows per sub-dataset, whatever the corpus size).
-    """
-
-    DATA_FILE = "data-00000-of-00001.arrow"
-
-    def __init__(self, sub: _Subset, dest: Path) -> None:
-        from datasets.arrow_writer import ArrowWriter
-
-        self.sub, self.dest = sub, dest
-        self.features = _features(sub)
-        dest.mkdir(parents=True)
-        self.writer = ArrowWriter(
-            features=self.features,
-            path=str(dest / self.DATA_FILE),
-            writer_batch_size=EXPORT_BATCH_ROWS,
-            embed_local_files=True,
-        )
-
-    def write(self, row: dict[str, Any]) -> None:
-        """Encode and write one row."""
-        self.writer.write(self.features.encode_example(row))
-
-    def close(self) -> None:
-        """Close the Arrow file (after :meth:`finish`, or on an error)."""
-        self.writer.close()
-
-    def finish(self) -> int:
-        """Write the rest of the rows, ``state.json`` and ``dataset_info.json``; return rows."""
-        from dataclasses import asdict
-
-        import datasets
-
-        try:
-            rows, size = self.writer.finalize()
-        finally:
-            self.writer.close()
-        split = datasets.SplitInfo(name="train", num_bytes=size, num_examples=rows)
-        split.dataset_name = "generator"
-        info = datasets.DatasetInfo(
-            features=self.features,
-            builder_name="generator",
-            dataset_name="generator",
-            config_name="default",
-            version="0.0.0",
-            splits=datasets.SplitDict({"train": split}, dataset_name="generator"),
-            download_size=0,
-            dataset_size=size,
-            size_in_bytes=size,
-        )
-        fingerprint = f"{self.sub.export_name}|{rows}|{size}".encode()
-        state = {
-            "_data_files": [{"filename": self.DATA_FILE}],
-            "_fingerprint": hashlib.sha256(fingerprint).hexdigest()[:16],
-            "_format_columns": None,
-            "_format_kwargs": {},
-            "_format_type": None,
-            "_output_all_columns": False,
-            "_split": "train",
-        }
-        (self.dest / "state.json").write_text(
-            json.dumps(state, indent=2, sort_keys=True), encoding="utf-8"
-        )
-        described = asdict(info)
-        (self.dest / "dataset_info.json").write_text(
-            json.dumps({k: described[k] for k in sorted(described)}, indent=2), encoding="utf-8"
-        )
-        return int(rows)
-
-
 def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> dict[str, int]:
     """Read each Parquet file once and route its pair records to their sub-datasets' writers.
 
@@ -579,7 +501,7 @@ def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> di
         for sub in subsets.values()
     }
     files = sorted({path for sub in subsets.values() for path in sub.files})
-    writers: dict[str, _SubsetWriter] = {}
+    writers: dict[str, SavedDatasetWriter] = {}
     written: dict[str, int] = {}
     try:
         for path in files:
@@ -589,7 +511,10 @@ def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> di
                     continue
                 writer = writers.get(sub.name)
                 if writer is None:
-                    writer = writers[sub.name] = _SubsetWriter(sub, out / sub.export_name)
+                    dest = out / sub.export_name
+                    writer = writers[sub.name] = SavedDatasetWriter(
+                        _features(sub), dest, sub.export_name, EXPORT_BATCH_ROWS
+                    )
                 writer.write(_row(sub, key, doc, members, image_tokens, f"{path.name}:{key}"))
         for name in sorted(writers):
             written[name] = writers.pop(name).finish()
