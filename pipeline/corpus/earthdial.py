@@ -490,37 +490,56 @@ def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, b
         yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
 
 
+def _file_groups(subsets: dict[str, _Subset]) -> list[list[_Subset]]:
+    """Sub-datasets grouped so that no two groups read the same Parquet file, in file order.
+
+    One group per split and source in practice (a shard file holds one split of one source).
+    """
+    groups: list[tuple[set[Path], list[_Subset]]] = []
+    for sub in sorted(subsets.values(), key=lambda s: s.name):
+        files = set(sub.files)
+        joined = [g for g in groups if g[0] & files]
+        groups = [g for g in groups if not g[0] & files]
+        groups.append(
+            (files.union(*(g[0] for g in joined)), [*(s for g in joined for s in g[1]), sub])
+        )
+    return [subs for _, subs in sorted(groups, key=lambda g: min(g[0]))]
+
+
 def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> dict[str, int]:
     """Read each Parquet file once and route its pair records to their sub-datasets' writers.
 
     Each sub-dataset receives its rows in the order of its files and of the rows in them, as
-    if it were written alone. Returns the rows written per sub-dataset.
+    if it were written alone. Only the writers of one group of sub-datasets sharing files (a
+    split of a source) are open at a time, each buffering at most ``EXPORT_BATCH_ROWS`` rows.
+    Returns the rows written per sub-dataset.
     """
-    by_key = {
-        (sub.source, sub.task, sub.modality, sub.roles, sub.split, sub.band_names): sub
-        for sub in subsets.values()
-    }
-    files = sorted({path for sub in subsets.values() for path in sub.files})
-    writers: dict[str, SavedDatasetWriter] = {}
     written: dict[str, int] = {}
-    try:
-        for path in files:
-            for key, doc, members in parquet_pair_records(path):
-                sub = by_key.get(_subset_key(doc))
-                if sub is None or path not in sub.files:
-                    continue
-                writer = writers.get(sub.name)
-                if writer is None:
-                    dest = out / sub.export_name
-                    writer = writers[sub.name] = SavedDatasetWriter(
-                        _features(sub), dest, sub.export_name, EXPORT_BATCH_ROWS
-                    )
-                writer.write(_row(sub, key, doc, members, image_tokens, f"{path.name}:{key}"))
-        for name in sorted(writers):
-            written[name] = writers.pop(name).finish()
-    finally:
-        for writer in writers.values():
-            writer.close()
+    for group in _file_groups(subsets):
+        by_key = {
+            (sub.source, sub.task, sub.modality, sub.roles, sub.split, sub.band_names): sub
+            for sub in group
+        }
+        writers: dict[str, SavedDatasetWriter] = {}
+        try:
+            for path in sorted({path for sub in group for path in sub.files}):
+                for key, doc, members in parquet_pair_records(path):
+                    sub = by_key.get(_subset_key(doc))
+                    if sub is None or path not in sub.files:
+                        continue
+                    writer = writers.get(sub.name)
+                    if writer is None:
+                        dest = out / sub.export_name
+                        writer = writers[sub.name] = SavedDatasetWriter(
+                            _features(sub), dest, sub.export_name, EXPORT_BATCH_ROWS
+                        )
+                    where = f"{path.name}:{key}"
+                    writer.write(_row(sub, key, doc, members, image_tokens, where))
+            for name in sorted(writers):
+                written[name] = writers.pop(name).finish()
+        finally:
+            for writer in writers.values():
+                writer.close()
     return written
 
 
