@@ -3,6 +3,7 @@ byte-identical whether shard copies them or decodes the samples itself (issue 19
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import pytest
 from build_helpers import build, tree_digest
 
 import eoinstruct.pipeline.stages.shard as shard_stage
+from eoinstruct.pipeline.corpus.hub import ParquetFile, parquet_files
+from eoinstruct.pipeline.corpus.manifest import build_manifest, read_manifest
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE
 
 SOURCES = ("bigearthnet_v1", "xbd", "dota")
@@ -44,6 +47,17 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     corpus = tree_digest(tmp_path / "corpus")
     records = tree_digest(tmp_path / "work" / "shard")
     assert any(k.endswith(".parquet") for k in corpus) and any(k.endswith(".tar") for k in corpus)
+    # the rows and sizes the writers kept (for the card and the manifest) are the files' own
+    counted: dict[str, list[int]] = {}
+    for path in (tmp_path / "work" / "shard" / shard_stage.COUNTS_KIND).glob("*.json"):
+        counted.update(json.loads(path.read_text(encoding="utf-8")))
+    footers = parquet_files(tmp_path / "corpus")
+    assert {k: ParquetFile(*v) for k, v in counted.items() if k.endswith(".parquet")} == footers
+    fresh = build_manifest(tmp_path / "corpus")  # every file read, nothing reused
+    assert read_manifest(tmp_path / "corpus") == fresh
+    assert {k for k in counted if k.endswith(".tar")} == {
+        k for k in fresh["files"] if k.endswith(".tar")
+    }
 
     # score redone: its renderings are back; its outputs and records are unchanged
     scored = tree_digest(tmp_path / "work" / "score")

@@ -580,6 +580,7 @@ def write_card(
     summary: Mapping[str, Any],
     params: Params,
     box_convention: str,
+    files: Mapping[str, ParquetFile] | None = None,
 ) -> Path:
     """Write the corpus ``README.md`` (after the shards, whose sizes it states).
 
@@ -589,11 +590,11 @@ def write_card(
         summary: The merged shard summary.
         params: The build's parameters.
         box_convention: Description of the box format.
+        files: Shard sizes the shard stage kept (others: read, ``hub.parquet_files``).
 
     Returns:
         The path written.
     """
-    path = corpus / "README.md"
-    text = card_text(stats, summary, params, box_convention, parquet_files(corpus))
-    write_text_atomic(path, text)
-    return path
+    text = card_text(stats, summary, params, box_convention, parquet_files(corpus, files))
+    write_text_atomic(corpus / "README.md", text)
+    return corpus / "README.md"

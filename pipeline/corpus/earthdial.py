@@ -95,6 +95,7 @@ from eoinstruct.pipeline.corpus.earthdial_routes import (
     normalization_for,
     route_of,
 )
+from eoinstruct.pipeline.corpus.saved_dataset import SavedDatasetWriter
 from eoinstruct.pipeline.corpus.webdataset import parquet_pair_records
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 
@@ -378,40 +379,49 @@ def _raster_values(sub: _Subset, members: dict[str, bytes], where: str) -> dict[
     return {columns[r]: a for r, a in arrays.items()}
 
 
-def _rows(sub: _Subset, image_tokens: str) -> Iterator[dict[str, Any]]:
-    images = sub.image_columns()
+def _subset_key(doc: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What tells a record's sub-dataset apart (all of a :class:`_Subset`'s identity)."""
+    return (
+        doc["source"],
+        doc["task"],
+        doc["modality"],
+        tuple(doc["image_roles"]),
+        doc["split"],
+        _first_bands(doc),
+    )
+
+
+def _row(
+    sub: _Subset,
+    key: str,
+    doc: dict[str, Any],
+    members: dict[str, bytes],
+    image_tokens: str,
+    where: str,
+) -> dict[str, Any]:
+    """Return the exported row of one pair record of a sub-dataset."""
     n_images = 1 if sub.route == "stacked" else len(sub.roles)
-    for tar in sub.files:
-        for key, doc, members in parquet_pair_records(tar):
-            if (
-                doc["task"] != sub.task
-                or tuple(doc["image_roles"]) != sub.roles
-                or doc["modality"] != sub.modality
-            ):
-                continue
-            if _first_bands(doc) != sub.band_names:
-                continue
-            turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
-            check_conversation(turns, len(sub.roles), f"{tar.name}:{key}")
-            turns[0]["value"] = _first_turn(sub, turns[0]["value"])
-            check_conversation(turns, n_images, f"{tar.name}:{key}")
-            turns[0]["value"] = place_image_tokens(turns[0]["value"], n_images, image_tokens)
-            row: dict[str, Any] = {
-                "__key__": key,
-                "conversations": json.dumps(turns, ensure_ascii=False),
-                "source": doc["source"],
-                "task": doc["task"],
-                "modality": doc["modality"],
-                "sensor": doc["sensor"],
-                "metadata": json.dumps(doc["metadata"], sort_keys=True, ensure_ascii=False),
-            }
-            for role, column in images.items():
-                data = members[f"{role}.png"]
-                if column.startswith("png") and image_key_prefix(data) == "jpg":
-                    data = _as_png(data)
-                row[column] = {"bytes": data, "path": None}
-            row.update(_raster_values(sub, members, f"{tar.name}:{key}"))
-            yield row
+    turns = [{"from": t["from"], "value": t["value"]} for t in doc["conversations"]]
+    check_conversation(turns, len(sub.roles), where)
+    turns[0]["value"] = _first_turn(sub, turns[0]["value"])
+    check_conversation(turns, n_images, where)
+    turns[0]["value"] = place_image_tokens(turns[0]["value"], n_images, image_tokens)
+    row: dict[str, Any] = {
+        "__key__": key,
+        "conversations": json.dumps(turns, ensure_ascii=False),
+        "source": doc["source"],
+        "task": doc["task"],
+        "modality": doc["modality"],
+        "sensor": doc["sensor"],
+        "metadata": json.dumps(doc["metadata"], sort_keys=True, ensure_ascii=False),
+    }
+    for role, column in sub.image_columns().items():
+        data = members[f"{role}.png"]
+        if column.startswith("png") and image_key_prefix(data) == "jpg":
+            data = _as_png(data)
+        row[column] = {"bytes": data, "path": None}
+    row.update(_raster_values(sub, members, where))
+    return row
 
 
 def export_earthdial(
@@ -476,70 +486,61 @@ thousand rows of images in memory: a few GB with 1024² pairs, growing with the 
 
 def _scan_records(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, bytes]]]:
     """The pairs of one Parquet shard with only the first bytes of each image (for the scan)."""
-    for key, doc, members in parquet_pair_records(path):
+    for key, doc, members in parquet_pair_records(path, arrays=False):  # no .npy read
         yield key, doc, {k: v[:4] for k, v in members.items() if k.endswith(".png")}
 
 
-def _save_subset(sub: _Subset, dest: Path, image_tokens: str) -> int:
-    """Write one sub-dataset in ``save_to_disk``'s layout, streaming, and return its rows.
+def _file_groups(subsets: dict[str, _Subset]) -> list[list[_Subset]]:
+    """Sub-datasets grouped so that no two groups read the same Parquet file, in file order.
 
-    ``datasets.Dataset.from_generator`` + ``save_to_disk`` write every row twice (a cache file,
-    then the saved copy read back through a memory map, whose pages count in the resident
-    memory: it grew with the largest sub-dataset). Here ``datasets``' own ``ArrowWriter``
-    writes the rows once, ``EXPORT_BATCH_ROWS`` at a time, into
-    ``data-00000-of-00001.arrow`` beside the ``dataset_info.json`` and ``state.json`` that
-    ``save_to_disk`` writes, so ``datasets.load_from_disk`` reads it as before.
+    One group per split and source in practice (a shard file holds one split of one source).
     """
-    from dataclasses import asdict
+    groups: list[tuple[set[Path], list[_Subset]]] = []
+    for sub in sorted(subsets.values(), key=lambda s: s.name):
+        files = set(sub.files)
+        joined = [g for g in groups if g[0] & files]
+        groups = [g for g in groups if not g[0] & files]
+        groups.append(
+            (files.union(*(g[0] for g in joined)), [*(s for g in joined for s in g[1]), sub])
+        )
+    return [subs for _, subs in sorted(groups, key=lambda g: min(g[0]))]
 
-    import datasets
-    from datasets.arrow_writer import ArrowWriter
 
-    features = _features(sub)
-    dest.mkdir(parents=True)
-    data_file = "data-00000-of-00001.arrow"
-    writer = ArrowWriter(
-        features=features,
-        path=str(dest / data_file),
-        writer_batch_size=EXPORT_BATCH_ROWS,
-        embed_local_files=True,
-    )
-    try:
-        for row in _rows(sub, image_tokens):
-            writer.write(features.encode_example(row))
-        rows, size = writer.finalize()
-    finally:
-        writer.close()
-    split = datasets.SplitInfo(name="train", num_bytes=size, num_examples=rows)
-    split.dataset_name = "generator"
-    info = datasets.DatasetInfo(
-        features=features,
-        builder_name="generator",
-        dataset_name="generator",
-        config_name="default",
-        version="0.0.0",
-        splits=datasets.SplitDict({"train": split}, dataset_name="generator"),
-        download_size=0,
-        dataset_size=size,
-        size_in_bytes=size,
-    )
-    state = {
-        "_data_files": [{"filename": data_file}],
-        "_fingerprint": hashlib.sha256(f"{sub.export_name}|{rows}|{size}".encode()).hexdigest()[
-            :16
-        ],
-        "_format_columns": None,
-        "_format_kwargs": {},
-        "_format_type": None,
-        "_output_all_columns": False,
-        "_split": "train",
-    }
-    (dest / "state.json").write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-    described = asdict(info)
-    (dest / "dataset_info.json").write_text(
-        json.dumps({k: described[k] for k in sorted(described)}, indent=2), encoding="utf-8"
-    )
-    return int(rows)
+def _write_rows(subsets: dict[str, _Subset], out: Path, image_tokens: str) -> dict[str, int]:
+    """Read each Parquet file once and route its pair records to their sub-datasets' writers.
+
+    Each sub-dataset receives its rows in the order of its files and of the rows in them, as
+    if it were written alone. Only the writers of one group of sub-datasets sharing files (a
+    split of a source) are open at a time, each buffering at most ``EXPORT_BATCH_ROWS`` rows.
+    Returns the rows written per sub-dataset.
+    """
+    written: dict[str, int] = {}
+    for group in _file_groups(subsets):
+        by_key = {
+            (sub.source, sub.task, sub.modality, sub.roles, sub.split, sub.band_names): sub
+            for sub in group
+        }
+        writers: dict[str, SavedDatasetWriter] = {}
+        try:
+            for path in sorted({path for sub in group for path in sub.files}):
+                for key, doc, members in parquet_pair_records(path):
+                    sub = by_key.get(_subset_key(doc))
+                    if sub is None or path not in sub.files:
+                        continue
+                    writer = writers.get(sub.name)
+                    if writer is None:
+                        dest = out / sub.export_name
+                        writer = writers[sub.name] = SavedDatasetWriter(
+                            _features(sub), dest, sub.export_name, EXPORT_BATCH_ROWS
+                        )
+                    where = f"{path.name}:{key}"
+                    writer.write(_row(sub, key, doc, members, image_tokens, where))
+            for name in sorted(writers):
+                written[name] = writers.pop(name).finish()
+        finally:
+            for writer in writers.values():
+                writer.close()
+    return written
 
 
 def _export_subsets(
@@ -551,9 +552,10 @@ def _export_subsets(
     annotation_root: str | None,
 ) -> dict[str, dict[str, Any]]:
     """Write every subset in ``save_to_disk``'s layout, then the mixture JSON of each split."""
+    written = _write_rows(subsets, out, image_tokens)
     for name, sub in sorted(subsets.items()):
         export_name = sub.export_name
-        rows = _save_subset(sub, out / export_name, image_tokens)
+        rows = written.get(name, 0)
         if rows != sub.rows:
             raise ExportError(f"{name}: wrote {rows} rows, expected {sub.rows}")
         root = annotation_root.rstrip("/") + "/" if annotation_root else ""

@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eoinstruct.pipeline.corpus.layout import corpus_features, pair_features
+from eoinstruct.pipeline.corpus.features import (
+    corpus_feature_dict,
+    pair_feature_dict,
+    yaml_features,
+)
 from eoinstruct.pipeline.corpus.licences import licence
 from eoinstruct.sources.base import SourceFacts
 
@@ -86,11 +90,15 @@ class ParquetFile:
     data_bytes: int
 
 
-def parquet_files(corpus: Path) -> dict[str, ParquetFile]:
+def parquet_files(
+    corpus: Path, known: Mapping[str, ParquetFile] | None = None
+) -> dict[str, ParquetFile]:
     """Read the sizes of the corpus's Parquet shards from their footers.
 
     Args:
         corpus: The corpus folder.
+        known: Sizes the shard stage took from its writers (relative path → sizes), used where
+            the file's size matches instead of reading its footer again.
 
     Returns:
         ``data/<name>.parquet`` and ``pairs/<name>.parquet`` (relative, POSIX) → sizes.
@@ -100,9 +108,15 @@ def parquet_files(corpus: Path) -> dict[str, ParquetFile]:
     out: dict[str, ParquetFile] = {}
     for folder in ("data", "pairs"):
         for path in sorted((corpus / folder).glob("*.parquet")):
+            rel = f"{folder}/{path.name}"
+            size = path.stat().st_size
+            have = (known or {}).get(rel)
+            if have is not None and have.file_bytes == size:
+                out[rel] = have
+                continue
             meta = pq.read_metadata(path)
             data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-            out[f"{folder}/{path.name}"] = ParquetFile(meta.num_rows, path.stat().st_size, data)
+            out[rel] = ParquetFile(meta.num_rows, size, data)
     return out
 
 
@@ -172,6 +186,9 @@ def dataset_info(
 ) -> dict[str, Any]:
     """Return ``dataset_info`` as :mod:`datasets` writes it: features and sizes per config.
 
+    The same mapping as ``DatasetInfosDict(…).to_dataset_card_data`` (``datasets`` is not
+    imported: :mod:`eoinstruct.pipeline.corpus.features`; tests compare the two).
+
     Args:
         configs: The card's ``configs`` (``data_files``: split and path glob(s)).
         files: The Parquet shards (:func:`parquet_files`).
@@ -179,34 +196,34 @@ def dataset_info(
     Returns:
         ``{"dataset_info": …}``: one entry per configuration, sorted by name.
     """
-    from datasets import DatasetInfo, SplitDict, SplitInfo
-    from datasets.info import DatasetInfosDict
-
-    infos = {}
+    infos: dict[str, dict[str, Any]] = {}
     for config in configs:
         paths = [p for e in config["data_files"] for p in _globs(e["path"])]
         pair_table = bool(paths) and all(p.startswith("pairs/") for p in paths)
-        features = pair_features() if pair_table else corpus_features()
-        splits = SplitDict()
+        features = pair_feature_dict() if pair_table else corpus_feature_dict()
+        splits: dict[str, dict[str, Any]] = {}
         for entry in config["data_files"]:
             chosen = [files[n] for n in _matching(files, entry["path"])]
-            splits.add(
-                SplitInfo(
-                    name=entry["split"],
-                    num_bytes=sum(f.data_bytes for f in chosen),
-                    num_examples=sum(f.rows for f in chosen),
-                )
-            )
+            if str(entry["split"]) in splits:  # as datasets.SplitDict.add
+                raise ValueError(f"Split {entry['split']} already present")
+            splits[str(entry["split"])] = {
+                "name": str(entry["split"]),
+                "num_bytes": sum(f.data_bytes for f in chosen),
+                "num_examples": sum(f.rows for f in chosen),
+            }
         chosen = [files[n] for e in config["data_files"] for n in _matching(files, e["path"])]
-        infos[config["config_name"]] = DatasetInfo(
-            features=features,
-            splits=splits,
-            download_size=sum(f.file_bytes for f in chosen),
-            dataset_size=sum(f.data_bytes for f in chosen),
-        )
-    out: dict[str, Any] = {}
-    DatasetInfosDict(infos).to_dataset_card_data(out)
-    return out
+        infos[str(config["config_name"])] = {
+            "features": yaml_features(features),
+            "splits": list(splits.values()),
+            "download_size": sum(f.file_bytes for f in chosen),
+            "dataset_size": sum(f.data_bytes for f in chosen),
+        }
+    if not infos:
+        return {}
+    if len(infos) == 1:
+        name, info = next(iter(infos.items()))
+        return {"dataset_info": info if name == "default" else {"config_name": name, **info}}
+    return {"dataset_info": [{"config_name": n, **infos[n]} for n in sorted(infos)]}
 
 
 def front_matter(

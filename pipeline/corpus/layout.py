@@ -15,10 +15,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.run.partitions import completed_records, output_path
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SHARD_STAGE = "shard"
 """The stage that writes the corpus (its records live in ``<paths.work>/shard/_done``)."""
@@ -111,93 +114,39 @@ def config_patterns(
     return f"{folder}/{split}-*.{ext}"
 
 
-def _conversation() -> Any:
-    from datasets import List, Value
-
-    return List({"from": Value("string"), "value": Value("string")})
-
-
-def array_feature() -> dict[str, Any]:
-    """Return the feature of one lossless array (an item of a sample's ``arrays``)."""
-    from datasets import List, Value
-
-    return {
-        "role": Value("string"),
-        "npy": Value("binary"),
-        "shape": List(Value("int32")),
-        "dtype": Value("string"),
-        "bands": List(Value("string")),
-        "wavelengths_nm": List(Value("float32")),
-        "gsd_m": Value("float32"),
-        "scale": Value("float64"),
-        "offset": Value("float64"),
-        "unit": Value("string"),
-        "encoding": Value("string"),
-        "nodata": Value("float64"),
-    }
-
-
-def dialogue_feature() -> dict[str, Any]:
-    """Return the feature of one dialogue (an item of a sample's ``dialogues``)."""
-    from datasets import List, Value
-
-    return {
-        "pair_id": Value("string"),
-        "task": Value("string"),
-        "template_id": Value("string"),
-        "paraphrase_id": Value("int32"),
-        "answer_style": Value("string"),
-        "generator": Value("string"),
-        "generator_params": Value("string"),
-        "modality": Value("string"),
-        "image_roles": List(Value("string")),
-        "conversations": _conversation(),
-    }
-
-
 def corpus_features() -> Any:
-    """Return the Hugging Face ``Features`` of the corpus's sample rows (``data/*.parquet``)."""
-    from datasets import Features, Image, List, Value
+    """Return the Hugging Face ``Features`` of the corpus's sample rows (``data/*.parquet``).
 
-    return Features(
-        {
-            "sample_id": Value("string"),
-            "source": Value("string"),
-            "modality": Value("string"),
-            "sensor": Value("string"),
-            "split": Value("string"),
-            "acquired": List(Value("string")),
-            "image_roles": List(Value("string")),
-            "images": List(Image()),
-            "arrays": List(array_feature()),
-            "dialogues": List(dialogue_feature()),
-            "metadata": Value("string"),
-        }
-    )
+    Imports :mod:`datasets`; the shard stage uses :func:`corpus_schema` (the same schema).
+    """
+    from datasets import Features
+
+    from eoinstruct.pipeline.corpus.features import corpus_feature_dict
+
+    return Features.from_dict(corpus_feature_dict())
 
 
 def pair_features() -> Any:
     """Return the ``Features`` of the text-only pair table (``pairs/*.parquet``)."""
-    from datasets import Features, List, Value
+    from datasets import Features
 
-    return Features(
-        {
-            "pair_id": Value("string"),
-            "sample_id": Value("string"),
-            "source": Value("string"),
-            "split": Value("string"),
-            "task": Value("string"),
-            "template_id": Value("string"),
-            "paraphrase_id": Value("int32"),
-            "answer_style": Value("string"),
-            "modality": Value("string"),
-            "sensor": Value("string"),
-            "image_roles": List(Value("string")),
-            "conversations": _conversation(),
-            "generator": Value("string"),
-            "generator_params": Value("string"),
-        }
-    )
+    from eoinstruct.pipeline.corpus.features import pair_feature_dict
+
+    return Features.from_dict(pair_feature_dict())
+
+
+def corpus_schema() -> pa.Schema:
+    """Return ``corpus_features().arrow_schema`` without importing :mod:`datasets`."""
+    from eoinstruct.pipeline.corpus.features import arrow_schema, corpus_feature_dict
+
+    return arrow_schema(corpus_feature_dict())
+
+
+def pair_schema() -> pa.Schema:
+    """Return ``pair_features().arrow_schema`` without importing :mod:`datasets`."""
+    from eoinstruct.pipeline.corpus.features import arrow_schema, pair_feature_dict
+
+    return arrow_schema(pair_feature_dict())
 
 
 def box_convention_text(scale: int) -> str:

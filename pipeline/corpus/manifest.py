@@ -77,7 +77,9 @@ def corpus_files(folder: Path) -> list[str]:
 
 
 def build_manifest(
-    folder: Path, known: Mapping[str, tuple[str, int]] | None = None
+    folder: Path,
+    known: Mapping[str, tuple[str, int]] | None = None,
+    rows: Mapping[str, tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
     """Describe every file of a corpus folder.
 
@@ -86,6 +88,8 @@ def build_manifest(
         known: Relative path → (SHA-256, bytes) computed when the file was written (the shard
             stage's completion records); reused where the size still matches, so a file is
             not read a second time for its hash.
+        rows: Relative path → (rows, bytes) counted when the file was written; reused where
+            the size still matches, so a shard's footer or tar is not read to count its rows.
 
     Returns:
         The manifest document.
@@ -94,17 +98,18 @@ def build_manifest(
     totals: dict[str, dict[str, int]] = {}
     for rel in corpus_files(folder):
         path = folder / rel
-        rows = count_rows(path)
         size = path.stat().st_size
+        counted, counted_size = (rows or {}).get(rel, (0, -1))
+        count = counted if counted_size == size else count_rows(path)
         digest, known_size = (known or {}).get(rel, ("", -1))
         sha = digest if digest and known_size == size else file_sha256(path)
-        entry: dict[str, Any] = {"sha256": sha, "bytes": size, "rows": rows}
+        entry: dict[str, Any] = {"sha256": sha, "bytes": size, "rows": count}
         files[rel] = entry
         kind = path.suffix.lstrip(".") or "other"
         slot = totals.setdefault(kind, {"files": 0, "bytes": 0, "rows": 0})
         slot["files"] += 1
         slot["bytes"] += entry["bytes"]
-        slot["rows"] += rows or 0
+        slot["rows"] += count or 0
     return {
         "version": MANIFEST_VERSION,
         "files": files,
@@ -116,12 +121,17 @@ def build_manifest(
     }
 
 
-def write_manifest(folder: Path, known: Mapping[str, tuple[str, int]] | None = None) -> Path:
+def write_manifest(
+    folder: Path,
+    known: Mapping[str, tuple[str, int]] | None = None,
+    rows: Mapping[str, tuple[int, int]] | None = None,
+) -> Path:
     """Write ``manifest.json`` into a corpus folder.
 
     Args:
         folder: The corpus folder.
         known: Digests computed when the files were written (:func:`build_manifest`).
+        rows: Rows counted when the files were written (:func:`build_manifest`).
 
     Returns:
         The path written.
@@ -130,7 +140,7 @@ def write_manifest(folder: Path, known: Mapping[str, tuple[str, int]] | None = N
         ValueError: If the sample Parquet files (``data/``) and the tars hold different
             numbers of samples.
     """
-    manifest = build_manifest(folder, known)
+    manifest = build_manifest(folder, known, rows)
     by_folder: dict[str, int] = {}
     for rel, entry in manifest["files"].items():
         top = rel.split("/", 1)[0]

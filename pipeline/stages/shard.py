@@ -58,13 +58,15 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import write_card
+from eoinstruct.pipeline.corpus.features import leaf_paths
+from eoinstruct.pipeline.corpus.hub import ParquetFile
 from eoinstruct.pipeline.corpus.layout import (
     SUMMARY_KIND,
     box_convention_text,
     check_token,
-    corpus_features,
+    corpus_schema,
     merge_summaries,
-    pair_features,
+    pair_schema,
     shard_stem,
     summary_paths,
 )
@@ -98,6 +100,7 @@ from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
     completed_records,
+    output_path,
     partitions_from,
     run_partitions,
 )
@@ -236,6 +239,10 @@ class _Summary:
         return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
+COUNTS_KIND = "counts"
+"""Aux output per partition: rows and sizes of each shard file as its writer closed it (the
+card's ``dataset_info`` and the manifest's row counts reuse them instead of reading the files)."""
+
 WRITE_BUFFER = 1 << 20
 """Bytes buffered before a shard file's writes reach its hash and the file system."""
 
@@ -246,15 +253,15 @@ statistics (a dictionary of unique images never pays, min/max of image bytes mea
 
 _SCHEMAS: dict[str, tuple[pa.Schema, pa.Schema, list[str]]] = {}
 """:func:`_schemas`, once per process; the driver's travel with the step, so that a Dask
-worker does not import ``datasets`` (0.4-0.6 CPU-s per worker) to build them again."""
+worker does not build them again."""
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
     """The sample and pair schemas and the sample columns that keep dictionaries/statistics."""
     if "corpus" not in _SCHEMAS:
-        schema = corpus_features().arrow_schema
-        columns = [c for c in _leaf_paths(schema) if c not in BINARY_COLUMNS]
-        _SCHEMAS["corpus"] = (schema, pair_features().arrow_schema, columns)
+        schema = corpus_schema()  # datasets' schema and metadata, without importing datasets
+        columns = [c for c in leaf_paths(schema) if c not in BINARY_COLUMNS]
+        _SCHEMAS["corpus"] = (schema, pair_schema(), columns)
     return _SCHEMAS["corpus"]
 
 
@@ -267,17 +274,17 @@ def _seed_schemas(schemas: tuple[pa.Schema, pa.Schema, list[str]]) -> None:
     _SCHEMAS.setdefault("corpus", schemas)
 
 
-def _leaf_paths(schema: pa.Schema) -> list[str]:
-    """Parquet column paths (``a.list.element.b``) of an Arrow schema's leaves."""
+def _written_counts(writer: pq.ParquetWriter | None) -> tuple[int, int] | None:
+    """Rows and uncompressed row-group bytes of a closed Parquet writer's file.
 
-    def walk(prefix: str, kind: pa.DataType) -> list[str]:
-        if pa.types.is_struct(kind):
-            return [p for f in kind for p in walk(f"{prefix}.{f.name}", f.type)]
-        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
-            return walk(f"{prefix}.list.element", kind.value_type)
-        return [prefix]
-
-    return [p for field in schema for p in walk(field.name, field.type)]
+    Taken from the footer the writer holds in memory; None where this pyarrow does not expose
+    it (the card and the manifest then read the file).
+    """
+    meta = getattr(getattr(writer, "writer", None), "metadata", None)
+    if meta is None:
+        return None
+    data = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    return int(meta.num_rows), int(data)
 
 
 class _ShardGroup:
@@ -308,11 +315,16 @@ class _ShardGroup:
         self.file_rows = 0
         self.file_bytes = 0
         self.paths: list[tuple[str, Path]] = []
+        self.stem = ""
+        self.counts: dict[str, list[int]] = {}
+        """Relative path → [rows, file bytes, uncompressed row-group bytes] of each file
+        written, for the card and the manifest (no footer read back)."""
 
     def _open(self) -> None:
         self.close()
         self.index += 1
         stem = shard_stem(self.split, self.source, self.outputs.partition.name, self.index)
+        self.stem = stem
         path = self.outputs.path("data", ".parquet", stem)
         pairs = self.outputs.path("pairs", ".parquet", stem)
         sinks = [path, pairs]
@@ -368,9 +380,13 @@ class _ShardGroup:
                 writer.close()
         for buffer in self.buffers:
             buffer.close()  # flushes into the hashing sink and closes it
-        for tmp, sink in self.sinks:  # hashed while written: published without a re-read
-            sink.close()
+        names = [f"data/{self.stem}.parquet", f"pairs/{self.stem}.parquet", f"wds/{self.stem}.tar"]
+        kept = [_written_counts(self.parquet), _written_counts(self.pairs), (self.file_rows, 0)]
+        for (tmp, sink), name, counted in zip(self.sinks, names, kept, strict=False):
+            sink.close()  # hashed while written: published without a re-read
             self.outputs.digest_of(tmp, sink.hexdigest(), sink.size)
+            if counted is not None:
+                self.counts[name] = [counted[0], sink.size, counted[1]]
         self.sinks, self.buffers = [], []
         self.parquet = self.pairs = self.tar = None
 
@@ -482,12 +498,16 @@ def shard_partition(
     finally:
         for group in groups.values():
             group.close()
+    counts: dict[str, list[int]] = {}
     for group in groups.values():
         summary.bytes.update(group.file_bytes_by_kind())
+        counts.update(group.counts)
     write_failures(
         outputs.path("failed", aux=True), STAGE, partition.name, partition.source, failures
     )
     outputs.path(SUMMARY_KIND, ".json", aux=True).write_text(summary.to_json(), encoding="utf-8")
+    counted = json.dumps(dict(sorted(counts.items())), indent=1) + "\n"
+    outputs.path(COUNTS_KIND, ".json", aux=True).write_text(counted, encoding="utf-8")
     return stats
 
 
@@ -542,12 +562,37 @@ def run(params: Params, progress: bool = True) -> StageStats:
     for path in sorted((work / RENDER_CACHE).glob("*.parquet")):
         path.unlink(missing_ok=True)
     summary = merge_summaries(summary_paths(params))
-    write_card(corpus, stats, summary, params, box_convention)
+    records = completed_records(corpus, records_dir)
+    counts = _file_counts(corpus, records_dir, records)
+    files = {
+        rel: ParquetFile(rows, size, data)
+        for rel, (rows, size, data) in counts.items()
+        if rel.endswith(".parquet")
+    }
+    write_card(corpus, stats, summary, params, box_convention, files)
     known = {  # the digests taken when each shard file was published
         key: (entry["sha256"], entry["bytes"])
-        for record in completed_records(corpus, records_dir)
+        for record in records
         for key, entry in record["outputs"].items()
         if not key.startswith(AUX_PREFIX)
     }
-    write_manifest(corpus, known)
+    write_manifest(corpus, known, {rel: (c[0], c[1]) for rel, c in counts.items()})
     return stats
+
+
+def _file_counts(
+    corpus: Path, records_dir: Path, records: list[dict[str, Any]]
+) -> dict[str, tuple[int, int, int]]:
+    """Rows, bytes and row-group bytes of each shard file, as the partitions counted them.
+
+    A partition done before these counts existed has none: its files are read instead (the
+    card and the manifest check each entry's size against the file's).
+    """
+    out: dict[str, tuple[int, int, int]] = {}
+    for record in records:
+        for key in record["outputs"]:
+            if key.startswith(f"{AUX_PREFIX}{COUNTS_KIND}/"):
+                path = output_path(corpus, key, records_dir)
+                data = json.loads(path.read_text(encoding="utf-8"))
+                out.update({rel: (int(v[0]), int(v[1]), int(v[2])) for rel, v in data.items()})
+    return out
