@@ -44,10 +44,11 @@ from eoinstruct.sources.bigearthnet_v1.metadata import (
 from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
     _crs_from_headers,
-    _crs_from_wkt,
     _size_from_headers,
+    crs_and_string_from_wkt,
     crs_string,
     find_band_files,
+    scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
 from eoinstruct.sources.geo import footprint_from_box
@@ -174,6 +175,22 @@ class BigEarthNetV1(SourceAdapter):
         folder = self.root / _SENSORS[sensor_key].folder / patch
         return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
+    def unit_file_stats(self, unit: str) -> list[tuple[str, int, int]]:
+        """Stat a patch folder's files with one ``os.scandir``.
+
+        The same files and order as :meth:`unit_files`: plain files or links to them, by name.
+
+        Args:
+            unit: ``s2/<patch>`` or ``s1/<patch>``.
+
+        Returns:
+            ``(path, size, mtime_ns)`` per file; empty if the unit id or folder is unknown.
+        """
+        sensor_key, _, patch = unit.partition("/")
+        if sensor_key not in _SENSORS:
+            return []
+        return scandir_file_stats(str(self.root / _SENSORS[sensor_key].folder / patch))
+
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one patch folder into a sample (metadata only).
 
@@ -208,10 +225,10 @@ class BigEarthNetV1(SourceAdapter):
         files = find_band_files(folder, patch, spec.bands, unit)
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
-        crs = _crs_from_wkt(meta.get("projection"))
+        crs, crs_text = crs_and_string_from_wkt(meta.get("projection"))
         if crs is None:
             crs = _crs_from_headers(files)
-        crs_text = crs_string(crs) if crs is not None else ""
+            crs_text = crs_string(crs) if crs is not None else ""
 
         if box is not None:
             ulx, uly, lrx, lry = box

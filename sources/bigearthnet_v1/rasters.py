@@ -21,6 +21,8 @@ geolocation) and the image size comes from the band headers.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,36 +36,75 @@ GRID_M = 10.0
 """Pixel size in metres of the reference (finest) grid of both sensors."""
 
 
+def scandir_file_stats(folder: str) -> list[tuple[str, int, int]]:
+    """Return ``(path, size, mtime_ns)`` of a folder's files (links to files too), by name.
+
+    One ``os.scandir`` and one ``stat`` per file; the same files, paths and order as sorting
+    ``Path(folder).iterdir()``'s files. A missing folder gives an empty list; a file that
+    vanished meanwhile is left out.
+    """
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted((e for e in found if e.is_file()), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    stats = []
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        stats.append((entry.path, st.st_size, st.st_mtime_ns))
+    return stats
+
+
 def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -> list[Path]:
     """Find one ``*_<band>.tif`` per band (the file prefix need not equal the folder name).
 
     Raises:
         SourceError: ``missing_band`` naming every band without a file.
     """
-    tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif" and p.is_file())
-    stems = [(p, p.stem) for p in tifs]  # Path.stem is slow: once per file, not per band
-    found: list[Path] = []
+    # one scandir: names with a ".tif" suffix (as Path.suffix: not the whole name) that are
+    # files or links to files, by name (= sorting their paths), with their stems
+    with os.scandir(folder) as found:
+        stems = sorted(
+            (e.name[:-4], e.name)
+            for e in found
+            if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
+        )
+    chosen: list[str] = []
     missing: list[str] = []
     for band in bands:
-        matches = [(p, stem) for p, stem in stems if stem.endswith(f"_{band}")]
-        exact = [p for p, stem in matches if stem == f"{patch}_{band}"]
+        matches = [(stem, name) for stem, name in stems if stem.endswith(f"_{band}")]
+        exact = [name for stem, name in matches if stem == f"{patch}_{band}"]
         if exact or matches:
-            found.append(exact[0] if exact else matches[0][0])
+            chosen.append(exact[0] if exact else matches[0][1])
         else:
             missing.append(band)
     if missing:
         raise SourceError("missing_band", f"{folder}: no *_<band>.tif file for {missing}", unit)
-    return found
+    return [folder / name for name in chosen]
 
 
-def _crs_from_wkt(wkt: object) -> CRS | None:
-    """Parse the JSON ``projection`` WKT, or return None if missing or unparseable."""
+def crs_and_string_from_wkt(wkt: object) -> tuple[CRS | None, str]:
+    """Parse a ``projection`` WKT and format it (:func:`crs_string`), once per distinct text.
+
+    Returns:
+        The CRS and its string, or ``(None, "")`` if missing or unparseable.
+    """
     if not isinstance(wkt, str) or not wkt.strip():
-        return None
+        return None, ""
+    return _parsed_wkt(wkt)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_wkt(wkt: str) -> tuple[CRS | None, str]:
+    """:func:`crs_and_string_from_wkt` of a non-blank text, cached (a patch's tiles share one)."""
     try:
-        return CRS.from_wkt(wkt)
+        crs = CRS.from_wkt(wkt)
     except CRSError:
-        return None
+        return None, ""
+    return crs, crs_string(crs)
 
 
 def _crs_from_headers(files: Sequence[Path]) -> CRS | None:
