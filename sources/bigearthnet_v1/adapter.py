@@ -25,6 +25,7 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +46,9 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
     _crs_from_headers,
     _size_from_headers,
+    band_file_names,
     crs_and_string_from_wkt,
     crs_string,
-    find_band_files,
     scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
@@ -152,12 +153,14 @@ class BigEarthNetV1(SourceAdapter):
         Raises:
             SourceNotFoundError: If neither patch folder of the selected sensors exists.
         """
-        units = [
-            f"{sensor}/{entry.name}"
-            for sensor, folder in self._sensor_dirs().items()
-            for entry in folder.iterdir()
-            if entry.is_dir() and not entry.name.startswith(".")
-        ]
+        units = []
+        for sensor, folder in self._sensor_dirs().items():
+            with os.scandir(folder) as entries:  # is_dir from the listing: no stat per patch
+                units += [
+                    f"{sensor}/{entry.name}"
+                    for entry in entries
+                    if entry.is_dir() and not entry.name.startswith(".")
+                ]
         return sorted(units)
 
     def unit_files(self, unit: str) -> list[Path]:
@@ -222,7 +225,10 @@ class BigEarthNetV1(SourceAdapter):
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
-        files = find_band_files(folder, patch, spec.bands, unit)
+        folder_text = str(folder)  # the band paths as strings: str(folder / name)
+        files = [
+            f"{folder_text}/{name}" for name in band_file_names(folder, patch, spec.bands, unit)
+        ]
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
         crs, crs_text = crs_and_string_from_wkt(meta.get("projection"))
@@ -261,7 +267,7 @@ class BigEarthNetV1(SourceAdapter):
 
         image = ImageRef(
             role="image",
-            files=tuple(str(f) for f in files),
+            files=tuple(files),
             bands=spec.bands,
             encoding=spec.encoding,
             width=width,

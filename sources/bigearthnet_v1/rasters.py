@@ -64,26 +64,48 @@ def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -
     Raises:
         SourceError: ``missing_band`` naming every band without a file.
     """
-    # one scandir: names with a ".tif" suffix (as Path.suffix: not the whole name) that are
-    # files or links to files, by name (= sorting their paths), with their stems
+    return [folder / name for name in band_file_names(folder, patch, bands, unit)]
+
+
+def band_file_names(folder: Path | str, patch: str, bands: Sequence[str], unit: str) -> list[str]:
+    """The file names :func:`find_band_files` picks, one per band (in ``folder``).
+
+    Among the folder's ``*.tif`` files (or links to files) by name, a band's file is
+    ``<patch>_<band>.tif`` if present, else the first whose stem ends in ``_<band>``.
+
+    Raises:
+        SourceError: ``missing_band`` naming every band without a file.
+    """
+    # one scandir: names with a ".tif" suffix (as Path.suffix: not the whole name)
     with os.scandir(folder) as found:
-        stems = sorted(
-            (e.name[:-4], e.name)
+        names = sorted(
+            e.name
             for e in found
             if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
         )
+    stems: dict[str, str] = {}  # stem -> first such name
+    first: dict[str, str] = {}  # text after the stem's last "_" -> first such name
+    for name in names:
+        stems.setdefault(name[:-4], name)
+        _, sep, tail = name[:-4].rpartition("_")
+        if sep:
+            first.setdefault(tail, name)
     chosen: list[str] = []
     missing: list[str] = []
     for band in bands:
-        matches = [(stem, name) for stem, name in stems if stem.endswith(f"_{band}")]
-        exact = [name for stem, name in matches if stem == f"{patch}_{band}"]
-        if exact or matches:
-            chosen.append(exact[0] if exact else matches[0][1])
-        else:
+        exact = stems.get(f"{patch}_{band}")
+        if exact is None:
+            if "_" in band:  # not a single suffix: scan (no BigEarthNet band has one)
+                exact = next((n for n in names if n[:-4].endswith(f"_{band}")), None)
+            else:
+                exact = first.get(band)
+        if exact is None:
             missing.append(band)
+        else:
+            chosen.append(exact)
     if missing:
         raise SourceError("missing_band", f"{folder}: no *_<band>.tif file for {missing}", unit)
-    return [folder / name for name in chosen]
+    return chosen
 
 
 def crs_and_string_from_wkt(wkt: object) -> tuple[CRS | None, str]:
@@ -107,7 +129,7 @@ def _parsed_wkt(wkt: str) -> tuple[CRS | None, str]:
     return crs, crs_string(crs)
 
 
-def _crs_from_headers(files: Sequence[Path]) -> CRS | None:
+def _crs_from_headers(files: Sequence[Path | str]) -> CRS | None:
     """Return the CRS of the first band file whose header can be read and has one."""
     for path in files:
         try:
@@ -125,7 +147,7 @@ def crs_string(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
-def _size_from_headers(files: Sequence[Path], path: Path, unit: str) -> tuple[int, int]:
+def _size_from_headers(files: Sequence[Path | str], path: Path, unit: str) -> tuple[int, int]:
     """Return the largest width and height among the band headers (the 10 m grid).
 
     Raises:
