@@ -25,12 +25,12 @@ import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-import rasterio
-from rasterio.crs import CRS
-from rasterio.errors import CRSError, RasterioIOError
+from typing import TYPE_CHECKING
 
 from eoinstruct.sources.base import SourceError
+
+if TYPE_CHECKING:  # rasterio is imported on first use: listing units needs none of it
+    from rasterio.crs import CRS
 
 GRID_M = 10.0
 """Pixel size in metres of the reference (finest) grid of both sensors."""
@@ -122,6 +122,9 @@ def crs_and_string_from_wkt(wkt: object) -> tuple[CRS | None, str]:
 @functools.lru_cache(maxsize=64)
 def _parsed_wkt(wkt: str) -> tuple[CRS | None, str]:
     """:func:`crs_and_string_from_wkt` of a non-blank text, cached (a patch's tiles share one)."""
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
     try:
         crs = CRS.from_wkt(wkt)
     except CRSError:
@@ -131,6 +134,9 @@ def _parsed_wkt(wkt: str) -> tuple[CRS | None, str]:
 
 def _crs_from_headers(files: Sequence[Path | str]) -> CRS | None:
     """Return the CRS of the first band file whose header can be read and has one."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     for path in files:
         try:
             with rasterio.open(path) as dataset:
@@ -153,6 +159,9 @@ def _size_from_headers(files: Sequence[Path | str], path: Path, unit: str) -> tu
     Raises:
         SourceError: ``bad_metadata`` if no header can be read.
     """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     sizes: list[tuple[int, int]] = []
     for band_file in files:
         try:
