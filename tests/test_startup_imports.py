@@ -42,6 +42,12 @@ def test_text_stage_imports_no_heavy_package(stage: str) -> None:
     assert _loaded_after(f"import eoinstruct.cli, eoinstruct.pipeline.stages.{stage}") == []
 
 
+def test_validate_imports_no_pillow() -> None:
+    """validate writes its audit as text: the file helpers come without the chart drawing."""
+    code = "import sys, eoinstruct.cli, eoinstruct.pipeline.stages.validate\n"
+    assert _loaded_after(code + "assert 'PIL' not in sys.modules") == []
+
+
 def test_fingerprinting_bigearthnet_v1_imports_no_rasterio_nor_tqdm(tmp_path: Path) -> None:
     """The fingerprint stage lists and stats: no GDAL, no progress bar without one."""
     folder = tmp_path / "BigEarthNet-v1.0" / "P"
