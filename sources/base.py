@@ -358,6 +358,27 @@ class SourceAdapter(ABC):
         folder = self.root / unit
         return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
+    def unit_file_stats(self, unit: str) -> list[tuple[str, int, int]]:
+        """Return ``(path, size, mtime_ns)`` for each file of :meth:`unit_files`, in its order.
+
+        The default stats each listed file (one that vanished is left out); an adapter whose
+        unit is one folder may override it with a single ``os.scandir`` of that folder.
+
+        Args:
+            unit: A unit id from :meth:`list_units`.
+
+        Returns:
+            The POSIX path, size in bytes and modification time in nanoseconds of each file.
+        """
+        found = []
+        for path in self.unit_files(unit):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            found.append((path.as_posix(), st.st_size, st.st_mtime_ns))
+        return found
+
     @abstractmethod
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one unit into samples.

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import shapely
-from rasterio.crs import CRS
-from rasterio.warp import transform as warp_transform
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
+if TYPE_CHECKING:  # rasterio and shapely are imported on first use (not by listing units)
+    from rasterio.crs import CRS
 
 M_PER_DEG_LON = 111_320.0
 """Metres per degree of longitude at the equator (times cos(latitude) elsewhere)."""
@@ -38,6 +36,11 @@ def lonlat_footprint(crs: CRS | str, xs: Sequence[float], ys: Sequence[float]) -
         degrees, or an empty string if the transform fails, gives coordinates that are not
         finite or fall outside the globe, or a degenerate polygon.
     """
+    import shapely
+    from rasterio.warp import transform as warp_transform
+    from shapely.geometry import Polygon
+    from shapely.geometry.polygon import orient
+
     try:
         lons, lats = warp_transform(crs, "EPSG:4326", list(xs), list(ys))
     except Exception:  # GDAL/PROJ raise several private error types; any means "unknown".
@@ -77,6 +80,8 @@ def from_lonlat(lon: float, lat: float, crs: CRS | str) -> tuple[float, float]:
     Returns:
         ``(x, y)`` in ``crs``.
     """
+    from rasterio.warp import transform as warp_transform
+
     (x,), (y,) = warp_transform("EPSG:4326", crs, [lon], [lat])
     return float(x), float(y)
 

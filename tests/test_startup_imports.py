@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,28 @@ def test_cli_imports_no_heavy_package() -> None:
 @pytest.mark.parametrize("stage", ["enrich", "filter", "generate", "validate"])
 def test_text_stage_imports_no_heavy_package(stage: str) -> None:
     assert _loaded_after(f"import eoinstruct.cli, eoinstruct.pipeline.stages.{stage}") == []
+
+
+def test_validate_imports_no_pillow() -> None:
+    """validate writes its audit as text: the file helpers come without the chart drawing."""
+    code = "import sys, eoinstruct.cli, eoinstruct.pipeline.stages.validate\n"
+    assert _loaded_after(code + "assert 'PIL' not in sys.modules") == []
+
+
+def test_fingerprinting_bigearthnet_v1_imports_no_rasterio_nor_tqdm(tmp_path: Path) -> None:
+    """The fingerprint stage lists and stats: no GDAL, no progress bar without one."""
+    folder = tmp_path / "BigEarthNet-v1.0" / "P"
+    folder.mkdir(parents=True)
+    (folder / "P_B01.tif").write_bytes(b"")
+    code = (
+        "from eoinstruct.pipeline.stages.fingerprint import source_fingerprint\n"
+        "from eoinstruct.pipeline.run import partitions\n"
+        "from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1\n"
+        f"assert source_fingerprint(BigEarthNetV1({str(tmp_path)!r}))['files'] == 1\n"
+        "import sys\n"
+        "assert 'tqdm' not in sys.modules and 'shapely' not in sys.modules"
+    )
+    assert _loaded_after(code) == []
 
 
 def test_writing_a_table_in_a_cli_process_imports_no_pandas() -> None:

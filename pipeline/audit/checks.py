@@ -154,6 +154,9 @@ _MAGNITUDE = re.compile(
     r"|(?i:\b[1-9]\.\d[- ]magnitude\b)"
 )
 
+_DIGIT = re.compile(r"\d")
+"""Any digit: every match of :data:`_DATE`, :data:`_MONTH_YEAR` and :data:`_MAGNITUDE` has one."""
+
 _BOX_SPAN = re.compile(r"<box>.*?</box>|\[\[[^\[\]]*\]\]", re.S)
 _TAG = re.compile(r"</?(?:ref|p|box)>")
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")
@@ -257,9 +260,10 @@ def metadata_problems(item: AuditItem) -> list[str]:
         asked += f" {turn_question}"
         question = asked  # what any question so far gave
         text = clean(answer)
-        if any(not _given(m.group(0), question) for m in _DATE.finditer(text)):
+        digits = _DIGIT.search(text) is not None  # dates and magnitudes need one
+        if digits and any(not _given(m.group(0), question) for m in _DATE.finditer(text)):
             found.add("date")
-        if any(
+        if digits and any(
             _norm(m.group(0)) in months and not _given(m.group(0), question)
             for m in _MONTH_YEAR.finditer(text)
         ):
@@ -270,7 +274,7 @@ def metadata_problems(item: AuditItem) -> list[str]:
             found.add("platform")
         if any(not _given(m.group(0), question) for m in _EMISSION.finditer(text)):
             found.add("emission_rate")
-        if any(not _given(m.group(0), question) for m in _MAGNITUDE.finditer(text)):
+        if digits and any(not _given(m.group(0), question) for m in _MAGNITUDE.finditer(text)):
             found.add("magnitude")
     return [f"metadata_answer:{what}" for what in sorted(found)]
 

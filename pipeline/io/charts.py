@@ -21,13 +21,13 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from eoinstruct.pipeline.io.atomic import TMP_MARK, write_bytes_atomic
+from eoinstruct.pipeline.io.files import replace_files as replace_files
+from eoinstruct.pipeline.io.files import write_file as write_file
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 """Series colours (the first is the colour of single-series charts)."""
@@ -249,41 +249,3 @@ def slug(text: str) -> str:
     """Return a file-name form of a name: ``Sentinel-2 MSI`` → ``sentinel-2_msi``."""
     out = "".join(c if c.isalnum() or c in "-." else "_" for c in text.strip().lower())
     return "_".join(part for part in out.split("_") if part) or "_"
-
-
-def write_file(path: Path, content: str | bytes) -> Path:
-    """Write a file atomically unless it already holds exactly this content.
-
-    Args:
-        path: The file (its folder is created if missing).
-        content: Text (written as UTF-8) or bytes.
-
-    Returns:
-        The path.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    if not path.is_file() or path.read_bytes() != data:
-        write_bytes_atomic(path, data)
-    return path
-
-
-def replace_files(folder: Path, files: Mapping[str, str | bytes]) -> list[Path]:
-    """Write files under a folder (atomically) and remove every other file there.
-
-    Args:
-        folder: The folder (created if missing).
-        files: Relative path → text or bytes.
-
-    Returns:
-        The paths written, in the order given.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [write_file(folder / name, content) for name, content in files.items()]
-    keep = {p.resolve() for p in written}
-    for path in sorted(folder.rglob("*"), reverse=True):
-        if path.is_file() and path.resolve() not in keep and TMP_MARK not in path.name:
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return written

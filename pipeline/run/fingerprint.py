@@ -58,8 +58,9 @@ def code_fingerprint() -> str:
 def unit_file_lines(adapter: SourceAdapter, units: Iterable[str]) -> Iterator[str]:
     """Yield ``path:size:mtime_ns`` for every file the units are read from.
 
-    Files are those of :meth:`~eoinstruct.sources.base.SourceAdapter.unit_files`; one that
-    vanished is left out. Only ``stat`` is called: no file is opened.
+    Files are those of :meth:`~eoinstruct.sources.base.SourceAdapter.unit_files`, stat'ed by
+    :meth:`~eoinstruct.sources.base.SourceAdapter.unit_file_stats`; one that vanished is left
+    out. Only ``stat`` is called: no file is opened.
 
     Args:
         adapter: The source's adapter.
@@ -69,12 +70,8 @@ def unit_file_lines(adapter: SourceAdapter, units: Iterable[str]) -> Iterator[st
         One line per file, in the units' order.
     """
     for unit in units:
-        for path in adapter.unit_files(unit):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            yield f"{path.as_posix()}:{st.st_size}:{st.st_mtime_ns}"
+        for path, size, mtime_ns in adapter.unit_file_stats(unit):
+            yield f"{path}:{size}:{mtime_ns}"
 
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".npy")

@@ -47,7 +47,7 @@ from eoinstruct.pipeline.instructions.pairs import (
     pair_modality,
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
-from eoinstruct.pipeline.io.charts import replace_files, write_file
+from eoinstruct.pipeline.io.files import replace_files, write_file
 from eoinstruct.pipeline.io.parquet import iter_pairs, iter_samples, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
 from eoinstruct.pipeline.run.partitions import (

@@ -25,6 +25,7 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +45,11 @@ from eoinstruct.sources.bigearthnet_v1.metadata import (
 from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
     _crs_from_headers,
-    _crs_from_wkt,
     _size_from_headers,
+    band_file_names,
+    crs_and_string_from_wkt,
     crs_string,
-    find_band_files,
+    scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
 from eoinstruct.sources.geo import footprint_from_box
@@ -151,12 +153,14 @@ class BigEarthNetV1(SourceAdapter):
         Raises:
             SourceNotFoundError: If neither patch folder of the selected sensors exists.
         """
-        units = [
-            f"{sensor}/{entry.name}"
-            for sensor, folder in self._sensor_dirs().items()
-            for entry in folder.iterdir()
-            if entry.is_dir() and not entry.name.startswith(".")
-        ]
+        units = []
+        for sensor, folder in self._sensor_dirs().items():
+            with os.scandir(folder) as entries:  # is_dir from the listing: no stat per patch
+                units += [
+                    f"{sensor}/{entry.name}"
+                    for entry in entries
+                    if entry.is_dir() and not entry.name.startswith(".")
+                ]
         return sorted(units)
 
     def unit_files(self, unit: str) -> list[Path]:
@@ -173,6 +177,22 @@ class BigEarthNetV1(SourceAdapter):
             return []
         folder = self.root / _SENSORS[sensor_key].folder / patch
         return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+    def unit_file_stats(self, unit: str) -> list[tuple[str, int, int]]:
+        """Stat a patch folder's files with one ``os.scandir``.
+
+        The same files and order as :meth:`unit_files`: plain files or links to them, by name.
+
+        Args:
+            unit: ``s2/<patch>`` or ``s1/<patch>``.
+
+        Returns:
+            ``(path, size, mtime_ns)`` per file; empty if the unit id or folder is unknown.
+        """
+        sensor_key, _, patch = unit.partition("/")
+        if sensor_key not in _SENSORS:
+            return []
+        return scandir_file_stats(str(self.root / _SENSORS[sensor_key].folder / patch))
 
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one patch folder into a sample (metadata only).
@@ -205,13 +225,16 @@ class BigEarthNetV1(SourceAdapter):
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
-        files = find_band_files(folder, patch, spec.bands, unit)
+        folder_text = str(folder)  # the band paths as strings: str(folder / name)
+        files = [
+            f"{folder_text}/{name}" for name in band_file_names(folder, patch, spec.bands, unit)
+        ]
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
-        crs = _crs_from_wkt(meta.get("projection"))
+        crs, crs_text = crs_and_string_from_wkt(meta.get("projection"))
         if crs is None:
             crs = _crs_from_headers(files)
-        crs_text = crs_string(crs) if crs is not None else ""
+            crs_text = crs_string(crs) if crs is not None else ""
 
         if box is not None:
             ulx, uly, lrx, lry = box
@@ -244,7 +267,7 @@ class BigEarthNetV1(SourceAdapter):
 
         image = ImageRef(
             role="image",
-            files=tuple(str(f) for f in files),
+            files=tuple(files),
             bands=spec.bands,
             encoding=spec.encoding,
             width=width,

@@ -21,17 +21,41 @@ geolocation) and the image size comes from the band headers.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Sequence
 from pathlib import Path
-
-import rasterio
-from rasterio.crs import CRS
-from rasterio.errors import CRSError, RasterioIOError
+from typing import TYPE_CHECKING
 
 from eoinstruct.sources.base import SourceError
 
+if TYPE_CHECKING:  # rasterio is imported on first use: listing units needs none of it
+    from rasterio.crs import CRS
+
 GRID_M = 10.0
 """Pixel size in metres of the reference (finest) grid of both sensors."""
+
+
+def scandir_file_stats(folder: str) -> list[tuple[str, int, int]]:
+    """Return ``(path, size, mtime_ns)`` of a folder's files (links to files too), by name.
+
+    One ``os.scandir`` and one ``stat`` per file; the same files, paths and order as sorting
+    ``Path(folder).iterdir()``'s files. A missing folder gives an empty list; a file that
+    vanished meanwhile is left out.
+    """
+    try:
+        with os.scandir(folder) as found:
+            entries = sorted((e for e in found if e.is_file()), key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    stats = []
+    for entry in entries:
+        try:
+            st = entry.stat()
+        except OSError:
+            continue
+        stats.append((entry.path, st.st_size, st.st_mtime_ns))
+    return stats
 
 
 def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -> list[Path]:
@@ -40,34 +64,79 @@ def find_band_files(folder: Path, patch: str, bands: Sequence[str], unit: str) -
     Raises:
         SourceError: ``missing_band`` naming every band without a file.
     """
-    tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif" and p.is_file())
-    stems = [(p, p.stem) for p in tifs]  # Path.stem is slow: once per file, not per band
-    found: list[Path] = []
+    return [folder / name for name in band_file_names(folder, patch, bands, unit)]
+
+
+def band_file_names(folder: Path | str, patch: str, bands: Sequence[str], unit: str) -> list[str]:
+    """The file names :func:`find_band_files` picks, one per band (in ``folder``).
+
+    Among the folder's ``*.tif`` files (or links to files) by name, a band's file is
+    ``<patch>_<band>.tif`` if present, else the first whose stem ends in ``_<band>``.
+
+    Raises:
+        SourceError: ``missing_band`` naming every band without a file.
+    """
+    # one scandir: names with a ".tif" suffix (as Path.suffix: not the whole name)
+    with os.scandir(folder) as found:
+        names = sorted(
+            e.name
+            for e in found
+            if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
+        )
+    stems: dict[str, str] = {}  # stem -> first such name
+    first: dict[str, str] = {}  # text after the stem's last "_" -> first such name
+    for name in names:
+        stems.setdefault(name[:-4], name)
+        _, sep, tail = name[:-4].rpartition("_")
+        if sep:
+            first.setdefault(tail, name)
+    chosen: list[str] = []
     missing: list[str] = []
     for band in bands:
-        matches = [(p, stem) for p, stem in stems if stem.endswith(f"_{band}")]
-        exact = [p for p, stem in matches if stem == f"{patch}_{band}"]
-        if exact or matches:
-            found.append(exact[0] if exact else matches[0][0])
-        else:
+        exact = stems.get(f"{patch}_{band}")
+        if exact is None:
+            if "_" in band:  # not a single suffix: scan (no BigEarthNet band has one)
+                exact = next((n for n in names if n[:-4].endswith(f"_{band}")), None)
+            else:
+                exact = first.get(band)
+        if exact is None:
             missing.append(band)
+        else:
+            chosen.append(exact)
     if missing:
         raise SourceError("missing_band", f"{folder}: no *_<band>.tif file for {missing}", unit)
-    return found
+    return chosen
 
 
-def _crs_from_wkt(wkt: object) -> CRS | None:
-    """Parse the JSON ``projection`` WKT, or return None if missing or unparseable."""
+def crs_and_string_from_wkt(wkt: object) -> tuple[CRS | None, str]:
+    """Parse a ``projection`` WKT and format it (:func:`crs_string`), once per distinct text.
+
+    Returns:
+        The CRS and its string, or ``(None, "")`` if missing or unparseable.
+    """
     if not isinstance(wkt, str) or not wkt.strip():
-        return None
+        return None, ""
+    return _parsed_wkt(wkt)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_wkt(wkt: str) -> tuple[CRS | None, str]:
+    """:func:`crs_and_string_from_wkt` of a non-blank text, cached (a patch's tiles share one)."""
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
     try:
-        return CRS.from_wkt(wkt)
+        crs = CRS.from_wkt(wkt)
     except CRSError:
-        return None
+        return None, ""
+    return crs, crs_string(crs)
 
 
-def _crs_from_headers(files: Sequence[Path]) -> CRS | None:
+def _crs_from_headers(files: Sequence[Path | str]) -> CRS | None:
     """Return the CRS of the first band file whose header can be read and has one."""
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     for path in files:
         try:
             with rasterio.open(path) as dataset:
@@ -84,12 +153,15 @@ def crs_string(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
-def _size_from_headers(files: Sequence[Path], path: Path, unit: str) -> tuple[int, int]:
+def _size_from_headers(files: Sequence[Path | str], path: Path, unit: str) -> tuple[int, int]:
     """Return the largest width and height among the band headers (the 10 m grid).
 
     Raises:
         SourceError: ``bad_metadata`` if no header can be read.
     """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     sizes: list[tuple[int, int]] = []
     for band_file in files:
         try:

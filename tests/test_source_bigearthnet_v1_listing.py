@@ -1,0 +1,75 @@
+"""The BigEarthNet v1 adapter's fast listing equals the plain ``pathlib`` one it replaced.
+
+``unit_file_stats`` (one ``os.scandir`` per patch folder) must give the files, paths and order
+of the default :meth:`~eoinstruct.sources.base.SourceAdapter.unit_file_stats` over
+``unit_files``, and ``band_file_names`` must pick the file the earlier scan over sorted paths
+picked, so that partition signatures, fingerprints and samples stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from eoinstruct.sources.base import SourceAdapter, SourceError
+from eoinstruct.sources.bigearthnet_v1 import sample as corpus
+from eoinstruct.sources.bigearthnet_v1.adapter import BigEarthNetV1
+from eoinstruct.sources.bigearthnet_v1.rasters import band_file_names, find_band_files
+
+
+def _plain_pick(folder: Path, patch: str, bands: tuple[str, ...]) -> list[str]:
+    """The band lookup before its speed-up: a scan over the sorted ``.tif`` paths per band."""
+    tifs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".tif" and p.is_file())
+    picked, missing = [], []
+    for band in bands:
+        matches = [p for p in tifs if p.stem.endswith(f"_{band}")]
+        exact = [p for p in matches if p.stem == f"{patch}_{band}"]
+        if exact or matches:
+            picked.append((exact or matches)[0].name)
+        else:
+            missing.append(band)
+    return ["missing", *missing] if missing else picked
+
+
+def test_unit_file_stats_equal_the_default(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    corpus.write(root, 5)
+    adapter = BigEarthNetV1(root)
+    units = adapter.list_units()
+    # a link to a file counts, a broken link, a subfolder and a link to a folder do not
+    s2 = next(u for u in units if u.startswith("s2/"))
+    folder = root / "BigEarthNet-v1.0" / s2.split("/")[1]
+    (folder / "sub").mkdir()
+    os.symlink(next(folder.glob("*_B02.tif")), folder / "zz_link.tif")
+    os.symlink(folder / "gone", folder / "broken.tif")
+    os.symlink(folder / "sub", folder / "dirlink")
+    for unit in units:
+        fast = adapter.unit_file_stats(unit)
+        assert fast == SourceAdapter.unit_file_stats(adapter, unit)
+        assert [p for p, _, _ in fast] == [p.as_posix() for p in adapter.unit_files(unit)]
+    assert any(p.endswith("zz_link.tif") for p, _, _ in adapter.unit_file_stats(s2))
+    assert adapter.unit_file_stats("s2/no_such_patch") == []
+    assert adapter.unit_file_stats("xx/what") == []
+
+
+def test_band_pick_equals_the_plain_scan(tmp_path: Path) -> None:
+    names = [
+        "P_B01.tif", "Q_B01.tif",  # exact name wins over an earlier prefix
+        "A_B02.tif", "Z_B02.TIF",  # no exact name: the first by name
+        "P_B03.TIF", "P_B03.tif",  # two spellings of one stem: the first by name
+        "B04.tif", ".tif", "P_B8A.tiff", "P_B8A.tif.bak",  # no "_B04", no suffix, not .tif
+        "x_y_B05.tif", "P_VV.tif",
+    ]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "P_B06.tif").mkdir()  # a folder is no band file
+    bands = ("B01", "B02", "B03", "B05", "VV")
+    assert band_file_names(tmp_path, "P", bands, "u") == _plain_pick(tmp_path, "P", bands)
+    assert find_band_files(tmp_path, "P", ("B01",), "u") == [tmp_path / "P_B01.tif"]
+    for missing in (("B04",), ("B06",), ("B01", "B8A", "B09")):
+        assert _plain_pick(tmp_path, "P", missing)[0] == "missing"
+        with pytest.raises(SourceError) as err:
+            band_file_names(tmp_path, "P", missing, "u")
+        assert err.value.kind == "missing_band"
