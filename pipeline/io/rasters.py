@@ -522,4 +522,8 @@ def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
         return np.full(array.shape, np.nan, dtype=np.float32)
     else:
         raise ValueError(f"unknown encoding {encoding!r}")
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    if out is array or not isinstance(out, np.ndarray):
+        out = np.clip(out, 0.0, 1.0)
+    else:  # a new array: clipped in place
+        np.clip(out, 0.0, 1.0, out=out)
+    return out.astype(np.float32, copy=False)
