@@ -128,3 +128,15 @@ def test_row_filters_equal_the_specification() -> None:
     ]
     for pixels in cases:
         np.testing.assert_array_equal(render._filtered_rows(pixels), _reference_rows(pixels))
+
+
+def test_stored_rounding_equals_the_former_formula() -> None:
+    from eoinstruct.pipeline.corpus.rows import _rounded
+
+    rng = np.random.default_rng(3)
+    values = (rng.random(50_000) * 80_000 - 10_000).astype(np.float32)
+    for step, special in ((7, np.nan), (11, np.inf), (13, -np.inf), (17, -0.0), (19, 2.5)):
+        values[::step] = special
+    for top, dtype in ((65535.0, "<u2"), (255.0, "u1")):
+        former = np.nan_to_num(values, nan=0.0).clip(0, top).round().astype(dtype)
+        np.testing.assert_array_equal(_rounded(values, top).astype(dtype), former)

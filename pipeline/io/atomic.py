@@ -109,6 +109,8 @@ def publish_many(
     """
     digests: list[Published] = []
     for tmp, final in transient:
+        # not renamed over an old file: ext4 flushes a file renamed over another (auto_da_alloc)
+        final.unlink(missing_ok=True)
         os.replace(tmp, final)
     syncfs = None if transient else _syncfs()
     for tmp, final in files:
