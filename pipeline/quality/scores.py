@@ -21,6 +21,7 @@ The score stage stores these as columns; the filter stage compares them with thr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -73,6 +74,16 @@ def count_tag_fields(sample: Sample) -> int:
     return len(label_fields(sample))
 
 
+@functools.lru_cache(maxsize=1024)
+def _known_crs(text: str) -> bool:
+    """Whether PROJ knows a CRS string (asked once per string: a source's samples share few)."""
+    try:
+        CRS.from_user_input(text)
+    except CRSError:
+        return False
+    return True
+
+
 def geolocation_problem(sample: Sample) -> str:
     """Say what is wrong with a sample's geolocation.
 
@@ -86,11 +97,7 @@ def geolocation_problem(sample: Sample) -> str:
     """
     if not sample.footprint_wkt.strip():
         return "no_footprint"
-    if not sample.crs.strip():
-        return "unknown_crs"
-    try:
-        CRS.from_user_input(sample.crs)
-    except CRSError:
+    if not sample.crs.strip() or not _known_crs(sample.crs):
         return "unknown_crs"
     try:
         geom = shapely.from_wkt(sample.footprint_wkt)
