@@ -127,11 +127,13 @@ class _Bytes:
         self.size = handle.seek(0, os.SEEK_END)
         handle.seek(0)
         self.head = handle.read(_HEAD)
+        self.extent = 0  # the end of the furthest range read so far
 
     def get(self, offset: int, length: int) -> bytes:
         """The ``length`` bytes at ``offset`` (UnsupportedTiff if they are not all there)."""
         if offset < 0 or length < 0 or offset + length > self.size:
             raise UnsupportedTiff(f"{length} bytes at {offset} past the end ({self.size})")
+        self.extent = max(self.extent, offset + length)
         if offset + length <= len(self.head):
             return self.head[offset : offset + length]
         self.handle.seek(offset)
@@ -191,6 +193,33 @@ def _parse(source: _Bytes) -> TiffIfd:
         else:
             tags[code] = struct.unpack(f"{order}{items}{letter}", data)
     return TiffIfd(order, bigtiff, tags, source.size)
+
+
+_IFDS: dict[tuple[int, bytes], TiffIfd] = {}
+"""Headers parsed, by file size and the bytes the parse read (all in the file's head): a
+parse reads each range at offsets given by the bytes before it, so another file of that size
+with those bytes parses the same (the band files of one grid share a header)."""
+
+_EXTENTS: list[int] = []
+"""The distinct lengths of those byte prefixes (few: one per kind of header)."""
+
+
+def _parse_cached(source: _Bytes) -> TiffIfd:
+    """:func:`_parse`, looked up by the header's bytes first (the result is shared: read only)."""
+    for extent in _EXTENTS:
+        hit = _IFDS.get((source.size, source.head[:extent]))
+        if hit is not None:
+            return hit
+    ifd = _parse(source)
+    extent = source.extent
+    if extent <= len(source.head):
+        if len(_IFDS) >= _MAX_PLANS or (extent not in _EXTENTS and len(_EXTENTS) >= 8):
+            _IFDS.clear()
+            _EXTENTS.clear()
+        if extent not in _EXTENTS:
+            _EXTENTS.append(extent)
+        _IFDS[(source.size, source.head[:extent])] = ifd
+    return ifd
 
 
 def parse_first_ifd(handle: BinaryIO) -> TiffIfd:
@@ -470,7 +499,7 @@ def read_plain_geotiff(
         with path.open("rb") as handle:
             source = _Bytes(handle)
             try:
-                ifd = _parse(source)
+                ifd = _parse_cached(source)
             except (struct.error, UnicodeDecodeError, OverflowError) as exc:
                 raise UnsupportedTiff(f"malformed header: {exc}") from exc
             return _plain(ifd, source, count, allowed_dtypes, max_pixels)
