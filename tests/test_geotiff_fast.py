@@ -169,3 +169,28 @@ def test_unequal_geokeys_of_one_crs_are_not_a_mismatch(tmp_path: Path) -> None:
     with pytest.raises(rasters.RasterReadError) as failure:
         rasters.read_image(mixed)
     assert failure.value.kind == "crs_mismatch"
+
+
+def test_headers_and_plans_reused_only_where_they_apply(tmp_path: Path) -> None:
+    """Files sharing a header (or all of it but the tiepoint) are parsed/planned once, and
+    each still decodes to its own pixels, bounds, nodata and checks."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for i, x in enumerate([500_000.0, 500_000.0, 600_000.0]):
+        data = rng.integers(1, 5000, (1, 12, 9), dtype=np.uint16)
+        extra = {"transform": from_origin(x, 5_000_000.0, 10.0, 10.0)}
+        cases.append(_write(tmp_path / f"a{i}.tif", data, **extra))
+    cases.append(
+        _write(tmp_path / "n.tif", rng.integers(0, 3, (1, 12, 9), dtype=np.uint16), nodata=1)
+    )
+    cases.append(_write(tmp_path / "f.tif", rng.random((1, 12, 9)).astype(np.float32)))
+    for _ in range(2):  # the second round reads every header from the caches
+        for path in cases:
+            plain = read_plain_geotiff(path, 1, ANY, 10**9, True)
+            assert plain is not None
+            data, bounds, _ = _rasterio(path)
+            np.testing.assert_array_equal(plain.data, data)
+            assert plain.bounds == pytest.approx(bounds, abs=1e-9)
+        assert read_plain_geotiff(cases[-1], 1, ("uint16",), 10**9, True) is None  # dtype
+        assert read_plain_geotiff(cases[0], 2, ANY, 10**9, True) is None  # band count
+        assert read_plain_geotiff(cases[0], 1, ANY, 100, True) is None  # too large

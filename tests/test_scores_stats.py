@@ -93,3 +93,50 @@ def test_png_bytes_decode_to_the_same_pixels() -> None:
         pixels = np.ascontiguousarray(np.moveaxis(rgb, 0, -1))
         assert len(render.png_bytes(rgb)) <= len(_pillow_png(pixels, 3)) * 1.02
     assert len(render.png_bytes(smooth)) < smooth.size // 4  # runs of residuals still coded
+
+
+def _reference_rows(pixels: np.ndarray) -> np.ndarray:
+    """PNG filtering as the specification writes it: per row, per byte, in Python ints."""
+    height, width, channels = pixels.shape
+    data = pixels.reshape(height, width * channels).astype(int)
+    rows = []
+    for r in range(height):
+        line, prev = data[r], data[r - 1] if r else np.zeros_like(data[r])
+        left = np.concatenate([np.zeros(channels, int), line[:-channels]])
+        corner = np.concatenate([np.zeros(channels, int), prev[:-channels]])
+        paeth = []
+        for a, b, c in zip(left, prev, corner, strict=True):
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            paeth.append(a if pa <= pb and pa <= pc else b if pb <= pc else c)
+        options = [line, line - left, line - prev, line - np.array(paeth)]
+        costs = [sum(min(v % 256, 256 - v % 256) for v in o) for o in options]
+        best = int(np.argmin(costs))
+        rows.append([(0, 1, 2, 4)[best], *(int(v) % 256 for v in options[best])])
+    return np.array(rows, dtype=np.uint8)
+
+
+def test_row_filters_equal_the_specification() -> None:
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:9, 0:11]
+    cases = [
+        rng.integers(0, 256, (9, 11, 3), dtype=np.uint8),
+        np.stack([x * 29, y * 31, (x * y) % 256], axis=-1).astype(np.uint8),
+        np.where(rng.random((8, 5, 3)) < 0.5, 0, 128).astype(np.uint8),  # residuals of ±128
+        rng.integers(0, 256, (1, 1, 3), dtype=np.uint8),
+        rng.integers(0, 256, (6, 4, 1), dtype=np.uint8),
+    ]
+    for pixels in cases:
+        np.testing.assert_array_equal(render._filtered_rows(pixels), _reference_rows(pixels))
+
+
+def test_stored_rounding_equals_the_former_formula() -> None:
+    from eoinstruct.pipeline.corpus.rows import _rounded
+
+    rng = np.random.default_rng(3)
+    values = (rng.random(50_000) * 80_000 - 10_000).astype(np.float32)
+    for step, special in ((7, np.nan), (11, np.inf), (13, -np.inf), (17, -0.0), (19, 2.5)):
+        values[::step] = special
+    for top, dtype in ((65535.0, "<u2"), (255.0, "u1")):
+        former = np.nan_to_num(values, nan=0.0).clip(0, top).round().astype(dtype)
+        np.testing.assert_array_equal(_rounded(values, top).astype(dtype), former)

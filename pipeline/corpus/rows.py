@@ -96,6 +96,14 @@ def _wavelengths(source: str, bands: Sequence[str]) -> list[float | None]:
     return [known.get(band.lower()) for band in bands]
 
 
+def _rounded(array: np.ndarray, top: float) -> np.ndarray:
+    """``nan_to_num(array, nan=0).clip(0, top).round()`` in one new array (NaN and −inf → 0)."""
+    out = np.fmax(array, 0.0)
+    np.minimum(out, top, out=out)
+    np.round(out, out=out)
+    return out
+
+
 def stored_array(
     sample: Sample, image: ImageRef, array: np.ndarray
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -114,10 +122,10 @@ def stored_array(
     """
     nodata: float | None
     if image.encoding == "reflectance_1e4":
-        stored = np.nan_to_num(array, nan=0.0).clip(0, 65535).round().astype("<u2")
+        stored = _rounded(array, 65535.0).astype("<u2")
         nodata = 0.0
     elif image.encoding == "uint8":
-        stored = np.nan_to_num(array, nan=0.0).clip(0, 255).round().astype("u1")
+        stored = _rounded(array, 255.0).astype("u1")
         nodata = None
     else:
         stored = array.astype("<f4")

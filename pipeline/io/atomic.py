@@ -7,7 +7,11 @@ recognise and sweep (:func:`sweep_temporaries`).
 A stage publishes a partition's files together (:func:`publish_many`): each file is read once,
 hashing it and flushing it in the same pass, then the whole file system is flushed once
 (``syncfs``; one ``fsync`` per file where the call is missing), then every file is renamed. A
-kill at any point leaves each final name either absent/old or complete.
+kill at any point leaves each final name either absent/old or complete. Transient files (a
+hand-off cache a later stage reads and deletes) are only renamed: neither hashed nor flushed,
+so a power loss may leave one truncated or garbled, and its reader must treat a file it cannot
+verify as absent; a partition with transient files flushes its durable files one by one, since
+``syncfs`` would also wait on the cache's bytes.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def publish_many(
     files: Sequence[tuple[Path, Path]],
     after_each: Callable[[Published], None] | None = None,
     known: Mapping[Path, tuple[str, int]] | None = None,
+    transient: Sequence[tuple[Path, Path]] = (),
 ) -> list[Published]:
     """Publish complete temporary files: hash each once, flush them once, rename each.
 
@@ -93,15 +98,21 @@ def publish_many(
         after_each: Called after each rename (fault injection, progress).
         known: Temporary path → (SHA-256, size) of files hashed while they were written
             (:class:`HashingWriter`); those are not read again (their size is checked).
+        transient: ``(tmp, final)`` pairs of a hand-off cache, renamed first, without hashing
+            or flushing (not in the result); with any, ``files`` are flushed one by one.
 
     Returns:
-        What was published, in order.
+        What was published (``files`` only), in order.
 
     Raises:
         OSError: If a file with a known digest does not have the size it was given.
     """
     digests: list[Published] = []
-    syncfs = _syncfs()
+    for tmp, final in transient:
+        # not renamed over an old file: ext4 flushes a file renamed over another (auto_da_alloc)
+        final.unlink(missing_ok=True)
+        os.replace(tmp, final)
+    syncfs = None if transient else _syncfs()
     for tmp, final in files:
         if known is not None and tmp in known:
             sha, expected = known[tmp]

@@ -14,12 +14,15 @@ The file is a hand-off cache, not an output: it is no DVC out and no completion 
 it. The shard stage deletes a partition's file once that partition's shards are published (a
 kill in between leaves a file the next shard run deletes); where it is absent (deleted, a
 shard-only rerun) shard decodes the sample itself into the same bytes, so the corpus is
-byte-identical either way and the renderings never stay on disk beside it.
+byte-identical either way and the renderings never stay on disk beside it. The file is published
+without a flush (a power loss may truncate or garble it): every page carries a CRC-32, checked on
+reading, and a file or row group that cannot be read or verified counts as absent.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,8 @@ from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import passes_through, png_bytes
 from eoinstruct.pipeline.quality.scores import band_histograms
 from eoinstruct.pipeline.records import ImageRef, Sample
+
+log = logging.getLogger(__name__)
 
 RENDER_SCHEMA = pa.schema(
     [
@@ -110,6 +115,7 @@ def write_rendered(path: Path, table: pa.Table) -> None:
         row_group_size=ROW_GROUP_SIZE,
         write_statistics=_SMALL,
         use_dictionary=_SMALL,
+        write_page_checksum=True,
     )
 
 
@@ -159,12 +165,22 @@ def load_rendered(path: Path | None, wanted: set[str]) -> dict[str, list[dict[st
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if path is None or not path.is_file():
         return out
-    handle = pq.ParquetFile(path)
-    for index in range(handle.num_row_groups):
-        ids = handle.read_row_group(index, columns=["sample_id"]).column(0).to_pylist()
-        if not wanted.intersection(ids):
-            continue  # a row group of dropped samples: its bytes are never loaded
-        for row in handle.read_row_group(index).to_pylist():
+    try:
+        handle = pq.ParquetFile(path, page_checksum_verification=True)
+        groups = handle.num_row_groups
+    except (OSError, ValueError, pa.ArrowException) as exc:  # truncated by a power loss
+        log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
+        return out
+    for index in range(groups):
+        try:
+            ids = handle.read_row_group(index, columns=["sample_id"]).column(0).to_pylist()
+            if not wanted.intersection(ids):
+                continue  # a row group of dropped samples: its bytes are never loaded
+            rows = handle.read_row_group(index).to_pylist()
+        except (OSError, ValueError, pa.ArrowException) as exc:  # a garbled page
+            log.warning("%s: row group %d unreadable, decoding its samples (%s)", path, index, exc)
+            continue
+        for row in rows:
             if row["sample_id"] in wanted:
                 out[row["sample_id"]].append(row)
     return out

@@ -21,6 +21,7 @@ The score stage stores these as columns; the filter stage compares them with thr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass, field
@@ -73,6 +74,16 @@ def count_tag_fields(sample: Sample) -> int:
     return len(label_fields(sample))
 
 
+@functools.lru_cache(maxsize=1024)
+def _known_crs(text: str) -> bool:
+    """Whether PROJ knows a CRS string (asked once per string: a source's samples share few)."""
+    try:
+        CRS.from_user_input(text)
+    except CRSError:
+        return False
+    return True
+
+
 def geolocation_problem(sample: Sample) -> str:
     """Say what is wrong with a sample's geolocation.
 
@@ -86,11 +97,7 @@ def geolocation_problem(sample: Sample) -> str:
     """
     if not sample.footprint_wkt.strip():
         return "no_footprint"
-    if not sample.crs.strip():
-        return "unknown_crs"
-    try:
-        CRS.from_user_input(sample.crs)
-    except CRSError:
+    if not sample.crs.strip() or not _known_crs(sample.crs):
         return "unknown_crs"
     try:
         geom = shapely.from_wkt(sample.footprint_wkt)
@@ -217,7 +224,10 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if np.isinf(flat).any():
         return None
     ordered = np.sort(flat, axis=1)
-    counts = flat.shape[1] - np.isnan(flat).sum(axis=1)
+    if np.isnan(ordered[:, -1]).any():  # NaN sorts last: counted only where a row has one
+        counts = flat.shape[1] - np.isnan(flat).sum(axis=1)
+    else:
+        counts = np.full(flat.shape[0], flat.shape[1], dtype=np.intp)
     _SORTED.last = (array, ordered, counts)
     return ordered, counts
 
@@ -290,6 +300,19 @@ def _band_stats(
 ) -> tuple[list[float], list[float], list[float], list[float], bool]:
     """Per band mean and 2/50/98th percentiles of unit brightness, and the degenerate flag.
 
+    See :func:`_band_stats_unit`.
+    """
+    return _band_stats_unit(array, encoding)[:5]
+
+
+def _band_stats_unit(
+    array: np.ndarray, encoding: str
+) -> tuple[list[float], list[float], list[float], list[float], bool, np.ndarray | None]:
+    """Per band mean and percentiles of unit brightness, the degenerate flag, the brightness.
+
+    The last item is every pixel's unit brightness, ``(bands, pixels)`` (None on the per-band
+    path), which :func:`image_scores` reuses for its visible bands.
+
     Where every pixel is finite, one sort over the bands gives the percentiles the per-band
     ``np.percentile`` calls give (a percentile depends on the values, not their order): for an
     encoding whose unit brightness is non-decreasing (:data:`_MONOTONE`) only the six values
@@ -317,6 +340,7 @@ def _band_stats(
                 [float(v) for v in mid],
                 [float(v) for v in high],
                 bool(np.any(ordered[:, 0] == ordered[:, -1])),
+                unit,
             )
     means: list[float] = []
     p2: list[float] = []
@@ -339,7 +363,7 @@ def _band_stats(
         p2.append(float(low))
         p50.append(float(mid))
         p98.append(float(high))
-    return means, p2, p50, p98, degenerate
+    return means, p2, p50, p98, degenerate, None
 
 
 def rgb_or_none(image: ImageRef, array: np.ndarray) -> np.ndarray | None:
@@ -386,7 +410,7 @@ def image_scores(
         array = read_image(image)  # every band: a corrupt band file fails here
     valid = np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
-    means, p2, p50, p98, degenerate = _band_stats(array, image.encoding)
+    means, p2, p50, p98, degenerate, unit = _band_stats_unit(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
     phash: int | None = None
     if identity:
@@ -404,7 +428,10 @@ def image_scores(
         "phash": phash,
     }
     visible = [image.bands.index(b) for b in display_bands(image)]
-    brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
+    if unit is None:
+        brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
+    else:  # the same values (elementwise), not converted again
+        brightness = unit[visible].reshape(len(visible), *array.shape[1:]).mean(axis=0)
     values = brightness[valid]
     if values.size == 0 or image.encoding == "float":
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]

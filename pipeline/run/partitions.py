@@ -194,13 +194,14 @@ class PartitionOutputs:
         for final in sorted(self._transient):
             if not self._pending[final].exists():
                 final.unlink(missing_ok=True)  # no stale hand-off from an earlier run
+        # a transient cache is renamed unhashed and unflushed (its reader verifies it)
+        cache = [(tmp, final) for tmp, final in written if final in self._transient]
         for done in publish_many(  # one read per file (hash), one flush per partition
-            written,
+            [(tmp, final) for tmp, final in written if final not in self._transient],
             lambda _: _fault_point(stage, self.partition.name, "publish"),
             known=self._digests,
+            transient=cache,
         ):
-            if done.final in self._transient:
-                continue
             key = _output_key(self.stage_dir, self.aux_dir, done.final)
             outputs[key] = {"sha256": done.sha256, "bytes": done.bytes}
         self._pending.clear()
