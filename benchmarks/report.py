@@ -486,8 +486,6 @@ def markdown(r: Mapping[str, Any]) -> str:
                 f"{_f(round(base / r[k + '.wall_s'], 3))} | {_f(r.get(k + '.cpu_s', '-'))} | "
                 f"{_f(r[k + '.peak_rss_mb'])} |"
             )
-    lines += ["", "Load around each build (medians of the repeats; max in brackets):", ""]
-    lines += ["| build | load before | load after | others' CPU share |", "|---|---|---|---|"]
     if "xbd.n.e2e.wall_s" in r:
         lines += [
             "",
@@ -498,6 +496,8 @@ def markdown(r: Mapping[str, Any]) -> str:
             f"{_f(r.get('xbd.ms_per_unit', '-'))} ms net (charged by xBD's "
             f"{_f(r.get('xbd.share_of_partition_s', '-'))} share of the partition seconds).",
         ]
+    lines += ["", "Load around each build (medians of the repeats; max in brackets):", ""]
+    lines += ["| build | load before | load after | others' CPU share |", "|---|---|---|---|"]
     builds = ["inprocess.n", "inprocess.small", "xbd.n"]
     builds += sorted({".".join(k.split(".")[:2]) for k in r if k.startswith(("dask", "whole_"))
                       and k.endswith(".load.avg_before")})  # fmt: skip
@@ -517,8 +517,9 @@ def markdown(r: Mapping[str, Any]) -> str:
         "",
         f"Projection to {r['projection.target_pairs']:,} pairs ({r['projection.basis']} build, "
         f"net ingest → shard time): {_f(r['projection.core_s_per_pair'])} core-s per pair, "
-        f"{_f(r['projection.core_hours'])} core-hours, {r['projection.cores_for_24h']} cores for "
-        f"24 h; captioner, one caption per source unit at "
+        f"{_f(r['projection.core_hours'])} core-hours, {r['projection.cores_for_24h']} "
+        f"core{'' if r['projection.cores_for_24h'] == 1 else 's'} for 24 h; "
+        "captioner, one caption per source unit at "
         f"{CAPTIONER_THROUGHPUT['requests_per_s_short']}–"
         f"{CAPTIONER_THROUGHPUT['requests_per_s_long']} requests/s "
         f"({CAPTIONER_THROUGHPUT['source']}): {_f(r['projection.captioner.gpu_hours_short'])}–"
