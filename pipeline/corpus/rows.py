@@ -86,7 +86,16 @@ def acquired_per_image(sample: Sample) -> list[str]:
     return [""] * len(images)
 
 
-def _wavelengths(source: str, bands: Sequence[str]) -> list[float | None]:
+def band_wavelengths(source: str, bands: Sequence[str]) -> list[float | None]:
+    """Return each band's central wavelength in nm from the source's facts (None if unknown).
+
+    Args:
+        source: The registered source name.
+        bands: Band names, matched case-insensitively.
+
+    Returns:
+        One wavelength or None per band, in order.
+    """
     try:
         from eoinstruct.sources.registry import facts
 
@@ -136,7 +145,7 @@ def stored_array(
         "shape": [int(n) for n in stored.shape],
         "dtype": str(stored.dtype),
         "bands": list(image.bands),
-        "wavelengths_nm": _wavelengths(sample.source, image.bands),
+        "wavelengths_nm": band_wavelengths(sample.source, image.bands),
         "gsd_m": sample.gsd_m,
         "scale": scale,
         "offset": 0.0,

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from eoinstruct.pipeline.corpus.rows import _wavelengths, json_nodata, sample_key
+from eoinstruct.pipeline.corpus.rows import band_wavelengths, json_nodata, sample_key
 from eoinstruct.pipeline.corpus.views import wds_pairs
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
 from eoinstruct.pipeline.records import to_json
@@ -81,7 +81,7 @@ def row_members(row: Mapping[str, Any]) -> tuple[str, dict[str, bytes]]:
     for item in row["arrays"]:
         info = {k: v for k, v in item.items() if k != "npy"}
         info["gsd_m"] = _exact(item["gsd_m"], metadata.get("gsd_m"))
-        facts = _wavelengths(row["source"], item["bands"])
+        facts = band_wavelengths(row["source"], item["bands"])
         info["wavelengths_nm"] = [
             _exact(w, f) for w, f in zip(item["wavelengths_nm"], facts, strict=True)
         ]
