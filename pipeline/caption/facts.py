@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from eoinstruct.pipeline.config import safe_load_yaml
 from eoinstruct.pipeline.instructions.grammar import article, count_phrase, natural_case, plural
 from eoinstruct.pipeline.instructions.pairs import format_gsd
 from eoinstruct.pipeline.records import ImageRef, Sample
@@ -121,7 +122,7 @@ def load_policy(path: str = "") -> TagPolicy:
     """
     file = Path(path) if path else POLICY_FILE
     try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+        doc = safe_load_yaml(file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{file}: {exc}") from exc
     if not isinstance(doc, Mapping):

@@ -34,7 +34,7 @@ from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
 from eoinstruct.pipeline.caption.tiles import cap_image
-from eoinstruct.pipeline.config import ConfigError
+from eoinstruct.pipeline.config import ConfigError, safe_load_yaml
 from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.instructions.tags import check_task_tag
 from eoinstruct.pipeline.io.rasters import WINDOW_SEPARATOR, RasterReadError
@@ -181,7 +181,7 @@ def load_prompt_book(path: Path | str = "") -> PromptBook:
     """
     path = Path(path) if path else PROMPTS_FILE
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = safe_load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PromptError(f"{path}: {exc}") from exc
     entries = doc.get("templates") if isinstance(doc, Mapping) else None
