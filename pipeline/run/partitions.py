@@ -219,7 +219,7 @@ class PartitionOutputs:
         )
         _fault_point(stage, self.partition.name, "record")
         state = {"fingerprint": fingerprint, "seconds": round(stats.seconds, 3)}
-        write_text_atomic(self.state_dir / f"{self.partition.name}.json", json.dumps(state))
+        write_state_file(self.state_dir / f"{self.partition.name}.json", json.dumps(state))
         return record
 
 
@@ -231,6 +231,28 @@ def _fault_point(stage: str, partition: str, phase: str) -> None:
     if spec and spec == f"{stage}:{partition}:{phase}":
         log.warning("fault injection: killing the process at %s", spec)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_state_file(final: Path, text: str) -> None:
+    """Write a state folder file (a state record, the timings) by rename, without a flush.
+
+    The state folder is local bookkeeping like a cache: a record a power loss leaves absent,
+    old or garbled reads as missing or stale (:func:`read_record`), and its partition is
+    redone; so it is renamed into place (a kill leaves it old or complete) but not
+    ``fsync``-ed, which the outputs and completion records are (one flush saved per
+    partition).
+
+    Args:
+        final: The file.
+        text: Its content (UTF-8).
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_path(final)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def default_state_dir(stage_dir: Path) -> Path:
@@ -495,7 +517,7 @@ def _run_partitions(
         "items_read": summary.read,
         "executor": runner.name,
     }
-    write_text_atomic(states / TIMINGS_FILE, json.dumps(timings, indent=1, sort_keys=True))
+    write_state_file(states / TIMINGS_FILE, json.dumps(timings, indent=1, sort_keys=True))
     return summary
 
 
