@@ -14,7 +14,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from eoinstruct.pipeline.records import InstructionPair, Sample, pair_from_row, sample_from_row
+from eoinstruct.pipeline.records import (
+    SAMPLE_SCHEMA,
+    InstructionPair,
+    Sample,
+    pair_from_row,
+    sample_from_row,
+)
 
 ROW_GROUP_SIZE = 1024
 
@@ -172,6 +178,23 @@ def iter_rows(path: Path, batch_size: int = 256) -> Iterator[dict[str, object]]:
     parquet = pq.ParquetFile(path)
     for batch in parquet.iter_batches(batch_size=batch_size):
         yield from batch.to_pylist()
+
+
+def read_samples_table(path: Path) -> pa.Table:
+    """Read a samples file whole as an Arrow table with exactly :data:`SAMPLE_SCHEMA`.
+
+    For stages that pass samples through by columns (take rows, replace a column) instead of
+    one :class:`Sample` per row. Parquet names a list's child ``element`` where the schema says
+    ``item``; the table is cast back, so writing it gives the same bytes as
+    ``samples_table`` of the same samples.
+
+    Args:
+        path: A file with :data:`~eoinstruct.pipeline.records.SAMPLE_SCHEMA`.
+
+    Returns:
+        The table.
+    """
+    return pq.ParquetFile(path).read(use_threads=False).cast(SAMPLE_SCHEMA)
 
 
 def iter_samples(path: Path) -> Iterator[Sample]:

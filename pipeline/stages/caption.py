@@ -38,6 +38,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.caption.cache import Reply, RequestCache
 from eoinstruct.pipeline.caption.client import CaptionClient, CircuitBreaker, RequestFailure
@@ -67,7 +69,6 @@ from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.parquet import (
     Drop,
     Failure,
-    iter_samples,
     write_drops,
     write_failures,
     write_table,
@@ -132,7 +133,8 @@ def caption_partition(
     breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
     stats = StageStats()
     if not config.enabled:
-        stats.produced["not_marked"] = sum(1 for _ in iter_samples(partition.inputs[0]))
+        # counted from the file's footer: no row is decoded when nothing is captioned
+        stats.produced["not_marked"] = pq.ParquetFile(partition.inputs[0]).metadata.num_rows
         found = PartitionOutcomes()
     else:
         collected = stream.collect(partition) if stream is not None else None

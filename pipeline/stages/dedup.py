@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
@@ -38,8 +39,8 @@ from eoinstruct.pipeline.config import ConfigError, Params
 from eoinstruct.pipeline.io.atomic import write_text_atomic
 from eoinstruct.pipeline.io.parquet import (
     Drop,
-    iter_samples,
     read_columns,
+    read_samples_table,
     write_drops,
     write_table,
 )
@@ -54,7 +55,7 @@ from eoinstruct.pipeline.quality.splits import (
     overridden_counts,
     split_codes,
 )
-from eoinstruct.pipeline.records import samples_table, to_json
+from eoinstruct.pipeline.records import to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
 from eoinstruct.pipeline.settings import DedupSettings, require
@@ -176,19 +177,28 @@ def dedup_partition(
         Counts: read = kept samples of the filter, kept, dropped by reason.
     """
     stats = StageStats()
-    kept = []
+    table = read_samples_table(partition.inputs[0])
+    kept: list[int] = []
+    split_of: list[str] = []
     drops: list[Drop] = []
-    for sample in iter_samples(partition.inputs[0]):
+    for index, value in enumerate(table.column("sample_id").to_pylist()):
+        sample_id = str(value)
         stats.read += 1
-        dup = removed.get(sample.sample_id)
+        dup = removed.get(sample_id)
         if dup is not None:
             detail = to_json({"duplicate_of": dup.duplicate_of, "distance": dup.distance})
-            drops.append(Drop(sample.sample_id, (dup.reason,), detail))
+            drops.append(Drop(sample_id, (dup.reason,), detail))
             stats.drop(dup.reason)
             continue
-        kept.append(dataclasses.replace(sample, split=splits[sample.sample_id]))
+        kept.append(index)
+        split_of.append(splits[sample_id])
         stats.kept += 1
-    write_table(outputs.path("kept"), samples_table(kept))
+    # the kept rows as columns, their split replaced: the same table as rebuilding each sample
+    out = table.take(pa.array(kept, type=pa.int64()))
+    column = out.schema.get_field_index("split")
+    field = out.schema.field(column)
+    out = out.set_column(column, field, pa.array(split_of, type=field.type))
+    write_table(outputs.path("kept"), out)
     write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
     return stats
 

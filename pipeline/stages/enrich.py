@@ -16,7 +16,7 @@ from typing import Any
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.io.parquet import iter_samples, write_table
+from eoinstruct.pipeline.io.parquet import iter_samples, read_samples_table, write_table
 from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.fingerprint import file_sha256
 from eoinstruct.pipeline.run.partitions import (
@@ -43,6 +43,23 @@ class EnrichStep(ItemStage[Sample, Sample]):
         self.section = dict(section)
         self._tagger: Any = None
         self._ready = False
+
+    def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
+        """Enrich one partition; with OSM disabled, copy its table through as one column set.
+
+        Without a tagger every sample passes unchanged, so the ingest table is written again
+        as it is (the same rows and schema, the same bytes as rebuilding each sample) instead
+        of turning each row into a :class:`Sample` and back.
+        """
+        if not self._ready:
+            from eoinstruct.pipeline.enrich.osm.tagger import tagger_from_params
+
+            self._tagger, self._ready = tagger_from_params(self.section), True
+        if self._tagger is not None:
+            return super().run_partition(partition, outputs)
+        table = read_samples_table(partition.inputs[0])
+        write_table(outputs.path("samples"), table)
+        return StageStats(read=table.num_rows, kept=table.num_rows)
 
     def items(self, partition: Partition) -> Iterable[Sample]:
         """The ingested samples."""

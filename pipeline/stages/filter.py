@@ -22,11 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.io.parquet import iter_rows, iter_samples, write_table
+from eoinstruct.pipeline.io.parquet import (
+    iter_rows,
+    read_columns,
+    read_samples_table,
+    write_table,
+)
 from eoinstruct.pipeline.quality.plots import write_filter_metrics
 from eoinstruct.pipeline.quality.thresholds import (
     REASONS,
@@ -34,7 +40,6 @@ from eoinstruct.pipeline.quality.thresholds import (
     decide,
     drop_detail,
 )
-from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings import require
@@ -44,10 +49,13 @@ __all__ = ["REASONS", "FilterStep", "Thresholds", "decide", "run"]
 STAGE = "filter"
 
 
-class FilterStep(ItemStage[tuple[Sample, dict[str, Any]], Sample]):
+class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
     """Apply the thresholds to one partition (items: each scored sample with its scores).
 
-    Samples that failed scoring were counted by the score stage and are not read here.
+    Samples that failed scoring were counted by the score stage and are not read here. An
+    item is the sample's row number in the enrich table, its id and its scores; only the
+    ``sample_id`` and ``footprint_wkt`` columns of the samples are read for the decisions,
+    and the kept rows are taken from the table as columns (no :class:`Sample` per row).
 
     Args:
         thresholds: The thresholds.
@@ -60,33 +68,37 @@ class FilterStep(ItemStage[tuple[Sample, dict[str, Any]], Sample]):
     def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
 
-    def items(self, partition: Partition) -> Iterable[tuple[Sample, dict[str, Any]]]:
-        """The enriched samples that have a row of scores, with that row."""
+    def items(self, partition: Partition) -> Iterable[tuple[int, str, dict[str, Any]]]:
+        """The enriched samples that have a row of scores: row number, id and scores."""
         scores = {str(row["sample_id"]): row for row in iter_rows(partition.inputs[1])}
-        for sample in iter_samples(partition.inputs[0]):
-            row = scores.get(sample.sample_id)
-            if row is not None:
-                yield sample, {**row, "footprint_wkt": sample.footprint_wkt}
+        columns = read_columns(partition.inputs[0], ["sample_id", "footprint_wkt"])
+        ids = columns.column("sample_id").to_pylist()
+        footprints = columns.column("footprint_wkt").to_pylist()
+        for index, (sample_id, footprint) in enumerate(zip(ids, footprints, strict=True)):
+            row = scores.get(str(sample_id))
+            if row is not None:  # the values as a Sample holds them (str, as sample_from_row)
+                yield index, str(sample_id), {**row, "footprint_wkt": str(footprint)}
 
-    def item_id(self, item: tuple[Sample, dict[str, Any]]) -> str:
+    def item_id(self, item: tuple[int, str, dict[str, Any]]) -> str:
         """A sample is named by its id."""
-        return item[0].sample_id
+        return item[1]
 
-    def process(self, item: tuple[Sample, dict[str, Any]], ledger: Ledger) -> list[Sample]:
-        """Keep the sample, or drop it with every reason that applies."""
-        sample, row = item
+    def process(self, item: tuple[int, str, dict[str, Any]], ledger: Ledger) -> list[int]:
+        """Keep the sample (its row number), or drop it with every reason that applies."""
+        index, _, row = item
         reasons = decide(row, self.thresholds)
         if reasons:
             raise ItemDropped(reasons, drop_detail(row))
-        return [sample]
+        return [index]
 
     def write(
-        self, partition: Partition, outputs: PartitionOutputs, kept: list[Sample], ledger: Ledger
+        self, partition: Partition, outputs: PartitionOutputs, kept: list[int], ledger: Ledger
     ) -> None:
-        """Write the kept samples, after checking every score row found its sample."""
+        """Write the kept samples' rows, after checking every score row found its sample."""
         if ledger.stats.read != pq.ParquetFile(partition.inputs[1]).metadata.num_rows:
             raise ValueError(f"{partition.name}: scores for samples that enrich did not write")
-        write_table(outputs.path("kept"), samples_table(kept))
+        table = read_samples_table(partition.inputs[0])
+        write_table(outputs.path("kept"), table.take(pa.array(kept, type=pa.int64())))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
