@@ -41,6 +41,7 @@ from eoinstruct.pipeline.io.parquet import (
     Drop,
     read_columns,
     read_samples_table,
+    take_rows,
     write_drops,
     write_table,
 )
@@ -194,7 +195,7 @@ def dedup_partition(
         split_of.append(splits[sample_id])
         stats.kept += 1
     # the kept rows as columns, their split replaced: the same table as rebuilding each sample
-    out = table.take(pa.array(kept, type=pa.int64()))
+    out = take_rows(table, kept)
     column = out.schema.get_field_index("split")
     field = out.schema.field(column)
     out = out.set_column(column, field, pa.array(split_of, type=field.type))

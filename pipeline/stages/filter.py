@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
@@ -31,6 +30,7 @@ from eoinstruct.pipeline.io.parquet import (
     iter_rows,
     read_columns,
     read_samples_table,
+    take_rows,
     write_table,
 )
 from eoinstruct.pipeline.quality.plots import write_filter_metrics
@@ -98,7 +98,7 @@ class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
         if ledger.stats.read != pq.ParquetFile(partition.inputs[1]).metadata.num_rows:
             raise ValueError(f"{partition.name}: scores for samples that enrich did not write")
         table = read_samples_table(partition.inputs[0])
-        write_table(outputs.path("kept"), table.take(pa.array(kept, type=pa.int64())))
+        write_table(outputs.path("kept"), take_rows(table, kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:
