@@ -27,18 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from PIL import Image, UnidentifiedImageError
 
 from eoinstruct.pipeline.caption.cache import cache_key
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
-from eoinstruct.pipeline.caption.tiles import cap_image
 from eoinstruct.pipeline.config import ConfigError, safe_load_yaml
 from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.instructions.tags import check_task_tag
-from eoinstruct.pipeline.io.rasters import WINDOW_SEPARATOR, RasterReadError
-from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
 
@@ -245,6 +241,13 @@ def caption_bytes(image: ImageRef) -> bytes:
     Raises:
         RasterReadError: If the pixels cannot be read.
     """
+    # imported here: Pillow and the raster readers (rasterio) are needed only once a request
+    # is built, not by a caption stage that sends nothing
+    from PIL import Image, UnidentifiedImageError
+
+    from eoinstruct.pipeline.io.rasters import WINDOW_SEPARATOR, RasterReadError
+    from eoinstruct.pipeline.io.render import render_png
+
     path = Path(image.files[0])
     whole = len(image.files) == 1 and WINDOW_SEPARATOR not in image.files[0]
     if not (whole and image.encoding == "uint8" and len(image.bands) == 3):
@@ -350,6 +353,8 @@ def build_request(
         RasterReadError: If the image cannot be rendered.
         ConfigError: If ``max_tokens`` cannot hold the template's reply.
     """
+    from eoinstruct.pipeline.caption.tiles import cap_image  # Pillow: see caption_bytes
+
     image = caption_image(sample)
     data = cap_image(
         caption_bytes(image) if image_bytes is None else image_bytes, config.max_dynamic_patch

@@ -48,7 +48,6 @@ from eoinstruct.pipeline.caption.prompts import (
     build_request,
 )
 from eoinstruct.pipeline.io.parquet import Failure, iter_samples
-from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.records import Sample
 from eoinstruct.pipeline.run.partitions import Partition
 
@@ -133,6 +132,8 @@ def prepare(
         The request (``None`` when it cannot be built) and the cached reply, or the failure
         of the sample, or ``None`` (ask the server).
     """
+    from eoinstruct.pipeline.io.rasters import RasterReadError  # rasterio: only to ask
+
     try:
         request = build_request(sample, template, config, None, policy)
     except RasterReadError as exc:
