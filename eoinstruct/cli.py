@@ -22,12 +22,17 @@ from typing import Any
 # entry points (importlib.metadata, ~25 ms of each stage's start-up). An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-import eoinstruct
-from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.config import ConfigError, Params, load_params, parse_override
-from eoinstruct.pipeline.settings import Section, Settings
-from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage
-from eoinstruct.sources.download import add_download_arguments
+from eoinstruct.pipeline.run.startup import pydantic_plugins_unscanned
+
+# ... nor import importlib.metadata (~20 ms) to not read those entry points (see there)
+pydantic_plugins_unscanned()
+
+import eoinstruct  # noqa: E402
+from eoinstruct.pipeline.accounting import StageStats  # noqa: E402
+from eoinstruct.pipeline.config import ConfigError, Params, load_params, parse_override  # noqa: E402
+from eoinstruct.pipeline.settings import Section, Settings  # noqa: E402
+from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage  # noqa: E402
+from eoinstruct.sources.download import add_download_arguments  # noqa: E402
 
 log = logging.getLogger("eoinstruct")
 

@@ -136,3 +136,28 @@ def test_state_file_is_renamed_into_place_and_read_back(tmp_path: Path) -> None:
     assert [p.name for p in target.parent.iterdir()] == ["p-00000.json"]  # no temporary left
     target.write_text("{", encoding="utf-8")  # garbled by a power loss: read as missing
     assert read_record(target.parent, "p-00000") is None
+
+
+def test_cli_process_skips_the_plugin_scan_until_plugins_are_allowed() -> None:
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "import eoinstruct.cli\n"
+        "from eoinstruct.pipeline.config import load_params\n"
+        "load_params(eoinstruct.cli.Path('params.yaml')).settings\n"
+        "print('importlib.metadata' in sys.modules)\n"
+        "os.environ['PYDANTIC_DISABLE_PLUGINS'] = 'some_plugin'\n"
+        "from pydantic import BaseModel\n"
+        "class Late(BaseModel):\n"
+        "    a: int\n"
+        "print(Late(a=1).a, 'importlib.metadata' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert done.stdout.split() == ["False", "1", "True"]  # the real loader once allowed

@@ -10,7 +10,12 @@ pyarrow as it is. The pipeline itself passes pyarrow lists, dicts and numpy arra
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+import types
+from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
 
@@ -41,3 +46,45 @@ def arrow_lists_without_pandas() -> None:
         pa.array([0])
     finally:
         sys.meta_path.remove(finder)
+
+
+PLUGIN_LOADER = "pydantic.plugin._loader"
+_PLUGINS_OFF = ("__all__", "1", "true")
+
+
+def _get_plugins() -> Iterable[object]:
+    """Pydantic's ``get_plugins`` while ``PYDANTIC_DISABLE_PLUGINS`` turns them all off.
+
+    Returns:
+        No plugins; once the variable no longer disables them, pydantic's own loader's
+        answer (the stand-in removes itself and imports the real module).
+    """
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") in _PLUGINS_OFF:
+        return ()
+    if isinstance(sys.modules.get(PLUGIN_LOADER), _PluginLoader):
+        del sys.modules[PLUGIN_LOADER]
+    real: Any = importlib.import_module(PLUGIN_LOADER)
+    return real.get_plugins()  # type: ignore[no-any-return]
+
+
+class _PluginLoader(types.ModuleType):
+    """The stand-in module of :func:`pydantic_plugins_unscanned`."""
+
+
+def pydantic_plugins_unscanned() -> None:
+    """Spare a process with pydantic's plugins disabled the import of ``importlib.metadata``.
+
+    With ``PYDANTIC_DISABLE_PLUGINS=__all__`` pydantic's plugin loader returns no plugins
+    without looking for any, but it is imported at the first model class and its module
+    imports ``importlib.metadata`` (≈ 20 ms of each stage's start-up) for the entry points
+    it then does not read. A stand-in loader that answers the same (no plugins) while the
+    variable says so, and defers to the real loader once it does not, is put in its place.
+    Does nothing when the variable does not disable every plugin or the loader is imported.
+    """
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS") not in _PLUGINS_OFF:
+        return
+    if PLUGIN_LOADER in sys.modules:
+        return
+    stand_in = _PluginLoader(PLUGIN_LOADER, _PluginLoader.__doc__)
+    stand_in.get_plugins = _get_plugins  # type: ignore[attr-defined]
+    sys.modules[PLUGIN_LOADER] = stand_in
