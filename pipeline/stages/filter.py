@@ -20,6 +20,7 @@ source and reason) and plots under ``<paths.metrics>/plots/``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -27,7 +28,6 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import (
-    iter_rows,
     read_columns,
     read_samples_table,
     take_rows,
@@ -35,6 +35,7 @@ from eoinstruct.pipeline.io.parquet import (
 )
 from eoinstruct.pipeline.quality.plots import write_filter_metrics
 from eoinstruct.pipeline.quality.thresholds import (
+    DETAIL_KEYS,
     REASONS,
     Thresholds,
     decide,
@@ -47,6 +48,19 @@ from eoinstruct.pipeline.settings import require
 __all__ = ["REASONS", "FilterStep", "Thresholds", "decide", "run"]
 
 STAGE = "filter"
+
+
+SCORE_COLUMNS: tuple[str, ...] = ("sample_id", "source", *DETAIL_KEYS)
+"""The score columns :func:`decide` and :func:`drop_detail` read (not the per-band lists)."""
+
+
+def _score_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a scores file with the columns of :data:`SCORE_COLUMNS` it has."""
+    parquet = pq.ParquetFile(path)
+    names = set(parquet.schema_arrow.names)
+    columns = [c for c in SCORE_COLUMNS if c in names]
+    rows: list[dict[str, Any]] = parquet.read(columns=columns, use_threads=False).to_pylist()
+    return rows
 
 
 class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
@@ -70,7 +84,7 @@ class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
 
     def items(self, partition: Partition) -> Iterable[tuple[int, str, dict[str, Any]]]:
         """The enriched samples that have a row of scores: row number, id and scores."""
-        scores = {str(row["sample_id"]): row for row in iter_rows(partition.inputs[1])}
+        scores = {str(row["sample_id"]): row for row in _score_rows(partition.inputs[1])}
         columns = read_columns(partition.inputs[0], ["sample_id", "footprint_wkt"])
         ids = columns.column("sample_id").to_pylist()
         footprints = columns.column("footprint_wkt").to_pylist()
