@@ -161,3 +161,23 @@ def test_cli_process_skips_the_plugin_scan_until_plugins_are_allowed() -> None:
         cwd=REPO,
     )
     assert done.stdout.split() == ["False", "1", "True"]  # the real loader once allowed
+
+
+def test_footprint_centres_equal_one_by_one() -> None:
+    from eoinstruct.pipeline.quality.places import footprint_centre, footprint_centres
+
+    wkts = [
+        "POLYGON ((10 45, 11 45, 11 46, 10 46, 10 45))",
+        "",
+        "   ",
+        "POLYGON EMPTY",
+        "MULTIPOLYGON (((179 0, 180 0, 180 1, 179 1, 179 0)), ((-180 0, -179.5 0, -179.5 1, "
+        "-180 1, -180 0)))",  # across the antimeridian: its centre is near ±180°
+        "POLYGON ((-73.1 40.2, -73.05 40.2, -73.05 40.27, -73.1 40.27, -73.1 40.2))",
+        "POINT (179.9 -12.5)",
+    ]
+    assert footprint_centres(wkts) == [footprint_centre(w) for w in wkts]
+    bad = [*wkts, "POLYGON ((0 0, 1"]  # one unreadable: the batch goes one by one
+    assert footprint_centres(bad) == [footprint_centre(w) for w in bad]
+    assert footprint_centres(bad)[-1] is None and footprint_centres(wkts)[1] is None
+    assert abs(abs(footprint_centres(wkts)[4][0]) - 180.0) < 1.0  # type: ignore[index]

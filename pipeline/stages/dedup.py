@@ -47,7 +47,7 @@ from eoinstruct.pipeline.io.parquet import (
 )
 from eoinstruct.pipeline.quality.dedup import REASONS, Decisions, Duplicate, IndexEntry, decide
 from eoinstruct.pipeline.quality.index import SPLITS, IndexBuilder, SampleIndex
-from eoinstruct.pipeline.quality.places import footprint_centre, place_keys
+from eoinstruct.pipeline.quality.places import footprint_centres, place_keys
 from eoinstruct.pipeline.quality.splits import (
     Leakage,
     SplitConfig,
@@ -118,11 +118,6 @@ class DedupConfig:
         )
 
 
-def _centroid(wkt: str) -> tuple[float | None, float | None]:
-    centre = footprint_centre(wkt)
-    return (None, None) if centre is None else centre
-
-
 def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
     """Add the index rows of one partition from its kept samples and scores.
 
@@ -139,9 +134,12 @@ def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
         .read(columns=["sample_id", "content_sha256", "phash"], use_threads=False)
         .to_pylist()
     }
-    for row in read_columns(kept, SAMPLE_COLUMNS).to_pylist():
+    rows = read_columns(kept, SAMPLE_COLUMNS).to_pylist()
+    # the partition's centroids in one GEOS call (the same values as one by one)
+    centres = footprint_centres([row["footprint_wkt"] or "" for row in rows])
+    for row, centre in zip(rows, centres, strict=True):
         score = hashes[row["sample_id"]]
-        lon, lat = _centroid(row["footprint_wkt"] or "")
+        lon, lat = (None, None) if centre is None else centre
         builder.add(
             sample_id=row["sample_id"],
             source=row["source"],
