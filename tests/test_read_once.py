@@ -19,12 +19,12 @@ from rasterio.transform import from_origin
 import eoinstruct.pipeline.io.rasters as rasters
 from eoinstruct.pipeline.corpus.rows import needs_array, npy_bytes, stored_array
 from eoinstruct.pipeline.io.atomic import publish_many, temporary_path
-from eoinstruct.pipeline.io.parquet import write_table
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.io.rendered import (
     RENDER_SCHEMA,
     load_rendered,
     stored_sample,
+    write_rendered,
 )
 from eoinstruct.pipeline.quality.scores import band_histograms
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
@@ -117,8 +117,8 @@ def test_shard_loads_only_row_groups_it_needs_and_fails_unrendered_images(
     samples = [_sample(tmp_path, i) for i in range(3)]
     rows = [r for s in samples for r in score_sample(s, 0.02, 0.9)[1]]
     rows[2] = {**rows[2], "png": None, "error_kind": "missing_band", "error": "no rendering"}
-    path = tmp_path / "rendered.parquet"
-    write_table(path, pa.Table.from_pylist(rows, schema=RENDER_SCHEMA), row_group_size=1)
+    path = tmp_path / "rendered.arrow"
+    write_rendered(path, pa.Table.from_pylist(rows, schema=RENDER_SCHEMA), batch_size=1)
     loaded = load_rendered(path, {"s:0", "s:2"})
     assert sorted(loaded) == ["s:0", "s:2"]
     rendered, stored, hists = stored_sample(samples[0], loaded["s:0"], with_rasters=True)

@@ -14,7 +14,7 @@ from build_helpers import build, tree_digest
 import eoinstruct.pipeline.stages.shard as shard_stage
 from eoinstruct.pipeline.corpus.hub import ParquetFile, parquet_files
 from eoinstruct.pipeline.corpus.manifest import build_manifest, read_manifest
-from eoinstruct.pipeline.io.rendered import RENDER_CACHE, load_rendered
+from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, load_rendered
 
 SOURCES = ("bigearthnet_v1", "xbd", "dota")
 """Per-band GeoTIFFs (PNG renderings and ``.npy`` arrays), PNG pairs passed through, and
@@ -66,7 +66,7 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     assert tree_digest(tmp_path / "work" / "score") == scored
     saved = tmp_path / "saved"
     shutil.copytree(cache, saved)
-    assert len(list(saved.glob("*.parquet"))) >= 3
+    assert len(list(saved.glob(f"*{RENDER_SUFFIX}"))) >= 3
 
     # a kill between publishing the shards and deleting the renderings: the next shard run
     # finds every partition current, rewrites nothing and deletes the leftovers
@@ -88,9 +88,9 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
     assert not list(cache.iterdir())
 
     # published unflushed, so a power loss may truncate or garble them: what cannot be read or
-    # verified (page CRCs) is absent, and shard decodes those samples into the same bytes
+    # verified (batch CRCs) is absent, and shard decodes those samples into the same bytes
     shutil.copytree(saved, cache, dirs_exist_ok=True)
-    files = sorted(cache.glob("*.parquet"))
+    files = sorted(cache.glob(f"*{RENDER_SUFFIX}"))
     ids = {f.name: _ids(f) for f in files}
     whole = {f.name: load_rendered(f, ids[f.name]) for f in files}
     files[0].write_bytes(files[0].read_bytes()[: files[0].stat().st_size // 2])
@@ -110,9 +110,10 @@ def test_renderings_are_consumed_and_the_corpus_is_the_same_without_them(
 
 
 def _ids(path: Path) -> set[str]:
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
-    return set(pq.read_table(path, columns=["sample_id"]).column(0).to_pylist())
+    with pa.memory_map(str(path)) as source:
+        return set(pa.ipc.open_file(source).read_all().column("sample_id").to_pylist())
 
 
 def test_files_hashed_while_written_are_published_without_a_reread(tmp_path: Path) -> None:

@@ -158,9 +158,18 @@ def _filtered_rows(pixels: np.ndarray) -> np.ndarray:
     120 x 120 rendering against 0.45 ms with int16 stacks and ``np.where``, the same bytes.
     """
     height, width, channels = pixels.shape
-    span = width * channels
-    bytes8 = np.zeros((height + 1, span + channels), dtype=np.uint8)
-    bytes8[1:, channels:] = pixels.reshape(height, span)
+    bytes8 = np.zeros((height + 1, (width + 1) * channels), dtype=np.uint8)
+    bytes8[1:, channels:] = pixels.reshape(height, width * channels)
+    return _filter_padded(bytes8, channels)
+
+
+def _filter_padded(bytes8: np.ndarray, channels: int) -> np.ndarray:
+    """:func:`_filtered_rows` of pixels already in a zero-padded copy.
+
+    ``bytes8`` is ``(height + 1, (width + 1) * channels)``: a row and a pixel of zeros above
+    and to the left of the interleaved pixels.
+    """
+    height, span = bytes8.shape[0] - 1, bytes8.shape[1] - channels
     wide = bytes8.astype(np.int16)
     x8 = bytes8[1:, channels:]
     left, up, corner = wide[1:, :-channels], wide[:-1, channels:], wide[:-1, :-channels]
@@ -199,10 +208,16 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
     Returns:
         The PNG bytes.
     """
-    pixels = np.ascontiguousarray(np.moveaxis(np.asarray(rgb, dtype=np.uint8), 0, -1))
-    height, width = pixels.shape[:2]
+    planes = np.asarray(rgb, dtype=np.uint8)
+    channels, height, width = planes.shape
+    # interleaved straight into the filter's zero-padded copy, a plane at a time (a strided
+    # write per plane: 13 µs per 120 x 120 rendering against 67 µs for a moveaxis copy)
+    bytes8 = np.zeros((height + 1, (width + 1) * channels), dtype=np.uint8)
+    pixels = bytes8[1:, channels:].reshape(height, width, channels)
+    for index in range(channels):
+        pixels[:, :, index] = planes[index]
     coder = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 8, PNG_STRATEGY)
-    data = coder.compress(_filtered_rows(pixels).data) + coder.flush()
+    data = coder.compress(_filter_padded(bytes8, channels).data) + coder.flush()
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"".join(
         (

@@ -95,11 +95,11 @@ def perceptual_hash(rgb: np.ndarray) -> int:
     pixels = np.asarray(small, dtype=np.float64)
     coefficients = _DCT @ pixels @ _DCT.T
     low = coefficients[:LOW_FREQUENCIES, :LOW_FREQUENCIES].ravel()
-    bits = low > np.median(low)
-    value = 0
-    for bit in bits:
-        value = (value << 1) | int(bit)
-    return value
+    ordered = np.sort(low)
+    middle = ordered.size // 2  # np.median of an even count: the mean of the two middle values
+    median = (ordered[middle - 1] + ordered[middle]) / 2.0
+    # the bits, first coefficient most significant
+    return int.from_bytes(np.packbits(low > median).tobytes(), "big")
 
 
 def hamming(a: int, b: int) -> int:

@@ -482,11 +482,18 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
         return _histograms_per_band(image.bands, values, limits)
     ordered, counts = sorted_bands
     edges = np.histogram_bin_edges(ordered[:0, 0], bins=HIST_BINS, range=limits)
-    clipped = np.clip(ordered, limits[0], limits[1]).astype(edges.dtype, copy=False)
+    if edges.dtype == ordered.dtype and edges[0] == limits[0] and edges[-1] == limits[1]:
+        # clipping to the outer edges only moves values into the edge bins, which counting
+        # from 0 (first bin) and up to n (the last, closed) does without clipping or casting
+        rows, first = ordered, 0
+    else:
+        rows, first = np.clip(ordered, limits[0], limits[1]).astype(edges.dtype, copy=False), None
     out: dict[str, list[int]] = {}
-    for band, row, n in zip(image.bands, clipped, counts, strict=True):
+    for band, row, n in zip(image.bands, rows, counts, strict=True):
         # np.histogram's bins for uniform edges: edges[i] <= v < edges[i + 1], the last closed
         left = np.searchsorted(row[:n], edges, side="left")
+        if first is not None:
+            left[0] = first
         bins = np.diff(left)
         bins[-1] = n - left[-2]
         out[band] = [int(c) for c in bins]

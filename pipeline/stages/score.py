@@ -8,7 +8,7 @@ statistics, a degenerate flag, snow/cloud evidence and the hashes de-duplication
 does that, so changing a threshold does not re-read any pixel.
 
 Each image is read once (every band) and rendered once: the same pass writes
-``<work>/_rendered/<partition>.parquet`` (:data:`RENDER_SCHEMA`: per image its PNG, or the
+``<work>/_rendered/<partition>.arrow`` (:data:`RENDER_SCHEMA`: per image its PNG, or the
 original PNG/JPEG bytes, its ``.npy`` array where the corpus ships one, and its band
 histograms), which the shard stage copies into the corpus instead of decoding the pixels again
 and then deletes: a hand-off cache outside the stage's outputs (:mod:`.rendered`).
@@ -29,9 +29,10 @@ from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.rendered import (
-    RENDER_SCHEMA,
+    RENDER_SUFFIX,
     RENDERED_KIND,
     rendered_image,
+    rendered_table,
     write_rendered,
 )
 from eoinstruct.pipeline.quality.scores import (
@@ -127,8 +128,7 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
             rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
         write_rendered(
-            outputs.path(RENDERED_KIND, transient=True),
-            pa.Table.from_pylist(rendered, schema=RENDER_SCHEMA),
+            outputs.path(RENDERED_KIND, RENDER_SUFFIX, transient=True), rendered_table(rendered)
         )
 
 

@@ -26,7 +26,7 @@ only on the samples, pairs and params: the stage stays byte-for-byte reproducibl
 own code (``webdataset.ShardWriter`` rotates the tar alone, not its Parquet twins); the tar
 members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
 
-The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.parquet``,
+The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.arrow``,
 :mod:`eoinstruct.pipeline.io.rendered`): copied, not decoded again, and the partition's file is
 deleted once its shards are published (a kill in between leaves it for the next run to delete).
 Where it is absent the samples are decoded here, into the same bytes. Each shard file is hashed
@@ -86,6 +86,7 @@ from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.rendered import (
     RENDER_CACHE,
+    RENDER_SUFFIX,
     Rendered,
     load_rendered,
     rendered_path,
@@ -559,7 +560,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
             after_each=consumed,
         )
     # renderings of partitions that no longer exist (the stage's own were deleted above)
-    for path in sorted((work / RENDER_CACHE).glob("*.parquet")):
+    for path in sorted((work / RENDER_CACHE).glob(f"*{RENDER_SUFFIX}")):
         path.unlink(missing_ok=True)
     summary = merge_summaries(summary_paths(params))
     records = completed_records(corpus, records_dir)
