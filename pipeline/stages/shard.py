@@ -250,10 +250,19 @@ BINARY_COLUMNS = ("images.list.element.bytes", "arrays.list.element.npy")
 """Columns of encoded pixels (PNG, ``.npy``): written without dictionary encoding and
 statistics (a dictionary of unique images never pays, min/max of image bytes mean nothing)."""
 
+STORED_COLUMNS = ("images.list.element.bytes",)
+"""Columns written without compression whatever ``shard.compression`` says: PNG bytes are
+Deflate-coded already (zstd saved ~0.1 % of them for ~30 % of the write's CPU)."""
+
 
 _SCHEMAS: dict[str, tuple[pa.Schema, pa.Schema, list[str]]] = {}
 """:func:`_schemas`, once per process; the driver's travel with the step, so that a Dask
 worker does not build them again."""
+
+
+def _compression(codec: str) -> dict[str, str]:
+    """Codec per sample column: ``codec``, except :data:`STORED_COLUMNS` (stored as is)."""
+    return {c: "none" if c in STORED_COLUMNS else codec for c in leaf_paths(_schemas()[0])}
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
@@ -301,6 +310,7 @@ class _ShardGroup:
         self.schema, self.pair_schema, self.plain_columns = _schemas()
         self.row_group_size = int(shard["row_group_size"])
         self.compression = str(shard["compression"])
+        self.column_codecs = _compression(self.compression)
         self.max_rows = int(shard.get("max_rows") or DEFAULT_MAX_ROWS)
         self.max_bytes = int(shard.get("max_bytes") or DEFAULT_MAX_BYTES)
         self.index = -1
@@ -338,7 +348,7 @@ class _ShardGroup:
         self.parquet = pq.ParquetWriter(
             files[0],
             self.schema,
-            compression=self.compression,
+            compression=self.column_codecs,
             use_dictionary=self.plain_columns,
             write_statistics=self.plain_columns,
         )
