@@ -13,7 +13,7 @@ compare both with :mod:`datasets` itself (``tests/test_corpus_features.py``).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -197,3 +197,17 @@ def leaf_paths(schema: pa.Schema) -> list[str]:
         return [prefix]
 
     return [p for field in schema for p in walk(field.name, field.type)]
+
+
+def column_codecs(schema: pa.Schema, codec: str, stored: Collection[str]) -> dict[str, str]:
+    """Return the Parquet codec of each leaf column: ``codec``, ``"none"`` for ``stored``.
+
+    Args:
+        schema: The Arrow schema.
+        codec: The codec of every other column (``zstd``).
+        stored: Leaf paths (:func:`leaf_paths`) written as they are (already compressed bytes).
+
+    Returns:
+        Leaf path → codec, as ``pyarrow.parquet.ParquetWriter(compression=…)`` takes it.
+    """
+    return {path: "none" if path in stored else codec for path in leaf_paths(schema)}
