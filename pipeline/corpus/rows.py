@@ -186,6 +186,23 @@ def dialogue(pair: InstructionPair, sample: Sample) -> dict[str, Any]:
     }
 
 
+class _Encoded(str):
+    """A value already serialised by :func:`to_json` (spliced by :func:`_doc_json`)."""
+
+
+def _doc_json(doc: Mapping[str, Any]) -> str:
+    """``to_json(doc)``, with the :class:`_Encoded` top-level values spliced in as they are.
+
+    The metadata is serialised once for the Parquet row; the tar's JSON (whose size also
+    counts towards ``shard.max_bytes``) reuses that text instead of encoding it again.
+    """
+    parts = [
+        f"{to_json(name)}:{value if isinstance(value, _Encoded) else to_json(value)}"
+        for name, value in sorted(doc.items())
+    ]
+    return "{" + ",".join(parts) + "}"
+
+
 def sample_records(
     sample: Sample,
     pairs: Sequence[InstructionPair],
@@ -210,6 +227,7 @@ def sample_records(
     key = sample_key(sample.sample_id)
     roles = [im.role for im in sample.images]
     dialogues = [dialogue(p, sample) for p in pairs]
+    metadata_json = to_json(dict(metadata))
     acquired = acquired_per_image(sample)
     row = {
         "sample_id": sample.sample_id,
@@ -222,7 +240,7 @@ def sample_records(
         "images": [{"bytes": rendered[r], "path": f"{key}.{r}.png"} for r in roles],
         "arrays": [{**arrays[r][1], "npy": arrays[r][0]} for r in roles if r in arrays],
         "dialogues": dialogues,
-        "metadata": to_json(dict(metadata)),
+        "metadata": metadata_json,
     }
     pair_rows = [
         {
@@ -251,7 +269,7 @@ def sample_records(
         "split": split,
         "acquired": acquired,
         "image_roles": roles,
-        "metadata": dict(metadata),
+        "metadata": _Encoded(metadata_json),
         "arrays": {
             r: {**arrays[r][1], "nodata": json_nodata(arrays[r][1]["nodata"])}
             for r in roles
@@ -262,7 +280,7 @@ def sample_records(
             for d, p in zip(dialogues, pairs, strict=True)
         ],
     }
-    members = {"json": to_json(doc).encode("utf-8")}
+    members = {"json": _doc_json(doc).encode("utf-8")}
     for role in roles:
         members[f"{role}.png"] = rendered[role]
         if role in arrays:

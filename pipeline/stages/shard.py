@@ -58,7 +58,7 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import write_card
-from eoinstruct.pipeline.corpus.features import leaf_paths
+from eoinstruct.pipeline.corpus.features import column_codecs, leaf_paths
 from eoinstruct.pipeline.corpus.hub import ParquetFile
 from eoinstruct.pipeline.corpus.layout import (
     SUMMARY_KIND,
@@ -302,6 +302,7 @@ class _ShardGroup:
         self.schema, self.pair_schema, self.plain_columns = _schemas()
         self.row_group_size = int(shard["row_group_size"])
         self.compression = str(shard["compression"])
+        self.codecs, self.levels = column_codecs(self.schema, self.compression, BINARY_COLUMNS[:1])
         self.max_rows = int(shard.get("max_rows") or DEFAULT_MAX_ROWS)
         self.max_bytes = int(shard.get("max_bytes") or DEFAULT_MAX_BYTES)
         self.index = -1
@@ -339,7 +340,8 @@ class _ShardGroup:
         self.parquet = pq.ParquetWriter(
             files[0],
             self.schema,
-            compression=self.compression,
+            compression=self.codecs,
+            compression_level=self.levels or None,
             use_dictionary=self.plain_columns,
             write_statistics=self.plain_columns,
         )
