@@ -16,9 +16,8 @@ repeats the pairs without pixels, for counting and filtering by task. The Parque
 the one stored copy of every image: the tars are written only with ``shard.webdataset: true``,
 otherwise on demand by ``eoinstruct webdataset`` (:mod:`eoinstruct.pipeline.corpus.webdataset`,
 byte-identical). The tar holds one key per sample (``<key>.json``, ``<key>.<role>.png``,
-``<key>.<role>.npy``). The per-pair training view
-is :func:`eoinstruct.pipeline.corpus.views.pairs` (``datasets``) or
-:func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
+``<key>.<role>.npy``). The per-pair training view is :func:`~eoinstruct.pipeline.corpus.views.pairs`
+(``datasets``) or :func:`~eoinstruct.pipeline.corpus.views.wds_pairs` (WebDataset).
 
 A new file is started when the current one holds ``shard.max_rows`` samples or
 ``shard.max_bytes`` bytes of payload (images, arrays and JSON), so file names and contents depend
