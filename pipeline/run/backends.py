@@ -160,8 +160,12 @@ class DaskExecutor:
             self._warm(own)
         except BaseException as exc:  # handed to whoever waits for the cluster
             self._starting.set_exception(exc)
-        else:
-            self._starting.set_result(None)
+            return
+        self._starting.set_result(None)
+        try:  # the driver's own stage imports, while the workers run the first stage
+            warm_imports()
+        except Exception:  # the stage that needs a module imports it and reports the error
+            log.debug("driver: warming the stage imports failed", exc_info=True)
 
     def _warm(self, own: bool) -> None:
         """Submit one warming task per worker, not waited for (held so it is not cancelled).
@@ -325,6 +329,16 @@ def use_executor(executor: Executor) -> Iterator[Executor]:
         yield executor
     finally:
         _SHARED.remove(executor)
+
+
+def enclosing_executor() -> Executor | None:
+    """The executor of an enclosing :func:`use_executor` block (``eoinstruct all``), if any.
+
+    For a stage whose partitions are too light to start a cluster for (the caption stage
+    with the captioner off): it uses the run's executor when there is one, else runs
+    in-process.
+    """
+    return _SHARED[-1] if _SHARED else None
 
 
 @contextmanager
