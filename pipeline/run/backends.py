@@ -107,6 +107,15 @@ class DaskExecutor:
     its partition: a task costs a few milliseconds whatever the step holds, and a step's
     caches stay warm from one partition to the next on the same worker.
 
+    A local cluster starts in a background thread: the constructor returns at once, so the
+    cluster's start (the forkserver's imports, the workers' fork and warming: about a second
+    and a half of wall time) overlaps the driver's first serial work (``fingerprint``,
+    ingest's listing); the first :meth:`map_unordered` (or :attr:`client`) waits for it, and
+    a failed start is raised there. Once the cluster is up the same thread imports the stage
+    modules into the driver (:func:`warm_imports`), while the workers run the first stage,
+    so a later stage does not start with its imports while the workers idle. A client to an
+    existing scheduler connects at once, as before (a connection error is raised here).
+
     Args:
         scheduler: Address of an existing scheduler (``tcp://host:port``); ``None`` starts a
             local cluster.
