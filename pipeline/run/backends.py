@@ -111,9 +111,10 @@ class DaskExecutor:
     cluster's start (the forkserver's imports, the workers' fork and warming: about a second
     and a half of wall time) overlaps the driver's first serial work (``fingerprint``,
     ingest's listing); the first :meth:`map_unordered` (or :attr:`client`) waits for it, and
-    a failed start is raised there. Once the cluster is up the same thread imports the stage
-    modules into the driver (:func:`warm_imports`), while the workers run the first stage,
-    so a later stage does not start with its imports while the workers idle. A client to an
+    a failed start is raised there. Once the first stage's tasks are submitted, the driver
+    imports the other stages' modules (:func:`warm_imports`, in its main thread: no
+    concurrent imports) while the workers run them, so a later stage does not start with its
+    imports while the workers idle. A client to an
     existing scheduler connects at once, as before (a connection error is raised here).
 
     Args:
@@ -138,6 +139,7 @@ class DaskExecutor:
         self._client: Any = None
         self._warming: list[Any] = []
         self._starting: Future[None] | None = None
+        self._driver_warm = False
         own = scheduler is None if own_workers is None else own_workers
         if scheduler:
             self._client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -148,6 +150,11 @@ class DaskExecutor:
             # the cluster starts beside the driver's first serial work (fingerprint, ingest's
             # listing): the first map_unordered (or .client) waits for it
             self._starting = Future()
+            # what the start imports of this package, imported here first: the thread then
+            # imports only Dask's own modules, never one the main thread imports meanwhile
+            import eoinstruct.pipeline.run.cluster
+            import eoinstruct.pipeline.stages  # noqa: F401
+
             threading.Thread(
                 target=self._start_local,
                 args=(workers, own),
@@ -171,10 +178,6 @@ class DaskExecutor:
             self._starting.set_exception(exc)
             return
         self._starting.set_result(None)
-        try:  # the driver's own stage imports, while the workers run the first stage
-            warm_imports()
-        except Exception:  # the stage that needs a module imports it and reports the error
-            log.debug("driver: warming the stage imports failed", exc_info=True)
 
     def _warm(self, own: bool) -> None:
         """Submit one warming task per worker, not waited for (held so it is not cancelled).
@@ -204,6 +207,12 @@ class DaskExecutor:
             return
         shipped = self.client.scatter(fn, broadcast=True, hash=False)
         futures = self.client.map(_apply, items, fn=shipped, pure=False)
+        if not self._driver_warm:  # once: while the workers run the first stage's tasks
+            self._driver_warm = True
+            try:
+                warm_imports()
+            except Exception:  # the stage that needs a module imports it and says why
+                log.debug("driver: warming the stage imports failed", exc_info=True)
         try:
             for future in as_completed(futures):
                 yield future.result()
