@@ -15,10 +15,13 @@ from eoinstruct.cli import main
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import load_params
 from eoinstruct.pipeline.run.backends import (
+    DaskExecutor,
     InProcessExecutor,
+    enclosing_executor,
     executor_for,
     make_executor,
     shared_executor,
+    use_executor,
 )
 from eoinstruct.pipeline.run.cluster import (
     ClusterState,
@@ -153,3 +156,24 @@ def test_a_whole_run_shares_one_executor(monkeypatch) -> None:
     with executor_for({"kind": "local"}) as alone:  # outside a run: a new one per stage
         assert alone is not run
     assert len(made) == 2 and made[1].closed == 1
+
+
+def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    executor = make_executor({"kind": "local", "workers": 1}, tmp_path / "cluster.json")
+    try:
+        assert isinstance(executor, DaskExecutor)
+        assert enclosing_executor() is None
+        with use_executor(executor):
+            assert enclosing_executor() is executor
+            run_partitions("st", tmp_path / "dask", PARTS, step, {}, executor=executor)
+        # Dask's MALLOC_TRIM_THRESHOLD_=65536 turned off glibc's dynamic mmap threshold:
+        # 8x the page faults of the same task in-process (pipeline.run.cluster.MALLOC_ENVIRON)
+        seen = executor.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        assert list(seen.values()) == [None]
+    finally:
+        executor.close()
+    run_partitions("st", tmp_path / "inprocess", PARTS, step, {})
+    assert outputs_digest(tmp_path / "dask") == outputs_digest(tmp_path / "inprocess")

@@ -18,7 +18,9 @@ runs, so a worker that dies loses only its unfinished partition.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -105,6 +107,16 @@ class DaskExecutor:
     its partition: a task costs a few milliseconds whatever the step holds, and a step's
     caches stay warm from one partition to the next on the same worker.
 
+    A local cluster starts in a background thread: the constructor returns at once, so the
+    cluster's start (the forkserver's imports, the workers' fork and warming: about a second
+    and a half of wall time) overlaps the driver's first serial work (``fingerprint``,
+    ingest's listing); the first :meth:`map_unordered` (or :attr:`client`) waits for it, and
+    a failed start is raised there. Once the first stage's tasks are submitted, the driver
+    imports the other stages' modules (:func:`warm_imports`, in its main thread: no
+    concurrent imports) while the workers run them, so a later stage does not start with its
+    imports while the workers idle. A client to an
+    existing scheduler connects at once, as before (a connection error is raised here).
+
     Args:
         scheduler: Address of an existing scheduler (``tcp://host:port``); ``None`` starts a
             local cluster.
@@ -123,26 +135,68 @@ class DaskExecutor:
     ) -> None:
         from distributed import Client
 
+        self._cluster: Any = None
+        self._client: Any = None
+        self._warming: list[Any] = []
+        self._starting: Future[None] | None = None
+        self._driver_warm = False
+        own = scheduler is None if own_workers is None else own_workers
+        if scheduler:
+            self._client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+            self.name = name or f"dask({scheduler})"
+            self._warm(own)
+        else:
+            self.name = name or f"local({workers} workers)"
+            # the cluster starts beside the driver's first serial work (fingerprint, ingest's
+            # listing): the first map_unordered (or .client) waits for it
+            self._starting = Future()
+            # what the start imports of this package, imported here first: the thread then
+            # imports only Dask's own modules, never one the main thread imports meanwhile
+            import eoinstruct.pipeline.run.cluster
+            import eoinstruct.pipeline.stages  # noqa: F401
+
+            threading.Thread(
+                target=self._start_local,
+                args=(workers, own),
+                name="eoinstruct-cluster-start",
+                daemon=True,
+            ).start()
+        log.info("executor: %s", self.name)
+
+    def _start_local(self, workers: int, own: bool) -> None:
+        """Start a local cluster and its client (in a background thread)."""
+        from distributed import Client
+
         from eoinstruct.pipeline.run.cluster import local_cluster
 
-        self._cluster = None
-        if scheduler:
-            self.client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-            self.name = name or f"dask({scheduler})"
-        else:
+        assert self._starting is not None
+        try:
             self._cluster = local_cluster(workers)
-            self.client = Client(self._cluster)
-            self.name = name or f"local({workers} workers)"
-        log.info("executor: %s", self.name)
-        # one warming task per worker, not waited for (held so it is not cancelled): the
-        # stage imports run while the driver lists the sources; tasks queue behind it
-        own = self._cluster is not None if own_workers is None else own_workers
+            self._client = Client(self._cluster)
+            self._warm(own)
+        except BaseException as exc:  # handed to whoever waits for the cluster
+            self._starting.set_exception(exc)
+            return
+        self._starting.set_result(None)
+
+    def _warm(self, own: bool) -> None:
+        """Submit one warming task per worker, not waited for (held so it is not cancelled).
+
+        The stage imports run while the driver lists the sources; tasks queue behind it.
+        """
         self._warming = [
-            self.client.submit(
+            self._client.submit(
                 warm_imports, own, workers=[address], allow_other_workers=False, pure=False
             )
-            for address in self.client.scheduler_info().get("workers", {})
+            for address in self._client.scheduler_info().get("workers", {})
         ]
+
+    @property
+    def client(self) -> Any:
+        """The :class:`distributed.Client` (waits for a local cluster still starting)."""
+        if self._starting is not None:
+            self._starting.result()
+        return self._client
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """Submit every item and yield results as tasks finish; re-raise the first error."""
@@ -153,6 +207,12 @@ class DaskExecutor:
             return
         shipped = self.client.scatter(fn, broadcast=True, hash=False)
         futures = self.client.map(_apply, items, fn=shipped, pure=False)
+        if not self._driver_warm:  # once: while the workers run the first stage's tasks
+            self._driver_warm = True
+            try:
+                warm_imports()
+            except Exception:  # the stage that needs a module imports it and says why
+                log.debug("driver: warming the stage imports failed", exc_info=True)
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -164,9 +224,12 @@ class DaskExecutor:
 
     def close(self) -> None:
         """Close the client and the local cluster, if any (a shared cluster keeps running)."""
+        if self._starting is not None:
+            wait([self._starting])  # a failed start left nothing to close beyond what is set
         for future in self._warming:
             future.release()
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
         if self._cluster is not None:
             self._cluster.close()
 
@@ -284,6 +347,16 @@ def use_executor(executor: Executor) -> Iterator[Executor]:
         yield executor
     finally:
         _SHARED.remove(executor)
+
+
+def enclosing_executor() -> Executor | None:
+    """The executor of an enclosing :func:`use_executor` block (``eoinstruct all``), if any.
+
+    For a stage whose partitions are too light to start a cluster for (the caption stage
+    with the captioner off): it uses the run's executor when there is one, else runs
+    in-process.
+    """
+    return _SHARED[-1] if _SHARED else None
 
 
 @contextmanager

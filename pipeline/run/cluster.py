@@ -261,6 +261,21 @@ FORKSERVER_PRELOAD = ("distributed", "eoinstruct.cli")
 """Modules the workers' forkserver imports before the stage modules."""
 
 
+MALLOC_ENVIRON: dict[str, Any] = {"MALLOC_TRIM_THRESHOLD_": None}
+"""Changes to Dask's default worker environment (``None``: left unset).
+
+Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker it spawns (so that freed memory
+goes back to the OS at once). Setting any trim threshold also turns off glibc's *dynamic* mmap
+threshold, so every allocation over 128 KiB (a band array, a rendering, a PNG buffer) stays a
+fresh ``mmap`` whose pages fault in on first touch and are unmapped on free. Measured on the
+score stage (2000 units, 20 partitions, one worker, ``getrusage(RUSAGE_THREAD)`` of the task
+threads): 1.03 M minor page faults and 2.6 CPU-s of system time in a worker against 0.12 M and
+1.0 CPU-s in-process (user time equal: 9.0 CPU-s); without the variable the worker's tasks
+fault and spend as the in-process run does (0.12-0.14 M, 0.74-0.95 CPU-s). This was the
+"in-worker slowdown". A worker of someone else's cluster (``--scheduler``) keeps its own
+environment."""
+
+
 def local_cluster(workers: int, **options: Any) -> Any:
     """A :class:`distributed.LocalCluster` set up for partition work.
 
@@ -270,17 +285,14 @@ def local_cluster(workers: int, **options: Any) -> Any:
     ``OPENBLAS_NUM_THREADS`` to 1 in each worker (``distributed.nanny.pre-spawn-environ``);
     ``GDAL_NUM_THREADS`` is set to 1 beside them, so N workers use N cores, not N × cores.
 
-    Measured (``benchmarks/dask_overhead.py``, score stage, CPU seconds so the machine's load
-    does not count): a warm worker spends the same user CPU on a partition as the in-process
-    run (+3-6 %); its extra is system time (about 0.05 CPU-s per partition), about half of
-    it the worker's own threads (event loop, heartbeats, comms: an idle worker uses 1.7 % of
-    a core, so it grows with wall time on a loaded machine); neither malloc settings
-    (``MALLOC_ARENA_MAX=1``, no ``MALLOC_TRIM_THRESHOLD_``), nor turning off the worker
-    profiler or slowing its monitors changed it, and the other half is not pinned down. The
-    rest of the slowdown seen before was cold workers: a new cluster per stage re-imported
-    everything in every stage. Fixed costs per worker are cut by :data:`QUIET_MONITORS` and
-    by forking the workers from a forkserver that imported everything once
-    (:func:`_forkserver_ready`): 2 workers started and warmed cost 1.1 CPU-s instead of 2.0.
+    A worker's tasks spend what the in-process run spends once Dask's malloc setting is
+    undone (:data:`MALLOC_ENVIRON`: it made the tasks' system time 2.6x and their CPU
+    1.15x in the committed benchmark; an earlier score-only experiment that dropped the
+    variable, ``benchmarks/dask_overhead.json``, reported no change, measured per process
+    rather than per task thread). Fixed costs per worker are cut by
+    :data:`QUIET_MONITORS` and by forking the workers from a forkserver that imported
+    everything once (:func:`_forkserver_ready`): 2 workers started and warmed cost 1.1 CPU-s
+    instead of 2.0.
 
     Args:
         workers: Worker processes.
@@ -295,6 +307,8 @@ def local_cluster(workers: int, **options: Any) -> Any:
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {})
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GDAL_NUM_THREADS"):
         environ.setdefault(name, 1)
+    # glibc's own dynamic thresholds, as in the in-process run (see MALLOC_ENVIRON)
+    environ.update(MALLOC_ENVIRON)
     forkserver = _forkserver_ready()
     settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ, **QUIET_MONITORS}
     if forkserver:

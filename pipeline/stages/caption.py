@@ -74,6 +74,7 @@ from eoinstruct.pipeline.io.parquet import (
     write_table,
 )
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.run.backends import enclosing_executor
 from eoinstruct.pipeline.run.partitions import (
     DONE_DIR,
     UNFINISHED,
@@ -301,7 +302,9 @@ def run(params: Params, progress: bool = True) -> StageStats:
         step = functools.partial(
             caption_partition, config=live, book=book, breaker=breaker, stream=stream
         )
-        # in this process, in order: the stream's thread feeds the partitions ahead
+        # captioning: in this process, in order (the stream's thread feeds the partitions
+        # ahead); disabled, a partition only counts its samples: on the run's executor
+        # (``eoinstruct all``), never on a cluster started for so little
         stats = run_partitions(
             STAGE,
             params.work_dir(STAGE),
@@ -310,6 +313,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
             fingerprint_config,
             progress=progress,
             state_dir=params.state_dir(STAGE),
+            executor=None if live.enabled else enclosing_executor(),
         )
     check_failures(stats, config, breaker)
     return stats
