@@ -30,7 +30,6 @@ pydantic_plugins_unscanned()
 import eoinstruct  # noqa: E402
 from eoinstruct.pipeline.accounting import StageStats  # noqa: E402
 from eoinstruct.pipeline.config import ConfigError, Params, load_params, parse_override  # noqa: E402
-from eoinstruct.pipeline.settings import Section, Settings  # noqa: E402
 from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage  # noqa: E402
 from eoinstruct.sources.download import add_download_arguments  # noqa: E402
 
@@ -95,6 +94,8 @@ def _type_name(annotation: Any) -> str:
 
 def _settings_help(section: str) -> list[str]:
     """One line per setting of a params.yaml section (or ``section.key``)."""
+    from eoinstruct.pipeline.settings import Section, Settings
+
     name, _, key = section.partition(".")
     field = Settings.model_fields.get(name)
     if field is None:

@@ -1,16 +1,25 @@
-"""Reading ``params.yaml``: the one place stages get their parameters and paths from."""
+"""Reading ``params.yaml``: the one place stages get their parameters and paths from.
+
+A file validated once is not validated again by later processes while it, this package's
+version and the settings models stay the same (:mod:`eoinstruct.pipeline.settings_cache`):
+their sections come from the record, and pydantic is not imported.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from eoinstruct.pipeline.settings import ConfigError, Settings, validate_settings
+from eoinstruct.pipeline.errors import ConfigError
+from eoinstruct.pipeline.settings_cache import read_cached, settings_key, write_cached
+
+if TYPE_CHECKING:
+    from eoinstruct.pipeline.settings import Settings
 
 __all__ = ["DEFAULT_PARAMS", "ConfigError", "Params", "load_params", "parse_override"]
 
@@ -24,18 +33,28 @@ class Params:
     Attributes:
         raw: The whole YAML document.
         path: Where it was read from.
+        validated: The document's settings when already known to be valid (from the
+            validated-settings record, see :func:`load_params`); not part of equality.
     """
 
     raw: Mapping[str, Any]
     path: Path
+    validated: Any = field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def settings(self) -> Settings:
         """The whole document, validated and typed (:mod:`eoinstruct.pipeline.settings`).
 
+        Settings rebuilt from the record (:mod:`eoinstruct.pipeline.settings_cache`) have the
+        same attributes and ``as_dict()`` as the models.
+
         Raises:
             ConfigError: Naming every bad key.
         """
+        if self.validated is not None:
+            return self.validated  # type: ignore[no-any-return]
+        from eoinstruct.pipeline.settings import validate_settings
+
         return validate_settings(self.raw, str(self.path))
 
     def section(self, name: str) -> Mapping[str, Any]:
@@ -191,12 +210,18 @@ def load_params(path: Path = DEFAULT_PARAMS) -> Params:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path} not found: run from the repository root or pass --params")
+    data = path.read_bytes()
+    text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text
     try:
-        raw = safe_load_yaml(path.read_text(encoding="utf-8"))
+        raw = safe_load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    key = settings_key(data)
+    known = read_cached(raw, key)
+    if known is not None:  # validated before, by this version: the same settings
+        return Params(raw=raw, path=path, validated=known)
     params = Params(raw=raw, path=path)
-    _ = params.settings  # the whole file is checked before any stage runs
+    write_cached(raw, key, params.settings)  # the whole file is checked before any stage runs
     return params

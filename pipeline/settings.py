@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eoinstruct.pipeline.errors import ConfigError as ConfigError
+from eoinstruct.pipeline.settings_cache import require as require
 
 
 class Section(BaseModel):
@@ -340,22 +341,3 @@ def validate_section(model: type[SectionT], raw: Mapping[str, Any], name: str) -
     except ValidationError as exc:
         problems = [_describe({**e, "loc": (name, *e.get("loc", ()))}) for e in exc.errors()]
         raise ConfigError("; ".join(problems)) from None
-
-
-def require(section: Section | None, name: str, origin: str = "params.yaml") -> Any:
-    """Return a section a stage needs, or fail with a clear message if it is absent.
-
-    Args:
-        section: The typed section (``None`` when the file has none).
-        name: Section name.
-        origin: Where the parameters came from.
-
-    Returns:
-        The section.
-
-    Raises:
-        ConfigError: If the section is missing.
-    """
-    if section is None:
-        raise ConfigError(f"{origin}: section {name!r} is missing")
-    return section

@@ -34,12 +34,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.audit.checks import clean, generic_problems, is_yes_no_question
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules import RULES, Rule
-from eoinstruct.pipeline.settings import AuditSettings
+
+if TYPE_CHECKING:
+    from eoinstruct.pipeline.settings import AuditSettings
 
 CAPTIONER = "captioner"
 """Family (and kind) of the captioner's pairs."""

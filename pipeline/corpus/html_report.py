@@ -57,7 +57,7 @@ from eoinstruct.pipeline.io.charts import (
     slug,
     write_file,
 )
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 
 BOX = re.compile(r"\[\[([^\[\]]+)\]\]")
 BOX_SPAN = re.compile(r"<box>(.*?)</box>", re.S)

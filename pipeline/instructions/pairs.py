@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eoinstruct.pipeline.instructions.builders import (
     BUILDERS,
@@ -22,7 +23,9 @@ from eoinstruct.pipeline.instructions.builders import (
 )
 from eoinstruct.pipeline.instructions.tags import bucket_sensor_tag
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
-from eoinstruct.pipeline.settings import GenerateSettings
+
+if TYPE_CHECKING:  # the models import pydantic
+    from eoinstruct.pipeline.settings import GenerateSettings
 from eoinstruct.templates import Template, TurnTemplate
 
 GENERATOR = "template/2"

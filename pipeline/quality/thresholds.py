@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.accounting import Reason
+from eoinstruct.pipeline.errors import ConfigError
 from eoinstruct.pipeline.records import ENCODINGS, to_json
-from eoinstruct.pipeline.settings import ConfigError, FilterSettings, validate_section
+
+if TYPE_CHECKING:  # the models import pydantic: only where a section is validated here
+    from eoinstruct.pipeline.settings import FilterSettings
 
 FILTER_REASONS: tuple[Reason, ...] = (
     Reason.NO_GEOLOCATION,
@@ -124,6 +127,8 @@ class Thresholds:
         Raises:
             ConfigError: Naming the bad key.
         """
+        from eoinstruct.pipeline.settings import FilterSettings, validate_section
+
         return cls.from_settings(validate_section(FilterSettings, section, "filter"))
 
 

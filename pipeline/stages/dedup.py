@@ -28,7 +28,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -59,7 +59,10 @@ from eoinstruct.pipeline.quality.splits import (
 from eoinstruct.pipeline.records import to_json
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
-from eoinstruct.pipeline.settings import DedupSettings, require
+from eoinstruct.pipeline.settings_cache import require
+
+if TYPE_CHECKING:
+    from eoinstruct.pipeline.settings import DedupSettings
 
 STAGE = "dedup"
 

@@ -43,7 +43,7 @@ from eoinstruct.pipeline.quality.thresholds import (
 )
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 
 __all__ = ["REASONS", "FilterStep", "Thresholds", "decide", "run"]
 

@@ -27,7 +27,7 @@ from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "generate"

@@ -23,7 +23,7 @@ from eoinstruct.pipeline.records import Sample, samples_table
 from eoinstruct.pipeline.run.fingerprint import index_file_lines, unit_file_lines
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 from eoinstruct.pipeline.stages import stage as stage_entry
 from eoinstruct.sources.base import SourceAdapter, SourceError
 from eoinstruct.sources.registry import enabled_sources, make_adapter

@@ -22,7 +22,7 @@ from typing import Any
 
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.enrich.sample_extract import write_extract
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 from eoinstruct.sources.base import SourceError
 from eoinstruct.sources.registry import entry, make_adapter, source_names, writer
 

@@ -46,7 +46,7 @@ from eoinstruct.pipeline.quality.scores import (
 from eoinstruct.pipeline.records import Sample
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemStage, Ledger, run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 
 log = logging.getLogger(__name__)
 

@@ -105,7 +105,7 @@ from eoinstruct.pipeline.run.partitions import (
     run_partitions,
 )
 from eoinstruct.pipeline.run.runner import stage_executor
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ from eoinstruct.pipeline.run.partitions import (
     partitions_from,
 )
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
-from eoinstruct.pipeline.settings import require
+from eoinstruct.pipeline.settings_cache import require
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"
