@@ -31,7 +31,6 @@ import eoinstruct  # noqa: E402
 from eoinstruct.pipeline.accounting import StageStats  # noqa: E402
 from eoinstruct.pipeline.config import ConfigError, Params, load_params, parse_override  # noqa: E402
 from eoinstruct.pipeline.stages import Stage, all_stages, build_order, stage  # noqa: E402
-from eoinstruct.sources.download import add_download_arguments  # noqa: E402
 
 log = logging.getLogger("eoinstruct")
 
@@ -174,8 +173,16 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``eoinstruct`` command."""
+def build_parser(describe: bool = True) -> argparse.ArgumentParser:
+    """Return the argument parser of the ``eoinstruct`` command.
+
+    Args:
+        describe: Build every subcommand's help in full. Without it (a run that shows no
+            help, see :func:`_describes`) the stages' descriptions, which list their settings
+            from the settings models (importing pydantic), are left empty and ``download``
+            gets no arguments (its help lists the sources, importing each one's download
+            module); parsing any other command is unchanged.
+    """
     parser = argparse.ArgumentParser(
         prog="eoinstruct",
         description="Build EarthDial-Instruct-style instruction corpora for Earth observation. "
@@ -189,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(
             found.command,
             help=found.summary,
-            description=_stage_description(found),
+            description=_stage_description(found) if describe else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=later,
         )
@@ -209,7 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave a stage out (repeatable), e.g. sample_data on a build of real data",
     )
     download = sub.add_parser("download", help="download, verify and extract a source dataset")
-    add_download_arguments(download)
+    if describe:
+        from eoinstruct.sources.download import add_download_arguments
+
+        add_download_arguments(download)
     audit = sub.add_parser(
         "audit",
         help="audit a corpus: flags per template, answer balance, variety",
@@ -393,6 +403,19 @@ def explain(exc: BaseException) -> tuple[int, str]:
     return status, message
 
 
+def _asks_help(word: str) -> bool:
+    """``-h``, short flags with ``h`` (``-vh``) or ``--help`` and what argparse reads as it."""
+    if word.startswith("--"):
+        return len(word) > 2 and "--help".startswith(word.partition("=")[0])
+    return word.startswith("-") and "h" in word
+
+
+def _describes(argv: Sequence[str] | None) -> bool:
+    """Whether parsing ``argv`` may show help or need ``download``'s arguments."""
+    words = sys.argv[1:] if argv is None else argv
+    return not words or "download" in words or any(_asks_help(w) for w in words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line.
 
@@ -406,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 on a configuration or missing-input error, 75 when
         another run holds the stage's lock, 130 when interrupted, 1 on any other error.
     """
-    args = build_parser().parse_args(argv)
+    args = build_parser(describe=_describes(argv)).parse_args(argv)
     try:
         return _main(args)
     except KeyboardInterrupt:
