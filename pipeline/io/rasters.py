@@ -32,9 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import rasterio
 from PIL import Image, ImageFile, UnidentifiedImageError
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from eoinstruct.pipeline.io.geotiff import folder_listing, read_plain_geotiff
 from eoinstruct.pipeline.records import ImageRef
@@ -234,6 +232,9 @@ def _crs_of(band: _Band) -> object:
     """A band's rasterio CRS (opening the file where only its raw GeoKeys were read)."""
     if band.geokeys is None:
         return band.crs
+    import rasterio  # GDAL only where a file needs it (≈ 40 ms of a process's start-up)
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -263,6 +264,8 @@ class _LazyEnv:
     def ensure(self) -> None:
         """Enter the environment (once)."""
         if not self._entered:
+            import rasterio
+
             self._stack.enter_context(rasterio.Env())
             self._entered = True
 
@@ -289,6 +292,9 @@ def _read_geotiff(
         raise RasterReadError("missing_file", f"{path}: file not found")
     if gdal is not None:
         gdal.ensure()
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
