@@ -74,17 +74,24 @@ class PlainSection:
     the values the model held; it is immutable, and :meth:`as_dict` equals the model's.
     """
 
-    __slots__ = ("_model", "_values")
+    __slots__ = ("_extra", "_model", "_values")
 
-    def __init__(self, model: str, values: dict[str, Any]) -> None:
+    def __init__(self, model: str, values: dict[str, Any], extra: list[str] | None = None) -> None:
         """Hold a section's values.
 
         Args:
             model: Name of the model it stands in for, e.g. ``FilterSettings``.
             values: Field name → value (nested sections as :class:`PlainSection`).
+            extra: Which of the values are extra keys (``None``: the model allows none).
         """
         object.__setattr__(self, "_model", model)
         object.__setattr__(self, "_values", values)
+        object.__setattr__(self, "_extra", extra)
+
+    @property
+    def model_extra(self) -> dict[str, Any] | None:
+        """The extra keys and values, as the model's ``model_extra``."""
+        return None if self._extra is None else {k: self._values[k] for k in self._extra}
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -98,7 +105,7 @@ class PlainSection:
         raise TypeError(f"{self._model} is frozen: {name} cannot be set")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (PlainSection, (self._model, self._values))
+        return (PlainSection, (self._model, self._values, self._extra))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PlainSection):
@@ -114,6 +121,10 @@ class PlainSection:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the section as plain data (for fingerprints and JSON), as the model does."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        """The model's ``model_dump`` (both modes alike: every value is plain JSON data)."""
         return _plain(self)  # type: ignore[no-any-return]
 
 
@@ -138,9 +149,10 @@ def _encode(value: Any) -> Any:
     fields = getattr(type(value), "model_fields", None)
     if fields is not None:  # a section model
         values = {name: _encode(getattr(value, name)) for name in fields}
-        for name, extra in (getattr(value, "model_extra", None) or {}).items():
-            values[name] = _encode(extra)
-        return {"s": type(value).__name__, "f": values}
+        extra = getattr(value, "model_extra", None)
+        for name, item in (extra or {}).items():
+            values[name] = _encode(item)
+        return {"s": type(value).__name__, "f": values, "x": None if extra is None else list(extra)}
     if type(value) is dict:
         if not all(type(k) is str for k in value):
             raise _Unsupported("a key that is not a string")
@@ -154,7 +166,7 @@ def _encode(value: Any) -> Any:
 
 def _decode(node: Mapping[str, Any]) -> Any:
     if "s" in node:
-        return PlainSection(node["s"], {k: _decode(v) for k, v in node["f"].items()})
+        return PlainSection(node["s"], {k: _decode(v) for k, v in node["f"].items()}, node["x"])
     if "d" in node:
         return {k: _decode(v) for k, v in node["d"].items()}
     if "l" in node:
@@ -192,6 +204,10 @@ def encode_settings(settings: Any) -> Any | None:
     if not _same(rebuilt.as_dict(), settings.as_dict()):
         return None
     if not _same(_plain(rebuilt), settings.model_dump()):  # the attributes' values
+        return None
+    if rebuilt.sources and not all(
+        _same(rebuilt.sources[k].model_extra, v.model_extra) for k, v in settings.sources.items()
+    ):
         return None
     return encoded
 
