@@ -109,7 +109,7 @@ class PlainSection:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, PlainSection):
-            return self._model == other._model and self._values == other._values
+            return bool(self._model == other._model and self._values == other._values)
         return NotImplemented
 
     def __hash__(self) -> int:
