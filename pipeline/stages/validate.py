@@ -34,6 +34,9 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.audit.item import from_pair
 from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
@@ -48,8 +51,8 @@ from eoinstruct.pipeline.instructions.pairs import (
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.files import replace_files, write_file
-from eoinstruct.pipeline.io.parquet import iter_pairs, iter_samples, write_table
-from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.io.parquet import iter_samples, take_rows, write_table
+from eoinstruct.pipeline.records import PAIR_SCHEMA, InstructionPair, Sample, Turn, pairs_table
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
@@ -65,6 +68,64 @@ STAGE = "validate"
 
 TEMPORAL_ROLES = frozenset({"pre", "post", "before", "t0", "t1", "t2", "t3", "t4"})
 """Image roles that are dates of a time series: two of them in one pair make it multi-temporal."""
+
+
+Item = tuple[InstructionPair, Sample | None, int]
+"""A pair, its sample (``None`` if unknown) and its row among the partition's pair files."""
+
+
+def read_pairs(path: Path) -> tuple[pa.Table, list[InstructionPair]]:
+    """Read a pair file whole: its table (:data:`PAIR_SCHEMA`) and its pairs, by columns.
+
+    The same pairs as :func:`~eoinstruct.pipeline.io.parquet.iter_pairs`, built from one
+    ``to_pylist`` per column instead of one dict per row; the table lets the stage write its
+    kept rows as they were read.
+
+    Args:
+        path: A file with :data:`PAIR_SCHEMA`.
+
+    Returns:
+        The table (cast back to the schema's names) and its pairs, in file order.
+    """
+    read = pq.ParquetFile(path).read(use_threads=False)
+    table = pa.Table.from_arrays(read.columns, schema=PAIR_SCHEMA)
+    col = {name: table.column(name).to_pylist() for name in PAIR_SCHEMA.names}
+    turns = table.column("conversations").combine_chunks()
+    starts = turns.offsets.to_pylist()
+    flat = turns.values
+    speakers = flat.field("from").to_pylist()
+    texts = flat.field("value").to_pylist()
+    pairs = [
+        InstructionPair(
+            pair_id=str(pair_id),
+            sample_id=str(sample_id),
+            source=str(source),
+            task=str(task),
+            template_id=str(template_id),
+            paraphrase_id=int(paraphrase_id),
+            generator=str(generator),
+            generator_params={str(k): str(v) for k, v in params or ()},
+            image_roles=tuple(roles),
+            turns=tuple(Turn(speakers[i], texts[i]) for i in range(starts[n], starts[n + 1])),
+            split=str(split or ""),
+            answer_style=str(style or ""),
+        )
+        for n, (
+            pair_id,
+            sample_id,
+            source,
+            task,
+            template_id,
+            paraphrase_id,
+            generator,
+            params,
+            roles,
+            _,
+            split,
+            style,
+        ) in enumerate(zip(*col.values(), strict=True))
+    ]
+    return table, pairs
 
 
 def check_pair(
@@ -103,8 +164,8 @@ def check_pair(
     return problems
 
 
-class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionPair]):
-    """Check one partition's pairs (items: each pair with its sample, ``None`` if unknown).
+class ValidateStep(ItemStage[Item, int]):
+    """Check one partition's pairs (items: each pair with its sample and row; kept: rows).
 
     Args:
         templates: All instruction templates.
@@ -120,6 +181,7 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         self.config = config
         self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
+        self.tables: list[pa.Table] = []
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -129,25 +191,28 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         """
         step = copy.copy(self)
         step.audit = AuditReport(self.infos)
+        step.tables = []
         return ItemStage.run_partition(step, partition, outputs)
 
-    def items(self, partition: Partition) -> Iterable[tuple[InstructionPair, Sample | None]]:
+    def items(self, partition: Partition) -> Iterable[Item]:
         """The pairs of every pair file (generate, then caption), with their samples."""
         *pair_files, sample_file = partition.inputs
         samples = {s.sample_id: s for s in iter_samples(sample_file)}
+        row = 0
         for path in pair_files:
-            for pair in iter_pairs(path):
-                yield pair, samples.get(pair.sample_id)
+            table, pairs = read_pairs(path)
+            self.tables.append(table)
+            for pair in pairs:
+                yield pair, samples.get(pair.sample_id), row
+                row += 1
 
-    def item_id(self, item: tuple[InstructionPair, Sample | None]) -> str:
+    def item_id(self, item: Item) -> str:
         """A pair is named by its id."""
         return item[0].pair_id
 
-    def process(
-        self, item: tuple[InstructionPair, Sample | None], ledger: Ledger
-    ) -> list[InstructionPair]:
-        """Keep a valid pair; reject it with every problem found."""
-        pair, sample = item
+    def process(self, item: Item, ledger: Ledger) -> list[int]:
+        """Keep a valid pair (its row); reject it with every problem found."""
+        pair, sample, row = item
         problems = check_pair(pair, sample, self.by_id, self.config)
         if sample is not None:
             flags = self.audit.add(from_pair(pair, sample))
@@ -167,17 +232,17 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
         ledger.stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
         ledger.stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
-        return [pair]
+        return [row]
 
     def write(
-        self,
-        partition: Partition,
-        outputs: PartitionOutputs,
-        kept: list[InstructionPair],
-        ledger: Ledger,
+        self, partition: Partition, outputs: PartitionOutputs, kept: list[int], ledger: Ledger
     ) -> None:
-        """Write the valid pairs and the partition's audit."""
-        write_table(outputs.path("pairs"), pairs_table(kept))
+        """Write the valid pairs (their rows as read) and the partition's audit."""
+        if self.tables:
+            table = pa.concat_tables(self.tables).combine_chunks()  # one chunk: as pairs_table
+            write_table(outputs.path("pairs"), take_rows(table, kept))
+        else:
+            write_table(outputs.path("pairs"), pairs_table([]))
         audit = json.dumps(self.audit.to_dict(full=True), sort_keys=True)
         outputs.path("audit", suffix=".json").write_text(audit + "\n", encoding="utf-8")
 
