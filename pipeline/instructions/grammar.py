@@ -74,6 +74,7 @@ def article(phrase: str) -> str:
     return str(_ENGINE.a(phrase.strip()))
 
 
+@lru_cache(maxsize=256)  # a few small counts, asked for by every sample
 def number_word(n: int, limit: int = 10) -> str:
     """Write a count in words up to ``limit`` (``three``), as digits above (``42``)."""
     if 0 <= n <= limit:

@@ -103,6 +103,11 @@ def _exchange(
     return q_index, question, answer
 
 
+@functools.lru_cache(maxsize=64)  # one config per build: its string map, made once
+def _params_of(config: GenerationConfig) -> tuple[tuple[str, str], ...]:
+    return tuple(config.as_params().items())
+
+
 def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> Candidate:
     """Fill one template for one sample.
 
@@ -152,7 +157,7 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
         template_id=template.id,
         paraphrase_id=first_index,
         generator=GENERATOR,
-        generator_params=config.as_params(),
+        generator_params=dict(_params_of(config)),
         image_roles=tuple(roles),
         turns=tuple(turns),
         split=sample.split or "train",

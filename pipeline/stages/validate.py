@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.audit.item import from_pair
+from eoinstruct.pipeline.audit.item import SampleView, from_pair, sample_view
 from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
@@ -182,6 +182,7 @@ class ValidateStep(ItemStage[Item, int]):
         self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
         self.tables: list[pa.Table] = []
+        self.views: dict[str, SampleView] = {}
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -192,6 +193,7 @@ class ValidateStep(ItemStage[Item, int]):
         step = copy.copy(self)
         step.audit = AuditReport(self.infos)
         step.tables = []
+        step.views = {}
         return ItemStage.run_partition(step, partition, outputs)
 
     def items(self, partition: Partition) -> Iterable[Item]:
@@ -215,7 +217,10 @@ class ValidateStep(ItemStage[Item, int]):
         pair, sample, row = item
         problems = check_pair(pair, sample, self.by_id, self.config)
         if sample is not None:
-            flags = self.audit.add(from_pair(pair, sample))
+            view = self.views.get(sample.sample_id)
+            if view is None:
+                view = self.views[sample.sample_id] = sample_view(sample)
+            flags = self.audit.add(from_pair(pair, sample, view))
             problems += [f"audit:{code}" for code in flags]
             kind = "template" if pair.generator == GENERATOR else "captioner"
             ledger.stats.produced[f"audited:{kind}"] += 1
