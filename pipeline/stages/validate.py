@@ -89,42 +89,48 @@ def read_pairs(path: Path) -> tuple[pa.Table, list[InstructionPair]]:
     """
     read = pq.ParquetFile(path).read(use_threads=False)
     table = pa.Table.from_arrays(read.columns, schema=PAIR_SCHEMA)
-    col = {name: table.column(name).to_pylist() for name in PAIR_SCHEMA.names}
+    flat_names = [name for name in PAIR_SCHEMA.names if name != "conversations"]
+    col = [table.column(name).to_pylist() for name in flat_names]
     turns = table.column("conversations").combine_chunks()
     starts = turns.offsets.to_pylist()
     flat = turns.values
     speakers = flat.field("from").to_pylist()
     texts = flat.field("value").to_pylist()
-    pairs = [
-        InstructionPair(
-            pair_id=str(pair_id),
-            sample_id=str(sample_id),
-            source=str(source),
-            task=str(task),
-            template_id=str(template_id),
-            paraphrase_id=int(paraphrase_id),
-            generator=str(generator),
-            generator_params={str(k): str(v) for k, v in params or ()},
-            image_roles=tuple(roles),
-            turns=tuple(Turn(speakers[i], texts[i]) for i in range(starts[n], starts[n + 1])),
-            split=str(split or ""),
-            answer_style=str(style or ""),
+    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # a build has one or two
+    pairs = []
+    for n, (
+        pair_id,
+        sample_id,
+        source,
+        task,
+        template_id,
+        paraphrase_id,
+        generator,
+        params,
+        roles,
+        split,
+        style,
+    ) in enumerate(zip(*col, strict=True)):
+        key = tuple(params or ())
+        generator_params = shared.get(key)
+        if generator_params is None:
+            generator_params = shared[key] = {str(k): str(v) for k, v in key}
+        pairs.append(
+            InstructionPair(
+                pair_id=str(pair_id),
+                sample_id=str(sample_id),
+                source=str(source),
+                task=str(task),
+                template_id=str(template_id),
+                paraphrase_id=int(paraphrase_id),
+                generator=str(generator),
+                generator_params=generator_params,
+                image_roles=tuple(roles),
+                turns=tuple(Turn(speakers[i], texts[i]) for i in range(starts[n], starts[n + 1])),
+                split=str(split or ""),
+                answer_style=str(style or ""),
+            )
         )
-        for n, (
-            pair_id,
-            sample_id,
-            source,
-            task,
-            template_id,
-            paraphrase_id,
-            generator,
-            params,
-            roles,
-            _,
-            split,
-            style,
-        ) in enumerate(zip(*col.values(), strict=True))
-    ]
     return table, pairs
 
 
