@@ -69,6 +69,7 @@ def singular(noun: str) -> str:
     return str(result) if result else noun.strip()
 
 
+@lru_cache(maxsize=4096)  # a few phrases per task family, asked for by every sample
 def article(phrase: str) -> str:
     """Prefix a noun phrase with ``a`` or ``an`` (``an earthquake``, ``a wind turbine``)."""
     return str(_ENGINE.a(phrase.strip()))
