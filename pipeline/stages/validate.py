@@ -48,11 +48,12 @@ from eoinstruct.pipeline.instructions.pairs import (
     generation_config,
     make_pair,
     pair_modality,
+    pairs_columns,
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.files import replace_files, write_file
 from eoinstruct.pipeline.io.parquet import iter_samples, take_rows, write_table
-from eoinstruct.pipeline.records import PAIR_SCHEMA, InstructionPair, Sample, Turn, pairs_table
+from eoinstruct.pipeline.records import PAIR_SCHEMA, InstructionPair, Sample, Turn
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
@@ -70,8 +71,8 @@ TEMPORAL_ROLES = frozenset({"pre", "post", "before", "t0", "t1", "t2", "t3", "t4
 """Image roles that are dates of a time series: two of them in one pair make it multi-temporal."""
 
 
-Item = tuple[InstructionPair, Sample | None, int]
-"""A pair, its sample (``None`` if unknown) and its row among the partition's pair files."""
+Item = tuple[InstructionPair, Sample | None]
+"""A pair and its sample (``None`` if unknown)."""
 
 
 def read_pairs(path: Path) -> tuple[pa.Table, list[InstructionPair]]:
@@ -170,8 +171,8 @@ def check_pair(
     return problems
 
 
-class ValidateStep(ItemStage[Item, int]):
-    """Check one partition's pairs (items: each pair with its sample and row; kept: rows).
+class ValidateStep(ItemStage[Item, InstructionPair]):
+    """Check one partition's pairs (items: each pair with its sample, ``None`` if unknown).
 
     Args:
         templates: All instruction templates.
@@ -188,6 +189,7 @@ class ValidateStep(ItemStage[Item, int]):
         self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
         self.tables: list[pa.Table] = []
+        self.rows: dict[int, tuple[int, InstructionPair]] = {}  # id(pair) → its row, pair
         self.views: dict[str, SampleView] = {}
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
@@ -199,6 +201,7 @@ class ValidateStep(ItemStage[Item, int]):
         step = copy.copy(self)
         step.audit = AuditReport(self.infos)
         step.tables = []
+        step.rows = {}
         step.views = {}
         return ItemStage.run_partition(step, partition, outputs)
 
@@ -211,16 +214,17 @@ class ValidateStep(ItemStage[Item, int]):
             table, pairs = read_pairs(path)
             self.tables.append(table)
             for pair in pairs:
-                yield pair, samples.get(pair.sample_id), row
+                self.rows[id(pair)] = (row, pair)
+                yield pair, samples.get(pair.sample_id)
                 row += 1
 
     def item_id(self, item: Item) -> str:
         """A pair is named by its id."""
         return item[0].pair_id
 
-    def process(self, item: Item, ledger: Ledger) -> list[int]:
-        """Keep a valid pair (its row); reject it with every problem found."""
-        pair, sample, row = item
+    def process(self, item: Item, ledger: Ledger) -> list[InstructionPair]:
+        """Keep a valid pair; reject it with every problem found."""
+        pair, sample = item
         problems = check_pair(pair, sample, self.by_id, self.config)
         if sample is not None:
             view = self.views.get(sample.sample_id)
@@ -243,17 +247,22 @@ class ValidateStep(ItemStage[Item, int]):
         temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
         ledger.stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
         ledger.stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
-        return [row]
+        return [pair]
 
     def write(
-        self, partition: Partition, outputs: PartitionOutputs, kept: list[int], ledger: Ledger
+        self,
+        partition: Partition,
+        outputs: PartitionOutputs,
+        kept: list[InstructionPair],
+        ledger: Ledger,
     ) -> None:
-        """Write the valid pairs (their rows as read) and the partition's audit."""
-        if self.tables:
+        """Write the valid pairs (their rows as read: the same table) and the partition's audit."""
+        rows = [self.rows.get(id(pair), (-1, None)) for pair in kept]
+        if self.tables and all(read is pair for (_, read), pair in zip(rows, kept, strict=True)):
             table = pa.concat_tables(self.tables).combine_chunks()  # one chunk: as pairs_table
-            write_table(outputs.path("pairs"), take_rows(table, kept))
-        else:
-            write_table(outputs.path("pairs"), pairs_table([]))
+            write_table(outputs.path("pairs"), take_rows(table, [row for row, _ in rows]))
+        else:  # pairs that were not read from the partition's files
+            write_table(outputs.path("pairs"), pairs_columns(kept))
         audit = json.dumps(self.audit.to_dict(full=True), sort_keys=True)
         outputs.path("audit", suffix=".json").write_text(audit + "\n", encoding="utf-8")
 
