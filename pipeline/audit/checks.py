@@ -365,9 +365,12 @@ def is_yes_no_question(question: str) -> bool:
     return " or " not in f" {sentence.lower()} "
 
 
+_STARTS_YES_NO = re.compile(r"\s*(?:yes|no)\b", re.IGNORECASE)
+
+
 def starts_with_yes_no(answer: str) -> bool:
     """Whether an answer starts with the word Yes or No."""
-    return re.match(r"\s*(?:yes|no)\b", clean(answer), re.IGNORECASE) is not None
+    return _STARTS_YES_NO.match(clean(answer)) is not None
 
 
 def yes_no_problems(item: AuditItem) -> list[str]:

@@ -191,6 +191,7 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         self.tables: list[pa.Table] = []
         self.rows: dict[int, tuple[int, InstructionPair]] = {}  # id(pair) → its row, pair
         self.views: dict[str, SampleView] = {}
+        self.counted: dict[tuple[str, tuple[str, ...], str], tuple[str, str, str]] = {}
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -203,6 +204,7 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         step.tables = []
         step.rows = {}
         step.views = {}
+        step.counted = {}
         return ItemStage.run_partition(step, partition, outputs)
 
     def items(self, partition: Partition) -> Iterable[Item]:
@@ -242,11 +244,18 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
             raise ItemDropped(problems, pair.sample_id)
         assert sample is not None
         ledger.seen.update((("id", pair.pair_id), content))
-        ledger.stats.produced[f"pairs:{pair.task}"] += 1
-        modality = pair_modality(sample, pair.image_roles)
-        temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
-        ledger.stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
-        ledger.stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
+        key = (sample.sample_id, pair.image_roles, pair.task)  # a sample's pairs share them
+        counted = self.counted.get(key)
+        if counted is None:
+            modality = pair_modality(sample, pair.image_roles)
+            temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
+            counted = self.counted[key] = (
+                f"pairs:{pair.task}",
+                f"by_modality:{modality}/{pair.task}",
+                f"by_temporal:{temporal}/{pair.task}",
+            )
+        for name in counted:
+            ledger.stats.produced[name] += 1
         return [pair]
 
     def write(
