@@ -185,6 +185,31 @@ _EMBEDDED = re.compile(
 _DOUBLING_ALLOWED = frozenset({"that", "had", "is"})
 
 
+_EMISSION_NEEDLES = ("kg", "kilogram", "/", "tonne")
+"""Text one of which every :data:`_EMISSION` match holds (lower-cased)."""
+_NUMBER_NEEDLES = (*"0123456789", *NUMBER_WORDS)
+"""Text one of which every :data:`_NUMBER_NOUN` match holds (lower-cased)."""
+
+
+def may_match(text: str, needles: tuple[str, ...]) -> bool:
+    """Whether a case-insensitive pattern can match a text: it holds one of the pattern's needles.
+
+    A prefilter by substring (C speed) before a slow regex scan, exact for ASCII text; other
+    text always goes to the regex (``re`` folds a few non-ASCII letters onto ASCII ones).
+
+    Args:
+        text: The text.
+        needles: Lower-case strings one of which every match of the pattern contains.
+
+    Returns:
+        False only when the pattern cannot match.
+    """
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return any(needle in low for needle in needles)
+
+
 _BLANKS = re.compile(r"[ \t]+")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -272,7 +297,9 @@ def metadata_problems(item: AuditItem) -> list[str]:
         named += [p for p in platforms if p in text and _whole_word(p).search(text)]
         if any(not _given(p, question) for p in named):
             found.add("platform")
-        if any(not _given(m.group(0), question) for m in _EMISSION.finditer(text)):
+        if may_match(text, _EMISSION_NEEDLES) and any(
+            not _given(m.group(0), question) for m in _EMISSION.finditer(text)
+        ):
             found.add("emission_rate")
         if digits and any(not _given(m.group(0), question) for m in _MAGNITUDE.finditer(text)):
             found.add("magnitude")
@@ -338,9 +365,12 @@ def is_yes_no_question(question: str) -> bool:
     return " or " not in f" {sentence.lower()} "
 
 
+_STARTS_YES_NO = re.compile(r"\s*(?:yes|no)\b", re.IGNORECASE)
+
+
 def starts_with_yes_no(answer: str) -> bool:
     """Whether an answer starts with the word Yes or No."""
-    return re.match(r"\s*(?:yes|no)\b", clean(answer), re.IGNORECASE) is not None
+    return _STARTS_YES_NO.match(clean(answer)) is not None
 
 
 def yes_no_problems(item: AuditItem) -> list[str]:
@@ -387,6 +417,8 @@ def _noun_number(phrase: str) -> str:
 
 
 def _agreement_problem(text: str) -> bool:
+    if not may_match(text, _NUMBER_NEEDLES):
+        return False
     for match in _NUMBER_NOUN.finditer(text):
         before = re.search(r"([A-Za-z][\w-]*)\s+$", text[: match.start()])
         if before and (before.group(1)[0].isupper() or before.group(1).lower() in NUMBERED):
@@ -413,6 +445,8 @@ def _agreement_problem(text: str) -> bool:
 
 
 def _zero_problem(text: str) -> bool:
+    if "0" not in text:  # every match starts with it
+        return False
     return any(m.group(1).lower().strip(".,;:") not in UNITS for m in _ZERO.finditer(text))
 
 
@@ -446,7 +480,7 @@ def _turn_grammar(text: str) -> frozenset[str]:
         found.add("zero_count")
     if _doubled_problem(body):
         found.add("doubled_word")
-    if _ALL_TWO.search(body):
+    if may_match(body, ("all",)) and _ALL_TWO.search(body):
         found.add("all_two")
     if _CLASS_NAME.search(body):
         found.add("capitalised_class")

@@ -75,16 +75,39 @@ class AuditItem:
         return self.generator.startswith("template/")
 
 
-def from_pair(pair: InstructionPair, sample: Sample) -> AuditItem:
+SampleView = tuple[dict[str, str], dict[str, tuple[int, int]], tuple[str, ...]]
+"""What every pair of a sample shares in the audit's view: tags, image sizes, acquisitions."""
+
+
+def sample_view(sample: Sample) -> SampleView:
+    """Return the parts of a sample's audit view that all its pairs share (build it once).
+
+    Args:
+        sample: The sample.
+
+    Returns:
+        Its tags, image sizes by role and acquisition times.
+    """
+    return (
+        dict(sample.tags),
+        {im.role: (im.width, im.height) for im in sample.images},
+        tuple(sample.acquired),
+    )
+
+
+def from_pair(pair: InstructionPair, sample: Sample, view: SampleView | None = None) -> AuditItem:
     """Build the audit's view of a pair and its sample.
 
     Args:
         pair: The pair.
         sample: Its sample.
+        view: :func:`sample_view` of the sample, when the caller keeps it for its pairs
+            (the item then shares its tags and sizes; nothing in the audit changes them).
 
     Returns:
         The item.
     """
+    tags, sizes, acquired = sample_view(sample) if view is None else view
     return AuditItem(
         pair_id=pair.pair_id,
         sample_id=pair.sample_id,
@@ -97,9 +120,9 @@ def from_pair(pair: InstructionPair, sample: Sample) -> AuditItem:
         questions=tuple(strip_prefix(t.value) for t in pair.turns[0::2]),
         answers=tuple(t.value.strip() for t in pair.turns[1::2]),
         labels=sample.labels,
-        tags=dict(sample.tags),
-        image_sizes={im.role: (im.width, im.height) for im in sample.images},
-        acquired=tuple(sample.acquired),
+        tags=tags,
+        image_sizes=sizes,
+        acquired=acquired,
         sensor=sample.sensor,
         modality=sample.modality,
         paraphrase_id=pair.paraphrase_id,

@@ -86,8 +86,12 @@ def _whole_word(value: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])")
 
 
+_SPACES = re.compile(r"\s+")
+_YES_NO = re.compile(r"(yes|no)\b", re.IGNORECASE)
+
+
 def _norm_value(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().rstrip(".!").strip().lower())
+    return _SPACES.sub(" ", text.strip().rstrip(".!").strip().lower())
 
 
 def answer_value(answer: str, style: str, question: str = "") -> tuple[str, bool]:
@@ -103,7 +107,7 @@ def answer_value(answer: str, style: str, question: str = "") -> tuple[str, bool
         ``(sentence normalised, False)``: to be matched against the template's terse values.
     """
     text = clean(answer)
-    found = re.match(r"(yes|no)\b", text, re.IGNORECASE)
+    found = _YES_NO.match(text)
     if found and (not question or is_yes_no_question(question)):
         return found.group(1).lower(), True
     return _norm_value(text), style in {"terse", ""}

@@ -69,11 +69,13 @@ def singular(noun: str) -> str:
     return str(result) if result else noun.strip()
 
 
+@lru_cache(maxsize=4096)  # a few phrases per task family, asked for by every sample
 def article(phrase: str) -> str:
     """Prefix a noun phrase with ``a`` or ``an`` (``an earthquake``, ``a wind turbine``)."""
     return str(_ENGINE.a(phrase.strip()))
 
 
+@lru_cache(maxsize=256)  # a few small counts, asked for by every sample
 def number_word(n: int, limit: int = 10) -> str:
     """Write a count in words up to ``limit`` (``three``), as digits above (``42``)."""
     if 0 <= n <= limit:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import pyarrow as pa
 
 from eoinstruct.pipeline.instructions.builders import (
     BUILDERS,
@@ -22,11 +25,11 @@ from eoinstruct.pipeline.instructions.builders import (
     draw,
 )
 from eoinstruct.pipeline.instructions.tags import bucket_sensor_tag
-from eoinstruct.pipeline.records import InstructionPair, Sample, Turn
+from eoinstruct.pipeline.records import PAIR_SCHEMA, TURN_TYPE, InstructionPair, Sample, Turn
+from eoinstruct.templates import Template, TurnTemplate
 
 if TYPE_CHECKING:  # the models import pydantic
     from eoinstruct.pipeline.settings import GenerateSettings
-from eoinstruct.templates import Template, TurnTemplate
 
 GENERATOR = "template/2"
 """Name and version of the template generator, recorded in every pair."""
@@ -106,6 +109,11 @@ def _exchange(
     return q_index, question, answer
 
 
+@functools.lru_cache(maxsize=64)  # one config per build: its string map, made once
+def _params_of(config: GenerationConfig) -> tuple[tuple[str, str], ...]:
+    return tuple(config.as_params().items())
+
+
 def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> Candidate:
     """Fill one template for one sample.
 
@@ -155,7 +163,7 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
         template_id=template.id,
         paraphrase_id=first_index,
         generator=GENERATOR,
-        generator_params=config.as_params(),
+        generator_params=dict(_params_of(config)),
         image_roles=tuple(roles),
         turns=tuple(turns),
         split=sample.split or "train",
@@ -206,3 +214,49 @@ def generation_config(settings: GenerateSettings) -> GenerationConfig:
         max_boxes=settings.max_boxes,
         class_set=settings.class_set,
     )
+
+
+def pairs_columns(pairs: Sequence[InstructionPair]) -> pa.Table:
+    """Build the table of pairs column by column (the same table as ``pairs_table``).
+
+    :func:`~eoinstruct.pipeline.records.pairs_table` makes one dict per row for
+    ``from_pylist``; here each column is one list, and the conversations one flat struct
+    array with offsets, so writing it gives the same bytes.
+
+    Args:
+        pairs: Pairs in the order they are to be written.
+
+    Returns:
+        A table with :data:`~eoinstruct.pipeline.records.PAIR_SCHEMA`.
+    """
+    offsets, speakers, texts = [0], [], []
+    for pair in pairs:
+        for turn in pair.turns:
+            speakers.append(turn.speaker)
+            texts.append(turn.value)
+        offsets.append(len(texts))
+    maps: dict[int, list[tuple[str, str]]] = {}  # one sorted map per distinct params object
+    params = []
+    for pair in pairs:
+        key = id(pair.generator_params)
+        if key not in maps:
+            maps[key] = sorted((str(k), str(v)) for k, v in pair.generator_params.items())
+        params.append(maps[key])
+    turns = pa.StructArray.from_arrays(
+        [pa.array(speakers, pa.string()), pa.array(texts, pa.string())], fields=list(TURN_TYPE)
+    )
+    columns = [
+        pa.array([p.pair_id for p in pairs], pa.string()),
+        pa.array([p.sample_id for p in pairs], pa.string()),
+        pa.array([p.source for p in pairs], pa.string()),
+        pa.array([p.task for p in pairs], pa.string()),
+        pa.array([p.template_id for p in pairs], pa.string()),
+        pa.array([p.paraphrase_id for p in pairs], pa.int32()),
+        pa.array([p.generator for p in pairs], pa.string()),
+        pa.array(params, PAIR_SCHEMA.field("generator_params").type),
+        pa.array([list(p.image_roles) for p in pairs], PAIR_SCHEMA.field("image_roles").type),
+        pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), turns),
+        pa.array([p.split for p in pairs], pa.string()),
+        pa.array([p.answer_style for p in pairs], pa.string()),
+    ]
+    return pa.Table.from_arrays(columns, schema=PAIR_SCHEMA)

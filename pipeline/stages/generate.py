@@ -21,10 +21,11 @@ from eoinstruct.pipeline.instructions.pairs import (
     GENERATOR,
     generation_config,
     make_pair,
+    pairs_columns,
     templates_for,
 )
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
-from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings_cache import require
@@ -84,7 +85,7 @@ class GenerateStep(ItemStage[Sample, InstructionPair]):
     ) -> None:
         """Write the pairs; ``produced.pairs`` counts them."""
         ledger.stats.produced["pairs"] = len(kept)
-        write_table(outputs.path("pairs"), pairs_table(kept))
+        write_table(outputs.path("pairs"), pairs_columns(kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:

@@ -34,8 +34,11 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.audit.item import from_pair
+from eoinstruct.pipeline.audit.item import SampleView, from_pair, sample_view
 from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
@@ -45,11 +48,12 @@ from eoinstruct.pipeline.instructions.pairs import (
     generation_config,
     make_pair,
     pair_modality,
+    pairs_columns,
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.files import replace_files, write_file
-from eoinstruct.pipeline.io.parquet import iter_pairs, iter_samples, write_table
-from eoinstruct.pipeline.records import InstructionPair, Sample, pairs_table
+from eoinstruct.pipeline.io.parquet import iter_samples, take_rows, write_table
+from eoinstruct.pipeline.records import PAIR_SCHEMA, InstructionPair, Sample, Turn
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
@@ -65,6 +69,70 @@ STAGE = "validate"
 
 TEMPORAL_ROLES = frozenset({"pre", "post", "before", "t0", "t1", "t2", "t3", "t4"})
 """Image roles that are dates of a time series: two of them in one pair make it multi-temporal."""
+
+
+Item = tuple[InstructionPair, Sample | None]
+"""A pair and its sample (``None`` if unknown)."""
+
+
+def read_pairs(path: Path) -> tuple[pa.Table, list[InstructionPair]]:
+    """Read a pair file whole: its table (:data:`PAIR_SCHEMA`) and its pairs, by columns.
+
+    The same pairs as :func:`~eoinstruct.pipeline.io.parquet.iter_pairs`, built from one
+    ``to_pylist`` per column instead of one dict per row; the table lets the stage write its
+    kept rows as they were read.
+
+    Args:
+        path: A file with :data:`PAIR_SCHEMA`.
+
+    Returns:
+        The table (cast back to the schema's names) and its pairs, in file order.
+    """
+    read = pq.ParquetFile(path).read(use_threads=False)
+    table = pa.Table.from_arrays(read.columns, schema=PAIR_SCHEMA)
+    flat_names = [name for name in PAIR_SCHEMA.names if name != "conversations"]
+    col = [table.column(name).to_pylist() for name in flat_names]
+    turns = table.column("conversations").combine_chunks()
+    starts = turns.offsets.to_pylist()
+    flat = turns.values
+    speakers = flat.field("from").to_pylist()
+    texts = flat.field("value").to_pylist()
+    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # a build has one or two
+    pairs = []
+    for n, (
+        pair_id,
+        sample_id,
+        source,
+        task,
+        template_id,
+        paraphrase_id,
+        generator,
+        params,
+        roles,
+        split,
+        style,
+    ) in enumerate(zip(*col, strict=True)):
+        key = tuple(params or ())
+        generator_params = shared.get(key)
+        if generator_params is None:
+            generator_params = shared[key] = {str(k): str(v) for k, v in key}
+        pairs.append(
+            InstructionPair(
+                pair_id=str(pair_id),
+                sample_id=str(sample_id),
+                source=str(source),
+                task=str(task),
+                template_id=str(template_id),
+                paraphrase_id=int(paraphrase_id),
+                generator=str(generator),
+                generator_params=generator_params,
+                image_roles=tuple(roles),
+                turns=tuple(Turn(speakers[i], texts[i]) for i in range(starts[n], starts[n + 1])),
+                split=str(split or ""),
+                answer_style=str(style or ""),
+            )
+        )
+    return table, pairs
 
 
 def check_pair(
@@ -103,7 +171,7 @@ def check_pair(
     return problems
 
 
-class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionPair]):
+class ValidateStep(ItemStage[Item, InstructionPair]):
     """Check one partition's pairs (items: each pair with its sample, ``None`` if unknown).
 
     Args:
@@ -120,6 +188,10 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         self.config = config
         self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
+        self.tables: list[pa.Table] = []
+        self.rows: dict[int, tuple[int, InstructionPair]] = {}  # id(pair) → its row, pair
+        self.views: dict[str, SampleView] = {}
+        self.counted: dict[tuple[str, tuple[str, ...], str], tuple[str, str, str]] = {}
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -129,28 +201,38 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         """
         step = copy.copy(self)
         step.audit = AuditReport(self.infos)
+        step.tables = []
+        step.rows = {}
+        step.views = {}
+        step.counted = {}
         return ItemStage.run_partition(step, partition, outputs)
 
-    def items(self, partition: Partition) -> Iterable[tuple[InstructionPair, Sample | None]]:
+    def items(self, partition: Partition) -> Iterable[Item]:
         """The pairs of every pair file (generate, then caption), with their samples."""
         *pair_files, sample_file = partition.inputs
         samples = {s.sample_id: s for s in iter_samples(sample_file)}
+        row = 0
         for path in pair_files:
-            for pair in iter_pairs(path):
+            table, pairs = read_pairs(path)
+            self.tables.append(table)
+            for pair in pairs:
+                self.rows[id(pair)] = (row, pair)
                 yield pair, samples.get(pair.sample_id)
+                row += 1
 
-    def item_id(self, item: tuple[InstructionPair, Sample | None]) -> str:
+    def item_id(self, item: Item) -> str:
         """A pair is named by its id."""
         return item[0].pair_id
 
-    def process(
-        self, item: tuple[InstructionPair, Sample | None], ledger: Ledger
-    ) -> list[InstructionPair]:
+    def process(self, item: Item, ledger: Ledger) -> list[InstructionPair]:
         """Keep a valid pair; reject it with every problem found."""
         pair, sample = item
         problems = check_pair(pair, sample, self.by_id, self.config)
         if sample is not None:
-            flags = self.audit.add(from_pair(pair, sample))
+            view = self.views.get(sample.sample_id)
+            if view is None:
+                view = self.views[sample.sample_id] = sample_view(sample)
+            flags = self.audit.add(from_pair(pair, sample, view))
             problems += [f"audit:{code}" for code in flags]
             kind = "template" if pair.generator == GENERATOR else "captioner"
             ledger.stats.produced[f"audited:{kind}"] += 1
@@ -162,11 +244,18 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
             raise ItemDropped(problems, pair.sample_id)
         assert sample is not None
         ledger.seen.update((("id", pair.pair_id), content))
-        ledger.stats.produced[f"pairs:{pair.task}"] += 1
-        modality = pair_modality(sample, pair.image_roles)
-        temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
-        ledger.stats.produced[f"by_modality:{modality}/{pair.task}"] += 1
-        ledger.stats.produced[f"by_temporal:{temporal}/{pair.task}"] += 1
+        key = (sample.sample_id, pair.image_roles, pair.task)  # a sample's pairs share them
+        counted = self.counted.get(key)
+        if counted is None:
+            modality = pair_modality(sample, pair.image_roles)
+            temporal = "multi" if len({*pair.image_roles} & TEMPORAL_ROLES) > 1 else "single"
+            counted = self.counted[key] = (
+                f"pairs:{pair.task}",
+                f"by_modality:{modality}/{pair.task}",
+                f"by_temporal:{temporal}/{pair.task}",
+            )
+        for name in counted:
+            ledger.stats.produced[name] += 1
         return [pair]
 
     def write(
@@ -176,8 +265,13 @@ class ValidateStep(ItemStage[tuple[InstructionPair, Sample | None], InstructionP
         kept: list[InstructionPair],
         ledger: Ledger,
     ) -> None:
-        """Write the valid pairs and the partition's audit."""
-        write_table(outputs.path("pairs"), pairs_table(kept))
+        """Write the valid pairs (their rows as read: the same table) and the partition's audit."""
+        rows = [self.rows.get(id(pair), (-1, None)) for pair in kept]
+        if self.tables and all(read is pair for (_, read), pair in zip(rows, kept, strict=True)):
+            table = pa.concat_tables(self.tables).combine_chunks()  # one chunk: as pairs_table
+            write_table(outputs.path("pairs"), take_rows(table, [row for row, _ in rows]))
+        else:  # pairs that were not read from the partition's files
+            write_table(outputs.path("pairs"), pairs_columns(kept))
         audit = json.dumps(self.audit.to_dict(full=True), sort_keys=True)
         outputs.path("audit", suffix=".json").write_text(audit + "\n", encoding="utf-8")
 

@@ -238,16 +238,20 @@ def presence(item: AuditItem) -> list[str]:
         problems.append(f"unverifiable:{name}")
     elif (word == "yes") != truth:
         problems.append(f"wrong_yes_no:{name}")
-    if rest and (word == "no") != bool(re.search(r"\b(not|no|cannot)\b", rest.casefold())):
+    if rest and (word == "no") != bool(_NEGATION.search(rest.casefold())):
         problems.append("negation_mismatch")
     others = [n for _, _, n in mentions(answer, _ALL_BEN) if n != name]
     return problems + _claimed_absent(item, others)
 
 
+_NEGATION = re.compile(r"\b(not|no|cannot)\b")
+_URBAN_RURAL = re.compile(r"\b(urban|rural)\b")
+
+
 def urban_rural(item: AuditItem) -> list[str]:
     """Urban/rural from the class areas (or from CLC-43 labels alone where they make it sure)."""
     answer = " ".join(item.answers)
-    verdict = re.search(r"\b(urban|rural)\b", answer.casefold())
+    verdict = _URBAN_RURAL.search(answer.casefold())
     if not verdict:
         return ["no_urban_rural"]
     said = verdict.group(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from eoinstruct.pipeline.instructions.builders.common import (
     Builder,
@@ -102,16 +103,19 @@ MIN_SHARE = 0.05
 # -- names and shares --------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)  # class names: a closed set, written for every sample
 def lower_first(name: str) -> str:
     """Write an exact class name mid-sentence: its first letter lower-cased, the rest kept."""
     return name[:1].lower() + name[1:]
 
 
+@lru_cache(maxsize=1024)
 def prose_name(name: str) -> str:
     """Return a BigEarthNet class name as it reads in a prose list (no commas inside)."""
     return PROSE_NAMES.get(name) or lower_first(name)
 
 
+@lru_cache(maxsize=1024)
 def is_plural(phrase: str) -> bool:
     """Whether a class phrase takes a plural verb (``pastures are``, ``arable land is``).
 
