@@ -142,3 +142,36 @@ def test_stored_rounding_equals_the_former_formula() -> None:
     for top, dtype in ((65535.0, "<u2"), (255.0, "u1")):
         former = np.nan_to_num(values, nan=0.0).clip(0, top).round().astype(dtype)
         np.testing.assert_array_equal(_rounded(values, top).astype(dtype), former)
+
+
+def test_npy_bytes_equal_numpys_writer() -> None:
+    from eoinstruct.pipeline.corpus.rows import npy_bytes
+
+    rng = np.random.default_rng(5)
+    cases = [
+        rng.random((2, 12, 9)).astype("<f4"),
+        rng.integers(0, 65535, (12, 7, 5)).astype("<u2"),
+        rng.integers(0, 255, (3, 4, 4)).astype("u1"),
+        np.zeros((0, 3, 3), "<f4"),
+        rng.random((3, 6, 6)).astype("<f4")[:, ::2, 1:],  # not contiguous
+    ]
+    for array in cases:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+        assert npy_bytes(array) == buffer.getvalue()
+        np.testing.assert_array_equal(np.load(io.BytesIO(npy_bytes(array))), array)
+
+
+def test_upsampling_repeats_each_coarse_pixel_onto_its_block() -> None:
+    from pathlib import Path
+
+    from eoinstruct.pipeline.io.rasters import _Band, _upsample
+
+    rng = np.random.default_rng(9)
+    for height, factor in ((6, 2), (4, 3), (5, 1)):
+        data = rng.integers(0, 10_000, (1, height, height + 1), dtype=np.uint16)
+        band = _Band(Path("b.tif"), data, None, (0.0, 0.0, 1.0, 1.0), False)
+        out = np.full((height * factor, (height + 1) * factor), np.nan, np.float32)
+        _upsample(band, out.shape, out)
+        expected = np.kron(data[0], np.ones((factor, factor), np.uint16)).astype(np.float32)
+        np.testing.assert_array_equal(out, expected)

@@ -128,11 +128,29 @@ def _batches(table: pa.Table, size: int) -> list[pa.RecordBatch]:
     return out
 
 
+def _binary_array(values: list[bytes | None]) -> pa.Array:
+    """A binary array of ``values`` (None a null) from one joined buffer and its offsets.
+
+    ``pa.array`` on a list of ~28 kB ``bytes`` takes ~14 ms per 64 values (it grows its buffer
+    value by value); joining them first takes ~0.4 ms, the same array.
+    """
+    lengths = np.fromiter((0 if v is None else len(v) for v in values), np.int64, len(values))
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    valid = np.fromiter((v is not None for v in values), np.bool_, len(values))
+    nulls = len(values) - int(valid.sum())
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    data = pa.py_buffer(b"".join(v for v in values if v is not None))
+    return pa.Array.from_buffers(
+        pa.binary(), len(values), [validity, pa.py_buffer(offsets), data], null_count=nulls
+    )
+
+
 def rendered_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Return rows of :data:`RENDER_SCHEMA` as a table of :data:`ROW_GROUP_SIZE`-row batches.
 
-    Built a column at a time (one ``pa.array`` per column and batch from the rows' values, a
-    missing key a null) rather than by ``RecordBatch.from_pylist``, which converts row dicts.
+    Built a column at a time (a missing key a null; binary columns by :func:`_binary_array`)
+    rather than by ``RecordBatch.from_pylist``, which converts row dicts.
 
     Args:
         rows: The rows.
@@ -144,7 +162,9 @@ def rendered_table(rows: list[dict[str, Any]]) -> pa.Table:
     for start in range(0, len(rows), ROW_GROUP_SIZE):
         chunk = rows[start : start + ROW_GROUP_SIZE]
         columns = [
-            pa.array([row.get(field.name) for row in chunk], type=field.type)
+            _binary_array([row.get(field.name) for row in chunk])
+            if field.type == pa.binary()
+            else pa.array([row.get(field.name) for row in chunk], type=field.type)
             for field in RENDER_SCHEMA
         ]
         batches.append(pa.RecordBatch.from_arrays(columns, schema=RENDER_SCHEMA))
