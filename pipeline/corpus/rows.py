@@ -167,7 +167,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
     header = io.BytesIO()
     fmt = np.lib.format
     fmt.write_array_header_1_0(header, fmt.header_data_from_array_1_0(contiguous))
-    data = memoryview(contiguous).cast("B") if contiguous.size else b""
+    data = contiguous.data.cast("B") if contiguous.size else b""
     return b"".join((header.getvalue(), data))
 
 
