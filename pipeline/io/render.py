@@ -21,16 +21,16 @@ the same colour and brightness is comparable across samples:
 Which bands are shown is :attr:`ImageRef.display_bands`, or guessed from the band names. Nodata
 renders black. Every function takes the image's pixels when the caller already holds them (the
 score stage reads each file once and renders from that array), and reads them otherwise. PNGs
-are written with zlib level :data:`PNG_COMPRESS_LEVEL` and strategy :data:`PNG_STRATEGY`.
+are deflated by ISA-L (``isal``) at level :data:`PNG_COMPRESS_LEVEL`.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+from isal import isal_zlib
 
 from eoinstruct.pipeline.io.rasters import (
     KELVIN_RANGE,
@@ -116,46 +116,49 @@ def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return out
 
 
-PNG_COMPRESS_LEVEL = 1
-"""zlib level of rendered PNGs (0–9), used with :data:`PNG_STRATEGY`.
+PNG_COMPRESS_LEVEL = 2
+"""ISA-L deflate level of rendered PNGs (0–3, :func:`isal.isal_zlib.compress`).
 
-Measured (CPU time, best of 3, a loaded 2-core machine) on 23 renderings of real 120 x 120
-patches (BigEarthNet S2 true colour and S1 false colour, Landsat crops), per image: Pillow at
-level 3 (the former setting) 1.57–1.71 ms and 28.7 kB; Pillow level 1 or 2: 1.44 ms, the same
-bytes; level 6: 2.99 ms, 27.4 kB; Pillow level 1 with Huffman-only coding 1.12 ms, 27.2 kB,
-with run-length coding 1.15 ms, 27.2 kB. About 0.75 ms of Pillow's time is its own row
-filtering and chunking (0.98 ms at level 0; zlib itself takes 0.25 ms), so :func:`png_bytes`
-filters the rows in numpy (the per-row choice among None, Sub, Up and Paeth by least sum of
-absolute residuals) and calls zlib once: with run-length coding 0.89–0.98 ms and 27.3 kB; with
-the default strategy at level 1/2/3 1.20/1.24/1.36 ms and 28.8/28.8/28.7 kB. Huffman-only
-coding (0.84 ms) was dropped: it cannot code runs, so a uniform or nodata area costs a bit per
-byte (a 120 x 120 half-black rendering: 16.2 kB against 11.7 kB with run-length coding).
-Run-length coding finds no repeats longer than one byte: on the 195 renderings of the sample
-build (synthetic pixels) it wrote 11.60 MB where Pillow level 3 wrote 10.98 MB (−7 to −12 %
-for the Sentinel sources, up to +90 % for synthetic SAR/UAV fixtures with repeating texture);
-the default strategy at level 3 wrote 11.38 MB at 37 % more time on the real patches. Decoded
-pixels are the same whatever the settings."""
+Rows are filtered with one filter per image, Sub or Up, whichever leaves the smaller sum of
+absolute residuals (as signed bytes) over every 5th row (:data:`PNG_FILTER_SAMPLE`), then
+deflated by ISA-L in one call. Measured (CPU µs per image, medians of 3, a loaded 2-core
+machine) on the 2,000 renderings (120 x 120 Sentinel-2 true colour and Sentinel-1 false
+colour) of the synthetic BigEarthNet build: the former per-row choice among None, Sub, Up and
+Paeth (the specification's heuristic, as Pillow does) with zlib level 1 and run-length coding
+846 µs, 56.26 MB of IDAT data; the same rows with ISA-L level 1/2 481/519 µs, 54.82/54.53 MB (the
+per-row choice itself costs ~330 µs); Sub only with ISA-L level 1/2 173/172 µs,
+57.02/56.78 MB; Up only 161/165 µs, 57.08/56.89 MB; on 600 of them ISA-L level 0 writes 50 %
+more than level 1 for 5 % less time, level 3 no fewer bytes than level 2 for 9 % more time.
+The per-image pick (~7 µs) keeps Up for images with vertical structure. As chosen, whole
+:func:`png_bytes`: 0.40 against 1.82 CPU s for the 2,000 (57.01 against 56.38 MB, +1.1 %);
+on the 129 renderings of the sample build 495 against 2,715 µs per image and 7.16 against
+7.37 MB (−2.9 %: +0.4 to +6 % for the Sentinel sources, −20 to −42 % for DOTA, HIT-UAV and
+HRSID, +30 % for SatlasPretrain, whose noisy 8-bit bands favour Paeth; Paeth only or the
+per-row choice with ISA-L level 2: 6.98/6.90 MB at 1,217/1,612 µs). Decoded pixels are the
+same whatever the settings (any zlib inflater reads the stream)."""
 
-PNG_STRATEGY = zlib.Z_RLE
-"""zlib strategy of rendered PNGs (see :data:`PNG_COMPRESS_LEVEL`)."""
+PNG_FILTER_SAMPLE = 5
+"""Every how many rows the per-image filter choice of :func:`_filtered_rows` looks at.
+
+Odd, so that the rows looked at fall on both sides of the row pairs of a band upsampled 2x
+(where Up leaves every other row zero): with every 8th row the choice missed Up on the sample
+build's SatlasPretrain renderings (484 kB where Up gives 395 kB). Every 5th row from row 2
+comes within 0.3 % of the better of Sub and Up on the sample build and the 2,000-unit build."""
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_FILTERS = np.array([0, 1, 2, 4], dtype=np.uint8)
-"""PNG filter types tried per row: None, Sub, Up, Paeth."""
+_SUB, _UP = 1, 2
+"""PNG filter types: Sub (residual to the byte one pixel left), Up (to the byte above)."""
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    crc = isal_zlib.crc32(data, isal_zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 def _filtered_rows(pixels: np.ndarray) -> np.ndarray:
-    """PNG scanlines of ``(height, width, channels)`` uint8 pixels, each row's filter chosen.
+    """PNG scanlines of ``(height, width, channels)`` uint8 pixels, filtered Sub or Up.
 
-    Each row is filtered with None, Sub, Up and Paeth; the one whose residuals (as signed
-    bytes) have the least sum of absolute values is kept, the heuristic the PNG specification
-    recommends (and Pillow uses). Residuals and the Paeth pick are byte arithmetic modulo
-    256 on views of one zero-padded copy (int16 only for Paeth's distances): 0.17 ms per
-    120 x 120 rendering against 0.45 ms with int16 stacks and ``np.where``, the same bytes.
+    See :func:`_filter_padded`.
     """
     height, width, channels = pixels.shape
     bytes8 = np.zeros((height + 1, (width + 1) * channels), dtype=np.uint8)
@@ -167,34 +170,23 @@ def _filter_padded(bytes8: np.ndarray, channels: int) -> np.ndarray:
     """:func:`_filtered_rows` of pixels already in a zero-padded copy.
 
     ``bytes8`` is ``(height + 1, (width + 1) * channels)``: a row and a pixel of zeros above
-    and to the left of the interleaved pixels.
+    and to the left of the interleaved pixels. Every row gets the same filter, Sub or Up,
+    whichever has the smaller sum of absolute residuals (as signed bytes) over every
+    :data:`PNG_FILTER_SAMPLE`-th row from row ``PNG_FILTER_SAMPLE // 2`` (or the last row of
+    a shorter image; Sub on a tie); residuals are byte arithmetic modulo 256.
     """
     height, span = bytes8.shape[0] - 1, bytes8.shape[1] - channels
-    wide = bytes8.astype(np.int16)
-    x8 = bytes8[1:, channels:]
-    left, up, corner = wide[1:, :-channels], wide[:-1, channels:], wide[:-1, :-channels]
-    pa = np.abs(up - corner)
-    pb = np.abs(left - corner)
-    pc = np.abs(left + up - 2 * corner)
-    left8, up8, corner8 = bytes8[1:, :-channels], bytes8[:-1, channels:], bytes8[:-1, :-channels]
-    # Paeth's pick (left where pa is least, else up where pb ≤ pc, else corner) as byte
-    # arithmetic modulo 256, exact since the result is one of the three bytes (np.where on
-    # these views is ~10x slower)
-    take_left = ((pa <= pb) & (pa <= pc)).view(np.uint8)
-    take_up = (pb <= pc).view(np.uint8)
-    paeth = corner8 + take_up * (up8 - corner8)
-    paeth += take_left * (left8 - paeth)
-    residuals = np.empty((4, height, span), dtype=np.uint8)
-    residuals[0] = x8
-    np.subtract(x8, left8, out=residuals[1])  # modulo 256
-    np.subtract(x8, up8, out=residuals[2])
-    np.subtract(x8, paeth, out=residuals[3])
+    x8, left8, up8 = bytes8[1:, channels:], bytes8[1:, :-channels], bytes8[:-1, channels:]
+    # rows 2, 7, 12…: not the first, whose Up residuals are its pixels (unless it is the only)
+    rows_seen = slice(min(PNG_FILTER_SAMPLE // 2, height - 1), None, PNG_FILTER_SAMPLE)
+    x_seen = x8[rows_seen]
     # |r| of each residual read as a signed byte: int8 abs wraps -128 to -128, i.e. 0x80
-    cost = np.abs(residuals.view(np.int8)).view(np.uint8).sum(axis=2, dtype=np.int32)
-    choice = cost.argmin(axis=0)
+    sub_cost = np.abs((x_seen - left8[rows_seen]).view(np.int8)).view(np.uint8).sum(dtype=np.int64)
+    up_cost = np.abs((x_seen - up8[rows_seen]).view(np.int8)).view(np.uint8).sum(dtype=np.int64)
+    kind, other = (_SUB, left8) if sub_cost <= up_cost else (_UP, up8)
     rows = np.empty((height, span + 1), dtype=np.uint8)
-    rows[:, 0] = _PNG_FILTERS[choice]
-    rows[:, 1:] = residuals[choice, np.arange(height)]
+    rows[:, 0] = kind
+    np.subtract(x8, other, out=rows[:, 1:])  # modulo 256
     return rows
 
 
@@ -203,7 +195,7 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
 
     Args:
         rgb: The rendering.
-        compress_level: zlib level.
+        compress_level: ISA-L deflate level (0–3).
 
     Returns:
         The PNG bytes.
@@ -216,8 +208,7 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
     pixels = bytes8[1:, channels:].reshape(height, width, channels)
     for index in range(channels):
         pixels[:, :, index] = planes[index]
-    coder = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 8, PNG_STRATEGY)
-    data = coder.compress(_filter_padded(bytes8, channels).data) + coder.flush()
+    data = isal_zlib.compress(_filter_padded(bytes8, channels).data, compress_level)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"".join(
         (
@@ -310,7 +301,7 @@ def render_png(
     Args:
         image: The image.
         array: Its pixels, every band (see :func:`render_rgb`); read when None.
-        compress_level: zlib level of a rendered PNG.
+        compress_level: ISA-L deflate level of a rendered PNG (0–3).
 
     Returns:
         Encoded image bytes.
