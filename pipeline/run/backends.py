@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, wait
@@ -147,6 +148,8 @@ class DaskExecutor:
         self._driver_warm = False
         self.ran_here = 0
         """Partitions the driver ran itself while the local cluster started."""
+        self.ran_here_cpu = 0.0
+        """The CPU seconds of those partitions (the driver's thread)."""
         own = scheduler is None if own_workers is None else own_workers
         if scheduler:
             self._client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -213,8 +216,11 @@ class DaskExecutor:
         # a local cluster still starting: the driver runs partitions itself meanwhile, one at
         # a time, until the workers are up (see the class's docstring)
         while pending and self._starting is not None and not self._starting.done():
+            cpu = time.thread_time()
+            result = fn(pending.popleft())
             self.ran_here += 1
-            yield fn(pending.popleft())
+            self.ran_here_cpu += time.thread_time() - cpu
+            yield result
         if not pending:
             return
         items = list(pending)
@@ -238,10 +244,11 @@ class DaskExecutor:
     def close(self) -> None:
         """Close the client and the local cluster, if any (a shared cluster keeps running)."""
         if self.ran_here:
-            log.info(
-                "%s: the driver ran %d partitions while the cluster started",
+            log.info(  # benchmarks.stages reads this line: keep its words
+                "%s: the driver ran %d partitions (%.3f CPU-s) while the cluster started",
                 self.name,
                 self.ran_here,
+                self.ran_here_cpu,
             )
         if self._starting is not None:
             wait([self._starting])  # a failed start left nothing to close beyond what is set
