@@ -170,6 +170,9 @@ def whole_metrics(runs: Sequence[Any]) -> dict[str, Any]:
     _put(out, "workers_cpu_s", [max(r.cpu_s - r.driver_cpu_s, 0.0) for r in runs])
     _put(out, "in_stage_s", [r.in_stage_s for r in runs])
     _put(out, "task_cpu_s", [r.task_cpu_s for r in runs])
+    # tasks the driver ran while the cluster started: their CPU is the driver's, not the
+    # workers' (older results have no such field)
+    _put(out, "driver_task_cpu_s", [getattr(r, "driver_task_cpu_s", 0.0) for r in runs])
     # outside the tasks: the driver's own work (imports, listing, global passes, the card,
     # the reports; with Dask also the scheduler) and, in workers, what is not a task
     _put(out, "outside_tasks_cpu_s", [max(r.cpu_s - r.task_cpu_s, 0.0) for r in runs])
@@ -247,7 +250,10 @@ def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str,
             )
             # workers' CPU outside the tasks, per task CPU (target < 5 %)
             workers, tasks = r[f"{label}.n.workers_cpu_s"], r[f"{label}.n.task_cpu_s"]
-            out[f"scaling.{label}_task_overhead"] = _r(max(workers - tasks, 0.0) / max(tasks, 1e-9))
+            in_workers = tasks - r.get(f"{label}.n.driver_task_cpu_s", 0.0)
+            out[f"scaling.{label}_task_overhead"] = _r(
+                max(workers - in_workers, 0.0) / max(in_workers, 1e-9)
+            )
         if "whole_dask2.n.wall_s" in r:
             values["scaling"] = base / r["whole_dask2.n.wall_s"]
             out["target.scaling.basis"] = "eoinstruct all, one process"

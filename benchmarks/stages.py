@@ -336,6 +336,9 @@ class WholeRun:
         task_cpu_s: The partitioned stages' ``task_cpu_seconds`` summed: the CPU of the
             threads that ran the partitions (in a worker: without its event loop, heartbeats
             and comms).
+        driver_task_cpu_s: The part of ``task_cpu_s`` the driver ran itself while the local
+            cluster started (:class:`~eoinstruct.pipeline.run.backends.DaskExecutor`; from the
+            command's log): in ``driver_cpu_s``, not in the workers'.
         tasks: Partition tasks run (one per partition and partitioned stage).
         peak_rss_mb: Peak RSS of the process tree.
         pairs: Pairs written.
@@ -349,6 +352,7 @@ class WholeRun:
     driver_cpu_s: float = 0.0
     in_stage_s: float = 0.0
     task_cpu_s: float = 0.0
+    driver_task_cpu_s: float = 0.0
     tasks: int = 0
     peak_rss_mb: float = 0.0
     pairs: int = 0
@@ -399,7 +403,27 @@ def run_whole(
             1 for p in (work / "_state" / name).glob("*.json") if not p.name.startswith("_")
         )
     run.pairs = sum(_pairs_by_source(work).values())
+    run.driver_task_cpu_s = driver_task_cpu(root / "all.log")
     return run
+
+
+_DRIVER_RAN = re.compile(r"the driver ran \d+ partitions \(([0-9.]+) CPU-s\)")
+
+
+def driver_task_cpu(log: Path) -> float:
+    """CPU seconds of the partitions a Dask run's driver ran itself while its cluster started.
+
+    Args:
+        log: The command's log.
+
+    Returns:
+        The seconds (0 without such a line: in-process, or the cluster was up in time).
+    """
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0.0
+    return sum(float(m.group(1)) for m in _DRIVER_RAN.finditer(text))
 
 
 def _source_of(partition: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from build_helpers import make_params, tree_digest
 
+from benchmarks.stages import driver_task_cpu
 from eoinstruct.cli import main
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import load_params
@@ -168,7 +169,9 @@ def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
         assert enclosing_executor() is None
         with use_executor(executor):
             assert enclosing_executor() is executor
+            assert executor.client is not None  # started: the partitions run on the worker
             run_partitions("st", tmp_path / "dask", PARTS, step, {}, executor=executor)
+        assert executor.ran_here == 0
         # Dask's MALLOC_TRIM_THRESHOLD_=65536 turned off glibc's dynamic mmap threshold:
         # 8x the page faults of the same task in-process (pipeline.run.cluster.MALLOC_ENVIRON)
         seen = executor.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
@@ -177,3 +180,41 @@ def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
         executor.close()
     run_partitions("st", tmp_path / "inprocess", PARTS, step, {})
     assert outputs_digest(tmp_path / "dask") == outputs_digest(tmp_path / "inprocess")
+
+
+def make_where(driver: int):
+    """A task that says which process ran it, slow in the driver (a closure, by value)."""
+
+    def where(item: int) -> tuple[int, int]:
+        import time
+
+        if os.getpid() == driver:  # up to 20 s for the cluster to start, then fast
+            time.sleep(0.05)
+        return item, os.getpid()
+
+    return where
+
+
+def test_the_driver_runs_partitions_while_the_local_cluster_starts(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    executor = make_executor({"kind": "local", "workers": 1}, tmp_path / "cluster.json")
+    try:
+        assert isinstance(executor, DaskExecutor)
+        # the constructor returned at once: the first items run here, the rest on the worker
+        first = list(executor.map_unordered(make_where(os.getpid()), range(400)))
+        here = sorted(item for item, pid in first if pid == os.getpid())
+        there = sorted(item for item, pid in first if pid != os.getpid())
+        assert sorted(item for item, _ in first) == list(range(400))
+        assert here == list(range(len(here))) and len(here) == executor.ran_here > 0
+        assert there and there[0] == len(here)  # taken over by the worker, none twice
+        # once started, everything runs on the cluster
+        later = list(executor.map_unordered(make_where(os.getpid()), range(4)))
+        assert {pid for _, pid in later} == {pid for _, pid in first if pid != os.getpid()}
+        assert executor.ran_here == len(here)
+    finally:
+        executor.close()
+    # the benchmark counts that CPU as the driver's, from the log line
+    log = tmp_path / "all.log"
+    log.write_text(caplog.text)
+    assert driver_task_cpu(log) == pytest.approx(executor.ran_here_cpu, abs=1e-3)
+    assert executor.ran_here_cpu < 0.05 * executor.ran_here  # the tasks mostly slept
