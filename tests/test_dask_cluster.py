@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,27 @@ def test_the_driver_runs_partitions_while_the_local_cluster_starts(tmp_path: Pat
     log.write_text(caplog.text)
     assert driver_task_cpu(log) == pytest.approx(executor.ran_here_cpu, abs=1e-3)
     assert executor.ran_here_cpu < 0.05 * executor.ran_here  # the tasks mostly slept
+
+
+def test_a_zombie_adopted_by_another_parent_counts_as_gone() -> None:
+    """A cluster process whose parent (a subreaper such as the benchmark) has not reaped it yet
+    is gone for `cluster stop`, which would otherwise wait its whole timeout for it."""
+    code = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'pass'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(5)\n"  # the child exits at once and stays a zombie of this process
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        deadline = time.monotonic() + 5
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not pid_alive(pid)  # still a zombie of `parent`, not reaped by it
+        assert Path(f"/proc/{pid}").exists()
+        assert pid_alive(parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()

@@ -91,7 +91,21 @@ def pid_alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         return done == 0
     except ChildProcessError:
-        return True
+        return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether another process's child exited and awaits its parent (Linux ``/proc``).
+
+    A cluster process outlives the command that started it and is adopted by init or by a
+    subreaper (the benchmark is one): until that parent reaps it, it is a zombie that
+    ``kill(pid, 0)`` still finds.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (not Linux): trust kill()
+    return stat[stat.rfind(")") + 2 :].startswith("Z")
 
 
 def read_state(path: Path) -> ClusterState | None:
