@@ -25,12 +25,15 @@ import io
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ENCODING_UNITS: dict[str, tuple[str, float]] = {
     "uint8": ("8-bit digital number", 1.0),
@@ -46,6 +49,37 @@ ENCODING_UNITS: dict[str, tuple[str, float]] = {
 """Encoding → (unit of the physical value, scale from stored to physical)."""
 
 TIME_ROLE = re.compile(r"^(t\d+)(?:_.+)?$")
+
+
+class BlobRef:
+    """One value of a binary Arrow array, referenced rather than copied.
+
+    Attributes:
+        buffer: The array's data buffer (for a rendering cache, a slice of the memory map).
+        start: Offset of the value's first byte in ``buffer``.
+        end: Offset after its last byte.
+    """
+
+    __slots__ = ("buffer", "end", "start")
+
+    def __init__(self, buffer: pa.Buffer, start: int, end: int) -> None:
+        self.buffer = buffer
+        self.start = start
+        self.end = end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def view(self) -> memoryview:
+        """Return the value's bytes as a memoryview of the buffer (no copy)."""
+        return memoryview(self.buffer)[self.start : self.end]
+
+    def __bytes__(self) -> bytes:
+        return bytes(self.view())
+
+
+Blob = bytes | BlobRef
+"""Encoded pixels: bytes decoded here, or a value of the rendering cache."""
 
 
 def sample_key(sample_id: str) -> str:
@@ -202,12 +236,22 @@ def _doc_json(doc: Mapping[str, Any]) -> str:
     """``to_json(doc)``, with the :class:`_Encoded` top-level values spliced in as they are.
 
     The metadata is serialised once for the Parquet row; the tar's JSON (whose size also
-    counts towards ``shard.max_bytes``) reuses that text instead of encoding it again.
+    counts towards ``shard.max_bytes``) reuses that text instead of encoding it again. The
+    plain values between two spliced ones (in sorted key order) are encoded by one
+    :func:`to_json` of their dict, not one call per key.
     """
-    parts = [
-        f"{to_json(name)}:{value if isinstance(value, _Encoded) else to_json(value)}"
-        for name, value in sorted(doc.items())
-    ]
+    parts: list[str] = []
+    plain: dict[str, Any] = {}
+    for name, value in sorted(doc.items()):
+        if isinstance(value, _Encoded):
+            if plain:
+                parts.append(to_json(plain)[1:-1])
+                plain = {}
+            parts.append(f"{to_json(name)}:{value}")
+        else:
+            plain[name] = value
+    if plain:
+        parts.append(to_json(plain)[1:-1])
     return "{" + ",".join(parts) + "}"
 
 
@@ -215,10 +259,10 @@ def sample_records(
     sample: Sample,
     pairs: Sequence[InstructionPair],
     split: str,
-    rendered: Mapping[str, bytes],
-    arrays: Mapping[str, tuple[bytes, dict[str, Any]]],
+    rendered: Mapping[str, Blob],
+    arrays: Mapping[str, tuple[Blob, dict[str, Any]]],
     metadata: Mapping[str, Any],
-) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, bytes]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Blob]]:
     """Return a sample's Parquet row, its pair-table rows and its tar members.
 
     Args:
@@ -288,7 +332,7 @@ def sample_records(
             for d, p in zip(dialogues, pairs, strict=True)
         ],
     }
-    members = {"json": _doc_json(doc).encode("utf-8")}
+    members: dict[str, Blob] = {"json": _doc_json(doc).encode("utf-8")}
     for role in roles:
         members[f"{role}.png"] = rendered[role]
         if role in arrays:

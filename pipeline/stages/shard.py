@@ -26,10 +26,10 @@ own code (``webdataset.ShardWriter`` rotates the tar alone, not its Parquet twin
 members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.webdataset`).
 
 The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.arrow``,
-:mod:`eoinstruct.pipeline.io.rendered`): copied, not decoded again, and the partition's file is
-deleted once its shards are published (a kill in between leaves it for the next run to delete).
-Where it is absent the samples are decoded here, into the same bytes. Each shard file is hashed
-while it is written (through a 1 MiB buffer), so publishing it does not read it back.
+:mod:`~eoinstruct.pipeline.io.rendered`), not decoded nor copied into Python bytes again
+(:mod:`~eoinstruct.pipeline.corpus.columns`); the file is deleted once its shards are published
+(else by the next run). Where it is absent the samples are decoded here, into the same bytes.
+Each shard file is hashed while written (a 1 MiB buffer): publishing it does not read it back.
 
 Per partition a summary (``<work>/shard/summary/<partition>.json``: pairs per
 split/source/task, generators, sensors and their bands, sample locations, band value
@@ -57,6 +57,13 @@ import pyarrow.parquet as pq
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import write_card
+from eoinstruct.pipeline.corpus.columns import (
+    Blob,
+    BlobRendered,
+    load_rendered_blobs,
+    sample_table,
+    stored_blobs,
+)
 from eoinstruct.pipeline.corpus.features import column_codecs, leaf_paths
 from eoinstruct.pipeline.corpus.hub import ParquetFile
 from eoinstruct.pipeline.corpus.layout import (
@@ -83,14 +90,7 @@ from eoinstruct.pipeline.io.atomic import HashingWriter
 from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
-from eoinstruct.pipeline.io.rendered import (
-    RENDER_CACHE,
-    RENDER_SUFFIX,
-    Rendered,
-    load_rendered,
-    rendered_path,
-    stored_sample,
-)
+from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
 from eoinstruct.pipeline.quality.places import footprint_centre
 from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
@@ -352,7 +352,7 @@ class _ShardGroup:
         self.file_rows = self.file_bytes = 0
 
     def add(
-        self, row: dict[str, Any], pair_rows: list[dict[str, Any]], members: dict[str, bytes]
+        self, row: dict[str, Any], pair_rows: list[dict[str, Any]], members: dict[str, Blob]
     ) -> None:
         size = sum(len(v) for v in members.values())
         full = self.file_rows >= self.max_rows or (
@@ -363,7 +363,7 @@ class _ShardGroup:
         self.rows.append(row)
         self.pair_rows.extend(pair_rows)
         if self.tar is not None:
-            self.tar.write(sample_key(row["sample_id"]), members)
+            self.tar.write(sample_key(row["sample_id"]), {k: bytes(v) for k, v in members.items()})
         self.file_rows += 1
         self.file_bytes += size
         if len(self.rows) >= self.row_group_size:
@@ -371,7 +371,7 @@ class _ShardGroup:
 
     def flush(self) -> None:
         if self.rows and self.parquet is not None and self.pairs is not None:
-            self.parquet.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.parquet.write_table(sample_table(self.rows, self.schema))
             self.pairs.write_table(pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema))
             self.rows, self.pair_rows = [], []
 
@@ -400,13 +400,13 @@ class _ShardGroup:
         return out
 
 
-def _read_sample(sample: Sample, with_rasters: bool) -> Rendered:
+def _read_sample(sample: Sample, with_rasters: bool) -> BlobRendered:
     """Read and render every image of a sample, each once (raises RasterReadError).
 
     Only for a sample the score stage did not render (its ``rendered`` file predates it).
     """
-    rendered: dict[str, bytes] = {}
-    stored: dict[str, tuple[bytes, dict[str, Any]]] = {}
+    rendered: dict[str, Blob] = {}
+    stored: dict[str, tuple[Blob, dict[str, Any]]] = {}
     hists: dict[str, dict[str, list[int]]] = {}
     for image in sample.images:
         array = read_image(image)
@@ -449,7 +449,7 @@ def shard_partition(
     summary = _Summary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
-    from_score = load_rendered(rendered, set(by_sample))
+    from_score = load_rendered_blobs(rendered, set(by_sample))
     try:
         for sample_id, pairs in by_sample.items():
             sample = samples[sample_id]
@@ -459,7 +459,7 @@ def shard_partition(
                 if rows is not None and {r["role"] for r in rows} == {
                     im.role for im in sample.images
                 }:
-                    rendered, stored, hists = stored_sample(sample, rows, with_rasters)
+                    rendered, stored, hists = stored_blobs(sample, rows, with_rasters)
                 else:
                     rendered, stored, hists = _read_sample(sample, with_rasters)
             except RasterReadError as exc:
