@@ -81,18 +81,28 @@ class IngestStep(ItemStage[tuple[str, str], Sample]):
 
     def __init__(self, adapters: dict[str, SourceAdapter]) -> None:
         self.adapters = adapters
+        self._read: dict[str, list[Sample] | Exception] = {}
+        """The partition's units read ahead by an adapter's ``read_units``, if it has one."""
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run the partition inside one GDAL environment.
 
         rasterio opens (and closes) a default environment around every call made outside one:
         for the adapters' per-unit CRS transforms that cost more than the transforms. Inside
-        this one the calls run with the same defaults.
+        this one the calls run with the same defaults. An adapter with a ``read_units``
+        method reads the partition's units in one call first (BigEarthNet v1 transforms all
+        footprints at once); :meth:`process` then hands each unit's result (or error) on.
         """
         from rasterio.env import Env  # the adapters import rasterio anyway
 
         with Env.from_defaults():
-            return super().run_partition(partition, outputs)
+            read_units = getattr(self.adapters[partition.source], "read_units", None)
+            if read_units is not None:  # the partition's units in one call (batched work)
+                self._read = dict(zip(partition.items, read_units(partition.items), strict=True))
+            try:
+                return super().run_partition(partition, outputs)
+            finally:
+                self._read = {}
 
     def items(self, partition: Partition) -> Iterable[tuple[str, str]]:
         """The partition's unit ids, with their source."""
@@ -105,7 +115,11 @@ class IngestStep(ItemStage[tuple[str, str], Sample]):
     def process(self, item: tuple[str, str], ledger: Ledger) -> list[Sample]:
         """Read one unit; a sample id met twice in the partition fails the unit."""
         source, unit = item
-        got = self.adapters[source].read_unit(unit)
+        got = self._read.pop(unit, None)
+        if got is None:
+            got = self.adapters[source].read_unit(unit)
+        elif isinstance(got, Exception):
+            raise got
         duplicate = [s.sample_id for s in got if s.sample_id in ledger.seen]
         if duplicate:
             raise SourceError("bad_metadata", f"duplicate sample id {duplicate[0]}")

@@ -26,10 +26,10 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
@@ -52,9 +52,12 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
-from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.geo import footprint_from_box, footprints_from_boxes
 from eoinstruct.sources.options import parse_sensors
 from eoinstruct.sources.sensors import SENTINEL2_L2A_ORDER
+
+if TYPE_CHECKING:  # rasterio is imported on first use
+    from rasterio.crs import CRS
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""
@@ -211,6 +214,54 @@ class BigEarthNetV1(SourceAdapter):
                 cannot be determined.
             ValueError: If ``unit`` is not of the form ``s2/<patch>`` or ``s1/<patch>``.
         """
+        pending = self._pending(unit)
+        footprint = ""
+        if pending.box is not None and pending.crs is not None:
+            footprint = footprint_from_box(pending.box, pending.crs)
+        return [_finish(pending, footprint)]
+
+    def read_units(self, units: Sequence[str]) -> list[list[Sample] | Exception]:
+        """:meth:`read_unit` of many units, their footprints transformed together.
+
+        Each unit's result is what :meth:`read_unit` returns or raises (the exception is
+        returned in its place); the footprints are the same strings, computed by one
+        :func:`~eoinstruct.sources.geo.footprints_from_boxes` call per CRS.
+
+        Args:
+            units: Unit ids.
+
+        Returns:
+            Per unit, in order: its samples, or the exception reading it raised.
+        """
+        results: list[list[Sample] | Exception] = []
+        pending: list[tuple[int, _Pending]] = []
+        for unit in units:
+            try:
+                item = self._pending(unit)
+            except Exception:  # read_unit gives the error as it raises it
+                try:
+                    results.append(self.read_unit(unit))
+                except Exception as exc:  # handed back in the unit's place
+                    results.append(exc)
+                continue
+            pending.append((len(results), item))
+            results.append([])
+        groups: dict[int, list[tuple[int, _Pending]]] = {}
+        for slot, item in pending:
+            if item.box is not None and item.crs is not None:
+                groups.setdefault(id(item.crs), []).append((slot, item))
+            else:
+                results[slot] = [_finish(item, "")]
+        for group in groups.values():
+            crs = group[0][1].crs
+            boxes = [item.box for _, item in group if item.box is not None]
+            footprints = footprints_from_boxes(boxes, crs) if crs is not None else []
+            for (slot, item), footprint in zip(group, footprints, strict=True):
+                results[slot] = [_finish(item, footprint)]
+        return results
+
+    def _pending(self, unit: str) -> _Pending:
+        """Everything :meth:`read_unit` reads and checks, all but the footprint."""
         sensor_key, _, patch = unit.partition("/")
         if sensor_key not in _SENSORS or not patch or "/" in patch:
             raise ValueError(
@@ -240,10 +291,8 @@ class BigEarthNetV1(SourceAdapter):
             ulx, uly, lrx, lry = box
             width = round((lrx - ulx) / GRID_M)
             height = round((uly - lry) / GRID_M)
-            footprint = footprint_from_box(box, crs) if crs is not None else ""
         else:
             width, height = _size_from_headers(files, json_path, unit)
-            footprint = ""
 
         splits = self._split_table()
         if sensor_key == "s2":
@@ -273,27 +322,63 @@ class BigEarthNetV1(SourceAdapter):
             width=width,
             height=height,
         )
-        sample = Sample(
-            sample_id=f"{self.name}:{patch}",
-            source=self.name,
-            native_id=patch,
-            modality=spec.modality,
-            sensor=spec.sensor,
-            bands=spec.bands,
-            gsd_m=GRID_M,
-            crs=crs_text,
-            footprint_wkt=footprint,
-            acquired=acquired,
-            images=(image,),
-            tags=tags,
-            labels=Labels(scheme="clc43", classes=classes),
+        return _Pending(
+            name=self.name,
             licence=self.licence,
+            patch=patch,
+            spec=spec,
+            crs=crs,
+            crs_text=crs_text,
+            box=box,
+            acquired=acquired,
+            image=image,
+            tags=tags,
+            classes=classes,
             split=split,
         )
-        return [sample]
 
     def _split_table(self) -> _Splits:
         """Load the split lists once (lazily) and return them."""
         if self._splits is None:
             self._splits = _load_splits(self.root)
         return self._splits
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A patch read and checked, waiting for its footprint (:meth:`BigEarthNetV1.read_units`)."""
+
+    name: str
+    licence: str
+    patch: str
+    spec: _Sensor
+    crs: CRS | None
+    crs_text: str
+    box: tuple[float, float, float, float] | None
+    acquired: tuple[str, ...]
+    image: ImageRef
+    tags: dict[str, str]
+    classes: tuple[str, ...]
+    split: str
+
+
+def _finish(pending: _Pending, footprint: str) -> Sample:
+    """The sample of a read patch, with its footprint (empty without a box or a CRS)."""
+    spec = pending.spec
+    return Sample(
+        sample_id=f"{pending.name}:{pending.patch}",
+        source=pending.name,
+        native_id=pending.patch,
+        modality=spec.modality,
+        sensor=spec.sensor,
+        bands=spec.bands,
+        gsd_m=GRID_M,
+        crs=pending.crs_text,
+        footprint_wkt=footprint,
+        acquired=pending.acquired,
+        images=(pending.image,),
+        tags=pending.tags,
+        labels=Labels(scheme="clc43", classes=pending.classes),
+        licence=pending.licence,
+        split=pending.split,
+    )
