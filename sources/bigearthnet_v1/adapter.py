@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_v1.metadata import (
+    _LABELS_JSON,
     _find_labels_json,
     _load_json,
     _parse_box,
@@ -46,9 +47,9 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
     _crs_from_headers,
     _size_from_headers,
-    band_file_names,
     crs_and_string_from_wkt,
     crs_string,
+    pick_band_files,
     scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
@@ -129,6 +130,7 @@ class BigEarthNetV1(SourceAdapter):
             self.options.get("sensors", SENSORS), SENSORS, self.name
         )
         self._splits: _Splits | None = None
+        self._sensor_roots: dict[str, str] = {}
         self._sensor_dirs()
 
     def _sensor_dirs(self) -> dict[str, Path]:
@@ -195,7 +197,8 @@ class BigEarthNetV1(SourceAdapter):
         sensor_key, _, patch = unit.partition("/")
         if sensor_key not in _SENSORS:
             return []
-        return scandir_file_stats(str(self.root / _SENSORS[sensor_key].folder / patch))
+        root = self._sensor_root(sensor_key)
+        return scandir_file_stats(f"{root}/{patch}" if patch else root)
 
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one patch folder into a sample (metadata only).
@@ -268,17 +271,28 @@ class BigEarthNetV1(SourceAdapter):
                 f"{self.name}: bad unit id {unit!r}; expected s2/<patch> or s1/<patch>"
             )
         spec = _SENSORS[sensor_key]
-        folder = self.root / spec.folder / patch
-        if not folder.is_dir():
-            raise SourceError("missing_file", f"patch folder {folder} does not exist", unit)
-
-        json_path = _find_labels_json(folder, patch, unit)
+        # the folder as a string (str(root / folder / patch)), listed once: whether it is
+        # a folder, its labels JSON and its band files all come from the one os.scandir
+        folder_text = f"{self._sensor_root(sensor_key)}/{patch}"
+        try:
+            with os.scandir(folder_text) as found:
+                entries = list(found)
+        except (FileNotFoundError, NotADirectoryError):
+            entries = None
+        if entries is None:
+            raise SourceError("missing_file", f"patch folder {folder_text} does not exist", unit)
+        folder = Path(folder_text)
+        preferred = f"{patch}{_LABELS_JSON}"
+        if any(e.name == preferred and e.is_file() for e in entries):
+            json_path = folder / preferred
+        else:
+            json_path = _find_labels_json(folder, patch, unit)
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
-        folder_text = str(folder)  # the band paths as strings: str(folder / name)
         files = [
-            f"{folder_text}/{name}" for name in band_file_names(folder, patch, spec.bands, unit)
+            f"{folder_text}/{name}"
+            for name in pick_band_files(entries, folder_text, patch, spec.bands, unit)
         ]
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
@@ -336,6 +350,13 @@ class BigEarthNetV1(SourceAdapter):
             classes=classes,
             split=split,
         )
+
+    def _sensor_root(self, sensor_key: str) -> str:
+        """``str(root / <the sensor's folder>)``, formed once per sensor."""
+        found = self._sensor_roots.get(sensor_key)
+        if found is None:
+            found = self._sensor_roots[sensor_key] = str(self.root / _SENSORS[sensor_key].folder)
+        return found
 
     def _split_table(self) -> _Splits:
         """Load the split lists once (lazily) and return them."""
