@@ -217,7 +217,7 @@ class BigEarthNetV1(SourceAdapter):
                 cannot be determined.
             ValueError: If ``unit`` is not of the form ``s2/<patch>`` or ``s1/<patch>``.
         """
-        pending = self._pending(unit)
+        pending = self._pending(unit, (self.name, self.licence))
         footprint = ""
         if pending.box is not None and pending.crs is not None:
             footprint = footprint_from_box(pending.box, pending.crs)
@@ -237,10 +237,11 @@ class BigEarthNetV1(SourceAdapter):
             Per unit, in order: its samples, or the exception reading it raised.
         """
         results: list[list[Sample] | Exception] = []
+        identity = (self.name, self.licence)  # each read of these imports the facts module
         pending: list[tuple[int, _Pending]] = []
         for unit in units:
             try:
-                item = self._pending(unit)
+                item = self._pending(unit, identity)
             except Exception:  # read_unit gives the error as it raises it
                 try:
                     results.append(self.read_unit(unit))
@@ -263,8 +264,11 @@ class BigEarthNetV1(SourceAdapter):
                 results[slot] = [_finish(item, footprint)]
         return results
 
-    def _pending(self, unit: str) -> _Pending:
-        """Everything :meth:`read_unit` reads and checks, all but the footprint."""
+    def _pending(self, unit: str, identity: tuple[str, str]) -> _Pending:
+        """Everything :meth:`read_unit` reads and checks, all but the footprint.
+
+        ``identity`` is the adapter's ``(name, licence)``.
+        """
         sensor_key, _, patch = unit.partition("/")
         if sensor_key not in _SENSORS or not patch or "/" in patch:
             raise ValueError(
@@ -337,8 +341,8 @@ class BigEarthNetV1(SourceAdapter):
             height=height,
         )
         return _Pending(
-            name=self.name,
-            licence=self.licence,
+            name=identity[0],
+            licence=identity[1],
             patch=patch,
             spec=spec,
             crs=crs,
