@@ -83,6 +83,8 @@ def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
         entry = sources[str(record["source"])]
         entry["read"] += int(stats["read"])
         entry["kept"] += int(stats["kept"])
+        if not any(stats.get("dropped", {}).values()):
+            continue  # an empty ledger: not opened
         ledger = output_of(filter_dir, record, "dropped")
         if ledger is None:
             continue
