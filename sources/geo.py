@@ -69,6 +69,58 @@ def footprint_from_box(box: tuple[float, float, float, float], crs: CRS | str) -
     return lonlat_footprint(crs, [ulx, lrx, lrx, ulx], [uly, uly, lry, lry])
 
 
+def footprints_from_boxes(
+    boxes: Sequence[tuple[float, float, float, float]], crs: CRS | str
+) -> list[str]:
+    """:func:`footprint_from_box` of many rectangles in one CRS, with one transform call.
+
+    The same strings, box by box: the corners go through one ``rasterio.warp.transform``
+    (each point is transformed on its own, so the values are those of one call per box) and
+    shapely's array functions apply the same checks, orientation and WKT rounding. If the
+    batched transform raises, each box is transformed on its own.
+
+    Args:
+        boxes: ``(ulx, uly, lrx, lry)`` rectangles in ``crs``.
+        crs: Their CRS.
+
+    Returns:
+        One footprint per box (an empty string where it cannot be worked out).
+    """
+    if not boxes:
+        return []
+    import numpy as np
+    import shapely
+    from rasterio.warp import transform as warp_transform
+
+    corners = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    xs = corners[:, [0, 2, 2, 0]].ravel().tolist()
+    ys = corners[:, [1, 1, 3, 3]].ravel().tolist()
+    try:
+        lons_list, lats_list = warp_transform(crs, "EPSG:4326", xs, ys)
+    except Exception:  # one bad box must not blank the others: each on its own
+        return [footprint_from_box(box, crs) for box in boxes]
+    lons = np.asarray(lons_list, dtype=np.float64).reshape(-1, 4)
+    lats = np.asarray(lats_list, dtype=np.float64).reshape(-1, 4)
+    with np.errstate(invalid="ignore"):
+        usable = (
+            np.isfinite(lons).all(axis=1)
+            & np.isfinite(lats).all(axis=1)
+            & ((lons >= -180) & (lons <= 180)).all(axis=1)
+            & ((lats >= -90) & (lats <= 90)).all(axis=1)
+        )
+    out = [""] * len(corners)
+    rows = np.flatnonzero(usable)
+    if rows.size:
+        polygons = shapely.polygons(np.stack([lons[rows], lats[rows]], axis=-1))
+        good = shapely.is_valid(polygons) & (shapely.area(polygons) != 0)
+        texts = shapely.to_wkt(
+            shapely.orient_polygons(polygons[good], exterior_cw=False), rounding_precision=7
+        )
+        for row, text in zip(rows[good].tolist(), texts.tolist(), strict=True):
+            out[row] = text
+    return out
+
+
 def from_lonlat(lon: float, lat: float, crs: CRS | str) -> tuple[float, float]:
     """Return the map coordinates of a lon/lat point in ``crs``.
 

@@ -156,8 +156,30 @@ def _kept(params: Path, stage: str, kind: str) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.glob("*.parquet"))
 
 
+def _kept_files_are_encoded_tables(params: Path) -> tuple[int, int]:
+    """Every kept file (copied where a partition kept all, else encoded) is its table encoded.
+
+    Returns:
+        How many kept files are copies of their samples file, and how many there are.
+    """
+    from eoinstruct.pipeline.io.parquet import read_samples_table, write_table
+
+    work = params.parent / "work"
+    kept = sorted((work / "filter" / "kept").glob("*.parquet"))
+    assert kept
+    copied = 0
+    for path in kept:
+        again = path.with_suffix(".again")
+        write_table(again, read_samples_table(path))
+        assert again.read_bytes() == path.read_bytes(), path.name
+        again.unlink()
+        copied += path.read_bytes() == (work / "enrich" / "samples" / path.name).read_bytes()
+    return copied, len(kept)
+
+
 def test_raising_min_tags_removes_samples_and_pairs(scored: Path) -> None:
     counts = {}
+    paths: list[tuple[int, int]] = []
     for min_tags in (3, 10):
         results = eoinstruct.build(
             scored, stages=["filter", "dedup", "generate"], overrides={"filter.min_tags": min_tags}
@@ -167,6 +189,8 @@ def test_raising_min_tags_removes_samples_and_pairs(scored: Path) -> None:
             results["filter"].dropped.get("too_few_tags", 0),
             _kept(scored, "generate", "pairs"),
         )
+        paths.append(_kept_files_are_encoded_tables(scored))
     (kept3, few3, pairs3), (kept10, few10, pairs10) = counts[3], counts[10]
+    assert any(copied for copied, _ in paths) and any(c < n for c, n in paths)  # both ways
     assert kept10 < kept3 and few10 > few3
     assert pairs10 < pairs3

@@ -237,6 +237,54 @@ def test_bad_patches_fail_with_the_right_kind(sample_root: Path) -> None:
         assert sample.native_id == name and sample.split == "train" and sample.footprint_wkt
 
 
+def test_read_units_is_read_unit_of_each(sample_root: Path) -> None:
+    """The batched read (ingest's) gives each unit's samples, or its error, as read_unit."""
+    adapter = BigEarthNetV1(sample_root)
+    units = [*adapter.list_units(), "s2/absent_patch", "s3/bad"]
+    got = BigEarthNetV1(sample_root).read_units(units)
+    assert len(got) == len(units)
+    failed = 0
+    for unit, result in zip(units, got, strict=True):
+        if isinstance(result, Exception):
+            failed += 1
+            with pytest.raises(type(result)) as info:
+                adapter.read_unit(unit)
+            assert str(info.value) == str(result)
+            assert getattr(result, "kind", None) == BAD.get(unit, getattr(result, "kind", None))
+        else:
+            assert result == adapter.read_unit(unit)
+            assert all(s.footprint_wkt.startswith("POLYGON ((") for s in result)
+    assert failed == len(BAD) + 2
+
+
+def test_batched_footprints_equal_one_by_one() -> None:
+    """footprints_from_boxes gives footprint_from_box's string for every kind of box."""
+    import random
+
+    from eoinstruct.sources.geo import footprint_from_box, footprints_from_boxes
+
+    rnd = random.Random(5)
+    boxes: list[tuple[float, float, float, float]] = []
+    for _ in range(400):
+        x, y = rnd.uniform(1e5, 9e5), rnd.uniform(-9e6, 9e6)
+        kind = rnd.randrange(5)
+        if kind == 0:  # far outside the zone: off the globe or not finite
+            boxes.append((rnd.uniform(-1e8, 1e8), y, rnd.uniform(-1e8, 1e8), y - 1e7))
+        elif kind == 1:  # no area
+            boxes.append((x, y, x, y - 100))
+        elif kind == 2:  # reversed corners: the other orientation
+            boxes.append((x + 1200, y - 1200, x, y))
+        elif kind == 3:
+            boxes.append((float("inf"), y, x, y - 10))
+        else:
+            boxes.append((x, y, x + rnd.uniform(1, 5e4), y - rnd.uniform(1, 5e4)))
+    for crs in ("EPSG:32633", "EPSG:32719", "EPSG:3857", "EPSG:4326"):
+        expected = [footprint_from_box(b, crs) for b in boxes]
+        assert footprints_from_boxes(boxes, crs) == expected
+        assert crs == "EPSG:4326" or sum(bool(t) for t in expected) > 100
+    assert footprints_from_boxes([], "EPSG:32633") == []
+
+
 def test_split_from_s2_only_lists_and_pairing(sample_root: Path, tmp_path: Path) -> None:
     root = tmp_path / "ben"
     pair = (f"{S2A}_64_45", f"{S1A}_64_45")

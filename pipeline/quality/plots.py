@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,6 @@ def histogram(values: Sequence[float], bins: int = BINS, top: float = 1.0) -> li
     return counts
 
 
-def _per_image_values(row: Mapping[str, Any], key: str) -> list[tuple[str, float]]:
-    out = []
-    for encoding, value in zip(row["image_encodings"], row[key], strict=True):
-        if value is not None and value == value:  # skip null and NaN
-            out.append((str(encoding), float(value)))
-    return out
-
-
 def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
     """Gather the counts and score values of a finished filter stage.
 
@@ -91,6 +83,8 @@ def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
         entry = sources[str(record["source"])]
         entry["read"] += int(stats["read"])
         entry["kept"] += int(stats["kept"])
+        if not any(stats.get("dropped", {}).values()):
+            continue  # an empty ledger: not opened
         ledger = output_of(filter_dir, record, "dropped")
         if ledger is None:
             continue
@@ -104,11 +98,16 @@ def collect(filter_dir: Path, score_dir: Path) -> dict[str, Any]:
         if path is None:
             continue
         columns = ["n_tags", "image_encodings", *PLOTTED_SCORES[:-1]]
-        for row in pq.ParquetFile(path).read(columns=columns).to_pylist():
-            values["n_tags"]["all"].append(float(row["n_tags"]))
-            for key in PLOTTED_SCORES[:-1]:
-                for encoding, value in _per_image_values(row, key):
-                    values[key][encoding].append(value)
+        table = pq.ParquetFile(path).read(columns=columns, use_threads=False)
+        if table.num_rows:
+            values["n_tags"]["all"].extend(map(float, table.column("n_tags").to_pylist()))
+        encodings = table.column("image_encodings").to_pylist()
+        for key in PLOTTED_SCORES[:-1]:  # column by column: no dict per row
+            found = values[key]
+            for names, scores in zip(encodings, table.column(key).to_pylist(), strict=True):
+                for encoding, value in zip(names, scores, strict=True):
+                    if value is not None and value == value:  # skip null and NaN
+                        found[str(encoding)].append(float(value))
     return {"sources": sources, "values": values}
 
 

@@ -19,6 +19,7 @@ source and reason) and plots under ``<paths.metrics>/plots/``
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,13 @@ def _score_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _copy_hashed(source: Path, target: Path) -> tuple[str, int]:
+    """Copy a file, hashing its bytes on the way; return the SHA-256 and the size."""
+    data = source.read_bytes()
+    target.write_bytes(data)
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
 class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
     """Apply the thresholds to one partition (items: each scored sample with its scores).
 
@@ -81,11 +89,15 @@ class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
 
     def __init__(self, thresholds: Thresholds) -> None:
         self.thresholds = thresholds
+        self._sizes: dict[str, tuple[int, int]] = {}
+        """Per partition being run: rows of its samples file and of its scores file."""
 
     def items(self, partition: Partition) -> Iterable[tuple[int, str, dict[str, Any]]]:
         """The enriched samples that have a row of scores: row number, id and scores."""
-        scores = {str(row["sample_id"]): row for row in _score_rows(partition.inputs[1])}
+        score_rows = _score_rows(partition.inputs[1])
+        scores = {str(row["sample_id"]): row for row in score_rows}
         columns = read_columns(partition.inputs[0], ["sample_id", "footprint_wkt"])
+        self._sizes[partition.name] = (columns.num_rows, len(score_rows))
         ids = columns.column("sample_id").to_pylist()
         footprints = columns.column("footprint_wkt").to_pylist()
         for index, (sample_id, footprint) in enumerate(zip(ids, footprints, strict=True)):
@@ -108,11 +120,21 @@ class FilterStep(ItemStage[tuple[int, str, dict[str, Any]], int]):
     def write(
         self, partition: Partition, outputs: PartitionOutputs, kept: list[int], ledger: Ledger
     ) -> None:
-        """Write the kept samples' rows, after checking every score row found its sample."""
-        if ledger.stats.read != pq.ParquetFile(partition.inputs[1]).metadata.num_rows:
+        """Write the kept samples' rows, after checking every score row found its sample.
+
+        When every row of the samples file is kept, the file itself is the kept table (enrich
+        wrote it with :func:`write_table`, as this would): it is copied, not decoded and
+        encoded again.
+        """
+        sample_rows, score_rows = self._sizes.pop(partition.name)
+        if ledger.stats.read != score_rows:
             raise ValueError(f"{partition.name}: scores for samples that enrich did not write")
+        target = outputs.path("kept")
+        if len(kept) == sample_rows:  # increasing row numbers, as many as the rows: all
+            outputs.digest_of(target, *_copy_hashed(partition.inputs[0], target))
+            return
         table = read_samples_table(partition.inputs[0])
-        write_table(outputs.path("kept"), take_rows(table, kept))
+        write_table(target, take_rows(table, kept))
 
 
 def run(params: Params, progress: bool = True) -> StageStats:

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 STAGE = "ingest"
 
+_Item = tuple[str, str, list[Sample] | Exception | None]
+"""An ingest item: source, unit id, and the unit's samples or error if read ahead."""
+
 
 def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
     """List the partitions of the ingest stage.
@@ -69,8 +72,12 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
     return adapters, partitions
 
 
-class IngestStep(ItemStage[tuple[str, str], Sample]):
-    """Read one partition's units into samples (items: ``(source, unit id)``).
+class IngestStep(ItemStage[_Item, Sample]):
+    """Read one partition's units into samples (items: ``(source, unit id, read ahead)``).
+
+    An adapter with a ``read_units`` method reads the partition's units in one call (BigEarthNet
+    v1 transforms all their footprints at once); each item then carries its unit's samples or
+    error. Otherwise the third element is None and :meth:`process` calls ``read_unit``.
 
     Args:
         adapters: The enabled sources' adapters, by name.
@@ -94,18 +101,24 @@ class IngestStep(ItemStage[tuple[str, str], Sample]):
         with Env.from_defaults():
             return super().run_partition(partition, outputs)
 
-    def items(self, partition: Partition) -> Iterable[tuple[str, str]]:
-        """The partition's unit ids, with their source."""
-        return ((partition.source, unit) for unit in partition.items)
+    def items(self, partition: Partition) -> Iterable[_Item]:
+        """The partition's unit ids, with their source and what ``read_units`` gave, if any."""
+        units = partition.items
+        read_units = getattr(self.adapters[partition.source], "read_units", None)
+        ahead = read_units(units) if read_units is not None else [None] * len(units)
+        return ((partition.source, unit, got) for unit, got in zip(units, ahead, strict=True))
 
-    def item_id(self, item: tuple[str, str]) -> str:
+    def item_id(self, item: _Item) -> str:
         """A unit is named by its id."""
         return item[1]
 
-    def process(self, item: tuple[str, str], ledger: Ledger) -> list[Sample]:
+    def process(self, item: _Item, ledger: Ledger) -> list[Sample]:
         """Read one unit; a sample id met twice in the partition fails the unit."""
-        source, unit = item
-        got = self.adapters[source].read_unit(unit)
+        source, unit, got = item
+        if got is None:
+            got = self.adapters[source].read_unit(unit)
+        elif isinstance(got, Exception):
+            raise got
         duplicate = [s.sample_id for s in got if s.sample_id in ledger.seen]
         if duplicate:
             raise SourceError("bad_metadata", f"duplicate sample id {duplicate[0]}")

@@ -26,14 +26,15 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 from eoinstruct.sources.base import SourceAdapter, SourceError, SourceNotFoundError, facts_of
 from eoinstruct.sources.bigearthnet_v1.metadata import (
+    _LABELS_JSON,
     _find_labels_json,
     _load_json,
     _parse_box,
@@ -46,15 +47,18 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     GRID_M,
     _crs_from_headers,
     _size_from_headers,
-    band_file_names,
     crs_and_string_from_wkt,
     crs_string,
+    pick_band_files,
     scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
-from eoinstruct.sources.geo import footprint_from_box
+from eoinstruct.sources.geo import footprint_from_box, footprints_from_boxes
 from eoinstruct.sources.options import parse_sensors
 from eoinstruct.sources.sensors import SENTINEL2_L2A_ORDER
+
+if TYPE_CHECKING:  # rasterio is imported on first use
+    from rasterio.crs import CRS
 
 S2_DIR = "BigEarthNet-v1.0"
 """Folder that ``BigEarthNet-S2-v1.0.tar.gz`` extracts to."""
@@ -126,6 +130,7 @@ class BigEarthNetV1(SourceAdapter):
             self.options.get("sensors", SENSORS), SENSORS, self.name
         )
         self._splits: _Splits | None = None
+        self._sensor_roots: dict[str, str] = {}
         self._sensor_dirs()
 
     def _sensor_dirs(self) -> dict[str, Path]:
@@ -192,7 +197,8 @@ class BigEarthNetV1(SourceAdapter):
         sensor_key, _, patch = unit.partition("/")
         if sensor_key not in _SENSORS:
             return []
-        return scandir_file_stats(str(self.root / _SENSORS[sensor_key].folder / patch))
+        root = self._sensor_root(sensor_key)
+        return scandir_file_stats(f"{root}/{patch}" if patch else root)
 
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one patch folder into a sample (metadata only).
@@ -211,23 +217,86 @@ class BigEarthNetV1(SourceAdapter):
                 cannot be determined.
             ValueError: If ``unit`` is not of the form ``s2/<patch>`` or ``s1/<patch>``.
         """
+        pending = self._pending(unit, (self.name, self.licence))
+        footprint = ""
+        if pending.box is not None and pending.crs is not None:
+            footprint = footprint_from_box(pending.box, pending.crs)
+        return [_finish(pending, footprint)]
+
+    def read_units(self, units: Sequence[str]) -> list[list[Sample] | Exception]:
+        """:meth:`read_unit` of many units, their footprints transformed together.
+
+        Each unit's result is what :meth:`read_unit` returns or raises (the exception is
+        returned in its place); the footprints are the same strings, computed by one
+        :func:`~eoinstruct.sources.geo.footprints_from_boxes` call per CRS.
+
+        Args:
+            units: Unit ids.
+
+        Returns:
+            Per unit, in order: its samples, or the exception reading it raised.
+        """
+        results: list[list[Sample] | Exception] = []
+        identity = (self.name, self.licence)  # each read of these imports the facts module
+        pending: list[tuple[int, _Pending]] = []
+        for unit in units:
+            try:
+                item = self._pending(unit, identity)
+            except Exception:  # read_unit gives the error as it raises it
+                try:
+                    results.append(self.read_unit(unit))
+                except Exception as exc:  # handed back in the unit's place
+                    results.append(exc)
+                continue
+            pending.append((len(results), item))
+            results.append([])
+        groups: dict[int, list[tuple[int, _Pending]]] = {}
+        for slot, item in pending:
+            if item.box is not None and item.crs is not None:
+                groups.setdefault(id(item.crs), []).append((slot, item))
+            else:
+                results[slot] = [_finish(item, "")]
+        for group in groups.values():
+            crs = group[0][1].crs
+            boxes = [item.box for _, item in group if item.box is not None]
+            footprints = footprints_from_boxes(boxes, crs) if crs is not None else []
+            for (slot, item), footprint in zip(group, footprints, strict=True):
+                results[slot] = [_finish(item, footprint)]
+        return results
+
+    def _pending(self, unit: str, identity: tuple[str, str]) -> _Pending:
+        """Everything :meth:`read_unit` reads and checks, all but the footprint.
+
+        ``identity`` is the adapter's ``(name, licence)``.
+        """
         sensor_key, _, patch = unit.partition("/")
         if sensor_key not in _SENSORS or not patch or "/" in patch:
             raise ValueError(
                 f"{self.name}: bad unit id {unit!r}; expected s2/<patch> or s1/<patch>"
             )
         spec = _SENSORS[sensor_key]
-        folder = self.root / spec.folder / patch
-        if not folder.is_dir():
-            raise SourceError("missing_file", f"patch folder {folder} does not exist", unit)
-
-        json_path = _find_labels_json(folder, patch, unit)
+        # the folder as a string (str(root / folder / patch)), listed once: whether it is
+        # a folder, its labels JSON and its band files all come from the one os.scandir
+        folder_text = f"{self._sensor_root(sensor_key)}/{patch}"
+        try:
+            with os.scandir(folder_text) as found:
+                entries = list(found)
+        except (FileNotFoundError, NotADirectoryError):
+            entries = None
+        if entries is None:
+            raise SourceError("missing_file", f"patch folder {folder_text} does not exist", unit)
+        folder = Path(folder_text)
+        preferred = f"{patch}{_LABELS_JSON}"
+        if any(e.name == preferred and e.is_file() for e in entries):
+            json_path = folder / preferred
+        else:
+            json_path = _find_labels_json(folder, patch, unit)
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
-        folder_text = str(folder)  # the band paths as strings: str(folder / name)
         files = [
-            f"{folder_text}/{name}" for name in band_file_names(folder, patch, spec.bands, unit)
+            f"{folder_text}/{name}"
+            for name in pick_band_files(entries, folder_text, patch, spec.bands, unit)
         ]
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 
@@ -240,10 +309,8 @@ class BigEarthNetV1(SourceAdapter):
             ulx, uly, lrx, lry = box
             width = round((lrx - ulx) / GRID_M)
             height = round((uly - lry) / GRID_M)
-            footprint = footprint_from_box(box, crs) if crs is not None else ""
         else:
             width, height = _size_from_headers(files, json_path, unit)
-            footprint = ""
 
         splits = self._split_table()
         if sensor_key == "s2":
@@ -273,27 +340,70 @@ class BigEarthNetV1(SourceAdapter):
             width=width,
             height=height,
         )
-        sample = Sample(
-            sample_id=f"{self.name}:{patch}",
-            source=self.name,
-            native_id=patch,
-            modality=spec.modality,
-            sensor=spec.sensor,
-            bands=spec.bands,
-            gsd_m=GRID_M,
-            crs=crs_text,
-            footprint_wkt=footprint,
+        return _Pending(
+            name=identity[0],
+            licence=identity[1],
+            patch=patch,
+            spec=spec,
+            crs=crs,
+            crs_text=crs_text,
+            box=box,
             acquired=acquired,
-            images=(image,),
+            image=image,
             tags=tags,
-            labels=Labels(scheme="clc43", classes=classes),
-            licence=self.licence,
+            classes=classes,
             split=split,
         )
-        return [sample]
+
+    def _sensor_root(self, sensor_key: str) -> str:
+        """``str(root / <the sensor's folder>)``, formed once per sensor."""
+        found = self._sensor_roots.get(sensor_key)
+        if found is None:
+            found = self._sensor_roots[sensor_key] = str(self.root / _SENSORS[sensor_key].folder)
+        return found
 
     def _split_table(self) -> _Splits:
         """Load the split lists once (lazily) and return them."""
         if self._splits is None:
             self._splits = _load_splits(self.root)
         return self._splits
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A patch read and checked, waiting for its footprint (:meth:`BigEarthNetV1.read_units`)."""
+
+    name: str
+    licence: str
+    patch: str
+    spec: _Sensor
+    crs: CRS | None
+    crs_text: str
+    box: tuple[float, float, float, float] | None
+    acquired: tuple[str, ...]
+    image: ImageRef
+    tags: dict[str, str]
+    classes: tuple[str, ...]
+    split: str
+
+
+def _finish(pending: _Pending, footprint: str) -> Sample:
+    """The sample of a read patch, with its footprint (empty without a box or a CRS)."""
+    spec = pending.spec
+    return Sample(
+        sample_id=f"{pending.name}:{pending.patch}",
+        source=pending.name,
+        native_id=pending.patch,
+        modality=spec.modality,
+        sensor=spec.sensor,
+        bands=spec.bands,
+        gsd_m=GRID_M,
+        crs=pending.crs_text,
+        footprint_wkt=footprint,
+        acquired=pending.acquired,
+        images=(pending.image,),
+        tags=pending.tags,
+        labels=Labels(scheme="clc43", classes=pending.classes),
+        licence=pending.licence,
+        split=pending.split,
+    )

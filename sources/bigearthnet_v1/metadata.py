@@ -23,6 +23,7 @@ Layout facts relied on (see ``shared/docs/source-formats.md`` §1, and the files
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -151,12 +152,24 @@ def _parse_time(value: object, key: str, path: Path, unit: str) -> tuple[str, ..
     if value is None or value == "":
         return ()
     if isinstance(value, str):
-        for fmt in _TIME_FORMATS:
-            try:
-                return (datetime.strptime(value.strip(), fmt).strftime("%Y-%m-%dT%H:%M:%SZ"),)
-            except ValueError:
-                continue
+        parsed = _iso_time(value)
+        if parsed:
+            return (parsed,)
     raise SourceError("bad_metadata", f"{path}: cannot parse {key}={value!r}", unit)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_time(value: str) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ`` of a time text in one of :data:`_TIME_FORMATS`, else "".
+
+    Cached: the patches of one tile share their acquisition time.
+    """
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(value.strip(), fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            continue
+    return ""
 
 
 def _s2_tags(patch: str, meta: Mapping[str, Any]) -> dict[str, str]:

@@ -76,13 +76,26 @@ def band_file_names(folder: Path | str, patch: str, bands: Sequence[str], unit: 
     Raises:
         SourceError: ``missing_band`` naming every band without a file.
     """
-    # one scandir: names with a ".tif" suffix (as Path.suffix: not the whole name)
     with os.scandir(folder) as found:
-        names = sorted(
-            e.name
-            for e in found
-            if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
-        )
+        return pick_band_files(list(found), folder, patch, bands, unit)
+
+
+def pick_band_files(
+    entries: Sequence[os.DirEntry[str]],
+    folder: Path | str,
+    patch: str,
+    bands: Sequence[str],
+    unit: str,
+) -> list[str]:
+    """:func:`band_file_names` of a folder already listed (its ``os.scandir`` entries).
+
+    Raises:
+        SourceError: ``missing_band`` naming every band without a file.
+    """
+    # names with a ".tif" suffix (as Path.suffix: not the whole name)
+    names = sorted(
+        e.name for e in entries if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
+    )
     stems: dict[str, str] = {}  # stem -> first such name
     first: dict[str, str] = {}  # text after the stem's last "_" -> first such name
     for name in names:
