@@ -37,6 +37,7 @@ from shapely.errors import ShapelyError
 from eoinstruct.pipeline.io.rasters import (
     RADIANCE_WHITE,
     RasterReadError,
+    native_pixels,
     read_image,
     to_db,
     unit_brightness,
@@ -220,6 +221,12 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return last[1], last[2]
     if array.ndim != 3 or not array.shape[0] or not array.shape[1] * array.shape[2]:
         return None
+    native = native_pixels(array)
+    if native is not None:  # integers, no nodata: sorted as such (fewer bytes), converted once
+        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1).astype(np.float32)
+        counts = np.full(ordered.shape[0], ordered.shape[1], dtype=np.intp)
+        _SORTED.last = (array, ordered, counts)
+        return ordered, counts
     flat = array.reshape(array.shape[0], -1)
     if np.isinf(flat).any():
         return None
@@ -408,7 +415,8 @@ def image_scores(
     """
     if array is None:
         array = read_image(image)  # every band: a corrupt band file fails here
-    valid = np.all(np.isfinite(array), axis=0)
+    all_valid = native_pixels(array) is not None  # integers without nodata: no NaN to find
+    valid = np.ones(array.shape[1:], np.bool_) if all_valid else np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
     means, p2, p50, p98, degenerate, unit = _band_stats_unit(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
@@ -432,7 +440,7 @@ def image_scores(
         brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
     else:  # the same values (elementwise), not converted again
         brightness = unit[visible].reshape(len(visible), *array.shape[1:]).mean(axis=0)
-    values = brightness[valid]
+    values = brightness.reshape(-1) if all_valid else brightness[valid]
     if values.size == 0 or image.encoding == "float":
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]
     return ImageScores(
