@@ -500,7 +500,7 @@ def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
         invalid = integers <= 0 if invalid is None else invalid | (integers <= 0)
     if invalid is not None and invalid.any():
         stack[invalid] = np.nan
-    else:
+    elif integers.dtype.itemsize <= 2:  # every value exact in float32
         _NATIVE.last = (stack, integers)
     return stack
 
