@@ -123,3 +123,21 @@ def test_nodata_drops_the_integers(tmp_path: Path) -> None:
     assert np.isnan(implicit).any() and native_pixels(implicit) is None
     tagged = read_image(_image(tmp_path / "tag", low=0, nodata=3.0))  # a pixel is 3
     assert np.isnan(tagged).any() and native_pixels(tagged) is None
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "uint16"])
+@pytest.mark.parametrize("limits", [(0.0, 255.0), (0.0, 10000.0), (-50.0, 10.0), (200.0, 350.0)])
+def test_integer_histograms_equal_the_float_path(dtype: str, limits: tuple[float, float]) -> None:
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(1)
+    rows = rng.integers(max(info.min, -600), min(info.max, 12000), (3, 999), endpoint=True)
+    rows[0, :5] = info.min  # values at both ends of the dtype
+    rows[1, :5] = info.max
+    ordered = np.sort(rows.astype(dtype), axis=1)
+    floats = ordered.astype(np.float32)
+    edges = np.histogram_bin_edges(floats[:0, 0], bins=scores.HIST_BINS, range=limits)
+    clipped = np.clip(floats, limits[0], limits[1]).astype(edges.dtype)
+    want = {
+        str(i): [int(c) for c in np.histogram(row, bins=edges)[0]] for i, row in enumerate(clipped)
+    }
+    assert scores._histograms_of_integers(("0", "1", "2"), ordered, limits) == want
