@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.io.rasters import native_pixels
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
 
 if TYPE_CHECKING:
@@ -164,7 +165,10 @@ def stored_array(
         The array and its description (every field of an ``arrays`` item but ``npy``).
     """
     nodata: float | None
-    if image.encoding == "reflectance_1e4":
+    native = native_pixels(array)  # integers without nodata: the values rounding would give
+    if image.encoding == "reflectance_1e4" and native is not None and native.dtype == "<u2":
+        stored, nodata = native, 0.0
+    elif image.encoding == "reflectance_1e4":
         stored = _rounded(array, 65535.0).astype("<u2")
         nodata = 0.0
     elif image.encoding == "uint8":

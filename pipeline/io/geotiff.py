@@ -80,7 +80,8 @@ class PlainGeoTiff:
     """A GeoTIFF decoded without GDAL.
 
     Attributes:
-        data: ``(bands, height, width)`` float32, NaN where GDAL's nodata mask says invalid.
+        data: ``(bands, height, width)`` float32, NaN where GDAL's nodata mask says invalid
+            (the decoded integers where asked ``raw`` and no pixel is invalid).
         geokeys: The raw GeoKey directory, double and ASCII parameters (CRS identity).
         bounds: ``(west, south, east, north)`` as rasterio computes them from the tags.
     """
@@ -477,6 +478,7 @@ def read_plain_geotiff(
     allowed_dtypes: tuple[str, ...],
     max_pixels: int,
     siblings: frozenset[str] | bool | None = True,
+    raw: bool = False,
 ) -> PlainGeoTiff | None:
     """Decode a plain GeoTIFF as rasterio's ``read(masked=True)`` would, or None.
 
@@ -487,6 +489,8 @@ def read_plain_geotiff(
         max_pixels: The largest width × height allowed.
         siblings: The names in the file's folder (:func:`folder_listing`, listed once for
             the band files of one image), checked for sidecars; True: list it now.
+        raw: Where no pixel is nodata, return the integer pixels as decoded (native byte
+            order) instead of converting them to float32: the caller converts once.
 
     Returns:
         The pixels and georeferencing, or None where the file is not a supported plain
@@ -502,7 +506,7 @@ def read_plain_geotiff(
                 ifd = _parse_cached(source)
             except (struct.error, UnicodeDecodeError, OverflowError) as exc:
                 raise UnsupportedTiff(f"malformed header: {exc}") from exc
-            return _plain(ifd, source, count, allowed_dtypes, max_pixels)
+            return _plain(ifd, source, count, allowed_dtypes, max_pixels, raw)
     except (UnsupportedTiff, OSError, ValueError, OverflowError, MemoryError, struct.error):
         return None
 
@@ -567,6 +571,7 @@ def _plain(
     count: int | None,
     allowed_dtypes: tuple[str, ...],
     max_pixels: int,
+    raw: bool = False,
 ) -> PlainGeoTiff:
     tags = ifd.tags
     key = (
@@ -585,6 +590,8 @@ def _plain(
     bounds = _bounds(tags, plan.height, plan.width)
     native = _decode(plan.layout, source, plan.dtype)
     mask = _nodata_mask(native, plan.nodata)
+    if raw and mask is None and native.dtype.kind in "ui" and native.dtype.isnative:
+        return PlainGeoTiff(native, plan.geokeys, bounds)
     data = native.astype(np.float32)
     if mask is not None:
         data[mask] = np.nan

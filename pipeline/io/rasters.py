@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -282,10 +283,14 @@ def _read_geotiff(
     encoding: str,
     siblings: frozenset[str] | bool | None = True,
     gdal: _LazyEnv | None = None,
+    raw: bool = False,
 ) -> _Band:
-    """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band."""
+    """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band.
+
+    ``raw``: integer pixels of a file without nodata stay integers (the caller converts).
+    """
     allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
-    plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings)
+    plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings, raw)
     if plain is not None:  # decoded without GDAL, exactly as below (pipeline.io.geotiff)
         return _Band(path, plain.data, None, plain.bounds, True, plain.geokeys)
     if not path.is_file():
@@ -343,7 +348,7 @@ def _read_band_file(
             return _read_geotiff(path, 1, encoding)
         if path.parent not in listings:
             listings[path.parent] = folder_listing(path.parent)
-        return _read_geotiff(path, 1, encoding, listings[path.parent], gdal)
+        return _read_geotiff(path, 1, encoding, listings[path.parent], gdal, raw=True)
     data = _read_pillow(path)
     if data.shape[0] != 1:
         raise RasterReadError("band_count", f"{path}: {data.shape[0]} channels, expected 1")
@@ -463,15 +468,66 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
                 for b in wanted
             ]
         check_band_grids(read, shape)
-        stack = np.empty((len(read), *shape), dtype=np.float32)
+        dtypes = {band.data.dtype for band in read}
+        native = dtypes.pop() if len(dtypes) == 1 else np.dtype(np.float32)
+        if native.kind not in "ui":
+            native = np.dtype(np.float32)
+        stack = np.empty((len(read), *shape), dtype=native)
         for index, band in enumerate(read):
             _upsample(band, shape, stack[index])
+        if native != np.float32:  # integers without nodata: one conversion of the stack
+            return _from_integers(stack, image.encoding)
     implicit = IMPLICIT_NODATA.get(image.encoding)
     if implicit is not None:
         stack[stack == implicit] = np.nan
     if image.encoding == "sar_linear":
         stack[stack <= 0] = np.nan  # no backscatter power: nodata, not a valid −∞ dB
     return stack
+
+
+def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
+    """:func:`read_image`'s float32 stack of integer bands without nodata (converted once).
+
+    The implicit nodata value is looked for among the integers; where no pixel is nodata,
+    the integers are kept for :func:`native_pixels`.
+    """
+    stack = integers.astype(np.float32)
+    invalid = None
+    implicit = IMPLICIT_NODATA.get(encoding)
+    if implicit is not None:
+        invalid = integers == implicit
+    if encoding == "sar_linear":  # no backscatter power: nodata, not a valid −∞ dB
+        invalid = integers <= 0 if invalid is None else invalid | (integers <= 0)
+    if invalid is not None and invalid.any():
+        stack[invalid] = np.nan
+    elif integers.dtype.itemsize <= 2:  # every value exact in float32
+        _NATIVE.last = (stack, integers)
+    return stack
+
+
+_NATIVE = threading.local()
+"""Per thread, ``last``: the float32 stack :func:`read_image` last returned from integer band
+files without nodata, and those integers (:func:`native_pixels`)."""
+
+
+def native_pixels(array: np.ndarray) -> np.ndarray | None:
+    """The integers ``array`` (a :func:`read_image` result) was converted from, or None.
+
+    Only for the image last read on this thread, where every band file held integers of one
+    dtype and no nodata: ``native.astype(np.float32)`` equals ``array`` exactly, so an integer
+    sort or the stored ``uint16`` array can use them without converting back.
+
+    Args:
+        array: The float32 pixels.
+
+    Returns:
+        The ``(bands, height, width)`` integers, or None.
+    """
+    last = getattr(_NATIVE, "last", None)
+    if last is not None and last[0] is array:
+        native: np.ndarray = last[1]
+        return native
+    return None
 
 
 RADIANCE_WHITE = 20.0

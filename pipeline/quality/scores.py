@@ -37,6 +37,7 @@ from shapely.errors import ShapelyError
 from eoinstruct.pipeline.io.rasters import (
     RADIANCE_WHITE,
     RasterReadError,
+    native_pixels,
     read_image,
     to_db,
     unit_brightness,
@@ -211,6 +212,10 @@ def pixel_sha256(array: np.ndarray) -> str:
 def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Each band's values sorted (NaN last) and its count of non-NaN values, or None.
 
+    Where ``array`` was converted from integers without nodata (:func:`native_pixels`), the
+    integers are sorted and returned as such: their float32 values are exactly the sorted
+    float32 values, converted by the callers only where they read them.
+
     One sort serves the percentiles (:func:`_band_stats`) and the histograms
     (:func:`band_histograms`) of the array last scored (kept until the next one), so neither
     partitions nor bins the pixels again. None where a band holds ±inf (the per-band path).
@@ -220,6 +225,12 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return last[1], last[2]
     if array.ndim != 3 or not array.shape[0] or not array.shape[1] * array.shape[2]:
         return None
+    native = native_pixels(array)
+    if native is not None:  # integers, no nodata: sorted as such (fewer bytes), converted once
+        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1)
+        counts = np.full(ordered.shape[0], ordered.shape[1], dtype=np.intp)
+        _SORTED.last = (array, ordered, counts)
+        return ordered, counts
     flat = array.reshape(array.shape[0], -1)
     if np.isinf(flat).any():
         return None
@@ -286,6 +297,8 @@ def _sorted_percentiles(rows: np.ndarray, encoding: str | None = None) -> np.nda
     gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
     low = rows[:, previous].T
     high = rows[:, following].T
+    if rows.dtype.kind in "ui":  # integers (exact in float32): their float32 values
+        low, high = low.astype(np.float32), high.astype(np.float32)
     if encoding is not None:
         low, high = unit_brightness(low, encoding), unit_brightness(high, encoding)
     diff = high - low
@@ -323,6 +336,8 @@ def _band_stats_unit(
     if sorted_bands is not None and int(sorted_bands[1].min()) == sorted_bands[0].shape[1]:
         ordered = sorted_bands[0]
         percentiles: np.ndarray | None = None
+        if encoding not in _MONOTONE and ordered.dtype != np.float32:
+            ordered = ordered.astype(np.float32)
         if encoding in _MONOTONE:
             percentiles = _sorted_percentiles(ordered, encoding)
         else:
@@ -408,7 +423,8 @@ def image_scores(
     """
     if array is None:
         array = read_image(image)  # every band: a corrupt band file fails here
-    valid = np.all(np.isfinite(array), axis=0)
+    all_valid = native_pixels(array) is not None  # integers without nodata: no NaN to find
+    valid = np.ones(array.shape[1:], np.bool_) if all_valid else np.all(np.isfinite(array), axis=0)
     valid_fraction = float(valid.mean()) if valid.size else 0.0
     means, p2, p50, p98, degenerate, unit = _band_stats_unit(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
@@ -432,7 +448,7 @@ def image_scores(
         brightness = unit_brightness(array[visible], image.encoding).mean(axis=0)
     else:  # the same values (elementwise), not converted again
         brightness = unit[visible].reshape(len(visible), *array.shape[1:]).mean(axis=0)
-    values = brightness[valid]
+    values = brightness.reshape(-1) if all_valid else brightness[valid]
     if values.size == 0 or image.encoding == "float":
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]
     return ImageScores(
@@ -481,6 +497,8 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     if sorted_bands is None or sorted_bands[0].shape[0] != len(image.bands):
         return _histograms_per_band(image.bands, values, limits)
     ordered, counts = sorted_bands
+    if ordered.dtype.kind in "ui":
+        return _histograms_of_integers(image.bands, ordered, limits)
     edges = np.histogram_bin_edges(ordered[:0, 0], bins=HIST_BINS, range=limits)
     if edges.dtype == ordered.dtype and edges[0] == limits[0] and edges[-1] == limits[1]:
         # clipping to the outer edges only moves values into the edge bins, which counting
@@ -494,6 +512,36 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
         left = np.searchsorted(row[:n], edges, side="left")
         if first is not None:
             left[0] = first
+        bins = np.diff(left)
+        bins[-1] = n - left[-2]
+        out[band] = [int(c) for c in bins]
+    return out
+
+
+def _histograms_of_integers(
+    bands: tuple[str, ...], ordered: np.ndarray, limits: tuple[float, float]
+) -> dict[str, list[int]]:
+    """:func:`band_histograms` of sorted integer rows (no NaN), as of their float32 values.
+
+    The float32 edges of the float32 path; an integer ``v`` (exact in float32) is under an
+    edge ``e`` exactly when it is under ``ceil(e)``, so each edge's count is a search for an
+    integer needle in the row's own dtype (no conversion of the row). As there, values under
+    the range fall into the first bin and values over it into the last.
+    """
+    edges = np.histogram_bin_edges(np.empty(0, np.float32), bins=HIST_BINS, range=limits)
+    info = np.iinfo(ordered.dtype)
+    needles = np.ceil(edges.astype(np.float64))
+    n = ordered.shape[1]
+    under, over = needles <= info.min, needles > info.max  # none under / all under
+    under[0] = True  # the first bin counts from the first value
+    clipped = np.clip(needles, info.min, info.max).astype(ordered.dtype)
+    fix = bool(over.any())
+    out: dict[str, list[int]] = {}
+    for band, row in zip(bands, ordered, strict=True):
+        left = np.searchsorted(row, clipped, side="left")
+        left[under] = 0
+        if fix:
+            left[over] = n
         bins = np.diff(left)
         bins[-1] = n - left[-2]
         out[band] = [int(c) for c in bins]
