@@ -63,3 +63,31 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def band_tif(path: Path, data: Any, res: float, nodata: float | None = None) -> str:
+    """Write one band as a north-up GeoTIFF in UTM 33N (EPSG:32633) and return its path.
+
+    Args:
+        path: Destination.
+        data: A ``(height, width)`` numpy array (its dtype is the file's).
+        res: Pixel size in metres.
+        nodata: The band's nodata value, if any.
+    """
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs="EPSG:32633",
+        transform=from_origin(500_000, 5_000_000, res, res),
+        nodata=nodata,
+    ) as ds:
+        ds.write(data, 1)
+    return str(path)

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import from_origin
+from build_helpers import band_tif
 
 from eoinstruct.pipeline.corpus.rows import _rounded, stored_array
 from eoinstruct.pipeline.io.geotiff import read_plain_geotiff
@@ -24,21 +23,7 @@ from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 BANDS = ("B02", "B03", "B04", "B08", "B05")
 
 
-def _tif(path: Path, data: np.ndarray, res: float, nodata: float | None = None) -> str:
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype=data.dtype,
-        crs="EPSG:32633",
-        transform=from_origin(500_000, 5_000_000, res, res),
-        nodata=nodata,
-    ) as ds:
-        ds.write(data, 1)
-    return str(path)
+_tif = band_tif
 
 
 def _image(

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import rasterio
-from rasterio.transform import from_origin
+from build_helpers import band_tif
 
 import eoinstruct.pipeline.io.rasters as rasters
 from eoinstruct.pipeline.corpus.rows import needs_array, npy_bytes, stored_array
@@ -33,20 +33,7 @@ from eoinstruct.pipeline.stages.score import score_sample
 BANDS = ("B02", "B03", "B04", "B05")
 
 
-def _tif(path: Path, data: np.ndarray, res: float) -> str:
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype=data.dtype,
-        crs="EPSG:32633",
-        transform=from_origin(500_000, 5_000_000, res, res),
-    ) as ds:
-        ds.write(data, 1)
-    return str(path)
+_tif = band_tif
 
 
 def _sample(folder: Path, index: int = 0) -> Sample:

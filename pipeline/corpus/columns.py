@@ -12,19 +12,17 @@ a row group are converted column by column (:func:`sample_table`), into the same
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
 
 from eoinstruct.pipeline.corpus.rows import Blob, BlobRef
-from eoinstruct.pipeline.io.rasters import RasterReadError
-from eoinstruct.pipeline.io.rendered import _CRC_KEY, _crc32
+from eoinstruct.pipeline.io.rendered import _CRC_KEY, _crc32, stored_sample
 from eoinstruct.pipeline.records import Sample
 
 log = logging.getLogger(__name__)
@@ -113,19 +111,8 @@ def stored_blobs(sample: Sample, rows: list[dict[str, Any]], with_rasters: bool)
         RasterReadError: With the recorded kind, if an image has no rendering.
         KeyError: If an image of the sample has no row.
     """
-    by_role = {row["role"]: row for row in rows}
-    rendered: dict[str, Blob] = {}
-    stored: dict[str, tuple[Blob, dict[str, Any]]] = {}
-    hists: dict[str, dict[str, list[int]]] = {}
-    for image in sample.images:
-        row = by_role[image.role]
-        if row["png"] is None:
-            raise RasterReadError(row["error_kind"] or "corrupt_raster", row["error"] or "")
-        rendered[image.role] = row["png"]
-        hists[image.role] = json.loads(row["histograms"])
-        if with_rasters and row["npy"] is not None:
-            stored[image.role] = (row["npy"], json.loads(row["array_info"]))
-    return rendered, stored, hists
+    # the same walk as the bytes rows of io.rendered: here the blobs are references
+    return cast(BlobRendered, stored_sample(sample, rows, with_rasters))
 
 
 def _one_run(values: Sequence[Blob]) -> BlobRef | None:

@@ -5,8 +5,9 @@ pass, the bytes the corpus stores (:func:`rendered_image`): the RGB rendering as
 original PNG/JPEG file), the lossless ``.npy`` array where
 :func:`~eoinstruct.pipeline.corpus.rows.needs_array`, and the band histograms of the corpus
 card. It writes them per partition as ``<work>/_rendered/<partition>.arrow``
-(:data:`RENDER_SCHEMA`, :func:`rendered_path`); the shard stage copies those bytes
-(:func:`load_rendered`, :func:`stored_sample`) instead of decoding the pixels a second time.
+(:data:`RENDER_SCHEMA`, :func:`rendered_path`); the shard stage takes those bytes by reference
+(:mod:`eoinstruct.pipeline.corpus.columns`; as Python bytes: :func:`load_rendered`,
+:func:`stored_sample`) instead of decoding the pixels a second time.
 The file is an uncompressed Arrow IPC file, memory-mapped on reading: record batches are
 copied out only where they hold a sample the shard needs, so memory stays per batch and
 partition.
