@@ -13,7 +13,6 @@ a row group are converted column by column (:func:`sample_table`), into the same
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -22,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from eoinstruct.pipeline.corpus.rows import Blob, BlobRef
-from eoinstruct.pipeline.io.rendered import _CRC_KEY, _crc32, stored_sample
+from eoinstruct.pipeline.io.rendered import load_rendered, stored_sample
 from eoinstruct.pipeline.records import Sample
 
 log = logging.getLogger(__name__)
@@ -61,39 +60,7 @@ def load_rendered_blobs(path: Path | None, wanted: set[str]) -> dict[str, list[d
     Returns:
         Sample id → its rows of :data:`~eoinstruct.pipeline.io.rendered.RENDER_SCHEMA`.
     """
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if path is None or not path.is_file():
-        return out
-    try:
-        source = pa.memory_map(str(path))
-        reader = pa.ipc.open_file(source)
-        batches = reader.num_record_batches
-    except (OSError, ValueError, pa.ArrowException) as exc:  # truncated by a power loss
-        log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
-        return out
-    for index in range(batches):
-        try:
-            batch, meta = reader.get_batch_with_custom_metadata(index)
-            crc = (meta or {}).get(_CRC_KEY)
-            if crc is None or int(crc) != _crc32(batch):
-                raise ValueError("CRC-32 mismatch")
-            ids = batch.column(0).to_pylist()
-            if not wanted.intersection(ids):
-                continue
-            names = batch.schema.names
-            columns = {
-                name: _blob_refs(batch.column(i))
-                if name in ("png", "npy")
-                else batch.column(i).to_pylist()
-                for i, name in enumerate(names)
-            }
-        except (OSError, ValueError, pa.ArrowException) as exc:  # garbled bytes
-            log.warning("%s: batch %d unreadable, decoding its samples (%s)", path, index, exc)
-            continue
-        for i, sample_id in enumerate(ids):
-            if sample_id in wanted:
-                out[sample_id].append({name: columns[name][i] for name in names})
-    return out
+    return load_rendered(path, wanted, blobs=_blob_refs)
 
 
 def stored_blobs(sample: Sample, rows: list[dict[str, Any]], with_rasters: bool) -> BlobRendered:

@@ -24,9 +24,11 @@ as absent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,8 @@ from eoinstruct.pipeline.quality.scores import band_histograms
 from eoinstruct.pipeline.records import ImageRef, Sample
 
 log = logging.getLogger(__name__)
+
+_BLOBS = ("png", "npy")
 
 RENDER_SCHEMA = pa.schema(
     [
@@ -226,12 +230,21 @@ def rendered_image(
     return row
 
 
-def load_rendered(path: Path | None, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+def load_rendered(
+    path: Path | None,
+    wanted: set[str],
+    blobs: Callable[[pa.Array], list[Any]] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
     """Return the rendered images of the wanted samples, by sample id.
+
+    Each batch's CRC-32 is checked; an unreadable file or batch counts as absent (its samples
+    are decoded again by the caller).
 
     Args:
         path: A ``rendered`` file of the score stage (None or absent: nothing rendered).
         wanted: The sample ids needed; batches holding none of them are not copied.
+        blobs: Converts the ``png`` and ``npy`` columns instead of copying them into bytes
+            (e.g. references into the memory map, which then stays mapped while they live).
 
     Returns:
         Sample id → its rows of :data:`RENDER_SCHEMA`.
@@ -239,6 +252,41 @@ def load_rendered(path: Path | None, wanted: set[str]) -> dict[str, list[dict[st
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if path is None or not path.is_file():
         return out
+    try:
+        source = pa.memory_map(str(path))
+    except (OSError, pa.ArrowException) as exc:
+        log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
+        return out
+    with contextlib.nullcontext() if blobs else source:
+        try:
+            reader = pa.ipc.open_file(source)
+            batches = reader.num_record_batches
+        except (OSError, ValueError, pa.ArrowException) as exc:  # truncated by a power loss
+            log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
+            return out
+        for index in range(batches):
+            try:
+                batch, meta = reader.get_batch_with_custom_metadata(index)
+                crc = (meta or {}).get(_CRC_KEY)
+                if crc is None or int(crc) != _crc32(batch):
+                    raise ValueError("CRC-32 mismatch")
+                ids = batch.column(0).to_pylist()
+                if not wanted.intersection(ids):
+                    continue  # a batch of dropped samples: its bytes are never copied
+                names = batch.schema.names
+                columns = [
+                    blobs(column) if blobs and name in _BLOBS else column.to_pylist()
+                    for name, column in zip(names, batch.columns, strict=True)
+                ]
+            except (OSError, ValueError, pa.ArrowException) as exc:  # garbled bytes
+                log.warning("%s: batch %d unreadable, decoding its samples (%s)", path, index, exc)
+                continue
+            for i, sample_id in enumerate(ids):
+                if sample_id in wanted:
+                    out[sample_id].append(
+                        {name: values[i] for name, values in zip(names, columns, strict=True)}
+                    )
+    return out
     try:
         source = pa.memory_map(str(path))
     except (OSError, pa.ArrowException) as exc:
