@@ -130,6 +130,16 @@ class _Bytes:
         self.head = handle.read(_HEAD)
         self.extent = 0  # the end of the furthest range read so far
 
+    @classmethod
+    def whole(cls, data: bytes) -> _Bytes:
+        """A file's bytes read entirely (no handle: every range is served from them)."""
+        source = cls.__new__(cls)
+        source.handle = None  # type: ignore[assignment]
+        source.size = len(data)
+        source.head = data
+        source.extent = 0
+        return source
+
     def get(self, offset: int, length: int) -> bytes:
         """The ``length`` bytes at ``offset`` (UnsupportedTiff if they are not all there)."""
         if offset < 0 or length < 0 or offset + length > self.size:
@@ -196,7 +206,25 @@ def _parse(source: _Bytes) -> TiffIfd:
     return TiffIfd(order, bigtiff, tags, source.size)
 
 
-_IFDS: dict[tuple[int, bytes], TiffIfd] = {}
+class _Header:
+    """A parsed header and what was derived from it for each caller's limits.
+
+    ``derived``: ``(count, allowed dtypes, max pixels)`` → the plan, the bounds and where the
+    pixels lie (:func:`_strips`): all fixed by the header's bytes and the file's size, so a
+    file whose header is cached is decoded without re-deriving them.
+    """
+
+    __slots__ = ("derived", "ifd")
+
+    def __init__(self, ifd: TiffIfd) -> None:
+        self.ifd = ifd
+        self.derived: dict[
+            tuple[object, ...],
+            tuple[_Plan, tuple[float, float, float, float], tuple[int, int] | None],
+        ] = {}
+
+
+_IFDS: dict[tuple[int, bytes], _Header] = {}
 """Headers parsed, by file size and the bytes the parse read (all in the file's head): a
 parse reads each range at offsets given by the bytes before it, so another file of that size
 with those bytes parses the same (the band files of one grid share a header)."""
@@ -205,13 +233,13 @@ _EXTENTS: list[int] = []
 """The distinct lengths of those byte prefixes (few: one per kind of header)."""
 
 
-def _parse_cached(source: _Bytes) -> TiffIfd:
+def _parse_cached(source: _Bytes) -> _Header:
     """:func:`_parse`, looked up by the header's bytes first (the result is shared: read only)."""
     for extent in _EXTENTS:
         hit = _IFDS.get((source.size, source.head[:extent]))
         if hit is not None:
             return hit
-    ifd = _parse(source)
+    ifd = _Header(_parse(source))
     extent = source.extent
     if extent <= len(source.head):
         if len(_IFDS) >= _MAX_PLANS or (extent not in _EXTENTS and len(_EXTENTS) >= 8):
@@ -367,6 +395,37 @@ def _layout(
     )
 
 
+def _strips(layout: _Layout, dtype: np.dtype, size: int) -> tuple[int, int] | None:
+    """Check the segments of a layout; where the pixels are one run of bytes, where it lies.
+
+    Raises UnsupportedTiff for a segment count that does not fit the image, a compression
+    other than none or Deflate, or a segment outside the file (of ``size`` bytes). Returns
+    ``(offset, length)`` where the pixels are uncompressed strips stored one after the other
+    (the usual band file), else None (decoded segment by segment).
+    """
+    height, width, samples = layout.height, layout.width, layout.samples
+    seg_h, seg_w = layout.seg_h, layout.seg_w
+    down, across = -(-height // seg_h), -(-width // seg_w)
+    planes = samples if layout.planar else 1
+    offsets, counts = [int(v) for v in layout.offsets], [int(v) for v in layout.counts]
+    if len(offsets) != down * across * planes or len(counts) != len(offsets):
+        raise UnsupportedTiff("segment count")
+    if layout.compression not in (1, 8, 32946):
+        raise UnsupportedTiff(f"compression {layout.compression}")
+    for offset, count in zip(offsets, counts, strict=True):
+        if count <= 0 or offset <= 0 or offset + count > size:
+            raise UnsupportedTiff("segment outside the file")
+    row_bytes = width * samples * dtype.itemsize
+    if layout.compression == 1 and not layout.tiled and not layout.planar:
+        sizes = [min(seg_h, height - i * seg_h) * row_bytes for i in range(down)]
+        contiguous = all(offsets[i + 1] == offsets[i] + sizes[i] for i in range(down - 1)) and all(
+            c >= s for c, s in zip(counts, sizes, strict=True)
+        )
+        if contiguous:
+            return offsets[0], height * row_bytes
+    return None
+
+
 def _decode(layout: _Layout, source: _Bytes, dtype: np.dtype) -> np.ndarray:
     """Decode every strip or tile into a ``(samples, height, width)`` array.
 
@@ -379,24 +438,12 @@ def _decode(layout: _Layout, source: _Bytes, dtype: np.dtype) -> np.ndarray:
     seg_h, seg_w = layout.seg_h, layout.seg_w
     down, across = -(-height // seg_h), -(-width // seg_w)
     planes = samples if layout.planar else 1
+    strips = _strips(layout, dtype, source.size)
+    if strips is not None:
+        raw = source.get(*strips)
+        pixels = np.frombuffer(raw, dtype=dtype).reshape(height, width, samples)
+        return pixels.transpose(2, 0, 1)  # np.moveaxis's view, 30x cheaper
     offsets, counts = [int(v) for v in layout.offsets], [int(v) for v in layout.counts]
-    if len(offsets) != down * across * planes or len(counts) != len(offsets):
-        raise UnsupportedTiff("segment count")
-    if layout.compression not in (1, 8, 32946):
-        raise UnsupportedTiff(f"compression {layout.compression}")
-    for offset, count in zip(offsets, counts, strict=True):
-        if count <= 0 or offset <= 0 or offset + count > source.size:
-            raise UnsupportedTiff("segment outside the file")
-    row_bytes = width * samples * dtype.itemsize
-    if layout.compression == 1 and not layout.tiled and not layout.planar:
-        sizes = [min(seg_h, height - i * seg_h) * row_bytes for i in range(down)]
-        contiguous = all(offsets[i + 1] == offsets[i] + sizes[i] for i in range(down - 1)) and all(
-            c >= s for c, s in zip(counts, sizes, strict=True)
-        )
-        if contiguous:
-            raw = source.get(offsets[0], height * row_bytes)
-            pixels = np.frombuffer(raw, dtype=dtype).reshape(height, width, samples)
-            return pixels.transpose(2, 0, 1)  # np.moveaxis's view, 30x cheaper
     out = np.empty((height, width, samples), dtype=dtype.newbyteorder("="))
     index = 0
     for plane in range(planes):
@@ -500,15 +547,45 @@ def read_plain_geotiff(
     if _has_sidecar(path, listing if isinstance(listing, frozenset) else None):
         return None
     try:
+        data = _small_file(path)
+        if data is not None:  # read whole at once (a BigEarthNet band file): no file object
+            return _decoded(_Bytes.whole(data), count, allowed_dtypes, max_pixels, raw)
         with path.open("rb") as handle:
-            source = _Bytes(handle)
-            try:
-                ifd = _parse_cached(source)
-            except (struct.error, UnicodeDecodeError, OverflowError) as exc:
-                raise UnsupportedTiff(f"malformed header: {exc}") from exc
-            return _plain(ifd, source, count, allowed_dtypes, max_pixels, raw)
+            return _decoded(_Bytes(handle), count, allowed_dtypes, max_pixels, raw)
     except (UnsupportedTiff, OSError, ValueError, OverflowError, MemoryError, struct.error):
         return None
+
+
+def _small_file(path: Path) -> bytes | None:
+    """A file of at most :data:`_HEAD` bytes, read by one ``os.read`` (None: a larger file).
+
+    ``os.open``/``os.read`` skip the buffered file object ``open`` builds (≈ 10 µs a file).
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > _HEAD:
+            return None
+        data = os.read(fd, size)
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise UnsupportedTiff("short read")
+    return data
+
+
+def _decoded(
+    source: _Bytes,
+    count: int | None,
+    allowed_dtypes: tuple[str, ...],
+    max_pixels: int,
+    raw: bool,
+) -> PlainGeoTiff:
+    try:
+        header = _parse_cached(source)
+    except (struct.error, UnicodeDecodeError, OverflowError) as exc:
+        raise UnsupportedTiff(f"malformed header: {exc}") from exc
+    return _plain(header, source, count, allowed_dtypes, max_pixels, raw)
 
 
 @dataclass(frozen=True)
@@ -566,13 +643,39 @@ def _plan(
 
 
 def _plain(
-    ifd: TiffIfd,
+    header: _Header,
     source: _Bytes,
     count: int | None,
     allowed_dtypes: tuple[str, ...],
     max_pixels: int,
     raw: bool = False,
 ) -> PlainGeoTiff:
+    limits = (count, allowed_dtypes, max_pixels)
+    derived = header.derived.get(limits)
+    if derived is None:  # raises: nothing cached
+        plan = _plan_cached(header.ifd, count, allowed_dtypes, max_pixels)
+        bounds = _bounds(header.ifd.tags, plan.height, plan.width)
+        derived = (plan, bounds, _strips(plan.layout, plan.dtype, source.size))
+        header.derived[limits] = derived
+    plan, bounds, strips = derived
+    if strips is not None:  # one run of uncompressed strips: a view of the file's bytes
+        start, length = strips
+        pixels = np.frombuffer(source.get(start, length), dtype=plan.dtype)
+        native = pixels.reshape(plan.height, plan.width, plan.layout.samples).transpose(2, 0, 1)
+    else:
+        native = _decode(plan.layout, source, plan.dtype)
+    mask = _nodata_mask(native, plan.nodata)
+    if raw and mask is None and native.dtype.kind in "ui" and native.dtype.isnative:
+        return PlainGeoTiff(native, plan.geokeys, bounds)
+    data = native.astype(np.float32)
+    if mask is not None:
+        data[mask] = np.nan
+    return PlainGeoTiff(data, plan.geokeys, bounds)
+
+
+def _plan_cached(
+    ifd: TiffIfd, count: int | None, allowed_dtypes: tuple[str, ...], max_pixels: int
+) -> _Plan:
     tags = ifd.tags
     key = (
         ifd.byteorder,
@@ -587,12 +690,4 @@ def _plain(
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
         _PLANS[key] = plan
-    bounds = _bounds(tags, plan.height, plan.width)
-    native = _decode(plan.layout, source, plan.dtype)
-    mask = _nodata_mask(native, plan.nodata)
-    if raw and mask is None and native.dtype.kind in "ui" and native.dtype.isnative:
-        return PlainGeoTiff(native, plan.geokeys, bounds)
-    data = native.astype(np.float32)
-    if mask is not None:
-        data[mask] = np.nan
-    return PlainGeoTiff(data, plan.geokeys, bounds)
+    return plan
