@@ -288,10 +288,12 @@ def folder_listing(folder: Path) -> frozenset[str] | None:
         return None
 
 
-def _has_sidecar(path: Path, siblings: frozenset[str] | None) -> bool:
+def _has_sidecar(path: Path | str, siblings: frozenset[str] | None) -> bool:
     if siblings is None:
         return True
-    name, stem = path.name, path.stem
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name  # Path.stem
     return any(name + s in siblings for s in _SIDECARS) or any(
         stem + w in siblings for w in _WORLD_FILES
     )
@@ -520,7 +522,7 @@ def _nodata_mask(data: np.ndarray, text: object) -> np.ndarray | None:
 
 
 def read_plain_geotiff(
-    path: Path,
+    path: Path | str,
     count: int | None,
     allowed_dtypes: tuple[str, ...],
     max_pixels: int,
@@ -543,20 +545,20 @@ def read_plain_geotiff(
         The pixels and georeferencing, or None where the file is not a supported plain
         GeoTIFF or fails a check (the caller reads it with rasterio, which reports why).
     """
-    listing = folder_listing(path.parent) if siblings is True else siblings
+    listing = folder_listing(Path(path).parent) if siblings is True else siblings
     if _has_sidecar(path, listing if isinstance(listing, frozenset) else None):
         return None
     try:
         data = _small_file(path)
         if data is not None:  # read whole at once (a BigEarthNet band file): no file object
             return _decoded(_Bytes.whole(data), count, allowed_dtypes, max_pixels, raw)
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             return _decoded(_Bytes(handle), count, allowed_dtypes, max_pixels, raw)
     except (UnsupportedTiff, OSError, ValueError, OverflowError, MemoryError, struct.error):
         return None
 
 
-def _small_file(path: Path) -> bytes | None:
+def _small_file(path: Path | str) -> bytes | None:
     """A file of at most :data:`_HEAD` bytes, read by one ``os.read`` (None: a larger file).
 
     ``os.open``/``os.read`` skip the buffered file object ``open`` builds (≈ 10 µs a file).

@@ -25,6 +25,7 @@ before any pixel is allocated.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import warnings
@@ -221,7 +222,7 @@ class _Band:
     files' keys differ (:func:`_same_crs`).
     """
 
-    path: Path
+    path: Path | str
     data: np.ndarray
     crs: object
     bounds: tuple[float, float, float, float]
@@ -278,7 +279,7 @@ class _LazyEnv:
 
 
 def _read_geotiff(
-    path: Path,
+    path: Path | str,
     count: int | None,
     encoding: str,
     siblings: frozenset[str] | bool | None = True,
@@ -293,7 +294,7 @@ def _read_geotiff(
     plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings, raw)
     if plain is not None:  # decoded without GDAL, exactly as below (pipeline.io.geotiff)
         return _Band(path, plain.data, None, plain.bounds, True, plain.geokeys)
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise RasterReadError("missing_file", f"{path}: file not found")
     if gdal is not None:
         gdal.ensure()
@@ -332,23 +333,30 @@ def _read_geotiff(
 
 
 def _read_band_file(
-    path: Path,
+    path: Path | str,
     encoding: str,
-    listings: dict[Path, frozenset[str] | None] | None = None,
+    listings: dict[str, frozenset[str] | None] | None = None,
     gdal: _LazyEnv | None = None,
 ) -> _Band:
     """Read one band file of a multi-file image: a GeoTIFF, or a PNG/JPEG decoded by Pillow.
 
     Pillow decodes PNG/JPEG band files (Satlas) strictly: GDAL's PNG driver returns a truncated
     file's missing rows without an error at full resolution. ``listings`` caches each folder's
-    names for the sidecar check, so the band files of one image list their folder once.
+    names for the sidecar check, so the band files of one image list their folder once. The
+    path may stay a string (no ``Path`` built per band file).
     """
-    if path.suffix.lower() not in PILLOW_SUFFIXES:
+    name = os.fspath(path)
+    base = os.path.basename(name)
+    dot = base.rfind(".")
+    suffix = base[dot:] if 0 < dot < len(base) - 1 else ""  # Path(name).suffix
+    if suffix.lower() not in PILLOW_SUFFIXES:
         if listings is None:
-            return _read_geotiff(path, 1, encoding)
-        if path.parent not in listings:
-            listings[path.parent] = folder_listing(path.parent)
-        return _read_geotiff(path, 1, encoding, listings[path.parent], gdal, raw=True)
+            return _read_geotiff(name, 1, encoding)
+        folder = os.path.dirname(name)
+        if folder not in listings:
+            listings[folder] = folder_listing(Path(folder or "."))
+        return _read_geotiff(name, 1, encoding, listings[folder], gdal, raw=True)
+    path = Path(name)
     data = _read_pillow(path)
     if data.shape[0] != 1:
         raise RasterReadError("band_count", f"{path}: {data.shape[0]} channels, expected 1")
@@ -462,9 +470,9 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
         stack = np.stack(layers).astype(np.float32, copy=False)
     else:
         with _LazyEnv() as gdal:  # one GDAL environment for the image's files, if any
-            listings: dict[Path, frozenset[str] | None] = {}
+            listings: dict[str, frozenset[str] | None] = {}
             read = [
-                _read_band_file(Path(image.band_file(b)), image.encoding, listings, gdal)
+                _read_band_file(image.band_file(b), image.encoding, listings, gdal)
                 for b in wanted
             ]
         check_band_grids(read, shape)
@@ -494,10 +502,13 @@ def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
     stack = integers.astype(np.float32)
     invalid = None
     implicit = IMPLICIT_NODATA.get(encoding)
-    if implicit is not None:
-        invalid = integers == implicit
-    if encoding == "sar_linear":  # no backscatter power: nodata, not a valid −∞ dB
-        invalid = integers <= 0 if invalid is None else invalid | (integers <= 0)
+    sar = encoding == "sar_linear"
+    if implicit is not None or sar:  # the masks built only where the value range allows one
+        low = float(integers.min()) if integers.size else 0.0
+        if implicit is not None and low <= implicit <= float(integers.max()):
+            invalid = integers == implicit
+        if sar and low <= 0:  # no backscatter power: nodata, not a valid −∞ dB
+            invalid = integers <= 0 if invalid is None else invalid | (integers <= 0)
     if invalid is not None and invalid.any():
         stack[invalid] = np.nan
     elif integers.dtype.itemsize <= 2:  # every value exact in float32
