@@ -81,7 +81,8 @@ class PlainGeoTiff:
 
     Attributes:
         data: ``(bands, height, width)`` float32, NaN where GDAL's nodata mask says invalid
-            (the decoded integers where asked ``raw`` and no pixel is invalid).
+            (where asked ``raw`` and no pixel is invalid: the decoded integers, or float32
+            pixels as decoded, possibly read-only).
         geokeys: The raw GeoKey directory, double and ASCII parameters (CRS identity).
         bounds: ``(west, south, east, north)`` as rasterio computes them from the tags.
     """
@@ -539,7 +540,9 @@ def read_plain_geotiff(
         siblings: The names in the file's folder (:func:`folder_listing`, listed once for
             the band files of one image), checked for sidecars; True: list it now.
         raw: Where no pixel is nodata, return the integer pixels as decoded (native byte
-            order) instead of converting them to float32: the caller converts once.
+            order) instead of converting them to float32: the caller converts once; float32
+            pixels in native byte order are returned as decoded too (possibly a read-only
+            view of the file's bytes: the caller copies them onto its grid).
 
     Returns:
         The pixels and georeferencing, or None where the file is not a supported plain
@@ -667,8 +670,9 @@ def _plain(
     else:
         native = _decode(plan.layout, source, plan.dtype)
     mask = _nodata_mask(native, plan.nodata)
-    if raw and mask is None and native.dtype.kind in "ui" and native.dtype.isnative:
-        return PlainGeoTiff(native, plan.geokeys, bounds)
+    if raw and mask is None and native.dtype.isnative and native.dtype.kind in "uif":
+        if native.dtype.kind != "f" or native.dtype == np.float32:
+            return PlainGeoTiff(native, plan.geokeys, bounds)  # no copy: the caller copies
     data = native.astype(np.float32)
     if mask is not None:
         data[mask] = np.nan

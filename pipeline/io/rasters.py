@@ -288,7 +288,8 @@ def _read_geotiff(
 ) -> _Band:
     """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band.
 
-    ``raw``: integer pixels of a file without nodata stay integers (the caller converts).
+    ``raw``: integer (and native float32) pixels of a file without nodata stay as decoded,
+    possibly a read-only view (the caller converts or copies them).
     """
     allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
     plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings, raw)
