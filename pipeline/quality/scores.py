@@ -227,9 +227,7 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     native = native_pixels(array)
     if native is not None:  # integers, no nodata: sorted as such (fewer bytes), converted once
-        # a radix sort for 8/16-bit integers (the same sorted values, ≈ 30 % cheaper)
-        kind = "stable" if native.dtype.itemsize <= 2 else None
-        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1, kind=kind)
+        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1)
         counts = np.full(ordered.shape[0], ordered.shape[1], dtype=np.intp)
         _SORTED.last = (array, ordered, counts)
         return ordered, counts
