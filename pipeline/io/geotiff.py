@@ -26,53 +26,50 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
-_GEOKEYS, _GEODOUBLES, _GEOASCII = 34735, 34736, 34737
-_PIXEL_SCALE, _TIEPOINT, _TRANSFORMATION, _NODATA = 33550, 33922, 34264, 42113
-_RASTER_TYPE_KEY, _PIXEL_IS_POINT = 1025, 2
+from eoinstruct.pipeline.io.tiff_header import (  # noqa: F401 (re-exported)
+    _BITS,
+    _COMPRESSION,
+    _EXTRA_SAMPLES,
+    _FILL_ORDER,
+    _GEOASCII,
+    _GEODOUBLES,
+    _GEOKEYS,
+    _HEAD,
+    _LENGTH,
+    _NODATA,
+    _PHOTOMETRIC,
+    _PIXEL_IS_POINT,
+    _PIXEL_SCALE,
+    _PLANAR,
+    _PREDICTOR,
+    _RASTER_TYPE_KEY,
+    _ROWS_PER_STRIP,
+    _SAMPLE_FORMAT,
+    _SAMPLES,
+    _STRIP_COUNTS,
+    _STRIP_OFFSETS,
+    _TIEPOINT,
+    _TILE_COUNTS,
+    _TILE_LENGTH,
+    _TILE_OFFSETS,
+    _TILE_WIDTH,
+    _TRANSFORMATION,
+    _WIDTH,
+    TiffIfd,
+    UnsupportedTiff,
+    _Bytes,
+    _parse,
+    parse_first_ifd,
+)
+
 _SIDECARS = (".aux.xml", ".msk", ".aux", ".ovr")
 _WORLD_FILES = (".tfw", ".tifw", ".wld", ".tab", ".TFW", ".TIFW", ".WLD", ".TAB")
 _FLOAT_NODATA_RTOL = 1e-5
 """Floats this close (relative) to a float nodata value send the file to GDAL, whose float
 comparison has a tolerance this reader does not reproduce."""
-
-_WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC, _FILL_ORDER = 256, 257, 258, 259, 262, 266
-_STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS = 273, 277, 278, 279
-_PLANAR, _PREDICTOR, _TILE_WIDTH, _TILE_LENGTH = 284, 317, 322, 323
-_TILE_OFFSETS, _TILE_COUNTS, _EXTRA_SAMPLES, _SAMPLE_FORMAT = 324, 325, 338, 339
-_NEEDED = frozenset(
-    (256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325, 338, 339)
-) | frozenset((_PIXEL_SCALE, _TIEPOINT, _TRANSFORMATION, _GEOKEYS, _GEODOUBLES, _GEOASCII, _NODATA))
-"""Tags whose values :func:`parse_first_ifd` reads (FillOrder and ExtraSamples are checked)."""
-_REFUSED = frozenset((320, 330, 347, 400, 32997, 32998))
-"""Tags that change decoding beyond this reader (colour map, SubIFDs, JPEG tables, GlobalParameters
-IFD, image depth, tile depth): their presence sends the file to GDAL."""
-_TYPES: dict[int, tuple[str, int]] = {
-    1: ("B", 1),
-    2: ("s", 1),
-    3: ("H", 2),
-    4: ("I", 4),
-    5: ("I", 4),  # RATIONAL: two LONGs per value (never a tag read here)
-    6: ("b", 1),
-    7: ("B", 1),
-    8: ("h", 2),
-    9: ("i", 4),
-    10: ("i", 4),
-    11: ("f", 4),
-    12: ("d", 8),
-    13: ("I", 4),
-    16: ("Q", 8),
-    17: ("q", 8),
-    18: ("Q", 8),
-}
-"""TIFF field type → ``struct`` code and size of one item (RATIONALs count two items)."""
-_MAX_ENTRIES = 4096
-"""An IFD with more entries than this is not a plain band file."""
-_HEAD = 65536
-"""Bytes read at once from the start of the file: a BigEarthNet band file entirely."""
 
 
 @dataclass(frozen=True)
@@ -90,121 +87,6 @@ class PlainGeoTiff:
     data: np.ndarray
     geokeys: tuple[object, ...]
     bounds: tuple[float, float, float, float]
-
-
-class UnsupportedTiff(Exception):
-    """The file is not a kind this reader decodes exactly as GDAL does.
-
-    Also raised for a malformed header: truncated, a count past the file, an offset past its
-    end.
-    """
-
-
-_Unsupported = UnsupportedTiff
-
-
-@dataclass(frozen=True)
-class TiffIfd:
-    """The first IFD of a TIFF file, as far as the fast path reads it.
-
-    Attributes:
-        byteorder: ``<`` (``II``) or ``>`` (``MM``).
-        bigtiff: Whether the file is a BigTIFF.
-        tags: Tag code → its values (a tuple of numbers, or a str for ASCII), for the tags in
-            :data:`_NEEDED` only.
-        size: The file's size in bytes.
-    """
-
-    byteorder: str
-    bigtiff: bool
-    tags: dict[int, tuple[float, ...] | str]
-    size: int
-
-
-class _Bytes:
-    """Byte ranges of an open file, served from its first :data:`_HEAD` bytes when possible."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle = handle
-        self.size = handle.seek(0, os.SEEK_END)
-        handle.seek(0)
-        self.head = handle.read(_HEAD)
-        self.extent = 0  # the end of the furthest range read so far
-
-    @classmethod
-    def whole(cls, data: bytes) -> _Bytes:
-        """A file's bytes read entirely (no handle: every range is served from them)."""
-        source = cls.__new__(cls)
-        source.handle = None  # type: ignore[assignment]
-        source.size = len(data)
-        source.head = data
-        source.extent = 0
-        return source
-
-    def get(self, offset: int, length: int) -> bytes:
-        """The ``length`` bytes at ``offset`` (UnsupportedTiff if they are not all there)."""
-        if offset < 0 or length < 0 or offset + length > self.size:
-            raise UnsupportedTiff(f"{length} bytes at {offset} past the end ({self.size})")
-        self.extent = max(self.extent, offset + length)
-        if offset + length <= len(self.head):
-            return self.head[offset : offset + length]
-        self.handle.seek(offset)
-        data = self.handle.read(length)
-        if len(data) != length:
-            raise UnsupportedTiff(f"short read at {offset}")
-        return data
-
-
-def _parse(source: _Bytes) -> TiffIfd:
-    start = source.get(0, 8)
-    order = {b"II": "<", b"MM": ">"}.get(start[:2])
-    if order is None:
-        raise UnsupportedTiff("not a TIFF byte order mark")
-    (magic,) = struct.unpack(order + "H", start[2:4])
-    if magic == 42:
-        bigtiff, (first,) = False, struct.unpack(order + "I", start[4:8])
-    elif magic == 43:
-        bytesize, zero, first = struct.unpack(order + "HHQ", source.get(4, 12))
-        if bytesize != 8 or zero != 0:
-            raise UnsupportedTiff("BigTIFF header")
-        bigtiff = True
-    else:
-        raise UnsupportedTiff(f"TIFF version {magic}")
-    count_code, count_size, value_size = ("Q", 8, 8) if bigtiff else ("H", 2, 4)
-    if first < (16 if bigtiff else 8):
-        raise UnsupportedTiff(f"first IFD at {first}")
-    (entries,) = struct.unpack(order + count_code, source.get(first, count_size))
-    if not 0 < entries <= _MAX_ENTRIES:
-        raise UnsupportedTiff(f"{entries} IFD entries")
-    entry = struct.Struct(order + ("HHQ8s" if bigtiff else "HHI4s"))
-    block = source.get(first + count_size, entries * entry.size + value_size)
-    (following,) = struct.unpack(order + count_code.replace("H", "I"), block[-value_size:])
-    if following:
-        raise UnsupportedTiff("more than one IFD (overviews or mask)")
-    pointer = order + ("Q" if bigtiff else "I")
-    tags: dict[int, tuple[float, ...] | str] = {}
-    for code, kind, count, raw in entry.iter_unpack(block[:-value_size]):
-        if code in _REFUSED:
-            raise UnsupportedTiff(f"tag {code}")
-        if code not in _NEEDED:
-            continue
-        if code in tags or kind not in _TYPES:
-            raise UnsupportedTiff(f"tag {code}: duplicate or type {kind}")
-        letter, itemsize = _TYPES[kind]
-        items = count * 2 if kind in (5, 10) else count
-        length = items * itemsize
-        if length > source.size:
-            raise UnsupportedTiff(f"tag {code}: count {count} past the file")
-        if length <= value_size:
-            data = raw[:length]
-        else:
-            (offset,) = struct.unpack(pointer, raw)
-            data = source.get(offset, length)
-        if kind == 2:
-            tags[code] = data.rstrip(b"\0").decode("latin-1")
-        else:
-            tags[code] = struct.unpack(f"{order}{items}{letter}", data)
-    return TiffIfd(order, bigtiff, tags, source.size)
 
 
 class _Header:
@@ -252,28 +134,6 @@ def _parse_cached(source: _Bytes) -> _Header:
     return ifd
 
 
-def parse_first_ifd(handle: BinaryIO) -> TiffIfd:
-    """Read a TIFF's header and first IFD (classic or BigTIFF, either byte order).
-
-    Only the tags the fast path uses are decoded; a tag that changes decoding beyond it
-    (colour map, SubIFDs, JPEG tables, image depth), a second IFD, an unknown field type, a
-    duplicate tag, a count or offset past the end of the file are refused.
-
-    Args:
-        handle: The file, open for binary reading (seekable).
-
-    Returns:
-        The IFD.
-
-    Raises:
-        UnsupportedTiff: The header is malformed or the file is not a plain single-image TIFF.
-    """
-    try:
-        return _parse(_Bytes(handle))
-    except (struct.error, UnicodeDecodeError, OverflowError) as exc:
-        raise UnsupportedTiff(f"malformed header: {exc}") from exc
-
-
 def folder_listing(folder: Path) -> frozenset[str] | None:
     """The names in a folder (None if it cannot be listed), for :func:`read_plain_geotiff`.
 
@@ -289,12 +149,25 @@ def folder_listing(folder: Path) -> frozenset[str] | None:
         return None
 
 
+def name_parts(path: Path | str) -> tuple[str, str]:
+    """``(Path(path).stem, Path(path).suffix)`` without building a ``Path``.
+
+    Args:
+        path: A file path.
+
+    Returns:
+        The file name without its last suffix, and that suffix ("" if none).
+    """
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    return (name[:dot], name[dot:]) if 0 < dot < len(name) - 1 else (name, "")
+
+
 def _has_sidecar(path: Path | str, siblings: frozenset[str] | None) -> bool:
     if siblings is None:
         return True
     name = os.path.basename(path)
-    dot = name.rfind(".")
-    stem = name[:dot] if 0 < dot < len(name) - 1 else name  # Path.stem
+    stem = name_parts(name)[0]
     return any(name + s in siblings for s in _SIDECARS) or any(
         stem + w in siblings for w in _WORLD_FILES
     )

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from eoinstruct.pipeline.io.geotiff import folder_listing, read_plain_geotiff
+from eoinstruct.pipeline.io.geotiff import folder_listing, name_parts, read_plain_geotiff
 from eoinstruct.pipeline.records import ImageRef
 
 # Pillow's own decompression-bomb limit stays (about 89 Mpx; the images the built-in sources
@@ -288,8 +288,7 @@ def _read_geotiff(
 ) -> _Band:
     """Open a GeoTIFF once, check its header (pixels, bands, dtype), read every band.
 
-    ``raw``: integer (and native float32) pixels of a file without nodata stay as decoded,
-    possibly a read-only view (the caller converts or copies them).
+    ``raw``: integer or float32 pixels of a file without nodata stay as decoded (read-only).
     """
     allowed = ENCODING_DTYPES.get(encoding, _REAL_DTYPES)
     plain = read_plain_geotiff(path, count, tuple(allowed), MAX_PIXELS, siblings, raw)
@@ -343,14 +342,10 @@ def _read_band_file(
 
     Pillow decodes PNG/JPEG band files (Satlas) strictly: GDAL's PNG driver returns a truncated
     file's missing rows without an error at full resolution. ``listings`` caches each folder's
-    names for the sidecar check, so the band files of one image list their folder once. The
-    path may stay a string (no ``Path`` built per band file).
+    names for the sidecar check, so the band files of one image list their folder once.
     """
     name = os.fspath(path)
-    base = os.path.basename(name)
-    dot = base.rfind(".")
-    suffix = base[dot:] if 0 < dot < len(base) - 1 else ""  # Path(name).suffix
-    if suffix.lower() not in PILLOW_SUFFIXES:
+    if name_parts(name)[1].lower() not in PILLOW_SUFFIXES:
         if listings is None:
             return _read_geotiff(name, 1, encoding)
         folder = os.path.dirname(name)
@@ -473,8 +468,7 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
         with _LazyEnv() as gdal:  # one GDAL environment for the image's files, if any
             listings: dict[str, frozenset[str] | None] = {}
             read = [
-                _read_band_file(image.band_file(b), image.encoding, listings, gdal)
-                for b in wanted
+                _read_band_file(image.band_file(b), image.encoding, listings, gdal) for b in wanted
             ]
         check_band_grids(read, shape)
         dtypes = {band.data.dtype for band in read}
@@ -500,10 +494,8 @@ def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
     The implicit nodata value is looked for among the integers; where no pixel is nodata,
     the integers are kept for :func:`native_pixels`.
     """
-    stack = integers.astype(np.float32)
-    invalid = None
-    implicit = IMPLICIT_NODATA.get(encoding)
-    sar = encoding == "sar_linear"
+    stack, invalid = integers.astype(np.float32), None
+    implicit, sar = IMPLICIT_NODATA.get(encoding), encoding == "sar_linear"
     if implicit is not None or sar:  # the masks built only where the value range allows one
         low = float(integers.min()) if integers.size else 0.0
         if implicit is not None and low <= implicit <= float(integers.max()):
