@@ -43,6 +43,7 @@ rendered fails every pair of the sample).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -87,7 +88,7 @@ from eoinstruct.pipeline.corpus.rows import (
 from eoinstruct.pipeline.instructions.pairs import pair_modality
 from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.atomic import HashingWriter
-from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
+from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
@@ -158,6 +159,12 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=1024)  # a build has a few task/sensor tag lines
+def _leading_tags(head: str) -> tuple[str, ...]:
+    """:func:`leading_tags` of a first turn's text before its first ``<image>``."""
+    return tuple(leading_tags(head))
+
+
 def _footprint_point(wkt: str) -> tuple[float, float] | None:
     centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
     return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
@@ -175,13 +182,13 @@ class _Summary:
         self.seen_samples: set[str] = set()
         self.bytes: Counter[str] = Counter()
 
-    def add_pair(self, pair: InstructionPair, sample: Sample, split: str) -> None:
+    def add_pair(self, pair: InstructionPair, sample: Sample, split: str, modality: str) -> None:
         group = self.groups[f"{split}|{pair.source}|{pair.task}"]
         group["pairs"] += 1
-        group[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+        group[f"modality:{modality}"] += 1
         group[f"sensor:{sample.sensor}"] += 1
         group[f"generator:{pair.generator}"] += 1
-        for tag in leading_tags(pair.turns[0].value):
+        for tag in _leading_tags(pair.turns[0].value.split("<image>", 1)[0]):
             group[f"tag:{tag}"] += 1
         model = pair.generator_params.get("model", "")
         if model:
@@ -441,7 +448,7 @@ def shard_partition(
     with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
     by_sample: dict[str, list[InstructionPair]] = {}
-    for pair in iter_pairs(partition.inputs[0]):
+    for pair in read_pairs(partition.inputs[0])[1]:
         if pair.sample_id not in samples:
             raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
         by_sample.setdefault(pair.sample_id, []).append(pair)
@@ -473,8 +480,13 @@ def shard_partition(
             split = check_token("split", splits.pop())
             key = (split, check_token("source", sample.source))
             metadata = sample_metadata(sample, box_convention)
+            by_roles: dict[tuple[str, ...], str] = {}  # a sample's pairs show few image sets
+            for pair in pairs:
+                if pair.image_roles not in by_roles:
+                    by_roles[pair.image_roles] = pair_modality(sample, pair.image_roles)
+            modalities = [by_roles[pair.image_roles] for pair in pairs]
             row, pair_rows, members = sample_records(
-                sample, pairs, split, rendered, stored, metadata
+                sample, pairs, split, rendered, stored, metadata, modalities
             )
             if key not in groups:
                 groups[key] = _ShardGroup(outputs, key, shard)
@@ -489,14 +501,14 @@ def shard_partition(
                 )
             summary.bytes["samples"] += 1
             summary.add_sample(sample, hists)
-            for pair in pairs:
+            for pair, modality in zip(pairs, modalities, strict=True):
                 check_token("task", pair.task)
-                summary.add_pair(pair, sample, split)
+                summary.add_pair(pair, sample, split, modality)
                 stats.kept += 1
                 stats.produced[f"split:{split}"] += 1
                 stats.produced[f"task:{pair.task}"] += 1
                 stats.produced[f"source:{pair.source}"] += 1
-                stats.produced[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+                stats.produced[f"modality:{modality}"] += 1
     finally:
         for group in groups.values():
             group.close()
