@@ -378,8 +378,9 @@ class _ShardGroup:
 
     def flush(self) -> None:
         if self.rows and self.parquet is not None and self.pairs is not None:
-            self.parquet.write_table(sample_table(self.rows, self.schema))
-            self.pairs.write_table(pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema))
+            pairs = pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema)
+            self.parquet.write_table(sample_table(self.rows, self.schema, pairs))
+            self.pairs.write_table(pairs)
             self.rows, self.pair_rows = [], []
 
     def close(self) -> None:
