@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.rasters import native_pixels
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
 
@@ -215,6 +216,32 @@ def json_nodata(value: float | None) -> float | str | None:
     if value is not None and math.isnan(value):
         return "NaN"
     return value
+
+
+def pair_modalities(sample: Sample, pairs: Sequence[InstructionPair]) -> list[str]:
+    """Each pair's :func:`pair_modality`, computed once per image set the sample's pairs show."""
+    by_roles: dict[tuple[str, ...], str] = {}
+    for pair in pairs:
+        if pair.image_roles not in by_roles:
+            by_roles[pair.image_roles] = pair_modality(sample, pair.image_roles)
+    return [by_roles[pair.image_roles] for pair in pairs]
+
+
+@functools.lru_cache(maxsize=1024)  # a build has a few task/sensor tag lines
+def _tags_before_image(head: str) -> tuple[str, ...]:
+    return tuple(leading_tags(head))
+
+
+def first_tags(first_turn: str) -> tuple[str, ...]:
+    """The tags before a first turn's first ``<image>`` (memoised: a build repeats them).
+
+    Args:
+        first_turn: A pair's first human turn.
+
+    Returns:
+        As :func:`~eoinstruct.pipeline.instructions.tags.leading_tags`.
+    """
+    return _tags_before_image(first_turn.split("<image>", 1)[0])
 
 
 @functools.lru_cache(maxsize=256)  # a build has one or two generator settings

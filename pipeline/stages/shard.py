@@ -43,7 +43,6 @@ rendered fails every pair of the sample).
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import logging
@@ -79,14 +78,14 @@ from eoinstruct.pipeline.corpus.layout import (
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.corpus.rows import (
+    first_tags,
     needs_array,
     npy_bytes,
+    pair_modalities,
     sample_key,
     sample_records,
     stored_array,
 )
-from eoinstruct.pipeline.instructions.pairs import pair_modality
-from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.atomic import HashingWriter
 from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
@@ -159,12 +158,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=1024)  # a build has a few task/sensor tag lines
-def _leading_tags(head: str) -> tuple[str, ...]:
-    """:func:`leading_tags` of a first turn's text before its first ``<image>``."""
-    return tuple(leading_tags(head))
-
-
 def _footprint_point(wkt: str) -> tuple[float, float] | None:
     centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
     return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
@@ -188,7 +181,7 @@ class _Summary:
         group[f"modality:{modality}"] += 1
         group[f"sensor:{sample.sensor}"] += 1
         group[f"generator:{pair.generator}"] += 1
-        for tag in _leading_tags(pair.turns[0].value.split("<image>", 1)[0]):
+        for tag in first_tags(pair.turns[0].value):
             group[f"tag:{tag}"] += 1
         model = pair.generator_params.get("model", "")
         if model:
@@ -247,8 +240,7 @@ class _Summary:
 
 
 COUNTS_KIND = "counts"
-"""Aux output per partition: rows and sizes of each shard file as its writer closed it (the
-card's ``dataset_info`` and the manifest's row counts reuse them instead of reading the files)."""
+"""Aux output per partition: each shard file's rows and sizes as written (card, manifest)."""
 
 WRITE_BUFFER = 1 << 20
 """Bytes buffered before a shard file's writes reach its hash and the file system."""
@@ -259,8 +251,7 @@ statistics (a dictionary of unique images never pays, min/max of image bytes mea
 
 
 _SCHEMAS: dict[str, tuple[pa.Schema, pa.Schema, list[str]]] = {}
-""":func:`_schemas`, once per process; the driver's travel with the step, so that a Dask
-worker does not build them again."""
+""":func:`_schemas`, once per process (the driver's travel with the step to a Dask worker)."""
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
@@ -481,11 +472,7 @@ def shard_partition(
             split = check_token("split", splits.pop())
             key = (split, check_token("source", sample.source))
             metadata = sample_metadata(sample, box_convention)
-            by_roles: dict[tuple[str, ...], str] = {}  # a sample's pairs show few image sets
-            for pair in pairs:
-                if pair.image_roles not in by_roles:
-                    by_roles[pair.image_roles] = pair_modality(sample, pair.image_roles)
-            modalities = [by_roles[pair.image_roles] for pair in pairs]
+            modalities = pair_modalities(sample, pairs)
             row, pair_rows, members = sample_records(
                 sample, pairs, split, rendered, stored, metadata, modalities
             )
