@@ -91,7 +91,7 @@ def _wording_pattern(wording: str) -> re.Pattern[str]:
 _TOKEN = re.compile(r"\w+")
 
 
-@functools.lru_cache(maxsize=64)  # a few wordings lists, one per scheme: indexed once
+@functools.lru_cache(maxsize=64)
 def _first_tokens(wordings: tuple[tuple[str, str], ...]) -> tuple[dict[str, list[int]], list[int]]:
     """Positions of a wordings list by each wording's first word, and those to always try.
 
