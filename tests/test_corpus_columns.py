@@ -21,7 +21,7 @@ from eoinstruct.pipeline.corpus.columns import (
     load_rendered_blobs,
     sample_table,
 )
-from eoinstruct.pipeline.corpus.layout import corpus_schema
+from eoinstruct.pipeline.corpus.layout import corpus_schema, pair_schema
 from eoinstruct.pipeline.corpus.rows import BlobRef
 from eoinstruct.pipeline.io.rendered import RENDER_SCHEMA, load_rendered, write_rendered
 
@@ -150,6 +150,30 @@ def test_sample_table_equals_from_pylist_with_referenced_blobs() -> None:
     # rows without any image or array
     empty = [_sample_row(i, raw) for i in (3, 9)]
     assert sample_table(empty, schema).equals(pa.Table.from_pylist(empty, schema=schema))
+
+
+def test_sample_table_takes_dialogues_from_the_pair_table() -> None:
+    """The shard stage's flush: ``dialogues`` from the pair table's columns, same bytes."""
+    schema = corpus_schema()
+    raw = [bytes([n]) * (n * 7 % 50) for n in range(1, 12)]
+    rows = [_sample_row(i, raw) for i in range(9)]
+    for i, row in enumerate(rows):  # distinct pairs, so that a misaligned column shows
+        row["dialogues"] = [
+            {**d, "pair_id": f"p{i}.{n}", "paraphrase_id": n, "image_roles": [f"r{n}"] * n}
+            for n, d in enumerate(row["dialogues"])
+        ]
+    pair_rows = [
+        {**d, "sample_id": row["sample_id"], "source": "src", "split": "train", "sensor": "s2"}
+        for row in rows
+        for d in row["dialogues"]
+    ]
+    pairs = pa.Table.from_pylist(pair_rows, schema=pair_schema())
+    expected = pa.Table.from_pylist(rows, schema=schema)
+    got = sample_table(rows, schema, pairs)
+    assert got.equals(expected)
+    assert _parquet(got) == _parquet(expected)
+    # a pair table of other rows is not used
+    assert sample_table(rows, schema, pairs.slice(1)).equals(expected)
 
 
 def test_binary_column_joins_bytes_and_references() -> None:

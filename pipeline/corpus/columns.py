@@ -131,7 +131,23 @@ def _struct_with(
     return pa.StructArray.from_arrays(arrays, fields=fields)
 
 
-def sample_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+def _dialogues_of(items_per_row: Sequence[int], pairs: pa.Table, kind: pa.ListType) -> pa.Array:
+    """The ``dialogues`` column from the pair table of the same rows (one pair row per item).
+
+    Every field of a dialogue item is a column of the pair table (:func:`~eoinstruct.pipeline.
+    corpus.rows.sample_records` fills both from one dict), so the column is those columns
+    under list offsets: no second conversion of the pairs' Python values.
+    """
+    struct = kind.value_type
+    fields = [struct.field(i) for i in range(struct.num_fields)]
+    children = [pairs.column(f.name).combine_chunks() for f in fields]
+    items = pa.StructArray.from_arrays(children, fields=fields)
+    return _list_of(items_per_row, items, kind)
+
+
+def sample_table(
+    rows: Sequence[dict[str, Any]], schema: pa.Schema, pairs: pa.Table | None = None
+) -> pa.Table:
     """Return the sample rows of :func:`~eoinstruct.pipeline.corpus.rows.sample_records` as a table.
 
     The same table as ``pa.Table.from_pylist(rows, schema=schema)`` (the corpus schema), built
@@ -141,6 +157,8 @@ def sample_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
     Args:
         rows: The rows.
         schema: The corpus schema.
+        pairs: The pair table of these rows (their ``dialogues`` in order): the
+            ``dialogues`` column is taken from its columns.
 
     Returns:
         The table.
@@ -162,6 +180,12 @@ def sample_table(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
             blobs = [a["npy"] for arrays in values for a in arrays]
             structs = _struct_with(kind, items, "npy", blobs)
             columns.append(_list_of([len(v) for v in values], structs, field.type))
+        elif (
+            field.name == "dialogues"
+            and pairs is not None
+            and pairs.num_rows == sum(len(v) for v in values)
+        ):
+            columns.append(_dialogues_of([len(v) for v in values], pairs, field.type))
         else:
             columns.append(pa.array(values, type=field.type))
     return pa.Table.from_arrays(columns, schema=schema)

@@ -20,6 +20,7 @@ The same content goes to the WebDataset tar under the key :func:`sample_key`: ``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import math
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from eoinstruct.pipeline.instructions.pairs import pair_modality
+from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.rasters import native_pixels
 from eoinstruct.pipeline.records import ImageRef, InstructionPair, Sample, to_json
 
@@ -216,8 +218,54 @@ def json_nodata(value: float | None) -> float | str | None:
     return value
 
 
-def dialogue(pair: InstructionPair, sample: Sample) -> dict[str, Any]:
-    """Return one pair as an item of its sample's ``dialogues`` (generator_params as JSON)."""
+def pair_modalities(sample: Sample, pairs: Sequence[InstructionPair]) -> list[str]:
+    """Each pair's :func:`pair_modality`, computed once per image set the sample's pairs show."""
+    by_roles: dict[tuple[str, ...], str] = {}
+    for pair in pairs:
+        if pair.image_roles not in by_roles:
+            by_roles[pair.image_roles] = pair_modality(sample, pair.image_roles)
+    return [by_roles[pair.image_roles] for pair in pairs]
+
+
+@functools.lru_cache(maxsize=1024)  # a build has a few task/sensor tag lines
+def _tags_before_image(head: str) -> tuple[str, ...]:
+    return tuple(leading_tags(head))
+
+
+def first_tags(first_turn: str) -> tuple[str, ...]:
+    """The tags before a first turn's first ``<image>`` (memoised: a build repeats them).
+
+    Args:
+        first_turn: A pair's first human turn.
+
+    Returns:
+        As :func:`~eoinstruct.pipeline.instructions.tags.leading_tags`.
+    """
+    return _tags_before_image(first_turn.split("<image>", 1)[0])
+
+
+@functools.lru_cache(maxsize=256)  # a build has one or two generator settings
+def _params_json(items: tuple[tuple[str, Any], ...]) -> str:
+    """``to_json`` of a pair's ``generator_params`` given as its items."""
+    return to_json(dict(items))
+
+
+def dialogue(pair: InstructionPair, sample: Sample, modality: str | None = None) -> dict[str, Any]:
+    """Return one pair as an item of its sample's ``dialogues`` (generator_params as JSON).
+
+    Args:
+        pair: The pair.
+        sample: Its sample.
+        modality: The pair's :func:`pair_modality`, where the caller has it.
+
+    Returns:
+        The item.
+    """
+    params = pair.generator_params
+    try:
+        params_json = _params_json(tuple(params.items()))
+    except TypeError:  # an unhashable value (a list): encoded as it is
+        params_json = to_json(dict(params))
     return {
         "pair_id": pair.pair_id,
         "task": pair.task,
@@ -225,8 +273,8 @@ def dialogue(pair: InstructionPair, sample: Sample) -> dict[str, Any]:
         "paraphrase_id": pair.paraphrase_id,
         "answer_style": pair.answer_style,
         "generator": pair.generator,
-        "generator_params": to_json(dict(pair.generator_params)),
-        "modality": pair_modality(sample, pair.image_roles),
+        "generator_params": params_json,
+        "modality": pair_modality(sample, pair.image_roles) if modality is None else modality,
         "image_roles": list(pair.image_roles),
         "conversations": [{"from": t.speaker, "value": t.value} for t in pair.turns],
     }
@@ -266,6 +314,7 @@ def sample_records(
     rendered: Mapping[str, Blob],
     arrays: Mapping[str, tuple[Blob, dict[str, Any]]],
     metadata: Mapping[str, Any],
+    modalities: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Blob]]:
     """Return a sample's Parquet row, its pair-table rows and its tar members.
 
@@ -276,13 +325,17 @@ def sample_records(
         rendered: Role → RGB rendering bytes, for every image.
         arrays: Role → (``.npy`` bytes, description) for the images that ship an array.
         metadata: The sample's metadata (JSON-ready).
+        modalities: Each pair's :func:`pair_modality`, where the caller has them.
 
     Returns:
         The row, the pair rows, and the tar members (``json``, ``<role>.png``, ``<role>.npy``).
     """
     key = sample_key(sample.sample_id)
     roles = [im.role for im in sample.images]
-    dialogues = [dialogue(p, sample) for p in pairs]
+    if modalities is None:
+        dialogues = [dialogue(p, sample) for p in pairs]
+    else:
+        dialogues = [dialogue(p, sample, m) for p, m in zip(pairs, modalities, strict=True)]
     metadata_json = to_json(dict(metadata))
     acquired = acquired_per_image(sample)
     row = {

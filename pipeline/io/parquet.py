@@ -15,9 +15,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.records import (
+    PAIR_SCHEMA,
     SAMPLE_SCHEMA,
     InstructionPair,
     Sample,
+    Turn,
     pair_from_row,
     sample_from_row,
 )
@@ -251,3 +253,63 @@ def iter_pairs(path: Path) -> Iterator[InstructionPair]:
     """
     for row in iter_rows(path):
         yield pair_from_row(row)
+
+
+def read_pairs(path: Path) -> tuple[pa.Table, list[InstructionPair]]:
+    """Read a pair file whole: its table (:data:`PAIR_SCHEMA`) and its pairs, by columns.
+
+    The same pairs as :func:`iter_pairs`, built from one
+    ``to_pylist`` per column instead of one dict per row; the table lets the stage write its
+    kept rows as they were read; the shard stage reads its pairs with it.
+
+    Args:
+        path: A file with :data:`PAIR_SCHEMA`.
+
+    Returns:
+        The table (cast back to the schema's names) and its pairs, in file order.
+    """
+    read = pq.ParquetFile(path).read(use_threads=False)
+    table = pa.Table.from_arrays(read.columns, schema=PAIR_SCHEMA)
+    flat_names = [name for name in PAIR_SCHEMA.names if name != "conversations"]
+    col = [table.column(name).to_pylist() for name in flat_names]
+    turns = table.column("conversations").combine_chunks()
+    starts = turns.offsets.to_pylist()
+    flat = turns.values
+    speakers = flat.field("from").to_pylist()
+    texts = flat.field("value").to_pylist()
+    shared: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # a build has one or two
+    pairs = []
+    for n, (
+        pair_id,
+        sample_id,
+        source,
+        task,
+        template_id,
+        paraphrase_id,
+        generator,
+        params,
+        roles,
+        split,
+        style,
+    ) in enumerate(zip(*col, strict=True)):
+        key = tuple(params or ())
+        generator_params = shared.get(key)
+        if generator_params is None:
+            generator_params = shared[key] = {str(k): str(v) for k, v in key}
+        pairs.append(
+            InstructionPair(
+                pair_id=str(pair_id),
+                sample_id=str(sample_id),
+                source=str(source),
+                task=str(task),
+                template_id=str(template_id),
+                paraphrase_id=int(paraphrase_id),
+                generator=str(generator),
+                generator_params=generator_params,
+                image_roles=tuple(roles),
+                turns=tuple(Turn(speakers[i], texts[i]) for i in range(starts[n], starts[n + 1])),
+                split=str(split or ""),
+                answer_style=str(style or ""),
+            )
+        )
+    return table, pairs

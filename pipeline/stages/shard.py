@@ -78,16 +78,16 @@ from eoinstruct.pipeline.corpus.layout import (
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.corpus.rows import (
+    first_tags,
     needs_array,
     npy_bytes,
+    pair_modalities,
     sample_key,
     sample_records,
     stored_array,
 )
-from eoinstruct.pipeline.instructions.pairs import pair_modality
-from eoinstruct.pipeline.instructions.tags import leading_tags
 from eoinstruct.pipeline.io.atomic import HashingWriter
-from eoinstruct.pipeline.io.parquet import Failure, iter_pairs, iter_samples, write_failures
+from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import display_bands, render_png
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
@@ -175,13 +175,13 @@ class _Summary:
         self.seen_samples: set[str] = set()
         self.bytes: Counter[str] = Counter()
 
-    def add_pair(self, pair: InstructionPair, sample: Sample, split: str) -> None:
+    def add_pair(self, pair: InstructionPair, sample: Sample, split: str, modality: str) -> None:
         group = self.groups[f"{split}|{pair.source}|{pair.task}"]
         group["pairs"] += 1
-        group[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+        group[f"modality:{modality}"] += 1
         group[f"sensor:{sample.sensor}"] += 1
         group[f"generator:{pair.generator}"] += 1
-        for tag in leading_tags(pair.turns[0].value):
+        for tag in first_tags(pair.turns[0].value):
             group[f"tag:{tag}"] += 1
         model = pair.generator_params.get("model", "")
         if model:
@@ -240,8 +240,7 @@ class _Summary:
 
 
 COUNTS_KIND = "counts"
-"""Aux output per partition: rows and sizes of each shard file as its writer closed it (the
-card's ``dataset_info`` and the manifest's row counts reuse them instead of reading the files)."""
+"""Aux output per partition: each shard file's rows and sizes as written (card, manifest)."""
 
 WRITE_BUFFER = 1 << 20
 """Bytes buffered before a shard file's writes reach its hash and the file system."""
@@ -252,8 +251,7 @@ statistics (a dictionary of unique images never pays, min/max of image bytes mea
 
 
 _SCHEMAS: dict[str, tuple[pa.Schema, pa.Schema, list[str]]] = {}
-""":func:`_schemas`, once per process; the driver's travel with the step, so that a Dask
-worker does not build them again."""
+""":func:`_schemas`, once per process (the driver's travel with the step to a Dask worker)."""
 
 
 def _schemas() -> tuple[pa.Schema, pa.Schema, list[str]]:
@@ -371,8 +369,9 @@ class _ShardGroup:
 
     def flush(self) -> None:
         if self.rows and self.parquet is not None and self.pairs is not None:
-            self.parquet.write_table(sample_table(self.rows, self.schema))
-            self.pairs.write_table(pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema))
+            pairs = pa.Table.from_pylist(self.pair_rows, schema=self.pair_schema)
+            self.parquet.write_table(sample_table(self.rows, self.schema, pairs))
+            self.pairs.write_table(pairs)
             self.rows, self.pair_rows = [], []
 
     def close(self) -> None:
@@ -441,7 +440,7 @@ def shard_partition(
     with_rasters = bool(shard.get("raster_members", True))
     samples = {s.sample_id: s for s in iter_samples(partition.inputs[1])}
     by_sample: dict[str, list[InstructionPair]] = {}
-    for pair in iter_pairs(partition.inputs[0]):
+    for pair in read_pairs(partition.inputs[0])[1]:
         if pair.sample_id not in samples:
             raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
         by_sample.setdefault(pair.sample_id, []).append(pair)
@@ -473,8 +472,9 @@ def shard_partition(
             split = check_token("split", splits.pop())
             key = (split, check_token("source", sample.source))
             metadata = sample_metadata(sample, box_convention)
+            modalities = pair_modalities(sample, pairs)
             row, pair_rows, members = sample_records(
-                sample, pairs, split, rendered, stored, metadata
+                sample, pairs, split, rendered, stored, metadata, modalities
             )
             if key not in groups:
                 groups[key] = _ShardGroup(outputs, key, shard)
@@ -489,14 +489,14 @@ def shard_partition(
                 )
             summary.bytes["samples"] += 1
             summary.add_sample(sample, hists)
-            for pair in pairs:
+            for pair, modality in zip(pairs, modalities, strict=True):
                 check_token("task", pair.task)
-                summary.add_pair(pair, sample, split)
+                summary.add_pair(pair, sample, split, modality)
                 stats.kept += 1
                 stats.produced[f"split:{split}"] += 1
                 stats.produced[f"task:{pair.task}"] += 1
                 stats.produced[f"source:{pair.source}"] += 1
-                stats.produced[f"modality:{pair_modality(sample, pair.image_roles)}"] += 1
+                stats.produced[f"modality:{modality}"] += 1
     finally:
         for group in groups.values():
             group.close()
