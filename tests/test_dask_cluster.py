@@ -177,10 +177,21 @@ def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
         # 8x the page faults of the same task in-process (pipeline.run.cluster.MALLOC_ENVIRON)
         seen = executor.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         assert list(seen.values()) == [None]
+        # the worker's warming gave pyarrow's pools one thread each (backends.one_arrow_thread)
+        executor.client.gather(executor._warming)
+        pools = executor.client.run(_arrow_pools)
+        assert list(pools.values()) == [(1, 1)]
     finally:
         executor.close()
     run_partitions("st", tmp_path / "inprocess", PARTS, step, {})
     assert outputs_digest(tmp_path / "dask") == outputs_digest(tmp_path / "inprocess")
+
+
+def _arrow_pools() -> tuple[int, int]:
+    """pyarrow's CPU and I/O pool sizes in this process."""
+    import pyarrow as pa
+
+    return pa.cpu_count(), pa.io_thread_count()
 
 
 def make_where(driver: int):

@@ -88,12 +88,28 @@ def warm_imports(own_worker: bool = False) -> int:
         from eoinstruct.pipeline.run.startup import arrow_lists_without_pandas
 
         arrow_lists_without_pandas()
+        one_arrow_thread()
     loaded = 0
     for found in build_order():
         if found.partitioned:
             found.load()
             loaded += 1
     return loaded
+
+
+def one_arrow_thread() -> None:
+    """Give pyarrow's CPU and I/O thread pools one thread each (in a worker of our cluster).
+
+    pyarrow sizes both pools to the machine's cores in every process; each worker of a local
+    cluster runs one task at a time on one of those cores, so its pools' extra threads only
+    compete with the other workers' tasks (context switches, cache traffic) for the same
+    cores. What the tasks read and write is the same whatever the pools' sizes (reads keep
+    their order, writes their bytes).
+    """
+    import pyarrow as pa
+
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
 
 
 def _apply(item: Any, fn: Callable[[Any], Any]) -> Any:
