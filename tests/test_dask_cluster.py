@@ -254,3 +254,31 @@ def test_a_zombie_adopted_by_another_parent_counts_as_gone() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+class _Done:
+    """A stand-in for a Dask future: done or not."""
+
+    def __init__(self, done: bool) -> None:
+        self._done = done
+
+    def done(self) -> bool:
+        return self._done
+
+
+def test_the_driver_imports_later_stages_only_while_the_workers_hold_work(monkeypatch) -> None:
+    from eoinstruct.pipeline import stages as stage_registry
+
+    loaded: list[str] = []
+    partitioned = [s for s in stage_registry.build_order() if s.partitioned]
+    monkeypatch.setattr(type(partitioned[0]), "load", lambda self: loaded.append(self.name))
+    executor = DaskExecutor.__new__(DaskExecutor)  # no cluster: only the warming bookkeeping
+    executor._driver_warm = False
+    executor._warm_driver([_Done(True), _Done(False)])  # one task left: the stage may end now
+    assert loaded == []
+    for _ in partitioned:  # one module per result while two or more tasks run
+        executor._warm_driver([_Done(False), _Done(False), _Done(True)])
+    assert loaded == [s.name for s in partitioned]
+    assert executor._driver_warm is True
+    executor._warm_driver([_Done(False), _Done(False)])  # nothing more to import
+    assert len(loaded) == len(partitioned)
