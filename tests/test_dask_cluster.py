@@ -177,10 +177,21 @@ def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
         # 8x the page faults of the same task in-process (pipeline.run.cluster.MALLOC_ENVIRON)
         seen = executor.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
         assert list(seen.values()) == [None]
+        # the worker's warming gave pyarrow's pools one thread each (backends.one_arrow_thread)
+        executor.client.gather(executor._warming)
+        pools = executor.client.run(_arrow_pools)
+        assert list(pools.values()) == [(1, 1)]
     finally:
         executor.close()
     run_partitions("st", tmp_path / "inprocess", PARTS, step, {})
     assert outputs_digest(tmp_path / "dask") == outputs_digest(tmp_path / "inprocess")
+
+
+def _arrow_pools() -> tuple[int, int]:
+    """pyarrow's CPU and I/O pool sizes in this process."""
+    import pyarrow as pa
+
+    return pa.cpu_count(), pa.io_thread_count()
 
 
 def make_where(driver: int):
@@ -243,3 +254,31 @@ def test_a_zombie_adopted_by_another_parent_counts_as_gone() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+class _Done:
+    """A stand-in for a Dask future: done or not."""
+
+    def __init__(self, done: bool) -> None:
+        self._done = done
+
+    def done(self) -> bool:
+        return self._done
+
+
+def test_the_driver_imports_later_stages_only_while_the_workers_hold_work(monkeypatch) -> None:
+    from eoinstruct.pipeline import stages as stage_registry
+
+    loaded: list[str] = []
+    partitioned = [s for s in stage_registry.build_order() if s.partitioned]
+    monkeypatch.setattr(type(partitioned[0]), "load", lambda self: loaded.append(self.name))
+    executor = DaskExecutor.__new__(DaskExecutor)  # no cluster: only the warming bookkeeping
+    executor._driver_warm = False
+    executor._warm_driver([_Done(True), _Done(False)])  # one task left: the stage may end now
+    assert loaded == []
+    for _ in partitioned:  # one module per result while two or more tasks run
+        executor._warm_driver([_Done(False), _Done(False), _Done(True)])
+    assert loaded == [s.name for s in partitioned]
+    assert executor._driver_warm is True
+    executor._warm_driver([_Done(False), _Done(False)])  # nothing more to import
+    assert len(loaded) == len(partitioned)
