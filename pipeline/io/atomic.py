@@ -11,7 +11,10 @@ kill at any point leaves each final name either absent/old or complete. Transien
 hand-off cache a later stage reads and deletes) are only renamed: neither hashed nor flushed,
 so a power loss may leave one truncated or garbled, and its reader must treat a file it cannot
 verify as absent; a partition with transient files flushes its durable files one by one, since
-``syncfs`` would also wait on the cache's bytes.
+``syncfs`` would also wait on the cache's bytes. The three steps are also callable one by one
+(:func:`hash_files`, :func:`flush_files`, :func:`rename_files`): an in-process run hashes where
+the step ran and flushes and renames on a background thread
+(:mod:`~eoinstruct.pipeline.run.commits`).
 """
 
 from __future__ import annotations
