@@ -31,7 +31,6 @@ import yaml
 
 from eoinstruct.pipeline.config import safe_load_yaml
 from eoinstruct.pipeline.instructions.grammar import article, count_phrase, natural_case, plural
-from eoinstruct.pipeline.instructions.pairs import format_gsd
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
 
@@ -220,6 +219,9 @@ def image_line(sample: Sample, policy: TagPolicy) -> str:
     sensor = sample.sensor if sample.sensor and not sample.sensor.startswith("unknown") else ""
     modality = article(noun)
     if sample.gsd_m:
+        # the instruction builders (pairs' import) only when a prompt is written
+        from eoinstruct.pipeline.instructions.pairs import format_gsd
+
         form = policy.headings["image"]
         line = form.format(modality=modality, sensor=sensor, gsd=f"{format_gsd(sample.gsd_m)} m")
     else:

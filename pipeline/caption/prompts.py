@@ -33,7 +33,6 @@ from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.facts import TagPolicy, load_policy, scene_facts
 from eoinstruct.pipeline.caption.schema import Budget, budget, response_schema
 from eoinstruct.pipeline.config import ConfigError, safe_load_yaml
-from eoinstruct.pipeline.instructions.builders import draw
 from eoinstruct.pipeline.instructions.tags import check_task_tag
 from eoinstruct.pipeline.records import ImageRef, Sample
 from eoinstruct.templates import TEMPLATE_DIR
@@ -159,6 +158,8 @@ class PromptBook:
 
     def choose(self, name: str, seed: int, sample_id: str) -> PromptTemplate:
         """Return the template of one sample (a seeded draw from :meth:`selection`)."""
+        from eoinstruct.pipeline.instructions.builders import draw  # the builders: on first use
+
         options = self.selection(name)
         return options[draw(seed, sample_id, "captioner-template", n=len(options))]
 
@@ -274,6 +275,8 @@ def region_of(sample: Sample, template: PromptTemplate, seed: int) -> str:
     """Return the region a region template asks about (a seeded draw), or ``""``."""
     if not template.regions:
         return ""
+    from eoinstruct.pipeline.instructions.builders import draw
+
     index = draw(seed, sample.sample_id, template.id, "region", n=len(template.regions))
     return template.regions[index]
 

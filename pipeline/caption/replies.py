@@ -24,15 +24,16 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.caption.cache import Reply
 from eoinstruct.pipeline.caption.checks import contradictions
 from eoinstruct.pipeline.caption.config import CaptionConfig
 from eoinstruct.pipeline.caption.prompts import CaptionRequest, PromptTemplate
-from eoinstruct.pipeline.instructions.builders import TaskValues, draw
-from eoinstruct.pipeline.instructions.pairs import sensor_tag
 from eoinstruct.pipeline.records import InstructionPair, Sample, Turn, to_json
+
+if TYPE_CHECKING:  # the instruction builders are imported by make_pair, on first use
+    from eoinstruct.pipeline.instructions.builders import TaskValues
 
 GENERATOR_VERSION = "2"
 """Version of the captioner's pair building; part of the pair id and the stage fingerprint."""
@@ -219,6 +220,9 @@ def make_pair(
     Raises:
         ReplyRejected: If the reply is empty, a refusal, garbled or contradicts the tags.
     """
+    from eoinstruct.pipeline.instructions.builders import TaskValues, draw
+    from eoinstruct.pipeline.instructions.pairs import sensor_tag
+
     pairs = parse_reply(reply, template)
     problems = contradictions(pairs, sample, request.image_role)
     if problems:

@@ -11,7 +11,10 @@ kill at any point leaves each final name either absent/old or complete. Transien
 hand-off cache a later stage reads and deletes) are only renamed: neither hashed nor flushed,
 so a power loss may leave one truncated or garbled, and its reader must treat a file it cannot
 verify as absent; a partition with transient files flushes its durable files one by one, since
-``syncfs`` would also wait on the cache's bytes.
+``syncfs`` would also wait on the cache's bytes. The three steps are also callable one by one
+(:func:`hash_files`, :func:`flush_files`, :func:`rename_files`): an in-process run hashes where
+the step ran and flushes and renames on a background thread
+(:mod:`~eoinstruct.pipeline.run.commits`).
 """
 
 from __future__ import annotations
@@ -107,19 +110,44 @@ def publish_many(
     Raises:
         OSError: If a file with a known digest does not have the size it was given.
     """
-    digests: list[Published] = []
     for tmp, final in transient:
         # not renamed over an old file: ext4 flushes a file renamed over another (auto_da_alloc)
         final.unlink(missing_ok=True)
         os.replace(tmp, final)
-    syncfs = None if transient else _syncfs()
+    one_by_one = bool(transient) or _syncfs() is None
+    digests = hash_files(files, known, flush=one_by_one)
+    if not one_by_one:
+        flush_files([tmp for tmp, _ in files])
+    rename_files(files, digests, after_each)
+    return digests
+
+
+def hash_files(
+    files: Sequence[tuple[Path, Path]],
+    known: Mapping[Path, tuple[str, int]] | None = None,
+    flush: bool = False,
+) -> list[Published]:
+    """Hash complete temporary files (the first step of :func:`publish_many`).
+
+    Args:
+        files: ``(tmp, final)`` pairs.
+        known: Digests and sizes of files hashed while written (see :func:`publish_many`).
+        flush: ``fsync`` each file as well, in the same pass.
+
+    Returns:
+        One :class:`Published` per pair, in order (not renamed yet).
+
+    Raises:
+        OSError: If a file with a known digest does not have the size it was given.
+    """
+    digests: list[Published] = []
     for tmp, final in files:
         if known is not None and tmp in known:
             sha, expected = known[tmp]
             actual = tmp.stat().st_size
             if actual != expected:
                 raise OSError(f"{tmp}: {actual} bytes on disk, {expected} hashed")
-            if syncfs is None:
+            if flush:
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
             digests.append(Published(final, sha, actual))
@@ -130,23 +158,49 @@ def publish_many(
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
                 size += len(block)
-            if syncfs is None:
+            if flush:
                 os.fsync(handle.fileno())
         digests.append(Published(final, digest.hexdigest(), size))
-    if syncfs is not None and files:
-        fd = os.open(files[0][0], os.O_RDONLY)
+    return digests
+
+
+def flush_files(paths: Sequence[Path]) -> None:
+    """Flush files to disk: one ``syncfs`` of their file system, else one ``fsync`` each.
+
+    Args:
+        paths: Files on one file system (the first one names it); none: nothing is done.
+    """
+    if not paths:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(paths[0], os.O_RDONLY)
         try:
-            if syncfs(fd) != 0:  # pragma: no cover - a failed flush: fall back to fsync
-                for tmp, _ in files:
-                    with open(tmp, "rb") as handle:
-                        os.fsync(handle.fileno())
+            if syncfs(fd) == 0:
+                return
         finally:
             os.close(fd)
+    for path in paths:  # no syncfs, or it failed: one flush per file
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def rename_files(
+    files: Sequence[tuple[Path, Path]],
+    digests: Sequence[Published],
+    after_each: Callable[[Published], None] | None = None,
+) -> None:
+    """Rename hashed (and flushed) temporary files to their final names, in order.
+
+    Args:
+        files: ``(tmp, final)`` pairs.
+        digests: Their :func:`hash_files` results (passed to ``after_each``).
+        after_each: Called after each rename.
+    """
     for (tmp, final), done in zip(files, digests, strict=True):
         os.replace(tmp, final)
         if after_each is not None:
             after_each(done)
-    return digests
 
 
 class HashingWriter(io.RawIOBase):

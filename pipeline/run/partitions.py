@@ -34,12 +34,16 @@ from typing import Any
 import eoinstruct
 from eoinstruct.pipeline.accounting import StageStats, total
 from eoinstruct.pipeline.io.atomic import (
+    Published,
+    hash_files,
     publish_many,
+    rename_files,
     sweep_temporaries,
     temporary_path,
     write_text_atomic,
 )
 from eoinstruct.pipeline.records import to_json
+from eoinstruct.pipeline.run import commits
 from eoinstruct.pipeline.run.backends import Executor, InProcessExecutor
 from eoinstruct.pipeline.run.fingerprint import code_fingerprint, file_sha256
 from eoinstruct.pipeline.run.lock import LOCK_FILE, folder_lock
@@ -196,12 +200,18 @@ class PartitionOutputs:
                 final.unlink(missing_ok=True)  # no stale hand-off from an earlier run
         # a transient cache is renamed unhashed and unflushed (its reader verifies it)
         cache = [(tmp, final) for tmp, final in written if final in self._transient]
-        for done in publish_many(  # one read per file (hash), one flush per partition
-            [(tmp, final) for tmp, final in written if final not in self._transient],
-            lambda _: _fault_point(stage, self.partition.name, "publish"),
-            known=self._digests,
-            transient=cache,
-        ):
+        durable = [(tmp, final) for tmp, final in written if final not in self._transient]
+        background = commits.active() if not cache else None
+        if background is None:  # one read per file (hash), one flush per partition
+            published = publish_many(
+                durable,
+                lambda _: _fault_point(stage, self.partition.name, "publish"),
+                known=self._digests,
+                transient=cache,
+            )
+        else:  # hashed here; flushed, renamed and recorded by the run's committer thread
+            published = hash_files(durable, self._digests)
+        for done in published:
             key = _output_key(self.stage_dir, self.aux_dir, done.final)
             outputs[key] = {"sha256": done.sha256, "bytes": done.bytes}
         self._pending.clear()
@@ -213,14 +223,35 @@ class PartitionOutputs:
             "outputs": outputs,
             "stats": stats.to_dict(with_seconds=False),
         }
-        write_text_atomic(
-            self.records_dir / f"{self.partition.name}.json",
-            json.dumps(record, indent=1, sort_keys=True) + "\n",
-        )
-        _fault_point(stage, self.partition.name, "record")
+        text = json.dumps(record, indent=1, sort_keys=True) + "\n"
         state = {"fingerprint": fingerprint, "seconds": round(stats.seconds, 3)}
-        write_state_file(self.state_dir / f"{self.partition.name}.json", json.dumps(state))
+        if background is None:
+            write_text_atomic(self.records_dir / f"{self.partition.name}.json", text)
+            self._recorded(json.dumps(state))
+        else:
+            background.submit(
+                [tmp for tmp, _ in durable],
+                functools.partial(self._finish, durable, published, text, json.dumps(state)),
+                self.records_dir,
+            )
         return record
+
+    def _finish(
+        self, files: list[tuple[Path, Path]], published: list[Published], text: str, state: str
+    ) -> None:
+        """A deferred commit's tail, on the committer thread: rename, then the records.
+
+        The completion record is renamed into place unflushed (the run flushes it when it
+        drains its commits); its outputs were flushed before it.
+        """
+        fault = functools.partial(_fault_point, self.stage, self.partition.name, "publish")
+        rename_files(files, published, lambda _: fault())
+        write_state_file(self.records_dir / f"{self.partition.name}.json", text)
+        self._recorded(state)
+
+    def _recorded(self, state: str) -> None:
+        _fault_point(self.stage, self.partition.name, "record")
+        write_state_file(self.state_dir / f"{self.partition.name}.json", state)
 
 
 Step = Callable[[Partition, PartitionOutputs], StageStats]
@@ -455,7 +486,12 @@ def _run_partitions(
     results: dict[str, tuple[CompletionRecord, float, float | None]] = {}
     started = time.perf_counter()
     items = 0
-    with _progress_bar(len(partitions), stage, progress) as bar:
+    # in this process, commits are flushed and recorded by a thread while the next step runs
+    in_process = isinstance(runner, InProcessExecutor) and after_each is None
+    with (
+        _progress_bar(len(partitions), stage, progress) as bar,
+        commits.deferred_commits(in_process),
+    ):
         for record, seconds, cpu in runner.map_unordered(work, partitions):
             results[str(record["partition"])] = (record, seconds, cpu)
             if after_each is not None:

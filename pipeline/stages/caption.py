@@ -36,36 +36,17 @@ import functools
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
 from eoinstruct.pipeline.accounting import StageStats
-from eoinstruct.pipeline.caption.cache import Reply, RequestCache
-from eoinstruct.pipeline.caption.client import CaptionClient, CircuitBreaker, RequestFailure
 from eoinstruct.pipeline.caption.config import CaptionConfig
-from eoinstruct.pipeline.caption.facts import POLICY_FILE, load_policy
-from eoinstruct.pipeline.caption.offline import OfflineEngine
-from eoinstruct.pipeline.caption.prompts import (
-    CaptionRequest,
-    PromptBook,
-    PromptTemplate,
-    load_prompt_book,
-    template_budget,
-)
-from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION, ReplyRejected, make_pair
-from eoinstruct.pipeline.caption.server import ServerProcess
-from eoinstruct.pipeline.caption.stream import (
-    CaptionStream,
-    Outcome,
-    PartitionOutcomes,
-    prepare,
-    read_marked,
-)
+from eoinstruct.pipeline.caption.facts import POLICY_FILE
+from eoinstruct.pipeline.caption.prompts import PromptBook, load_prompt_book, template_budget
+from eoinstruct.pipeline.caption.replies import GENERATOR_VERSION
 from eoinstruct.pipeline.config import ConfigError, Params, load_params
 from eoinstruct.pipeline.errors import StageFailed
-from eoinstruct.pipeline.instructions.pairs import Candidate
-from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.parquet import (
     Drop,
     Failure,
@@ -86,6 +67,15 @@ from eoinstruct.pipeline.run.partitions import (
     record_is_current,
     run_partitions,
 )
+
+if TYPE_CHECKING:
+    # captioning only: the client (asyncio, tenacity), the stream, the server, the offline
+    # engine and the pair checks (the instruction builders) are imported when enabled, so the
+    # default build's caption stage (disabled: empty outputs) starts without them
+    from eoinstruct.pipeline.caption.cache import Reply
+    from eoinstruct.pipeline.caption.client import CircuitBreaker
+    from eoinstruct.pipeline.caption.prompts import CaptionRequest, PromptTemplate
+    from eoinstruct.pipeline.caption.stream import CaptionStream, PartitionOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -131,16 +121,20 @@ def caption_partition(
         (samples whose request failed: the partition is redone by the next run, the
         answered requests coming from the cache).
     """
-    breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
     stats = StageStats()
     if not config.enabled:
         # counted from the file's footer: no row is decoded when nothing is captioned
         stats.produced["not_marked"] = pq.ParquetFile(partition.inputs[0]).metadata.num_rows
-        found = PartitionOutcomes()
-    else:
-        collected = stream.collect(partition) if stream is not None else None
-        found = collected or _ask_here(partition, config, book, breaker)
-        stats.produced["not_marked"] += found.not_marked
+        for key in ("requests", "cache_hits", "retries", "pairs"):
+            stats.produced[key] += 0  # the same record as a captioning run with nothing asked
+        _write_outputs(partition, outputs, [], [], [])
+        return stats
+    from eoinstruct.pipeline.caption.client import CircuitBreaker, RequestFailure
+
+    breaker = breaker if breaker is not None else CircuitBreaker(config.circuit_breaker)
+    collected = stream.collect(partition) if stream is not None else None
+    found = collected or _ask_here(partition, config, book, breaker)
+    stats.produced["not_marked"] += found.not_marked
     pairs: list[InstructionPair] = []
     drops: list[Drop] = []
     failures: list[Failure] = []
@@ -175,16 +169,33 @@ def caption_partition(
             sample, outcome.request, result, config, outcome.template, stats, pairs, drops, failures
         )
     stats.produced["pairs"] = len(pairs)
+    _write_outputs(partition, outputs, pairs, drops, failures)
+    return stats
+
+
+def _write_outputs(
+    partition: Partition,
+    outputs: PartitionOutputs,
+    pairs: list[InstructionPair],
+    drops: list[Drop],
+    failures: list[Failure],
+) -> None:
+    """Write a partition's pairs, drops and failures (each file, empty or not)."""
     write_table(outputs.path("pairs"), pairs_table(pairs))
     write_drops(outputs.path("dropped"), STAGE, partition.name, partition.source, drops)
     write_failures(outputs.path("failed"), STAGE, partition.name, partition.source, failures)
-    return stats
 
 
 def _ask_here(
     partition: Partition, config: CaptionConfig, book: PromptBook, breaker: CircuitBreaker
 ) -> PartitionOutcomes:
     """Build and ask one partition's requests at once (the offline engine's batches)."""
+    from eoinstruct.pipeline.caption.cache import RequestCache
+    from eoinstruct.pipeline.caption.client import CaptionClient
+    from eoinstruct.pipeline.caption.facts import load_policy
+    from eoinstruct.pipeline.caption.offline import OfflineEngine
+    from eoinstruct.pipeline.caption.stream import Outcome, PartitionOutcomes, prepare, read_marked
+
     found = PartitionOutcomes()
     marked, found.not_marked = read_marked(partition, config)
     policy = load_policy(config.tag_policy_file)
@@ -228,6 +239,10 @@ def _turn_into_pair(
     drops: list[Drop],
     failures: list[Failure],
 ) -> None:
+    from eoinstruct.pipeline.caption.replies import ReplyRejected, make_pair
+    from eoinstruct.pipeline.instructions.pairs import Candidate
+    from eoinstruct.pipeline.instructions.validate import validate_pair
+
     try:
         pair, expected = make_pair(sample, template, config, request, reply)
     except ReplyRejected as exc:
@@ -266,6 +281,8 @@ def serving(config: CaptionConfig) -> Iterator[CaptionConfig]:
     if not config.enabled or config.launch is None or config.engine == "vllm_offline":
         yield config
         return
+    from eoinstruct.pipeline.caption.server import ServerProcess
+
     with ServerProcess(config) as server:
         yield dataclasses.replace(config, base_urls=(server.base_url,))
 
@@ -294,7 +311,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "tag_policy": policy_file.read_text(encoding="utf-8"),
     }
     partitions = partitions_from([(params.work_dir("dedup"), "kept")])
-    breaker = CircuitBreaker(config.circuit_breaker)
+    breaker = None
+    if config.enabled:
+        from eoinstruct.pipeline.caption.client import CircuitBreaker
+
+        breaker = CircuitBreaker(config.circuit_breaker)
     with (
         serving(config) as live,
         _stream(live, params, book, partitions, fingerprint_config, breaker) as stream,
@@ -326,15 +347,19 @@ def _stream(
     book: PromptBook,
     partitions: list[Partition],
     fingerprint_config: Mapping[str, Any],
-    breaker: CircuitBreaker,
+    breaker: CircuitBreaker | None,
 ) -> Iterator[CaptionStream | None]:
     """Yield the run's request stream over the partitions still to do.
 
     None when disabled or offline (the offline engine batches per partition).
     """
-    if not config.enabled or config.engine == "vllm_offline":
+    if not config.enabled or config.engine == "vllm_offline" or breaker is None:
         yield None
         return
+    from eoinstruct.pipeline.caption.cache import RequestCache
+    from eoinstruct.pipeline.caption.facts import load_policy
+    from eoinstruct.pipeline.caption.stream import CaptionStream
+
     stage_dir = params.work_dir(STAGE)
     records, states = stage_dir / DONE_DIR, params.state_dir(STAGE)
     plan = [
@@ -354,20 +379,22 @@ def _stream(
         yield stream
 
 
-def check_failures(stats: StageStats, config: CaptionConfig, breaker: CircuitBreaker) -> None:
+def check_failures(
+    stats: StageStats, config: CaptionConfig, breaker: CircuitBreaker | None
+) -> None:
     """Fail the run when the server is down or too many samples failed.
 
     Args:
         stats: The run's counts.
         config: Captioner settings (``max_failure_rate``).
-        breaker: The run's circuit breaker.
+        breaker: The run's circuit breaker (None when captioning is disabled).
 
     Raises:
         StageFailed: With one line saying what to do; the outputs are kept and the failed
             samples are asked again by the next run.
     """
     where = ", ".join(config.base_urls) or "the launched server"
-    if breaker.open:
+    if breaker is not None and breaker.open:
         raise StageFailed(
             f"the captioner server ({where}) is not answering ({breaker.reason}); "
             f"start it or fix caption.base_urls, then re-run: answered samples are cached, "

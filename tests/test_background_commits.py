@@ -1,0 +1,88 @@
+"""Partition commits finished by a background thread (pipeline/run/commits.py)."""
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from eoinstruct.pipeline.accounting import StageStats
+from eoinstruct.pipeline.io import atomic
+from eoinstruct.pipeline.run import commits
+from eoinstruct.pipeline.run.partitions import Partition, completed_records, run_partitions
+
+
+def parts(*names: str) -> list[Partition]:
+    return [Partition(name=n, source="s", items=(n, "x")) for n in names]
+
+
+def step(partition: Partition, outputs) -> StageStats:
+    outputs.path("out", ".txt").write_text(",".join(partition.items) * 1000)
+    outputs.path("other", ".bin").write_bytes(partition.name.encode() * 77)
+    return StageStats(read=2, kept=2)
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "_state" not in p.parts
+    }
+
+
+def test_deferred_commits_write_the_same_files_as_synchronous_ones(tmp_path, monkeypatch):
+    names = [f"p{i:02d}" for i in range(12)]
+    run_partitions("st", tmp_path / "a" / "st", parts(*names), step, {"k": 1})
+    seen: list[tuple[str, list[str]]] = []
+    real = atomic.flush_files
+
+    def spy(paths):
+        seen.append((threading.current_thread().name, [Path(p).name for p in paths]))
+        real(paths)
+
+    monkeypatch.setattr(commits, "flush_files", spy)
+    run_partitions("st", tmp_path / "b" / "st", parts(*names), step, {"k": 1})
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    # the temporary files of all 12 partitions were flushed on the committer thread (some
+    # batched), then the records once more by the run's thread when it drained the commits
+    assert {name for name, _ in seen[:-1]} == {"eoinstruct-commits"}
+    assert seen[-1][0] == "MainThread"
+    flushed = [f for _, files in seen[:-1] for f in files]
+    assert len(flushed) == 24 and all(".tmp-" in f for f in flushed)
+    assert seen[-1][1] == ["_done"]
+    assert [r["partition"] for r in completed_records(tmp_path / "b" / "st")] == names
+
+
+def test_a_failing_step_keeps_the_commits_queued_before_it(tmp_path):
+    def crash_third(partition: Partition, outputs) -> StageStats:
+        if partition.name == "c":
+            raise RuntimeError("killed")
+        return step(partition, outputs)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run_partitions("st", tmp_path / "st", parts("a", "b", "c", "d"), crash_third, {})
+    records = completed_records(tmp_path / "st")
+    assert [r["partition"] for r in records] == ["a", "b"]
+    assert not list(tmp_path.rglob("*.tmp-*"))
+    assert commits.active() is None
+    calls: list[str] = []
+
+    def counting(partition: Partition, outputs) -> StageStats:
+        calls.append(partition.name)
+        return step(partition, outputs)
+
+    run_partitions("st", tmp_path / "st", parts("a", "b", "c", "d"), counting, {})
+    assert calls == ["c", "d"]  # a and b were recorded by the committer before the error
+
+
+def test_a_failing_commit_stops_the_run_with_its_error(tmp_path, monkeypatch):
+    def broken(paths):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(commits, "flush_files", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        run_partitions("st", tmp_path / "st", parts("a", "b", "c"), step, {})
+    assert not (tmp_path / "st" / "_done").is_dir() or not list(
+        (tmp_path / "st" / "_done").iterdir()
+    )
+    assert not (tmp_path / "st" / "_stats.json").exists()
+    assert commits.active() is None
