@@ -22,14 +22,10 @@ from typing import Any
 # entry points (importlib.metadata, ~25 ms of each stage's start-up). An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from eoinstruct.pipeline.run.startup import bytecode_outside_the_tree, pydantic_plugins_unscanned
+from eoinstruct.pipeline.run.startup import pydantic_plugins_unscanned
 
 # ... nor import importlib.metadata (~20 ms) to not read those entry points (see there)
 pydantic_plugins_unscanned()
-if __name__ == "__main__" or os.path.basename(sys.argv[0]) == "eoinstruct":
-    # a stage process of its own (``eoinstruct …``, ``python -m eoinstruct.cli``): its
-    # modules are compiled once, not at every start, where the tree gets no __pycache__
-    bytecode_outside_the_tree()
 
 import eoinstruct  # noqa: E402
 from eoinstruct.pipeline.accounting import StageStats  # noqa: E402

@@ -122,26 +122,3 @@ def test_mentions_equal_the_plain_search() -> None:
     for wordings in lists:
         for text in texts:
             assert landcover.mentions(text, wordings) == _plain_mentions(text, wordings)
-
-
-def test_a_cli_process_compiles_the_package_once_outside_the_tree(tmp_path: Path) -> None:
-    import os
-
-    cache = tmp_path / "pyc"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "EOINSTRUCT_BYTECODE_CACHE": str(cache)}
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    command = [sys.executable, "-m", "eoinstruct.cli", "sources"]
-    subprocess.run(command, env=env, capture_output=True, check=True, timeout=120)
-    cached = {p.name for p in cache.rglob("*.pyc")}
-    assert f"config.{sys.implementation.cache_tag}.pyc" in cached
-    tree = Path(__file__).resolve().parents[1]
-    assert not list((tree / "pipeline").glob("__pycache__"))
-    # a process that only imports the package (a test, a notebook) keeps Python's setting
-    probe = "import sys, eoinstruct.cli; print(sys.dont_write_bytecode, sys.pycache_prefix)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.split() == ["True", "None"]
-    off = {**env, "EOINSTRUCT_BYTECODE_CACHE": "0", "XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    subprocess.run(command, env=off, capture_output=True, check=True, timeout=120)
-    assert not (tmp_path / "xdg").exists()

@@ -88,29 +88,3 @@ def pydantic_plugins_unscanned() -> None:
     stand_in = _PluginLoader(PLUGIN_LOADER, _PluginLoader.__doc__)
     stand_in.get_plugins = _get_plugins  # type: ignore[attr-defined]
     sys.modules[PLUGIN_LOADER] = stand_in
-
-
-BYTECODE_ENV = "EOINSTRUCT_BYTECODE_CACHE"
-"""A folder for the compiled modules of a stage process, or ``0`` to keep Python's setting."""
-
-
-def bytecode_outside_the_tree() -> None:
-    """Cache compiled modules outside the source tree when writing them beside it is off.
-
-    With ``PYTHONDONTWRITEBYTECODE`` set (no ``__pycache__`` in a checkout) and no
-    ``PYTHONPYCACHEPREFIX``, every stage process compiles the package's modules from source
-    again (≈ 0.07 CPU-s per stage, 40-130 modules). A process the command line owns instead
-    writes and reads them under :data:`BYTECODE_ENV` or ``$XDG_CACHE_HOME/eoinstruct/pycache``
-    (``~/.cache/…``): nothing is written into the tree, and a changed source is recompiled as
-    usual (its size and time are checked). Only for modules imported from then on; an
-    unwritable folder is skipped by Python silently. Does nothing when bytecode is written
-    anyway, a prefix is already set or the variable is ``0``.
-    """
-    setting = os.environ.get(BYTECODE_ENV, "")
-    if not sys.dont_write_bytecode or sys.pycache_prefix is not None or setting == "0":
-        return
-    if not setting:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        setting = os.path.join(cache, "eoinstruct", "pycache")
-    sys.pycache_prefix = os.path.abspath(setting)
-    sys.dont_write_bytecode = False
