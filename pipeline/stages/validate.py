@@ -7,7 +7,11 @@ one ``<image>`` per image reference and image roles the sample has; boxes inside
 closed-set answers among the listed options; no duplicate pair; length limits. Template pairs
 are checked against their labels independently of the generate stage: the stage recomputes
 the answer from the sample's labels with the pair's template and paraphrase, and the pair's
-boxes and answer must equal what the source annotation gives. Outputs per partition:
+boxes and answer must equal what the source annotation gives. Making the pair again is
+skipped for a pairs file that the generate stage wrote from the same sample file with the
+same code, settings and templates and that is unchanged since (its SHA-256 equals its
+completion record's): generating is deterministic, so it would give the same turns; a file
+changed after generate wrote it has all its pairs made again and compared. Outputs per partition:
 ``pairs/<partition>.parquet`` (the valid pairs) and ``rejected/<partition>.parquet`` (every
 rejected pair with all its problems). Accounting per pair: read = kept + dropped (by first
 problem).
@@ -40,7 +44,12 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.audit.item import SampleView, from_pair, sample_view
 from eoinstruct.pipeline.audit.report import AuditReport, TemplateInfo
 from eoinstruct.pipeline.config import Params
-from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable, TaskValues
+from eoinstruct.pipeline.instructions.builders import (
+    BUILDERS,
+    GenerationConfig,
+    NotApplicable,
+    TaskValues,
+)
 from eoinstruct.pipeline.instructions.pairs import (
     GENERATOR,
     Candidate,
@@ -53,6 +62,7 @@ from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.files import replace_files, write_file
 from eoinstruct.pipeline.io.parquet import iter_samples, read_pairs, take_rows, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample
+from eoinstruct.pipeline.run.fingerprint import file_sha256
 from eoinstruct.pipeline.run.partitions import (
     Partition,
     PartitionOutputs,
@@ -62,6 +72,7 @@ from eoinstruct.pipeline.run.partitions import (
 )
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings_cache import require
+from eoinstruct.pipeline.stages.generate import current_pair_files
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"
@@ -79,6 +90,7 @@ def check_pair(
     sample: Sample | None,
     templates: dict[str, Template],
     config: GenerationConfig,
+    current: bool = False,
 ) -> list[str]:
     """Return every problem of one pair (empty: valid).
 
@@ -87,6 +99,10 @@ def check_pair(
         sample: Its sample (``None`` if the sample is unknown).
         templates: Templates by id.
         config: Generation settings (box grid, seed, class set).
+        current: The pair comes from a pairs file that the generate stage wrote from this
+            very sample file with this code, settings and templates, unchanged since (see
+            :func:`~eoinstruct.pipeline.stages.generate.current_pair_files`): making it
+            again would give the same turns, so only its builder's values are computed.
 
     Returns:
         Problem codes, each optionally followed by ``:`` and details.
@@ -100,12 +116,15 @@ def check_pair(
         if template is None:
             return [f"unknown_template:{pair.template_id}"]
         try:
-            recomputed = make_pair(sample, template, config)
+            if current:
+                expected = BUILDERS[template.builder](sample, config)
+            else:
+                recomputed = make_pair(sample, template, config)
+                expected = recomputed.expected
+                if recomputed.pair.turns != pair.turns:
+                    problems.append("answer_inconsistent_with_labels")
         except NotApplicable as exc:
             return [f"labels_do_not_support_template:{exc.reason}"]
-        expected = recomputed.expected
-        if recomputed.pair.turns != pair.turns:
-            problems.append("answer_inconsistent_with_labels")
     problems += validate_pair(Candidate(pair=pair, expected=expected), sample, config.box_scale)
     return problems
 
@@ -122,9 +141,16 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
     drops_kind = "rejected"
     failures_kind = None
 
-    def __init__(self, templates: list[Template], config: GenerationConfig) -> None:
+    def __init__(
+        self,
+        templates: list[Template],
+        config: GenerationConfig,
+        current: dict[Path, str] | None = None,
+    ) -> None:
         self.by_id = {t.id: t for t in templates}
         self.config = config
+        self.current = current or {}
+        self.trusted: set[int] = set()  # id() of the pairs read from a current pairs file
         self.infos = {t.id: TemplateInfo(t.family, t.balanced) for t in templates}
         self.audit = AuditReport(self.infos)
         self.tables: list[pa.Table] = []
@@ -144,6 +170,7 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         step.rows = {}
         step.views = {}
         step.counted = {}
+        step.trusted = set()
         return ItemStage.run_partition(step, partition, outputs)
 
     def items(self, partition: Partition) -> Iterable[Item]:
@@ -152,10 +179,14 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         samples = {s.sample_id: s for s in iter_samples(sample_file)}
         row = 0
         for path in pair_files:
+            digest = self.current.get(path)
+            current = digest is not None and file_sha256(path) == digest
             table, pairs = read_pairs(path)
             self.tables.append(table)
             for pair in pairs:
                 self.rows[id(pair)] = (row, pair)
+                if current:
+                    self.trusted.add(id(pair))
                 yield pair, samples.get(pair.sample_id)
                 row += 1
 
@@ -166,7 +197,8 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
     def process(self, item: Item, ledger: Ledger) -> list[InstructionPair]:
         """Keep a valid pair; reject it with every problem found."""
         pair, sample = item
-        problems = check_pair(pair, sample, self.by_id, self.config)
+        current = id(pair) in self.trusted
+        problems = check_pair(pair, sample, self.by_id, self.config, current)
         if sample is not None:
             view = self.views.get(sample.sample_id)
             if view is None:
@@ -270,7 +302,7 @@ def run(params: Params, progress: bool = True) -> StageStats:
         "templates": [[t.id, t.digest()] for t in templates],
     }
 
-    step = ValidateStep(templates, config)
+    step = ValidateStep(templates, config, current_pair_files(params, templates))
     stats = run_work_stage(params, STAGE, partitions, step, fingerprint, progress)
     report = merged_audit(params.work_dir(STAGE))
     write_audit(report, params.path_of("metrics"))
