@@ -80,6 +80,12 @@ def _hash(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=8192)  # a template's pairs share a few phrasings
+def _question_hash(question: str) -> str:
+    """The hash a first question is counted by (distinct questions): ``_hash(question)``."""
+    return _hash(question)
+
+
 @functools.lru_cache(maxsize=4096)
 def _whole_word(value: str) -> re.Pattern[str]:
     """The whole-word pattern of one answer value, compiled once."""
@@ -246,7 +252,7 @@ class AuditReport:
         self.infos = dict(template_infos() if infos is None else infos)
         self._rules = rules  # None: the registry, looked up when used (a step stays picklable)
         self.templates: dict[str, TemplateTally] = {}
-        self._seen: set[str] = set()
+        self._seen: set[tuple[str, tuple[str, ...], tuple[str, ...]]] = set()
 
     @property
     def rules(self) -> Mapping[str, Rule]:
@@ -295,14 +301,14 @@ class AuditReport:
             tally.codes.update({code_key(code) for code in found})
             if len(tally.examples) < MAX_EXAMPLES:
                 tally.examples.append([item.pair_id, *found])
-        key = _hash(item.sample_id, item.questions, item.answers)
+        key = (item.sample_id, item.questions, item.answers)  # equal tuples: equal texts
         if key in self._seen:
             tally.duplicates += 1
         self._seen.add(key)
         tally.styles[item.answer_style or "unknown"] += 1
         tally.phrasings.add(item.paraphrase_id)
         if item.questions:
-            tally.questions.add(_hash(item.questions[0]))
+            tally.questions.add(_question_hash(item.questions[0]))
         if item.answers:
             tally.one_word += is_one_word(item.answers[0])
             if tally.balanced:
