@@ -18,6 +18,8 @@ import yaml
 
 from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import load_params
+from eoinstruct.pipeline.instructions.generated import current_pair_files
+from eoinstruct.pipeline.instructions.pairs import pairs_columns
 from eoinstruct.pipeline.io.parquet import read_pairs, write_table
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample, Turn, samples_table
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs
@@ -82,7 +84,7 @@ def _validated(p) -> tuple[int, list[list[str]]]:  # type: ignore[no-untyped-def
 
 
 def test_current_pairs_skip_regeneration_and_pass(params) -> None:  # type: ignore[no-untyped-def]
-    current = generate.current_pair_files(params, load_templates())
+    current = current_pair_files(params, load_templates())
     pairs_file = next((params.work_dir("generate") / "pairs").glob("*.parquet"))
     assert set(current) == {pairs_file}
     kept, rejected = _validated(params)
@@ -95,8 +97,8 @@ def test_a_pair_changed_after_generate_is_still_rejected(params) -> None:  # typ
     wrong = "Sea and ocean" if "Sea and ocean" not in pairs[0].turns[1].value else "Pastures"
     turns = (pairs[0].turns[0], Turn("gpt", wrong), *pairs[0].turns[2:])
     tampered = [pairs[0].__class__(**{**pairs[0].__dict__, "turns": turns}), *pairs[1:]]
-    write_table(pairs_file, generate.pairs_columns(tampered))
-    assert generate.current_pair_files(params, load_templates())  # the record still matches
+    write_table(pairs_file, pairs_columns(tampered))
+    assert current_pair_files(params, load_templates())  # the record still matches
     kept, rejected = _validated(params)
     assert kept == len(pairs) - 1
     assert len(rejected) == 1 and "answer_inconsistent_with_labels" in rejected[0]
@@ -114,6 +116,6 @@ def test_a_pair_of_a_current_file_is_not_regenerated(params, monkeypatch) -> Non
     assert calls == []
     samples = [_sample(i, c) for i, c in enumerate(reversed(CLASSES))]  # labels changed
     write_table(sample_file, samples_table(samples))
-    assert generate.current_pair_files(params, load_templates()) == {}
+    assert current_pair_files(params, load_templates()) == {}
     _, rejected = _validated(params)
     assert calls and any("answer_inconsistent_with_labels" in r for r in rejected)

@@ -13,14 +13,12 @@ Pairs per task and templates not applicable by reason are in ``produced``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from eoinstruct.pipeline.accounting import Reason, StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.instructions.builders import GenerationConfig, NotApplicable
+from eoinstruct.pipeline.instructions.generated import fingerprint_config
 from eoinstruct.pipeline.instructions.pairs import (
-    GENERATOR,
     generation_config,
     make_pair,
     pairs_columns,
@@ -28,19 +26,10 @@ from eoinstruct.pipeline.instructions.pairs import (
 )
 from eoinstruct.pipeline.io.parquet import iter_samples, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample
-from eoinstruct.pipeline.run.partitions import (
-    Partition,
-    PartitionOutputs,
-    partition_fingerprint,
-    partitions_from,
-)
-from eoinstruct.pipeline.run.records import completed_records, output_of, read_record
+from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings_cache import require
 from eoinstruct.templates import Template, load_templates
-
-if TYPE_CHECKING:  # the models import pydantic
-    from eoinstruct.pipeline.settings import GenerateSettings
 
 STAGE = "generate"
 
@@ -116,63 +105,3 @@ def run(params: Params, progress: bool = True) -> StageStats:
     step = GenerateStep(templates, config)
     fingerprint = fingerprint_config(settings, templates)
     return run_work_stage(params, STAGE, partitions, step, fingerprint, progress)
-
-
-def fingerprint_config(settings: GenerateSettings, templates: list[Template]) -> dict[str, Any]:
-    """The parameters every partition's pairs depend on (part of its fingerprint).
-
-    Args:
-        settings: The ``generate`` section.
-        templates: All templates.
-
-    Returns:
-        Settings, generator version and the templates' ids and digests.
-    """
-    return {
-        "generate": settings.as_dict(),
-        "generator": GENERATOR,
-        "templates": [t.id for t in templates],
-        "template_text": [[t.id, t.digest()] for t in templates],
-    }
-
-
-def current_pair_files(params: Params, templates: list[Template]) -> dict[Path, str]:
-    """The pair files of finished partitions that this code would write again byte for byte.
-
-    A partition is current when its recorded fingerprint (stage, code, settings, templates and
-    the SHA-256 of its input samples, see
-    :func:`~eoinstruct.pipeline.run.partitions.partition_fingerprint`) equals the one computed
-    now: generating is deterministic, so its pairs file is then the one these samples give.
-    Its content is vouched for only by the SHA-256 its completion record holds; a reader
-    compares that with the file it reads (a pair changed since does not match).
-
-    Args:
-        params: Parameters (work and state folders, section ``generate``).
-        templates: All templates.
-
-    Returns:
-        Pairs file → the SHA-256 its completion record holds (missing: not current or never
-        recorded; its pairs must be checked by generating them again).
-    """
-    settings = require(params.settings.generate, "generate")
-    config = fingerprint_config(settings, templates)
-    stage_dir, states = params.work_dir(STAGE), params.state_dir(STAGE)
-    try:
-        partitions = partitions_from([(params.work_dir("dedup"), "kept")])
-        records = {str(r["partition"]): r for r in completed_records(stage_dir)}
-    except FileNotFoundError:
-        return {}
-    current: dict[Path, str] = {}
-    for partition in partitions:
-        record, state = records.get(partition.name), read_record(states, partition.name)
-        if record is None or state is None:
-            continue
-        if state.get("fingerprint") != partition_fingerprint(STAGE, config, partition):
-            continue
-        path = output_of(stage_dir, record, "pairs")
-        outputs = record["outputs"]
-        if path is not None and isinstance(outputs, dict):
-            digest = outputs.get(path.relative_to(stage_dir).as_posix(), {}).get("sha256")
-            if isinstance(digest, str):
-                current[path] = digest
-    return current

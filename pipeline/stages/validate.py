@@ -50,6 +50,7 @@ from eoinstruct.pipeline.instructions.builders import (
     NotApplicable,
     TaskValues,
 )
+from eoinstruct.pipeline.instructions.generated import current_pair_files
 from eoinstruct.pipeline.instructions.pairs import (
     GENERATOR,
     Candidate,
@@ -72,7 +73,6 @@ from eoinstruct.pipeline.run.partitions import (
 )
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings_cache import require
-from eoinstruct.pipeline.stages.generate import current_pair_files
 from eoinstruct.templates import Template, load_templates
 
 STAGE = "validate"
@@ -101,7 +101,7 @@ def check_pair(
         config: Generation settings (box grid, seed, class set).
         current: The pair comes from a pairs file that the generate stage wrote from this
             very sample file with this code, settings and templates, unchanged since (see
-            :func:`~eoinstruct.pipeline.stages.generate.current_pair_files`): making it
+            :func:`~eoinstruct.pipeline.instructions.generated.current_pair_files`): making it
             again would give the same turns, so only its builder's values are computed.
 
     Returns:
