@@ -36,9 +36,9 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from eoinstruct.pipeline.accounting import Reason
 from eoinstruct.pipeline.quality.index import SampleIndex, pairs_in_runs
@@ -74,6 +74,23 @@ def _dct_matrix(size: int) -> np.ndarray:
 _DCT = _dct_matrix(HASH_SIDE)
 
 
+def _pillow_image() -> Any:
+    """Return ``PIL.Image``, imported on the first hash.
+
+    The dedup stage only compares the hashes that score wrote: it never loads Pillow (≈ 10 ms
+    of its start-up).
+    """
+    global _IMAGE
+    if _IMAGE is None:
+        from PIL import Image
+
+        _IMAGE = Image
+    return _IMAGE
+
+
+_IMAGE: Any = None
+
+
 def perceptual_hash(rgb: np.ndarray) -> int:
     """Return a 64-bit DCT perceptual hash of an RGB rendering.
 
@@ -90,6 +107,7 @@ def perceptual_hash(rgb: np.ndarray) -> int:
     Returns:
         The hash as an unsigned integer below 2**64.
     """
+    Image = _pillow_image()
     grey = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).astype(np.float32)
     small = Image.fromarray(grey, mode="F").resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX)
     pixels = np.asarray(small, dtype=np.float64)

@@ -43,7 +43,7 @@ import numpy as np
 from eoinstruct.pipeline.quality.dedup import IndexEntry, grid_cell, within
 from eoinstruct.pipeline.quality.index import SPLITS as SPLITS
 from eoinstruct.pipeline.quality.index import SampleIndex, pairs_in_runs
-from eoinstruct.pipeline.quality.proximity import count_close_pairs, grid_candidates
+from eoinstruct.pipeline.quality.proximity import count_close_pairs, grid_candidates, sorted_unique
 
 RESTRICTIVENESS: Mapping[str, int] = {name: rank for rank, name in enumerate(SPLITS)}
 """Split → rank; a place whose members carry several official splits takes the highest."""
@@ -237,7 +237,7 @@ def split_codes(index: SampleIndex, rows: np.ndarray, config: SplitConfig) -> np
     code = {name: i for i, name in enumerate(SPLITS)}
     cache: dict[tuple[int, int], int] = {}
     out = np.full(n, -1, dtype=np.int8)
-    for place in np.unique(label[members]):
+    for place in sorted_unique(label[members]):
         if official[place] >= 0:
             out[place] = official[place]
         elif first_located[place] < n:
@@ -323,7 +323,7 @@ def key_leakage_counts(index: SampleIndex, codes: np.ndarray) -> dict[str, int]:
         pairs.append(np.minimum(a, b) * len(index) + np.maximum(a, b))
     if not pairs:
         return {}
-    unique = np.unique(np.concatenate(pairs))
+    unique = sorted_unique(np.concatenate(pairs))
     a, b = index.source[unique // len(index)], index.source[unique % len(index)]
     counts: Counter[str] = Counter()
     for x, y in zip(a.tolist(), b.tolist(), strict=True):

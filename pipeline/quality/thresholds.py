@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import shapely
-from shapely.errors import ShapelyError
-
 from eoinstruct.pipeline.accounting import Reason
 from eoinstruct.pipeline.errors import ConfigError
 from eoinstruct.pipeline.records import ENCODINGS, to_json
@@ -194,6 +191,9 @@ def in_aoi(footprint_wkt: object, thresholds: Thresholds) -> bool:
     """
     if thresholds.aoi is None:
         return True
+    import shapely  # ≈ 15 ms to import: only a build with an AOI needs it
+    from shapely.errors import ShapelyError
+
     try:
         geom = shapely.from_wkt(str(footprint_wkt or ""))
     except (ShapelyError, ValueError):
