@@ -46,7 +46,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,8 @@ from eoinstruct.pipeline.corpus.layout import (
     summary_paths,
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
+from eoinstruct.pipeline.corpus.partition_summary import PartitionSummary
 from eoinstruct.pipeline.corpus.rows import (
-    first_tags,
     needs_array,
     npy_bytes,
     pair_modalities,
@@ -89,11 +89,10 @@ from eoinstruct.pipeline.corpus.rows import (
 from eoinstruct.pipeline.io.atomic import HashingWriter
 from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
-from eoinstruct.pipeline.io.render import display_bands, render_png
+from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
-from eoinstruct.pipeline.quality.places import footprint_centre
-from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
+from eoinstruct.pipeline.quality.scores import band_histograms
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import (
     AUX_PREFIX,
@@ -156,87 +155,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
             "properties": dict(sorted(sample.labels.properties.items())),
         },
     }
-
-
-def _footprint_point(wkt: str) -> tuple[float, float] | None:
-    centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
-    return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
-
-
-class _Summary:
-    """What a partition contributes to the card and the build report."""
-
-    def __init__(self) -> None:
-        self.groups: dict[str, Counter[str]] = defaultdict(Counter)
-        self.sensors: dict[str, dict[str, Any]] = {}
-        self.points: list[list[Any]] = []
-        self.hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        self.answer_lengths: dict[str, Counter[int]] = defaultdict(Counter)
-        self.seen_samples: set[str] = set()
-        self.bytes: Counter[str] = Counter()
-
-    def add_pair(self, pair: InstructionPair, sample: Sample, split: str, modality: str) -> None:
-        group = self.groups[f"{split}|{pair.source}|{pair.task}"]
-        group["pairs"] += 1
-        group[f"modality:{modality}"] += 1
-        group[f"sensor:{sample.sensor}"] += 1
-        group[f"generator:{pair.generator}"] += 1
-        for tag in first_tags(pair.turns[0].value):
-            group[f"tag:{tag}"] += 1
-        model = pair.generator_params.get("model", "")
-        if model:
-            group[f"model:{model}"] += 1
-        for turn in pair.turns:
-            if turn.speaker == "gpt":
-                self.answer_lengths[pair.task][len(turn.value)] += 1
-
-    def add_sample(self, sample: Sample, hists: Mapping[str, Mapping[str, list[int]]]) -> None:
-        if sample.sample_id in self.seen_samples:
-            return
-        self.seen_samples.add(sample.sample_id)
-        point = _footprint_point(sample.footprint_wkt)
-        if point is not None:
-            self.points.append([point[0], point[1], sample.source, sample.modality])
-        entry = self.sensors.setdefault(
-            sample.sensor, {"modality": sample.modality, "images": {}, "sources": []}
-        )
-        if sample.source not in entry["sources"]:
-            entry["sources"] = sorted([*entry["sources"], sample.source])
-        for image in sample.images:
-            key = f"{image.encoding}|{','.join(image.bands)}"
-            entry["images"].setdefault(
-                key,
-                {
-                    "encoding": image.encoding,
-                    "bands": list(image.bands),
-                    "display_bands": list(display_bands(image)),
-                },
-            )
-            for band, counts in hists.get(image.role, {}).items():
-                slot = self.hist[sample.sensor].setdefault(
-                    band,
-                    {
-                        "encoding": image.encoding,
-                        "range": list(VALUE_RANGES[image.encoding]),
-                        "counts": [0] * HIST_BINS,
-                    },
-                )
-                if slot["encoding"] == image.encoding:
-                    slot["counts"] = [a + b for a, b in zip(slot["counts"], counts, strict=True)]
-
-    def to_json(self) -> str:
-        data = {
-            "groups": {k: dict(sorted(v.items())) for k, v in sorted(self.groups.items())},
-            "sensors": dict(sorted(self.sensors.items())),
-            "points": sorted(self.points),
-            "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(self.hist.items())},
-            "answer_lengths": {
-                task: {str(n): c for n, c in sorted(lengths.items())}
-                for task, lengths in sorted(self.answer_lengths.items())
-            },
-            "bytes": dict(sorted(self.bytes.items())),
-        }
-        return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
 COUNTS_KIND = "counts"
@@ -445,7 +363,7 @@ def shard_partition(
             raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
         by_sample.setdefault(pair.sample_id, []).append(pair)
     stats = StageStats()
-    summary = _Summary()
+    summary = PartitionSummary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
     from_score = load_rendered_blobs(rendered, set(by_sample))
@@ -500,6 +418,9 @@ def shard_partition(
     finally:
         for group in groups.values():
             group.close()
+        # the partition's row groups are freed: hand their pages back (mimalloc keeps them
+        # otherwise, and its retained pages grew peak RSS with the number of partitions)
+        pa.default_memory_pool().release_unused()
     counts: dict[str, list[int]] = {}
     for group in groups.values():
         summary.bytes.update(group.file_bytes_by_kind())
