@@ -79,6 +79,7 @@ from eoinstruct.pipeline.corpus.layout import (
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.corpus.partition_summary import PartitionSummary
 from eoinstruct.pipeline.corpus.rows import (
+    TarDocSize,
     needs_array,
     npy_bytes,
     pair_modalities,
@@ -231,6 +232,10 @@ class _ShardGroup:
         self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
         self.file_bytes = 0
+        self.pending: list[TarDocSize] = []
+        """Tar documents of the current file whose size is bounded, not yet computed (tars
+        off): ``file_bytes`` counts their sizes only once :meth:`_settle` computed them."""
+        self.pending_upper = 0
         self.paths: list[tuple[str, Path]] = []
         self.stem = ""
         self.counts: dict[str, list[int]] = {}
@@ -265,17 +270,37 @@ class _ShardGroup:
         if self.with_tars:
             self.tar = TarShardWriter(tar, files[2])
             self.paths.append(("tar", tar))
-        self.file_rows = self.file_bytes = 0
+        self.file_rows = self.file_bytes = self.pending_upper = 0
+        self.pending = []
+
+    def _settle(self) -> None:
+        """Count the exact size of the pending tar documents into ``file_bytes``."""
+        self.file_bytes += sum(doc.exact() for doc in self.pending)
+        self.pending, self.pending_upper = [], 0
 
     def add(
-        self, row: dict[str, Any], pair_rows: list[dict[str, Any]], members: dict[str, Blob]
+        self,
+        row: dict[str, Any],
+        pair_rows: list[dict[str, Any]],
+        members: dict[str, Blob],
+        doc: TarDocSize | None = None,
     ) -> None:
+        """Add a sample (``doc``: the size of its tar JSON, where ``members`` lack it)."""
         size = sum(len(v) for v in members.values())
-        full = self.file_rows >= self.max_rows or (
-            self.file_rows > 0 and self.file_bytes + size > self.max_bytes
-        )
+        full = self.file_rows >= self.max_rows
+        if not full and self.file_rows > 0:
+            upper = self.file_bytes + self.pending_upper + size + (doc.upper if doc else 0)
+            if upper > self.max_bytes:  # near the limit: the exact sizes decide
+                self._settle()
+                if doc is not None:
+                    size += doc.exact()
+                    doc = None
+                full = self.file_bytes + size > self.max_bytes
         if self.parquet is None or full:
             self._open()
+        if doc is not None:
+            self.pending.append(doc)
+            self.pending_upper += doc.upper
         self.rows.append(row)
         self.pair_rows.extend(pair_rows)
         if self.tar is not None:
@@ -391,12 +416,15 @@ def shard_partition(
             key = (split, check_token("source", sample.source))
             metadata = sample_metadata(sample, box_convention)
             modalities = pair_modalities(sample, pairs)
-            row, pair_rows, members = sample_records(
-                sample, pairs, split, rendered, stored, metadata, modalities
-            )
             if key not in groups:
                 groups[key] = _ShardGroup(outputs, key, shard)
-            groups[key].add(row, pair_rows, members)
+            tars = groups[key].with_tars
+            row, pair_rows, members = sample_records(
+                sample, pairs, split, rendered, stored, metadata, modalities, tar_json=tars
+            )
+            infos = {role: info for role, (_, info) in stored.items()}
+            doc = None if tars else TarDocSize(sample, pairs, split, row, infos)
+            groups[key].add(row, pair_rows, members, doc)
             images = [len(v) for v in rendered.values()] + [len(v[0]) for v in stored.values()]
             summary.bytes["unique_images"] += sum(images)
             summary.bytes["parquet_images"] += sum(len(i["bytes"]) for i in row["images"])
