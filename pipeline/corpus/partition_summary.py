@@ -15,14 +15,9 @@ from typing import Any
 
 from eoinstruct.pipeline.corpus.rows import first_tags
 from eoinstruct.pipeline.io.render import display_bands
-from eoinstruct.pipeline.quality.places import footprint_centre
+from eoinstruct.pipeline.quality.places import footprint_centres
 from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES
 from eoinstruct.pipeline.records import InstructionPair, Sample
-
-
-def _footprint_point(wkt: str) -> tuple[float, float] | None:
-    centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
-    return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
 
 
 class PartitionSummary:
@@ -31,7 +26,8 @@ class PartitionSummary:
     def __init__(self) -> None:
         self.groups: dict[str, Counter[str]] = defaultdict(Counter)
         self.sensors: dict[str, dict[str, Any]] = {}
-        self.points: list[list[Any]] = []
+        self.footprints: list[tuple[str, str, str]] = []
+        """(footprint WKT, source, modality) of each sample: centred in one GEOS call."""
         self.hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.answer_lengths: dict[str, Counter[int]] = defaultdict(Counter)
         self.seen_samples: set[str] = set()
@@ -58,9 +54,7 @@ class PartitionSummary:
         if sample.sample_id in self.seen_samples:
             return
         self.seen_samples.add(sample.sample_id)
-        point = _footprint_point(sample.footprint_wkt)
-        if point is not None:
-            self.points.append([point[0], point[1], sample.source, sample.modality])
+        self.footprints.append((sample.footprint_wkt, sample.source, sample.modality))
         entry = self.sensors.setdefault(
             sample.sensor, {"modality": sample.modality, "images": {}, "sources": []}
         )
@@ -88,12 +82,21 @@ class PartitionSummary:
                 if slot["encoding"] == image.encoding:
                     slot["counts"] = [a + b for a, b in zip(slot["counts"], counts, strict=True)]
 
+    def points(self) -> list[list[Any]]:
+        """``[lon, lat, source, modality]`` of each sample with a readable footprint."""
+        centres = footprint_centres([wkt for wkt, _, _ in self.footprints])
+        return [
+            [round(centre[0], 4), round(centre[1], 4), source, modality]
+            for centre, (_, source, modality) in zip(centres, self.footprints, strict=True)
+            if centre is not None
+        ]
+
     def to_json(self) -> str:
         """The summary as sorted, indented JSON (one file per partition)."""
         data = {
             "groups": {k: dict(sorted(v.items())) for k, v in sorted(self.groups.items())},
             "sensors": dict(sorted(self.sensors.items())),
-            "points": sorted(self.points),
+            "points": sorted(self.points()),
             "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(self.hist.items())},
             "answer_lengths": {
                 task: {str(n): c for n, c in sorted(lengths.items())}
