@@ -27,9 +27,10 @@ members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.we
 
 The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.arrow``,
 :mod:`~eoinstruct.pipeline.io.rendered`), not decoded nor copied into Python bytes again
-(:mod:`~eoinstruct.pipeline.corpus.columns`); the file is deleted once its shards are published
-(else by the next run). Where it is absent the samples are decoded here, into the same bytes.
-Each shard file is hashed while written (a 1 MiB buffer): publishing it does not read it back.
+(:mod:`~eoinstruct.pipeline.corpus.columns`); the files are deleted once every partition's
+shards are published (else by the next run). Where a partition's file is absent its samples
+are decoded here, into the same bytes. Each shard file is hashed while written (a 1 MiB
+buffer): publishing it does not read it back.
 
 Per partition a summary (``<work>/shard/summary/<partition>.json``: pairs per
 split/source/task, generators, sensors and their bands, sample locations, band value
@@ -490,11 +491,6 @@ def run(params: Params, progress: bool = True) -> StageStats:
         path = rendered_path(work, partition.name)
         return shard_partition(partition, outputs, shard, box_convention, path)
 
-    def consumed(record: Mapping[str, Any]) -> None:
-        # the partition's shards are published: its renderings have served (kept until
-        # here, a kill before this line leaves them for the next run to delete)
-        rendered_path(work, str(record["partition"])).unlink(missing_ok=True)
-
     with stage_executor(params) as executor:
         stats = run_partitions(
             STAGE,
@@ -507,9 +503,12 @@ def run(params: Params, progress: bool = True) -> StageStats:
             records_dir=records_dir,
             state_dir=params.state_dir(STAGE),
             executor=executor,
-            after_each=consumed,
         )
-    # renderings of partitions that no longer exist (the stage's own were deleted above)
+    # every partition's shards are published (and flushed): the renderings have served. They
+    # are deleted here, not after each partition: a callback per partition would keep the
+    # commits (a syncfs each) on the partitions' path instead of the background thread's
+    # (:mod:`~eoinstruct.pipeline.run.commits`); a kill before this line leaves them for the
+    # next run, which deletes them here (with those of partitions that no longer exist)
     for path in sorted((work / RENDER_CACHE).glob(f"*{RENDER_SUFFIX}")):
         path.unlink(missing_ok=True)
     summary = merge_summaries(summary_paths(params))
