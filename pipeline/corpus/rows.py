@@ -315,6 +315,7 @@ def sample_records(
     arrays: Mapping[str, tuple[Blob, dict[str, Any]]],
     metadata: Mapping[str, Any],
     modalities: Sequence[str] | None = None,
+    tar_json: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Blob]]:
     """Return a sample's Parquet row, its pair-table rows and its tar members.
 
@@ -326,6 +327,8 @@ def sample_records(
         arrays: Role → (``.npy`` bytes, description) for the images that ship an array.
         metadata: The sample's metadata (JSON-ready).
         modalities: Each pair's :func:`pair_modality`, where the caller has them.
+        tar_json: Build the tar's ``json`` member (without it, :class:`TarDocSize` gives its
+            size where a caller needs only that).
 
     Returns:
         The row, the pair rows, and the tar members (``json``, ``<role>.png``, ``<role>.npy``).
@@ -370,28 +373,130 @@ def sample_records(
         }
         for d in dialogues
     ]
+    members: dict[str, Blob] = {}
+    if tar_json:
+        infos = {r: info for r, (_, info) in arrays.items()}
+        members["json"] = tar_document(sample, pairs, split, row, infos)
+    for role in roles:
+        members[f"{role}.png"] = rendered[role]
+        if role in arrays:
+            members[f"{role}.npy"] = arrays[role][0]
+    return row, pair_rows, members
+
+
+def tar_document(
+    sample: Sample,
+    pairs: Sequence[InstructionPair],
+    split: str,
+    row: Mapping[str, Any],
+    arrays: Mapping[str, Mapping[str, Any]],
+) -> bytes:
+    """Return a sample's tar JSON member (everything but the pixels), UTF-8.
+
+    Args:
+        sample: The sample.
+        pairs: Its pairs, in the order of ``row["dialogues"]``.
+        split: Its split.
+        row: Its Parquet row (:func:`sample_records`).
+        arrays: Role → description of each stored array (without its bytes).
+
+    Returns:
+        The JSON bytes.
+    """
+    roles = row["image_roles"]
     doc = {
         "sample_id": sample.sample_id,
         "source": sample.source,
         "modality": sample.modality,
         "sensor": sample.sensor,
         "split": split,
-        "acquired": acquired,
+        "acquired": row["acquired"],
         "image_roles": roles,
-        "metadata": _Encoded(metadata_json),
+        "metadata": _Encoded(row["metadata"]),
         "arrays": {
-            r: {**arrays[r][1], "nodata": json_nodata(arrays[r][1]["nodata"])}
+            r: {**arrays[r], "nodata": json_nodata(arrays[r]["nodata"])}
             for r in roles
             if r in arrays
         },
         "dialogues": [
             {**d, "generator_params": dict(p.generator_params)}
-            for d, p in zip(dialogues, pairs, strict=True)
+            for d, p in zip(row["dialogues"], pairs, strict=True)
         ],
     }
-    members: dict[str, Blob] = {"json": _doc_json(doc).encode("utf-8")}
-    for role in roles:
-        members[f"{role}.png"] = rendered[role]
-        if role in arrays:
-            members[f"{role}.npy"] = arrays[role][0]
-    return row, pair_rows, members
+    return _doc_json(doc).encode("utf-8")
+
+
+_DOC_OVERHEAD = 512
+"""Bytes that bound a tar document's keys, braces and separators outside its dialogues."""
+
+_ITEM_OVERHEAD = 512
+"""Bytes that bound one dialogue item's keys, braces and separators (its values apart)."""
+
+_TURN_OVERHEAD = 64
+"""Bytes that bound one turn's ``{"from":…,"value":…}`` around its two strings."""
+
+
+_ITEM_TEXT = (
+    "pair_id",
+    "task",
+    "template_id",
+    "paraphrase_id",
+    "answer_style",
+    "generator",
+    "modality",
+)
+"""The scalar values of a dialogue item (``paraphrase_id`` an int, bounded by its text)."""
+
+
+def _text_bound(text: str | None) -> int:
+    """An upper bound of the JSON bytes of a string (a character: at most 6, an escape)."""
+    return 6 * len(text or "") + 8
+
+
+class TarDocSize:
+    """The byte size of a sample's tar JSON member without building it (tars off).
+
+    ``shard.max_bytes`` counts the tar's JSON, so the split points need its exact size; it
+    matters only where a file nears the limit. :attr:`upper` bounds it from the lengths of
+    its strings (no serialising); :meth:`exact` builds the document (:func:`tar_document`).
+
+    Args:
+        sample: The sample.
+        pairs: Its pairs.
+        split: Its split.
+        row: Its Parquet row.
+        arrays: Role → description of each stored array.
+    """
+
+    def __init__(
+        self,
+        sample: Sample,
+        pairs: Sequence[InstructionPair],
+        split: str,
+        row: Mapping[str, Any],
+        arrays: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self._args = (sample, pairs, split, row, arrays)
+        metadata = row["metadata"]
+        upper = _DOC_OVERHEAD + (len(metadata) if metadata.isascii() else 4 * len(metadata))
+        upper += sum(
+            _text_bound(t)
+            for t in (sample.sample_id, sample.source, sample.modality, sample.sensor, split)
+        )
+        upper += sum(_text_bound(a) for a in row["acquired"])
+        upper += sum(_text_bound(r) for r in row["image_roles"])
+        if arrays:
+            described = {r: {**a, "nodata": json_nodata(a["nodata"])} for r, a in arrays.items()}
+            upper += 4 * len(to_json(described))
+        for item in row["dialogues"]:
+            upper += _ITEM_OVERHEAD + 4 * len(item["generator_params"])
+            upper += 6 * sum(len(str(item[k])) for k in _ITEM_TEXT) + 8 * len(_ITEM_TEXT)
+            upper += sum(_text_bound(r) for r in item["image_roles"])
+            for turn in item["conversations"]:
+                upper += _TURN_OVERHEAD + _text_bound(turn["from"]) + _text_bound(turn["value"])
+        self.upper = upper
+        """An upper bound of :meth:`exact`."""
+
+    def exact(self) -> int:
+        """The JSON member's size in bytes (the document built and serialised)."""
+        return len(tar_document(*self._args))

@@ -13,8 +13,8 @@ copied out only where they hold a sample the shard needs, so memory stays per ba
 partition.
 
 The file is a hand-off cache, not an output: it is no DVC out and no completion record lists
-it. The shard stage deletes a partition's file once that partition's shards are published (a
-kill in between leaves a file the next shard run deletes); where it is absent (deleted, a
+it. The shard stage deletes the files once every partition's shards are published (a kill
+in between leaves files the next shard run deletes); where it is absent (deleted, a
 shard-only rerun) shard decodes the sample itself into the same bytes, so the corpus is
 byte-identical either way and the renderings never stay on disk beside it. The file is published
 without a flush (a power loss may truncate or garble it): every record batch carries the CRC-32

@@ -27,9 +27,10 @@ members are written by ``webdataset.TarWriter`` (:mod:`eoinstruct.pipeline.io.we
 
 The images come from the score stage's rendering cache (``<work>/_rendered/<partition>.arrow``,
 :mod:`~eoinstruct.pipeline.io.rendered`), not decoded nor copied into Python bytes again
-(:mod:`~eoinstruct.pipeline.corpus.columns`); the file is deleted once its shards are published
-(else by the next run). Where it is absent the samples are decoded here, into the same bytes.
-Each shard file is hashed while written (a 1 MiB buffer): publishing it does not read it back.
+(:mod:`~eoinstruct.pipeline.corpus.columns`); the files are deleted once every partition's
+shards are published (else by the next run). Where a partition's file is absent its samples
+are decoded here, into the same bytes. Each shard file is hashed while written (a 1 MiB
+buffer): publishing it does not read it back.
 
 Per partition a summary (``<work>/shard/summary/<partition>.json``: pairs per
 split/source/task, generators, sensors and their bands, sample locations, band value
@@ -46,7 +47,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,9 @@ from eoinstruct.pipeline.corpus.layout import (
     summary_paths,
 )
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
+from eoinstruct.pipeline.corpus.partition_summary import PartitionSummary
 from eoinstruct.pipeline.corpus.rows import (
-    first_tags,
+    TarDocSize,
     needs_array,
     npy_bytes,
     pair_modalities,
@@ -89,11 +91,10 @@ from eoinstruct.pipeline.corpus.rows import (
 from eoinstruct.pipeline.io.atomic import HashingWriter
 from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
 from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
-from eoinstruct.pipeline.io.render import display_bands, render_png
+from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
-from eoinstruct.pipeline.quality.places import footprint_centre
-from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES, band_histograms
+from eoinstruct.pipeline.quality.scores import band_histograms
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import (
     AUX_PREFIX,
@@ -156,87 +157,6 @@ def sample_metadata(sample: Sample, box_convention: str) -> dict[str, Any]:
             "properties": dict(sorted(sample.labels.properties.items())),
         },
     }
-
-
-def _footprint_point(wkt: str) -> tuple[float, float] | None:
-    centre = footprint_centre(wkt)  # a bad footprint only costs the map a point
-    return None if centre is None else (round(centre[0], 4), round(centre[1], 4))
-
-
-class _Summary:
-    """What a partition contributes to the card and the build report."""
-
-    def __init__(self) -> None:
-        self.groups: dict[str, Counter[str]] = defaultdict(Counter)
-        self.sensors: dict[str, dict[str, Any]] = {}
-        self.points: list[list[Any]] = []
-        self.hist: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
-        self.answer_lengths: dict[str, Counter[int]] = defaultdict(Counter)
-        self.seen_samples: set[str] = set()
-        self.bytes: Counter[str] = Counter()
-
-    def add_pair(self, pair: InstructionPair, sample: Sample, split: str, modality: str) -> None:
-        group = self.groups[f"{split}|{pair.source}|{pair.task}"]
-        group["pairs"] += 1
-        group[f"modality:{modality}"] += 1
-        group[f"sensor:{sample.sensor}"] += 1
-        group[f"generator:{pair.generator}"] += 1
-        for tag in first_tags(pair.turns[0].value):
-            group[f"tag:{tag}"] += 1
-        model = pair.generator_params.get("model", "")
-        if model:
-            group[f"model:{model}"] += 1
-        for turn in pair.turns:
-            if turn.speaker == "gpt":
-                self.answer_lengths[pair.task][len(turn.value)] += 1
-
-    def add_sample(self, sample: Sample, hists: Mapping[str, Mapping[str, list[int]]]) -> None:
-        if sample.sample_id in self.seen_samples:
-            return
-        self.seen_samples.add(sample.sample_id)
-        point = _footprint_point(sample.footprint_wkt)
-        if point is not None:
-            self.points.append([point[0], point[1], sample.source, sample.modality])
-        entry = self.sensors.setdefault(
-            sample.sensor, {"modality": sample.modality, "images": {}, "sources": []}
-        )
-        if sample.source not in entry["sources"]:
-            entry["sources"] = sorted([*entry["sources"], sample.source])
-        for image in sample.images:
-            key = f"{image.encoding}|{','.join(image.bands)}"
-            entry["images"].setdefault(
-                key,
-                {
-                    "encoding": image.encoding,
-                    "bands": list(image.bands),
-                    "display_bands": list(display_bands(image)),
-                },
-            )
-            for band, counts in hists.get(image.role, {}).items():
-                slot = self.hist[sample.sensor].setdefault(
-                    band,
-                    {
-                        "encoding": image.encoding,
-                        "range": list(VALUE_RANGES[image.encoding]),
-                        "counts": [0] * HIST_BINS,
-                    },
-                )
-                if slot["encoding"] == image.encoding:
-                    slot["counts"] = [a + b for a, b in zip(slot["counts"], counts, strict=True)]
-
-    def to_json(self) -> str:
-        data = {
-            "groups": {k: dict(sorted(v.items())) for k, v in sorted(self.groups.items())},
-            "sensors": dict(sorted(self.sensors.items())),
-            "points": sorted(self.points),
-            "band_histograms": {k: dict(sorted(v.items())) for k, v in sorted(self.hist.items())},
-            "answer_lengths": {
-                task: {str(n): c for n, c in sorted(lengths.items())}
-                for task, lengths in sorted(self.answer_lengths.items())
-            },
-            "bytes": dict(sorted(self.bytes.items())),
-        }
-        return json.dumps(data, sort_keys=True, indent=1) + "\n"
 
 
 COUNTS_KIND = "counts"
@@ -313,6 +233,10 @@ class _ShardGroup:
         self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
         self.file_bytes = 0
+        self.pending: list[TarDocSize] = []
+        """Tar documents of the current file whose size is bounded, not yet computed (tars
+        off): ``file_bytes`` counts their sizes only once :meth:`_settle` computed them."""
+        self.pending_upper = 0
         self.paths: list[tuple[str, Path]] = []
         self.stem = ""
         self.counts: dict[str, list[int]] = {}
@@ -347,17 +271,37 @@ class _ShardGroup:
         if self.with_tars:
             self.tar = TarShardWriter(tar, files[2])
             self.paths.append(("tar", tar))
-        self.file_rows = self.file_bytes = 0
+        self.file_rows = self.file_bytes = self.pending_upper = 0
+        self.pending = []
+
+    def _settle(self) -> None:
+        """Count the exact size of the pending tar documents into ``file_bytes``."""
+        self.file_bytes += sum(doc.exact() for doc in self.pending)
+        self.pending, self.pending_upper = [], 0
 
     def add(
-        self, row: dict[str, Any], pair_rows: list[dict[str, Any]], members: dict[str, Blob]
+        self,
+        row: dict[str, Any],
+        pair_rows: list[dict[str, Any]],
+        members: dict[str, Blob],
+        doc: TarDocSize | None = None,
     ) -> None:
+        """Add a sample (``doc``: the size of its tar JSON, where ``members`` lack it)."""
         size = sum(len(v) for v in members.values())
-        full = self.file_rows >= self.max_rows or (
-            self.file_rows > 0 and self.file_bytes + size > self.max_bytes
-        )
+        full = self.file_rows >= self.max_rows
+        if not full and self.file_rows > 0:
+            upper = self.file_bytes + self.pending_upper + size + (doc.upper if doc else 0)
+            if upper > self.max_bytes:  # near the limit: the exact sizes decide
+                self._settle()
+                if doc is not None:
+                    size += doc.exact()
+                    doc = None
+                full = self.file_bytes + size > self.max_bytes
         if self.parquet is None or full:
             self._open()
+        if doc is not None:
+            self.pending.append(doc)
+            self.pending_upper += doc.upper
         self.rows.append(row)
         self.pair_rows.extend(pair_rows)
         if self.tar is not None:
@@ -445,7 +389,7 @@ def shard_partition(
             raise ValueError(f"{partition.name}: pair {pair.pair_id} has no kept sample")
         by_sample.setdefault(pair.sample_id, []).append(pair)
     stats = StageStats()
-    summary = _Summary()
+    summary = PartitionSummary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
     from_score = load_rendered_blobs(rendered, set(by_sample))
@@ -473,12 +417,15 @@ def shard_partition(
             key = (split, check_token("source", sample.source))
             metadata = sample_metadata(sample, box_convention)
             modalities = pair_modalities(sample, pairs)
-            row, pair_rows, members = sample_records(
-                sample, pairs, split, rendered, stored, metadata, modalities
-            )
             if key not in groups:
                 groups[key] = _ShardGroup(outputs, key, shard)
-            groups[key].add(row, pair_rows, members)
+            tars = groups[key].with_tars
+            row, pair_rows, members = sample_records(
+                sample, pairs, split, rendered, stored, metadata, modalities, tar_json=tars
+            )
+            infos = {role: info for role, (_, info) in stored.items()}
+            doc = None if tars else TarDocSize(sample, pairs, split, row, infos)
+            groups[key].add(row, pair_rows, members, doc)
             images = [len(v) for v in rendered.values()] + [len(v[0]) for v in stored.values()]
             summary.bytes["unique_images"] += sum(images)
             summary.bytes["parquet_images"] += sum(len(i["bytes"]) for i in row["images"])
@@ -500,6 +447,9 @@ def shard_partition(
     finally:
         for group in groups.values():
             group.close()
+        # the partition's row groups are freed: hand their pages back (mimalloc keeps them
+        # otherwise, and its retained pages grew peak RSS with the number of partitions)
+        pa.default_memory_pool().release_unused()
     counts: dict[str, list[int]] = {}
     for group in groups.values():
         summary.bytes.update(group.file_bytes_by_kind())
@@ -541,11 +491,6 @@ def run(params: Params, progress: bool = True) -> StageStats:
         path = rendered_path(work, partition.name)
         return shard_partition(partition, outputs, shard, box_convention, path)
 
-    def consumed(record: Mapping[str, Any]) -> None:
-        # the partition's shards are published: its renderings have served (kept until
-        # here, a kill before this line leaves them for the next run to delete)
-        rendered_path(work, str(record["partition"])).unlink(missing_ok=True)
-
     with stage_executor(params) as executor:
         stats = run_partitions(
             STAGE,
@@ -558,9 +503,12 @@ def run(params: Params, progress: bool = True) -> StageStats:
             records_dir=records_dir,
             state_dir=params.state_dir(STAGE),
             executor=executor,
-            after_each=consumed,
         )
-    # renderings of partitions that no longer exist (the stage's own were deleted above)
+    # every partition's shards are published (and flushed): the renderings have served. They
+    # are deleted here, not after each partition: a callback per partition would keep the
+    # commits (a syncfs each) on the partitions' path instead of the background thread's
+    # (:mod:`~eoinstruct.pipeline.run.commits`); a kill before this line leaves them for the
+    # next run, which deletes them here (with those of partitions that no longer exist)
     for path in sorted((work / RENDER_CACHE).glob(f"*{RENDER_SUFFIX}")):
         path.unlink(missing_ok=True)
     summary = merge_summaries(summary_paths(params))
