@@ -176,3 +176,27 @@ def test_upsampling_repeats_each_coarse_pixel_onto_its_block() -> None:
         _upsample(band, out.shape, out)
         expected = np.kron(data[0], np.ones((factor, factor), np.uint16)).astype(np.float32)
         np.testing.assert_array_equal(out, expected)
+
+
+def test_pixel_sha256_depends_on_values_not_dtype() -> None:
+    """Equal values hash alike whatever the dtype; other values, shapes or NaN hash apart."""
+    from eoinstruct.pipeline.quality.scores import pixel_sha256
+
+    rng = np.random.default_rng(5)
+    small = rng.integers(0, 256, (3, 9, 7)).astype(np.uint8)
+    digests = {pixel_sha256(small.astype(d)) for d in (np.uint8, np.uint16, np.int32, np.float32)}
+    digests.add(pixel_sha256(small.astype(np.float64)))
+    assert len(digests) == 1
+    big = rng.integers(0, 65536, (2, 5, 5)).astype(np.uint16)
+    assert pixel_sha256(big) == pixel_sha256(big.astype(np.float32))
+    assert pixel_sha256(big) != pixel_sha256(big.reshape(2, 25, 1))
+    fractional = small.astype(np.float32)
+    fractional[0, 0, 0] += 0.5
+    negative = small.astype(np.float32)
+    negative[0, 0, 0] = -1
+    nodata = small.astype(np.float32)
+    nodata[0, 0, 0] = np.nan
+    others = {pixel_sha256(a) for a in (fractional, negative, nodata, small.astype(np.float32))}
+    assert len(others) == 4
+    # a float image not holding such integers: the float32 values (a view, no conversion)
+    assert pixel_sha256(fractional) == pixel_sha256(fractional.astype(np.float64))
