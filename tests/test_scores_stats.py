@@ -200,3 +200,20 @@ def test_pixel_sha256_depends_on_values_not_dtype() -> None:
     assert len(others) == 4
     # a float image not holding such integers: the float32 values (a view, no conversion)
     assert pixel_sha256(fractional) == pixel_sha256(fractional.astype(np.float64))
+
+
+def test_sorted_native_of_upsampled_bands_equals_a_full_sort() -> None:
+    """Sorting each coarse band once and repeating its values gives np.sort's rows."""
+    from eoinstruct.pipeline.quality.scores import _sorted_native
+
+    rng = np.random.default_rng(3)
+    factors = (6, 1, 2, 1, 3, 2, 6)
+    native = np.empty((len(factors), 36, 36), dtype=np.uint16)
+    for index, k in enumerate(factors):
+        coarse = rng.integers(0, 4000, (36 // k, 36 // k)).astype(np.uint16)
+        native[index] = np.repeat(np.repeat(coarse, k, axis=0), k, axis=1)
+    expected = np.sort(native.reshape(len(factors), -1), axis=1)
+    for given in (factors, None, (1,) * len(factors)):
+        got = _sorted_native(native, given)
+        assert got.dtype == native.dtype
+        assert np.array_equal(got, expected)

@@ -22,7 +22,6 @@ The score stage stores these as columns; the filter stage compares them with thr
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from shapely.errors import ShapelyError
 from eoinstruct.pipeline.io.rasters import (
     RADIANCE_WHITE,
     RasterReadError,
+    native_factors,
     native_pixels,
     read_image,
     to_db,
@@ -44,6 +44,7 @@ from eoinstruct.pipeline.io.rasters import (
 )
 from eoinstruct.pipeline.io.render import display_bands, render_rgb
 from eoinstruct.pipeline.quality.dedup import perceptual_hash
+from eoinstruct.pipeline.quality.pixel_hash import pixel_sha256 as pixel_sha256
 from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import ImageRef, Sample
 
@@ -191,56 +192,6 @@ class ImageScores:
     phash: int | None = None
 
 
-def pixel_sha256(array: np.ndarray) -> str:
-    """Return a SHA-256 of a decoded pixel array: its shape and its values in a canonical form.
-
-    Hashing decoded pixel values rather than file bytes makes the same pixels in two
-    containers (a GeoTIFF and a PNG, or one dataset of a shared HDF5 file) hash alike, and two
-    samples referencing different datasets of one HDF5 file hash apart. The canonical form
-    depends on the values only, never on the array's dtype: where every value is an integer in
-    0–65535 (a PNG's uint8, a GeoTIFF's uint16, a float array holding such integers) the
-    values are hashed as little-endian ``uint16`` (half the bytes of float32: the integer
-    images of the triple filter, e.g. Sentinel-2, cost half), otherwise as float32; the shape
-    and a tag of the form (``u2``/``f4``) come first. Equal values hash alike; different
-    values apart (float32 and uint16 are exact for these integers).
-
-    Args:
-        array: A ``(bands, height, width)`` array.
-
-    Returns:
-        The hex digest.
-    """
-    canonical = _uint16_values(array)
-    tag = "u2" if canonical is not None else "f4"
-    digest = hashlib.sha256(f"{tuple(array.shape)!r}:{tag}".encode())
-    if canonical is None:
-        canonical = np.ascontiguousarray(array, dtype="<f4")  # a view where already float32
-    digest.update(canonical.data)
-    return digest.hexdigest()
-
-
-def _uint16_values(array: np.ndarray) -> np.ndarray | None:
-    """``array``'s values as contiguous little-endian uint16, or None where one is not such.
-
-    Free for the integers an image was read as (:func:`native_pixels`, unsigned of at most
-    16 bits); other arrays are checked: every value an integer within 0–65535 (NaN is not).
-    """
-    native = native_pixels(array)
-    source = array if native is None else native
-    if source.size == 0:
-        return None
-    if source.dtype.kind == "u" and source.dtype.itemsize <= 2:
-        return np.ascontiguousarray(source, dtype="<u2")
-    if source.dtype.kind not in "uif":
-        return None
-    low, high = source.min(), source.max()
-    if not (low >= 0 and high <= 65535):  # NaN compares False
-        return None
-    if source.dtype.kind == "f" and not np.array_equal(np.floor(source), source):
-        return None
-    return np.ascontiguousarray(source, dtype="<u2")
-
-
 def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Each band's values sorted (NaN last) and its count of non-NaN values, or None.
 
@@ -259,7 +210,7 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     native = native_pixels(array)
     if native is not None:  # integers, no nodata: sorted as such (fewer bytes), converted once
-        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1)
+        ordered = _sorted_native(native, native_factors(array))
         counts = np.full(ordered.shape[0], ordered.shape[1], dtype=np.intp)
         _SORTED.last = (array, ordered, counts)
         return ordered, counts
@@ -273,6 +224,29 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         counts = np.full(flat.shape[0], flat.shape[1], dtype=np.intp)
     _SORTED.last = (array, ordered, counts)
     return ordered, counts
+
+
+def _sorted_native(native: np.ndarray, factors: tuple[int, ...] | None) -> np.ndarray:
+    """Each band of ``native`` sorted, a ``(bands, pixels)`` array of its dtype.
+
+    A band upsampled by a factor ``k`` (:func:`native_factors`) holds each value of
+    ``band[::k, ::k]`` exactly ``k²`` times: those (``1/k²`` of the pixels) are sorted and
+    each repeated ``k²`` times, the very rows a sort of the whole band gives. Bands of one
+    factor are sorted together.
+    """
+    bands = native.shape[0]
+    if factors is None or len(factors) != bands or all(k == 1 for k in factors):
+        return np.sort(native.reshape(bands, -1), axis=1)
+    ordered = np.empty((bands, native.shape[1] * native.shape[2]), dtype=native.dtype)
+    for k in sorted(set(factors)):
+        index = [i for i, f in enumerate(factors) if f == k]
+        coarse = native[index, ::k, ::k].reshape(len(index), -1)
+        coarse.sort(axis=1)
+        if k == 1:
+            ordered[index] = coarse
+        else:
+            ordered[index] = np.repeat(coarse, k * k, axis=1)
+    return ordered
 
 
 _SORTED = threading.local()
