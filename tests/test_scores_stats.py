@@ -217,3 +217,16 @@ def test_sorted_native_of_upsampled_bands_equals_a_full_sort() -> None:
         got = _sorted_native(native, given)
         assert got.dtype == native.dtype
         assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "low", "high"), [(np.uint16, 0.0, 3000.0), (np.uint8, 0.0, 255.0)]
+)
+def test_stretch_table_equals_stretch_of_the_float32_values(
+    dtype: type, low: float, high: float
+) -> None:
+    """Looking each integer up gives what stretching its float32 value gives."""
+    info = np.iinfo(dtype)
+    values = np.arange(info.max + 1, dtype=np.int64).astype(dtype).reshape(1, -1)
+    table = render._stretch_table(np.dtype(dtype).itemsize, low, high)
+    assert np.array_equal(table[values], render._stretch(values.astype(np.float32), low, high))

@@ -431,7 +431,10 @@ def image_scores(
         array = read_image(image)  # every band: a corrupt band file fails here
     all_valid = native_pixels(array) is not None  # integers without nodata: no NaN to find
     valid = np.ones(array.shape[1:], np.bool_) if all_valid else np.all(np.isfinite(array), axis=0)
-    valid_fraction = float(valid.mean()) if valid.size else 0.0
+    # the means of booleans as counts (np.mean sums them exactly in float64, then divides)
+    valid_fraction = (
+        (1.0 if all_valid else np.count_nonzero(valid) / valid.size) if valid.size else 0.0
+    )
     means, p2, p50, p98, degenerate, unit = _band_stats_unit(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
     phash: int | None = None
@@ -459,8 +462,8 @@ def image_scores(
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]
     return ImageScores(
         brightness=float(values.mean()),
-        dark_fraction=float((values < dark_level).mean()),
-        bright_fraction=float((values > bright_level).mean()),
+        dark_fraction=np.count_nonzero(values < dark_level) / values.size,
+        bright_fraction=np.count_nonzero(values > bright_level) / values.size,
         valid_fraction=valid_fraction,
         **extra,  # type: ignore[arg-type]
     )
@@ -541,17 +544,15 @@ def _histograms_of_integers(
     under, over = needles <= info.min, needles > info.max  # none under / all under
     under[0] = True  # the first bin counts from the first value
     clipped = np.clip(needles, info.min, info.max).astype(ordered.dtype)
-    fix = bool(over.any())
-    out: dict[str, list[int]] = {}
-    for band, row in zip(bands, ordered, strict=True):
-        left = np.searchsorted(row, clipped, side="left")
-        left[under] = 0
-        if fix:
-            left[over] = n
-        bins = np.diff(left)
-        bins[-1] = n - left[-2]
-        out[band] = [int(c) for c in bins]
-    return out
+    # each row's searches into one array, differenced at once
+    left = np.empty((len(ordered), len(clipped)), dtype=np.intp)
+    for index, row in enumerate(ordered):
+        left[index] = np.searchsorted(row, clipped, side="left")
+    left[:, under] = 0
+    left[:, over] = n
+    bins = left[:, 1:] - left[:, :-1]
+    bins[:, -1] = n - left[:, -2]
+    return dict(zip(bands, bins.tolist(), strict=True))
 
 
 def _histograms_per_band(
