@@ -257,7 +257,7 @@ def render_rgb(image: ImageRef, array: np.ndarray | None = None) -> np.ndarray:
         and image.encoding in DISPLAY_RANGES
     ):  # integers: each value's stretch looked up (the same arithmetic, done once per value)
         table = _stretch_table(native.dtype.itemsize, *DISPLAY_RANGES[image.encoding])
-        layers = [table[native[image.bands.index(b)]] for b in bands]
+        layers = [np.take(table, native[image.bands.index(b)]) for b in bands]
         if len(layers) == 1:
             layers *= 3
         if len(layers) != 3:
