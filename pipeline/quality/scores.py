@@ -508,7 +508,7 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     ordered, counts = sorted_bands
     if ordered.dtype.kind in "ui":
         return _histograms_of_integers(image.bands, ordered, limits)
-    edges = np.histogram_bin_edges(ordered[:0, 0], bins=HIST_BINS, range=limits)
+    edges = _bin_edges(ordered.dtype.str, limits)
     if edges.dtype == ordered.dtype and edges[0] == limits[0] and edges[-1] == limits[1]:
         # clipping to the outer edges only moves values into the edge bins, which counting
         # from 0 (first bin) and up to n (the last, closed) does without clipping or casting
@@ -527,6 +527,30 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _bin_edges(dtype: str, limits: tuple[float, float]) -> np.ndarray:
+    """``np.histogram_bin_edges`` of values of ``dtype`` over ``limits`` (computed once)."""
+    edges = np.histogram_bin_edges(np.empty(0, np.dtype(dtype)), bins=HIST_BINS, range=limits)
+    edges.setflags(write=False)
+    return edges
+
+
+@functools.lru_cache(maxsize=64)
+def _integer_needles(
+    dtype: str, limits: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_histograms_of_integers`' masks and needles for ``dtype`` (computed once)."""
+    edges = _bin_edges(np.dtype(np.float32).str, limits)
+    info = np.iinfo(np.dtype(dtype))
+    needles = np.ceil(edges.astype(np.float64))
+    under, over = needles <= info.min, needles > info.max  # none under / all under
+    under[0] = True  # the first bin counts from the first value
+    clipped = np.clip(needles, info.min, info.max).astype(np.dtype(dtype))
+    for array in (under, over, clipped):
+        array.setflags(write=False)
+    return under, over, clipped
+
+
 def _histograms_of_integers(
     bands: tuple[str, ...], ordered: np.ndarray, limits: tuple[float, float]
 ) -> dict[str, list[int]]:
@@ -537,13 +561,8 @@ def _histograms_of_integers(
     integer needle in the row's own dtype (no conversion of the row). As there, values under
     the range fall into the first bin and values over it into the last.
     """
-    edges = np.histogram_bin_edges(np.empty(0, np.float32), bins=HIST_BINS, range=limits)
-    info = np.iinfo(ordered.dtype)
-    needles = np.ceil(edges.astype(np.float64))
+    under, over, clipped = _integer_needles(ordered.dtype.str, limits)
     n = ordered.shape[1]
-    under, over = needles <= info.min, needles > info.max  # none under / all under
-    under[0] = True  # the first bin counts from the first value
-    clipped = np.clip(needles, info.min, info.max).astype(ordered.dtype)
     # each row's searches into one array, differenced at once
     left = np.empty((len(ordered), len(clipped)), dtype=np.intp)
     for index, row in enumerate(ordered):
