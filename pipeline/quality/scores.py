@@ -291,7 +291,27 @@ def _sorted_percentiles(rows: np.ndarray, encoding: str | None = None) -> np.nda
     Returns:
         ``(3, bands)`` float64.
     """
-    n = rows.shape[1]
+    previous, following, t, rest, upper = _percentile_plan(rows.shape[1])
+    low = rows[:, previous].T
+    high = rows[:, following].T
+    if rows.dtype.kind in "ui":  # integers (exact in float32): their float32 values
+        low, high = low.astype(np.float32), high.astype(np.float32)
+    if encoding is not None:
+        low, high = unit_brightness(low, encoding), unit_brightness(high, encoding)
+    diff = high - low
+    out: np.ndarray = np.add(low, diff * t)
+    np.subtract(high, diff * rest, out=out, where=upper, casting="unsafe")
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _percentile_plan(
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_sorted_percentiles`' indices and weights for rows of ``n`` values (once per n).
+
+    numpy's ``linear`` method: floor and next of ``(n - 1) q``, ``t``, ``1 - t``, ``t >= 0.5``.
+    """
     quantiles = np.true_divide(_PERCENTILES, 100)
     virtual = (n - 1) * quantiles
     previous = np.floor(virtual).astype(np.intp)
@@ -301,17 +321,11 @@ def _sorted_percentiles(rows: np.ndarray, encoding: str | None = None) -> np.nda
     below = virtual < 0
     previous[below], following[below] = 0, 0
     gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
-    low = rows[:, previous].T
-    high = rows[:, following].T
-    if rows.dtype.kind in "ui":  # integers (exact in float32): their float32 values
-        low, high = low.astype(np.float32), high.astype(np.float32)
-    if encoding is not None:
-        low, high = unit_brightness(low, encoding), unit_brightness(high, encoding)
-    diff = high - low
     t = gamma.reshape(-1, 1)
-    out: np.ndarray = np.add(low, diff * t)
-    np.subtract(high, diff * (1 - t), out=out, where=t >= 0.5, casting="unsafe")
-    return out
+    plan = (previous, following, t, 1 - t, t >= 0.5)
+    for array in plan:
+        array.setflags(write=False)
+    return plan
 
 
 def _band_stats(
