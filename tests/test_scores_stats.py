@@ -176,3 +176,57 @@ def test_upsampling_repeats_each_coarse_pixel_onto_its_block() -> None:
         _upsample(band, out.shape, out)
         expected = np.kron(data[0], np.ones((factor, factor), np.uint16)).astype(np.float32)
         np.testing.assert_array_equal(out, expected)
+
+
+def test_pixel_sha256_depends_on_values_not_dtype() -> None:
+    """Equal values hash alike whatever the dtype; other values, shapes or NaN hash apart."""
+    from eoinstruct.pipeline.quality.scores import pixel_sha256
+
+    rng = np.random.default_rng(5)
+    small = rng.integers(0, 256, (3, 9, 7)).astype(np.uint8)
+    digests = {pixel_sha256(small.astype(d)) for d in (np.uint8, np.uint16, np.int32, np.float32)}
+    digests.add(pixel_sha256(small.astype(np.float64)))
+    assert len(digests) == 1
+    big = rng.integers(0, 65536, (2, 5, 5)).astype(np.uint16)
+    assert pixel_sha256(big) == pixel_sha256(big.astype(np.float32))
+    assert pixel_sha256(big) != pixel_sha256(big.reshape(2, 25, 1))
+    fractional = small.astype(np.float32)
+    fractional[0, 0, 0] += 0.5
+    negative = small.astype(np.float32)
+    negative[0, 0, 0] = -1
+    nodata = small.astype(np.float32)
+    nodata[0, 0, 0] = np.nan
+    others = {pixel_sha256(a) for a in (fractional, negative, nodata, small.astype(np.float32))}
+    assert len(others) == 4
+    # a float image not holding such integers: the float32 values (a view, no conversion)
+    assert pixel_sha256(fractional) == pixel_sha256(fractional.astype(np.float64))
+
+
+def test_sorted_native_of_upsampled_bands_equals_a_full_sort() -> None:
+    """Sorting each coarse band once and repeating its values gives np.sort's rows."""
+    from eoinstruct.pipeline.quality.scores import _sorted_native
+
+    rng = np.random.default_rng(3)
+    factors = (6, 1, 2, 1, 3, 2, 6)
+    native = np.empty((len(factors), 36, 36), dtype=np.uint16)
+    for index, k in enumerate(factors):
+        coarse = rng.integers(0, 4000, (36 // k, 36 // k)).astype(np.uint16)
+        native[index] = np.repeat(np.repeat(coarse, k, axis=0), k, axis=1)
+    expected = np.sort(native.reshape(len(factors), -1), axis=1)
+    for given in (factors, None, (1,) * len(factors)):
+        got = _sorted_native(native, given)
+        assert got.dtype == native.dtype
+        assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "low", "high"), [(np.uint16, 0.0, 3000.0), (np.uint8, 0.0, 255.0)]
+)
+def test_stretch_table_equals_stretch_of_the_float32_values(
+    dtype: type, low: float, high: float
+) -> None:
+    """Looking each integer up gives what stretching its float32 value gives."""
+    info = np.iinfo(dtype)
+    values = np.arange(info.max + 1, dtype=np.int64).astype(dtype).reshape(1, -1)
+    table = render._stretch_table(np.dtype(dtype).itemsize, low, high)
+    assert np.array_equal(table[values], render._stretch(values.astype(np.float32), low, high))

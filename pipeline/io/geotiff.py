@@ -20,6 +20,7 @@ resolved by the caller.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import struct
@@ -167,10 +168,32 @@ def _has_sidecar(path: Path | str, siblings: frozenset[str] | None) -> bool:
     if siblings is None:
         return True
     name = os.path.basename(path)
-    stem = name_parts(name)[0]
-    return any(name + s in siblings for s in _SIDECARS) or any(
-        stem + w in siblings for w in _WORLD_FILES
-    )
+    names, stems = _sidecar_owners(siblings)
+    return name in names or name_parts(name)[0] in stems
+
+
+@functools.lru_cache(maxsize=8)
+def _sidecar_owners(siblings: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The names ``n`` with a sidecar ``n + s`` and the stems with a world file, in a folder.
+
+    Listed once per folder (the band files of an image share it): a file has a sidecar when
+    its name is in the first set or its stem (:func:`name_parts`) in the second.
+    """
+    names = {
+        sibling[: -len(s)]
+        for sibling in siblings
+        if sibling.endswith(_SIDECARS)
+        for s in _SIDECARS
+        if sibling.endswith(s)
+    }
+    stems = {
+        sibling[: -len(w)]
+        for sibling in siblings
+        if sibling.endswith(_WORLD_FILES)
+        for w in _WORLD_FILES
+        if sibling.endswith(w)
+    }
+    return frozenset(names), frozenset(stems)
 
 
 def _one(tags: dict[int, tuple[float, ...] | str], code: int, default: int | None) -> int:

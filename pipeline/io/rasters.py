@@ -36,6 +36,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from eoinstruct.pipeline.io.brightness import KELVIN_RANGE as KELVIN_RANGE
+from eoinstruct.pipeline.io.brightness import NORMALIZED_RADIANCE_WHITE as NORMALIZED_RADIANCE_WHITE
+from eoinstruct.pipeline.io.brightness import RADIANCE_WHITE as RADIANCE_WHITE
+from eoinstruct.pipeline.io.brightness import to_db as to_db
+from eoinstruct.pipeline.io.brightness import unit_brightness as unit_brightness
 from eoinstruct.pipeline.io.geotiff import folder_listing, name_parts, read_plain_geotiff
 from eoinstruct.pipeline.records import ImageRef
 
@@ -479,7 +484,8 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
         for index, band in enumerate(read):
             _upsample(band, shape, stack[index])
         if native != np.float32:  # integers without nodata: one conversion of the stack
-            return _from_integers(stack, image.encoding)
+            factors = tuple(shape[0] // max(band.data.shape[1], 1) for band in read)
+            return _from_integers(stack, image.encoding, factors)
     implicit = IMPLICIT_NODATA.get(image.encoding)
     if implicit is not None:
         stack[stack == implicit] = np.nan
@@ -488,11 +494,14 @@ def read_image(image: ImageRef, bands: Sequence[str] | None = None) -> np.ndarra
     return stack
 
 
-def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
+def _from_integers(
+    integers: np.ndarray, encoding: str, factors: tuple[int, ...] | None = None
+) -> np.ndarray:
     """:func:`read_image`'s float32 stack of integer bands without nodata (converted once).
 
     The implicit nodata value is looked for among the integers; where no pixel is nodata,
-    the integers are kept for :func:`native_pixels`.
+    the integers are kept for :func:`native_pixels`, with each band's upsampling factor
+    (:func:`native_factors`; 1 where the file was on the image's grid, or unknown).
     """
     stack, invalid = integers.astype(np.float32), None
     implicit, sar = IMPLICIT_NODATA.get(encoding), encoding == "sar_linear"
@@ -505,7 +514,7 @@ def _from_integers(integers: np.ndarray, encoding: str) -> np.ndarray:
     if invalid is not None and invalid.any():
         stack[invalid] = np.nan
     elif integers.dtype.itemsize <= 2:  # every value exact in float32
-        _NATIVE.last = (stack, integers)
+        _NATIVE.last = (stack, integers, factors or (1,) * len(integers))
     return stack
 
 
@@ -534,66 +543,12 @@ def native_pixels(array: np.ndarray) -> np.ndarray | None:
     return None
 
 
-RADIANCE_WHITE = 20.0
-"""TOA radiance (µW cm⁻² sr⁻¹ nm⁻¹) shown as white / counted as unit brightness 1."""
+def native_factors(array: np.ndarray) -> tuple[int, ...] | None:
+    """Per band of :func:`native_pixels`' integers, the factor its file was upsampled by.
 
-NORMALIZED_RADIANCE_WHITE = 60.0
-"""Normalised radiance (µW cm⁻² nm⁻¹) shown as white (STARCOP displays RGB as value / 60)."""
-
-KELVIN_RANGE = (250.0, 330.0)
-"""Temperatures (K) mapped to unit brightness 0 and 1."""
-
-
-def to_db(linear: np.ndarray) -> np.ndarray:
-    """Convert linear backscatter power to decibels (non-positive values become NaN)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = 10.0 * np.log10(np.where(linear > 0, linear, np.nan))
-    return out.astype(np.float32)
-
-
-def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
-    """Map raw values to a sensor-aware brightness in [0, 1] (NaN stays NaN).
-
-    - ``uint8``: value / 255.
-    - ``reflectance_1e4``: reflectance (value / 10 000), clipped to [0, 1].
-    - ``reflectance``: the value, clipped to [0, 1].
-    - ``sar_db``: (dB + 30) / 35 clipped, i.e. −30 dB → 0 and +5 dB → 1, the range of
-      Sentinel-1 backscatter over land and water; ``sar_linear`` is converted to dB first.
-    - ``radiance``: value / :data:`RADIANCE_WHITE`; ``normalized_radiance``: value /
-      :data:`NORMALIZED_RADIANCE_WHITE`.
-    - ``kelvin``: :data:`KELVIN_RANGE` mapped to [0, 1].
-    - ``float``: no physical brightness scale; all NaN (brightness checks do not apply).
-
-    Args:
-        array: Raw values.
-        encoding: The image's encoding.
-
-    Returns:
-        Brightness of the same shape, float32.
+    A band of factor ``k`` repeats each of its file's pixels on a ``k x k`` block (nearest
+    neighbour, :func:`_upsample`): its values are those of ``band[::k, ::k]``, each ``k²``
+    times. None where :func:`native_pixels` is None.
     """
-    if encoding == "uint8":
-        out = array / 255.0
-    elif encoding == "reflectance_1e4":
-        out = array / 10_000.0
-    elif encoding == "reflectance":
-        out = array
-    elif encoding == "sar_db":
-        out = (array + 30.0) / 35.0
-    elif encoding == "sar_linear":
-        out = (to_db(array) + 30.0) / 35.0
-    elif encoding == "radiance":
-        out = array / RADIANCE_WHITE
-    elif encoding == "normalized_radiance":
-        out = array / NORMALIZED_RADIANCE_WHITE
-    elif encoding == "kelvin":
-        low, high = KELVIN_RANGE
-        out = (array - low) / (high - low)
-    elif encoding == "float":
-        return np.full(array.shape, np.nan, dtype=np.float32)
-    else:
-        raise ValueError(f"unknown encoding {encoding!r}")
-    if out is array or not isinstance(out, np.ndarray):
-        out = np.clip(out, 0.0, 1.0)
-    else:  # a new array: clipped in place
-        np.clip(out, 0.0, 1.0, out=out)
-    return out.astype(np.float32, copy=False)
+    last = getattr(_NATIVE, "last", None)
+    return last[2] if last is not None and last[0] is array else None

@@ -26,6 +26,7 @@ are deflated by ISA-L (``isal``) at level :data:`PNG_COMPRESS_LEVEL`.
 
 from __future__ import annotations
 
+import functools
 import struct
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from eoinstruct.pipeline.io.rasters import (
     RADIANCE_WHITE,
     WINDOW_SEPARATOR,
     RasterReadError,
+    native_pixels,
     read_image,
     to_db,
 )
@@ -114,6 +116,18 @@ def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
     np.minimum(scaled, 255, out=scaled)
     out: np.ndarray = scaled.astype(np.uint8)
     return out
+
+
+@functools.lru_cache(maxsize=16)
+def _stretch_table(itemsize: int, low: float, high: float) -> np.ndarray:
+    """:func:`_stretch` of every unsigned integer of ``itemsize`` bytes (as float32), by value.
+
+    Indexed by a uint8/uint16 band it gives :func:`_stretch` of that band's float32 values
+    (exact for these integers), elementwise the same arithmetic.
+    """
+    table = _stretch(np.arange(1 << (8 * itemsize), dtype=np.float32), low, high)
+    table.setflags(write=False)
+    return table
 
 
 PNG_COMPRESS_LEVEL = 2
@@ -235,6 +249,20 @@ def render_rgb(image: ImageRef, array: np.ndarray | None = None) -> np.ndarray:
         RasterReadError: If the pixels cannot be read or the bands needed are missing.
     """
     bands = display_bands(image)
+    native = None if array is None else native_pixels(array)
+    if (
+        native is not None
+        and native.dtype.kind == "u"
+        and native.dtype.itemsize <= 2
+        and image.encoding in DISPLAY_RANGES
+    ):  # integers: each value's stretch looked up (the same arithmetic, done once per value)
+        table = _stretch_table(native.dtype.itemsize, *DISPLAY_RANGES[image.encoding])
+        layers = [np.take(table, native[image.bands.index(b)]) for b in bands]
+        if len(layers) == 1:
+            layers *= 3
+        if len(layers) != 3:
+            raise RasterReadError("missing_band", f"image {image.role!r}: cannot show {bands}")
+        return np.stack(layers)
     if array is None:
         array = read_image(image, bands)
     else:

@@ -2,8 +2,10 @@
 
 Three kinds of duplicate, tested in this order (the first that applies is recorded):
 
-- ``duplicate_exact``: the same decoded pixels in every image (a SHA-256 of each image's
-  pixels, computed by the score stage, :func:`eoinstruct.pipeline.quality.scores.pixel_sha256`).
+- ``duplicate_exact``: the same decoded pixel values in every image (a SHA-256 of each
+  image's shape and values in a canonical form, uint16 where every value is an integer in
+  0–65535 and float32 otherwise, whatever the file's dtype; computed by the score stage,
+  :func:`eoinstruct.pipeline.quality.pixel_hash.pixel_sha256`).
 - ``duplicate_near``: every image's 64-bit perceptual hash (:func:`perceptual_hash` of the
   RGB rendering) within ``near_max_distance`` bits (Hamming distance) of the other sample's
   image at the same position; only between samples of the same modality and number of images

@@ -22,7 +22,6 @@ The score stage stores these as columns; the filter stage compares them with thr
 from __future__ import annotations
 
 import functools
-import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from shapely.errors import ShapelyError
 from eoinstruct.pipeline.io.rasters import (
     RADIANCE_WHITE,
     RasterReadError,
+    native_factors,
     native_pixels,
     read_image,
     to_db,
@@ -44,6 +44,7 @@ from eoinstruct.pipeline.io.rasters import (
 )
 from eoinstruct.pipeline.io.render import display_bands, render_rgb
 from eoinstruct.pipeline.quality.dedup import perceptual_hash
+from eoinstruct.pipeline.quality.pixel_hash import pixel_sha256 as pixel_sha256
 from eoinstruct.pipeline.quality.tag_fields import label_fields
 from eoinstruct.pipeline.records import ImageRef, Sample
 
@@ -191,24 +192,6 @@ class ImageScores:
     phash: int | None = None
 
 
-def pixel_sha256(array: np.ndarray) -> str:
-    """Return a SHA-256 of a decoded pixel array (shape and float32 values).
-
-    Hashing decoded pixels rather than file bytes makes the same pixels in two containers
-    (a GeoTIFF and a PNG, or one dataset of a shared HDF5 file) hash alike, and two samples
-    referencing different datasets of one HDF5 file hash apart.
-
-    Args:
-        array: A ``(bands, height, width)`` array.
-
-    Returns:
-        The hex digest.
-    """
-    digest = hashlib.sha256(repr(tuple(array.shape)).encode())
-    digest.update(np.ascontiguousarray(array, dtype=np.float32).data)  # a view, not a copy
-    return digest.hexdigest()
-
-
 def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Each band's values sorted (NaN last) and its count of non-NaN values, or None.
 
@@ -227,7 +210,7 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     native = native_pixels(array)
     if native is not None:  # integers, no nodata: sorted as such (fewer bytes), converted once
-        ordered = np.sort(native.reshape(native.shape[0], -1), axis=1)
+        ordered = _sorted_native(native, native_factors(array))
         counts = np.full(ordered.shape[0], ordered.shape[1], dtype=np.intp)
         _SORTED.last = (array, ordered, counts)
         return ordered, counts
@@ -241,6 +224,29 @@ def _sorted_bands(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         counts = np.full(flat.shape[0], flat.shape[1], dtype=np.intp)
     _SORTED.last = (array, ordered, counts)
     return ordered, counts
+
+
+def _sorted_native(native: np.ndarray, factors: tuple[int, ...] | None) -> np.ndarray:
+    """Each band of ``native`` sorted, a ``(bands, pixels)`` array of its dtype.
+
+    A band upsampled by a factor ``k`` (:func:`native_factors`) holds each value of
+    ``band[::k, ::k]`` exactly ``k²`` times: those (``1/k²`` of the pixels) are sorted and
+    each repeated ``k²`` times, the very rows a sort of the whole band gives. Bands of one
+    factor are sorted together.
+    """
+    bands = native.shape[0]
+    if factors is None or len(factors) != bands or all(k == 1 for k in factors):
+        return np.sort(native.reshape(bands, -1), axis=1)
+    ordered = np.empty((bands, native.shape[1] * native.shape[2]), dtype=native.dtype)
+    for k in sorted(set(factors)):
+        index = [i for i, f in enumerate(factors) if f == k]
+        coarse = native[index, ::k, ::k].reshape(len(index), -1)
+        coarse.sort(axis=1)
+        if k == 1:
+            ordered[index] = coarse
+        else:
+            ordered[index] = np.repeat(coarse, k * k, axis=1)
+    return ordered
 
 
 _SORTED = threading.local()
@@ -285,7 +291,27 @@ def _sorted_percentiles(rows: np.ndarray, encoding: str | None = None) -> np.nda
     Returns:
         ``(3, bands)`` float64.
     """
-    n = rows.shape[1]
+    previous, following, t, rest, upper = _percentile_plan(rows.shape[1])
+    low = rows[:, previous].T
+    high = rows[:, following].T
+    if rows.dtype.kind in "ui":  # integers (exact in float32): their float32 values
+        low, high = low.astype(np.float32), high.astype(np.float32)
+    if encoding is not None:
+        low, high = unit_brightness(low, encoding), unit_brightness(high, encoding)
+    diff = high - low
+    out: np.ndarray = np.add(low, diff * t)
+    np.subtract(high, diff * rest, out=out, where=upper, casting="unsafe")
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _percentile_plan(
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_sorted_percentiles`' indices and weights for rows of ``n`` values (once per n).
+
+    numpy's ``linear`` method: floor and next of ``(n - 1) q``, ``t``, ``1 - t``, ``t >= 0.5``.
+    """
     quantiles = np.true_divide(_PERCENTILES, 100)
     virtual = (n - 1) * quantiles
     previous = np.floor(virtual).astype(np.intp)
@@ -295,17 +321,11 @@ def _sorted_percentiles(rows: np.ndarray, encoding: str | None = None) -> np.nda
     below = virtual < 0
     previous[below], following[below] = 0, 0
     gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
-    low = rows[:, previous].T
-    high = rows[:, following].T
-    if rows.dtype.kind in "ui":  # integers (exact in float32): their float32 values
-        low, high = low.astype(np.float32), high.astype(np.float32)
-    if encoding is not None:
-        low, high = unit_brightness(low, encoding), unit_brightness(high, encoding)
-    diff = high - low
     t = gamma.reshape(-1, 1)
-    out: np.ndarray = np.add(low, diff * t)
-    np.subtract(high, diff * (1 - t), out=out, where=t >= 0.5, casting="unsafe")
-    return out
+    plan = (previous, following, t, 1 - t, t >= 0.5)
+    for array in plan:
+        array.setflags(write=False)
+    return plan
 
 
 def _band_stats(
@@ -425,7 +445,10 @@ def image_scores(
         array = read_image(image)  # every band: a corrupt band file fails here
     all_valid = native_pixels(array) is not None  # integers without nodata: no NaN to find
     valid = np.ones(array.shape[1:], np.bool_) if all_valid else np.all(np.isfinite(array), axis=0)
-    valid_fraction = float(valid.mean()) if valid.size else 0.0
+    # the means of booleans as counts (np.mean sums them exactly in float64, then divides)
+    valid_fraction = (
+        (1.0 if all_valid else np.count_nonzero(valid) / valid.size) if valid.size else 0.0
+    )
     means, p2, p50, p98, degenerate, unit = _band_stats_unit(array, image.encoding)
     content = pixel_sha256(array) if identity else ""
     phash: int | None = None
@@ -453,8 +476,8 @@ def image_scores(
         return ImageScores(float("nan"), 0.0, 0.0, valid_fraction, **extra)  # type: ignore[arg-type]
     return ImageScores(
         brightness=float(values.mean()),
-        dark_fraction=float((values < dark_level).mean()),
-        bright_fraction=float((values > bright_level).mean()),
+        dark_fraction=np.count_nonzero(values < dark_level) / values.size,
+        bright_fraction=np.count_nonzero(values > bright_level) / values.size,
         valid_fraction=valid_fraction,
         **extra,  # type: ignore[arg-type]
     )
@@ -499,7 +522,7 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     ordered, counts = sorted_bands
     if ordered.dtype.kind in "ui":
         return _histograms_of_integers(image.bands, ordered, limits)
-    edges = np.histogram_bin_edges(ordered[:0, 0], bins=HIST_BINS, range=limits)
+    edges = _bin_edges(ordered.dtype.str, limits)
     if edges.dtype == ordered.dtype and edges[0] == limits[0] and edges[-1] == limits[1]:
         # clipping to the outer edges only moves values into the edge bins, which counting
         # from 0 (first bin) and up to n (the last, closed) does without clipping or casting
@@ -518,6 +541,30 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _bin_edges(dtype: str, limits: tuple[float, float]) -> np.ndarray:
+    """``np.histogram_bin_edges`` of values of ``dtype`` over ``limits`` (computed once)."""
+    edges = np.histogram_bin_edges(np.empty(0, np.dtype(dtype)), bins=HIST_BINS, range=limits)
+    edges.setflags(write=False)
+    return edges
+
+
+@functools.lru_cache(maxsize=64)
+def _integer_needles(
+    dtype: str, limits: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_histograms_of_integers`' masks and needles for ``dtype`` (computed once)."""
+    edges = _bin_edges(np.dtype(np.float32).str, limits)
+    info = np.iinfo(np.dtype(dtype))
+    needles = np.ceil(edges.astype(np.float64))
+    under, over = needles <= info.min, needles > info.max  # none under / all under
+    under[0] = True  # the first bin counts from the first value
+    clipped = np.clip(needles, info.min, info.max).astype(np.dtype(dtype))
+    for array in (under, over, clipped):
+        array.setflags(write=False)
+    return under, over, clipped
+
+
 def _histograms_of_integers(
     bands: tuple[str, ...], ordered: np.ndarray, limits: tuple[float, float]
 ) -> dict[str, list[int]]:
@@ -528,24 +575,17 @@ def _histograms_of_integers(
     integer needle in the row's own dtype (no conversion of the row). As there, values under
     the range fall into the first bin and values over it into the last.
     """
-    edges = np.histogram_bin_edges(np.empty(0, np.float32), bins=HIST_BINS, range=limits)
-    info = np.iinfo(ordered.dtype)
-    needles = np.ceil(edges.astype(np.float64))
+    under, over, clipped = _integer_needles(ordered.dtype.str, limits)
     n = ordered.shape[1]
-    under, over = needles <= info.min, needles > info.max  # none under / all under
-    under[0] = True  # the first bin counts from the first value
-    clipped = np.clip(needles, info.min, info.max).astype(ordered.dtype)
-    fix = bool(over.any())
-    out: dict[str, list[int]] = {}
-    for band, row in zip(bands, ordered, strict=True):
-        left = np.searchsorted(row, clipped, side="left")
-        left[under] = 0
-        if fix:
-            left[over] = n
-        bins = np.diff(left)
-        bins[-1] = n - left[-2]
-        out[band] = [int(c) for c in bins]
-    return out
+    # each row's searches into one array, differenced at once
+    left = np.empty((len(ordered), len(clipped)), dtype=np.intp)
+    for index, row in enumerate(ordered):
+        left[index] = np.searchsorted(row, clipped, side="left")
+    left[:, under] = 0
+    left[:, over] = n
+    bins = left[:, 1:] - left[:, :-1]
+    bins[:, -1] = n - left[:, -2]
+    return dict(zip(bands, bins.tolist(), strict=True))
 
 
 def _histograms_per_band(
