@@ -17,7 +17,7 @@ from build_helpers import band_tif
 from eoinstruct.pipeline.corpus.rows import _rounded, stored_array
 from eoinstruct.pipeline.io.geotiff import read_plain_geotiff
 from eoinstruct.pipeline.io.rasters import native_pixels, read_image
-from eoinstruct.pipeline.quality import scores
+from eoinstruct.pipeline.quality import histograms, scores
 from eoinstruct.pipeline.records import ImageRef, Labels, Sample
 
 BANDS = ("B02", "B03", "B04", "B08", "B05")
@@ -88,10 +88,10 @@ def test_integers_kept_and_every_use_equals_the_float_path(
     np.testing.assert_array_equal(native.astype(np.float32), array)
     assert native_pixels(array.copy()) is None  # only the very array returned
     got = scores.image_scores(image, 0.05, 0.95, array=array)
-    scores._SORTED.last = None
+    histograms._SORTED.last = None
     want = scores.image_scores(image, 0.05, 0.95, array=expected)
     assert got == want
-    scores._SORTED.last = None
+    histograms._SORTED.last = None
     assert scores.band_histograms(image, array) == scores.band_histograms(image, expected)
     stored, info = stored_array(_sample(image), image, array)
     want_stored, want_info = stored_array(_sample(image), image, expected)
@@ -125,4 +125,4 @@ def test_integer_histograms_equal_the_float_path(dtype: str, limits: tuple[float
     want = {
         str(i): [int(c) for c in np.histogram(row, bins=edges)[0]] for i, row in enumerate(clipped)
     }
-    assert scores._histograms_of_integers(("0", "1", "2"), ordered, limits) == want
+    assert histograms._histograms_of_integers(("0", "1", "2"), ordered, limits) == want

@@ -15,8 +15,8 @@ from typing import Any
 
 from eoinstruct.pipeline.corpus.rows import first_tags
 from eoinstruct.pipeline.io.render import display_bands
+from eoinstruct.pipeline.quality.histograms import HIST_BINS, VALUE_RANGES
 from eoinstruct.pipeline.quality.places import footprint_centres
-from eoinstruct.pipeline.quality.scores import HIST_BINS, VALUE_RANGES
 from eoinstruct.pipeline.records import InstructionPair, Sample
 
 

@@ -39,7 +39,7 @@ from isal import isal_zlib
 from eoinstruct.pipeline.corpus.rows import needs_array, npy_bytes, stored_array
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import passes_through, png_bytes
-from eoinstruct.pipeline.quality.scores import band_histograms
+from eoinstruct.pipeline.quality.histograms import band_histograms
 from eoinstruct.pipeline.records import ImageRef, Sample
 
 log = logging.getLogger(__name__)

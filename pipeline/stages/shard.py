@@ -94,7 +94,7 @@ from eoinstruct.pipeline.io.rasters import RasterReadError, read_image
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
 from eoinstruct.pipeline.io.webdataset import TarShardWriter
-from eoinstruct.pipeline.quality.scores import band_histograms
+from eoinstruct.pipeline.quality.histograms import band_histograms
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import (
     AUX_PREFIX,
