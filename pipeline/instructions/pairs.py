@@ -25,6 +25,7 @@ from eoinstruct.pipeline.instructions.builders import (
     draw,
 )
 from eoinstruct.pipeline.instructions.tags import bucket_sensor_tag
+from eoinstruct.pipeline.instructions.tags import pair_modality as pair_modality
 from eoinstruct.pipeline.records import PAIR_SCHEMA, TURN_TYPE, InstructionPair, Sample, Turn
 from eoinstruct.templates import Template, TurnTemplate
 
@@ -170,28 +171,6 @@ def make_pair(sample: Sample, template: Template, config: GenerationConfig) -> C
         answer_style=style,
     )
     return Candidate(pair=pair, expected=values)
-
-
-THERMAL_ENCODINGS = frozenset({"kelvin"})
-
-
-def pair_modality(sample: Sample, image_roles: tuple[str, ...]) -> str:
-    """Return the modality of what a pair shows.
-
-    A pair that shows only a sample's thermal image (e.g. the Landsat ST_B10 chip of a
-    multispectral scene) is a thermal pair; otherwise it has the sample's modality.
-
-    Args:
-        sample: The pair's sample.
-        image_roles: The images the pair shows.
-
-    Returns:
-        One of :data:`~eoinstruct.pipeline.records.MODALITIES`.
-    """
-    encodings = {sample.image(role).encoding for role in image_roles}
-    if encodings and encodings <= THERMAL_ENCODINGS:
-        return "thermal"
-    return sample.modality
 
 
 def templates_for(sample: Sample, templates: list[Template]) -> list[Template]:

@@ -39,6 +39,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eoinstruct.pipeline.records import Sample
 
 SOURCE = (
     "hiyamdebary/EarthDial src/earthdial/train/finetune.py (token_list) and "
@@ -279,3 +283,25 @@ def card_section(counts: Mapping[str, int]) -> list[str]:
     lines += ["", "Added tokens (not in EarthDial's vocabulary) and why:", ""]
     lines += [f"- `{tag}`: {reason}." for tag, reason in ADDED_SENSOR_TAGS.items()]
     return [*lines, ""]
+
+
+THERMAL_ENCODINGS = frozenset({"kelvin"})
+
+
+def pair_modality(sample: Sample, image_roles: tuple[str, ...]) -> str:
+    """Return the modality of what a pair shows.
+
+    A pair that shows only a sample's thermal image (e.g. the Landsat ST_B10 chip of a
+    multispectral scene) is a thermal pair; otherwise it has the sample's modality.
+
+    Args:
+        sample: The pair's sample.
+        image_roles: The images the pair shows.
+
+    Returns:
+        One of :data:`~eoinstruct.pipeline.records.MODALITIES`.
+    """
+    encodings = {sample.image(role).encoding for role in image_roles}
+    if encodings and encodings <= THERMAL_ENCODINGS:
+        return "thermal"
+    return sample.modality

@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 from isal import isal_zlib
 
-from eoinstruct.pipeline.corpus.rows import needs_array, npy_bytes, stored_array
+from eoinstruct.pipeline.corpus.arrays import needs_array, npy_bytes, stored_array
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import passes_through, png_bytes
 from eoinstruct.pipeline.quality.histograms import band_histograms
