@@ -9,6 +9,7 @@ picked, so that partition signatures, fingerprints and samples stay byte-identic
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,32 @@ def test_band_pick_equals_the_plain_scan(tmp_path: Path) -> None:
         with pytest.raises(SourceError) as err:
             band_file_names(tmp_path, "P", missing, "u")
         assert err.value.kind == "missing_band"
+
+
+def _outcome(got: object) -> object:
+    """A read's samples, or its error's kind and message."""
+    if isinstance(got, SourceError):
+        return (got.kind, str(got))
+    if isinstance(got, Exception):
+        return (type(got).__name__, str(got))
+    return got
+
+
+def test_kept_listings_read_the_same_samples(tmp_path: Path) -> None:
+    """Reading from the plan's kept listings gives what listing each folder again gives,
+    broken units (their errors) included; each kept listing is used once, and a pickled
+    adapter (a worker's) carries none."""
+    root = tmp_path / "data"
+    corpus.write(root, 6)
+    plain = BigEarthNetV1(root)
+    units = plain.list_units()
+    expected = [_outcome(g) for g in plain.read_units(units)]
+    kept = BigEarthNetV1(root)
+    kept.keep_listings(len(units) - 1)  # the last unit past the limit: listed when read
+    for unit in units:
+        kept.unit_file_stats(unit)
+    assert len(kept._listings) == len(units) - 1
+    assert pickle.loads(pickle.dumps(kept))._listings == {}
+    assert [_outcome(g) for g in kept.read_units(units)] == expected
+    assert kept._listings == {}
+    assert [_outcome(g) for g in kept.read_units(units)] == expected

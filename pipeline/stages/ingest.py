@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 STAGE = "ingest"
 
+LISTINGS_KEPT = 20_000
+"""Unit folders whose file names the plan's listing hands to reading (``keep_listings``):
+about 1 kB each, so ≈ 20 MB at most; folders past it are listed again when read."""
+
 _Item = tuple[str, str, list[Sample] | Exception | None]
 """An ingest item: source, unit id, and the unit's samples or error if read ahead."""
 
@@ -52,6 +56,9 @@ def plan(params: Params) -> tuple[dict[str, SourceAdapter], list[Partition]]:
     for name in enabled_sources(sources):
         adapter = make_adapter(name, sources[name])
         adapters[name] = adapter
+        keep_listings = getattr(adapter, "keep_listings", None)
+        if keep_listings is not None:  # the signatures' listing serves reading too
+            keep_listings(LISTINGS_KEPT)
         units = adapter.list_units()
         log.info("ingest: %s: %d units under %s", name, len(units), adapter.root)
         # the root's index, split and label files concern every unit: each partition's

@@ -49,7 +49,7 @@ from eoinstruct.sources.bigearthnet_v1.rasters import (
     _size_from_headers,
     crs_and_string_from_wkt,
     crs_string,
-    pick_band_files,
+    pick_band_names,
     scandir_file_stats,
 )
 from eoinstruct.sources.bigearthnet_v1.splits import SENSORS, _load_splits, _Splits
@@ -131,7 +131,25 @@ class BigEarthNetV1(SourceAdapter):
         )
         self._splits: _Splits | None = None
         self._sensor_roots: dict[str, str] = {}
+        self._listings: dict[str, tuple[str, ...]] = {}
+        self._listing_room = 0
         self._sensor_dirs()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The adapter without its kept listings (a worker lists its folders itself)."""
+        state = dict(self.__dict__)
+        state["_listings"] = {}
+        state["_listing_room"] = 0
+        return state
+
+    def keep_listings(self, limit: int) -> None:
+        """Keep what :meth:`unit_file_stats` lists, for reading, of up to ``limit`` folders.
+
+        Ingest's plan stats every unit's files; with this a unit read afterwards takes its
+        folder's file names from there instead of listing the folder again (each kept listing
+        is used once, then dropped). ``limit`` bounds the memory held between the two.
+        """
+        self._listing_room = max(0, limit)
 
     def _sensor_dirs(self) -> dict[str, Path]:
         """Return the existing patch folders of the selected sensors.
@@ -198,7 +216,13 @@ class BigEarthNetV1(SourceAdapter):
         if sensor_key not in _SENSORS:
             return []
         root = self._sensor_root(sensor_key)
-        return scandir_file_stats(f"{root}/{patch}" if patch else root)
+        folder = f"{root}/{patch}" if patch else root
+        if self._listing_room <= 0 or not patch or "/" in patch:
+            return scandir_file_stats(folder)
+        kept = len(self._listings)
+        stats = scandir_file_stats(folder, self._listings)
+        self._listing_room -= len(self._listings) - kept
+        return stats
 
     def read_unit(self, unit: str) -> list[Sample]:
         """Read one patch folder into a sample (metadata only).
@@ -277,26 +301,31 @@ class BigEarthNetV1(SourceAdapter):
         spec = _SENSORS[sensor_key]
         # the folder as a string (str(root / folder / patch)), listed once: whether it is
         # a folder, its labels JSON and its band files all come from the one os.scandir
+        # (or the names kept from the plan's listing: keep_listings)
         folder_text = f"{self._sensor_root(sensor_key)}/{patch}"
-        try:
-            with os.scandir(folder_text) as found:
-                entries = list(found)
-        except (FileNotFoundError, NotADirectoryError):
-            entries = None
-        if entries is None:
-            raise SourceError("missing_file", f"patch folder {folder_text} does not exist", unit)
-        folder = Path(folder_text)
+        names = self._listings.pop(folder_text, None)
+        if names is None:
+            try:
+                with os.scandir(folder_text) as found:
+                    names = tuple(e.name for e in found if e.is_file())
+            except (FileNotFoundError, NotADirectoryError):
+                raise SourceError(
+                    "missing_file", f"patch folder {folder_text} does not exist", unit
+                ) from None
         preferred = f"{patch}{_LABELS_JSON}"
-        if any(e.name == preferred and e.is_file() for e in entries):
-            json_path = folder / preferred
+        json_path: Path | str
+        if preferred in names and not patch.startswith("."):
+            json_path = f"{folder_text}/{preferred}"  # str(Path(folder_text) / preferred)
+        elif preferred in names:
+            json_path = Path(folder_text) / preferred
         else:
-            json_path = _find_labels_json(folder, patch, unit)
+            json_path = _find_labels_json(Path(folder_text), patch, unit)
         meta = _load_json(json_path, unit)
         classes = _parse_labels(meta, json_path, unit)
         box = _parse_box(meta, spec.lower_keys, json_path, unit)
         files = [
             f"{folder_text}/{name}"
-            for name in pick_band_files(entries, folder_text, patch, spec.bands, unit)
+            for name in pick_band_names(names, folder_text, patch, spec.bands, unit)
         ]
         acquired = _parse_time(meta.get(spec.time_key), spec.time_key, json_path, unit)
 

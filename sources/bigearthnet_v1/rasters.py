@@ -36,18 +36,27 @@ GRID_M = 10.0
 """Pixel size in metres of the reference (finest) grid of both sensors."""
 
 
-def scandir_file_stats(folder: str) -> list[tuple[str, int, int]]:
+def scandir_file_stats(
+    folder: str, listed: dict[str, tuple[str, ...]] | None = None
+) -> list[tuple[str, int, int]]:
     """Return ``(path, size, mtime_ns)`` of a folder's files (links to files too), by name.
 
     One ``os.scandir`` and one ``stat`` per file; the same files, paths and order as sorting
     ``Path(folder).iterdir()``'s files. A missing folder gives an empty list; a file that
     vanished meanwhile is left out.
+
+    Args:
+        folder: The folder.
+        listed: If given and the folder exists, ``listed[folder]`` is set to its files' names
+            (sorted; those stat'ed or not), so a reader need not list it again.
     """
     try:
         with os.scandir(folder) as found:
             entries = sorted((e for e in found if e.is_file()), key=lambda e: e.name)
     except (FileNotFoundError, NotADirectoryError):
         return []
+    if listed is not None:
+        listed[folder] = tuple(e.name for e in entries)
     stats = []
     for entry in entries:
         try:
@@ -92,10 +101,19 @@ def pick_band_files(
     Raises:
         SourceError: ``missing_band`` naming every band without a file.
     """
+    return pick_band_names([e.name for e in entries if e.is_file()], folder, patch, bands, unit)
+
+
+def pick_band_names(
+    files: Sequence[str], folder: Path | str, patch: str, bands: Sequence[str], unit: str
+) -> list[str]:
+    """:func:`pick_band_files` of a folder's file names (files or links to files only).
+
+    Raises:
+        SourceError: ``missing_band`` naming every band without a file.
+    """
     # names with a ".tif" suffix (as Path.suffix: not the whole name)
-    names = sorted(
-        e.name for e in entries if len(e.name) > 4 and e.name[-4:].lower() == ".tif" and e.is_file()
-    )
+    names = sorted(n for n in files if len(n) > 4 and n[-4:].lower() == ".tif")
     stems: dict[str, str] = {}  # stem -> first such name
     first: dict[str, str] = {}  # text after the stem's last "_" -> first such name
     for name in names:
@@ -166,7 +184,7 @@ def crs_string(crs: CRS) -> str:
     return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
-def _size_from_headers(files: Sequence[Path | str], path: Path, unit: str) -> tuple[int, int]:
+def _size_from_headers(files: Sequence[Path | str], path: Path | str, unit: str) -> tuple[int, int]:
     """Return the largest width and height among the band headers (the 10 m grid).
 
     Raises:
