@@ -390,26 +390,13 @@ class _QuietBar:
         """Nothing to show."""
 
 
-def _stderr_is_terminal() -> bool:
-    """Whether tqdm's ``disable=None`` would show a bar: its file, stderr, is a terminal."""
-    isatty = getattr(sys.stderr, "isatty", None)
-    if sys.stderr is None:
-        return False
-    if isatty is None:  # tqdm shows its bar on a stream it cannot ask
-        return True
-    try:
-        return bool(isatty())
-    except ValueError:  # a closed stream
-        return False
-
-
 def _progress_bar(total: int, stage: str, progress: bool) -> Any:
     """A tqdm bar over the partitions, or a :class:`_QuietBar` (tqdm unimported) without one.
 
-    ``disable=None``: shown on a terminal, quiet in logs and CI; off a terminal tqdm would
-    show nothing, so it is not imported then either (≈ 10 ms of each stage's start).
+    ``disable=None``: shown on a terminal, quiet (and tqdm not even imported) off one.
     """
-    if not progress or not _stderr_is_terminal():
+    isatty = getattr(sys.stderr, "isatty", None)  # tqdm's own test of disable=None
+    if not progress or sys.stderr is None or (isatty is not None and not isatty()):
         return _QuietBar()
     from tqdm import tqdm  # ≈ 10-20 ms of start-up, only where a bar may be shown
 
