@@ -4,9 +4,9 @@ A partition is redone when its fingerprint
 (:func:`~eoinstruct.pipeline.run.partitions.partition_fingerprint`) changes: it covers the
 stage, the package version, the project's code and templates (:func:`code_fingerprint`), the
 stage's parameters, the partition's items and signature, and the content of its input files
-(:func:`file_sha256`). An ingest partition's signature lists its units' files with their
-sizes and modification times (:func:`unit_file_lines`), so a changed source file redoes its
-partition without reading the pixels.
+(:func:`file_sha256`). An ingest partition's signature is a digest of its units' files with
+their sizes and modification times (:func:`unit_file_lines`), so a changed source file redoes
+its partition without reading the pixels.
 """
 
 from __future__ import annotations
