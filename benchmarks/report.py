@@ -338,6 +338,7 @@ def load_sentence(r: Mapping[str, Any]) -> str:
         f"end, up to {max(loads, default=0.0):.2f} before a build; other processes used up to "
         f"{100 * max(shares, default=0.0):.0f} % of the machine's CPU time during an "
         "in-process build (in a Dask build the cluster's workers count as others). "
+        + (f"Compiled modules: {r['machine.bytecode']}. " if r.get("machine.bytecode") else "")
         + (
             "The machine was quiet."
             if quiet
