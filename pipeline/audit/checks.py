@@ -236,8 +236,8 @@ def _given(found: str, question: str) -> bool:
     return bool(_norm(found)) and _norm(found) in _norm(question)
 
 
-def _acquired_months(item: AuditItem) -> set[str]:
-    return set(_months_of(tuple(item.acquired)))
+def _acquired_months(item: AuditItem) -> frozenset[str]:
+    return _months_of(tuple(item.acquired))
 
 
 @lru_cache(maxsize=4096)  # a sample's pairs share its times
@@ -253,9 +253,9 @@ def _months_of(acquired: tuple[str, ...]) -> frozenset[str]:
     return frozenset(months)
 
 
-def _platform_names(item: AuditItem) -> set[str]:
+def _platform_names(item: AuditItem) -> frozenset[str]:
     values = tuple(str(item.tags.get(key, "")) for key in PLATFORM_TAGS)
-    return set(_platforms_of(item.sensor, values))
+    return _platforms_of(item.sensor, values)
 
 
 @lru_cache(maxsize=4096)  # a sample's pairs share its sensor and tags
@@ -266,6 +266,37 @@ def _platforms_of(sensor: str, values: tuple[str, ...]) -> frozenset[str]:
             if len(part.strip()) >= 4:
                 names.add(part.strip())
     return frozenset(names)
+
+
+@lru_cache(maxsize=16384)  # answers repeat; a sample's pairs share its months and platforms
+def _metadata_claims(
+    answer: str, months: frozenset[str], platforms: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    """What an answer states that is metadata unless the question gave it: (what, text).
+
+    Args:
+        answer: The answer turn.
+        months: The sample's acquisition months (:func:`_months_of`).
+        platforms: The sample's platform names (:func:`_platforms_of`).
+
+    Returns:
+        ``(date|platform|emission_rate|magnitude, the words stated)``, in check order.
+    """
+    text = clean(answer)
+    claims: list[tuple[str, str]] = []
+    digits = _DIGIT.search(text) is not None  # dates and magnitudes need one
+    if digits:
+        claims += [("date", m.group(0)) for m in _DATE.finditer(text)]
+        claims += [
+            ("date", m.group(0)) for m in _MONTH_YEAR.finditer(text) if _norm(m.group(0)) in months
+        ]
+    claims += [("platform", m.group(0)) for m in _PLATFORM.finditer(text)]
+    claims += [("platform", p) for p in platforms if p in text and _whole_word(p).search(text)]
+    if may_match(text, _EMISSION_NEEDLES):
+        claims += [("emission_rate", m.group(0)) for m in _EMISSION.finditer(text)]
+    if digits:
+        claims += [("magnitude", m.group(0)) for m in _MAGNITUDE.finditer(text)]
+    return tuple(claims)
 
 
 def metadata_problems(item: AuditItem) -> list[str]:
@@ -283,26 +314,8 @@ def metadata_problems(item: AuditItem) -> list[str]:
     asked = ""
     for turn_question, answer in zip(item.questions, item.answers, strict=False):
         asked += f" {turn_question}"
-        question = asked  # what any question so far gave
-        text = clean(answer)
-        digits = _DIGIT.search(text) is not None  # dates and magnitudes need one
-        if digits and any(not _given(m.group(0), question) for m in _DATE.finditer(text)):
-            found.add("date")
-        if digits and any(
-            _norm(m.group(0)) in months and not _given(m.group(0), question)
-            for m in _MONTH_YEAR.finditer(text)
-        ):
-            found.add("date")
-        named = [m.group(0) for m in _PLATFORM.finditer(text)]
-        named += [p for p in platforms if p in text and _whole_word(p).search(text)]
-        if any(not _given(p, question) for p in named):
-            found.add("platform")
-        if may_match(text, _EMISSION_NEEDLES) and any(
-            not _given(m.group(0), question) for m in _EMISSION.finditer(text)
-        ):
-            found.add("emission_rate")
-        if digits and any(not _given(m.group(0), question) for m in _MAGNITUDE.finditer(text)):
-            found.add("magnitude")
+        claims = _metadata_claims(answer, months, platforms)
+        found.update(what for what, said in claims if not _given(said, asked))
     return [f"metadata_answer:{what}" for what in sorted(found)]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules.base import Rule
@@ -66,14 +66,14 @@ _ANY_PERCENT = re.compile(r"(\d+)\s*%")
 
 # -- finding classes in text -------------------------------------------------------------------
 
-Wordings = list[tuple[str, str]]
+Wordings = Sequence[tuple[str, str]]
 
 
 def _wordings(names: Iterable[str], extra: dict[str, tuple[str, ...]]) -> Wordings:
-    """(casefolded wording, name) pairs, longest wording first."""
+    """(casefolded wording, name) pairs, longest wording first (a tuple: immutable)."""
     pairs = {(n.casefold(), n) for n in names}
     pairs |= {(w.casefold(), n) for n, ws in extra.items() if n in names for w in ws}
-    return sorted(pairs, key=lambda p: (-len(p[0]), p))
+    return tuple(sorted(pairs, key=lambda p: (-len(p[0]), p)))
 
 
 _ALL_BEN = _wordings(_CLC_NAMES | _BEN_NAMES, _OTHER_WORDINGS)
@@ -115,14 +115,36 @@ def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     A wording counts only as whole words (``arable land`` inside ``non-irrigated arable land``
     is the longer class).
     """
-    return list(_mentions(text, tuple(wordings)))
+    if type(wordings) is not tuple:  # a list may change: no cache of its own
+        return list(_mentions(text, tuple(wordings)))
+    entry = _FOUND.get(id(wordings))
+    if entry is None or entry[0] is not wordings:
+        entry = _FOUND[id(wordings)] = (wordings, {}, _first_tokens(wordings))  # holds it
+    found = entry[1].get(text)
+    if found is None:
+        if len(entry[1]) >= _FOUND_MAX:
+            entry[1].clear()
+        found = entry[1][text] = _find(text, wordings, entry[2])
+    return list(found)
+
+
+_Index = tuple[dict[str, list[int]], list[int]]
+_FOUND: dict[int, tuple[Wordings, dict[str, tuple[tuple[int, int, str], ...]], _Index]] = {}
+"""``id`` of a wordings tuple → the tuple and its texts' mentions: a lookup by identity, not by
+hashing the tuple's hundred wordings on every call (a sample's pairs name classes often)."""
+_FOUND_MAX = 8192
 
 
 @functools.lru_cache(maxsize=8192)  # questions repeat (a multilabel question lists every class)
 def _mentions(text: str, wordings: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int, str], ...]:
-    """:func:`mentions` of a text and a wordings tuple."""
+    """:func:`mentions` of a text and a wordings tuple (for lists)."""
+    return _find(text, wordings, _first_tokens(wordings))
+
+
+def _find(text: str, wordings: Wordings, index: _Index) -> tuple[tuple[int, int, str], ...]:
+    """The mentions of a text (uncached; ``index``: :func:`_first_tokens` of the wordings)."""
     folded = text.casefold()
-    by_first, always = _first_tokens(wordings)
+    by_first, always = index
     tried = set(always)
     for token in set(_TOKEN.findall(folded)):
         tried.update(by_first.get(token, ()))
