@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -157,6 +158,8 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         self.rows: dict[int, tuple[int, InstructionPair]] = {}  # id(pair) → its row, pair
         self.views: dict[str, SampleView] = {}
         self.counted: dict[tuple[str, tuple[str, ...], str], tuple[str, str, str]] = {}
+        self.audited: Counter[tuple[str, bool]] = Counter()  # (kind, flagged) → pairs
+        self.kept_counts: Counter[tuple[str, str, str]] = Counter()  # counted names → pairs
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -170,6 +173,8 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         step.rows = {}
         step.views = {}
         step.counted = {}
+        step.audited = Counter()
+        step.kept_counts = Counter()
         step.trusted = set()
         return ItemStage.run_partition(step, partition, outputs)
 
@@ -204,17 +209,26 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
             if view is None:
                 view = self.views[sample.sample_id] = sample_view(sample)
             flags = self.audit.add(from_pair(pair, sample, view))
-            problems += [f"audit:{code}" for code in flags]
+            if flags:
+                problems += [f"audit:{code}" for code in flags]
             kind = "template" if pair.generator == GENERATOR else "captioner"
-            ledger.stats.produced[f"audited:{kind}"] += 1
-            ledger.stats.produced[f"audit_flagged:{kind}"] += bool(flags)
-        content = ("content", pair.sample_id, pair.image_roles, pair.turns)
-        if ("id", pair.pair_id) in ledger.seen or content in ledger.seen:
+            self.audited[kind, bool(flags)] += 1  # added to the ledger by write()
+        seen = ledger.seen
+        pair_key = ("id", pair.pair_id)
+        # the turns as plain tuples: hashed in C (a Turn's dataclass hash runs in Python)
+        content = (
+            "content",
+            pair.sample_id,
+            pair.image_roles,
+            tuple([(turn.speaker, turn.value) for turn in pair.turns]),
+        )
+        if pair_key in seen or content in seen:
             problems.append("duplicate_pair")
         if problems:
             raise ItemDropped(problems, pair.sample_id)
         assert sample is not None
-        ledger.seen.update((("id", pair.pair_id), content))
+        seen.add(pair_key)
+        seen.add(content)
         key = (sample.sample_id, pair.image_roles, pair.task)  # a sample's pairs share them
         counted = self.counted.get(key)
         if counted is None:
@@ -225,9 +239,18 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
                 f"by_modality:{modality}/{pair.task}",
                 f"by_temporal:{temporal}/{pair.task}",
             )
-        for name in counted:
-            ledger.stats.produced[name] += 1
+        self.kept_counts[counted] += 1  # added to the ledger by write()
         return [pair]
+
+    def _count(self, ledger: Ledger) -> None:
+        """Add the partition's audit and kept-pair counts to its ledger (zeros included)."""
+        produced = ledger.stats.produced
+        for (kind, flagged), n in self.audited.items():
+            produced[f"audited:{kind}"] += n
+            produced[f"audit_flagged:{kind}"] += n if flagged else 0
+        for names, n in self.kept_counts.items():
+            for name in names:
+                produced[name] += n
 
     def write(
         self,
@@ -237,6 +260,7 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         ledger: Ledger,
     ) -> None:
         """Write the valid pairs (their rows as read: the same table) and the partition's audit."""
+        self._count(ledger)
         rows = [self.rows.get(id(pair), (-1, None)) for pair in kept]
         if self.tables and all(read is pair for (_, read), pair in zip(rows, kept, strict=True)):
             table = pa.concat_tables(self.tables).combine_chunks()  # one chunk: as pairs_table
