@@ -35,7 +35,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -158,8 +157,6 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         self.rows: dict[int, tuple[int, InstructionPair]] = {}  # id(pair) → its row, pair
         self.views: dict[str, SampleView] = {}
         self.counted: dict[tuple[str, tuple[str, ...], str], tuple[str, str, str]] = {}
-        self.audited: Counter[tuple[str, bool]] = Counter()  # (kind, flagged) → pairs
-        self.kept_counts: Counter[tuple[str, str, str]] = Counter()  # counted names → pairs
 
     def run_partition(self, partition: Partition, outputs: PartitionOutputs) -> StageStats:
         """Run one partition with an audit of its own.
@@ -173,8 +170,6 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         step.rows = {}
         step.views = {}
         step.counted = {}
-        step.audited = Counter()
-        step.kept_counts = Counter()
         step.trusted = set()
         return ItemStage.run_partition(step, partition, outputs)
 
@@ -212,7 +207,9 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
             if flags:
                 problems += [f"audit:{code}" for code in flags]
             kind = "template" if pair.generator == GENERATOR else "captioner"
-            self.audited[kind, bool(flags)] += 1  # added to the ledger by write()
+            produced = ledger.stats.produced
+            produced[f"audited:{kind}"] += 1
+            produced[f"audit_flagged:{kind}"] += bool(flags)
         seen = ledger.seen
         pair_key = ("id", pair.pair_id)
         # the turns as plain tuples: hashed in C (a Turn's dataclass hash runs in Python)
@@ -239,18 +236,10 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
                 f"by_modality:{modality}/{pair.task}",
                 f"by_temporal:{temporal}/{pair.task}",
             )
-        self.kept_counts[counted] += 1  # added to the ledger by write()
-        return [pair]
-
-    def _count(self, ledger: Ledger) -> None:
-        """Add the partition's audit and kept-pair counts to its ledger (zeros included)."""
         produced = ledger.stats.produced
-        for (kind, flagged), n in self.audited.items():
-            produced[f"audited:{kind}"] += n
-            produced[f"audit_flagged:{kind}"] += n if flagged else 0
-        for names, n in self.kept_counts.items():
-            for name in names:
-                produced[name] += n
+        for name in counted:
+            produced[name] += 1
+        return [pair]
 
     def write(
         self,
@@ -260,7 +249,6 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         ledger: Ledger,
     ) -> None:
         """Write the valid pairs (their rows as read: the same table) and the partition's audit."""
-        self._count(ledger)
         rows = [self.rows.get(id(pair), (-1, None)) for pair in kept]
         if self.tables and all(read is pair for (_, read), pair in zip(rows, kept, strict=True)):
             table = pa.concat_tables(self.tables).combine_chunks()  # one chunk: as pairs_table
