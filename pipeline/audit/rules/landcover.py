@@ -91,19 +91,25 @@ def _wording_pattern(wording: str) -> re.Pattern[str]:
 _TOKEN = re.compile(r"\w+")
 
 
+_Index = tuple[dict[str, list[tuple[int, frozenset[str]]]], list[int]]
+
+
 @functools.lru_cache(maxsize=64)
-def _first_tokens(wordings: tuple[tuple[str, str], ...]) -> tuple[dict[str, list[int]], list[int]]:
+def _first_tokens(wordings: tuple[tuple[str, str], ...]) -> _Index:
     """Positions of a wordings list by each wording's first word, and those to always try.
 
     A whole-word match of a wording that starts and ends with a word character starts at a
-    word of the text equal to its first word; any other wording is always tried.
+    word of the text equal to its first word, and each of its words is a whole word of the
+    text (the wording's own non-word characters and the match's boundaries delimit them):
+    such a wording is listed under its first word with the set of its words, to be tried
+    only when the text has them all. Any other wording is always tried.
     """
-    by_first: dict[str, list[int]] = {}
+    by_first: dict[str, list[tuple[int, frozenset[str]]]] = {}
     always: list[int] = []
     for i, (wording, _) in enumerate(wordings):
         tokens = _TOKEN.findall(wording)
         if tokens and wording.startswith(tokens[0]) and wording.endswith(tokens[-1]):
-            by_first.setdefault(tokens[0], []).append(i)
+            by_first.setdefault(tokens[0], []).append((i, frozenset(tokens)))
         else:
             always.append(i)
     return by_first, always
@@ -128,7 +134,6 @@ def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     return list(found)
 
 
-_Index = tuple[dict[str, list[int]], list[int]]
 _FOUND: dict[int, tuple[Wordings, dict[str, tuple[tuple[int, int, str], ...]], _Index]] = {}
 """``id`` of a wordings tuple → the tuple and its texts' mentions: a lookup by identity, not by
 hashing the tuple's hundred wordings on every call (a sample's pairs name classes often)."""
@@ -146,8 +151,9 @@ def _find(text: str, wordings: Wordings, index: _Index) -> tuple[tuple[int, int,
     folded = text.casefold()
     by_first, always = index
     tried = set(always)
-    for token in set(_TOKEN.findall(folded)):
-        tried.update(by_first.get(token, ()))
+    words = set(_TOKEN.findall(folded))
+    for token in words:
+        tried.update(i for i, need in by_first.get(token, ()) if need <= words)
     taken: list[tuple[int, int, str]] = []
     for wording, name in (wordings[i] for i in sorted(tried)):
         if wording not in folded:  # a whole-word match needs the substring: skip the regex
