@@ -236,8 +236,8 @@ def _given(found: str, question: str) -> bool:
     return bool(_norm(found)) and _norm(found) in _norm(question)
 
 
-def _acquired_months(item: AuditItem) -> set[str]:
-    return set(_months_of(tuple(item.acquired)))
+def _acquired_months(item: AuditItem) -> frozenset[str]:
+    return _months_of(tuple(item.acquired))
 
 
 @lru_cache(maxsize=4096)  # a sample's pairs share its times
@@ -253,9 +253,19 @@ def _months_of(acquired: tuple[str, ...]) -> frozenset[str]:
     return frozenset(months)
 
 
-def _platform_names(item: AuditItem) -> set[str]:
+def _platform_names(item: AuditItem) -> frozenset[str]:
+    tags, sensor, names = _LAST_PLATFORMS[0]
+    if tags is item.tags and sensor == item.sensor:  # the same sample's tags (never changed)
+        return names
     values = tuple(str(item.tags.get(key, "")) for key in PLATFORM_TAGS)
-    return set(_platforms_of(item.sensor, values))
+    names = _platforms_of(item.sensor, values)
+    _LAST_PLATFORMS[0] = (item.tags, item.sensor, names)  # held: its identity stays its own
+    return names
+
+
+_LAST_PLATFORMS: list[tuple[object, str, frozenset[str]]] = [(None, "", frozenset())]
+"""The last tags mapping looked at, its sensor and their platform names (a sample's pairs
+share one mapping and come one after another)."""
 
 
 @lru_cache(maxsize=4096)  # a sample's pairs share its sensor and tags
@@ -266,6 +276,37 @@ def _platforms_of(sensor: str, values: tuple[str, ...]) -> frozenset[str]:
             if len(part.strip()) >= 4:
                 names.add(part.strip())
     return frozenset(names)
+
+
+@lru_cache(maxsize=16384)  # answers repeat; a sample's pairs share its months and platforms
+def _metadata_claims(
+    answer: str, months: frozenset[str], platforms: frozenset[str]
+) -> tuple[tuple[str, str], ...]:
+    """What an answer states that is metadata unless the question gave it: (what, text).
+
+    Args:
+        answer: The answer turn.
+        months: The sample's acquisition months (:func:`_months_of`).
+        platforms: The sample's platform names (:func:`_platforms_of`).
+
+    Returns:
+        ``(date|platform|emission_rate|magnitude, the words stated)``, in check order.
+    """
+    text = clean(answer)
+    claims: list[tuple[str, str]] = []
+    digits = _DIGIT.search(text) is not None  # dates and magnitudes need one
+    if digits:
+        claims += [("date", m.group(0)) for m in _DATE.finditer(text)]
+        claims += [
+            ("date", m.group(0)) for m in _MONTH_YEAR.finditer(text) if _norm(m.group(0)) in months
+        ]
+    claims += [("platform", m.group(0)) for m in _PLATFORM.finditer(text)]
+    claims += [("platform", p) for p in platforms if p in text and _whole_word(p).search(text)]
+    if may_match(text, _EMISSION_NEEDLES):
+        claims += [("emission_rate", m.group(0)) for m in _EMISSION.finditer(text)]
+    if digits:
+        claims += [("magnitude", m.group(0)) for m in _MAGNITUDE.finditer(text)]
+    return tuple(claims)
 
 
 def metadata_problems(item: AuditItem) -> list[str]:
@@ -283,26 +324,8 @@ def metadata_problems(item: AuditItem) -> list[str]:
     asked = ""
     for turn_question, answer in zip(item.questions, item.answers, strict=False):
         asked += f" {turn_question}"
-        question = asked  # what any question so far gave
-        text = clean(answer)
-        digits = _DIGIT.search(text) is not None  # dates and magnitudes need one
-        if digits and any(not _given(m.group(0), question) for m in _DATE.finditer(text)):
-            found.add("date")
-        if digits and any(
-            _norm(m.group(0)) in months and not _given(m.group(0), question)
-            for m in _MONTH_YEAR.finditer(text)
-        ):
-            found.add("date")
-        named = [m.group(0) for m in _PLATFORM.finditer(text)]
-        named += [p for p in platforms if p in text and _whole_word(p).search(text)]
-        if any(not _given(p, question) for p in named):
-            found.add("platform")
-        if may_match(text, _EMISSION_NEEDLES) and any(
-            not _given(m.group(0), question) for m in _EMISSION.finditer(text)
-        ):
-            found.add("emission_rate")
-        if digits and any(not _given(m.group(0), question) for m in _MAGNITUDE.finditer(text)):
-            found.add("magnitude")
+        claims = _metadata_claims(answer, months, platforms)
+        found.update(what for what, said in claims if not _given(said, asked))
     return [f"metadata_answer:{what}" for what in sorted(found)]
 
 
@@ -487,6 +510,33 @@ def _turn_grammar(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=16384)  # template questions repeat
+def _question_checks(question: str) -> tuple[bool, frozenset[str]]:
+    """Whether a question asks for yes or no, and the grammar rules it breaks."""
+    rules = _turn_grammar(question)
+    if _ANY_CAPITAL.search(clean(question)):
+        rules = rules | {"any_capitalised"}
+    return is_yes_no_question(question), rules
+
+
+@lru_cache(maxsize=16384)  # terse answers repeat
+def _answer_checks(answer: str, sentence: bool) -> tuple[bool, frozenset[str]]:
+    """Whether an answer starts with Yes or No, and the grammar rules it breaks.
+
+    Args:
+        answer: The answer turn.
+        sentence: Its style writes full sentences (:data:`SENTENCE_STYLES`).
+    """
+    rules = _turn_grammar(answer)
+    if sentence:
+        body = clean(answer)
+        if body[:1].islower():
+            rules = rules | {"sentence_start"}
+        if body and body.rstrip("\"')")[-1:] not in {".", "!", "?"}:
+            rules = rules | {"sentence_end"}
+    return starts_with_yes_no(answer), rules
+
+
 def grammar_problems(item: AuditItem) -> list[str]:
     """Find grammar slips in a pair's questions and answers.
 
@@ -496,19 +546,12 @@ def grammar_problems(item: AuditItem) -> list[str]:
     Returns:
         ``grammar:<rule>`` codes, each once (rules in the module docstring).
     """
+    sentence = item.answer_style in SENTENCE_STYLES
     found: set[str] = set()
-    for text in (*item.questions, *item.answers):
-        found |= _turn_grammar(text)
     for question in item.questions:
-        if _ANY_CAPITAL.search(clean(question)):
-            found.add("any_capitalised")
-    if item.answer_style in SENTENCE_STYLES:
-        for answer in item.answers:
-            body = clean(answer)
-            if body[:1].islower():
-                found.add("sentence_start")
-            if body and body.rstrip("\"')")[-1:] not in {".", "!", "?"}:
-                found.add("sentence_end")
+        found |= _question_checks(question)[1]
+    for answer in item.answers:
+        found |= _answer_checks(answer, sentence)[1]
     return [f"grammar:{rule}" for rule in sorted(found)]
 
 
@@ -519,6 +562,17 @@ def generic_problems(item: AuditItem) -> list[str]:
         item: The pair.
 
     Returns:
-        Problem codes (empty: none found).
+        Problem codes (empty: none found): metadata answers, an unanswered yes/no question,
+        grammar slips (as :func:`metadata_problems`, :func:`yes_no_problems` and
+        :func:`grammar_problems` give them, each turn's checks looked up once).
     """
-    return [*metadata_problems(item), *yes_no_problems(item), *grammar_problems(item)]
+    found = metadata_problems(item)
+    sentence = item.answer_style in SENTENCE_STYLES
+    asks = [_question_checks(question) for question in item.questions]
+    says = [_answer_checks(answer, sentence) for answer in item.answers]
+    if any(yes_no and not starts for (yes_no, _), (starts, _) in zip(asks, says, strict=False)):
+        found.append("yes_no_unanswered")
+    rules: set[str] = set()
+    for _, broken in (*asks, *says):
+        rules |= broken
+    return found + [f"grammar:{rule}" for rule in sorted(rules)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from eoinstruct.pipeline.records import InstructionPair, Labels, ObjectLabel, Sample
@@ -17,6 +18,7 @@ TASK_PREFIX_END = "\n"
 """The first human turn is ``<task tag> <sensor tag> <image>…``, a newline, then the question."""
 
 
+@lru_cache(maxsize=16384)  # a template's phrasings repeat with the same tags
 def strip_prefix(question: str) -> str:
     """Return a first-turn question without its tags and ``<image>`` tokens."""
     head, sep, rest = question.partition(TASK_PREFIX_END)

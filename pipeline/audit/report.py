@@ -100,6 +100,7 @@ def _norm_value(text: str) -> str:
     return _SPACES.sub(" ", text.strip().rstrip(".!").strip().lower())
 
 
+@functools.lru_cache(maxsize=16384)  # answers repeat
 def answer_value(answer: str, style: str, question: str = "") -> tuple[str, bool]:
     """Return the balance value of a first answer, and whether it is final.
 
@@ -119,6 +120,7 @@ def answer_value(answer: str, style: str, question: str = "") -> tuple[str, bool
     return _norm_value(text), style in {"terse", ""}
 
 
+@functools.lru_cache(maxsize=16384)  # answers repeat
 def is_one_word(answer: str) -> bool:
     """Whether an answer is a single word (tags and final punctuation removed)."""
     words = clean(answer).rstrip(".!?").split()

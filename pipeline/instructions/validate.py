@@ -54,7 +54,8 @@ def validate_pair(candidate: Candidate, sample: Sample, box_scale: int) -> list[
     if not pair.image_roles or not set(pair.image_roles) <= have:
         problems.append("unknown_image_role")
     answers = " ".join(t.value for t in pair.turns[1::2])
-    boxes = parse_boxes(" ".join(t.value for t in pair.turns))  # questions may hold boxes too
+    text = " ".join(t.value for t in pair.turns)  # questions may hold boxes too
+    boxes = parse_boxes(text) if "[[" in text else []  # every box starts with it
     for box in boxes:
         x1, y1, x2, y2, _ = box
         if not (0 <= x1 < x2 <= box_scale and 0 <= y1 < y2 <= box_scale):

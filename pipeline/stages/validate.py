@@ -204,17 +204,28 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
             if view is None:
                 view = self.views[sample.sample_id] = sample_view(sample)
             flags = self.audit.add(from_pair(pair, sample, view))
-            problems += [f"audit:{code}" for code in flags]
+            if flags:
+                problems += [f"audit:{code}" for code in flags]
             kind = "template" if pair.generator == GENERATOR else "captioner"
-            ledger.stats.produced[f"audited:{kind}"] += 1
-            ledger.stats.produced[f"audit_flagged:{kind}"] += bool(flags)
-        content = ("content", pair.sample_id, pair.image_roles, pair.turns)
-        if ("id", pair.pair_id) in ledger.seen or content in ledger.seen:
+            produced = ledger.stats.produced
+            produced[f"audited:{kind}"] += 1
+            produced[f"audit_flagged:{kind}"] += bool(flags)
+        seen = ledger.seen
+        pair_key = ("id", pair.pair_id)
+        # the turns as plain tuples: hashed in C (a Turn's dataclass hash runs in Python)
+        content = (
+            "content",
+            pair.sample_id,
+            pair.image_roles,
+            tuple([(turn.speaker, turn.value) for turn in pair.turns]),
+        )
+        if pair_key in seen or content in seen:
             problems.append("duplicate_pair")
         if problems:
             raise ItemDropped(problems, pair.sample_id)
         assert sample is not None
-        ledger.seen.update((("id", pair.pair_id), content))
+        seen.add(pair_key)
+        seen.add(content)
         key = (sample.sample_id, pair.image_roles, pair.task)  # a sample's pairs share them
         counted = self.counted.get(key)
         if counted is None:
@@ -225,8 +236,9 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
                 f"by_modality:{modality}/{pair.task}",
                 f"by_temporal:{temporal}/{pair.task}",
             )
+        produced = ledger.stats.produced
         for name in counted:
-            ledger.stats.produced[name] += 1
+            produced[name] += 1
         return [pair]
 
     def write(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from eoinstruct.pipeline.audit.item import AuditItem
 from eoinstruct.pipeline.audit.rules.base import Rule
@@ -66,14 +66,14 @@ _ANY_PERCENT = re.compile(r"(\d+)\s*%")
 
 # -- finding classes in text -------------------------------------------------------------------
 
-Wordings = list[tuple[str, str]]
+Wordings = Sequence[tuple[str, str]]
 
 
 def _wordings(names: Iterable[str], extra: dict[str, tuple[str, ...]]) -> Wordings:
-    """(casefolded wording, name) pairs, longest wording first."""
+    """(casefolded wording, name) pairs, longest wording first (a tuple: immutable)."""
     pairs = {(n.casefold(), n) for n in names}
     pairs |= {(w.casefold(), n) for n, ws in extra.items() if n in names for w in ws}
-    return sorted(pairs, key=lambda p: (-len(p[0]), p))
+    return tuple(sorted(pairs, key=lambda p: (-len(p[0]), p)))
 
 
 _ALL_BEN = _wordings(_CLC_NAMES | _BEN_NAMES, _OTHER_WORDINGS)
@@ -88,47 +88,49 @@ def _wording_pattern(wording: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){re.escape(wording)}(?![\w-])")
 
 
-_TOKEN = re.compile(r"\w+")
-
-
-@functools.lru_cache(maxsize=64)
-def _first_tokens(wordings: tuple[tuple[str, str], ...]) -> tuple[dict[str, list[int]], list[int]]:
-    """Positions of a wordings list by each wording's first word, and those to always try.
-
-    A whole-word match of a wording that starts and ends with a word character starts at a
-    word of the text equal to its first word; any other wording is always tried.
-    """
-    by_first: dict[str, list[int]] = {}
-    always: list[int] = []
-    for i, (wording, _) in enumerate(wordings):
-        tokens = _TOKEN.findall(wording)
-        if tokens and wording.startswith(tokens[0]) and wording.endswith(tokens[-1]):
-            by_first.setdefault(tokens[0], []).append(i)
-        else:
-            always.append(i)
-    return by_first, always
-
-
 def mentions(text: str, wordings: Wordings) -> list[tuple[int, int, str]]:
     """Find the classes a text names: (start, end, name), in text order, longest match first.
 
     A wording counts only as whole words (``arable land`` inside ``non-irrigated arable land``
     is the longer class).
     """
-    return list(_mentions(text, tuple(wordings)))
+    if type(wordings) is not tuple:  # a list may change: no cache of its own
+        return list(_mentions(text, tuple(wordings)))
+    entry = _FOUND.get(id(wordings))
+    if entry is None or entry[0] is not wordings:
+        entry = _FOUND[id(wordings)] = (wordings, {})  # held: its id stays its own
+    found = entry[1].get(text)
+    if found is None:
+        if len(entry[1]) >= _FOUND_MAX:
+            entry[1].clear()
+        found = entry[1][text] = _find(text, wordings)
+    return list(found)
+
+
+_FOUND: dict[int, tuple[Wordings, dict[str, tuple[tuple[int, int, str], ...]]]] = {}
+"""``id`` of a wordings tuple → the tuple and its texts' mentions: a lookup by identity, not by
+hashing the tuple's hundred wordings on every call (a sample's pairs name classes often)."""
+_FOUND_MAX = 8192
 
 
 @functools.lru_cache(maxsize=8192)  # questions repeat (a multilabel question lists every class)
 def _mentions(text: str, wordings: tuple[tuple[str, str], ...]) -> tuple[tuple[int, int, str], ...]:
-    """:func:`mentions` of a text and a wordings tuple."""
+    """:func:`mentions` of a text and a wordings tuple (for lists)."""
+    return _find(text, wordings)
+
+
+def _find(text: str, wordings: Wordings) -> tuple[tuple[int, int, str], ...]:
+    """The mentions of a text (uncached).
+
+    Each wording the text holds as a substring (C speed; a whole-word match needs it) is
+    searched with its whole-word pattern, longest wording first; a match overlapping one
+    taken before is left out. (Measured on the sample's turns: faster than first finding
+    candidate wordings by the text's words.)
+    """
     folded = text.casefold()
-    by_first, always = _first_tokens(wordings)
-    tried = set(always)
-    for token in set(_TOKEN.findall(folded)):
-        tried.update(by_first.get(token, ()))
     taken: list[tuple[int, int, str]] = []
-    for wording, name in (wordings[i] for i in sorted(tried)):
-        if wording not in folded:  # a whole-word match needs the substring: skip the regex
+    for wording, name in wordings:
+        if wording not in folded:
             continue
         for match in _wording_pattern(wording).finditer(folded):
             start, end = match.span()
