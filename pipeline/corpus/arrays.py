@@ -118,9 +118,20 @@ def npy_bytes(array: np.ndarray) -> bytes:
     are short), joined from the header and the array's own buffer in one copy rather than
     through a chunked ``BytesIO`` (16 against 30 µs for a 2 x 120 x 120 float32 array).
     """
+    return b"".join(npy_parts(array))
+
+
+def npy_parts(array: np.ndarray) -> tuple[bytes, memoryview | bytes]:
+    """:func:`npy_bytes` as its header and the array's own buffer (a view: nothing copied).
+
+    Args:
+        array: The array.
+
+    Returns:
+        The header and the data, whose concatenation is the ``.npy`` bytes.
+    """
     contiguous = np.ascontiguousarray(array)
     header = io.BytesIO()
     fmt = np.lib.format
     fmt.write_array_header_1_0(header, fmt.header_data_from_array_1_0(contiguous))
-    data = contiguous.data.cast("B") if contiguous.size else b""
-    return b"".join((header.getvalue(), data))
+    return header.getvalue(), contiguous.data.cast("B") if contiguous.size else b""
