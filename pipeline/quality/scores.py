@@ -32,6 +32,7 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
+from eoinstruct.pipeline.io.brightness import maps_within_unit
 from eoinstruct.pipeline.io.rasters import (
     RasterReadError,
     native_pixels,
@@ -307,7 +308,14 @@ def _band_stats_unit(
                 percentiles = _sorted_percentiles(unit_sorted)
         if percentiles is not None:
             low, mid, high = percentiles
-            unit = unit_brightness(array.reshape(array.shape[0], -1), encoding)
+            # a monotone map whose extremes land in [0, 1]: clipping the pixels changes nothing
+            ends = float(ordered[:, 0].min()), float(ordered[:, -1].max())
+            clip = not (
+                encoding in _MONOTONE
+                and array.dtype == np.float32
+                and maps_within_unit(*ends, encoding)
+            )
+            unit = unit_brightness(array.reshape(array.shape[0], -1), encoding, clip=clip)
             return (
                 [float(v) for v in unit.mean(axis=1)],
                 [float(v) for v in low],
