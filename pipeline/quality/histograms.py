@@ -79,6 +79,26 @@ def _sorted_native(native: np.ndarray, factors: tuple[int, ...] | None) -> np.nd
     return ordered
 
 
+def _sorted_in_db(linear: np.ndarray, db: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_sorted_bands` of ``db`` (``to_db(linear)``) from the sort of ``linear``.
+
+    The score stage has just sorted the linear pixels (kept by :func:`_sorted_bands`); the
+    decibels of those sorted rows are the sorted decibels wherever they come out sorted
+    (checked: the logarithm is non-decreasing, but a non-positive value turns NaN at the
+    front, and a vectorised logarithm is not promised monotone to the last bit), the same
+    values as the pixels' decibels, one for one. Otherwise the decibels are sorted.
+    """
+    sorted_linear = _sorted_bands(linear)
+    if sorted_linear is not None and sorted_linear[0].dtype == np.float32:
+        ordered, counts = to_db(sorted_linear[0]), sorted_linear[1]
+        if all(
+            bool(np.all(seg[1:] >= seg[:-1])) and not np.isnan(seg[:1]).any()
+            for seg in (row[:n] for row, n in zip(ordered, counts, strict=True))
+        ):
+            return ordered, counts
+    return _sorted_bands(db)
+
+
 _SORTED = threading.local()
 """Per thread, ``last``: the last array sorted by :func:`_sorted_bands`, its sorted rows and
 their counts."""
@@ -114,7 +134,7 @@ def band_histograms(image: ImageRef, array: np.ndarray) -> dict[str, list[int]]:
         return {}
     if image.encoding == "sar_linear":
         values = to_db(array)
-        sorted_bands = _sorted_bands(values)
+        sorted_bands = _sorted_in_db(array, values)
     else:
         values = array
         sorted_bands = _sorted_bands(array)
