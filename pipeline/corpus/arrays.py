@@ -71,7 +71,8 @@ def stored_array(
     """Return the array an image is stored as and its description.
 
     Reflectance ×10 000 is stored as uint16 with 0 for nodata, 8-bit bands as uint8 (no
-    nodata), everything else as float32 with NaN for nodata, in the image's own unit.
+    nodata), everything else as float32 with NaN for nodata, in the image's own unit (float32
+    pixels are returned as they are, not copied: the array is only read).
 
     Args:
         sample: The image's sample (source, GSD).
@@ -92,7 +93,7 @@ def stored_array(
         stored = _rounded(array, 255.0).astype("u1")
         nodata = None
     else:
-        stored = array.astype("<f4")
+        stored = array.astype("<f4", copy=False)  # read-only use: no copy of float32 pixels
         nodata = math.nan
     unit, scale = ENCODING_UNITS.get(image.encoding, ("source unit", 1.0))
     info = {
