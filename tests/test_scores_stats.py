@@ -259,3 +259,17 @@ def test_unclipped_brightness_equals_clipped_where_the_extremes_map_within_unit(
                 assert not np.array_equal(clipped, unit_brightness(values, encoding, clip=False))
     assert inside > 20 and outside > 20
     assert not maps_within_unit(1.0, 2.0, "sar_linear")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "int16", "float32"])
+@pytest.mark.parametrize("repeats", [1, 2, 4, 9, 16, 36])
+def test_spread_repeats_each_value_in_order(dtype: str, repeats: int) -> None:
+    from eoinstruct.pipeline.quality.histograms import _spread
+
+    rng = np.random.default_rng(repeats)
+    info = np.iinfo(dtype) if dtype != "float32" else np.finfo(dtype)
+    coarse = np.sort(rng.uniform(info.min, info.max, 50)).astype(dtype)
+    coarse[[0, -1]] = info.min, info.max  # the extremes of the dtype: no carry across lanes
+    row = np.empty(coarse.size * repeats, dtype=dtype)
+    _spread(row, coarse, repeats)
+    np.testing.assert_array_equal(row, np.repeat(coarse, repeats))
