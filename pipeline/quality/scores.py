@@ -103,8 +103,18 @@ def geolocation_problem(sample: Sample) -> str:
         return "no_footprint"
     if not sample.crs.strip() or not _known_crs(sample.crs):
         return "unknown_crs"
+    return _footprint_problem(sample.footprint_wkt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _footprint_problem(wkt: str) -> str:
+    """:func:`geolocation_problem`'s footprint checks, once per footprint text.
+
+    A pure function of the text: the samples of a pair (a Sentinel-2 patch and its
+    Sentinel-1 partner) share one footprint, parsed and checked once.
+    """
     try:
-        geom = shapely.from_wkt(sample.footprint_wkt)
+        geom = shapely.from_wkt(wkt)
     except (ShapelyError, ValueError):
         return "invalid_footprint"
     if geom.is_empty or not geom.is_valid or geom.area <= 0:
