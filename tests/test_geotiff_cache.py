@@ -86,3 +86,41 @@ def test_raw_float32_is_handed_over_as_decoded_and_nodata_stays_masked(tmp_path:
 )
 def test_name_parts_is_paths_stem_and_suffix(name: str) -> None:
     assert name_parts(name) == (Path(name).stem, Path(name).suffix)
+
+
+def test_headers_differing_in_their_tiepoint_share_a_parse_and_keep_their_bounds(
+    tmp_path: Path,
+) -> None:
+    from eoinstruct.pipeline.io import tiff_header
+
+    rng = np.random.default_rng(11)
+    data = rng.integers(1, 10_000, (20, 20)).astype(np.uint16)
+    tiff_header._IFDS.clear()
+    tiff_header._EXTENTS.clear()
+    tiff_header._MOVED.clear()
+    tiff_header._SHAPES.clear()
+    first = _write(tmp_path / "a.tif", data, 500_000.0)
+    assert read_plain_geotiff(first, 1, ANY, rasters.MAX_PIXELS) is not None
+    parsed = tiff_header._MOVED.copy()
+    assert len(parsed) == 1  # the tiepoint lies apart: cached without it
+    calls = []
+    real_parse = tiff_header._parse
+    tiff_header._parse = lambda source: calls.append(1) or real_parse(source)  # type: ignore
+    try:
+        for index, west in enumerate((510_000.0, 620_000.0)):
+            moved = _write(tmp_path / f"m{index}.tif", data[::-1].copy(), west)
+            fast = read_plain_geotiff(moved, 1, ANY, rasters.MAX_PIXELS)
+            assert fast is not None
+            pixels, bounds = _masked(moved)
+            np.testing.assert_array_equal(fast.data, pixels)
+            assert fast.bounds == pytest.approx(bounds, abs=1e-6)
+        assert calls == []  # no parse: the cached header with this file's tiepoint
+        # any other header byte differs (the nodata tag): parsed afresh, its own mask
+        masked = _write(tmp_path / "n.tif", data, 530_000.0, nodata=float(data[0, 0]))
+        fast = read_plain_geotiff(masked, 1, ANY, rasters.MAX_PIXELS)
+        assert calls == [1] and fast is not None
+        pixels, bounds = _masked(masked)
+        np.testing.assert_array_equal(fast.data, pixels)
+        assert np.isnan(fast.data[0, 0, 0]) and fast.bounds == pytest.approx(bounds, abs=1e-6)
+    finally:
+        tiff_header._parse = real_parse  # type: ignore[assignment]

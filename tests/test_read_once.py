@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pytest
 import rasterio
 from build_helpers import band_tif
@@ -21,8 +20,8 @@ from eoinstruct.pipeline.corpus.rows import needs_array, npy_bytes, stored_array
 from eoinstruct.pipeline.io.atomic import publish_many, temporary_path
 from eoinstruct.pipeline.io.render import render_png
 from eoinstruct.pipeline.io.rendered import (
-    RENDER_SCHEMA,
     load_rendered,
+    rendered_table,
     stored_sample,
     write_rendered,
 )
@@ -90,10 +89,10 @@ def test_score_opens_each_file_once_and_stores_what_shard_ships(
     assert row["sample_id"] == sample.sample_id and len(rendered) == 1
     # the stored bytes are what rendering and storing from a fresh read give
     array = rasters.read_image(image)
-    assert rendered[0]["png"] == render_png(image)
+    assert b"".join(rendered[0]["png"]) == render_png(image)  # parts, joined once when written
     assert needs_array(image)
     stored, info = stored_array(sample, image, array)
-    assert rendered[0]["npy"] == npy_bytes(stored)
+    assert b"".join(rendered[0]["npy"]) == npy_bytes(stored)
     assert json.loads(rendered[0]["array_info"])["dtype"] == info["dtype"] == "uint16"
     assert json.loads(rendered[0]["histograms"]) == band_histograms(image, array)
 
@@ -105,11 +104,12 @@ def test_shard_loads_only_row_groups_it_needs_and_fails_unrendered_images(
     rows = [r for s in samples for r in score_sample(s, 0.02, 0.9)[1]]
     rows[2] = {**rows[2], "png": None, "error_kind": "missing_band", "error": "no rendering"}
     path = tmp_path / "rendered.arrow"
-    write_rendered(path, pa.Table.from_pylist(rows, schema=RENDER_SCHEMA), batch_size=1)
+    write_rendered(path, rendered_table(rows), batch_size=1)  # PNG/npy parts joined there
     loaded = load_rendered(path, {"s:0", "s:2"})
     assert sorted(loaded) == ["s:0", "s:2"]
     rendered, stored, hists = stored_sample(samples[0], loaded["s:0"], with_rasters=True)
-    assert rendered == {"image": rows[0]["png"]} and stored["image"][0] == rows[0]["npy"]
+    assert rendered == {"image": b"".join(rows[0]["png"])}
+    assert stored["image"][0] == b"".join(rows[0]["npy"])
     assert hists["image"] == json.loads(rows[0]["histograms"])
     assert stored_sample(samples[0], loaded["s:0"], with_rasters=False)[1] == {}
     with pytest.raises(rasters.RasterReadError) as info:

@@ -73,3 +73,18 @@ def test_one_pass_statistics_equal_the_per_band_calls(encoding: str) -> None:
         for got, want in zip((means, p2, p50, p98), expected, strict=True):
             np.testing.assert_array_equal(np.array(got), np.array(want))
             assert [np.float64(v).tobytes() for v in got] == [np.float64(v).tobytes() for v in want]
+
+
+def test_sar_histograms_from_the_linear_sort_match_with_non_positive_values() -> None:
+    from eoinstruct.pipeline.quality import histograms
+
+    rng = np.random.default_rng(3)
+    array = (10 ** (rng.uniform(-6, 2, (2, 30, 30)) / 10)).astype(np.float32)
+    array[0, :3] = 0.0  # no power: NaN in dB, at the front of the linear sort
+    array[1, 4, :7] = -1.0
+    image = ImageRef("image", ("x.tif",), ("VV", "VH"), "sar_linear", 30, 30)
+    for _ in range(2):  # fresh, then from the kept linear sort
+        assert band_histograms(image, array) == _reference_histograms(image, array)
+        assert histograms._SORTED.last is not None
+    _band_stats(array, "sar_linear")  # the linear sort kept, as the score stage leaves it
+    assert band_histograms(image, array) == _reference_histograms(image, array)

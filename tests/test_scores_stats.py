@@ -230,3 +230,46 @@ def test_stretch_table_equals_stretch_of_the_float32_values(
     values = np.arange(info.max + 1, dtype=np.int64).astype(dtype).reshape(1, -1)
     table = render._stretch_table(np.dtype(dtype).itemsize, low, high)
     assert np.array_equal(table[values], render._stretch(values.astype(np.float32), low, high))
+
+
+def test_unclipped_brightness_equals_clipped_where_the_extremes_map_within_unit() -> None:
+    from eoinstruct.pipeline.io.brightness import maps_within_unit, unit_brightness
+    from eoinstruct.pipeline.quality.scores import _MONOTONE
+
+    rng = np.random.default_rng(5)
+    spans = {"uint8": (0, 300), "reflectance_1e4": (0, 12_000), "reflectance": (-0.2, 1.3)}
+    spans |= {"sar_db": (-40, 10), "radiance": (0, 30), "normalized_radiance": (0, 80)}
+    spans |= {"kelvin": (240, 340)}
+    assert set(spans) == set(_MONOTONE)
+    inside = outside = 0
+    for encoding, (lo, hi) in spans.items():
+        for _ in range(40):
+            a, b = sorted(rng.uniform(lo, hi, 2))
+            values = rng.uniform(a, b, 500).astype(np.float32)
+            if encoding in ("uint8", "reflectance_1e4"):
+                values = np.round(values)
+            low, high = float(values.min()), float(values.max())
+            clipped = unit_brightness(values, encoding)
+            if maps_within_unit(low, high, encoding):
+                inside += 1
+                raw = unit_brightness(values, encoding, clip=False)
+                assert raw.dtype == clipped.dtype and raw.tobytes() == clipped.tobytes()
+            else:
+                outside += 1
+                assert not np.array_equal(clipped, unit_brightness(values, encoding, clip=False))
+    assert inside > 20 and outside > 20
+    assert not maps_within_unit(1.0, 2.0, "sar_linear")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "int16", "float32"])
+@pytest.mark.parametrize("repeats", [1, 2, 4, 9, 16, 36])
+def test_spread_repeats_each_value_in_order(dtype: str, repeats: int) -> None:
+    from eoinstruct.pipeline.quality.histograms import _spread
+
+    rng = np.random.default_rng(repeats)
+    info = np.iinfo(dtype) if dtype != "float32" else np.finfo(dtype)
+    coarse = np.sort(rng.uniform(info.min, info.max, 50)).astype(dtype)
+    coarse[[0, -1]] = info.min, info.max  # the extremes of the dtype: no carry across lanes
+    row = np.empty(coarse.size * repeats, dtype=dtype)
+    _spread(row, coarse, repeats)
+    np.testing.assert_array_equal(row, np.repeat(coarse, repeats))

@@ -71,7 +71,8 @@ def stored_array(
     """Return the array an image is stored as and its description.
 
     Reflectance ×10 000 is stored as uint16 with 0 for nodata, 8-bit bands as uint8 (no
-    nodata), everything else as float32 with NaN for nodata, in the image's own unit.
+    nodata), everything else as float32 with NaN for nodata, in the image's own unit (float32
+    pixels are returned as they are, not copied: the array is only read).
 
     Args:
         sample: The image's sample (source, GSD).
@@ -92,7 +93,7 @@ def stored_array(
         stored = _rounded(array, 255.0).astype("u1")
         nodata = None
     else:
-        stored = array.astype("<f4")
+        stored = array.astype("<f4", copy=False)  # read-only use: no copy of float32 pixels
         nodata = math.nan
     unit, scale = ENCODING_UNITS.get(image.encoding, ("source unit", 1.0))
     info = {
@@ -118,9 +119,20 @@ def npy_bytes(array: np.ndarray) -> bytes:
     are short), joined from the header and the array's own buffer in one copy rather than
     through a chunked ``BytesIO`` (16 against 30 µs for a 2 x 120 x 120 float32 array).
     """
+    return b"".join(npy_parts(array))
+
+
+def npy_parts(array: np.ndarray) -> tuple[bytes, memoryview | bytes]:
+    """:func:`npy_bytes` as its header and the array's own buffer (a view: nothing copied).
+
+    Args:
+        array: The array.
+
+    Returns:
+        The header and the data, whose concatenation is the ``.npy`` bytes.
+    """
     contiguous = np.ascontiguousarray(array)
     header = io.BytesIO()
     fmt = np.lib.format
     fmt.write_array_header_1_0(header, fmt.header_data_from_array_1_0(contiguous))
-    data = contiguous.data.cast("B") if contiguous.size else b""
-    return b"".join((header.getvalue(), data))
+    return header.getvalue(), contiguous.data.cast("B") if contiguous.size else b""

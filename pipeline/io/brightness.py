@@ -24,7 +24,7 @@ def to_db(linear: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
+def unit_brightness(array: np.ndarray, encoding: str, clip: bool = True) -> np.ndarray:
     """Map raw values to a sensor-aware brightness in [0, 1] (NaN stays NaN).
 
     - ``uint8``: value / 255.
@@ -40,6 +40,8 @@ def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
     Args:
         array: Raw values.
         encoding: The image's encoding.
+        clip: Clip to [0, 1]; False only where the values are known to map within it
+            (:func:`maps_within_unit`), where the clip changes nothing.
 
     Returns:
         Brightness of the same shape, float32.
@@ -65,8 +67,31 @@ def unit_brightness(array: np.ndarray, encoding: str) -> np.ndarray:
         return np.full(array.shape, np.nan, dtype=np.float32)
     else:
         raise ValueError(f"unknown encoding {encoding!r}")
-    if out is array or not isinstance(out, np.ndarray):
+    if not clip:
+        pass
+    elif out is array or not isinstance(out, np.ndarray):
         out = np.clip(out, 0.0, 1.0)
     else:  # a new array: clipped in place
         np.clip(out, 0.0, 1.0, out=out)
     return out.astype(np.float32, copy=False)
+
+
+def maps_within_unit(low: float, high: float, encoding: str) -> bool:
+    """Whether every float32 value in ``[low, high]`` maps into [0, 1] before clipping.
+
+    For an encoding whose map is non-decreasing (an affine map correctly rounded: not
+    ``sar_linear`` nor ``float``), the two extremes mapped as :func:`unit_brightness` maps
+    them (float32, unclipped) bound every value between them.
+
+    Args:
+        low: The smallest value (finite).
+        high: The largest value (finite).
+        encoding: The image's encoding.
+
+    Returns:
+        True where clipping is known to change nothing.
+    """
+    if encoding in ("sar_linear", "float"):
+        return False
+    ends = unit_brightness(np.asarray([low, high], dtype=np.float32), encoding, clip=False)
+    return bool(ends[0] >= 0.0 and ends[1] <= 1.0)

@@ -63,8 +63,10 @@ from eoinstruct.pipeline.io.tiff_header import (  # noqa: F401 (re-exported)
     UnsupportedTiff,
     _Bytes,
     _parse,
+    parse_cached,
     parse_first_ifd,
 )
+from eoinstruct.pipeline.io.tiff_header import Header as _Header
 
 _SIDECARS = (".aux.xml", ".msk", ".aux", ".ovr")
 _WORLD_FILES = (".tfw", ".tifw", ".wld", ".tab", ".TFW", ".TIFW", ".WLD", ".TAB")
@@ -90,49 +92,15 @@ class PlainGeoTiff:
     bounds: tuple[float, float, float, float]
 
 
-class _Header:
-    """A parsed header and what was derived from it for each caller's limits.
-
-    ``derived``: ``(count, allowed dtypes, max pixels)`` → the plan, the bounds and where the
-    pixels lie (:func:`_strips`): all fixed by the header's bytes and the file's size, so a
-    file whose header is cached is decoded without re-deriving them.
-    """
-
-    __slots__ = ("derived", "ifd")
-
-    def __init__(self, ifd: TiffIfd) -> None:
-        self.ifd = ifd
-        self.derived: dict[
-            tuple[object, ...],
-            tuple[_Plan, tuple[float, float, float, float], tuple[int, int] | None],
-        ] = {}
-
-
-_IFDS: dict[tuple[int, bytes], _Header] = {}
-"""Headers parsed, by file size and the bytes the parse read (all in the file's head): a
-parse reads each range at offsets given by the bytes before it, so another file of that size
-with those bytes parses the same (the band files of one grid share a header)."""
-
-_EXTENTS: list[int] = []
-"""The distinct lengths of those byte prefixes (few: one per kind of header)."""
-
-
-def _parse_cached(source: _Bytes) -> _Header:
-    """:func:`_parse`, looked up by the header's bytes first (the result is shared: read only)."""
-    for extent in _EXTENTS:
-        hit = _IFDS.get((source.size, source.head[:extent]))
-        if hit is not None:
-            return hit
-    ifd = _Header(_parse(source))
-    extent = source.extent
-    if extent <= len(source.head):
-        if len(_IFDS) >= _MAX_PLANS or (extent not in _EXTENTS and len(_EXTENTS) >= 8):
-            _IFDS.clear()
-            _EXTENTS.clear()
-        if extent not in _EXTENTS:
-            _EXTENTS.append(extent)
-        _IFDS[(source.size, source.head[:extent])] = ifd
-    return ifd
+def _retied(cached: _Header, ifd: TiffIfd) -> _Header:
+    """``cached``'s header for a file differing in its tiepoint only: its bounds recomputed."""
+    header = _Header(ifd)
+    try:
+        for limits, (plan, _, strips) in cached.derived.items():
+            header.derived[limits] = (plan, _bounds(ifd.tags, plan.height, plan.width), strips)
+    except UnsupportedTiff:
+        header.derived.clear()  # derived again by the caller, which raises as a parse would
+    return header
 
 
 def folder_listing(folder: Path) -> frozenset[str] | None:
@@ -483,7 +451,7 @@ def _decoded(
     raw: bool,
 ) -> PlainGeoTiff:
     try:
-        header = _parse_cached(source)
+        header = parse_cached(source, _retied)
     except (struct.error, UnicodeDecodeError, OverflowError) as exc:
         raise UnsupportedTiff(f"malformed header: {exc}") from exc
     return _plain(header, source, count, allowed_dtypes, max_pixels, raw)

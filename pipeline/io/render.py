@@ -164,9 +164,10 @@ _SUB, _UP = 1, 2
 """PNG filter types: Sub (residual to the byte one pixel left), Up (to the byte above)."""
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def _png_chunk(kind: bytes, data: bytes) -> tuple[bytes, bytes, bytes]:
+    """A PNG chunk as its three parts (length and type, data, CRC): joined once by the caller."""
     crc = isal_zlib.crc32(data, isal_zlib.crc32(kind))
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+    return struct.pack(">I", len(data)) + kind, data, struct.pack(">I", crc)
 
 
 def _filtered_rows(pixels: np.ndarray) -> np.ndarray:
@@ -214,6 +215,22 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
     Returns:
         The PNG bytes.
     """
+    return b"".join(png_parts(rgb, compress_level))
+
+
+def png_parts(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> tuple[bytes, ...]:
+    """:func:`png_bytes` as the parts it joins (the compressed data not copied into a chunk).
+
+    A caller gathering many PNGs into one buffer (the score stage's rendering cache) joins
+    every part once, rather than each PNG's chunks and then the PNGs.
+
+    Args:
+        rgb: The rendering.
+        compress_level: ISA-L deflate level (0–3).
+
+    Returns:
+        The parts, whose concatenation is the PNG.
+    """
     planes = np.asarray(rgb, dtype=np.uint8)
     channels, height, width = planes.shape
     # interleaved straight into the filter's zero-padded copy, a plane at a time (a strided
@@ -224,13 +241,11 @@ def png_bytes(rgb: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byte
         pixels[:, :, index] = planes[index]
     data = isal_zlib.compress(_filter_padded(bytes8, channels).data, compress_level)
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"".join(
-        (
-            _PNG_SIGNATURE,
-            _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", data),
-            _png_chunk(b"IEND", b""),
-        )
+    return (
+        _PNG_SIGNATURE,
+        *_png_chunk(b"IHDR", header),
+        *_png_chunk(b"IDAT", data),
+        *_png_chunk(b"IEND", b""),
     )
 
 

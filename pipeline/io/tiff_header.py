@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
-from typing import BinaryIO
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
 
 _GEOKEYS, _GEODOUBLES, _GEOASCII = 34735, 34736, 34737
 _PIXEL_SCALE, _TIEPOINT, _TRANSFORMATION, _NODATA = 33550, 33922, 34264, 42113
@@ -79,6 +80,9 @@ class TiffIfd:
     bigtiff: bool
     tags: dict[int, tuple[float, ...] | str]
     size: int
+    tiepoint: tuple[int, int, str] | None = field(default=None, compare=False)
+    """Where the ModelTiepoint values lie: their offset, length and ``struct`` format, where
+    they are out of line and apart from every other byte the parse read (else None)."""
 
 
 class _Bytes:
@@ -143,6 +147,8 @@ def _parse(source: _Bytes) -> TiffIfd:
         raise UnsupportedTiff("more than one IFD (overviews or mask)")
     pointer = order + ("Q" if bigtiff else "I")
     tags: dict[int, tuple[float, ...] | str] = {}
+    ranges = [(0, 16 if bigtiff else 8), (first, first + count_size + len(block))]
+    tiepoint: tuple[int, int, str] | None = None
     for code, kind, count, raw in entry.iter_unpack(block[:-value_size]):
         if code in _REFUSED:
             raise UnsupportedTiff(f"tag {code}")
@@ -160,11 +166,19 @@ def _parse(source: _Bytes) -> TiffIfd:
         else:
             (offset,) = struct.unpack(pointer, raw)
             data = source.get(offset, length)
+            if code == _TIEPOINT and kind != 2:
+                tiepoint = (offset, length, f"{order}{items}{letter}")
+            else:
+                ranges.append((offset, offset + length))
         if kind == 2:
             tags[code] = data.rstrip(b"\0").decode("latin-1")
         else:
             tags[code] = struct.unpack(f"{order}{items}{letter}", data)
-    return TiffIfd(order, bigtiff, tags, source.size)
+    if tiepoint is not None:
+        low, high = tiepoint[0], tiepoint[0] + tiepoint[1]
+        if any(start < high and low < end for start, end in ranges):
+            tiepoint = None  # shares bytes with the structure: not cached apart from it
+    return TiffIfd(order, bigtiff, tags, source.size, tiepoint)
 
 
 def parse_first_ifd(handle: BinaryIO) -> TiffIfd:
@@ -187,3 +201,102 @@ def parse_first_ifd(handle: BinaryIO) -> TiffIfd:
         return _parse(_Bytes(handle))
     except (struct.error, UnicodeDecodeError, OverflowError) as exc:
         raise UnsupportedTiff(f"malformed header: {exc}") from exc
+
+
+class Header:
+    """A parsed header and what was derived from it for each caller's limits.
+
+    ``derived``: the caller's limits → what the caller derived from the header (for the
+    GeoTIFF reader: the plan, the bounds and where the pixels lie), all fixed by the header's
+    bytes and the file's size, so a file whose header is cached is decoded without re-deriving
+    them.
+    """
+
+    __slots__ = ("derived", "ifd")
+
+    def __init__(self, ifd: TiffIfd) -> None:
+        self.ifd = ifd
+        self.derived: dict[tuple[object, ...], Any] = {}
+
+
+_MAX_HEADERS = 256
+
+_IFDS: dict[tuple[int, bytes], Header] = {}
+"""Headers parsed, by file size and the bytes the parse read (all in the file's head): a
+parse reads each range at offsets given by the bytes before it, so another file of that size
+with those bytes parses the same (the band files of one grid share a header)."""
+
+_EXTENTS: list[int] = []
+"""The distinct lengths of those byte prefixes (few: one per kind of header)."""
+
+_MOVED: dict[tuple[int, int, int, int, bytes], Header] = {}
+"""Headers by file size, prefix length, the tiepoint's offset and length, and the prefix's
+bytes without the tiepoint's: the band files of one dataset differ in their place only."""
+
+_SHAPES: list[tuple[int, int, int]] = []
+"""The distinct ``(prefix length, tiepoint offset, tiepoint length)`` of :data:`_MOVED`."""
+
+
+def parse_cached(source: _Bytes, retied: Callable[[Header, TiffIfd], Header]) -> Header:
+    """:func:`_parse`, looked up by the header's bytes first (the result is shared: read only).
+
+    A header equal to a cached one in every byte the parse read but the ModelTiepoint values
+    (which no other range depends on, and which overlap no other range: checked when parsed)
+    is that header with the tiepoint decoded from this file's bytes: ``retied(cached, ifd)``
+    re-derives what depends on the place (e.g. the bounds). Every other byte is compared.
+
+    Args:
+        source: The file's bytes (its head holding the whole header).
+        retied: Builds the header of a file differing from a cached one in its tiepoint.
+
+    Returns:
+        The header.
+
+    Raises:
+        UnsupportedTiff: The header is malformed or not a plain single-image TIFF.
+        struct.error: A malformed header.
+    """
+    size, head = source.size, source.head
+    for extent in _EXTENTS:
+        hit = _IFDS.get((size, head[:extent]))
+        if hit is not None:
+            return hit
+    for extent, offset, length in _SHAPES:
+        if extent > len(head):
+            continue
+        cached = _MOVED.get(
+            (size, extent, offset, length, head[:offset] + head[offset + length : extent])
+        )
+        if cached is not None:
+            old = cached.ifd
+            fmt = old.tiepoint[2] if old.tiepoint is not None else ""
+            tags = dict(old.tags)
+            tags[_TIEPOINT] = struct.unpack(fmt, head[offset : offset + length])
+            ifd = TiffIfd(old.byteorder, old.bigtiff, tags, old.size, old.tiepoint)
+            header = retied(cached, ifd)
+            _remember(size, head[:extent], extent, header)
+            return header
+    header = Header(_parse(source))
+    extent = source.extent
+    if extent <= len(head):
+        _remember(size, head[:extent], extent, header)
+        tie = header.ifd.tiepoint
+        if tie is not None and tie[0] + tie[1] <= extent:
+            if len(_MOVED) >= _MAX_HEADERS or len(_SHAPES) >= 8:
+                _MOVED.clear()
+                _SHAPES.clear()
+            shape = (extent, tie[0], tie[1])
+            if shape not in _SHAPES:
+                _SHAPES.append(shape)
+            prefix = head[: tie[0]] + head[tie[0] + tie[1] : extent]
+            _MOVED[(size, extent, tie[0], tie[1], prefix)] = header
+    return header
+
+
+def _remember(size: int, prefix: bytes, extent: int, header: Header) -> None:
+    if len(_IFDS) >= _MAX_HEADERS or (extent not in _EXTENTS and len(_EXTENTS) >= 8):
+        _IFDS.clear()
+        _EXTENTS.clear()
+    if extent not in _EXTENTS:
+        _EXTENTS.append(extent)
+    _IFDS[(size, prefix)] = header

@@ -32,6 +32,7 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
+from eoinstruct.pipeline.io.brightness import maps_within_unit
 from eoinstruct.pipeline.io.rasters import (
     RasterReadError,
     native_pixels,
@@ -102,8 +103,18 @@ def geolocation_problem(sample: Sample) -> str:
         return "no_footprint"
     if not sample.crs.strip() or not _known_crs(sample.crs):
         return "unknown_crs"
+    return _footprint_problem(sample.footprint_wkt)
+
+
+@functools.lru_cache(maxsize=4096)
+def _footprint_problem(wkt: str) -> str:
+    """:func:`geolocation_problem`'s footprint checks, once per footprint text.
+
+    A pure function of the text: the samples of a pair (a Sentinel-2 patch and its
+    Sentinel-1 partner) share one footprint, parsed and checked once.
+    """
     try:
-        geom = shapely.from_wkt(sample.footprint_wkt)
+        geom = shapely.from_wkt(wkt)
     except (ShapelyError, ValueError):
         return "invalid_footprint"
     if geom.is_empty or not geom.is_valid or geom.area <= 0:
@@ -307,7 +318,14 @@ def _band_stats_unit(
                 percentiles = _sorted_percentiles(unit_sorted)
         if percentiles is not None:
             low, mid, high = percentiles
-            unit = unit_brightness(array.reshape(array.shape[0], -1), encoding)
+            # a monotone map whose extremes land in [0, 1]: clipping the pixels changes nothing
+            ends = float(ordered[:, 0].min()), float(ordered[:, -1].max())
+            clip = not (
+                encoding in _MONOTONE
+                and array.dtype == np.float32
+                and maps_within_unit(*ends, encoding)
+            )
+            unit = unit_brightness(array.reshape(array.shape[0], -1), encoding, clip=clip)
             return (
                 [float(v) for v in unit.mean(axis=1)],
                 [float(v) for v in low],
