@@ -75,6 +75,9 @@ def _dct_matrix(size: int) -> np.ndarray:
 
 _DCT = _dct_matrix(HASH_SIDE)
 
+_LUMA = np.array([0.299, 0.587, 0.114])[:, np.newaxis, np.newaxis]
+"""ITU-R BT.601 luma weights of R, G and B, shaped to multiply a ``(3, height, width)`` array."""
+
 
 def _pillow_image() -> Any:
     """Return ``PIL.Image``, imported on the first hash.
@@ -110,9 +113,18 @@ def perceptual_hash(rgb: np.ndarray) -> int:
         The hash as an unsigned integer below 2**64.
     """
     Image = _pillow_image()
-    grey = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]).astype(np.float32)
-    small = Image.fromarray(grey, mode="F").resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX)
-    pixels = np.asarray(small, dtype=np.float64)
+    # grey = 0.299 R + 0.587 G + 0.114 B in float64, summed in that order, rounded to float32:
+    # the products in one ufunc call, the sums in place and into the float32 result
+    products = np.multiply(rgb, _LUMA)
+    np.add(products[0], products[1], out=products[0])
+    grey = np.empty(rgb.shape[1:], np.float32)
+    np.add(products[0], products[2], out=grey)
+    height, width = grey.shape
+    small = Image.frombuffer("F", (width, height), grey, "raw", "F", 0, 1).resize(
+        (HASH_SIDE, HASH_SIDE), Image.Resampling.BOX
+    )
+    pixels = np.frombuffer(small.tobytes(), np.float32).reshape(HASH_SIDE, HASH_SIDE)
+    pixels = pixels.astype(np.float64)
     coefficients = _DCT @ pixels @ _DCT.T
     low = coefficients[:LOW_FREQUENCIES, :LOW_FREQUENCIES].ravel()
     ordered = np.sort(low)

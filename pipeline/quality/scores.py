@@ -22,14 +22,12 @@ The score stage stores these as columns; the filter stage compares them with thr
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import rasterio
 import shapely
-from rasterio.crs import CRS
-from rasterio.errors import CRSError, RasterioError
 from shapely.errors import ShapelyError
 
 from eoinstruct.pipeline.io.brightness import maps_within_unit
@@ -78,9 +76,27 @@ def count_tag_fields(sample: Sample) -> int:
     return len(label_fields(sample))
 
 
+WELL_KNOWN_EPSG: frozenset[int] = frozenset(
+    (4326, 3857, *range(32601, 32661), *range(32701, 32761))
+)
+"""EPSG codes every PROJ database holds (WGS 84, Web Mercator and the 120 WGS 84 UTM zones).
+
+``EPSG:<code>`` with one of them is known without asking PROJ: the score stage then never
+loads rasterio and GDAL (≈ 50 CPU-ms of its start-up) for the usual Sentinel footprints.
+``tests/test_scores_crs.py`` checks PROJ knows every one."""
+
+_EPSG_TEXT = re.compile(r"EPSG:([0-9]{4,5})")
+
+
 @functools.lru_cache(maxsize=1024)
 def _known_crs(text: str) -> bool:
     """Whether PROJ knows a CRS string (asked once per string: a source's samples share few)."""
+    match = _EPSG_TEXT.fullmatch(text)
+    if match is not None and int(match.group(1)) in WELL_KNOWN_EPSG:
+        return True
+    from rasterio.crs import CRS  # GDAL only for a CRS outside WELL_KNOWN_EPSG
+    from rasterio.errors import CRSError
+
     try:
         CRS.from_user_input(text)
     except CRSError:
@@ -160,6 +176,9 @@ def cloud_fraction(sample: Sample) -> float | None:
     path = Path(path_text)
     if not path.is_file():
         raise RasterReadError("missing_file", f"{path}: cloud mask not found")
+    import rasterio  # GDAL only for a cloud mask
+    from rasterio.errors import RasterioError
+
     try:
         with rasterio.open(path) as ds:
             mask = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
