@@ -32,8 +32,7 @@ from eoinstruct.pipeline.io.rendered import (
     RENDER_SUFFIX,
     RENDERED_KIND,
     rendered_image,
-    rendered_table,
-    write_rendered,
+    write_rendered_rows,
 )
 from eoinstruct.pipeline.quality.scores import (
     cloud_fraction,
@@ -127,9 +126,7 @@ class ScoreStep(ItemStage[Sample, dict[str, object]]):
         for row in kept:
             rendered.extend(row.pop(PAYLOAD_KEY, []))  # type: ignore[arg-type]
         write_table(outputs.path("scores"), pa.Table.from_pylist(kept, schema=SCORE_SCHEMA))
-        write_rendered(
-            outputs.path(RENDERED_KIND, RENDER_SUFFIX, transient=True), rendered_table(rendered)
-        )
+        write_rendered_rows(outputs.path(RENDERED_KIND, RENDER_SUFFIX, transient=True), rendered)
 
 
 def _clean(value: float) -> float | None:
