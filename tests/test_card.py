@@ -229,7 +229,7 @@ def test_eoinstruct_bibtex_matches_citation_cff() -> None:
 
 
 def test_front_matter_from_libyaml_is_the_python_emitters_text() -> None:
-    """The card dumps its front matter with libyaml (CSafeDumper) for speed: the same text as
+    """The card dumps its front matter with libyaml (CSafeDumper, ≈ 2 ms, not 35): the text of
     ``yaml.safe_dump`` for a card of every source (licence names, links, unicode, long lists)."""
     names = source_names()
     infos = [facts(name) for name in names]
@@ -247,7 +247,6 @@ def test_front_matter_from_libyaml_is_the_python_emitters_text() -> None:
         synthetic=False,
     )
     options = {"sort_keys": False, "allow_unicode": True, "width": 100}
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(meta, Dumper=dumper, **options)
+    text = yaml.dump(meta, Dumper=yaml.CSafeDumper, **options)
     assert text == yaml.safe_dump(meta, **options)
     assert yaml.safe_load(text) == meta and len(text) > 1000

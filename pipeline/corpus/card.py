@@ -300,10 +300,7 @@ def card_text(
         licence_ids=licences_of(infos.values()),
         synthetic=bool(synthetic) and set(synthetic) == set(sources),
     )
-    # libyaml's emitter (≈ 2 ms, not 35): the same text as ``yaml.safe_dump`` for these
-    # documents (tests/test_card.py compares the two); the pure-Python one where it is absent
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    front = yaml.dump(meta, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+    front = yaml.dump(meta, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100)
     example = next((c["config_name"] for c in configs if c["config_name"] in sources), "default")
     lines = [
         "---",
