@@ -23,6 +23,8 @@ from eoinstruct.pipeline.corpus.hub import (
     HUB_TASK_CATEGORIES,
     TASK_CATEGORIES,
     TASK_IDS,
+    ParquetFile,
+    front_matter,
     licence_metadata,
     size_category,
     task_metadata,
@@ -33,6 +35,7 @@ from eoinstruct.pipeline.corpus.licences import (
     commercial_use,
     licence,
     licence_ids,
+    licences_of,
 )
 from eoinstruct.sources.registry import facts, source_names
 
@@ -223,3 +226,27 @@ def test_eoinstruct_bibtex_matches_citation_cff() -> None:
     assert f"year    = {{{cff['date-released'][:4]}}}" in EOINSTRUCT_BIBTEX
     flat = re.sub(r"\s+", " ", EOINSTRUCT_BIBTEX.replace("{", "").replace("}", ""))
     assert cff["title"] in flat
+
+
+def test_front_matter_from_libyaml_is_the_python_emitters_text() -> None:
+    """The card dumps its front matter with libyaml (CSafeDumper, ≈ 2 ms, not 35): the text of
+    ``yaml.safe_dump`` for a card of every source (licence names, links, unicode, long lists)."""
+    names = source_names()
+    infos = [facts(name) for name in names]
+    groups = {f"{s}|{name}|vqa": {"pairs": 2} for name in names for s in ("train", "test")}
+    safe = [name for name, info in zip(names, infos, strict=True) if commercial_use(info)]
+    files = {f"data/train-{name}-0000-00000.parquet": ParquetFile(3, 1234, 5678) for name in names}
+    meta = front_matter(
+        configs=make_configs(groups, safe),
+        files=files,
+        pairs=2 * len(names),
+        tasks=["captioning", "vqa"],
+        modalities=["optical", "sar"],
+        infos=infos,
+        licence_ids=licences_of(infos),
+        synthetic=False,
+    )
+    options = {"sort_keys": False, "allow_unicode": True, "width": 100}
+    text = yaml.dump(meta, Dumper=yaml.CSafeDumper, **options)
+    assert text == yaml.safe_dump(meta, **options)
+    assert yaml.safe_load(text) == meta and len(text) > 1000

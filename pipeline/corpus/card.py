@@ -300,7 +300,7 @@ def card_text(
         licence_ids=licences_of(infos.values()),
         synthetic=bool(synthetic) and set(synthetic) == set(sources),
     )
-    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100)
+    front = yaml.dump(meta, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100)
     example = next((c["config_name"] for c in configs if c["config_name"] in sources), "default")
     lines = [
         "---",

@@ -16,7 +16,6 @@ states a SHA-256 only for LFS/Xet files (a git blob id for the rest) and DVC's h
 from __future__ import annotations
 
 import json
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,8 @@ def count_rows(path: Path) -> int | None:
     if path.suffix == ".parquet":
         return int(pq.ParquetFile(path).metadata.num_rows)
     if path.suffix == ".tar":
+        import tarfile  # only for tars (off by default): not imported by every shard run
+
         keys = set()
         with tarfile.open(path, "r") as tar:
             for member in tar:
