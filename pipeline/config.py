@@ -173,6 +173,9 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FAST_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's safe emitter where PyYAML was built with it (the same text, ≈ 4x faster), else
+PyYAML's own."""
 
 
 def safe_load_yaml(text: str) -> Any:

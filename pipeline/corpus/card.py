@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 import yaml
 
 from eoinstruct.pipeline.accounting import StageStats, total
-from eoinstruct.pipeline.config import Params
+from eoinstruct.pipeline.config import FAST_DUMPER, Params
 from eoinstruct.pipeline.corpus.card_features import (
     FEATURES,
     PAIR_FEATURES,
@@ -300,7 +300,7 @@ def card_text(
         licence_ids=licences_of(infos.values()),
         synthetic=bool(synthetic) and set(synthetic) == set(sources),
     )
-    front = yaml.dump(meta, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True, width=100)
+    front = yaml.dump(meta, Dumper=FAST_DUMPER, sort_keys=False, allow_unicode=True, width=100)
     example = next((c["config_name"] for c in configs if c["config_name"] in sources), "default")
     lines = [
         "---",
