@@ -14,8 +14,6 @@ from functools import lru_cache
 
 from eoinstruct.pipeline.inflection import engine as inflect_engine
 
-_ENGINE = inflect_engine()
-
 _ACRONYM = re.compile(r"^[A-Z0-9]{2,}$")
 
 
@@ -53,33 +51,33 @@ def plural(noun: str) -> str:
     noun = noun.strip()
     if not noun:
         return noun
-    single = _ENGINE.singular_noun(noun)
+    single = inflect_engine().singular_noun(noun)
     already = (
         bool(single)
         and not noun.endswith(("ss", "us"))
-        and _ENGINE.plural_noun(str(single)) == noun
+        and inflect_engine().plural_noun(str(single)) == noun
     )
-    return noun if already else str(_ENGINE.plural_noun(noun))
+    return noun if already else str(inflect_engine().plural_noun(noun))
 
 
 @lru_cache(maxsize=4096)
 def singular(noun: str) -> str:
     """Return the singular of a plural noun phrase (``buildings`` → ``building``)."""
-    result = _ENGINE.singular_noun(noun.strip())
+    result = inflect_engine().singular_noun(noun.strip())
     return str(result) if result else noun.strip()
 
 
 @lru_cache(maxsize=4096)  # a few phrases per task family, asked for by every sample
 def article(phrase: str) -> str:
     """Prefix a noun phrase with ``a`` or ``an`` (``an earthquake``, ``a wind turbine``)."""
-    return str(_ENGINE.a(phrase.strip()))
+    return str(inflect_engine().a(phrase.strip()))
 
 
 @lru_cache(maxsize=256)  # a few small counts, asked for by every sample
 def number_word(n: int, limit: int = 10) -> str:
     """Write a count in words up to ``limit`` (``three``), as digits above (``42``)."""
     if 0 <= n <= limit:
-        return str(_ENGINE.number_to_words(str(n)))
+        return str(inflect_engine().number_to_words(str(n)))
     return str(n)
 
 

@@ -131,32 +131,44 @@ def read_index(builder: IndexBuilder, kept: Path, scores: Path) -> None:
         kept: The filter's kept samples of the partition.
         scores: The score stage's scores of the partition.
     """
-    hashes = {
-        row["sample_id"]: row
-        for row in pq.ParquetFile(scores)
-        .read(columns=["sample_id", "content_sha256", "phash"], use_threads=False)
-        .to_pylist()
-    }
-    rows = read_columns(kept, SAMPLE_COLUMNS).to_pylist()
+    scored = pq.ParquetFile(scores).read(
+        columns=["sample_id", "content_sha256", "phash"], use_threads=False
+    )
+    hashes = dict(
+        zip(
+            scored.column("sample_id").to_pylist(),
+            zip(
+                scored.column("content_sha256").to_pylist(),
+                scored.column("phash").to_pylist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    table = read_columns(kept, SAMPLE_COLUMNS)
+    # column by column: no dict per row
+    ids, sources, native_ids, modalities, sensors, acquired, wkts, splits, tags, properties = (
+        table.column(name).to_pylist() for name in table.column_names
+    )
     # the partition's centroids in one GEOS call (the same values as one by one)
-    centres = footprint_centres([row["footprint_wkt"] or "" for row in rows])
-    for row, centre in zip(rows, centres, strict=True):
-        score = hashes[row["sample_id"]]
+    centres = footprint_centres([wkt or "" for wkt in wkts])
+    add = builder.add
+    for i, sample_id in enumerate(ids):
+        content, phash = hashes[sample_id]
+        centre = centres[i]
         lon, lat = (None, None) if centre is None else centre
-        builder.add(
-            sample_id=row["sample_id"],
-            source=row["source"],
-            modality=row["modality"],
-            sensor=row["sensor"] or "",
-            content=score["content_sha256"] or "",
-            phashes=tuple(score["phash"] or ()),
+        add(
+            sample_id=sample_id,
+            source=sources[i],
+            modality=modalities[i],
+            sensor=sensors[i] or "",
+            content=content or "",
+            phashes=tuple(phash or ()),
             lon=lon,
             lat=lat,
-            dates=tuple(str(t)[:10] for t in row["acquired"] or ()),
-            split=row["split"] or "",
-            places=place_keys(
-                row["native_id"] or "", dict(row["tags"] or ()), dict(row["properties"] or ())
-            ),
+            dates=tuple(str(t)[:10] for t in acquired[i] or ()),
+            split=splits[i] or "",
+            places=place_keys(native_ids[i] or "", dict(tags[i] or ()), dict(properties[i] or ())),
         )
     builder.flush()
 

@@ -98,12 +98,10 @@ LEVEL_EVIDENCE: dict[str, str] = {
 }
 """What each level means on the xBD joint damage scale (no level words, so answers name one)."""
 
-_INFLECT = inflect_engine()
-
 
 def _verb(verb: str, n: int) -> str:
     """Agree a present or past verb with a count ("is"/"are", "has"/"have"; none: singular)."""
-    return str(_INFLECT.plural_verb(verb, max(n, 1)))
+    return str(inflect_engine().plural_verb(verb, max(n, 1)))
 
 
 def _cap(text: str, prefix: str = "In all, ") -> str:
