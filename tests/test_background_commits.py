@@ -35,9 +35,10 @@ def test_deferred_commits_write_the_same_files_as_synchronous_ones(tmp_path, mon
     seen: list[tuple[str, list[str]]] = []
     real = atomic.flush_files
 
-    def spy(paths):
+    def spy(paths, whole_file_system=True):
+        assert whole_file_system  # no hand-off cache is pending: one syncfs per batch
         seen.append((threading.current_thread().name, [Path(p).name for p in paths]))
-        real(paths)
+        real(paths, whole_file_system)
 
     monkeypatch.setattr(commits, "flush_files", spy)
     run_partitions("st", tmp_path / "b" / "st", parts(*names), step, {"k": 1})
@@ -75,7 +76,7 @@ def test_a_failing_step_keeps_the_commits_queued_before_it(tmp_path):
 
 
 def test_a_failing_commit_stops_the_run_with_its_error(tmp_path, monkeypatch):
-    def broken(paths):
+    def broken(paths, whole_file_system=True):
         raise OSError("disk gone")
 
     monkeypatch.setattr(commits, "flush_files", broken)
@@ -86,3 +87,28 @@ def test_a_failing_commit_stops_the_run_with_its_error(tmp_path, monkeypatch):
     )
     assert not (tmp_path / "st" / "_stats.json").exists()
     assert commits.active() is None
+
+
+def test_a_pending_handoff_cache_is_not_flushed_by_the_commits(tmp_path, monkeypatch):
+    """While ``<work>/_rendered`` holds files, commits flush their own files one by one:
+    a ``syncfs`` would write the cache (never meant for the disk) too."""
+    work = tmp_path / "work"
+    (work / atomic.HANDOFF_CACHE).mkdir(parents=True)
+    (work / atomic.HANDOFF_CACHE / "p.arrow").write_bytes(b"x" * 1000)
+    modes: list[bool] = []
+    real = atomic.flush_files
+
+    def spy(paths, whole_file_system=True):
+        modes.append(whole_file_system)
+        real(paths, whole_file_system)
+
+    monkeypatch.setattr(commits, "flush_files", spy)
+    states = work / "_state" / "st"
+    run_partitions("st", work / "st", parts("a", "b"), step, {}, state_dir=states)
+    assert modes and not any(modes)
+    assert [r["partition"] for r in completed_records(work / "st")] == ["a", "b"]
+    (work / atomic.HANDOFF_CACHE / "p.arrow").unlink()
+    assert not atomic.handoff_cache_pending(work)
+    modes.clear()
+    run_partitions("st", work / "st2", parts("a"), step, {}, state_dir=work / "_state" / "st2")
+    assert modes and all(modes)

@@ -11,9 +11,10 @@ kill at any point leaves each final name either absent/old or complete. Transien
 hand-off cache a later stage reads and deletes) are only renamed: neither hashed nor flushed,
 so a power loss may leave one truncated or garbled, and its reader must treat a file it cannot
 verify as absent; a partition with transient files flushes its durable files one by one, since
-``syncfs`` would also wait on the cache's bytes. The three steps are also callable one by one
-(:func:`hash_files`, :func:`flush_files`, :func:`rename_files`): an in-process run hashes where
-the step ran and flushes and renames on a background thread
+``syncfs`` would also wait on the cache's bytes (and so does every later stage's commit while
+the cache still holds files: :func:`handoff_cache_pending`). The three steps are also callable
+one by one (:func:`hash_files`, :func:`flush_files`, :func:`rename_files`): an in-process run
+hashes where the step ran and flushes and renames on a background thread
 (:mod:`~eoinstruct.pipeline.run.commits`).
 """
 
@@ -164,15 +165,39 @@ def hash_files(
     return digests
 
 
-def flush_files(paths: Sequence[Path]) -> None:
+HANDOFF_CACHE = "_rendered"
+"""The work folder's hand-off cache (the score stage's renderings, which shard reads and
+deletes: :data:`eoinstruct.pipeline.io.rendered.RENDER_CACHE`). Its files are never flushed:
+while any exist, a flush of the whole file system would write them to disk for nothing."""
+
+
+def handoff_cache_pending(work: Path) -> bool:
+    """Whether the hand-off cache of ``work`` holds files (see :data:`HANDOFF_CACHE`).
+
+    Args:
+        work: The work folder.
+
+    Returns:
+        True where ``work/_rendered`` has an entry.
+    """
+    with contextlib.suppress(OSError), os.scandir(work / HANDOFF_CACHE) as entries:
+        return next(entries, None) is not None
+    return False
+
+
+def flush_files(paths: Sequence[Path], whole_file_system: bool = True) -> None:
     """Flush files to disk: one ``syncfs`` of their file system, else one ``fsync`` each.
 
     Args:
-        paths: Files on one file system (the first one names it); none: nothing is done.
+        paths: Files (or folders) on one file system (the first one names it); none: nothing
+            is done.
+        whole_file_system: False flushes each path alone: where the file system holds other
+            unflushed bytes that need not reach the disk (a pending hand-off cache,
+            :func:`handoff_cache_pending`), ``syncfs`` would wait on writing them too.
     """
     if not paths:
         return
-    syncfs = _syncfs()
+    syncfs = _syncfs() if whole_file_system else None
     if syncfs is not None:
         fd = os.open(paths[0], os.O_RDONLY)
         try:
@@ -180,9 +205,12 @@ def flush_files(paths: Sequence[Path]) -> None:
                 return
         finally:
             os.close(fd)
-    for path in paths:  # no syncfs, or it failed: one flush per file
-        with open(path, "rb") as handle:
-            os.fsync(handle.fileno())
+    for path in paths:  # no syncfs, or it failed: one flush per file (or folder)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def rename_files(

@@ -38,6 +38,7 @@ import pyarrow as pa
 from isal import isal_zlib
 
 from eoinstruct.pipeline.corpus.arrays import needs_array, npy_parts, stored_array
+from eoinstruct.pipeline.io.atomic import HANDOFF_CACHE
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.render import passes_through, png_parts
 from eoinstruct.pipeline.quality.histograms import band_histograms
@@ -67,7 +68,7 @@ value histogram for the corpus card."""
 RENDERED_KIND = "rendered"
 """Output kind of the rendered images (a transient output: folder ``<work>/_rendered``)."""
 
-RENDER_CACHE = f"_{RENDERED_KIND}"
+RENDER_CACHE = HANDOFF_CACHE
 """The folder of the work folder that holds the rendered files."""
 
 

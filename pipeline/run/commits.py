@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from eoinstruct.pipeline.io.atomic import flush_files
+from eoinstruct.pipeline.io.atomic import flush_files, handoff_cache_pending
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ class _Tail:
 class BackgroundCommits:
     """A thread that flushes queued commits together and finishes them in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, whole_file_system: bool = True) -> None:
+        self._whole = whole_file_system
         self._queue: queue.Queue[_Tail | None] = queue.Queue()
         self._error: BaseException | None = None
         self._done_any = False
@@ -87,7 +88,7 @@ class BackgroundCommits:
                 batch.append(more)
             if self._error is None:
                 try:
-                    flush_files([p for tail in batch for p in tail.flush])
+                    flush_files([p for tail in batch for p in tail.flush], self._whole)
                     for tail in batch:
                         tail.finish()
                         self._flush_on_drain = tail.where
@@ -107,7 +108,7 @@ class BackgroundCommits:
         if self._error is not None:
             raise self._error
         if self._flush_on_drain is not None and self._flush_on_drain.exists():
-            flush_files([self._flush_on_drain])
+            flush_files([self._flush_on_drain], self._whole)
 
 
 _ACTIVE: BackgroundCommits | None = None
@@ -119,7 +120,7 @@ def active() -> BackgroundCommits | None:
 
 
 @contextlib.contextmanager
-def deferred_commits(enabled: bool = True) -> Iterator[None]:
+def deferred_commits(enabled: bool = True, work: Path | None = None) -> Iterator[None]:
     """Run a block with partition commits finished in the background (see the module).
 
     On leaving, even by an exception, every queued commit is finished (the partitions whose
@@ -128,6 +129,10 @@ def deferred_commits(enabled: bool = True) -> Iterator[None]:
 
     Args:
         enabled: False runs the block unchanged.
+        work: The run's work folder: while its hand-off cache holds files
+            (:func:`~eoinstruct.pipeline.io.atomic.handoff_cache_pending`), the commits flush
+            their own files one by one rather than the whole file system, which would write
+            the cache to disk too (filter, the first stage after score: 0.17 s of its 0.47).
 
     Raises:
         BaseException: A commit's error, when the block itself raised none.
@@ -136,7 +141,7 @@ def deferred_commits(enabled: bool = True) -> Iterator[None]:
     if not enabled or _ACTIVE is not None:
         yield
         return
-    commits = BackgroundCommits()
+    commits = BackgroundCommits(work is None or not handoff_cache_pending(work))
     _ACTIVE = commits
     try:
         yield

@@ -492,7 +492,7 @@ def _run_partitions(
     in_process = isinstance(runner, InProcessExecutor) and after_each is None
     with (
         _progress_bar(len(partitions), stage, progress) as bar,
-        commits.deferred_commits(in_process),
+        commits.deferred_commits(in_process, states.parent.parent),  # <work>/_state/<stage>
     ):
         for record, seconds, cpu in runner.map_unordered(work, partitions):
             results[str(record["partition"])] = (record, seconds, cpu)
