@@ -87,6 +87,17 @@ def write_table(path: Path, table: pa.Table, row_group_size: int = ROW_GROUP_SIZ
     )
 
 
+def release_arrow_memory() -> None:
+    """Hand the pages of Arrow's freed buffers back to the system.
+
+    pyarrow's default pool (mimalloc) keeps them for reuse, and a stage that builds one table
+    per partition then grows its peak RSS with the number of partitions (generate: 100 MB at
+    200 samples, 121 MB at 2,000; 100 MB with this after each partition). Call it once a
+    partition's tables are written and dropped.
+    """
+    pa.default_memory_pool().release_unused()
+
+
 def write_failures(
     path: Path, stage: str, partition: str, source: str, failures: Sequence[Failure]
 ) -> None:

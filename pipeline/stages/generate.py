@@ -24,7 +24,7 @@ from eoinstruct.pipeline.instructions.pairs import (
     pairs_columns,
     templates_for,
 )
-from eoinstruct.pipeline.io.parquet import iter_samples, write_table
+from eoinstruct.pipeline.io.parquet import iter_samples, release_arrow_memory, write_table
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
@@ -86,6 +86,7 @@ class GenerateStep(ItemStage[Sample, InstructionPair]):
         """Write the pairs; ``produced.pairs`` counts them."""
         ledger.stats.produced["pairs"] = len(kept)
         write_table(outputs.path("pairs"), pairs_columns(kept))
+        release_arrow_memory()  # peak RSS flat in the number of partitions
 
 
 def run(params: Params, progress: bool = True) -> StageStats:

@@ -61,7 +61,13 @@ from eoinstruct.pipeline.instructions.pairs import (
 )
 from eoinstruct.pipeline.instructions.validate import validate_pair
 from eoinstruct.pipeline.io.files import replace_files, write_file
-from eoinstruct.pipeline.io.parquet import iter_samples, read_pairs, take_rows, write_table
+from eoinstruct.pipeline.io.parquet import (
+    iter_samples,
+    read_pairs,
+    release_arrow_memory,
+    take_rows,
+    write_table,
+)
 from eoinstruct.pipeline.records import InstructionPair, Sample
 from eoinstruct.pipeline.run.fingerprint import file_sha256
 from eoinstruct.pipeline.run.partitions import (
@@ -171,7 +177,10 @@ class ValidateStep(ItemStage[Item, InstructionPair]):
         step.views = {}
         step.counted = {}
         step.trusted = set()
-        return ItemStage.run_partition(step, partition, outputs)
+        stats = ItemStage.run_partition(step, partition, outputs)
+        del step  # its tables and pairs: then their pages go back (peak RSS flat in partitions)
+        release_arrow_memory()
+        return stats
 
     def items(self, partition: Partition) -> Iterable[Item]:
         """The pairs of every pair file (generate, then caption), with their samples."""
