@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import hashlib
 import io
@@ -61,12 +60,15 @@ def publish(tmp: Path, final: Path) -> None:
 
 @functools.lru_cache(maxsize=1)
 def _syncfs() -> Callable[[int], int] | None:
-    """Return the C library's ``syncfs`` (Linux), or None."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """Return the C library's ``syncfs`` (Linux), or None.
+
+    Looked up among the symbols the process already has (``dlopen(NULL)``), not through
+    :func:`ctypes.util.find_library`, which starts ``ldconfig`` in a child process: a stage's
+    memory probe then counted the child's view of the parent's pages too (enrich's peak RSS
+    read 173 MB in some runs instead of 91).
+    """
     try:
-        function = ctypes.CDLL(name, use_errno=True).syncfs
+        function = ctypes.CDLL(None, use_errno=True).syncfs
     except (OSError, AttributeError):
         return None
     function.argtypes = [ctypes.c_int]
