@@ -106,7 +106,7 @@ class DedupConfig:
         try:
             splits = SplitConfig(
                 block_km=settings.splits.block_km,
-                fractions=dict(settings.splits.fractions),
+                fractions={str(k): float(v) for k, v in settings.splits.fractions.items()},
                 keep_official=settings.splits.keep_official,
                 salt=settings.splits.salt,
                 same_place_m=settings.splits.same_place_m,

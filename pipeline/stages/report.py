@@ -87,7 +87,7 @@ def collect_report(params: Params) -> tuple[dict[str, Any], dict[str, Any]]:
         records = completed_records(stage_dir, records_dir)
         by_source: dict[str, list[StageStats]] = defaultdict(list)
         for record in records:
-            by_source[str(record["source"])].append(StageStats.from_dict(record["stats"]))  # type: ignore[arg-type]
+            by_source[str(record["source"])].append(StageStats.from_dict(record["stats"]))
         summary = total(s for group in by_source.values() for s in group)
         summary.check(stage)
         per_stage[stage] = summary

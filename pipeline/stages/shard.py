@@ -49,7 +49,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,6 @@ from eoinstruct.pipeline.accounting import StageStats
 from eoinstruct.pipeline.config import Params
 from eoinstruct.pipeline.corpus.card import write_card
 from eoinstruct.pipeline.corpus.columns import (
-    Blob,
     BlobRendered,
     load_rendered_blobs,
     sample_table,
@@ -81,6 +80,7 @@ from eoinstruct.pipeline.corpus.layout import (
 from eoinstruct.pipeline.corpus.manifest import MANIFEST_NAME, write_manifest
 from eoinstruct.pipeline.corpus.partition_summary import PartitionSummary
 from eoinstruct.pipeline.corpus.rows import (
+    Blob,
     TarDocSize,
     needs_array,
     npy_bytes,
@@ -229,7 +229,7 @@ class _ShardGroup:
         self.with_tars = bool(shard.get("webdataset", False))
         self.tar: TarShardWriter | None = None
         self.sinks: list[tuple[Path, HashingWriter]] = []
-        self.buffers: list[io.BufferedWriter] = []
+        self.buffers: list[io.BufferedWriter[HashingWriter]] = []
         self.rows: list[dict[str, Any]] = []
         self.pair_rows: list[dict[str, Any]] = []
         self.file_rows = 0
@@ -374,7 +374,7 @@ def shard_partition(
     outputs: PartitionOutputs,
     shard: dict[str, Any],
     box_convention: str,
-    rendered: Path | None = None,
+    rendered_file: Path | None = None,
 ) -> StageStats:
     """Write the shards of one partition: one row and one tar key per sample with pairs.
 
@@ -383,7 +383,7 @@ def shard_partition(
         outputs: Where to write.
         shard: The ``shard`` parameters.
         box_convention: Description of the box format.
-        rendered: The score stage's rendered file of the partition (a cache: where it is
+        rendered_file: The score stage's rendered file of the partition (a cache: where it is
             None or absent, each sample is decoded and rendered here, into the same bytes).
 
     Returns:
@@ -400,7 +400,7 @@ def shard_partition(
     summary = PartitionSummary()
     failures: list[Failure] = []
     groups: dict[tuple[str, str], _ShardGroup] = {}
-    from_score = load_rendered_blobs(rendered, set(by_sample))
+    from_score = load_rendered_blobs(rendered_file, set(by_sample))
     try:
         for sample_id, pairs in by_sample.items():
             sample = samples[sample_id]
@@ -558,7 +558,7 @@ def _write_card_and_manifest(
 
 
 def _file_counts(
-    corpus: Path, records_dir: Path, records: list[dict[str, Any]]
+    corpus: Path, records_dir: Path, records: Sequence[Mapping[str, Any]]
 ) -> dict[str, tuple[int, int, int]]:
     """Rows, bytes and row-group bytes of each shard file, as the partitions counted them.
 
