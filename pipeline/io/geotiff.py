@@ -147,21 +147,18 @@ def _sidecar_owners(siblings: frozenset[str]) -> tuple[frozenset[str], frozenset
     Listed once per folder (the band files of an image share it): a file has a sidecar when
     its name is in the first set or its stem (:func:`name_parts`) in the second.
     """
-    names = {
-        sibling[: -len(s)]
+    return _owners(siblings, _SIDECARS), _owners(siblings, _WORLD_FILES)
+
+
+def _owners(siblings: frozenset[str], suffixes: tuple[str, ...]) -> frozenset[str]:
+    """The names that siblings ending in one of ``suffixes`` extend (the suffix cut off)."""
+    return frozenset(
+        sibling[: -len(suffix)]
         for sibling in siblings
-        if sibling.endswith(_SIDECARS)
-        for s in _SIDECARS
-        if sibling.endswith(s)
-    }
-    stems = {
-        sibling[: -len(w)]
-        for sibling in siblings
-        if sibling.endswith(_WORLD_FILES)
-        for w in _WORLD_FILES
-        if sibling.endswith(w)
-    }
-    return frozenset(names), frozenset(stems)
+        if sibling.endswith(suffixes)
+        for suffix in suffixes
+        if sibling.endswith(suffix)
+    )
 
 
 def _one(tags: dict[int, tuple[float, ...] | str], code: int, default: int | None) -> int:

@@ -388,35 +388,6 @@ def load_rendered(
                         {name: values[i] for name, values in zip(names, columns, strict=True)}
                     )
     return out
-    try:
-        source = pa.memory_map(str(path))
-    except (OSError, pa.ArrowException) as exc:
-        log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
-        return out
-    with source:
-        try:
-            reader = pa.ipc.open_file(source)
-            batches = reader.num_record_batches
-        except (OSError, ValueError, pa.ArrowException) as exc:  # truncated by a power loss
-            log.warning("%s: unreadable rendering cache, decoding its samples (%s)", path, exc)
-            return out
-        for index in range(batches):
-            try:
-                batch, meta = reader.get_batch_with_custom_metadata(index)
-                crc = (meta or {}).get(_CRC_KEY)
-                if crc is None or int(crc) != _crc32(batch):
-                    raise ValueError("CRC-32 mismatch")
-                ids = batch.column(0).to_pylist()
-                if not wanted.intersection(ids):
-                    continue  # a batch of dropped samples: its bytes are never copied
-                rows = batch.to_pylist()
-            except (OSError, ValueError, pa.ArrowException) as exc:  # garbled bytes
-                log.warning("%s: batch %d unreadable, decoding its samples (%s)", path, index, exc)
-                continue
-            for row in rows:
-                if row["sample_id"] in wanted:
-                    out[row["sample_id"]].append(row)
-    return out
 
 
 def stored_sample(sample: Sample, rows: list[dict[str, Any]], with_rasters: bool) -> Rendered:
