@@ -90,7 +90,13 @@ from eoinstruct.pipeline.corpus.rows import (
     stored_array,
 )
 from eoinstruct.pipeline.io.atomic import HashingWriter
-from eoinstruct.pipeline.io.parquet import Failure, iter_samples, read_pairs, write_failures
+from eoinstruct.pipeline.io.parquet import (
+    Failure,
+    iter_samples,
+    read_pairs,
+    release_arrow_memory,
+    write_failures,
+)
 from eoinstruct.pipeline.io.rasters import RasterReadError
 from eoinstruct.pipeline.io.rendered import RENDER_CACHE, RENDER_SUFFIX, rendered_path
 from eoinstruct.pipeline.records import InstructionPair, Sample
@@ -455,9 +461,7 @@ def shard_partition(
     finally:
         for group in groups.values():
             group.close()
-        # the partition's row groups are freed: hand their pages back (mimalloc keeps them
-        # otherwise, and its retained pages grew peak RSS with the number of partitions)
-        pa.default_memory_pool().release_unused()
+        release_arrow_memory()  # the row groups are freed: peak RSS flat in partitions
     counts: dict[str, list[int]] = {}
     for group in groups.values():
         summary.bytes.update(group.file_bytes_by_kind())
