@@ -112,3 +112,80 @@ def test_a_pending_handoff_cache_is_not_flushed_by_the_commits(tmp_path, monkeyp
     modes.clear()
     run_partitions("st", work / "st2", parts("a"), step, {}, state_dir=work / "_state" / "st2")
     assert modes and all(modes)
+
+
+class ElsewhereExecutor:
+    """Runs tasks in this process as a cluster's worker would: the run defers each task's
+    commits to the process's committer and drains it through :meth:`run_everywhere`.
+    ``lose``: the worker dies before its queued commits finish (the committer is dropped
+    undrained, as a killed worker's queue is)."""
+
+    name = "elsewhere"
+
+    def __init__(self, lose: bool = False) -> None:
+        self.lose = lose
+        self.drained: list[int] = []
+        self.active_in_task: list[bool] = []
+
+    def map_unordered(self, fn, items):
+        for item in items:
+            yield fn(item)
+            self.active_in_task.append(commits.active() is None)  # reset after each task
+
+    def run_everywhere(self, fn):
+        if self.lose:
+            commits._PROCESS = None
+            return [0]
+        self.drained.append(fn())
+        return self.drained[-1:]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_cluster_run_defers_its_tasks_commits_and_drains_every_worker(tmp_path):
+    names = [f"p{i:02d}" for i in range(6)]
+    run_partitions("st", tmp_path / "a" / "st", parts(*names), step, {"k": 1})
+    seen_threads: list[str] = []
+
+    def watched(partition: Partition, outputs) -> StageStats:
+        stats = step(partition, outputs)
+        seen_threads.append(type(commits.active()).__name__)
+        return stats
+
+    executor = ElsewhereExecutor()
+    run_partitions("st", tmp_path / "b" / "st", parts(*names), watched, {"k": 1}, executor=executor)
+    assert seen_threads == ["BackgroundCommits"] * 6  # each task's commit was deferred
+    assert executor.drained == [6] and executor.active_in_task == [True] * 6
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")
+    assert commits._PROCESS is None
+
+
+def test_a_worker_lost_with_queued_commits_fails_the_stage_and_a_rerun_redoes_them(tmp_path):
+    names = ["a", "b", "c"]
+    gate = threading.Event()
+    real = commits.flush_files
+
+    def stuck(paths, whole_file_system=True):  # the worker's disk never answers
+        gate.wait(10)
+        real(paths, whole_file_system)
+
+    commits.flush_files = stuck
+    try:
+        with pytest.raises(RuntimeError, match=r"3 partitions' commits were lost .* run the stage"):
+            run_partitions(
+                "st", tmp_path / "st", parts(*names), step, {}, executor=ElsewhereExecutor(True)
+            )
+        commits.flush_files = real
+        calls: list[str] = []
+
+        def counting(partition: Partition, outputs) -> StageStats:
+            calls.append(partition.name)
+            return step(partition, outputs)
+
+        run_partitions("st", tmp_path / "st", parts(*names), counting, {})
+        assert sorted(calls) == names  # nothing was recorded: all redone
+        assert [r["partition"] for r in completed_records(tmp_path / "st")] == names
+    finally:
+        gate.set()  # the dead worker's committer, never to finish (its files are swept)
+        commits.flush_files = real

@@ -44,6 +44,10 @@ class Executor(Protocol):
         """Yield ``fn(item)`` for every item, as each finishes."""
         ...
 
+    def run_everywhere(self, fn: Callable[[], R]) -> list[R]:
+        """Call ``fn()`` once in every process that runs this executor's tasks."""
+        ...
+
     def close(self) -> None:
         """Release the executor's resources."""
         ...
@@ -58,6 +62,10 @@ class InProcessExecutor:
         """Yield ``fn(item)`` for every item, in order."""
         for item in items:
             yield fn(item)
+
+    def run_everywhere(self, fn: Callable[[], R]) -> list[R]:
+        """Call ``fn()`` here: the only process."""
+        return [fn()]
 
     def close(self) -> None:
         """Nothing to release."""
@@ -279,6 +287,17 @@ class DaskExecutor:
                 log.debug("driver: warming the stage imports failed", exc_info=True)
         if not modules:
             self._driver_warm = True
+
+    def run_everywhere(self, fn: Callable[[], R]) -> list[R]:
+        """Call ``fn()`` here and on every worker (outside their task threads).
+
+        Here too: the driver runs partitions itself while a local cluster starts. A cluster
+        still starting has run no task yet and is not waited for.
+        """
+        here = [fn()]
+        if self._client is None or (self._starting is not None and not self._starting.done()):
+            return here
+        return here + list(self._client.run(fn).values())
 
     def close(self) -> None:
         """Close the client and the local cluster, if any (a shared cluster keeps running)."""

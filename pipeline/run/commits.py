@@ -17,6 +17,15 @@ lists, cleans up or summarises the stage, and flushes once more (the records the
 its summary, so a finished stage is as durable as before. What changes: a power loss in the
 middle of a stage may lose the records of the last few partitions (written, not yet flushed),
 which a re-run reads as missing and redoes.
+
+A run on a Dask cluster defers its tasks' commits the same way, in each worker process
+(:func:`deferred_task`, :func:`drain_process`): a worker's next partition runs while its
+committer flushes the last one (two workers flushing per partition waited on the disk for
+each other: filter's 3 ms partitions took 28 ms on a worker). The task returns the partition's
+record before it is on disk; the run drains every worker's committer at the end of the stage,
+before it lists, cleans up or summarises anything, and checks that every record it was handed
+is on disk (a worker that died with queued commits fails the stage with a clear error; a
+re-run redoes those partitions).
 """
 
 from __future__ import annotations
@@ -28,10 +37,14 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from eoinstruct.pipeline.io.atomic import flush_files, handoff_cache_pending
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class BackgroundCommits:
         self._error: BaseException | None = None
         self._done_any = False
         self._flush_on_drain: Path | None = None
+        self.finished = 0
+        """Tails finished so far (renamed and recorded)."""
         self._thread = threading.Thread(target=self._work, name="eoinstruct-commits", daemon=True)
         self._thread.start()
 
@@ -91,6 +106,7 @@ class BackgroundCommits:
                     flush_files([p for tail in batch for p in tail.flush], self._whole)
                     for tail in batch:
                         tail.finish()
+                        self.finished += 1
                         self._flush_on_drain = tail.where
                 except BaseException as exc:  # kept for the run's thread; later tails skipped
                     self._error = exc
@@ -154,3 +170,52 @@ def deferred_commits(enabled: bool = True, work: Path | None = None) -> Iterator
         raise
     _ACTIVE = None
     commits.drain()
+
+
+_PROCESS: BackgroundCommits | None = None
+"""This process's committer for tasks of a run driven by another process (a Dask worker)."""
+
+
+def deferred_task(item: T, fn: Callable[[T], R], work: Path | None = None) -> R:
+    """Run ``fn(item)`` with its commits deferred to this process's committer.
+
+    The task of a run whose partitions run in other processes (a Dask worker, or the driver
+    itself while its cluster starts). The committer starts with the first such task of a
+    stage and outlives it: :func:`drain_process`, called in every process at the end of the
+    stage, finishes its queued commits.
+
+    Args:
+        item: The task's item (a partition).
+        fn: The task's function (the partition's work, commit included).
+        work: The run's work folder (see :func:`deferred_commits`).
+
+    Returns:
+        What ``fn`` returns.
+    """
+    global _ACTIVE, _PROCESS
+    if _ACTIVE is not None and _ACTIVE is not _PROCESS:  # inside an in-process run's block
+        return fn(item)
+    if _PROCESS is None:
+        _PROCESS = BackgroundCommits(work is None or not handoff_cache_pending(work))
+    _ACTIVE = _PROCESS
+    try:
+        return fn(item)
+    finally:
+        _ACTIVE = None
+
+
+def drain_process() -> int:
+    """Finish every commit :func:`deferred_task` queued in this process (none: 0).
+
+    Returns:
+        The number of commits the committer finished.
+
+    Raises:
+        BaseException: The first error a commit raised.
+    """
+    global _PROCESS
+    committer, _PROCESS = _PROCESS, None
+    if committer is None:
+        return 0
+    committer.drain()
+    return committer.finished
