@@ -134,7 +134,7 @@ class ElsewhereExecutor:
 
     def run_everywhere(self, fn):
         if self.lose:
-            commits._PROCESS = None
+            self.orphan, commits._PROCESS = commits._PROCESS, None
             return [0]
         self.drained.append(fn())
         return self.drained[-1:]
@@ -161,22 +161,33 @@ def test_a_cluster_run_defers_its_tasks_commits_and_drains_every_worker(tmp_path
     assert commits._PROCESS is None
 
 
-def test_a_worker_lost_with_queued_commits_fails_the_stage_and_a_rerun_redoes_them(tmp_path):
+def test_a_worker_lost_with_queued_commits_fails_the_stage_and_a_rerun_redoes_them(
+    tmp_path, monkeypatch
+):
     names = ["a", "b", "c"]
     gate = threading.Event()
+    made: list[commits.BackgroundCommits] = []
+
+    class Recorded(commits.BackgroundCommits):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
     real = commits.flush_files
 
-    def stuck(paths, whole_file_system=True):  # the worker's disk never answers
-        gate.wait(10)
+    def stuck(paths, whole_file_system=True):  # the lost worker's committer never gets through
+        if threading.current_thread() is made[0]._thread:
+            gate.wait(10)
+            raise OSError("the worker is gone")
         real(paths, whole_file_system)
 
-    commits.flush_files = stuck
+    monkeypatch.setattr(commits, "BackgroundCommits", Recorded)
+    monkeypatch.setattr(commits, "flush_files", stuck)
     try:
         with pytest.raises(RuntimeError, match=r"3 partitions' commits were lost .* run the stage"):
             run_partitions(
                 "st", tmp_path / "st", parts(*names), step, {}, executor=ElsewhereExecutor(True)
             )
-        commits.flush_files = real
         calls: list[str] = []
 
         def counting(partition: Partition, outputs) -> StageStats:
@@ -187,5 +198,30 @@ def test_a_worker_lost_with_queued_commits_fails_the_stage_and_a_rerun_redoes_th
         assert sorted(calls) == names  # nothing was recorded: all redone
         assert [r["partition"] for r in completed_records(tmp_path / "st")] == names
     finally:
-        gate.set()  # the dead worker's committer, never to finish (its files are swept)
-        commits.flush_files = real
+        gate.set()  # the lost worker's committer ends without finishing anything
+        made[0]._thread.join(5)
+
+
+@pytest.mark.parametrize("executor", [None, ElsewhereExecutor()], ids=["in-process", "cluster"])
+def test_a_consumed_hand_off_file_goes_once_its_partition_is_recorded(tmp_path, executor):
+    cache = tmp_path / "_cache"
+    cache.mkdir()
+    for name in ("a", "b", "c"):
+        (cache / f"{name}.arrow").write_bytes(b"x" * 100)
+    seen: list[tuple[str, bool]] = []
+
+    def consuming(partition: Partition, outputs) -> StageStats:
+        if partition.name == "c":
+            raise RuntimeError("killed")
+        outputs.consumed(cache / f"{partition.name}.arrow")
+        # still there while the step runs: deleted only after the records are written
+        seen.append((partition.name, (cache / f"{partition.name}.arrow").exists()))
+        return step(partition, outputs)
+
+    with pytest.raises(RuntimeError, match="killed"):
+        run_partitions(
+            "st", tmp_path / "st", parts("a", "b", "c"), consuming, {}, executor=executor
+        )
+    assert seen == [("a", True), ("b", True)]
+    assert [r["partition"] for r in completed_records(tmp_path / "st")] == ["a", "b"]
+    assert sorted(p.name for p in cache.iterdir()) == ["c.arrow"]  # the failed one's stays

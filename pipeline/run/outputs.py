@@ -89,6 +89,7 @@ class PartitionOutputs:
         self._pending: dict[Path, Path] = {}
         self._transient: set[Path] = set()
         self._digests: dict[Path, tuple[str, int]] = {}
+        self._consumed: list[Path] = []
 
     def path(
         self,
@@ -139,6 +140,18 @@ class PartitionOutputs:
         """
         self._digests[tmp] = (sha256, size)
 
+    def consumed(self, path: Path) -> None:
+        """Name a hand-off cache file this partition has read and no longer needs.
+
+        It is deleted once the partition's records are written (by the committer thread of a
+        run with deferred commits, off the steps' path): a kill before that leaves it for a
+        redo, and a reader of such a cache falls back to its sources where it is absent.
+
+        Args:
+            path: The file (a missing one is skipped).
+        """
+        self._consumed.append(path)
+
     def abort(self) -> None:
         """Delete every temporary file written so far."""
         for tmp in self._pending.values():
@@ -147,6 +160,7 @@ class PartitionOutputs:
         self._pending.clear()
         self._transient.clear()
         self._digests.clear()
+        self._consumed.clear()
 
     def commit(self, stats: StageStats, fingerprint: str) -> CompletionRecord:
         """Publish all reserved files, then the completion record.
@@ -196,33 +210,44 @@ class PartitionOutputs:
         }
         text = json.dumps(record, indent=1, sort_keys=True) + "\n"
         state = {"fingerprint": fingerprint, "seconds": round(stats.seconds, 3)}
+        consumed, self._consumed = tuple(self._consumed), []
         if background is None:
             write_text_atomic(self.records_dir / f"{self.partition.name}.json", text)
-            self._recorded(json.dumps(state))
+            self._recorded(json.dumps(state), consumed)
         else:
             background.submit(
                 [tmp for tmp, _ in durable],
-                functools.partial(self._finish, durable, published, text, json.dumps(state)),
+                functools.partial(
+                    self._finish, durable, published, text, json.dumps(state), consumed
+                ),
                 self.records_dir,
             )
         return record
 
     def _finish(
-        self, files: list[tuple[Path, Path]], published: list[Published], text: str, state: str
+        self,
+        files: list[tuple[Path, Path]],
+        published: list[Published],
+        text: str,
+        state: str,
+        consumed: tuple[Path, ...] = (),
     ) -> None:
         """A deferred commit's tail, on the committer thread: rename, then the records.
 
         The completion record is renamed into place unflushed (the run flushes it when it
-        drains its commits); its outputs were flushed before it.
+        drains its commits); its outputs were flushed before it. The consumed hand-off files
+        are deleted last.
         """
         fault = functools.partial(_fault_point, self.stage, self.partition.name, "publish")
         rename_files(files, published, lambda _: fault())
         write_state_file(self.records_dir / f"{self.partition.name}.json", text)
-        self._recorded(state)
+        self._recorded(state, consumed)
 
-    def _recorded(self, state: str) -> None:
+    def _recorded(self, state: str, consumed: tuple[Path, ...] = ()) -> None:
         _fault_point(self.stage, self.partition.name, "record")
         write_state_file(self.state_dir / f"{self.partition.name}.json", state)
+        for path in consumed:
+            path.unlink(missing_ok=True)
 
 
 Step = Callable[[Partition, PartitionOutputs], StageStats]

@@ -501,7 +501,9 @@ def run(params: Params, progress: bool = True) -> StageStats:
     def step(partition: Partition, outputs: PartitionOutputs) -> StageStats:
         _seed_schemas(schemas)
         path = rendered_path(work, partition.name)
-        return shard_partition(partition, outputs, shard, box_convention, path)
+        stats = shard_partition(partition, outputs, shard, box_convention, path)
+        outputs.consumed(path)  # deleted once the shards are on disk and recorded
+        return stats
 
     with stage_executor(params) as executor:
         stats = run_partitions(
@@ -516,13 +518,11 @@ def run(params: Params, progress: bool = True) -> StageStats:
             state_dir=params.state_dir(STAGE),
             executor=executor,
         )
-    # every partition's shards are published (and flushed): the renderings have served. They
-    # are deleted here, not after each partition: a callback per partition would keep the
-    # commits (a syncfs each) on the partitions' path instead of the background thread's
-    # (:mod:`~eoinstruct.pipeline.run.commits`); a kill before this line leaves them for the
-    # next run, which deletes them here (with those of partitions that no longer exist). The
-    # kernel frees their blocks (≈ 5 ms per 25 MB file) in a thread, beside the card and the
-    # manifest below
+    # each partition's rendering is deleted once its shards are recorded, by the committer
+    # (:meth:`PartitionOutputs.consumed`: off the partitions' path, on every worker of a
+    # cluster); what is left here are those of partitions shard skipped as current, of a
+    # killed run and of partitions that no longer exist. The kernel frees their blocks
+    # (≈ 5 ms per 25 MB file) in a thread, beside the card and the manifest below
     renderings = sorted((work / RENDER_CACHE).glob(f"*{RENDER_SUFFIX}"))
     deleting = threading.Thread(target=_unlink_all, args=(renderings,), name="renderings")
     deleting.start()
