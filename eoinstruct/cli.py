@@ -472,14 +472,23 @@ def _main(args: argparse.Namespace) -> int:
         unknown = sorted(set(args.skip) - {s.name for s in build_order()})
         if unknown:
             raise SystemExit(f"eoinstruct all --skip: no stage {', '.join(unknown)}")
-        from eoinstruct.pipeline.run.backends import shared_executor
+        from eoinstruct.pipeline.run.backends import InProcessExecutor, shared_executor
+        from eoinstruct.pipeline.run.epilogues import overlapped, settle
         from eoinstruct.pipeline.run.runner import cluster_state_file
 
-        # one executor (one local cluster, one client) for every stage of the run
-        with shared_executor(params.settings.executor.as_dict(), cluster_state_file(params)):
+        # one executor (one local cluster, one client) for every stage of the run; on a
+        # cluster, a stage's closing figures are written beside the next stage's partitions
+        settings = params.settings.executor.as_dict()
+        with (
+            shared_executor(settings, cluster_state_file(params)) as executor,
+            overlapped(not isinstance(executor, InProcessExecutor)),
+        ):
+            previous = None
             for found in build_order():
                 if found.name not in args.skip:
+                    settle(keep=previous)
                     run_stage(found, params, progress)
+                    previous = found.name
         return 0
     found = stage(args.command)
     options = {_option_dest(flag): getattr(args, _option_dest(flag)) for flag, _ in found.options}

@@ -225,3 +225,29 @@ def test_a_consumed_hand_off_file_goes_once_its_partition_is_recorded(tmp_path, 
     assert seen == [("a", True), ("b", True)]
     assert [r["partition"] for r in completed_records(tmp_path / "st")] == ["a", "b"]
     assert sorted(p.name for p in cache.iterdir()) == ["c.arrow"]  # the failed one's stays
+
+
+def test_a_partition_with_a_hand_off_cache_is_committed_in_the_background_one_file_at_a_time(
+    tmp_path, monkeypatch
+):
+    work = tmp_path / "work"
+    seen: list[tuple[str, bool]] = []
+    real = atomic.flush_files
+
+    def spy(paths, whole_file_system=True):
+        seen.append((threading.current_thread().name, whole_file_system))
+        real(paths, whole_file_system)
+
+    def caching(partition: Partition, outputs) -> StageStats:
+        outputs.path("cache", ".arrow", transient=True).write_bytes(b"c" * 5000)
+        return step(partition, outputs)
+
+    monkeypatch.setattr(commits, "flush_files", spy)
+    states = work / "_state" / "st"
+    run_partitions("st", work / "st", parts("a", "b"), caching, {}, state_dir=states)
+    # on the committer thread, never a syncfs (it would write the cache); the drain neither
+    assert {name for name, _ in seen[:-1]} == {"eoinstruct-commits"}
+    assert seen and not any(whole for _, whole in seen)
+    assert sorted(p.name for p in (work / "_cache").iterdir()) == ["a.arrow", "b.arrow"]
+    assert [r["partition"] for r in completed_records(work / "st")] == ["a", "b"]
+    assert not list(work.rglob("*.tmp-*"))

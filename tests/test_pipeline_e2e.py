@@ -484,6 +484,10 @@ def test_dask_local_cluster_build_is_identical_to_in_process(built: Path, tmp_pa
     argv = ["--params", str(params), "--no-progress", "--executor", "local", "--workers", "2"]
     assert main([*argv, "all"]) == 0
     assert tree_digest(tmp_path / "corpus") == tree_digest(built / "corpus")
+    # filter's and dedup's figures, written beside the next stage's partitions on a cluster
+    for name in ("filter.json", "dedup.json", "audit.json"):
+        assert (tmp_path / "metrics" / name).read_bytes() == (built / "metrics" / name).read_bytes()
+    assert not list((tmp_path / "work" / "_rendered").glob("*.arrow"))  # consumed by shard
     timings = json.loads((tmp_path / "work" / "_state" / "score" / "_timings.json").read_text())
     assert timings["executor"] == "local(2 workers)"
 

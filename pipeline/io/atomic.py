@@ -113,16 +113,25 @@ def publish_many(
     Raises:
         OSError: If a file with a known digest does not have the size it was given.
     """
-    for tmp, final in transient:
-        # not renamed over an old file: ext4 flushes a file renamed over another (auto_da_alloc)
-        final.unlink(missing_ok=True)
-        os.replace(tmp, final)
+    rename_transient(transient)
     one_by_one = bool(transient) or _syncfs() is None
     digests = hash_files(files, known, flush=one_by_one)
     if not one_by_one:
         flush_files([tmp for tmp, _ in files])
     rename_files(files, digests, after_each)
     return digests
+
+
+def rename_transient(files: Sequence[tuple[Path, Path]]) -> None:
+    """Rename a hand-off cache's complete temporary files into place, unflushed.
+
+    Args:
+        files: ``(tmp, final)`` pairs.
+    """
+    for tmp, final in files:
+        # not renamed over an old file: ext4 flushes a file renamed over another (auto_da_alloc)
+        final.unlink(missing_ok=True)
+        os.replace(tmp, final)
 
 
 def hash_files(

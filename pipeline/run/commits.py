@@ -54,6 +54,7 @@ class _Tail:
     flush: tuple[Path, ...]
     finish: Callable[[], None]
     where: Path
+    one_by_one: bool = False
 
 
 class BackgroundCommits:
@@ -70,20 +71,24 @@ class BackgroundCommits:
         self._thread = threading.Thread(target=self._work, name="eoinstruct-commits", daemon=True)
         self._thread.start()
 
-    def submit(self, flush: list[Path], finish: Callable[[], None], where: Path) -> None:
+    def submit(
+        self, flush: list[Path], finish: Callable[[], None], where: Path, one_by_one: bool = False
+    ) -> None:
         """Queue a commit's tail: flush ``flush``, then call ``finish`` (renames, records).
 
         Args:
             flush: The partition's complete temporary files.
             finish: Renames them and writes the partition's records.
             where: A folder ``finish`` writes to (flushed again by :meth:`drain`).
+            one_by_one: Flush these files one by one, never the whole file system (the
+                partition also wrote a hand-off cache, which a ``syncfs`` would write too).
 
         Raises:
             BaseException: The error of an earlier tail (the run stops at its next commit).
         """
         if self._error is not None:
             raise self._error
-        self._queue.put(_Tail(tuple(flush), finish, where))
+        self._queue.put(_Tail(tuple(flush), finish, where, one_by_one))
 
     def _work(self) -> None:
         while True:
@@ -103,6 +108,8 @@ class BackgroundCommits:
                 batch.append(more)
             if self._error is None:
                 try:
+                    if any(tail.one_by_one for tail in batch):
+                        self._whole = False  # a cache now waits: the drain's flush too
                     flush_files([p for tail in batch for p in tail.flush], self._whole)
                     for tail in batch:
                         tail.finish()

@@ -27,6 +27,7 @@ from eoinstruct.pipeline.io.atomic import (
     hash_files,
     publish_many,
     rename_files,
+    rename_transient,
     temporary_path,
     write_text_atomic,
 )
@@ -186,7 +187,7 @@ class PartitionOutputs:
         # a transient cache is renamed unhashed and unflushed (its reader verifies it)
         cache = [(tmp, final) for tmp, final in written if final in self._transient]
         durable = [(tmp, final) for tmp, final in written if final not in self._transient]
-        background = commits.active() if not cache else None
+        background = commits.active()
         if background is None:  # one read per file (hash), one flush per partition
             published = publish_many(
                 durable,
@@ -215,12 +216,15 @@ class PartitionOutputs:
             write_text_atomic(self.records_dir / f"{self.partition.name}.json", text)
             self._recorded(json.dumps(state), consumed)
         else:
+            # with a hand-off cache in the partition, its durable files are flushed one by
+            # one: a syncfs would write the cache to the disk as well
             background.submit(
                 [tmp for tmp, _ in durable],
                 functools.partial(
-                    self._finish, durable, published, text, json.dumps(state), consumed
+                    self._finish, durable, published, text, json.dumps(state), consumed, cache
                 ),
                 self.records_dir,
+                one_by_one=bool(cache),
             )
         return record
 
@@ -231,14 +235,17 @@ class PartitionOutputs:
         text: str,
         state: str,
         consumed: tuple[Path, ...] = (),
+        cache: list[tuple[Path, Path]] | None = None,
     ) -> None:
         """A deferred commit's tail, on the committer thread: rename, then the records.
 
+        The hand-off cache files are renamed first, unflushed, as :func:`publish_many` does.
         The completion record is renamed into place unflushed (the run flushes it when it
         drains its commits); its outputs were flushed before it. The consumed hand-off files
         are deleted last.
         """
         fault = functools.partial(_fault_point, self.stage, self.partition.name, "publish")
+        rename_transient(cache or [])
         rename_files(files, published, lambda _: fault())
         write_state_file(self.records_dir / f"{self.partition.name}.json", text)
         self._recorded(state, consumed)

@@ -57,6 +57,7 @@ from eoinstruct.pipeline.quality.splits import (
     split_codes,
 )
 from eoinstruct.pipeline.records import to_json
+from eoinstruct.pipeline.run.epilogues import after_partitions
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import run_work_stage
 from eoinstruct.pipeline.settings_cache import require
@@ -404,10 +405,15 @@ def run(params: Params, progress: bool = True) -> StageStats:
         return dedup_partition(partition, outputs, removed, splits)
 
     stats = run_work_stage(params, STAGE, partitions, step, section, progress)
-    metrics = index_metrics(index, decisions, codes, SPLITS, config)
     metrics_dir = params.path_of("metrics")
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(
-        metrics_dir / "dedup.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n"
-    )
+
+    def write_metrics() -> None:
+        metrics = index_metrics(index, decisions, codes, SPLITS, config)
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(
+            metrics_dir / "dedup.json", json.dumps(metrics, indent=1, sort_keys=True) + "\n"
+        )
+
+    # read by shard's card only: beside generate's partitions in `eoinstruct all`
+    after_partitions(STAGE, write_metrics)
     return stats

@@ -42,6 +42,7 @@ from eoinstruct.pipeline.quality.thresholds import (
     decide,
     drop_detail,
 )
+from eoinstruct.pipeline.run.epilogues import after_partitions
 from eoinstruct.pipeline.run.partitions import Partition, PartitionOutputs, partitions_from
 from eoinstruct.pipeline.run.runner import ItemDropped, ItemStage, Ledger, run_work_stage
 from eoinstruct.pipeline.settings_cache import require
@@ -154,7 +155,9 @@ def run(params: Params, progress: bool = True) -> StageStats:
     )
     step = FilterStep(thresholds)
     stats = run_work_stage(params, STAGE, partitions, step, settings.as_dict(), progress)
-    write_filter_metrics(
-        params.work_dir(STAGE), params.work_dir("score"), params.path_of("metrics"), thresholds
+    filter_dir, score_dir = params.work_dir(STAGE), params.work_dir("score")
+    after_partitions(  # no later stage reads the figures: beside dedup in `eoinstruct all`
+        STAGE,
+        lambda: write_filter_metrics(filter_dir, score_dir, params.path_of("metrics"), thresholds),
     )
     return stats
