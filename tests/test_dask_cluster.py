@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -181,6 +182,9 @@ def test_a_local_cluster_starts_in_the_background_with_glibc_malloc_defaults(
         executor.client.gather(executor._warming)
         pools = executor.client.run(_arrow_pools)
         assert list(pools.values()) == [(1, 1)]
+        # and left what it loaded out of garbage collection, as the CLI process does
+        frozen = executor.client.run(gc.get_freeze_count)
+        assert all(count > 10_000 for count in frozen.values())
     finally:
         executor.close()
     run_partitions("st", tmp_path / "inprocess", PARTS, step, {})

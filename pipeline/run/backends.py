@@ -17,6 +17,7 @@ runs, so a worker that dies loses only its unfinished partition.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -84,8 +85,9 @@ def warm_imports(own_worker: bool = False) -> int:
             steps only: it gets the CLI process's start-up
             (:func:`~eoinstruct.pipeline.run.startup.arrow_lists_without_pandas`), so its
             first pyarrow list conversion does not import pandas (0.2-0.3 CPU-s per worker),
-            and it converts exactly as the in-process run does. A worker of someone else's
-            cluster (``--scheduler``) is left as it is.
+            and it converts exactly as the in-process run does; the objects loaded so far
+            are left out of garbage collection (``gc.freeze``), as the CLI process does. A
+            worker of someone else's cluster (``--scheduler``) is left as it is.
 
     Returns:
         The number of stage modules loaded.
@@ -102,6 +104,11 @@ def warm_imports(own_worker: bool = False) -> int:
         if found.partitioned:
             found.load()
             loaded += 1
+    if own_worker:
+        # as the CLI does after its imports: what is loaded now lives as long as the worker,
+        # so every later full collection skips it (Dask, tornado, numpy, pyarrow, the stages);
+        # the tasks' CPU in generate and validate was 1.09-1.14x in-process without it
+        gc.freeze()
     return loaded
 
 
