@@ -187,6 +187,17 @@ def whole_metrics(runs: Sequence[Any]) -> dict[str, Any]:
     return out
 
 
+def halves_metrics(runs: Sequence[Any]) -> dict[str, Any]:
+    """Flat metrics of the repeats of the machine's ceiling (:class:`HalvesRun`)."""
+    out: dict[str, Any] = {"whole_halves.n.repeats": len(runs)}
+    values: dict[str, Any] = {}
+    _put(values, "wall_s", [r.wall_s for r in runs])
+    _put(values, "cpu_s", [r.cpu_s for r in runs])
+    out.update({f"whole_halves.n.{k}": v for k, v in values.items()})
+    out["whole_halves.n.units"] = runs[0].units if runs else 0
+    return out
+
+
 def source_metrics(
     builds: Sequence[Build], source: str, units: int, cli_start_s: float, partitioned: Sequence[str]
 ) -> dict[str, Any]:
@@ -257,6 +268,14 @@ def targets(results: Mapping[str, Any], stage_names: Sequence[str]) -> dict[str,
         if "whole_dask2.n.wall_s" in r:
             values["scaling"] = base / r["whole_dask2.n.wall_s"]
             out["target.scaling.basis"] = "eoinstruct all, one process"
+        if "whole_halves.n.wall_s" in r:
+            # the machine's ceiling for two processes, and how much of it Dask reaches
+            ceiling = base / r["whole_halves.n.wall_s"]
+            out["scaling.ceiling_two_halves"] = _r(ceiling)
+            for label in whole:
+                out[f"scaling.{label}_of_ceiling"] = _r(
+                    base / r[f"{label}.n.wall_s"] / max(ceiling, 1e-9)
+                )
     if "dask2.n.e2e.wall_s" in r:
         out["scaling.dask2_per_stage_vs_inprocess"] = _r(
             r["inprocess.n.e2e.wall_s"] / r["dask2.n.e2e.wall_s"]
@@ -438,9 +457,16 @@ def markdown(r: Mapping[str, Any]) -> str:
         "Scaling, `eoinstruct all` in ONE process per executor (one local cluster for every "
         "stage, as a user running a cluster gets it: `eoinstruct all --skip sample_data --skip "
         "report --skip build_report`, i.e. fingerprint + ingest → shard, one start-up and the "
-        "cluster's start included). "
+        "cluster's start included), on "
+        f"{r.get('data.whole.units', r.get('data.n.units', '-'))} source units "
+        f"({r.get('data.whole.s2_patches', r.get('data.n.s2_patches', '-'))} BigEarthNet "
+        "patches and their S1 partners, their own pixels) in partitions of "
+        f"{r.get('config.whole_partition_size', r.get('config.partition_size', '-'))} units; "
+        "the three runs of each repeat back to back. "
         "CPU = the process tree's (driver + the cluster's workers); driver = the command's "
-        "own process:",
+        "own process. The last row is the machine's own ceiling for two processes: two "
+        "independent in-process runs, each on half as many units (their own pixels), started "
+        "together (nothing shared but the machine):",
         "",
         "| run | wall s (min–max) | x in-process | CPU s | driver CPU s | workers CPU s "
         "| tasks' CPU s | in-stage s | tasks | peak RSS MB |",
@@ -460,7 +486,20 @@ def markdown(r: Mapping[str, Any]) -> str:
                 f"{_f(r[k + '.task_cpu_s'])} | {_f(r[k + '.in_stage_s'])} | {r[k + '.tasks']} | "
                 f"{_f(r[k + '.peak_rss_mb'])} |"
             )
+        if "whole_halves.n.wall_s" in r:
+            k = "whole_halves.n"
+            lines.append(
+                f"| two halves at once | {_mm(r, k + '.wall_s')} | "
+                f"{_f(round(whole_base / r[k + '.wall_s'], 3))} | {_f(r[k + '.cpu_s'])} | "
+                "- | - | - | - | - | - |"
+            )
         for label in labels[1:]:
+            if "scaling.ceiling_two_halves" in r:
+                lines.append(
+                    f"\n{label[len('whole_') :]} reaches "
+                    f"{_f(r.get(f'scaling.{label}_of_ceiling', '-'))} of the machine's ceiling "
+                    f"({_f(r['scaling.ceiling_two_halves'])}x)."
+                )
             lines.append(
                 f"\n{label[len('whole_') :]}: the tasks' CPU is "
                 f"{_f(r.get(f'scaling.{label}_task_cpu_vs_inprocess', '-'))}x the in-process "

@@ -41,7 +41,16 @@ from typing import Any
 
 from benchmarks import report
 from benchmarks.floor import measure_floor
-from benchmarks.stages import REPO, Build, partitioned, run_build, run_whole, stages
+from benchmarks.stages import (
+    REPO,
+    Build,
+    HalvesRun,
+    partitioned,
+    run_build,
+    run_halves,
+    run_whole,
+    stages,
+)
 from benchmarks.synthetic import SyntheticData, generate
 
 
@@ -55,7 +64,14 @@ class Config:
             0 or 1 skips it.
         workers: Dask worker counts of the per-stage scaling builds (empty skips them).
         whole_workers: Dask workers of the whole-run scaling (``eoinstruct all`` in one
-            process against the in-process one; 0 skips both).
+            process against the in-process one, and beside them two independent in-process
+            runs on two halves of the data at once: the machine's ceiling; 0 skips all three).
+        whole_scale: The whole-run scaling's data has ``n * whole_scale`` patches: a build
+            long enough that a cluster's start and the run's serial work are the small part
+            they are in a real build, not most of it.
+        whole_partition_size: Source units per partition of the whole-run scaling (the
+            params' advice for real data is about 1000; tasks of a few milliseconds would
+            measure Dask's per-task cost, not the build).
         repeats: Repeats of every build and floor component.
         xbd_tiles: xBD tiles of the separate xBD build (with as many BigEarthNet patches; 0
             skips it).
@@ -69,6 +85,8 @@ class Config:
     scale: int = 10
     workers: tuple[int, ...] = (2,)
     whole_workers: int = 2
+    whole_scale: int = 10
+    whole_partition_size: int = 500
     repeats: int = 3
     xbd_tiles: int = 10
     partition_size: int = 100
@@ -81,6 +99,8 @@ QUICK = Config(
     scale=2,
     workers=(2,),
     whole_workers=2,
+    whole_scale=1,
+    whole_partition_size=2,
     repeats=1,
     xbd_tiles=5,
     partition_size=2,
@@ -194,6 +214,8 @@ def run(
         "config.scale": config.scale,
         "config.workers": ",".join(str(w) for w in config.workers),
         "config.whole_workers": config.whole_workers,
+        "config.whole_scale": config.whole_scale,
+        "config.whole_partition_size": config.whole_partition_size,
         "config.repeats": config.repeats,
         "config.stages": ",".join(names),
         "config.xbd_tiles": config.xbd_tiles,
@@ -236,17 +258,7 @@ def run(
         add("inprocess", "n", _repeat(base, "inprocess", data, config, 0, say, echo), 1, True)
         checkpoint("inprocess.n")
         if config.whole_workers:
-            for label, w in (
-                ("whole_inprocess", 0),
-                (f"whole_dask{config.whole_workers}", config.whole_workers),
-            ):
-                runs = []
-                for k in range(max(config.repeats, 1)):
-                    say(f"running `eoinstruct all` ({label}), repeat {k + 1} ...", flush=True)
-                    folder = base / f"build_{label}"
-                    runs.append(run_whole(folder, data, config.partition_size, label, w))
-                    shutil.rmtree(folder, ignore_errors=True)
-                results.update({f"{label}.n.{k}": v for k, v in report.whole_metrics(runs).items()})
+            _whole_scaling(base, data, config, results, say)
             checkpoint("whole")
         for w in config.workers:
             add(f"dask{w}", "n", _repeat(base, f"dask{w}", data, config, w, say, echo), w, True)
@@ -293,6 +305,47 @@ def run(
             shutil.rmtree(base, ignore_errors=True)
     say("\n" + report.markdown(results))
     return results
+
+
+def _whole_scaling(
+    base: Path, data: SyntheticData, config: Config, results: dict[str, Any], say: Any
+) -> None:
+    """The whole-run scaling: in-process, Dask and the machine's ceiling, repeats interleaved.
+
+    On ``n * whole_scale`` patches in partitions of ``whole_partition_size`` units; each
+    repeat runs the three back to back, so a drift of the machine's speed reaches all three.
+    """
+    big = config.n * max(config.whole_scale, 1)
+    if big == config.n:
+        whole = data
+    else:
+        say(f"generating the whole-run data: {big} patches ...", flush=True)
+        shutil.rmtree(base / "data_whole", ignore_errors=True)
+        whole = generate(base / "data_whole", big, 0.0, 0, config.seed + 3, config.xbd_size)
+    results.update(_data_metrics(whole, "whole"))
+    halves = tuple(
+        generate(base / f"data_half{k}", big // 2, 0.0, 0, config.seed + 4 + k, config.xbd_size)
+        for k in range(2)
+    )
+    dask = f"whole_dask{config.whole_workers}"
+    runs: dict[str, list[Any]] = {"whole_inprocess": [], dask: []}
+    ceiling: list[HalvesRun] = []
+    part = config.whole_partition_size
+    for k in range(max(config.repeats, 1)):
+        for label, w in (("whole_inprocess", 0), (dask, config.whole_workers)):
+            say(f"running `eoinstruct all` ({label}, {whole.units} units), repeat {k + 1} ...")
+            folder = base / f"build_{label}"
+            runs[label].append(run_whole(folder, whole, part, label, w))
+            shutil.rmtree(folder, ignore_errors=True)
+        say(f"running two in-process halves at once, repeat {k + 1} ...", flush=True)
+        ceiling.append(run_halves(base / "build_halves", halves, part))
+        shutil.rmtree(base / "build_halves", ignore_errors=True)
+    for label, done in runs.items():
+        results.update({f"{label}.n.{key}": v for key, v in report.whole_metrics(done).items()})
+    results.update(report.halves_metrics(ceiling))
+    for name in ("data_whole", "data_half0", "data_half1"):
+        if whole is not data or name != "data_whole":
+            shutil.rmtree(base / name, ignore_errors=True)
 
 
 def _write(results: dict[str, Any], out: Path, readme: Path | None) -> None:

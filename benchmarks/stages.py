@@ -15,10 +15,13 @@ stage's process, so their memory is not in the stage's peak RSS.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -404,6 +407,75 @@ def run_whole(
         )
     run.pairs = sum(_pairs_by_source(work).values())
     run.driver_task_cpu_s = driver_task_cpu(root / "all.log")
+    return run
+
+
+@dataclass
+class HalvesRun:
+    """Two independent in-process ``eoinstruct all`` runs, each on half the data, at once.
+
+    The machine's own ceiling for two processes: no driver, no barrier, nothing shared but
+    the machine (its cores, caches, memory bandwidth and disk), so ``in-process wall / wall``
+    is the best speed-up any two-process run of the same work can reach here.
+
+    Attributes:
+        units: Source units of both halves.
+        wall_s: From the start of both to the end of the later one.
+        cpu_s: CPU seconds of both process trees.
+    """
+
+    units: int
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+
+def run_halves(root: Path, halves: Sequence[SyntheticData], partition_size: int) -> HalvesRun:
+    """Run ``eoinstruct all`` in-process on each half at once (see :class:`HalvesRun`).
+
+    Args:
+        root: Folder of the two builds (emptied first).
+        halves: The two halves of the data (their own roots and pixels).
+        partition_size: Source units per partition.
+
+    Returns:
+        The measurements.
+
+    Raises:
+        RuntimeError: If either run fails (with the end of its log).
+    """
+    shutil.rmtree(root, ignore_errors=True)
+    skips = [arg for name in whole_run_skips() for arg in ("--skip", name)]
+    cmds, logs = [], []
+    for k, half in enumerate(halves):
+        params = write_params(root / f"half{k}", half, partition_size)
+        cmds.append([sys.executable, "-m", "eoinstruct.cli", "--params", str(params),
+                     "--no-progress", "all", *skips])  # fmt: skip
+        logs.append(root / f"half{k}" / "all.log")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    run = HalvesRun(units=sum(h.units for h in halves))
+    handles = [open(log, "w", encoding="utf-8") for log in logs]
+    try:
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(cmd, stdout=h, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+            for cmd, h in zip(cmds, handles, strict=True)
+        ]
+        left = {p.pid: p for p in procs}
+        while left:
+            for pid in list(left):
+                done, status, usage = os.wait4(pid, os.WNOHANG)
+                if done:
+                    left.pop(pid).returncode = os.waitstatus_to_exitcode(status)
+                    run.cpu_s += usage.ru_utime + usage.ru_stime
+            time.sleep(measure.POLL_S)
+        run.wall_s = time.perf_counter() - started
+    finally:
+        for h in handles:
+            h.close()
+    for proc, log in zip(procs, logs, strict=True):
+        if proc.returncode != 0:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            raise RuntimeError(f"a half run failed ({proc.returncode}):\n{text[-3000:]}")
     return run
 
 

@@ -198,6 +198,12 @@ def test_quick_benchmark_measures_every_stage_and_dedup_keeps_every_unit(
         assert results[f"{label}.wall_s_min"] <= results[f"{label}.wall_s"]
     whole = results["whole_inprocess.n.wall_s"] / results["whole_dask2.n.wall_s"]
     assert results["target.scaling.basis"].startswith("eoinstruct all")
+    # the machine's ceiling beside it: two independent in-process halves at once
+    assert results["whole_halves.n.units"] == results["data.whole.units"]
+    assert results["whole_halves.n.cpu_s"] > 0 and results["whole_halves.n.wall_s"] > 0
+    ceiling = results["whole_inprocess.n.wall_s"] / results["whole_halves.n.wall_s"]
+    assert results["scaling.ceiling_two_halves"] == pytest.approx(ceiling, rel=0.01)
+    assert results["scaling.whole_dask2_of_ceiling"] == pytest.approx(whole / ceiling, rel=0.01)
     for build in ("inprocess.n", "inprocess.small", "xbd.n", "dask2.n"):
         assert results[f"{build}.stage.dedup.items_read"] > 0
         assert results[f"{build}.stage.dedup.items_dropped"] == 0
@@ -229,6 +235,7 @@ def test_quick_benchmark_measures_every_stage_and_dedup_keeps_every_unit(
     # the summary and the README block come from the same results
     md = out.with_suffix(".md").read_text()
     assert md.count("| dedup |") == 1 and "tifffile" in md
+    assert "| two halves at once |" in md and "of the machine's ceiling" in md
     text = readme.read_text()
     assert "old" not in text and text.endswith("rest\n")
     assert f"| {results['target.scaling.value']:,.3f}".rstrip("0").rstrip(".") in text
