@@ -1,7 +1,8 @@
 """Measuring tools of the benchmark: a process tree's peak RSS, the machine's load, repeats.
 
 - :func:`run_watched` runs a command and polls the summed RSS of its process tree (Dask
-  workers included) every :data:`POLL_S` seconds.
+  workers included) every :data:`POLL_S` seconds; the peak is at least the kernel's own
+  high-water mark of the command's process (``ru_maxrss``), which no sampling can miss.
 - :class:`LoadProbe` records what else the machine was doing around a build: the 1-minute
   load average before and after, and the share of the machine's CPU time that other processes
   used meanwhile (all busy CPU time, from ``psutil.cpu_times``, less this process's and its
@@ -52,8 +53,9 @@ def run_watched(
         log_path: File that receives stdout and stderr.
         cwd: Working directory.
         usage: Receives ``cpu_s`` (CPU seconds of the command and of every descendant it
-            waited for: a local Dask cluster's workers included; from ``wait4``) and
-            ``driver_cpu_s`` (the command's own process alone, last sample).
+            waited for: a local Dask cluster's workers included; from ``wait4``),
+            ``driver_cpu_s`` (the command's own process alone, last sample) and
+            ``maxrss_mb`` (the kernel's high-water mark of the largest single process).
 
     Returns:
         ``(wall seconds, peak RSS in MB, output text)``.
@@ -88,9 +90,13 @@ def run_watched(
             time.sleep(POLL_S)
         wall = time.perf_counter() - started
         orphans = _reap_orphans(known)
+    # the kernel's own high-water mark of the command's process (and of the descendants it
+    # waited for, each alone): a short stage can reach its peak between two samples and exit
+    peak = max(peak, rusage.ru_maxrss * 1024)
     if usage is not None:
         usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime + orphans
         usage["driver_cpu_s"] = driver
+        usage["maxrss_mb"] = rusage.ru_maxrss / 1024
     text = log_path.read_text(encoding="utf-8", errors="replace")
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({child.returncode}):\n{text[-3000:]}")
