@@ -182,6 +182,9 @@ def deferred_commits(enabled: bool = True, work: Path | None = None) -> Iterator
 _PROCESS: BackgroundCommits | None = None
 """This process's committer for tasks of a run driven by another process (a Dask worker)."""
 
+_PROCESS_LOCK = threading.Lock()
+"""Guards :data:`_PROCESS` (a worker of someone else's cluster may run tasks in threads)."""
+
 
 def deferred_task(item: T, fn: Callable[[T], R], work: Path | None = None) -> R:
     """Run ``fn(item)`` with its commits deferred to this process's committer.
@@ -202,9 +205,10 @@ def deferred_task(item: T, fn: Callable[[T], R], work: Path | None = None) -> R:
     global _ACTIVE, _PROCESS
     if _ACTIVE is not None and _ACTIVE is not _PROCESS:  # inside an in-process run's block
         return fn(item)
-    if _PROCESS is None:
-        _PROCESS = BackgroundCommits(work is None or not handoff_cache_pending(work))
-    _ACTIVE = _PROCESS
+    with _PROCESS_LOCK:  # one committer per process, drained by drain_process
+        if _PROCESS is None:
+            _PROCESS = BackgroundCommits(work is None or not handoff_cache_pending(work))
+        _ACTIVE = _PROCESS
     try:
         return fn(item)
     finally:
@@ -221,7 +225,8 @@ def drain_process() -> int:
         BaseException: The first error a commit raised.
     """
     global _PROCESS
-    committer, _PROCESS = _PROCESS, None
+    with _PROCESS_LOCK:
+        committer, _PROCESS = _PROCESS, None
     if committer is None:
         return 0
     committer.drain()
