@@ -1,8 +1,7 @@
 """Measuring tools of the benchmark: a process tree's peak RSS, the machine's load, repeats.
 
 - :func:`run_watched` runs a command and polls the summed RSS of its process tree (Dask
-  workers included) every :data:`POLL_S` seconds; the peak is at least the kernel's own
-  high-water mark of the command's process (``ru_maxrss``), which no sampling can miss.
+  workers included) and its own process's high-water mark every :data:`POLL_S` seconds.
 - :class:`LoadProbe` records what else the machine was doing around a build: the 1-minute
   load average before and after, and the share of the machine's CPU time that other processes
   used meanwhile (all busy CPU time, from ``psutil.cpu_times``, less this process's and its
@@ -43,6 +42,24 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def high_water_mark(pid: int) -> int:
+    """The peak RSS in bytes a running process has reached since its ``exec`` (0 if gone).
+
+    Linux's ``VmHWM``: a stage of 0.2 s can reach its peak between two samples of its RSS and
+    fall back (or exit) before the next one; the high-water mark keeps it for the next sample.
+    ``ru_maxrss`` from ``wait4`` cannot stand in: it keeps the mark of the forked copy of the
+    benchmark's own process from before the ``exec``.
+    """
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def run_watched(
     cmd: Sequence[str], log_path: Path, cwd: Path, usage: dict[str, float] | None = None
 ) -> tuple[float, float, str]:
@@ -53,9 +70,8 @@ def run_watched(
         log_path: File that receives stdout and stderr.
         cwd: Working directory.
         usage: Receives ``cpu_s`` (CPU seconds of the command and of every descendant it
-            waited for: a local Dask cluster's workers included; from ``wait4``),
-            ``driver_cpu_s`` (the command's own process alone, last sample) and
-            ``maxrss_mb`` (the kernel's high-water mark of the largest single process).
+            waited for: a local Dask cluster's workers included; from ``wait4``) and
+            ``driver_cpu_s`` (the command's own process alone, last sample).
 
     Returns:
         ``(wall seconds, peak RSS in MB, output text)``.
@@ -81,7 +97,7 @@ def run_watched(
             if pid:
                 child.returncode = os.waitstatus_to_exitcode(status)
                 break
-            peak = max(peak, tree_rss(proc))
+            peak = max(peak, tree_rss(proc), high_water_mark(child.pid))
             try:
                 times = proc.cpu_times()
                 driver = times.user + times.system
@@ -90,13 +106,9 @@ def run_watched(
             time.sleep(POLL_S)
         wall = time.perf_counter() - started
         orphans = _reap_orphans(known)
-    # the kernel's own high-water mark of the command's process (and of the descendants it
-    # waited for, each alone): a short stage can reach its peak between two samples and exit
-    peak = max(peak, rusage.ru_maxrss * 1024)
     if usage is not None:
         usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime + orphans
         usage["driver_cpu_s"] = driver
-        usage["maxrss_mb"] = rusage.ru_maxrss / 1024
     text = log_path.read_text(encoding="utf-8", errors="replace")
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({child.returncode}):\n{text[-3000:]}")
