@@ -1,7 +1,9 @@
 """Measuring tools of the benchmark: a process tree's peak RSS, the machine's load, repeats.
 
 - :func:`run_watched` runs a command and polls the summed RSS of its process tree (Dask
-  workers included) and its own process's high-water mark every :data:`POLL_S` seconds.
+  workers included) and its own process's high-water mark every :data:`POLL_S` seconds; the
+  command line also writes its own peak as it exits (``EOINSTRUCT_PEAK_RSS_FILE``), which no
+  sampling can miss.
 - :class:`LoadProbe` records what else the machine was doing around a build: the 1-minute
   load average before and after, and the share of the machine's CPU time that other processes
   used meanwhile (all busy CPU time, from ``psutil.cpu_times``, less this process's and its
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from eoinstruct.pipeline.run.startup import PEAK_RSS_ENV
 
 POLL_S = 0.02
 """Seconds between two RSS samples of a running stage."""
@@ -79,10 +83,13 @@ def run_watched(
     Raises:
         RuntimeError: If the command fails (the message holds the end of its output).
     """
+    peak_file = log_path.with_suffix(".peak_rss")
+    peak_file.unlink(missing_ok=True)
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "warning",
+        PEAK_RSS_ENV: str(peak_file),  # the command's own peak, written as it exits
     }
     peak = 0
     _become_subreaper()
@@ -106,6 +113,10 @@ def run_watched(
             time.sleep(POLL_S)
         wall = time.perf_counter() - started
         orphans = _reap_orphans(known)
+    try:  # exact where sampling missed the end of a short stage
+        peak = max(peak, int(peak_file.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
     if usage is not None:
         usage["cpu_s"] = rusage.ru_utime + rusage.ru_stime + orphans
         usage["driver_cpu_s"] = driver

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from eoinstruct.pipeline.run.startup import FULL_EXIT_ENV
+from eoinstruct.pipeline.run.startup import FULL_EXIT_ENV, PEAK_RSS_ENV
 
 _SCRIPT = textwrap.dedent(
     """
@@ -52,3 +52,19 @@ def test_exit_keeps_status_threads_atexit_and_buffered_output(tmp_path: Path) ->
         assert done.stdout == "buffered"
         assert (tmp_path / "thread").read_text() == "done"
         assert (tmp_path / "atexit").read_text() == "ran"
+
+
+def test_the_exit_writes_the_peak_rss_where_asked(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        from eoinstruct.pipeline.run.startup import exit_without_teardown
+        block = b"x" * (256 * 2**20)  # 256 MiB written, then freed before the exit
+        del block
+        exit_without_teardown(0)
+        """
+    )
+    peak = tmp_path / "peak"
+    env = {**os.environ, PEAK_RSS_ENV: str(peak)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(peak.read_text()) > 256 * 2**20  # the peak, not the RSS at the exit

@@ -95,6 +95,29 @@ FULL_EXIT_ENV = "EOINSTRUCT_FULL_EXIT"
 need it, e.g. a leak checker)."""
 
 
+PEAK_RSS_ENV = "EOINSTRUCT_PEAK_RSS_FILE"
+"""Where the command line writes its process's peak RSS in bytes (Linux ``VmHWM``) as it
+exits: the benchmark's exact memory figure for a stage too short to sample reliably."""
+
+
+def write_peak_rss(path: str) -> None:
+    """Write this process's peak RSS in bytes (``VmHWM``; nothing where ``/proc`` lacks it).
+
+    Args:
+        path: The file to write.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    peak = int(line.split()[1]) * 1024
+                    with open(path, "w", encoding="utf-8") as out:
+                        out.write(str(peak))
+                    return
+    except (OSError, ValueError, IndexError):  # no /proc: the benchmark samples instead
+        pass
+
+
 def exit_without_teardown(status: int) -> NoReturn:
     """End the command-line process with ``status``, skipping the interpreter's teardown.
 
@@ -108,9 +131,13 @@ def exit_without_teardown(status: int) -> NoReturn:
     destructor. Called by the command line's entry point alone; with
     :data:`FULL_EXIT_ENV` set to ``1`` it is plain :func:`sys.exit`.
 
+    With :data:`PEAK_RSS_ENV` set, the process's peak RSS is written there first.
+
     Args:
         status: The exit status.
     """
+    if os.environ.get(PEAK_RSS_ENV):
+        write_peak_rss(os.environ[PEAK_RSS_ENV])
     if os.environ.get(FULL_EXIT_ENV) == "1":
         sys.exit(status)
     import atexit
