@@ -158,17 +158,12 @@ def write_inputs(root: Path, n: int) -> list[tuple[Path, Path]]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size in MB.
+    """This process's peak resident set size in MB (``VmHWM``, else ``ru_maxrss``)."""
+    from eoinstruct.pipeline.run.startup import peak_rss_bytes
 
-    ``VmHWM`` of ``/proc/self/status`` where there is one: ``ru_maxrss`` keeps the high-water
-    mark of the process image before ``exec``, i.e. of the benchmark's parent at fork time.
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
+    peak = peak_rss_bytes()
+    if peak:
+        return round(peak / 2**20, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

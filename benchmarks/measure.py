@@ -1,9 +1,8 @@
 """Measuring tools of the benchmark: a process tree's peak RSS, the machine's load, repeats.
 
 - :func:`run_watched` runs a command and polls the summed RSS of its process tree (Dask
-  workers included) and its own process's high-water mark every :data:`POLL_S` seconds; the
-  command line also writes its own peak as it exits (``EOINSTRUCT_PEAK_RSS_FILE``), which no
-  sampling can miss.
+  workers included) every :data:`POLL_S` seconds; the command line also writes its own peak
+  as it exits (``EOINSTRUCT_PEAK_RSS_FILE``), which no sampling can miss.
 - :class:`LoadProbe` records what else the machine was doing around a build: the 1-minute
   load average before and after, and the share of the machine's CPU time that other processes
   used meanwhile (all busy CPU time, from ``psutil.cpu_times``, less this process's and its
@@ -46,24 +45,6 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def high_water_mark(pid: int) -> int:
-    """The peak RSS in bytes a running process has reached since its ``exec`` (0 if gone).
-
-    Linux's ``VmHWM``: a stage of 0.2 s can reach its peak between two samples of its RSS and
-    fall back (or exit) before the next one; the high-water mark keeps it for the next sample.
-    ``ru_maxrss`` from ``wait4`` cannot stand in: it keeps the mark of the forked copy of the
-    benchmark's own process from before the ``exec``.
-    """
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
 def run_watched(
     cmd: Sequence[str], log_path: Path, cwd: Path, usage: dict[str, float] | None = None
 ) -> tuple[float, float, str]:
@@ -104,7 +85,7 @@ def run_watched(
             if pid:
                 child.returncode = os.waitstatus_to_exitcode(status)
                 break
-            peak = max(peak, tree_rss(proc), high_water_mark(child.pid))
+            peak = max(peak, tree_rss(proc))
             try:
                 times = proc.cpu_times()
                 driver = times.user + times.system

@@ -134,7 +134,7 @@ class ElsewhereExecutor:
 
     def run_everywhere(self, fn):
         if self.lose:
-            self.orphan, commits._PROCESS = commits._PROCESS, None
+            commits._PROCESS = None  # dropped undrained
             return [0]
         self.drained.append(fn())
         return self.drained[-1:]

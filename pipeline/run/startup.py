@@ -100,22 +100,34 @@ PEAK_RSS_ENV = "EOINSTRUCT_PEAK_RSS_FILE"
 exits: the benchmark's exact memory figure for a stage too short to sample reliably."""
 
 
-def write_peak_rss(path: str) -> None:
-    """Write this process's peak RSS in bytes (``VmHWM``; nothing where ``/proc`` lacks it).
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size in bytes (Linux ``VmHWM``); 0 without ``/proc``.
 
-    Args:
-        path: The file to write.
+    Not ``ru_maxrss``: it keeps the high-water mark of the process image before ``exec``, i.e.
+    of the parent that forked it.
     """
     try:
         with open("/proc/self/status", "rb") as status:
             for line in status:
                 if line.startswith(b"VmHWM:"):
-                    peak = int(line.split()[1]) * 1024
-                    with open(path, "w", encoding="utf-8") as out:
-                        out.write(str(peak))
-                    return
-    except (OSError, ValueError, IndexError):  # no /proc: the benchmark samples instead
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         pass
+    return 0
+
+
+def write_peak_rss(path: str) -> None:
+    """Write :func:`peak_rss_bytes` to ``path`` (nothing where it is unknown).
+
+    The benchmark then has only its samples of the RSS.
+
+    Args:
+        path: The file to write.
+    """
+    peak = peak_rss_bytes()
+    if peak:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(str(peak))
 
 
 def exit_without_teardown(status: int) -> NoReturn:
